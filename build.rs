@@ -1,0 +1,60 @@
+//! Generates `include/zombie_frames.h` from the Rust source with cbindgen,
+//! and gives the shared library its soname.
+
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let (major, minor, patch) = (
+        env::var("CARGO_PKG_VERSION_MAJOR").unwrap(),
+        env::var("CARGO_PKG_VERSION_MINOR").unwrap(),
+        env::var("CARGO_PKG_VERSION_PATCH").unwrap(),
+    );
+    soname(&major, &minor);
+    header(&root, &major, &minor, &patch);
+    println!("cargo:rustc-env=ZF_TARGET={}", env::var("TARGET").unwrap());
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=include/zombie_frames.h");
+}
+
+/// Versions 0.y break their ABI at each minor release, later ones at each major.
+fn soname(major: &str, minor: &str) {
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return;
+    }
+    let abi = if major == "0" { format!("0.{minor}") } else { major.to_string() };
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libzombie_frames.so.{abi}");
+}
+
+/// Writes the header into OUT_DIR and, when it differs, over the committed
+/// copy in include/. A build that had to rewrite the committed copy sets
+/// ZF_HEADER_WAS_STALE, which a test turns into a failure: a clean clone
+/// must carry the header its source generates.
+fn header(root: &PathBuf, major: &str, minor: &str, patch: &str) {
+    let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    let number = major.parse::<u32>().unwrap() * 10000
+        + minor.parse::<u32>().unwrap() * 100
+        + patch.parse::<u32>().unwrap();
+    config.after_includes = Some(format!(
+        "\n#define ZF_VERSION_MAJOR {major}\n#define ZF_VERSION_MINOR {minor}\n\
+         #define ZF_VERSION_PATCH {patch}\n#define ZF_VERSION_STRING \"{major}.{minor}.{patch}\"\n\
+         /* major * 10000 + minor * 100 + patch, for #if comparisons */\n\
+         #define ZF_VERSION_NUMBER {number}\n"
+    ));
+    let generated = cbindgen::Builder::new()
+        .with_crate(root)
+        .with_config(config)
+        .generate()
+        .expect("cbindgen could not generate include/zombie_frames.h");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("zombie_frames.h");
+    generated.write_to_file(&out);
+    let fresh = fs::read(&out).unwrap();
+    let committed = root.join("include/zombie_frames.h");
+    if fs::read(&committed).ok().as_deref() != Some(&fresh[..]) {
+        println!("cargo:rustc-env=ZF_HEADER_WAS_STALE=1");
+        if let Err(e) = fs::write(&committed, &fresh) {
+            println!("cargo:warning=could not update {}: {e}", committed.display());
+        }
+    }
+}

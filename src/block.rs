@@ -1,0 +1,184 @@
+//! Raw memory: the allocator (malloc or the caller's hooks) and the block
+//! that carries each frame.
+//!
+//! A block is `[Header | frame bytes, rounded up to 16]`. The header holds
+//! the library's bookkeeping, so the caller's frame bytes are never touched:
+//! a zombie keeps everything the interpreter left in it.
+
+use crate::config::{ZfAllocFn, ZfConfig, ZfDeallocFn};
+use crate::error::Error;
+use std::ffi::c_void;
+use std::mem::{align_of, size_of};
+use std::ptr::NonNull;
+
+/// Frames, and everything the library allocates, are aligned to this.
+pub(crate) const ALIGN: usize = 16;
+
+#[repr(C, align(16))]
+struct Header {
+    /// The next zombie in its code's free list (meaningless while live).
+    next: Option<Block>,
+    /// The code this block belongs to, for life.
+    owner: *const c_void,
+}
+
+pub(crate) const HEADER_BYTES: usize = size_of::<Header>();
+
+/// Bytes of one block for a frame of `frame_bytes`, or None on overflow.
+pub fn block_bytes(frame_bytes: usize) -> Option<usize> {
+    frame_bytes.checked_add(ALIGN - 1).map(|n| n & !(ALIGN - 1))?.checked_add(HEADER_BYTES)
+}
+
+/// A block the library allocated and has not freed yet. Only `Heap` makes
+/// one (or `from_frame`, from a pointer it handed out), so its header is
+/// always readable.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(transparent)]
+pub struct Block(NonNull<Header>);
+
+impl Block {
+    /// The caller's part of the block.
+    pub fn frame(self) -> NonNull<u8> {
+        // SAFETY: the block is at least HEADER_BYTES long, so the result stays
+        // inside the same allocation and is not null.
+        unsafe { NonNull::new_unchecked(self.0.as_ptr().cast::<u8>().add(HEADER_BYTES)) }
+    }
+
+    /// The block whose frame is `frame`.
+    ///
+    /// # Safety
+    /// `frame` must have come from `Block::frame` of a block not freed since.
+    pub unsafe fn from_frame(frame: NonNull<u8>) -> Block {
+        // SAFETY: by the contract, the header sits HEADER_BYTES before the frame.
+        Block(unsafe { NonNull::new_unchecked(frame.as_ptr().sub(HEADER_BYTES).cast()) })
+    }
+
+    pub fn next(self) -> Option<Block> {
+        // SAFETY: a Block always points to a live, aligned header (see type docs).
+        unsafe { (*self.0.as_ptr()).next }
+    }
+
+    pub fn set_next(self, next: Option<Block>) {
+        // SAFETY: as in `next`; the library is the only writer of headers.
+        unsafe { (*self.0.as_ptr()).next = next }
+    }
+
+    /// The opaque owner recorded when the block was made.
+    pub fn owner(self) -> *const c_void {
+        // SAFETY: as in `next`.
+        unsafe { (*self.0.as_ptr()).owner }
+    }
+}
+
+/// Where every byte of a pool comes from: the C library, or the caller's hooks.
+#[derive(Clone, Copy)]
+pub struct Heap {
+    alloc: ZfAllocFn,
+    dealloc: ZfDeallocFn,
+    ctx: *mut c_void,
+}
+
+impl Heap {
+    pub fn new(cfg: &ZfConfig) -> Heap {
+        Heap { alloc: cfg.alloc, dealloc: cfg.dealloc, ctx: cfg.alloc_ctx }
+    }
+
+    /// `size` bytes aligned to 16.
+    pub fn alloc(&self, size: usize, what: &'static str) -> Result<NonNull<u8>, Error> {
+        let p = match self.alloc {
+            // SAFETY: the hook's contract is malloc's; size is nonzero.
+            Some(hook) => unsafe { hook(self.ctx, size) }.cast::<u8>(),
+            None => {
+                let mut p = std::ptr::null_mut();
+                // SAFETY: `p` is a valid out-pointer and ALIGN a power of two
+                // multiple of sizeof(void *), as posix_memalign requires.
+                match unsafe { libc::posix_memalign(&mut p, ALIGN, size) } {
+                    0 => p.cast::<u8>(),
+                    _ => std::ptr::null_mut(),
+                }
+            }
+        };
+        let p = NonNull::new(p).ok_or(Error::OutOfMemory { what, bytes: size })?;
+        if p.as_ptr() as usize % ALIGN != 0 {
+            // SAFETY: `p` came from the hook just now, for `size` bytes.
+            unsafe { self.free(p, size) };
+            return Err(Error::Misaligned { bytes: size });
+        }
+        Ok(p)
+    }
+
+    /// # Safety
+    /// `p` came from `self.alloc(size, _)` and is not used afterwards.
+    pub unsafe fn free(&self, p: NonNull<u8>, size: usize) {
+        match self.dealloc {
+            // SAFETY: by the contract, `p` is the hook's own block of `size` bytes.
+            Some(hook) => unsafe { hook(self.ctx, p.as_ptr().cast(), size) },
+            // SAFETY: by the contract, `p` came from posix_memalign.
+            None => unsafe { libc::free(p.as_ptr().cast()) },
+        }
+    }
+
+    pub fn new_block(&self, bytes: usize, owner: *const c_void) -> Result<Block, Error> {
+        let block = Block(self.alloc(bytes, "a frame")?.cast());
+        // SAFETY: fresh, aligned memory of at least HEADER_BYTES.
+        unsafe { block.0.as_ptr().write(Header { next: None, owner }) };
+        Ok(block)
+    }
+
+    /// # Safety
+    /// `block` came from `self.new_block(bytes, _)` and is not used afterwards.
+    pub unsafe fn free_block(&self, block: Block, bytes: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { self.free(block.0.cast(), bytes) }
+    }
+
+    /// Moves `value` into memory from this heap.
+    pub fn boxed<T>(&self, value: T, what: &'static str) -> Result<NonNull<T>, Error> {
+        const { assert!(align_of::<T>() <= ALIGN && size_of::<T>() > 0) };
+        let p = self.alloc(size_of::<T>(), what)?.cast::<T>();
+        // SAFETY: fresh memory, large and aligned enough for T.
+        unsafe { p.as_ptr().write(value) };
+        Ok(p)
+    }
+
+    /// Drops and frees what `boxed` made.
+    ///
+    /// # Safety
+    /// `p` came from `self.boxed` and no reference to it outlives this call.
+    pub unsafe fn unbox<T>(&self, p: NonNull<T>) {
+        // SAFETY: by the contract, `p` holds a live T that nothing else uses.
+        unsafe {
+            p.as_ptr().drop_in_place();
+            self.free(p.cast(), size_of::<T>());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_round_frames_to_16_and_add_a_header() {
+        assert_eq!(HEADER_BYTES, 16);
+        assert_eq!(block_bytes(1), Some(32));
+        assert_eq!(block_bytes(16), Some(32));
+        assert_eq!(block_bytes(440), Some(464));
+        assert_eq!(block_bytes(usize::MAX), None);
+        assert_eq!(block_bytes(usize::MAX - 20), None);
+    }
+
+    #[test]
+    fn frames_are_aligned_and_map_back_to_their_block() {
+        let heap = Heap::new(&ZfConfig::default());
+        let b = heap.new_block(48, std::ptr::null()).unwrap();
+        assert_eq!(b.frame().as_ptr() as usize % ALIGN, 0);
+        // SAFETY: the frame came from this live block.
+        assert_eq!(unsafe { Block::from_frame(b.frame()) }, b);
+        assert_eq!(b.next(), None);
+        b.set_next(Some(b));
+        assert_eq!(b.next(), Some(b));
+        // SAFETY: allocated above with the same size, not used again.
+        unsafe { heap.free_block(b, 48) };
+    }
+}

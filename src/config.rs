@@ -1,0 +1,239 @@
+//! Pool configuration: the `ZfConfig` C type, its defaults, its validation
+//! and the `ZF_*` environment variables.
+
+use crate::error::Error;
+use std::ffi::{c_void, OsString};
+
+/// Per-code zombie free lists, bounded per code and by a pool-wide budget.
+pub const ZF_POLICY_PER_CODE: u32 = 0;
+/// CPython 3.9's scheme: one zombie per code plus a global free list of 200.
+pub const ZF_POLICY_LEGACY: u32 = 1;
+
+/// Check every frame against misuse and report it through the error handler.
+pub const ZF_FLAG_DEBUG: u32 = 1;
+const KNOWN_FLAGS: u32 = ZF_FLAG_DEBUG;
+
+/// Default `per_code_max`: deep enough for the recursion that real programs
+/// repeat; deeper one-off recursions fall back to malloc.
+pub const ZF_DEFAULT_PER_CODE_MAX: u32 = 32;
+/// Default `budget_bytes`: about a thousand typical CPython frames.
+pub const ZF_DEFAULT_BUDGET_BYTES: usize = 512 * 1024;
+/// Default `sweep_every`: about one aging sweep per CPython generation-0
+/// collection's worth of calls, so idle lists age even without `zf_pool_collect`.
+pub const ZF_DEFAULT_SWEEP_EVERY: u32 = 4096;
+
+/// The largest `frame_bytes` a code may ask for (1 GiB).
+pub const ZF_MAX_FRAME_BYTES: usize = 1 << 30;
+
+/// Allocates `size` bytes aligned to 16, or returns NULL.
+pub type ZfAllocFn = Option<unsafe extern "C" fn(ctx: *mut c_void, size: usize) -> *mut c_void>;
+/// Frees a block that the alloc hook returned for `size` bytes.
+pub type ZfDeallocFn = Option<unsafe extern "C" fn(ctx: *mut c_void, ptr: *mut c_void, size: usize)>;
+
+/// How a pool caches frames. Fill it with `zf_config_default`, then change
+/// what you need.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ZfConfig {
+    /// sizeof(ZfConfig): lets later versions add fields.
+    pub struct_size: u32,
+    /// ZF_POLICY_PER_CODE (default) or ZF_POLICY_LEGACY.
+    pub policy: u32,
+    /// Most zombies one code keeps.
+    pub per_code_max: u32,
+    /// Most bytes all zombies of the pool hold together (headers included): a hard bound.
+    pub budget_bytes: usize,
+    /// Releases between automatic aging sweeps; 0: only on zf_pool_collect.
+    pub sweep_every: u32,
+    /// ZF_FLAG_DEBUG, ...
+    pub flags: u32,
+    /// Optional allocator hook; NULL means the C library's allocator. Must
+    /// return memory aligned to 16.
+    pub alloc: ZfAllocFn,
+    /// Frees what `alloc` returned; set both hooks or neither.
+    pub dealloc: ZfDeallocFn,
+    /// Passed to both hooks.
+    pub alloc_ctx: *mut c_void,
+}
+
+impl Default for ZfConfig {
+    fn default() -> Self {
+        ZfConfig {
+            struct_size: std::mem::size_of::<ZfConfig>() as u32,
+            policy: ZF_POLICY_PER_CODE,
+            per_code_max: ZF_DEFAULT_PER_CODE_MAX,
+            budget_bytes: ZF_DEFAULT_BUDGET_BYTES,
+            sweep_every: ZF_DEFAULT_SWEEP_EVERY,
+            flags: 0,
+            alloc: None,
+            dealloc: None,
+            alloc_ctx: std::ptr::null_mut(),
+        }
+    }
+}
+
+impl ZfConfig {
+    /// Checks every field; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |field, why: String| Err(Error::Config { field, why });
+        let size = std::mem::size_of::<ZfConfig>() as u32;
+        if self.struct_size != size {
+            return bad(
+                "struct_size",
+                format!("is {}, expected sizeof(ZfConfig) = {size} (fill it with zf_config_default)", self.struct_size),
+            );
+        }
+        match self.policy {
+            ZF_POLICY_PER_CODE => {}
+            ZF_POLICY_LEGACY => return bad("policy", "ZF_POLICY_LEGACY is not implemented yet".into()),
+            p => return bad("policy", format!("is {p}, expected ZF_POLICY_PER_CODE (0) or ZF_POLICY_LEGACY (1)")),
+        }
+        if self.flags & !KNOWN_FLAGS != 0 {
+            return bad("flags", format!("has unknown bits {:#x}", self.flags & !KNOWN_FLAGS));
+        }
+        if self.alloc.is_some() != self.dealloc.is_some() {
+            return bad("alloc", "alloc and dealloc hooks must be set together".into());
+        }
+        Ok(())
+    }
+
+    pub fn debug(&self) -> bool {
+        self.flags & ZF_FLAG_DEBUG != 0
+    }
+
+    /// Applies the `ZF_*` variables that `var` finds. All or nothing: on an
+    /// error `self` is left as it was, and the error names the variable.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<OsString>) -> Result<(), Error> {
+        let mut cfg = *self;
+        let text = |name: &'static str| -> Result<Option<String>, Error> {
+            match var(name) {
+                None => Ok(None),
+                Some(v) => v.into_string().map(|s| Some(s.trim().to_string())).map_err(|v| Error::Env {
+                    var: name,
+                    value: v.to_string_lossy().into_owned(),
+                    expected: "text in UTF-8",
+                }),
+            }
+        };
+        if let Some(v) = text("ZF_POLICY")? {
+            cfg.policy = match v.to_ascii_lowercase().replace('_', "-").as_str() {
+                "per-code" | "0" => ZF_POLICY_PER_CODE,
+                "legacy" | "1" => ZF_POLICY_LEGACY,
+                _ => return Err(Error::env("ZF_POLICY", v, "per-code or legacy")),
+            };
+        }
+        if let Some(v) = text("ZF_PER_CODE_MAX")? {
+            cfg.per_code_max = v.parse().map_err(|_| Error::env("ZF_PER_CODE_MAX", v, "a whole number from 0 to 4294967295"))?;
+        }
+        if let Some(v) = text("ZF_BUDGET")? {
+            cfg.budget_bytes = parse_size(&v).ok_or_else(|| Error::env("ZF_BUDGET", v, "a size such as 65536, 512K, 4M or 1G"))?;
+        }
+        if let Some(v) = text("ZF_SWEEP_EVERY")? {
+            cfg.sweep_every = v.parse().map_err(|_| Error::env("ZF_SWEEP_EVERY", v, "a whole number from 0 to 4294967295"))?;
+        }
+        if let Some(v) = text("ZF_DEBUG")? {
+            let on = match v.to_ascii_lowercase().as_str() {
+                "1" | "yes" | "true" | "on" => true,
+                "0" | "no" | "false" | "off" | "" => false,
+                _ => return Err(Error::env("ZF_DEBUG", v, "1 or 0")),
+            };
+            cfg.flags = if on { cfg.flags | ZF_FLAG_DEBUG } else { cfg.flags & !ZF_FLAG_DEBUG };
+        }
+        *self = cfg;
+        Ok(())
+    }
+}
+
+/// Parses `4096`, `512K`, `4M`, `1G` (also `KB`, `KiB`, ...; powers of 1024).
+pub fn parse_size(text: &str) -> Option<usize> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return None,
+    };
+    num.parse::<usize>().ok()?.checked_mul(1usize << shift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let map: HashMap<String, OsString> = pairs.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_validate() {
+        assert!(ZfConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("512K"), Some(512 << 10));
+        assert_eq!(parse_size("4M"), Some(4 << 20));
+        assert_eq!(parse_size("4MiB"), Some(4 << 20));
+        assert_eq!(parse_size("1g"), Some(1 << 30));
+        assert_eq!(parse_size(" 7 kb "), Some(7 << 10));
+        for bad in ["", "M", "4Q", "-1", "1.5M", "99999999999999999999", "18014398509481984G"] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn env_applies_every_variable() {
+        let mut c = ZfConfig::default();
+        c.apply_env(env(&[
+            ("ZF_POLICY", "per_code"),
+            ("ZF_PER_CODE_MAX", "7"),
+            ("ZF_BUDGET", "4M"),
+            ("ZF_SWEEP_EVERY", "0"),
+            ("ZF_DEBUG", "1"),
+        ]))
+        .unwrap();
+        assert_eq!((c.per_code_max, c.budget_bytes, c.sweep_every), (7, 4 << 20, 0));
+        assert!(c.debug());
+        c.apply_env(env(&[("ZF_DEBUG", "off"), ("ZF_POLICY", "LEGACY")])).unwrap();
+        assert!(!c.debug());
+        assert_eq!(c.policy, ZF_POLICY_LEGACY);
+    }
+
+    #[test]
+    fn bad_env_names_variable_and_value_and_changes_nothing() {
+        let mut c = ZfConfig::default();
+        let before = format!("{c:?}");
+        let err = c.apply_env(env(&[("ZF_PER_CODE_MAX", "12"), ("ZF_BUDGET", "12Q")])).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("ZF_BUDGET") && msg.contains("12Q"), "{msg}");
+        assert_eq!(format!("{c:?}"), before);
+        for (var, val) in [("ZF_POLICY", "fast"), ("ZF_PER_CODE_MAX", "-3"), ("ZF_SWEEP_EVERY", "x"), ("ZF_DEBUG", "maybe")] {
+            let msg = c.apply_env(env(&[(var, val)])).unwrap_err().to_string();
+            assert!(msg.contains(var) && msg.contains(val), "{msg}");
+        }
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let cases: [(&str, fn(&mut ZfConfig)); 4] = [
+            ("struct_size", |c| c.struct_size = 8),
+            ("policy", |c| c.policy = 9),
+            ("flags", |c| c.flags = 0x80),
+            ("alloc", |c| c.dealloc = Some(noop_dealloc)),
+        ];
+        for (field, spoil) in cases {
+            let mut c = ZfConfig::default();
+            spoil(&mut c);
+            let msg = c.validate().unwrap_err().to_string();
+            assert!(msg.contains(field), "{field}: {msg}");
+        }
+    }
+
+    unsafe extern "C" fn noop_dealloc(_: *mut c_void, _: *mut c_void, _: usize) {}
+}

@@ -1,0 +1,248 @@
+//! The C ABI (`include/zombie_frames.h` is generated from this file). Each
+//! function only checks and converts its arguments and calls the safe core.
+//!
+//! One convention for errors: a failing call returns NULL (or -1, or 0
+//! bytes) and leaves a message for `zf_last_error()` on the calling thread.
+//! No Rust panic crosses this boundary: an `extern "C"` function that
+//! panicked would abort the process, and the core is written not to panic.
+
+use crate::code::Code;
+use crate::config::ZfConfig;
+use crate::debug::ZfErrorHandler;
+use crate::error::Error;
+use crate::pool::Pool;
+use crate::stats::{self, ZfStats};
+use std::cell::Cell;
+use std::ffi::{c_char, c_int, c_void};
+use std::ptr::NonNull;
+
+/// Every cached frame of one interpreter. Used by one thread at a time.
+pub struct ZfPool {
+    _opaque: [u8; 0],
+}
+
+/// The zombie free list of one code object (in place of `co_zombieframe`).
+pub struct ZfCode {
+    _opaque: [u8; 0],
+}
+
+const ERROR_CAPACITY: usize = 512;
+
+thread_local! {
+    /// This thread's last error message, NUL-terminated; empty: none yet.
+    /// A fixed buffer, so reporting an error never allocates.
+    static LAST_ERROR: Cell<[u8; ERROR_CAPACITY]> = const { Cell::new([0; ERROR_CAPACITY]) };
+    static HAS_ERROR: Cell<bool> = const { Cell::new(false) };
+}
+
+fn set_error(e: &Error) {
+    let text = e.to_string();
+    let mut buf = [0u8; ERROR_CAPACITY];
+    let mut n = text.len().min(ERROR_CAPACITY - 1);
+    while !text.is_char_boundary(n) {
+        n -= 1;
+    }
+    buf[..n].copy_from_slice(&text.as_bytes()[..n]);
+    LAST_ERROR.with(|b| b.set(buf));
+    HAS_ERROR.with(|h| h.set(true));
+}
+
+fn fail<T>(e: Error, value: T) -> T {
+    set_error(&e);
+    value
+}
+
+fn pool_ref<'a>(pool: *const ZfPool) -> Option<&'a Pool> {
+    // SAFETY: a non-null ZfPool * is a pool from zf_pool_new that the caller
+    // has not freed (the header states this contract for every function).
+    unsafe { pool.cast::<Pool>().as_ref() }
+}
+
+fn code_ptr(code: *mut ZfCode) -> Option<NonNull<Code>> {
+    NonNull::new(code.cast::<Code>())
+}
+
+/// Fills `out` with the defaults (per-code policy, documented limits).
+#[no_mangle]
+pub extern "C" fn zf_config_default(out: *mut ZfConfig) {
+    // SAFETY: a non-null `out` points to writable memory for a ZfConfig.
+    if let Some(out) = unsafe { out.as_mut() } {
+        *out = ZfConfig::default();
+    }
+}
+
+/// Applies ZF_POLICY, ZF_PER_CODE_MAX, ZF_BUDGET (512K, 4M, ...),
+/// ZF_SWEEP_EVERY and ZF_DEBUG from the environment. Returns 0, or -1 with
+/// zf_last_error() naming the variable and its value; then `cfg` is unchanged.
+#[no_mangle]
+pub extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
+    // SAFETY: a non-null `cfg` points to an initialised ZfConfig.
+    let Some(cfg) = (unsafe { cfg.as_mut() }) else {
+        return fail(Error::Null { function: "zf_config_from_env", arg: "cfg" }, -1);
+    };
+    match cfg.apply_env(|name| std::env::var_os(name)) {
+        Ok(()) => 0,
+        Err(e) => fail(e, -1),
+    }
+}
+
+/// Makes a pool; NULL `cfg` means the defaults. NULL on a bad config or no
+/// memory, with zf_last_error() naming the field.
+#[no_mangle]
+pub extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
+    // SAFETY: a non-null `cfg` points to a ZfConfig; struct_size is checked
+    // before any field past it would matter.
+    let cfg = unsafe { cfg.as_ref() }.copied().unwrap_or_default();
+    match Pool::create(&cfg) {
+        Ok(pool) => pool.as_ptr().cast(),
+        Err(e) => fail(e, std::ptr::null_mut()),
+    }
+}
+
+/// Frees every zombie and stops caching; NULL is a no-op. Codes still
+/// alive stay valid (acquire and release go straight to the allocator) and
+/// the pool's memory goes with the last of them. With ZF_FLAG_DEBUG, frames
+/// still live are reported as ZF_ERR_LEAK.
+#[no_mangle]
+pub extern "C" fn zf_pool_free(pool: *mut ZfPool) {
+    if let Some(pool) = NonNull::new(pool.cast::<Pool>()) {
+        // SAFETY: the caller frees each pool once (header contract).
+        unsafe { Pool::close(pool) }
+    }
+}
+
+/// A code object was made whose frames need `frame_bytes` bytes (1 to
+/// ZF_MAX_FRAME_BYTES). NULL on a bad size or no memory.
+#[no_mangle]
+pub extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *mut ZfCode {
+    let Some(p) = pool_ref(pool) else {
+        return fail(Error::Null { function: "zf_code_new", arg: "pool" }, std::ptr::null_mut());
+    };
+    match p.new_code(frame_bytes) {
+        Ok(code) => code.as_ptr().cast(),
+        Err(e) => fail(e, std::ptr::null_mut()),
+    }
+}
+
+/// The code object is gone: its zombies are freed now. Frames of it still
+/// live stay valid and are freed when released, through this same handle,
+/// which stays valid until then. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn zf_code_free(code: *mut ZfCode) {
+    if let Some(code) = code_ptr(code) {
+        // SAFETY: the caller frees each code once (header contract).
+        unsafe { Pool::free_code(code) }
+    }
+}
+
+/// A frame of `frame_bytes` for this code, aligned to 16: one of its
+/// zombies (every byte as it was released; `*is_zombie` = 1) or a fresh
+/// block (`*is_zombie` = 0). `is_zombie` may be NULL. NULL only when memory
+/// runs out (or `code` is NULL).
+#[no_mangle]
+pub extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
+    let Some(code) = code_ptr(code) else {
+        return fail(Error::Null { function: "zf_frame_acquire", arg: "code" }, std::ptr::null_mut());
+    };
+    // SAFETY: a non-null code is alive (header contract) and keeps its pool alive.
+    let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
+    let (frame, hit) = match p.acquire(c) {
+        Ok(got) => got,
+        Err(e) => return fail(e, std::ptr::null_mut()),
+    };
+    // SAFETY: a non-null `is_zombie` points to a writable int.
+    if let Some(out) = unsafe { is_zombie.as_mut() } {
+        *out = hit as c_int;
+    }
+    frame.as_ptr().cast()
+}
+
+/// The frame is no longer used: it becomes a zombie of `code`, or goes back
+/// to the allocator. A NULL frame is a no-op.
+#[no_mangle]
+pub extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void) {
+    let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };
+    let Some(code) = code_ptr(code) else {
+        return fail(Error::Null { function: "zf_frame_release", arg: "code" }, ());
+    };
+    // SAFETY: `frame` came from zf_frame_acquire on `code` and is live
+    // (header contract; ZF_FLAG_DEBUG checks it).
+    unsafe { Pool::release(code, frame) }
+}
+
+/// The interpreter ran a garbage collection of `generation` (0 or more):
+/// one aging sweep. Returns the bytes freed.
+#[no_mangle]
+pub extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -> usize {
+    let Some(p) = pool_ref(pool) else { return 0 };
+    if generation < 0 {
+        let why = format!("generation {generation} is negative");
+        return fail(Error::Invalid { function: "zf_pool_collect", why }, 0);
+    }
+    p.sweep() as usize
+}
+
+/// Frees every zombie now (PyFrame_ClearFreeList). Returns the bytes freed.
+#[no_mangle]
+pub extern "C" fn zf_pool_clear(pool: *mut ZfPool) -> usize {
+    pool_ref(pool).map_or(0, |p| p.clear() as usize)
+}
+
+/// Copies the pool's counters into `out`; a NULL pool gives all zeros.
+#[no_mangle]
+pub extern "C" fn zf_pool_stats(pool: *const ZfPool, out: *mut ZfStats) {
+    // SAFETY: a non-null `out` points to writable memory for a ZfStats.
+    if let Some(out) = unsafe { out.as_mut() } {
+        *out = pool_ref(pool).map(Pool::stats).unwrap_or_default();
+    }
+}
+
+/// Writes a human-readable report to file descriptor `fd`. 0, or -1.
+#[no_mangle]
+pub extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> c_int {
+    let Some(p) = pool_ref(pool) else {
+        return fail(Error::Null { function: "zf_pool_print_stats", arg: "pool" }, -1);
+    };
+    let text = stats::report(&p.stats(), &p.cfg, p.closed.get(), &p.top_lists(5));
+    let mut rest = text.as_bytes();
+    while !rest.is_empty() {
+        // SAFETY: `rest` is a valid buffer of rest.len() bytes.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            let why = format!("write to fd {fd} failed: {err}");
+            return fail(Error::Io { function: "zf_pool_print_stats", why }, -1);
+        }
+        rest = &rest[n as usize..];
+    }
+    0
+}
+
+/// The message of this thread's last failed call, or NULL if none failed.
+/// Valid until the next failing call on this thread.
+#[no_mangle]
+pub extern "C" fn zf_last_error() -> *const c_char {
+    if !HAS_ERROR.with(Cell::get) {
+        return std::ptr::null();
+    }
+    LAST_ERROR.with(|b| b.as_ptr().cast::<c_char>().cast_const())
+}
+
+/// The library's version, "MAJOR.MINOR.PATCH" (ZF_VERSION_STRING of the
+/// header it was built with).
+#[no_mangle]
+pub extern "C" fn zf_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Sets the handler for this pool's misuse reports; NULL `fn` restores the
+/// default (a line on stderr, then abort()).
+#[no_mangle]
+pub extern "C" fn zf_set_error_handler(pool: *mut ZfPool, func: ZfErrorHandler, ctx: *mut c_void) {
+    if let Some(p) = pool_ref(pool) {
+        p.handler.set(crate::debug::Handler { func, ctx });
+    }
+}

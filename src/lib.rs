@@ -1,0 +1,36 @@
+//! zombie-frames: a frame allocator for CPython-style interpreters.
+//!
+//! Each code object keeps a bounded free list of its own released frames
+//! ("zombies"), so a call gets back a frame that still holds its per-code
+//! fields; there is no global list and nothing is ever realloc'd. A pool-wide
+//! byte budget bounds the memory, and an aging sweep trims lists nobody uses.
+//!
+//! Modules: `block` (raw memory), `code` (one code's free list), `pool`
+//! (accounting, acquire and release), `policy` (aging and eviction),
+//! `config`, `stats`, `debug` (misuse reports), `ffi` (the C ABI, which is
+//! also the Rust API: tests and tools call the same functions C does).
+
+mod block;
+mod code;
+pub mod config;
+pub mod debug;
+mod error;
+pub mod ffi;
+mod policy;
+mod pool;
+pub mod stats;
+
+pub use config::*;
+pub use debug::*;
+pub use error::Error;
+pub use ffi::*;
+pub use stats::ZfStats;
+
+/// The crate version; `zf_version()` returns it to C.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Frames are aligned to this many bytes.
+pub const ZF_FRAME_ALIGN: usize = 16;
+/// Bytes the library adds to each frame for its own bookkeeping.
+pub const ZF_HEADER_BYTES: usize = 16;
+const _: () = assert!(ZF_FRAME_ALIGN == block::ALIGN && ZF_HEADER_BYTES == block::HEADER_BYTES);

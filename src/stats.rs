@@ -1,0 +1,215 @@
+//! Counters and the human-readable report. Every count is exact: it is
+//! updated where the event happens, never estimated.
+
+use crate::config::ZfConfig;
+use std::cell::Cell;
+use std::fmt::Write;
+
+/// A snapshot of a pool's counters. Totals count since the pool was made;
+/// `cached_*`, `live_frames` and `codes` are the state now.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ZfStats {
+    /// zf_frame_acquire calls that returned a frame (= zombie_hits + fresh_allocs + reallocs).
+    pub acquires: u64,
+    /// Acquires served by a zombie of the same code (contents intact).
+    pub zombie_hits: u64,
+    /// Acquires served by a new block from the allocator.
+    pub fresh_allocs: u64,
+    /// Acquires served by resizing another code's frame (never under ZF_POLICY_PER_CODE).
+    pub reallocs: u64,
+    /// zf_frame_release calls on a frame.
+    pub releases: u64,
+    /// Blocks given back to the allocator, for any reason.
+    pub frees: u64,
+    /// Zombies held now.
+    pub cached_frames: u64,
+    /// Bytes of the blocks held as zombies now (the library's headers included).
+    pub cached_bytes: u64,
+    /// The most `cached_bytes` ever reached.
+    pub peak_cached_bytes: u64,
+    /// Frames acquired and not released.
+    pub live_frames: u64,
+    /// The most `live_frames` ever reached.
+    pub peak_live_frames: u64,
+    /// Codes made and not freed yet.
+    pub codes: u64,
+    /// Aging sweeps run (zf_pool_collect and automatic ones).
+    pub sweeps: u64,
+    /// Codes ever made by this pool.
+    pub codes_created: u64,
+    /// Zombies freed by aging sweeps (part of `frees`).
+    pub aged_frees: u64,
+    /// Zombies freed to keep the budget (part of `frees`).
+    pub evicted_frees: u64,
+}
+
+/// A `Cell<u64>` counter.
+pub trait Tally {
+    fn add(&self, n: u64);
+    fn sub(&self, n: u64);
+    fn raise_to(&self, n: u64);
+}
+
+impl Tally for Cell<u64> {
+    #[inline]
+    fn add(&self, n: u64) {
+        self.set(self.get() + n);
+    }
+    #[inline]
+    fn sub(&self, n: u64) {
+        self.set(self.get() - n);
+    }
+    #[inline]
+    fn raise_to(&self, n: u64) {
+        self.set(self.get().max(n));
+    }
+}
+
+/// The pool's live counters (acquires is derived, not counted).
+#[derive(Default)]
+pub struct Counters {
+    pub zombie_hits: Cell<u64>,
+    pub fresh_allocs: Cell<u64>,
+    pub releases: Cell<u64>,
+    pub frees: Cell<u64>,
+    pub cached_frames: Cell<u64>,
+    pub cached_bytes: Cell<u64>,
+    pub peak_cached_bytes: Cell<u64>,
+    pub live_frames: Cell<u64>,
+    pub peak_live_frames: Cell<u64>,
+    pub codes: Cell<u64>,
+    pub sweeps: Cell<u64>,
+    pub codes_created: Cell<u64>,
+    pub aged_frees: Cell<u64>,
+    pub evicted_frees: Cell<u64>,
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> ZfStats {
+        ZfStats {
+            acquires: self.zombie_hits.get() + self.fresh_allocs.get(),
+            zombie_hits: self.zombie_hits.get(),
+            fresh_allocs: self.fresh_allocs.get(),
+            reallocs: 0,
+            releases: self.releases.get(),
+            frees: self.frees.get(),
+            cached_frames: self.cached_frames.get(),
+            cached_bytes: self.cached_bytes.get(),
+            peak_cached_bytes: self.peak_cached_bytes.get(),
+            live_frames: self.live_frames.get(),
+            peak_live_frames: self.peak_live_frames.get(),
+            codes: self.codes.get(),
+            sweeps: self.sweeps.get(),
+            codes_created: self.codes_created.get(),
+            aged_frees: self.aged_frees.get(),
+            evicted_frees: self.evicted_frees.get(),
+        }
+    }
+}
+
+/// One line of the report's list of the codes holding the most zombies:
+/// (code id, frame bytes, zombies).
+pub type TopList = (u64, usize, u32);
+
+/// The report `zf_pool_print_stats` writes.
+pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> String {
+    let mut r = String::new();
+    let pct = |n: u64, of: u64| if of == 0 { 0.0 } else { 100.0 * n as f64 / of as f64 };
+    let state = if closed { " (freed: no longer caching)" } else { "" };
+    let debug = if cfg.debug() { ", debug" } else { "" };
+    let sweep = match cfg.sweep_every {
+        0 => "sweeps on zf_pool_collect only".to_string(),
+        n => format!("sweep every {} releases", count(n as u64)),
+    };
+    let _ = writeln!(r, "zombie-frames {} pool{state}", crate::VERSION);
+    let _ = writeln!(
+        r,
+        "  policy per-code, per_code_max {}, budget {}, {sweep}{debug}",
+        cfg.per_code_max,
+        bytes(cfg.budget_bytes as u64)
+    );
+    let _ = writeln!(
+        r,
+        "  acquires    {:>14}   zombie hits {} ({:.2}%), fresh {}, reallocs {}",
+        count(s.acquires),
+        count(s.zombie_hits),
+        pct(s.zombie_hits, s.acquires),
+        count(s.fresh_allocs),
+        count(s.reallocs)
+    );
+    let _ = writeln!(r, "  releases    {:>14}   live now {}, peak {}", count(s.releases), count(s.live_frames), count(s.peak_live_frames));
+    let _ = writeln!(
+        r,
+        "  frees       {:>14}   aged {}, evicted for the budget {}, sweeps {}",
+        count(s.frees),
+        count(s.aged_frees),
+        count(s.evicted_frees),
+        count(s.sweeps)
+    );
+    let _ = writeln!(
+        r,
+        "  cached now  {:>14}   in {} zombies; peak {} ({:.1}% of the budget)",
+        bytes(s.cached_bytes),
+        count(s.cached_frames),
+        bytes(s.peak_cached_bytes),
+        pct(s.peak_cached_bytes, cfg.budget_bytes as u64)
+    );
+    let _ = writeln!(r, "  codes alive {:>14}   made {}", count(s.codes), count(s.codes_created));
+    if !top.is_empty() {
+        let _ = writeln!(r, "  codes holding the most zombies:");
+        for (id, frame_bytes, n) in top {
+            let _ = writeln!(r, "    code #{:<8} {:>4} zombies of {} bytes", id, n, count(*frame_bytes as u64));
+        }
+    }
+    r
+}
+
+/// 1234567 -> "1,234,567".
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes in the largest binary unit that keeps a whole part.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let (mut v, mut u) = (n as f64, 0);
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(4 << 20), "4.0 MiB");
+    }
+
+    #[test]
+    fn report_names_totals_hit_rate_and_top_codes() {
+        let s = ZfStats { acquires: 200, zombie_hits: 150, fresh_allocs: 50, releases: 200, ..Default::default() };
+        let r = report(&s, &ZfConfig::default(), false, &[(7, 440, 3)]);
+        assert!(r.contains("zombie hits 150 (75.00%)"), "{r}");
+        assert!(r.contains("code #7") && r.contains("3 zombies of 440 bytes"), "{r}");
+        assert!(r.contains("budget 512.0 KiB"), "{r}");
+    }
+}
