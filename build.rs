@@ -42,11 +42,14 @@ fn header(root: &PathBuf, major: &str, minor: &str, patch: &str) {
          /* major * 10000 + minor * 100 + patch, for #if comparisons */\n\
          #define ZF_VERSION_NUMBER {number}\n"
     ));
-    let generated = cbindgen::Builder::new()
-        .with_crate(root)
-        .with_config(config)
-        .generate()
-        .expect("cbindgen could not generate include/zombie_frames.h");
+    let generated = match cbindgen::Builder::new().with_crate(root).with_config(config).generate() {
+        Ok(g) => g,
+        Err(e) => {
+            // Most often a syntax error: let rustc report it where it is.
+            println!("cargo:warning=cbindgen could not generate the header: {e}");
+            return;
+        }
+    };
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("zombie_frames.h");
     generated.write_to_file(&out);
     let fresh = fs::read(&out).unwrap();
