@@ -9,9 +9,10 @@
 //!   `sweep_every` releases.
 //! * **Budget**: when caching a released frame would pass `budget_bytes`,
 //!   the CLOCK algorithm (second chance) picks victims among the lists
-//!   holding zombies: a list used since the hand last passed is spared once.
-//!   Idle codes pay first; the releasing code itself is never robbed to cache
-//!   its own frame (its frame is freed instead), so the hard bound holds.
+//!   holding zombies: a list used (acquired from, or releasing past the
+//!   budget) since the hand last passed is spared once. Idle codes pay
+//!   first; the releasing code itself is never robbed to cache its own
+//!   frame (its frame is freed instead), so the hard bound holds.
 //!
 //! Both walk only the ring of lists that hold zombies (a list joins on the
 //! release that gives it its first zombie and leaves at a sweep that finds
@@ -115,6 +116,9 @@ impl Pool {
     /// when that cannot be done without robbing `code` itself.
     #[cold]
     pub(crate) fn make_room(&self, code: &Code) -> bool {
+        // A code returning from deep recursion acquires nothing while it
+        // releases, yet it is the one in use: keep the hand off it.
+        code.used.set(true);
         let need = code.block_bytes as u64;
         let budget = self.budget.get() as u64;
         if need > budget {

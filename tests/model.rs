@@ -183,6 +183,7 @@ impl Model {
         if self.s.cached_bytes + need <= self.budget {
             return true;
         }
+        self.codes[ci].used = true;
         if need > self.budget {
             return false;
         }
