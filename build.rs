@@ -33,9 +33,8 @@ fn soname(major: &str, minor: &str) {
 /// must carry the header its source generates.
 fn header(root: &PathBuf, major: &str, minor: &str, patch: &str) {
     let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
-    let number = major.parse::<u32>().unwrap() * 10000
-        + minor.parse::<u32>().unwrap() * 100
-        + patch.parse::<u32>().unwrap();
+    let number =
+        major.parse::<u32>().unwrap() * 10000 + minor.parse::<u32>().unwrap() * 100 + patch.parse::<u32>().unwrap();
     config.after_includes = Some(format!(
         "\n#define ZF_VERSION_MAJOR {major}\n#define ZF_VERSION_MINOR {minor}\n\
          #define ZF_VERSION_PATCH {patch}\n#define ZF_VERSION_STRING \"{major}.{minor}.{patch}\"\n\

@@ -5,16 +5,19 @@ use std::ptr;
 use zombie_frames::*;
 
 fn hit_pair(c: &mut Criterion) {
-    let pool = zf_pool_new(ptr::null());
-    let code = zf_code_new(pool, 448);
-    c.bench_function("acquire+release, zombie hit", |b| {
-        b.iter(|| {
-            let f = zf_frame_acquire(code, ptr::null_mut());
-            zf_frame_release(code, std::hint::black_box(f));
-        })
-    });
-    zf_code_free(code);
-    zf_pool_free(pool);
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(ptr::null());
+        let code = zf_code_new(pool, 448);
+        c.bench_function("acquire+release, zombie hit", |b| {
+            b.iter(|| {
+                let f = zf_frame_acquire(code, ptr::null_mut());
+                zf_frame_release(code, std::hint::black_box(f));
+            })
+        });
+        zf_code_free(code);
+        zf_pool_free(pool);
+    }
 }
 
 criterion_group!(benches, hit_pair);

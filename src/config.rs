@@ -123,13 +123,16 @@ impl ZfConfig {
             };
         }
         if let Some(v) = text("ZF_PER_CODE_MAX")? {
-            cfg.per_code_max = v.parse().map_err(|_| Error::env("ZF_PER_CODE_MAX", v, "a whole number from 0 to 4294967295"))?;
+            cfg.per_code_max =
+                v.parse().map_err(|_| Error::env("ZF_PER_CODE_MAX", v, "a whole number from 0 to 4294967295"))?;
         }
         if let Some(v) = text("ZF_BUDGET")? {
-            cfg.budget_bytes = parse_size(&v).ok_or_else(|| Error::env("ZF_BUDGET", v, "a size such as 65536, 512K, 4M or 1G"))?;
+            cfg.budget_bytes =
+                parse_size(&v).ok_or_else(|| Error::env("ZF_BUDGET", v, "a size such as 65536, 512K, 4M or 1G"))?;
         }
         if let Some(v) = text("ZF_SWEEP_EVERY")? {
-            cfg.sweep_every = v.parse().map_err(|_| Error::env("ZF_SWEEP_EVERY", v, "a whole number from 0 to 4294967295"))?;
+            cfg.sweep_every =
+                v.parse().map_err(|_| Error::env("ZF_SWEEP_EVERY", v, "a whole number from 0 to 4294967295"))?;
         }
         if let Some(v) = text("ZF_DEBUG")? {
             let on = match v.to_ascii_lowercase().as_str() {
@@ -213,7 +216,9 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("ZF_BUDGET") && msg.contains("12Q"), "{msg}");
         assert_eq!(format!("{c:?}"), before);
-        for (var, val) in [("ZF_POLICY", "fast"), ("ZF_PER_CODE_MAX", "-3"), ("ZF_SWEEP_EVERY", "x"), ("ZF_DEBUG", "maybe")] {
+        for (var, val) in
+            [("ZF_POLICY", "fast"), ("ZF_PER_CODE_MAX", "-3"), ("ZF_SWEEP_EVERY", "x"), ("ZF_DEBUG", "maybe")]
+        {
             let msg = c.apply_env(env(&[(var, val)])).unwrap_err().to_string();
             assert!(msg.contains(var) && msg.contains(val), "{msg}");
         }
@@ -221,7 +226,8 @@ mod tests {
 
     #[test]
     fn bad_fields_are_named() {
-        let cases: [(&str, fn(&mut ZfConfig)); 4] = [
+        type Spoil = fn(&mut ZfConfig);
+        let cases: [(&str, Spoil); 4] = [
             ("struct_size", |c| c.struct_size = 8),
             ("policy", |c| c.policy = 9),
             ("flags", |c| c.flags = 0x80),

@@ -38,7 +38,9 @@ impl fmt::Display for Error {
                 "zf_code_new: frame_bytes {n} is out of range: expected 1 to {} (ZF_MAX_FRAME_BYTES)",
                 crate::config::ZF_MAX_FRAME_BYTES
             ),
-            Error::OutOfMemory { what, bytes } => write!(f, "out of memory: could not allocate {bytes} bytes for {what}"),
+            Error::OutOfMemory { what, bytes } => {
+                write!(f, "out of memory: could not allocate {bytes} bytes for {what}")
+            }
             Error::Misaligned { bytes } => {
                 write!(f, "the alloc hook returned a block of {bytes} bytes that is not aligned to 16")
             }

@@ -5,6 +5,15 @@
 //! bytes) and leaves a message for `zf_last_error()` on the calling thread.
 //! No Rust panic crosses this boundary: an `extern "C"` function that
 //! panicked would abort the process, and the core is written not to panic.
+//!
+//! # Safety
+//! One contract covers every function here, as the header states it: each
+//! pointer argument is NULL or what its name says (a pool from
+//! `zf_pool_new` not yet freed, a code from `zf_code_new` not yet freed or
+//! still holding live frames, a frame that `zf_frame_acquire` returned for
+//! that code and that is live, a writable struct). From Rust, these are the
+//! same functions, hence `unsafe`.
+#![allow(clippy::missing_safety_doc)]
 
 use crate::code::Code;
 use crate::config::ZfConfig;
@@ -64,7 +73,7 @@ fn code_ptr(code: *mut ZfCode) -> Option<NonNull<Code>> {
 
 /// Fills `out` with the defaults (per-code policy, documented limits).
 #[no_mangle]
-pub extern "C" fn zf_config_default(out: *mut ZfConfig) {
+pub unsafe extern "C" fn zf_config_default(out: *mut ZfConfig) {
     // SAFETY: a non-null `out` points to writable memory for a ZfConfig.
     if let Some(out) = unsafe { out.as_mut() } {
         *out = ZfConfig::default();
@@ -75,7 +84,7 @@ pub extern "C" fn zf_config_default(out: *mut ZfConfig) {
 /// ZF_SWEEP_EVERY and ZF_DEBUG from the environment. Returns 0, or -1 with
 /// zf_last_error() naming the variable and its value; then `cfg` is unchanged.
 #[no_mangle]
-pub extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
+pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
     // SAFETY: a non-null `cfg` points to an initialised ZfConfig.
     let Some(cfg) = (unsafe { cfg.as_mut() }) else {
         return fail(Error::Null { function: "zf_config_from_env", arg: "cfg" }, -1);
@@ -89,7 +98,7 @@ pub extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
 /// Makes a pool; NULL `cfg` means the defaults. NULL on a bad config or no
 /// memory, with zf_last_error() naming the field.
 #[no_mangle]
-pub extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
+pub unsafe extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
     // SAFETY: a non-null `cfg` points to a ZfConfig; struct_size is checked
     // before any field past it would matter.
     let cfg = unsafe { cfg.as_ref() }.copied().unwrap_or_default();
@@ -104,7 +113,7 @@ pub extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
 /// the pool's memory goes with the last of them. With ZF_FLAG_DEBUG, frames
 /// still live are reported as ZF_ERR_LEAK.
 #[no_mangle]
-pub extern "C" fn zf_pool_free(pool: *mut ZfPool) {
+pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
     if let Some(pool) = NonNull::new(pool.cast::<Pool>()) {
         // SAFETY: the caller frees each pool once (header contract).
         unsafe { Pool::close(pool) }
@@ -114,7 +123,7 @@ pub extern "C" fn zf_pool_free(pool: *mut ZfPool) {
 /// A code object was made whose frames need `frame_bytes` bytes (1 to
 /// ZF_MAX_FRAME_BYTES). NULL on a bad size or no memory.
 #[no_mangle]
-pub extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *mut ZfCode {
+pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *mut ZfCode {
     let Some(p) = pool_ref(pool) else {
         return fail(Error::Null { function: "zf_code_new", arg: "pool" }, std::ptr::null_mut());
     };
@@ -128,7 +137,7 @@ pub extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *mut ZfC
 /// live stay valid and are freed when released, through this same handle,
 /// which stays valid until then. NULL is a no-op.
 #[no_mangle]
-pub extern "C" fn zf_code_free(code: *mut ZfCode) {
+pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
     if let Some(code) = code_ptr(code) {
         // SAFETY: the caller frees each code once (header contract).
         unsafe { Pool::free_code(code) }
@@ -140,7 +149,7 @@ pub extern "C" fn zf_code_free(code: *mut ZfCode) {
 /// block (`*is_zombie` = 0). `is_zombie` may be NULL. NULL only when memory
 /// runs out (or `code` is NULL).
 #[no_mangle]
-pub extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
+pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     let Some(code) = code_ptr(code) else {
         return fail(Error::Null { function: "zf_frame_acquire", arg: "code" }, std::ptr::null_mut());
     };
@@ -160,7 +169,7 @@ pub extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> 
 /// The frame is no longer used: it becomes a zombie of `code`, or goes back
 /// to the allocator. A NULL frame is a no-op.
 #[no_mangle]
-pub extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void) {
+pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void) {
     let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };
     let Some(code) = code_ptr(code) else {
         return fail(Error::Null { function: "zf_frame_release", arg: "code" }, ());
@@ -173,7 +182,7 @@ pub extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void) {
 /// The interpreter ran a garbage collection of `generation` (0 or more):
 /// one aging sweep. Returns the bytes freed.
 #[no_mangle]
-pub extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -> usize {
+pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -> usize {
     let Some(p) = pool_ref(pool) else { return 0 };
     if generation < 0 {
         let why = format!("generation {generation} is negative");
@@ -184,13 +193,13 @@ pub extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -> usize
 
 /// Frees every zombie now (PyFrame_ClearFreeList). Returns the bytes freed.
 #[no_mangle]
-pub extern "C" fn zf_pool_clear(pool: *mut ZfPool) -> usize {
+pub unsafe extern "C" fn zf_pool_clear(pool: *mut ZfPool) -> usize {
     pool_ref(pool).map_or(0, |p| p.clear() as usize)
 }
 
 /// Copies the pool's counters into `out`; a NULL pool gives all zeros.
 #[no_mangle]
-pub extern "C" fn zf_pool_stats(pool: *const ZfPool, out: *mut ZfStats) {
+pub unsafe extern "C" fn zf_pool_stats(pool: *const ZfPool, out: *mut ZfStats) {
     // SAFETY: a non-null `out` points to writable memory for a ZfStats.
     if let Some(out) = unsafe { out.as_mut() } {
         *out = pool_ref(pool).map(Pool::stats).unwrap_or_default();
@@ -199,7 +208,7 @@ pub extern "C" fn zf_pool_stats(pool: *const ZfPool, out: *mut ZfStats) {
 
 /// Writes a human-readable report to file descriptor `fd`. 0, or -1.
 #[no_mangle]
-pub extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> c_int {
+pub unsafe extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> c_int {
     let Some(p) = pool_ref(pool) else {
         return fail(Error::Null { function: "zf_pool_print_stats", arg: "pool" }, -1);
     };
@@ -241,7 +250,7 @@ pub extern "C" fn zf_version() -> *const c_char {
 /// Sets the handler for this pool's misuse reports; NULL `fn` restores the
 /// default (a line on stderr, then abort()).
 #[no_mangle]
-pub extern "C" fn zf_set_error_handler(pool: *mut ZfPool, func: ZfErrorHandler, ctx: *mut c_void) {
+pub unsafe extern "C" fn zf_set_error_handler(pool: *mut ZfPool, func: ZfErrorHandler, ctx: *mut c_void) {
     if let Some(p) = pool_ref(pool) {
         p.handler.set(crate::debug::Handler { func, ctx });
     }

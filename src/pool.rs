@@ -73,7 +73,8 @@ impl Pool {
     /// `pool` is alive and no reference to it outlives this call.
     unsafe fn free_if_unused(pool: NonNull<Pool>) {
         // SAFETY: alive by the contract.
-        let (unused, heap) = unsafe { (pool.as_ref().closed.get() && pool.as_ref().n.codes.get() == 0, pool.as_ref().heap) };
+        let (unused, heap) =
+            unsafe { (pool.as_ref().closed.get() && pool.as_ref().n.codes.get() == 0, pool.as_ref().heap) };
         if unused {
             // SAFETY: closed by the caller and no code points to it any more.
             unsafe { heap.unbox(pool) };

@@ -138,7 +138,13 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
         count(s.fresh_allocs),
         count(s.reallocs)
     );
-    let _ = writeln!(r, "  releases    {:>14}   live now {}, peak {}", count(s.releases), count(s.live_frames), count(s.peak_live_frames));
+    let _ = writeln!(
+        r,
+        "  releases    {:>14}   live now {}, peak {}",
+        count(s.releases),
+        count(s.live_frames),
+        count(s.peak_live_frames)
+    );
     let _ = writeln!(
         r,
         "  frees       {:>14}   aged {}, evicted for the budget {}, sweeps {}",
@@ -159,7 +165,8 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     if !top.is_empty() {
         let _ = writeln!(r, "  codes holding the most zombies:");
         for (id, frame_bytes, n) in top {
-            let _ = writeln!(r, "    code #{:<8} {:>4} zombies of {} bytes", id, n, count(*frame_bytes as u64));
+            let noun = if *n == 1 { "zombie " } else { "zombies" };
+            let _ = writeln!(r, "    code #{:<8} {:>4} {noun} of {} bytes", id, n, count(*frame_bytes as u64));
         }
     }
     r
@@ -186,7 +193,11 @@ pub fn bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 #[cfg(test)]

@@ -33,12 +33,14 @@ fn committed_header_was_fresh() {
 #[test]
 fn version_macros_match_the_crate() {
     let h = header();
-    let (major, minor, patch) = (env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"), env!("CARGO_PKG_VERSION_PATCH"));
+    let (major, minor, patch) =
+        (env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"), env!("CARGO_PKG_VERSION_PATCH"));
     assert!(h.contains(&format!("#define ZF_VERSION_MAJOR {major}\n")), "{h}");
     assert!(h.contains(&format!("#define ZF_VERSION_MINOR {minor}\n")));
     assert!(h.contains(&format!("#define ZF_VERSION_PATCH {patch}\n")));
     assert!(h.contains(&format!("#define ZF_VERSION_STRING \"{}\"\n", env!("CARGO_PKG_VERSION"))));
-    let number: u32 = major.parse::<u32>().unwrap() * 10000 + minor.parse::<u32>().unwrap() * 100 + patch.parse::<u32>().unwrap();
+    let number: u32 =
+        major.parse::<u32>().unwrap() * 10000 + minor.parse::<u32>().unwrap() * 100 + patch.parse::<u32>().unwrap();
     assert!(h.contains(&format!("#define ZF_VERSION_NUMBER {number}\n")));
     let v = unsafe { CStr::from_ptr(zombie_frames::zf_version()) };
     assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
@@ -72,7 +74,10 @@ fn shared_library_exports_only_the_api() {
     exported.sort();
     assert_eq!(exported, API, "nm -D --defined-only {}", so.display());
     for f in API {
-        assert!(header().contains(&format!(" {f}(")) || header().contains(&format!("*{f}(")), "{f} missing from the header");
+        assert!(
+            header().contains(&format!(" {f}(")) || header().contains(&format!("*{f}(")),
+            "{f} missing from the header"
+        );
     }
 }
 

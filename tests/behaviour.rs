@@ -8,37 +8,49 @@ const FRAME: usize = 432; // a typical CPython 3.9 frame
 const BLOCK: u64 = (ZF_HEADER_BYTES + FRAME) as u64;
 
 fn pool_with(per_code_max: u32, budget: usize, sweep_every: u32) -> *mut ZfPool {
-    let mut cfg = ZfConfig::default();
-    zf_config_default(&mut cfg);
-    cfg.per_code_max = per_code_max;
-    cfg.budget_bytes = budget;
-    cfg.sweep_every = sweep_every;
-    let pool = zf_pool_new(&cfg);
-    assert!(!pool.is_null());
-    pool
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let mut cfg = ZfConfig::default();
+        zf_config_default(&mut cfg);
+        cfg.per_code_max = per_code_max;
+        cfg.budget_bytes = budget;
+        cfg.sweep_every = sweep_every;
+        let pool = zf_pool_new(&cfg);
+        assert!(!pool.is_null());
+        pool
+    }
 }
 
 fn stats(pool: *mut ZfPool) -> ZfStats {
-    let mut s = ZfStats::default();
-    zf_pool_stats(pool, &mut s);
-    s
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let mut s = ZfStats::default();
+        zf_pool_stats(pool, &mut s);
+        s
+    }
 }
 
 fn acquire(code: *mut ZfCode) -> (*mut c_void, bool) {
-    let mut z: c_int = -1;
-    let f = zf_frame_acquire(code, &mut z);
-    assert!(!f.is_null());
-    (f, z == 1)
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let mut z: c_int = -1;
+        let f = zf_frame_acquire(code, &mut z);
+        assert!(!f.is_null());
+        (f, z == 1)
+    }
 }
 
 /// Calls `code` recursively `depth` deep, then returns all the way.
 fn recurse(code: *mut ZfCode, depth: usize) -> usize {
-    let frames: Vec<_> = (0..depth).map(|_| acquire(code)).collect();
-    let hits = frames.iter().filter(|f| f.1).count();
-    for (f, _) in frames.into_iter().rev() {
-        zf_frame_release(code, f);
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let frames: Vec<_> = (0..depth).map(|_| acquire(code)).collect();
+        let hits = frames.iter().filter(|f| f.1).count();
+        for (f, _) in frames.into_iter().rev() {
+            zf_frame_release(code, f);
+        }
+        hits
     }
-    hits
 }
 
 fn last_error() -> String {
@@ -47,163 +59,192 @@ fn last_error() -> String {
 
 #[test]
 fn a_zombie_comes_back_to_its_own_code_with_its_bytes() {
-    let pool = pool_with(4, 1 << 20, 0);
-    let (a, b) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
-    let (f, hit) = acquire(a);
-    assert!(!hit);
-    unsafe { ptr::write_bytes(f.cast::<u8>(), 0xA5, FRAME) };
-    zf_frame_release(a, f);
-    let (other, hit) = acquire(b);
-    assert!(!hit, "another code never gets a's zombie");
-    let (g, hit) = acquire(a);
-    assert!(hit && g == f);
-    assert!(unsafe { std::slice::from_raw_parts(g.cast::<u8>(), FRAME) }.iter().all(|&x| x == 0xA5));
-    let s = stats(pool);
-    assert_eq!((s.acquires, s.zombie_hits, s.fresh_allocs, s.reallocs), (3, 1, 2, 0));
-    zf_frame_release(a, g);
-    zf_frame_release(b, other);
-    zf_code_free(a);
-    zf_code_free(b);
-    zf_pool_free(pool);
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with(4, 1 << 20, 0);
+        let (a, b) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
+        let (f, hit) = acquire(a);
+        assert!(!hit);
+        ptr::write_bytes(f.cast::<u8>(), 0xA5, FRAME);
+        zf_frame_release(a, f);
+        let (other, hit) = acquire(b);
+        assert!(!hit, "another code never gets a's zombie");
+        let (g, hit) = acquire(a);
+        assert!(hit && g == f);
+        assert!(std::slice::from_raw_parts(g.cast::<u8>(), FRAME).iter().all(|&x| x == 0xA5));
+        let s = stats(pool);
+        assert_eq!((s.acquires, s.zombie_hits, s.fresh_allocs, s.reallocs), (3, 1, 2, 0));
+        zf_frame_release(a, g);
+        zf_frame_release(b, other);
+        zf_code_free(a);
+        zf_code_free(b);
+        zf_pool_free(pool);
+    }
 }
 
 #[test]
 fn each_code_keeps_at_most_per_code_max_zombies() {
-    let pool = pool_with(8, 1 << 20, 0);
-    let code = zf_code_new(pool, FRAME);
-    recurse(code, 100);
-    let s = stats(pool);
-    assert_eq!((s.cached_frames, s.frees), (8, 92));
-    assert_eq!(recurse(code, 100), 8, "the next recursion gets 8 zombies back");
-    zf_code_free(code);
-    zf_pool_free(pool);
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with(8, 1 << 20, 0);
+        let code = zf_code_new(pool, FRAME);
+        recurse(code, 100);
+        let s = stats(pool);
+        assert_eq!((s.cached_frames, s.frees), (8, 92));
+        assert_eq!(recurse(code, 100), 8, "the next recursion gets 8 zombies back");
+        zf_code_free(code);
+        zf_pool_free(pool);
+    }
 }
 
 #[test]
 fn two_interleaved_recursions_keep_their_own_lists() {
-    // The seed's case: CPython's one global list would serve both, realloc'ing.
-    let pool = pool_with(32, 1 << 20, 0);
-    let (a, b) = (zf_code_new(pool, 400), zf_code_new(pool, 1200));
-    recurse(a, 20);
-    recurse(b, 20);
-    for _ in 0..10 {
-        assert_eq!(recurse(a, 20), 20);
-        assert_eq!(recurse(b, 20), 20);
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        // The seed's case: CPython's one global list would serve both, realloc'ing.
+        let pool = pool_with(32, 1 << 20, 0);
+        let (a, b) = (zf_code_new(pool, 400), zf_code_new(pool, 1200));
+        recurse(a, 20);
+        recurse(b, 20);
+        for _ in 0..10 {
+            assert_eq!(recurse(a, 20), 20);
+            assert_eq!(recurse(b, 20), 20);
+        }
+        assert_eq!(stats(pool).fresh_allocs, 40);
+        zf_code_free(a);
+        zf_code_free(b);
+        zf_pool_free(pool);
     }
-    assert_eq!(stats(pool).fresh_allocs, 40);
-    zf_code_free(a);
-    zf_code_free(b);
-    zf_pool_free(pool);
 }
 
 #[test]
 fn the_budget_evicts_idle_codes_first() {
-    // Room for 10 zombies. Code `old` fills it, then sits idle while `hot` runs.
-    let pool = pool_with(100, 10 * BLOCK as usize, 0);
-    let (old, hot) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
-    recurse(old, 10);
-    assert_eq!(stats(pool).cached_bytes, 10 * BLOCK);
-    recurse(hot, 6);
-    let s = stats(pool);
-    assert_eq!((s.cached_bytes, s.evicted_frees), (10 * BLOCK, 6), "hot's six frames pushed out six of old's");
-    assert_eq!(recurse(hot, 6), 6, "and hot gets them all back");
-    zf_code_free(old);
-    zf_code_free(hot);
-    zf_pool_free(pool);
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        // Room for 10 zombies. Code `old` fills it, then sits idle while `hot` runs.
+        let pool = pool_with(100, 10 * BLOCK as usize, 0);
+        let (old, hot) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
+        recurse(old, 10);
+        assert_eq!(stats(pool).cached_bytes, 10 * BLOCK);
+        recurse(hot, 6);
+        let s = stats(pool);
+        assert_eq!((s.cached_bytes, s.evicted_frees), (10 * BLOCK, 6), "hot's six frames pushed out six of old's");
+        assert_eq!(recurse(hot, 6), 6, "and hot gets them all back");
+        zf_code_free(old);
+        zf_code_free(hot);
+        zf_pool_free(pool);
+    }
 }
 
 #[test]
 fn a_frame_larger_than_the_budget_is_never_cached() {
-    let pool = pool_with(4, 1000, 0);
-    let code = zf_code_new(pool, 2000);
-    recurse(code, 1);
-    assert_eq!(stats(pool).cached_bytes, 0);
-    zf_code_free(code);
-    zf_pool_free(pool);
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with(4, 1000, 0);
+        let code = zf_code_new(pool, 2000);
+        recurse(code, 1);
+        assert_eq!(stats(pool).cached_bytes, 0);
+        zf_code_free(code);
+        zf_pool_free(pool);
+    }
 }
 
 #[test]
 fn aging_empties_idle_lists_and_spares_used_ones() {
-    let pool = pool_with(64, 1 << 20, 0);
-    let (idle, busy) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
-    recurse(idle, 64);
-    recurse(busy, 3);
-    zf_pool_collect(pool, 0); // the first sweep only takes the low-water marks
-    let mut left = vec![];
-    for _ in 0..8 {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with(64, 1 << 20, 0);
+        let (idle, busy) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
+        recurse(idle, 64);
         recurse(busy, 3);
-        zf_pool_collect(pool, 0);
-        left.push(stats(pool).cached_frames - 3);
+        zf_pool_collect(pool, 0); // the first sweep only takes the low-water marks
+        let mut left = vec![];
+        for _ in 0..8 {
+            recurse(busy, 3);
+            zf_pool_collect(pool, 0);
+            left.push(stats(pool).cached_frames - 3);
+        }
+        // 64 -> 32 -> 16 -> 8 -> 4 -> 2 -> 1 -> 0: halving, then the last one.
+        assert_eq!(left, [32, 16, 8, 4, 2, 1, 0, 0]);
+        assert_eq!(recurse(busy, 3), 3, "the list in use kept all its zombies");
+        assert_eq!(stats(pool).aged_frees, 64);
+        zf_code_free(idle);
+        zf_code_free(busy);
+        zf_pool_free(pool);
     }
-    // 64 -> 32 -> 16 -> 8 -> 4 -> 2 -> 1 -> 0: halving, then the last one.
-    assert_eq!(left, [32, 16, 8, 4, 2, 1, 0, 0]);
-    assert_eq!(recurse(busy, 3), 3, "the list in use kept all its zombies");
-    assert_eq!(stats(pool).aged_frees, 64);
-    zf_code_free(idle);
-    zf_code_free(busy);
-    zf_pool_free(pool);
 }
 
 #[test]
 fn automatic_sweeps_run_every_sweep_every_releases() {
-    let pool = pool_with(64, 1 << 20, 10);
-    let code = zf_code_new(pool, FRAME);
-    recurse(code, 25);
-    assert_eq!(stats(pool).sweeps, 2);
-    zf_code_free(code);
-    zf_pool_free(pool);
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with(64, 1 << 20, 10);
+        let code = zf_code_new(pool, FRAME);
+        recurse(code, 25);
+        assert_eq!(stats(pool).sweeps, 2);
+        zf_code_free(code);
+        zf_pool_free(pool);
+    }
 }
 
 #[test]
 fn a_code_freed_with_live_frames_frees_them_on_release() {
-    let pool = pool_with(8, 1 << 20, 0);
-    let code = zf_code_new(pool, FRAME);
-    recurse(code, 3);
-    let (f, _) = acquire(code);
-    zf_code_free(code);
-    let s = stats(pool);
-    assert_eq!((s.cached_frames, s.live_frames, s.codes), (0, 1, 1));
-    zf_frame_release(code, f); // the handle is still valid for its live frame
-    let s = stats(pool);
-    assert_eq!((s.cached_frames, s.live_frames, s.codes), (0, 0, 0));
-    assert_eq!((s.fresh_allocs, s.frees), (3, 3), "every block went back");
-    zf_pool_free(pool);
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with(8, 1 << 20, 0);
+        let code = zf_code_new(pool, FRAME);
+        recurse(code, 3);
+        let (f, _) = acquire(code);
+        zf_code_free(code);
+        let s = stats(pool);
+        assert_eq!((s.cached_frames, s.live_frames, s.codes), (0, 1, 1));
+        zf_frame_release(code, f); // the handle is still valid for its live frame
+        let s = stats(pool);
+        assert_eq!((s.cached_frames, s.live_frames, s.codes), (0, 0, 0));
+        assert_eq!((s.fresh_allocs, s.frees), (3, 3), "every block went back");
+        zf_pool_free(pool);
+    }
 }
 
 #[test]
 fn codes_outlive_a_freed_pool_uncached() {
-    let pool = pool_with(8, 1 << 20, 0);
-    let code = zf_code_new(pool, FRAME);
-    recurse(code, 3);
-    zf_pool_free(pool);
-    assert_eq!(recurse(code, 3), 0, "no caching after zf_pool_free");
-    zf_code_free(code); // and the pool's memory goes with this last code
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with(8, 1 << 20, 0);
+        let code = zf_code_new(pool, FRAME);
+        recurse(code, 3);
+        zf_pool_free(pool);
+        assert_eq!(recurse(code, 3), 0, "no caching after zf_pool_free");
+        zf_code_free(code); // and the pool's memory goes with this last code
+    }
 }
 
 #[test]
 fn bad_arguments_fail_cleanly() {
-    let pool = pool_with(8, 1 << 20, 0);
-    assert!(zf_code_new(pool, 0).is_null());
-    assert!(last_error().contains("frame_bytes 0"), "{}", last_error());
-    assert!(zf_code_new(pool, ZF_MAX_FRAME_BYTES + 1).is_null());
-    assert!(zf_code_new(pool, usize::MAX).is_null());
-    assert!(!zf_code_new(pool, ZF_MAX_FRAME_BYTES).is_null(), "the largest size is allowed (allocated lazily)");
-    assert_eq!(zf_pool_collect(pool, -1), 0);
-    assert!(last_error().contains("generation -1"));
-    assert!(zf_frame_acquire(ptr::null_mut(), ptr::null_mut()).is_null());
-    zf_frame_release(ptr::null_mut(), ptr::null_mut());
-    zf_code_free(ptr::null_mut());
-    zf_pool_free(ptr::null_mut());
-    assert_eq!(zf_pool_clear(ptr::null_mut()), 0);
-    assert_eq!(zf_pool_print_stats(ptr::null(), 1), -1);
-    let mut s = ZfStats { acquires: 9, ..Default::default() };
-    zf_pool_stats(ptr::null(), &mut s);
-    assert_eq!(s, ZfStats::default());
-    let mut cfg = ZfConfig::default();
-    cfg.policy = 7;
-    assert!(zf_pool_new(&cfg).is_null());
-    assert!(last_error().contains("policy"), "{}", last_error());
-    zf_pool_free(pool); // the huge code is still alive: the pool waits for it
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with(8, 1 << 20, 0);
+        assert!(zf_code_new(pool, 0).is_null());
+        assert!(last_error().contains("frame_bytes 0"), "{}", last_error());
+        assert!(zf_code_new(pool, ZF_MAX_FRAME_BYTES + 1).is_null());
+        assert!(zf_code_new(pool, usize::MAX).is_null());
+        assert!(!zf_code_new(pool, ZF_MAX_FRAME_BYTES).is_null(), "the largest size is allowed (allocated lazily)");
+        assert_eq!(zf_pool_collect(pool, -1), 0);
+        assert!(last_error().contains("generation -1"));
+        assert!(zf_frame_acquire(ptr::null_mut(), ptr::null_mut()).is_null());
+        zf_frame_release(ptr::null_mut(), ptr::null_mut());
+        zf_code_free(ptr::null_mut());
+        zf_pool_free(ptr::null_mut());
+        assert_eq!(zf_pool_clear(ptr::null_mut()), 0);
+        assert_eq!(zf_pool_print_stats(ptr::null(), 1), -1);
+        let mut s = ZfStats { acquires: 9, ..Default::default() };
+        zf_pool_stats(ptr::null(), &mut s);
+        assert_eq!(s, ZfStats::default());
+        let cfg = ZfConfig { policy: 7, ..Default::default() };
+        assert!(zf_pool_new(&cfg).is_null());
+        assert!(last_error().contains("policy"), "{}", last_error());
+        zf_pool_free(pool); // the huge code is still alive: the pool waits for it
+    }
 }
 
 unsafe extern "C" fn counting_alloc(ctx: *mut c_void, size: usize) -> *mut c_void {
@@ -216,21 +257,26 @@ unsafe extern "C" fn plain_free(_: *mut c_void, p: *mut c_void, _: usize) {
 
 #[test]
 fn the_hit_path_never_allocates() {
-    let mut allocs = 0u64;
-    let mut cfg = ZfConfig::default();
-    cfg.alloc = Some(counting_alloc);
-    cfg.dealloc = Some(plain_free);
-    cfg.alloc_ctx = (&mut allocs as *mut u64).cast();
-    let pool = zf_pool_new(&cfg);
-    let code = zf_code_new(pool, FRAME);
-    recurse(code, 1);
-    let before = allocs;
-    for _ in 0..100_000 {
-        let (f, hit) = acquire(code);
-        assert!(hit);
-        zf_frame_release(code, f);
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let mut allocs = 0u64;
+        let cfg = ZfConfig {
+            alloc: Some(counting_alloc),
+            dealloc: Some(plain_free),
+            alloc_ctx: (&mut allocs as *mut u64).cast(),
+            ..Default::default()
+        };
+        let pool = zf_pool_new(&cfg);
+        let code = zf_code_new(pool, FRAME);
+        recurse(code, 1);
+        let before = allocs;
+        for _ in 0..100_000 {
+            let (f, hit) = acquire(code);
+            assert!(hit);
+            zf_frame_release(code, f);
+        }
+        assert_eq!(allocs, before);
+        zf_code_free(code);
+        zf_pool_free(pool);
     }
-    assert_eq!(allocs, before);
-    zf_code_free(code);
-    zf_pool_free(pool);
 }

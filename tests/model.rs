@@ -285,101 +285,107 @@ fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
 }
 
 fn stats(pool: *mut ZfPool) -> ZfStats {
-    let mut s = ZfStats::default();
-    zf_pool_stats(pool, &mut s);
-    s
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let mut s = ZfStats::default();
+        zf_pool_stats(pool, &mut s);
+        s
+    }
 }
 
 fn run(seed: u64, steps: usize) {
-    let mut rng = Rng(seed);
-    let mut ledger = Box::new(Ledger::default());
-    let mut cfg = ZfConfig::default();
-    zf_config_default(&mut cfg);
-    cfg.per_code_max = rng.pick(&[0, 1, 2, 4, 8, 32, 1000]);
-    cfg.budget_bytes = rng.pick(&[0, 300, 2048, 16 << 10, 256 << 10, usize::MAX]);
-    cfg.sweep_every = rng.pick(&[0, 1, 7, 64, 4096]);
-    cfg.alloc = Some(ledger_alloc);
-    cfg.dealloc = Some(ledger_dealloc);
-    cfg.alloc_ctx = (&mut *ledger as *mut Ledger).cast();
-    let what = format!(
-        "seed {seed}: per_code_max {}, budget {}, sweep_every {}",
-        cfg.per_code_max, cfg.budget_bytes, cfg.sweep_every
-    );
-    let pool = zf_pool_new(&cfg);
-    assert!(!pool.is_null(), "{what}");
-    let mut m = Model::new(&cfg);
-    let mut live: Vec<(usize, *mut c_void)> = vec![];
-    let mut contents: HashMap<usize, u64> = HashMap::new();
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let mut rng = Rng(seed);
+        let mut ledger = Box::new(Ledger::default());
+        let mut cfg = ZfConfig::default();
+        zf_config_default(&mut cfg);
+        cfg.per_code_max = rng.pick(&[0, 1, 2, 4, 8, 32, 1000]);
+        cfg.budget_bytes = rng.pick(&[0, 300, 2048, 16 << 10, 256 << 10, usize::MAX]);
+        cfg.sweep_every = rng.pick(&[0, 1, 7, 64, 4096]);
+        cfg.alloc = Some(ledger_alloc);
+        cfg.dealloc = Some(ledger_dealloc);
+        cfg.alloc_ctx = (&mut *ledger as *mut Ledger).cast();
+        let what = format!(
+            "seed {seed}: per_code_max {}, budget {}, sweep_every {}",
+            cfg.per_code_max, cfg.budget_bytes, cfg.sweep_every
+        );
+        let pool = zf_pool_new(&cfg);
+        assert!(!pool.is_null(), "{what}");
+        let mut m = Model::new(&cfg);
+        let mut live: Vec<(usize, *mut c_void)> = vec![];
+        let mut contents: HashMap<usize, u64> = HashMap::new();
 
-    for step in 0..steps {
-        let alive: Vec<usize> = (0..m.codes.len()).filter(|&i| !m.codes[i].freed).collect();
-        let roll = rng.below(100);
-        let op;
-        if alive.len() < 2 || roll < 4 {
-            op = "new code";
-            let size = rng.pick(&[8, 24, 100, 384, 448, 1000, 4000]);
-            let code = zf_code_new(pool, size);
-            assert!(!code.is_null());
-            m.new_code(code, size);
-        } else if roll < 50 {
-            op = "acquire";
-            // Favour a few hot codes, as real programs do.
-            let ci = if rng.below(4) > 0 { alive[rng.below(alive.len().min(4))] } else { rng.pick(&alive) };
-            let mut is_zombie: c_int = -1;
-            let frame = zf_frame_acquire(m.codes[ci].handle, &mut is_zombie);
-            assert!(!frame.is_null(), "{what}, step {step}");
-            assert_eq!(frame as usize % 16, 0);
-            let want = m.acquire(ci);
-            assert_eq!(is_zombie, want.is_some() as c_int, "{what}, step {step}: is_zombie");
-            let len = m.codes[ci].frame_bytes;
-            if let Some(addr) = want {
-                assert_eq!(frame as usize, addr, "{what}, step {step}: not the zombie on top");
-                let seed = contents[&addr];
-                assert!(holds(frame.cast(), len, seed), "{what}, step {step}: zombie bytes changed");
+        for step in 0..steps {
+            let alive: Vec<usize> = (0..m.codes.len()).filter(|&i| !m.codes[i].freed).collect();
+            let roll = rng.below(100);
+            let op;
+            if alive.len() < 2 || roll < 4 {
+                op = "new code";
+                let size = rng.pick(&[8, 24, 100, 384, 448, 1000, 4000]);
+                let code = zf_code_new(pool, size);
+                assert!(!code.is_null());
+                m.new_code(code, size);
+            } else if roll < 50 {
+                op = "acquire";
+                // Favour a few hot codes, as real programs do.
+                let ci = if rng.below(4) > 0 { alive[rng.below(alive.len().min(4))] } else { rng.pick(&alive) };
+                let mut is_zombie: c_int = -1;
+                let frame = zf_frame_acquire(m.codes[ci].handle, &mut is_zombie);
+                assert!(!frame.is_null(), "{what}, step {step}");
+                assert_eq!(frame as usize % 16, 0);
+                let want = m.acquire(ci);
+                assert_eq!(is_zombie, want.is_some() as c_int, "{what}, step {step}: is_zombie");
+                let len = m.codes[ci].frame_bytes;
+                if let Some(addr) = want {
+                    assert_eq!(frame as usize, addr, "{what}, step {step}: not the zombie on top");
+                    let seed = contents[&addr];
+                    assert!(holds(frame.cast(), len, seed), "{what}, step {step}: zombie bytes changed");
+                }
+                let seed = rng.next();
+                fill(frame.cast(), len, seed);
+                contents.insert(frame as usize, seed);
+                live.push((ci, frame));
+            } else if roll < 92 {
+                op = "release";
+                if live.is_empty() {
+                    continue;
+                }
+                // Mostly LIFO (calls return in order), sometimes any (generators).
+                let i = if rng.below(5) > 0 { live.len() - 1 } else { rng.below(live.len()) };
+                let (ci, frame) = live.swap_remove(i);
+                zf_frame_release(m.codes[ci].handle, frame);
+                m.release(ci, frame as usize);
+            } else if roll < 95 {
+                op = "free code";
+                let ci = rng.pick(&alive);
+                zf_code_free(m.codes[ci].handle);
+                m.free_code(ci);
+            } else if roll < 99 {
+                op = "collect";
+                zf_pool_collect(pool, rng.below(3) as c_int);
+                m.sweep();
+            } else {
+                op = "clear";
+                zf_pool_clear(pool);
+                m.clear();
             }
-            let seed = rng.next();
-            fill(frame.cast(), len, seed);
-            contents.insert(frame as usize, seed);
-            live.push((ci, frame));
-        } else if roll < 92 {
-            op = "release";
-            if live.is_empty() {
-                continue;
-            }
-            // Mostly LIFO (calls return in order), sometimes any (generators).
-            let i = if rng.below(5) > 0 { live.len() - 1 } else { rng.below(live.len()) };
-            let (ci, frame) = live.swap_remove(i);
-            zf_frame_release(m.codes[ci].handle, frame);
-            m.release(ci, frame as usize);
-        } else if roll < 95 {
-            op = "free code";
-            let ci = rng.pick(&alive);
-            zf_code_free(m.codes[ci].handle);
-            m.free_code(ci);
-        } else if roll < 99 {
-            op = "collect";
-            zf_pool_collect(pool, rng.below(3) as c_int);
-            m.sweep();
-        } else {
-            op = "clear";
-            zf_pool_clear(pool);
-            m.clear();
+            let got = stats(pool);
+            assert_eq!(got, m.s, "{what}, step {step} ({op}): stats differ from the model");
+            assert!(got.cached_bytes <= cfg.budget_bytes as u64, "{what}, step {step}: over budget");
         }
-        let got = stats(pool);
-        assert_eq!(got, m.s, "{what}, step {step} ({op}): stats differ from the model");
-        assert!(got.cached_bytes <= cfg.budget_bytes as u64, "{what}, step {step}: over budget");
-    }
 
-    // Free in the worst order: the pool first, with codes and frames alive.
-    zf_pool_free(pool);
-    for (ci, frame) in live.drain(..) {
-        zf_frame_release(m.codes[ci].handle, frame);
+        // Free in the worst order: the pool first, with codes and frames alive.
+        zf_pool_free(pool);
+        for (ci, frame) in live.drain(..) {
+            zf_frame_release(m.codes[ci].handle, frame);
+        }
+        for c in m.codes.iter().filter(|c| !c.freed) {
+            zf_code_free(c.handle);
+        }
+        assert_eq!(ledger.allocs, ledger.frees, "{what}: blocks leaked");
+        assert_eq!(ledger.bytes_out, 0, "{what}: bytes leaked");
     }
-    for c in m.codes.iter().filter(|c| !c.freed) {
-        zf_code_free(c.handle);
-    }
-    assert_eq!(ledger.allocs, ledger.frees, "{what}: blocks leaked");
-    assert_eq!(ledger.bytes_out, 0, "{what}: bytes leaked");
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -398,8 +404,11 @@ fn random_sequences_match_the_reference_model() {
 
 #[test]
 fn last_error_is_per_thread_and_names_the_problem() {
-    assert!(zf_code_new(ptr::null_mut(), 8).is_null());
-    let msg = unsafe { CStr::from_ptr(zf_last_error()) }.to_string_lossy().into_owned();
-    assert!(msg.contains("zf_code_new") && msg.contains("pool"), "{msg}");
-    std::thread::spawn(|| assert!(zf_last_error().is_null())).join().unwrap();
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        assert!(zf_code_new(ptr::null_mut(), 8).is_null());
+        let msg = CStr::from_ptr(zf_last_error()).to_string_lossy().into_owned();
+        assert!(msg.contains("zf_code_new") && msg.contains("pool"), "{msg}");
+        std::thread::spawn(|| assert!(zf_last_error().is_null())).join().unwrap();
+    }
 }
