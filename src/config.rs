@@ -73,16 +73,21 @@ impl Default for ZfConfig {
 }
 
 impl ZfConfig {
+    /// Checks `struct_size`, the one field that can be read before the
+    /// rest is known to exist.
+    pub fn check_struct_size(struct_size: u32) -> Result<(), Error> {
+        let size = std::mem::size_of::<ZfConfig>() as u32;
+        if struct_size == size {
+            return Ok(());
+        }
+        let why = format!("is {struct_size}, expected sizeof(ZfConfig) = {size} (fill it with zf_config_default)");
+        Err(Error::Config { field: "struct_size", why })
+    }
+
     /// Checks every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |field, why: String| Err(Error::Config { field, why });
-        let size = std::mem::size_of::<ZfConfig>() as u32;
-        if self.struct_size != size {
-            return bad(
-                "struct_size",
-                format!("is {}, expected sizeof(ZfConfig) = {size} (fill it with zf_config_default)", self.struct_size),
-            );
-        }
+        ZfConfig::check_struct_size(self.struct_size)?;
         match self.policy {
             ZF_POLICY_PER_CODE => {}
             ZF_POLICY_LEGACY => return bad("policy", "ZF_POLICY_LEGACY is not implemented yet".into()),

@@ -67,6 +67,16 @@ fn pool_ref<'a>(pool: *const ZfPool) -> Option<&'a Pool> {
     unsafe { pool.cast::<Pool>().as_ref() }
 }
 
+/// A caller's ZfConfig, once its `struct_size` says the whole struct is
+/// there: a caller built against another version of the header may have
+/// passed a smaller one, so nothing past that first field is read before.
+fn config_ptr(cfg: *mut ZfConfig) -> Result<Option<NonNull<ZfConfig>>, Error> {
+    let Some(cfg) = NonNull::new(cfg) else { return Ok(None) };
+    // SAFETY: every version of ZfConfig starts with `uint32_t struct_size`.
+    ZfConfig::check_struct_size(unsafe { cfg.cast::<u32>().read() })?;
+    Ok(Some(cfg))
+}
+
 fn code_ptr(code: *mut ZfCode) -> Option<NonNull<Code>> {
     NonNull::new(code.cast::<Code>())
 }
@@ -85,10 +95,14 @@ pub unsafe extern "C" fn zf_config_default(out: *mut ZfConfig) {
 /// zf_last_error() naming the variable and its value; then `cfg` is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
-    // SAFETY: a non-null `cfg` points to an initialised ZfConfig.
-    let Some(cfg) = (unsafe { cfg.as_mut() }) else {
+    let Some(cfg) = (match config_ptr(cfg) {
+        Ok(cfg) => cfg,
+        Err(e) => return fail(e, -1),
+    }) else {
         return fail(Error::Null { function: "zf_config_from_env", arg: "cfg" }, -1);
     };
+    // SAFETY: `config_ptr` checked that the caller's struct is a whole ZfConfig.
+    let cfg = unsafe { &mut *cfg.as_ptr() };
     match cfg.apply_env(|name| std::env::var_os(name)) {
         Ok(()) => 0,
         Err(e) => fail(e, -1),
@@ -99,9 +113,12 @@ pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
 /// memory, with zf_last_error() naming the field.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
-    // SAFETY: a non-null `cfg` points to a ZfConfig; struct_size is checked
-    // before any field past it would matter.
-    let cfg = unsafe { cfg.as_ref() }.copied().unwrap_or_default();
+    let cfg = match config_ptr(cfg.cast_mut()) {
+        // SAFETY: `config_ptr` checked that the caller's struct is a whole ZfConfig.
+        Ok(Some(cfg)) => unsafe { cfg.as_ptr().read() },
+        Ok(None) => ZfConfig::default(),
+        Err(e) => return fail(e, std::ptr::null_mut()),
+    };
     match Pool::create(&cfg) {
         Ok(pool) => pool.as_ptr().cast(),
         Err(e) => fail(e, std::ptr::null_mut()),

@@ -280,3 +280,16 @@ fn the_hit_path_never_allocates() {
         zf_pool_free(pool);
     }
 }
+
+#[test]
+fn a_smaller_config_struct_is_refused_before_it_is_read_past() {
+    let older: [u32; 2] = [8, 0]; // a caller built against a smaller ZfConfig
+    // SAFETY: the library reads only struct_size before refusing.
+    unsafe {
+        assert!(zf_pool_new(older.as_ptr().cast()).is_null());
+        assert!(last_error().contains("struct_size is 8"), "{}", last_error());
+        let mut older = older;
+        assert_eq!(zf_config_from_env(older.as_mut_ptr().cast()), -1);
+        assert_eq!(older, [8, 0], "nothing written");
+    }
+}
