@@ -59,10 +59,12 @@
 #define ZF_DEFAULT_BUDGET_BYTES (512 * 1024)
 
 /**
- * Default `sweep_every`: about one aging sweep per CPython generation-0
- * collection's worth of calls, so idle lists age even without `zf_pool_collect`.
+ * Default `sweep_every`: a fallback, so lists age in an interpreter that
+ * never calls `zf_pool_collect`. Where it does, sweeps at its collections
+ * suffice: on the shared CPython traces, adding a sweep every 4096 releases
+ * cost up to 60% more system allocations.
  */
-#define ZF_DEFAULT_SWEEP_EVERY 4096
+#define ZF_DEFAULT_SWEEP_EVERY 65536
 
 /**
  * The largest `frame_bytes` a code may ask for (1 GiB).
