@@ -1,0 +1,130 @@
+/*
+ * A recursion DEPTH deep, run RUNS times.
+ *
+ * 1. per_code_max = DEPTH and a budget of exactly DEPTH blocks: the whole
+ *    depth is cached, and LIFO order gives every level back its own block.
+ * 2. The defaults: each code keeps ZF_DEFAULT_PER_CODE_MAX zombies, so only
+ *    the outermost levels of each run hit and the rest fall back to malloc.
+ */
+#include "check.h"
+#include "minipy.h"
+
+enum { DEPTH = 1000, RUNS = 10 };
+
+static PyFrameObject *first_run[DEPTH]; /* the frame of each level in run 1 */
+static uint64_t moved_levels;           /* levels whose frame moved since */
+
+static void recurse(PyCodeObject *co, PyFrameObject *back, int level, int run)
+{
+    PyFrameObject *f = call_enter(co, back);
+    if (run == 0)
+        first_run[level] = f;
+    else
+        moved_levels += f != first_run[level];
+    if (level + 1 < DEPTH)
+        recurse(co, f, level + 1, run);
+    call_leave(f);
+}
+
+static PyCodeObject *make_code(void)
+{
+    return code_new("recurse", 2, 3, 0, 0);
+}
+
+static void whole_depth_cached(void)
+{
+    ZfConfig cfg;
+    PyCodeObject *co;
+    uint64_t block;
+    ZfStats s;
+    int run;
+
+    /* The budget is set before the code exists: 2 locals + 3 stack slots. */
+    block = BLOCK_BYTES(sizeof(PyFrameObject) + 5 * sizeof(PyObject *));
+    zf_config_default(&cfg);
+    cfg.per_code_max = DEPTH;
+    cfg.budget_bytes = (size_t)(DEPTH * block); /* exactly enough: the bound is inclusive */
+    if (minipy_init(&cfg) != 0) {
+        CHECK(0);
+        return;
+    }
+    co = make_code();
+    CHECK_EQ(BLOCK_BYTES(code_frame_bytes(co)), block);
+    moved_levels = 0;
+    for (run = 0; run < RUNS; run++)
+        recurse(co, NULL, 0, run);
+
+    /* Run 1 allocates DEPTH frames and caches them all; every later run
+     * is served entirely from zombies. The automatic sweeps find the list
+     * dipped to 0 since the last one, so they free nothing. */
+    s = pool_stats();
+    CHECK_EQ(s.acquires, DEPTH * RUNS);
+    CHECK_EQ(s.fresh_allocs, DEPTH);
+    CHECK_EQ(s.zombie_hits, DEPTH * (RUNS - 1));
+    CHECK_EQ(s.frees, 0);
+    CHECK_EQ(s.evicted_frees, 0);
+    CHECK_EQ(s.aged_frees, 0);
+    CHECK_EQ(s.sweeps, DEPTH * RUNS / ZF_DEFAULT_SWEEP_EVERY);
+    CHECK_EQ(s.cached_frames, DEPTH);
+    CHECK_EQ(s.cached_bytes, DEPTH * block);
+    CHECK_EQ(s.peak_cached_bytes, cfg.budget_bytes);
+    CHECK_EQ(s.peak_live_frames, DEPTH);
+    /* Innermost released first, outermost on top: level k gets its block back. */
+    CHECK_EQ(moved_levels, 0);
+    print_summary("recursion-1000 (per_code_max 1000, budget 1000 blocks)");
+
+    code_dealloc(co);
+    s = pool_stats();
+    CHECK_EQ(s.frees, DEPTH);
+    CHECK_EQ(s.cached_bytes, 0);
+    CHECK_AUDIT_CLEAN();
+    minipy_fini();
+}
+
+static void defaults_bound_it(void)
+{
+    const uint64_t keep = ZF_DEFAULT_PER_CODE_MAX, spill = DEPTH - ZF_DEFAULT_PER_CODE_MAX;
+    PyCodeObject *co;
+    uint64_t block;
+    ZfStats s;
+    int run;
+
+    if (minipy_init(NULL) != 0) {
+        CHECK(0);
+        return;
+    }
+    co = make_code();
+    block = BLOCK_BYTES(code_frame_bytes(co));
+    for (run = 0; run < RUNS; run++)
+        recurse(co, NULL, 0, run);
+
+    /* Each run's releases cache the innermost `keep` frames and free the
+     * rest; the next run's outermost `keep` levels take those zombies and
+     * the other `spill` levels allocate. */
+    s = pool_stats();
+    CHECK_EQ(s.acquires, DEPTH * RUNS);
+    CHECK_EQ(s.zombie_hits, keep * (RUNS - 1));
+    CHECK_EQ(s.fresh_allocs, DEPTH + spill * (RUNS - 1));
+    CHECK_EQ(s.frees, spill * RUNS);
+    CHECK_EQ(s.aged_frees, 0);
+    CHECK_EQ(s.evicted_frees, 0);
+    CHECK_EQ(s.cached_frames, keep);
+    CHECK_EQ(s.cached_bytes, keep * block);
+    CHECK_EQ(s.peak_cached_bytes, keep * block);
+    CHECK_EQ(s.peak_live_frames, DEPTH);
+    print_summary("recursion-1000 (defaults)");
+
+    code_dealloc(co);
+    s = pool_stats();
+    CHECK_EQ(s.frees, s.fresh_allocs);
+    CHECK_EQ(s.codes, 0);
+    CHECK_AUDIT_CLEAN();
+    minipy_fini();
+}
+
+int main(void)
+{
+    whole_depth_cached();
+    defaults_bound_it();
+    return check_done();
+}

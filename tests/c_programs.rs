@@ -1,0 +1,201 @@
+//! Builds and runs the C programs of `c_tests/`: each `test_*.c` with the
+//! miniature `frameobject.c` (`minipy.c`), linked first to the static
+//! library and then to the shared one, as an interpreter would link them.
+//! Also compiles the header alone as C99 and, in `header_cxx.cpp`, as C++.
+//!
+//! `cargo test` builds the crate's staticlib and cdylib (target/debug) before
+//! the integration tests; the executables go to CARGO_TARGET_TMPDIR. A
+//! program passes when it exits 0 and its last line is "N passed, 0 failed".
+//! Linux only: the shared-library run relies on ELF sonames and rpath.
+#![cfg(target_os = "linux")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const C_FLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
+const CXX_FLAGS: &[&str] = &["-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
+const SYSTEM_LIBS: &[&str] = &["-lpthread", "-ldl", "-lm"];
+
+/// One `#[test]` per program, so a failure is named; `every_program_is_listed`
+/// keeps this list in step with the files.
+macro_rules! c_programs {
+    ($($name:ident),* $(,)?) => {
+        const PROGRAMS: &[&str] = &[$(stringify!($name)),*];
+        $(
+            #[test]
+            fn $name() {
+                run_scenario(stringify!($name));
+            }
+        )*
+    };
+}
+
+c_programs!(
+    test_api,
+    test_call_loop,
+    test_code_freed_while_live,
+    test_generators,
+    test_many_codes,
+    test_mutual_recursion,
+    test_recursion,
+    test_two_recursions,
+    test_working_set,
+);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where the libraries built for this test run are. This binary is
+/// target/<profile>/deps/<name>. `cargo test` builds the staticlib and the
+/// cdylib into deps/ but copies them up to target/<profile> only on `cargo
+/// build`, so the copies there can be missing, or stale after a source
+/// change: deps/ is preferred, target/<profile> is the fallback.
+fn lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let deps = exe.parent().expect("target/<profile>/deps");
+        let profile = deps.parent().expect("target/<profile>");
+        let has_both = |d: &Path| d.join("libzombie_frames.a").is_file() && d.join("libzombie_frames.so").is_file();
+        let dir = [deps, profile].into_iter().find(|d| has_both(d));
+        dir.unwrap_or_else(|| panic!("no libzombie_frames.a and .so in {} or {}", deps.display(), profile.display()))
+            .to_path_buf()
+    })
+}
+
+fn out_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_programs");
+    std::fs::create_dir_all(&dir).expect("create the output directory");
+    dir
+}
+
+/// The C (or C++) compiler cc-rs picks for this target, with no flags of ours yet.
+fn compiler(cpp: bool) -> Command {
+    let mut cmd = cc::Build::new()
+        .cargo_metadata(false)
+        .opt_level(0)
+        .cpp(cpp)
+        .target(env!("ZF_TARGET"))
+        .host(env!("ZF_TARGET"))
+        .get_compiler()
+        .to_command();
+    cmd.arg("-I").arg(root().join("include")).arg("-I").arg(root().join("c_tests"));
+    cmd
+}
+
+fn describe(cmd: &Command, out: &Output) -> String {
+    format!(
+        "{cmd:?}\nexit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `cmd`; panics with its whole output unless it succeeds.
+fn run(mut cmd: Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(out.status.success(), "failed: {}", describe(&cmd, &out));
+    out
+}
+
+/// The shared library as an installed copy looks: the file under its
+/// soname (build.rs: libzombie_frames.so.0.<minor> while the major is 0),
+/// which is the name the dynamic loader will look for.
+fn shared_lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = out_dir().join("lib");
+        std::fs::create_dir_all(&dir).expect("create the library directory");
+        let (major, minor) = (env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"));
+        let abi = if major == "0" { format!("0.{minor}") } else { major.to_string() };
+        let lib = dir.join("libzombie_frames.so");
+        std::fs::copy(lib_dir().join("libzombie_frames.so"), &lib).expect("copy the shared library");
+        let soname = dir.join(format!("libzombie_frames.so.{abi}"));
+        let _ = std::fs::remove_file(&soname);
+        std::os::unix::fs::symlink("libzombie_frames.so", &soname).expect("link the soname");
+        dir
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Link {
+    Static,
+    Shared,
+}
+
+/// Compiles c_tests/<name>.c with minipy.c and links it to the library.
+fn build(name: &str, link: Link) -> PathBuf {
+    let suffix = match link {
+        Link::Static => "static",
+        Link::Shared => "shared",
+    };
+    let exe = out_dir().join(format!("{name}-{suffix}"));
+    let mut cmd = compiler(false);
+    cmd.args(C_FLAGS).arg(root().join(format!("c_tests/{name}.c"))).arg(root().join("c_tests/minipy.c"));
+    cmd.arg("-o").arg(&exe);
+    match link {
+        Link::Static => {
+            cmd.arg(lib_dir().join("libzombie_frames.a"));
+        }
+        Link::Shared => {
+            let dir = shared_lib_dir();
+            cmd.arg("-L").arg(dir).arg("-lzombie_frames").arg(format!("-Wl,-rpath,{}", dir.display()));
+        }
+    }
+    cmd.args(SYSTEM_LIBS);
+    run(cmd);
+    exe
+}
+
+/// Runs a built program: it must exit 0 and end with "N passed, 0 failed".
+fn check_program(exe: &Path) -> String {
+    let mut cmd = Command::new(exe);
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let last = stdout.lines().last().unwrap_or("");
+    let tally_ok = last.ends_with(" passed, 0 failed") && !last.starts_with("0 passed");
+    assert!(out.status.success() && tally_ok, "{} failed: {}", exe.display(), describe(&cmd, &out));
+    stdout
+}
+
+fn run_scenario(name: &str) {
+    let stdout = check_program(&build(name, Link::Static));
+    println!("{name} (static):\n{stdout}");
+    let stdout = check_program(&build(name, Link::Shared));
+    println!("{name} (shared):\n{stdout}");
+}
+
+#[test]
+fn every_program_is_listed() {
+    let mut found: Vec<String> = std::fs::read_dir(root().join("c_tests"))
+        .expect("read c_tests/")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.starts_with("test_") && f.ends_with(".c"))
+        .map(|f| f.trim_end_matches(".c").to_string())
+        .collect();
+    found.sort();
+    let mut listed: Vec<&str> = PROGRAMS.to_vec();
+    listed.sort_unstable();
+    assert_eq!(found, listed, "c_programs! in tests/c_programs.rs must list every c_tests/test_*.c");
+}
+
+#[test]
+fn header_compiles_alone_as_c99() {
+    let mut cmd = compiler(false);
+    cmd.args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-x", "c", "-c"]);
+    cmd.arg(root().join("include/zombie_frames.h")).arg("-o").arg(out_dir().join("header_c99.o"));
+    run(cmd);
+}
+
+#[test]
+fn header_compiles_and_links_as_cxx() {
+    let exe = out_dir().join("header_cxx");
+    let mut cmd = compiler(true);
+    cmd.args(CXX_FLAGS).arg(root().join("c_tests/header_cxx.cpp")).arg("-o").arg(&exe);
+    cmd.arg(lib_dir().join("libzombie_frames.a")).args(SYSTEM_LIBS);
+    run(cmd);
+    check_program(&exe);
+}
