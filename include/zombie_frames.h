@@ -220,7 +220,7 @@ typedef struct ZfStats {
    */
   uint64_t peak_live_frames;
   /**
-   * Codes made and not freed yet.
+   * Codes made and not yet passed to zf_code_free.
    */
   uint64_t codes;
   /**

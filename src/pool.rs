@@ -73,8 +73,11 @@ impl Pool {
     /// `pool` is alive and no reference to it outlives this call.
     unsafe fn free_if_unused(pool: NonNull<Pool>) {
         // SAFETY: alive by the contract.
-        let (unused, heap) =
-            unsafe { (pool.as_ref().closed.get() && pool.as_ref().n.codes.get() == 0, pool.as_ref().heap) };
+        let p = unsafe { pool.as_ref() };
+        // Live frames keep their code's struct, hence the pool, even once
+        // the code itself was freed.
+        let unused = p.closed.get() && p.n.codes.get() == 0 && p.n.live_frames.get() == 0;
+        let heap = p.heap;
         if unused {
             // SAFETY: closed by the caller and no code points to it any more.
             unsafe { heap.unbox(pool) };
@@ -109,6 +112,7 @@ impl Pool {
             p.ring.unlink(c);
             c.limit.set(0);
             c.freed.set(true);
+            p.n.codes.sub(1);
         }
         // SAFETY: no reference is held here.
         unsafe { Pool::free_code_if_unused(code) };
@@ -125,7 +129,6 @@ impl Pool {
         // SAFETY: as above.
         let p = unsafe { pool.as_ref() };
         let heap = p.heap;
-        p.n.codes.sub(1);
         // SAFETY: freed by the caller, no live frames, out of the ring.
         unsafe { heap.unbox(code) };
         // SAFETY: no reference to the pool is held any more.

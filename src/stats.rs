@@ -32,7 +32,7 @@ pub struct ZfStats {
     pub live_frames: u64,
     /// The most `live_frames` ever reached.
     pub peak_live_frames: u64,
-    /// Codes made and not freed yet.
+    /// Codes made and not yet passed to zf_code_free.
     pub codes: u64,
     /// Aging sweeps run (zf_pool_collect and automatic ones).
     pub sweeps: u64,

@@ -2,15 +2,11 @@
 //! generates, its version macros match Cargo.toml, and the shared library
 //! has its soname and exports only the zf_* API.
 
-use std::ffi::CStr;
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-/// target/<profile>, where cargo put the cdylib and staticlib.
-fn artefact_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
+use common::lib_dir;
+use std::ffi::CStr;
+use std::process::Command;
 
 fn header() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/zombie_frames.h")).unwrap()
@@ -68,7 +64,7 @@ const API: &[&str] = &[
 #[cfg(target_os = "linux")]
 #[test]
 fn shared_library_exports_only_the_api() {
-    let so = artefact_dir().join("libzombie_frames.so");
+    let so = lib_dir().join("libzombie_frames.so");
     let nm = tool_output("nm", &["-D", "--defined-only", so.to_str().unwrap()]);
     let mut exported: Vec<&str> = nm.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
     exported.sort();
@@ -84,7 +80,7 @@ fn shared_library_exports_only_the_api() {
 #[cfg(target_os = "linux")]
 #[test]
 fn shared_library_has_a_versioned_soname() {
-    let so = artefact_dir().join("libzombie_frames.so");
+    let so = lib_dir().join("libzombie_frames.so");
     let dynamic = tool_output("readelf", &["-d", so.to_str().unwrap()]);
     let (major, minor) = (env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"));
     let abi = if major == "0" { format!("0.{minor}") } else { major.to_string() };

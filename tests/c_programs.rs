@@ -9,6 +9,9 @@
 //! Linux only: the shared-library run relies on ELF sonames and rpath.
 #![cfg(target_os = "linux")]
 
+mod common;
+
+use common::lib_dir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -45,24 +48,6 @@ c_programs!(
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Where the libraries built for this test run are. This binary is
-/// target/<profile>/deps/<name>. `cargo test` builds the staticlib and the
-/// cdylib into deps/ but copies them up to target/<profile> only on `cargo
-/// build`, so the copies there can be missing, or stale after a source
-/// change: deps/ is preferred, target/<profile> is the fallback.
-fn lib_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("the test binary's path");
-        let deps = exe.parent().expect("target/<profile>/deps");
-        let profile = deps.parent().expect("target/<profile>");
-        let has_both = |d: &Path| d.join("libzombie_frames.a").is_file() && d.join("libzombie_frames.so").is_file();
-        let dir = [deps, profile].into_iter().find(|d| has_both(d));
-        dir.unwrap_or_else(|| panic!("no libzombie_frames.a and .so in {} or {}", deps.display(), profile.display()))
-            .to_path_buf()
-    })
 }
 
 fn out_dir() -> PathBuf {

@@ -173,9 +173,6 @@ impl Model {
         if self.until_sweep == 0 {
             self.sweep();
         }
-        if self.codes[ci].freed && self.codes[ci].live == 0 {
-            self.s.codes -= 1;
-        }
     }
 
     fn fits(&mut self, ci: usize) -> bool {
@@ -264,9 +261,7 @@ impl Model {
         self.drain(ci, u32::MAX);
         self.unlink(ci);
         self.codes[ci].freed = true;
-        if self.codes[ci].live == 0 {
-            self.s.codes -= 1;
-        }
+        self.s.codes -= 1;
     }
 }
 
