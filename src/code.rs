@@ -19,7 +19,8 @@ pub struct Code {
     pub(crate) limit: Cell<u32>,
     /// The shortest `len` since the last aging sweep (tcmalloc's low-water mark).
     pub(crate) low_water: Cell<u32>,
-    /// Set by every acquire, cleared by the eviction clock: a second chance.
+    /// Set by every acquire (and by a release that must make room), cleared
+    /// by the eviction clock as it passes: a second chance.
     pub(crate) used: Cell<bool>,
     /// Frames acquired and not yet released.
     pub(crate) live: Cell<usize>,
