@@ -61,18 +61,22 @@ fn fail<T>(e: Error, value: T) -> T {
     value
 }
 
-fn pool_ref<'a>(pool: *const ZfPool) -> Option<&'a Pool> {
-    // SAFETY: a non-null ZfPool * is a pool from zf_pool_new that the caller
-    // has not freed (the header states this contract for every function).
+/// # Safety
+/// `pool` is NULL or a pool from zf_pool_new not yet freed (the module's contract).
+unsafe fn pool_ref<'a>(pool: *const ZfPool) -> Option<&'a Pool> {
+    // SAFETY: by the contract, a non-null pointer is a live pool.
     unsafe { pool.cast::<Pool>().as_ref() }
 }
 
 /// A caller's ZfConfig, once its `struct_size` says the whole struct is
 /// there: a caller built against another version of the header may have
 /// passed a smaller one, so nothing past that first field is read before.
-fn config_ptr(cfg: *mut ZfConfig) -> Result<Option<NonNull<ZfConfig>>, Error> {
+///
+/// # Safety
+/// `cfg` is NULL or points to a struct that starts with `uint32_t struct_size`.
+unsafe fn config_ptr(cfg: *mut ZfConfig) -> Result<Option<NonNull<ZfConfig>>, Error> {
     let Some(cfg) = NonNull::new(cfg) else { return Ok(None) };
-    // SAFETY: every version of ZfConfig starts with `uint32_t struct_size`.
+    // SAFETY: by the contract; every version of ZfConfig starts with it.
     ZfConfig::check_struct_size(unsafe { cfg.cast::<u32>().read() })?;
     Ok(Some(cfg))
 }
@@ -95,7 +99,8 @@ pub unsafe extern "C" fn zf_config_default(out: *mut ZfConfig) {
 /// zf_last_error() naming the variable and its value; then `cfg` is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
-    let Some(cfg) = (match config_ptr(cfg) {
+    // SAFETY: the module's contract: NULL or a ZfConfig of some version.
+    let Some(cfg) = (match unsafe { config_ptr(cfg) } {
         Ok(cfg) => cfg,
         Err(e) => return fail(e, -1),
     }) else {
@@ -113,7 +118,8 @@ pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
 /// memory, with zf_last_error() naming the field.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
-    let cfg = match config_ptr(cfg.cast_mut()) {
+    // SAFETY: the module's contract: NULL or a ZfConfig of some version.
+    let cfg = match unsafe { config_ptr(cfg.cast_mut()) } {
         // SAFETY: `config_ptr` checked that the caller's struct is a whole ZfConfig.
         Ok(Some(cfg)) => unsafe { cfg.as_ptr().read() },
         Ok(None) => ZfConfig::default(),
@@ -141,7 +147,8 @@ pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
 /// ZF_MAX_FRAME_BYTES). NULL on a bad size or no memory.
 #[no_mangle]
 pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *mut ZfCode {
-    let Some(p) = pool_ref(pool) else {
+    // SAFETY: the module's contract: NULL or a live pool.
+    let Some(p) = (unsafe { pool_ref(pool) }) else {
         return fail(Error::Null { function: "zf_code_new", arg: "pool" }, std::ptr::null_mut());
     };
     match p.new_code(frame_bytes) {
@@ -200,7 +207,8 @@ pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void)
 /// one aging sweep. Returns the bytes freed.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -> usize {
-    let Some(p) = pool_ref(pool) else { return 0 };
+    // SAFETY: the module's contract: NULL or a live pool.
+    let Some(p) = (unsafe { pool_ref(pool) }) else { return 0 };
     if generation < 0 {
         let why = format!("generation {generation} is negative");
         return fail(Error::Invalid { function: "zf_pool_collect", why }, 0);
@@ -211,7 +219,8 @@ pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -
 /// Frees every zombie now (PyFrame_ClearFreeList). Returns the bytes freed.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_clear(pool: *mut ZfPool) -> usize {
-    pool_ref(pool).map_or(0, |p| p.clear() as usize)
+    // SAFETY: the module's contract: NULL or a live pool.
+    unsafe { pool_ref(pool) }.map_or(0, |p| p.clear() as usize)
 }
 
 /// Copies the pool's counters into `out`; a NULL pool gives all zeros.
@@ -219,14 +228,16 @@ pub unsafe extern "C" fn zf_pool_clear(pool: *mut ZfPool) -> usize {
 pub unsafe extern "C" fn zf_pool_stats(pool: *const ZfPool, out: *mut ZfStats) {
     // SAFETY: a non-null `out` points to writable memory for a ZfStats.
     if let Some(out) = unsafe { out.as_mut() } {
-        *out = pool_ref(pool).map(Pool::stats).unwrap_or_default();
+        // SAFETY: the module's contract: NULL or a live pool.
+        *out = unsafe { pool_ref(pool) }.map(Pool::stats).unwrap_or_default();
     }
 }
 
 /// Writes a human-readable report to file descriptor `fd`. 0, or -1.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> c_int {
-    let Some(p) = pool_ref(pool) else {
+    // SAFETY: the module's contract: NULL or a live pool.
+    let Some(p) = (unsafe { pool_ref(pool) }) else {
         return fail(Error::Null { function: "zf_pool_print_stats", arg: "pool" }, -1);
     };
     let text = stats::report(&p.stats(), &p.cfg, p.closed.get(), &p.top_lists(5));
@@ -268,7 +279,8 @@ pub extern "C" fn zf_version() -> *const c_char {
 /// default (a line on stderr, then abort()).
 #[no_mangle]
 pub unsafe extern "C" fn zf_set_error_handler(pool: *mut ZfPool, func: ZfErrorHandler, ctx: *mut c_void) {
-    if let Some(p) = pool_ref(pool) {
+    // SAFETY: the module's contract: NULL or a live pool.
+    if let Some(p) = unsafe { pool_ref(pool) } {
         p.handler.set(crate::debug::Handler { func, ctx });
     }
 }
