@@ -100,14 +100,12 @@ pub unsafe extern "C" fn zf_config_default(out: *mut ZfConfig) {
 #[no_mangle]
 pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
     // SAFETY: the module's contract: NULL or a ZfConfig of some version.
-    let Some(cfg) = (match unsafe { config_ptr(cfg) } {
-        Ok(cfg) => cfg,
+    let cfg = match unsafe { config_ptr(cfg) } {
+        // SAFETY: `config_ptr` checked that the caller's struct is a whole ZfConfig.
+        Ok(Some(cfg)) => unsafe { &mut *cfg.as_ptr() },
+        Ok(None) => return fail(Error::Null { function: "zf_config_from_env", arg: "cfg" }, -1),
         Err(e) => return fail(e, -1),
-    }) else {
-        return fail(Error::Null { function: "zf_config_from_env", arg: "cfg" }, -1);
     };
-    // SAFETY: `config_ptr` checked that the caller's struct is a whole ZfConfig.
-    let cfg = unsafe { &mut *cfg.as_ptr() };
     match cfg.apply_env(|name| std::env::var_os(name)) {
         Ok(()) => 0,
         Err(e) => fail(e, -1),

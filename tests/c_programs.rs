@@ -87,18 +87,15 @@ fn run(mut cmd: Command) -> Output {
 }
 
 /// The shared library as an installed copy looks: the file under its
-/// soname (build.rs: libzombie_frames.so.0.<minor> while the major is 0),
-/// which is the name the dynamic loader will look for.
+/// soname, which is the name the dynamic loader will look for.
 fn shared_lib_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = out_dir().join("lib");
         std::fs::create_dir_all(&dir).expect("create the library directory");
-        let (major, minor) = (env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"));
-        let abi = if major == "0" { format!("0.{minor}") } else { major.to_string() };
         let lib = dir.join("libzombie_frames.so");
         std::fs::copy(lib_dir().join("libzombie_frames.so"), &lib).expect("copy the shared library");
-        let soname = dir.join(format!("libzombie_frames.so.{abi}"));
+        let soname = dir.join(common::soname());
         let _ = std::fs::remove_file(&soname);
         std::os::unix::fs::symlink("libzombie_frames.so", &soname).expect("link the soname");
         dir

@@ -20,3 +20,12 @@ pub fn lib_dir() -> &'static Path {
             .to_path_buf()
     })
 }
+
+/// The soname the shared library must carry, as the loader will look for
+/// it: `libzombie_frames.so.0.<minor>` while the major version is 0 (each
+/// minor release may break the ABI), `.so.<major>` after.
+pub fn soname() -> String {
+    let (major, minor) = (env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"));
+    let abi = if major == "0" { format!("0.{minor}") } else { major.to_string() };
+    format!("libzombie_frames.so.{abi}")
+}
