@@ -176,7 +176,8 @@ typedef struct ZfConfig {
  */
 typedef struct ZfStats {
   /**
-   * zf_frame_acquire calls that returned a frame (= zombie_hits + fresh_allocs + reallocs).
+   * zf_frame_acquire calls that returned a frame
+   * (= zombie_hits + shared_hits + reallocs + fresh_allocs).
    */
   uint64_t acquires;
   /**
@@ -188,7 +189,7 @@ typedef struct ZfStats {
    */
   uint64_t fresh_allocs;
   /**
-   * Acquires served by resizing another code's frame (never under ZF_POLICY_PER_CODE).
+   * Acquires served by resizing a frame from the shared list (never under ZF_POLICY_PER_CODE).
    */
   uint64_t reallocs;
   /**
@@ -239,6 +240,12 @@ typedef struct ZfStats {
    * Zombies freed to keep the budget (part of `frees`).
    */
   uint64_t evicted_frees;
+  /**
+   * Acquires served, without a resize, by a frame from the shared list:
+   * another code's frame, which needs full initialisation (CPython's
+   * global free list under ZF_POLICY_LEGACY).
+   */
+  uint64_t shared_hits;
 } ZfStats;
 
 /**
@@ -305,7 +312,8 @@ void zf_frame_release(struct ZfCode *code, void *frame);
 
 /**
  * The interpreter ran a garbage collection of `generation` (0 or more):
- * one aging sweep. Returns the bytes freed.
+ * one aging sweep (under ZF_POLICY_LEGACY: generation 2 and up empty the
+ * shared free list, as CPython's full collections do). Returns the bytes freed.
  */
 size_t zf_pool_collect(struct ZfPool *pool, int generation);
 

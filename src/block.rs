@@ -5,8 +5,9 @@
 //! the library's bookkeeping, so the caller's frame bytes are never touched:
 //! a zombie keeps everything the interpreter left in it.
 
-use crate::config::{ZfAllocFn, ZfConfig, ZfDeallocFn};
+use crate::config::{ZfAllocFn, ZfConfig, ZfDeallocFn, ZF_MAX_FRAME_BYTES};
 use crate::error::Error;
+use std::cell::Cell;
 use std::ffi::c_void;
 use std::mem::{align_of, size_of};
 use std::ptr::NonNull;
@@ -16,10 +17,13 @@ pub(crate) const ALIGN: usize = 16;
 
 #[repr(C, align(16))]
 struct Header {
-    /// The next zombie in its code's free list (meaningless while live).
+    /// The next zombie in its list (meaningless while live).
     next: Option<Block>,
-    /// The code this block belongs to, for life.
-    owner: *const c_void,
+    /// The frame bytes this block was sized for. Under the legacy policy a
+    /// block handed to another code keeps its size, as CPython's do.
+    capacity: u32,
+    /// `block_bytes(capacity)`: what the block really holds.
+    bytes: u32,
 }
 
 pub(crate) const HEADER_BYTES: usize = size_of::<Header>();
@@ -63,10 +67,73 @@ impl Block {
         unsafe { (*self.0.as_ptr()).next = next }
     }
 
-    /// The opaque owner recorded when the block was made.
-    pub fn owner(self) -> *const c_void {
+    /// The largest frame this block can hold.
+    pub fn capacity(self) -> usize {
         // SAFETY: as in `next`.
-        unsafe { (*self.0.as_ptr()).owner }
+        unsafe { (*self.0.as_ptr()).capacity as usize }
+    }
+
+    /// Bytes the block holds, header included.
+    pub fn bytes(self) -> usize {
+        // SAFETY: as in `next`.
+        unsafe { (*self.0.as_ptr()).bytes as usize }
+    }
+}
+
+/// A LIFO stack of blocks threaded through their headers: a code's zombies,
+/// or the pool's shared list.
+#[derive(Default)]
+pub struct List {
+    head: Cell<Option<Block>>,
+    len: Cell<u32>,
+}
+
+impl List {
+    pub fn len(&self) -> u32 {
+        self.len.get()
+    }
+
+    pub fn push(&self, block: Block) {
+        block.set_next(self.head.get());
+        self.head.set(Some(block));
+        self.len.set(self.len.get() + 1);
+    }
+
+    /// The most recently pushed block (the warmest in the CPU caches).
+    pub fn pop(&self) -> Option<Block> {
+        let block = self.head.get()?;
+        self.head.set(block.next());
+        self.len.set(self.len.get() - 1);
+        Some(block)
+    }
+
+    /// Takes out the first block that `fits`, searching at most `depth` blocks.
+    pub fn take_first(&self, depth: u32, fits: impl Fn(Block) -> bool) -> Option<Block> {
+        let (mut prev, mut at) = (None::<Block>, self.head.get());
+        for _ in 0..depth {
+            let block = at?;
+            if fits(block) {
+                match prev {
+                    Some(p) => p.set_next(block.next()),
+                    None => self.head.set(block.next()),
+                }
+                self.len.set(self.len.get() - 1);
+                return Some(block);
+            }
+            (prev, at) = (Some(block), block.next());
+        }
+        None
+    }
+
+    /// Bytes the blocks hold together.
+    pub fn bytes(&self) -> u64 {
+        let mut at = self.head.get();
+        std::iter::from_fn(|| {
+            let block = at?;
+            at = block.next();
+            Some(block.bytes() as u64)
+        })
+        .sum()
     }
 }
 
@@ -118,18 +185,23 @@ impl Heap {
         }
     }
 
-    pub fn new_block(&self, bytes: usize, owner: *const c_void) -> Result<Block, Error> {
+    /// A block for frames of up to `frame_bytes` (at most ZF_MAX_FRAME_BYTES).
+    pub fn new_block(&self, frame_bytes: usize) -> Result<Block, Error> {
+        let bytes = block_bytes(frame_bytes).filter(|_| frame_bytes <= ZF_MAX_FRAME_BYTES);
+        let bytes = bytes.ok_or(Error::FrameBytes(frame_bytes))?;
         let block = Block(self.alloc(bytes, "a frame")?.cast());
+        // Both fit in u32: ZF_MAX_FRAME_BYTES is 1 GiB.
+        let header = Header { next: None, capacity: frame_bytes as u32, bytes: bytes as u32 };
         // SAFETY: fresh, aligned memory of at least HEADER_BYTES.
-        unsafe { block.0.as_ptr().write(Header { next: None, owner }) };
+        unsafe { block.0.as_ptr().write(header) };
         Ok(block)
     }
 
     /// # Safety
-    /// `block` came from `self.new_block(bytes, _)` and is not used afterwards.
-    pub unsafe fn free_block(&self, block: Block, bytes: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { self.free(block.0.cast(), bytes) }
+    /// `block` came from `self.new_block` and is not used afterwards.
+    pub unsafe fn free_block(&self, block: Block) {
+        // SAFETY: forwarded contract; the header says how big the block is.
+        unsafe { self.free(block.0.cast(), block.bytes()) }
     }
 
     /// Moves `value` into memory from this heap.
@@ -171,14 +243,15 @@ mod tests {
     #[test]
     fn frames_are_aligned_and_map_back_to_their_block() {
         let heap = Heap::new(&ZfConfig::default());
-        let b = heap.new_block(48, std::ptr::null()).unwrap();
+        let b = heap.new_block(40).unwrap();
+        assert_eq!((b.capacity(), b.bytes()), (40, 64));
         assert_eq!(b.frame().as_ptr() as usize % ALIGN, 0);
         // SAFETY: the frame came from this live block.
         assert_eq!(unsafe { Block::from_frame(b.frame()) }, b);
         assert_eq!(b.next(), None);
         b.set_next(Some(b));
         assert_eq!(b.next(), Some(b));
-        // SAFETY: allocated above with the same size, not used again.
-        unsafe { heap.free_block(b, 48) };
+        // SAFETY: allocated above, not used again.
+        unsafe { heap.free_block(b) };
     }
 }

@@ -6,15 +6,14 @@
 //! pool's ring of lists holding zombies) and the library is single-threaded
 //! per pool.
 
-use crate::block::Block;
+use crate::block::{Block, List};
 use crate::pool::Pool;
 use std::cell::Cell;
 use std::ptr::NonNull;
 
 pub struct Code {
     // Hot: read or written by every acquire and release.
-    head: Cell<Option<Block>>,
-    len: Cell<u32>,
+    zombies: List,
     /// Most zombies kept: `per_code_max`, or 0 once the code is freed.
     pub(crate) limit: Cell<u32>,
     /// The shortest `len` since the last aging sweep (tcmalloc's low-water mark).
@@ -24,7 +23,6 @@ pub struct Code {
     pub(crate) used: Cell<bool>,
     /// Frames acquired and not yet released.
     pub(crate) live: Cell<usize>,
-    pub(crate) block_bytes: usize,
     pub(crate) pool: NonNull<Pool>,
     // Cold.
     pub(crate) frame_bytes: usize,
@@ -39,15 +37,13 @@ pub struct Code {
 }
 
 impl Code {
-    pub fn new(pool: NonNull<Pool>, id: u64, frame_bytes: usize, block_bytes: usize, limit: u32) -> Code {
+    pub fn new(pool: NonNull<Pool>, id: u64, frame_bytes: usize, limit: u32) -> Code {
         Code {
-            head: Cell::new(None),
-            len: Cell::new(0),
+            zombies: List::default(),
             limit: Cell::new(limit),
             low_water: Cell::new(0),
             used: Cell::new(false),
             live: Cell::new(0),
-            block_bytes,
             pool,
             frame_bytes,
             id,
@@ -59,26 +55,30 @@ impl Code {
     }
 
     pub fn len(&self) -> u32 {
-        self.len.get()
+        self.zombies.len()
     }
 
     pub fn is_full(&self) -> bool {
-        self.len.get() >= self.limit.get()
+        self.zombies.len() >= self.limit.get()
     }
 
     pub fn push(&self, block: Block) {
-        block.set_next(self.head.get());
-        self.head.set(Some(block));
-        self.len.set(self.len.get() + 1);
+        self.zombies.push(block);
     }
 
     /// The most recently released zombie (the warmest in the CPU caches).
     pub fn pop(&self) -> Option<Block> {
-        let block = self.head.get()?;
-        self.head.set(block.next());
-        let len = self.len.get() - 1;
-        self.len.set(len);
-        self.low_water.set(self.low_water.get().min(len));
+        let block = self.zombies.pop()?;
+        self.low_water.set(self.low_water.get().min(self.zombies.len()));
         Some(block)
+    }
+
+    pub fn zombies(&self) -> &List {
+        &self.zombies
+    }
+
+    /// Bytes the zombies hold together.
+    pub fn cached_bytes(&self) -> u64 {
+        self.zombies.bytes()
     }
 }

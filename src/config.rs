@@ -91,8 +91,7 @@ impl ZfConfig {
         let bad = |field, why: String| Err(Error::Config { field, why });
         ZfConfig::check_struct_size(self.struct_size)?;
         match self.policy {
-            ZF_POLICY_PER_CODE => {}
-            ZF_POLICY_LEGACY => return bad("policy", "ZF_POLICY_LEGACY is not implemented yet".into()),
+            ZF_POLICY_PER_CODE | ZF_POLICY_LEGACY => {}
             p => return bad("policy", format!("is {p}, expected ZF_POLICY_PER_CODE (0) or ZF_POLICY_LEGACY (1)")),
         }
         if self.flags & !KNOWN_FLAGS != 0 {

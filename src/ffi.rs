@@ -202,7 +202,8 @@ pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void)
 }
 
 /// The interpreter ran a garbage collection of `generation` (0 or more):
-/// one aging sweep. Returns the bytes freed.
+/// one aging sweep (under ZF_POLICY_LEGACY: generation 2 and up empty the
+/// shared free list, as CPython's full collections do). Returns the bytes freed.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -> usize {
     // SAFETY: the module's contract: NULL or a live pool.
@@ -211,7 +212,7 @@ pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -
         let why = format!("generation {generation} is negative");
         return fail(Error::Invalid { function: "zf_pool_collect", why }, 0);
     }
-    p.sweep() as usize
+    p.collect(generation as u32) as usize
 }
 
 /// Frees every zombie now (PyFrame_ClearFreeList). Returns the bytes freed.

@@ -115,11 +115,10 @@ impl Pool {
     /// Evicts idle zombies until one more of `code` fits the budget. False
     /// when that cannot be done without robbing `code` itself.
     #[cold]
-    pub(crate) fn make_room(&self, code: &Code) -> bool {
+    pub(crate) fn make_room(&self, code: &Code, need: u64) -> bool {
         // A code returning from deep recursion acquires nothing while it
         // releases, yet it is the one in use: keep the hand off it.
         code.used.set(true);
-        let need = code.block_bytes as u64;
         let budget = self.budget.get() as u64;
         if need > budget {
             return false;
@@ -127,7 +126,7 @@ impl Pool {
         while self.n.cached_bytes.get() + need > budget {
             match self.ring.clock_victim() {
                 Some(victim) if !std::ptr::eq(victim, code) => {
-                    self.drain(victim, 1);
+                    self.drain_code(victim, 1);
                     self.n.evicted_frees.add(1);
                 }
                 _ => return false,
@@ -136,13 +135,27 @@ impl Pool {
         true
     }
 
+    /// The interpreter ran a collection of `generation`: under legacy, a
+    /// full one (2) empties the shared list, as CPython's `gc` does; else
+    /// one aging sweep. Returns the bytes given back.
+    pub fn collect(&self, generation: u32) -> u64 {
+        match self.legacy() {
+            true if generation >= 2 => {
+                self.n.sweeps.add(1);
+                self.drain(&self.shared, u32::MAX)
+            }
+            true => 0,
+            false => self.sweep(),
+        }
+    }
+
     /// One aging sweep; returns the bytes it gave back.
     pub fn sweep(&self) -> u64 {
         let mut freed = 0;
         for code in self.ring.iter() {
             let low = code.low_water.get();
             let drop = if low > 1 { low / 2 } else { low };
-            freed += self.drain(code, drop);
+            freed += self.drain_code(code, drop);
             self.n.aged_frees.add(drop as u64);
             code.low_water.set(code.len());
             if code.len() == 0 {
@@ -174,7 +187,7 @@ impl Pool {
             .ring
             .iter()
             .filter(|c| c.len() > 0)
-            .map(|c| (c.id, c.frame_bytes, c.len(), c.block_bytes as u64 * c.len() as u64))
+            .map(|c| (c.id, c.frame_bytes, c.len(), c.cached_bytes()))
             .collect();
         lists.sort_by(|a, b| b.3.cmp(&a.3).then(a.0.cmp(&b.0)));
         lists.into_iter().take(most).map(|(id, fb, n, _)| (id, fb, n)).collect()

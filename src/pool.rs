@@ -7,9 +7,9 @@
 //! last thing that needs it. So any order of frees is defined, and no handle
 //! the caller still holds ever dangles.
 
-use crate::block::{block_bytes, Block, Heap};
+use crate::block::{Block, Heap, List};
 use crate::code::Code;
-use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES};
+use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{Handler, ZF_ERR_LEAK};
 use crate::error::Error;
 use crate::policy::Ring;
@@ -20,32 +20,56 @@ use std::ptr::NonNull;
 pub struct Pool {
     pub(crate) cfg: ZfConfig,
     pub(crate) heap: Heap,
-    /// `cfg.budget_bytes`, or 0 once the pool is freed: then nothing is cached.
+    /// `cfg.budget_bytes` (unbounded under legacy), or 0 once the pool is
+    /// freed: then nothing is cached.
     pub(crate) budget: Cell<usize>,
     pub(crate) closed: Cell<bool>,
     /// Releases left before the next automatic sweep.
     pub(crate) until_sweep: Cell<u64>,
     pub(crate) ring: Ring,
+    /// Frames any code may take on a miss: CPython's global free list under
+    /// the legacy policy.
+    pub(crate) shared: List,
+    pub(crate) shared_max: u32,
     pub(crate) handler: Cell<Handler>,
     pub(crate) n: Counters,
 }
 
+/// CPython 3.9's `PyFrame_MAXFREELIST`.
+const LEGACY_FREE_LIST_MAX: u32 = 200;
+
 impl Pool {
     pub fn create(cfg: &ZfConfig) -> Result<NonNull<Pool>, Error> {
         cfg.validate()?;
-        let heap = Heap::new(cfg);
+        let mut cfg = *cfg;
+        let (budget, shared_max) = match cfg.policy {
+            ZF_POLICY_LEGACY => {
+                // One zombie per code, bounded the way CPython bounds it.
+                cfg.per_code_max = 1;
+                cfg.sweep_every = 0;
+                (usize::MAX, LEGACY_FREE_LIST_MAX)
+            }
+            _ => (cfg.budget_bytes, 0),
+        };
+        let heap = Heap::new(&cfg);
         let pool = Pool {
-            cfg: *cfg,
+            cfg,
             heap,
-            budget: Cell::new(cfg.budget_bytes),
+            budget: Cell::new(budget),
             closed: Cell::new(false),
             until_sweep: Cell::new(0),
             ring: Ring::default(),
+            shared: List::default(),
+            shared_max,
             handler: Cell::new(Handler::default()),
             n: Counters::default(),
         };
         pool.reset_sweep_countdown();
         heap.boxed(pool, "a pool")
+    }
+
+    pub fn legacy(&self) -> bool {
+        self.cfg.policy == ZF_POLICY_LEGACY
     }
 
     /// `zf_pool_free`: drops every zombie and stops caching. The struct lives
@@ -88,9 +112,8 @@ impl Pool {
         if frame_bytes == 0 || frame_bytes > ZF_MAX_FRAME_BYTES {
             return Err(Error::FrameBytes(frame_bytes));
         }
-        let bytes = block_bytes(frame_bytes).ok_or(Error::FrameBytes(frame_bytes))?;
         let id = self.n.codes_created.get() + 1;
-        let code = Code::new(NonNull::from(self), id, frame_bytes, bytes, self.cfg.per_code_max);
+        let code = Code::new(NonNull::from(self), id, frame_bytes, self.cfg.per_code_max);
         let code = self.heap.boxed(code, "a code's free list")?;
         self.n.codes_created.set(id);
         self.n.codes.add(1);
@@ -108,7 +131,7 @@ impl Pool {
             let c = unsafe { code.as_ref() };
             // SAFETY: a code keeps its pool alive.
             let p = unsafe { c.pool.as_ref() };
-            p.drain(c, u32::MAX);
+            p.drain_code(c, u32::MAX);
             p.ring.unlink(c);
             c.limit.set(0);
             c.freed.set(true);
@@ -135,16 +158,17 @@ impl Pool {
         unsafe { Pool::free_if_unused(pool) };
     }
 
-    /// `zf_frame_acquire`: a zombie of this code if it has one, else a fresh block.
+    /// `zf_frame_acquire`: a zombie of this code if it has one, else a
+    /// frame from the shared list or a fresh block.
     pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
         code.used.set(true);
         let (block, hit) = match code.pop() {
             Some(block) => {
-                self.uncount_cached(code);
+                self.uncount_cached(block);
                 self.n.zombie_hits.add(1);
                 (block, true)
             }
-            None => (self.fresh_block(code)?, false),
+            None => (self.miss(code)?, false),
         };
         code.live.set(code.live.get() + 1);
         let live = self.n.live_frames.get() + 1;
@@ -153,18 +177,47 @@ impl Pool {
         Ok((block.frame(), hit))
     }
 
+    /// A frame for a code without zombies: CPython's rule under legacy (the
+    /// head of the shared list, resized when too small), else a fresh block.
     #[cold]
-    fn fresh_block(&self, code: &Code) -> Result<Block, Error> {
-        let owner = (code as *const Code).cast();
-        let block = match self.heap.new_block(code.block_bytes, owner) {
-            Err(_) if self.n.cached_frames.get() > 0 => {
-                self.clear(); // memory is short: our zombies are the first to go
-                self.heap.new_block(code.block_bytes, owner)?
-            }
-            other => other?,
+    fn miss(&self, code: &Code) -> Result<Block, Error> {
+        let Some(block) = self.shared.pop() else {
+            return self.fresh_block(code);
         };
+        self.uncount_cached(block);
+        if block.capacity() >= code.frame_bytes {
+            self.n.shared_hits.add(1);
+            return Ok(block);
+        }
+        // A resize. Another code's contents are dead: no need to copy them.
+        match self.new_block(code) {
+            Ok(bigger) => {
+                // SAFETY: taken out of the shared list just now.
+                unsafe { self.heap.free_block(block) };
+                self.n.reallocs.add(1);
+                Ok(bigger)
+            }
+            Err(e) => {
+                self.free_block(block);
+                Err(e)
+            }
+        }
+    }
+
+    fn fresh_block(&self, code: &Code) -> Result<Block, Error> {
+        let block = self.new_block(code)?;
         self.n.fresh_allocs.add(1);
         Ok(block)
+    }
+
+    fn new_block(&self, code: &Code) -> Result<Block, Error> {
+        match self.heap.new_block(code.frame_bytes) {
+            Err(_) if self.n.cached_frames.get() > 0 => {
+                self.clear(); // memory is short: our zombies are the first to go
+                self.heap.new_block(code.frame_bytes)
+            }
+            other => other,
+        }
     }
 
     /// `zf_frame_release`: the frame becomes a zombie of its code, if the
@@ -178,14 +231,14 @@ impl Pool {
             let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
             // SAFETY: by the contract, `frame` is a live frame of ours.
             let block = unsafe { Block::from_frame(frame) };
-            debug_assert_eq!(block.owner(), code.as_ptr().cast_const().cast());
             p.n.releases.add(1);
             p.n.live_frames.sub(1);
             c.live.set(c.live.get() - 1);
-            if !c.is_full() && p.fits(c) {
-                p.cache(c, block);
+            if !c.is_full() && p.fits(c, block) {
+                c.push(block);
+                p.count_cached(c, block);
             } else {
-                p.free_block(c, block);
+                p.retire(block);
             }
             p.count_release_toward_sweep();
             if c.live.get() > 0 || !c.freed.get() {
@@ -198,50 +251,74 @@ impl Pool {
 
     /// Whether one more zombie of `code` fits the budget, making room by
     /// evicting idle zombies of other codes when it does not.
-    fn fits(&self, code: &Code) -> bool {
-        self.n.cached_bytes.get() + code.block_bytes as u64 <= self.budget.get() as u64 || self.make_room(code)
+    fn fits(&self, code: &Code, block: Block) -> bool {
+        let need = block.bytes() as u64;
+        self.n.cached_bytes.get() + need <= self.budget.get() as u64 || self.make_room(code, need)
     }
 
-    fn cache(&self, code: &Code, block: Block) {
-        code.push(block);
+    /// A frame its code will not keep: onto the shared list if there is
+    /// room, else back to the allocator.
+    #[cold]
+    fn retire(&self, block: Block) {
+        let room = self.shared.len() < self.shared_max && !self.closed.get();
+        if room && self.n.cached_bytes.get() + block.bytes() as u64 <= self.budget.get() as u64 {
+            self.shared.push(block);
+            self.count_cached_shared(block);
+        } else {
+            self.free_block(block);
+        }
+    }
+
+    fn count_cached(&self, code: &Code, block: Block) {
         if !code.in_ring.get() {
             self.ring.link(code);
         }
+        self.count_cached_shared(block);
+    }
+
+    fn count_cached_shared(&self, block: Block) {
         self.n.cached_frames.add(1);
-        let cached = self.n.cached_bytes.get() + code.block_bytes as u64;
+        let cached = self.n.cached_bytes.get() + block.bytes() as u64;
         self.n.cached_bytes.set(cached);
         self.n.peak_cached_bytes.raise_to(cached);
     }
 
-    fn uncount_cached(&self, code: &Code) {
+    fn uncount_cached(&self, block: Block) {
         self.n.cached_frames.sub(1);
-        self.n.cached_bytes.sub(code.block_bytes as u64);
+        self.n.cached_bytes.sub(block.bytes() as u64);
     }
 
-    pub(crate) fn free_block(&self, code: &Code, block: Block) {
-        // SAFETY: blocks of `code` are all `code.block_bytes` long, and the
-        // caller has taken this one out of every list.
-        unsafe { self.heap.free_block(block, code.block_bytes) };
+    /// Gives back a block that is in no list.
+    pub(crate) fn free_block(&self, block: Block) {
+        // SAFETY: the caller has taken the block out of every list.
+        unsafe { self.heap.free_block(block) };
         self.n.frees.add(1);
     }
 
-    /// Frees up to `count` zombies of `code`; returns the bytes given back.
-    pub(crate) fn drain(&self, code: &Code, count: u32) -> u64 {
+    /// Frees up to `count` blocks of `list`; returns the bytes given back.
+    pub(crate) fn drain(&self, list: &List, count: u32) -> u64 {
         let mut freed = 0;
         for _ in 0..count {
-            let Some(block) = code.pop() else { break };
-            self.uncount_cached(code);
-            self.free_block(code, block);
-            freed += code.block_bytes as u64;
+            let Some(block) = list.pop() else { break };
+            self.uncount_cached(block);
+            freed += block.bytes() as u64;
+            self.free_block(block);
         }
+        freed
+    }
+
+    /// `drain` for a code's zombies: its low-water mark follows them down.
+    pub(crate) fn drain_code(&self, code: &Code, count: u32) -> u64 {
+        let freed = self.drain(code.zombies(), count);
+        code.low_water.set(code.low_water.get().min(code.len()));
         freed
     }
 
     /// `zf_pool_clear`: every zombie goes now.
     pub fn clear(&self) -> u64 {
-        let mut freed = 0;
+        let mut freed = self.drain(&self.shared, u32::MAX);
         while let Some(code) = self.ring.pop_front() {
-            freed += self.drain(code, u32::MAX);
+            freed += self.drain_code(code, u32::MAX);
         }
         freed
     }

@@ -10,13 +10,14 @@ use std::fmt::Write;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ZfStats {
-    /// zf_frame_acquire calls that returned a frame (= zombie_hits + fresh_allocs + reallocs).
+    /// zf_frame_acquire calls that returned a frame
+    /// (= zombie_hits + shared_hits + reallocs + fresh_allocs).
     pub acquires: u64,
     /// Acquires served by a zombie of the same code (contents intact).
     pub zombie_hits: u64,
     /// Acquires served by a new block from the allocator.
     pub fresh_allocs: u64,
-    /// Acquires served by resizing another code's frame (never under ZF_POLICY_PER_CODE).
+    /// Acquires served by resizing a frame from the shared list (never under ZF_POLICY_PER_CODE).
     pub reallocs: u64,
     /// zf_frame_release calls on a frame.
     pub releases: u64,
@@ -42,6 +43,10 @@ pub struct ZfStats {
     pub aged_frees: u64,
     /// Zombies freed to keep the budget (part of `frees`).
     pub evicted_frees: u64,
+    /// Acquires served, without a resize, by a frame from the shared list:
+    /// another code's frame, which needs full initialisation (CPython's
+    /// global free list under ZF_POLICY_LEGACY).
+    pub shared_hits: u64,
 }
 
 /// A `Cell<u64>` counter.
@@ -71,6 +76,8 @@ impl Tally for Cell<u64> {
 pub struct Counters {
     pub zombie_hits: Cell<u64>,
     pub fresh_allocs: Cell<u64>,
+    pub shared_hits: Cell<u64>,
+    pub reallocs: Cell<u64>,
     pub releases: Cell<u64>,
     pub frees: Cell<u64>,
     pub cached_frames: Cell<u64>,
@@ -88,10 +95,10 @@ pub struct Counters {
 impl Counters {
     pub fn snapshot(&self) -> ZfStats {
         ZfStats {
-            acquires: self.zombie_hits.get() + self.fresh_allocs.get(),
+            acquires: self.zombie_hits.get() + self.shared_hits.get() + self.reallocs.get() + self.fresh_allocs.get(),
             zombie_hits: self.zombie_hits.get(),
             fresh_allocs: self.fresh_allocs.get(),
-            reallocs: 0,
+            reallocs: self.reallocs.get(),
             releases: self.releases.get(),
             frees: self.frees.get(),
             cached_frames: self.cached_frames.get(),
@@ -104,6 +111,7 @@ impl Counters {
             codes_created: self.codes_created.get(),
             aged_frees: self.aged_frees.get(),
             evicted_frees: self.evicted_frees.get(),
+            shared_hits: self.shared_hits.get(),
         }
     }
 }

@@ -39,6 +39,7 @@ c_programs!(
     test_call_loop,
     test_code_freed_while_live,
     test_generators,
+    test_legacy,
     test_many_codes,
     test_mutual_recursion,
     test_recursion,
