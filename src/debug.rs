@@ -1,8 +1,26 @@
-//! Reports of misuse (`ZF_FLAG_DEBUG`): the kinds, and the handler that
-//! receives them. The default handler does what `Py_FatalError` does: one
-//! line on stderr, then abort().
+//! Debug mode (`ZF_FLAG_DEBUG`): the checks, the kinds of misuse, and the
+//! handler that receives reports. The default handler does what
+//! `Py_FatalError` does: one line on stderr, then abort().
+//!
+//! A debug pool keeps a record of every frame it handed out (an open
+//! addressing table keyed by address, in memory from the pool's heap), so a
+//! release is checked without reading memory that may not be ours:
+//! unknown pointer, already a zombie, other code. Each frame gets a guard
+//! of at least `GUARD_BYTES` after it (the blocks are that much larger),
+//! checked at release; each zombie gets a checksum of its bytes at release,
+//! checked before it is handed out again (a zombie that fails is freed, not
+//! handed out). An atomic owner word catches a second thread inside
+//! acquire or release. The non-debug paths only test the flag.
 
+use crate::block::{Block, Heap, ALIGN};
+use crate::code::Code;
+use crate::error::Error;
+use crate::pool::Pool;
+use crate::stats::Tally;
+use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CString};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A frame was released twice.
 pub const ZF_ERR_DOUBLE_RELEASE: c_int = 1;
@@ -62,5 +80,362 @@ impl Handler {
                 std::process::abort();
             }
         }
+    }
+}
+
+/// Bytes after each frame that a debug pool fills and checks, at least.
+const GUARD_BYTES: usize = 16;
+const GUARD_BYTE: u8 = 0xFD;
+
+/// The frame size a pool's blocks are made for: debug pools add the guard.
+pub(crate) fn block_frame_bytes(frame_bytes: usize, debug: bool) -> usize {
+    if debug {
+        frame_bytes + GUARD_BYTES
+    } else {
+        frame_bytes
+    }
+}
+
+/// Bytes one block of a code holds, as `ZfStats` counts them. For tests
+/// that model the accounting (debug pools' blocks carry the guard).
+#[doc(hidden)]
+pub fn debug_block_bytes(frame_bytes: usize, debug: bool) -> usize {
+    crate::block::block_bytes(block_frame_bytes(frame_bytes, debug)).unwrap_or(usize::MAX)
+}
+
+/// The bytes the caller may use in a frame of `code`.
+fn user_bytes(code: &Code) -> usize {
+    code.frame_bytes - GUARD_BYTES
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Live,
+    Zombie { sum: u64 },
+}
+
+/// What the record knows of one frame.
+#[derive(Clone, Copy)]
+struct Entry {
+    /// The frame's address; 0: an empty slot.
+    frame: usize,
+    /// Live: the code it was handed to. Zombie: the code it was released to.
+    code: NonNull<Code>,
+    state: State,
+}
+
+/// Every frame of a debug pool, live or zombie, by address (linear probing,
+/// at most half full). Its memory comes from the pool's heap, so allocator
+/// hooks see it and out-of-memory is reported like any other.
+pub(crate) struct Record {
+    heap: Heap,
+    table: Cell<Option<NonNull<Entry>>>,
+    /// Slots; a power of two, or 0 before the first frame.
+    cap: Cell<usize>,
+    len: Cell<usize>,
+    /// The thread inside acquire or release (the address of a thread-local), or 0.
+    owner: AtomicUsize,
+}
+
+impl Record {
+    pub fn new(heap: Heap) -> Record {
+        Record { heap, table: Cell::new(None), cap: Cell::new(0), len: Cell::new(0), owner: AtomicUsize::new(0) }
+    }
+
+    fn slots(&self) -> &[Cell<Entry>] {
+        match self.table.get() {
+            // SAFETY: `cap` initialised entries owned by this record; Cell
+            // has Entry's layout and makes shared access sound.
+            Some(t) => unsafe { std::slice::from_raw_parts(t.as_ptr().cast::<Cell<Entry>>(), self.cap.get()) },
+            None => &[],
+        }
+    }
+
+    /// Room for one more entry, so `set` never fails.
+    fn reserve(&self) -> Result<(), Error> {
+        if (self.len.get() + 1) * 2 <= self.cap.get() {
+            return Ok(());
+        }
+        let cap = (self.cap.get() * 2).max(64);
+        let bytes = cap * std::mem::size_of::<Entry>();
+        let t = self.heap.alloc(bytes, "the debug record of frames")?.cast::<Entry>();
+        let empty = Entry { frame: 0, code: NonNull::dangling(), state: State::Live };
+        for i in 0..cap {
+            // SAFETY: `t` holds `cap` entries, aligned to 16.
+            unsafe { t.as_ptr().add(i).write(empty) };
+        }
+        let old: Vec<Entry> = self.slots().iter().map(Cell::get).filter(|e| e.frame != 0).collect();
+        self.free_table();
+        self.table.set(Some(t));
+        self.cap.set(cap);
+        for e in old {
+            self.set(e);
+        }
+        Ok(())
+    }
+
+    fn free_table(&self) {
+        if let Some(t) = self.table.take() {
+            // SAFETY: allocated by `reserve` for `cap` entries; no longer referenced.
+            unsafe { self.heap.free(t.cast(), self.cap.get() * std::mem::size_of::<Entry>()) };
+        }
+        self.len.set(0);
+    }
+
+    /// Where `frame` is, or the empty slot where it would go.
+    fn find(&self, frame: usize) -> Option<usize> {
+        let mask = self.cap.get().checked_sub(1)?;
+        let slots = self.slots();
+        let mut i = home(frame, mask);
+        while slots[i].get().frame != 0 && slots[i].get().frame != frame {
+            i = (i + 1) & mask;
+        }
+        Some(i)
+    }
+
+    fn get(&self, frame: usize) -> Option<Entry> {
+        let e = self.slots()[self.find(frame)?].get();
+        (e.frame != 0).then_some(e)
+    }
+
+    /// Inserts or updates; `reserve` made room.
+    fn set(&self, entry: Entry) {
+        let i = self.find(entry.frame).expect("reserve made the table");
+        let slot = &self.slots()[i];
+        if slot.get().frame == 0 {
+            self.len.set(self.len.get() + 1);
+        }
+        slot.set(entry);
+    }
+
+    /// Removes `frame`, shifting later entries of its run back (no tombstones).
+    fn remove(&self, frame: usize) {
+        let Some(mut hole) = self.find(frame) else { return };
+        let slots = self.slots();
+        if slots[hole].get().frame == 0 {
+            return;
+        }
+        let mask = self.cap.get() - 1;
+        let mut i = hole;
+        loop {
+            i = (i + 1) & mask;
+            let e = slots[i].get();
+            if e.frame == 0 {
+                break;
+            }
+            // Move it into the hole unless its home lies after the hole, up to i.
+            if (i.wrapping_sub(home(e.frame, mask)) & mask) >= (i.wrapping_sub(hole) & mask) {
+                slots[hole].set(e);
+                hole = i;
+            }
+        }
+        slots[hole].set(Entry { frame: 0, ..slots[hole].get() });
+        self.len.set(self.len.get() - 1);
+    }
+
+    fn live(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.slots().iter().map(Cell::get).filter(|e| e.frame != 0 && e.state == State::Live)
+    }
+
+    /// Claims the pool for this thread; false if another thread is inside.
+    fn enter(&self) -> bool {
+        thread_local!(static ME: u8 = const { 0 });
+        let me = ME.with(|m| m as *const u8 as usize);
+        match self.owner.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => true,
+            // Re-entry from the same thread (a handler or hook calling back) is not concurrency.
+            Err(owner) => owner == me,
+        }
+    }
+
+    fn leave(&self) {
+        self.owner.store(0, Ordering::Release);
+    }
+}
+
+/// The slot where a frame's run starts (frames are 16-aligned: drop those bits).
+fn home(frame: usize, mask: usize) -> usize {
+    ((frame >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 17) & mask
+}
+
+impl Drop for Record {
+    fn drop(&mut self) {
+        self.free_table();
+    }
+}
+
+/// A checksum of a zombie's bytes (64-bit words, multiply and rotate).
+fn checksum(frame: NonNull<u8>, len: usize) -> u64 {
+    // SAFETY: `frame` is a frame of ours of at least `len` bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(frame.as_ptr(), len) };
+    let mut h = len as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        h = (h ^ u64::from_le_bytes(w.try_into().unwrap())).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
+    for &b in words.remainder() {
+        h = (h ^ b as u64).wrapping_mul(0x100_0000_01B3);
+    }
+    h
+}
+
+/// The guard of a block handed out for `code`: its user bytes' end to the block's end.
+fn guard(block: Block, code: &Code) -> &'static mut [u8] {
+    let start = user_bytes(code);
+    let end = block.capacity().next_multiple_of(ALIGN);
+    // SAFETY: the block holds `end` frame bytes and `start` < `end` (the block
+    // was made for at least this code's padded size); the caller owns them.
+    unsafe { std::slice::from_raw_parts_mut(block.frame().as_ptr().add(start), end - start) }
+}
+
+fn describe(code: &Code) -> String {
+    format!("code #{} ({} bytes)", code.id, user_bytes(code))
+}
+
+fn code_ref<'a>(code: NonNull<Code>) -> &'a Code {
+    // SAFETY: codes in the record are alive: a live frame keeps its code,
+    // and zombies are forgotten before their code goes.
+    unsafe { code.as_ref() }
+}
+
+impl Pool {
+    #[inline]
+    pub(crate) fn forget_if_debug(&self, block: Block) {
+        if self.cfg.debug() {
+            self.record.remove(block.frame().as_ptr() as usize);
+        }
+    }
+
+    fn concurrent(&self, function: &'static str, code: &Code) -> Error {
+        let why = "another thread is inside this pool (the caller must hold the pool's lock, e.g. the GIL)".to_string();
+        self.report(ZF_ERR_CONCURRENT_USE, &format!("{function} on {}: {why}", describe(code)));
+        Error::Invalid { function, why }
+    }
+
+    /// `acquire` in debug mode: zombies that fail their checksum are freed,
+    /// the frame handed out is recorded and its guard filled.
+    pub(crate) fn checked_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+        if !self.record.enter() {
+            return Err(self.concurrent("zf_frame_acquire", code));
+        }
+        let got = self.record.reserve().and_then(|()| {
+            self.drop_corrupt_zombies(code);
+            self.acquire_unchecked(code)
+        });
+        if let Ok((frame, _)) = got {
+            self.record.set(Entry { frame: frame.as_ptr() as usize, code: NonNull::from(code), state: State::Live });
+            // SAFETY: a frame just handed out.
+            guard(unsafe { Block::from_frame(frame) }, code).fill(GUARD_BYTE);
+        }
+        self.record.leave();
+        got
+    }
+
+    /// Frees the zombies on top of the lists `acquire` takes from (the
+    /// code's own, then the shared one) whose bytes changed since release.
+    fn drop_corrupt_zombies(&self, code: &Code) {
+        let corrupt = |block: Block| {
+            let frame = block.frame();
+            let Some(Entry { state: State::Zombie { sum }, code: owner, .. }) = self.record.get(frame.as_ptr() as usize)
+            else {
+                return false;
+            };
+            let owner = code_ref(owner);
+            if checksum(frame, user_bytes(owner)) == sum {
+                return false;
+            }
+            let msg = format!("frame {frame:p} of {}: its bytes changed after its release; freed, not handed out", describe(owner));
+            self.report(ZF_ERR_WRITE_AFTER_RELEASE, &msg);
+            true
+        };
+        while let Some(bad) = code.zombies().take_first(1, corrupt) {
+            code.low_water.set(code.low_water.get().min(code.len()));
+            self.drop_zombie(bad);
+        }
+        while code.len() == 0 {
+            let Some(bad) = self.shared.take_first(1, corrupt) else { break };
+            self.drop_zombie(bad);
+        }
+    }
+
+    fn drop_zombie(&self, block: Block) {
+        self.n.cached_frames.sub(1);
+        self.n.cached_bytes.sub(block.bytes() as u64);
+        self.free_block(block);
+    }
+
+    /// `release` in debug mode. A pointer that is not a live frame of this
+    /// pool is reported and left alone; a frame released to the wrong code
+    /// goes to its own.
+    ///
+    /// # Safety
+    /// `code` is a live code (the rest of `release`'s contract is checked).
+    pub(crate) unsafe fn checked_release(code: NonNull<Code>, frame: NonNull<u8>) {
+        let c = code_ref(code);
+        // SAFETY: a code keeps its pool alive.
+        let p = unsafe { c.pool.as_ref() };
+        if !p.record.enter() {
+            p.concurrent("zf_frame_release", c);
+            return;
+        }
+        let Some(owner) = p.vet_release(c, frame) else {
+            p.record.leave();
+            return;
+        };
+        // Releasing the last frame of a freed pool's last code frees the pool.
+        let pool_goes = p.closed.get() && p.n.codes.get() == 0 && p.n.live_frames.get() == 1;
+        // SAFETY: `frame` is a live frame of `owner` (the record says so).
+        unsafe { Pool::release_unchecked(owner, frame) };
+        if !pool_goes {
+            p.record.leave();
+        }
+    }
+
+    /// Checks a release against the record and the guard; records the
+    /// zombie's checksum. The code to release to, or None to ignore it.
+    fn vet_release(&self, code: &Code, frame: NonNull<u8>) -> Option<NonNull<Code>> {
+        let addr = frame.as_ptr() as usize;
+        let Some(entry) = self.record.get(addr) else {
+            let msg = format!("zf_frame_release({}, {frame:p}): not a frame of this pool (never handed out, or already freed); ignored", describe(code));
+            self.report(ZF_ERR_FOREIGN_POINTER, &msg);
+            return None;
+        };
+        let owner = code_ref(entry.code);
+        if entry.state != State::Live {
+            let msg = format!("frame {frame:p} of {} was released again (it is a zombie already); ignored", describe(owner));
+            self.report(ZF_ERR_DOUBLE_RELEASE, &msg);
+            return None;
+        }
+        if !std::ptr::eq(owner, code) {
+            let msg = format!("frame {frame:p} of {} was released to {}; released to its own code instead", describe(owner), describe(code));
+            self.report(ZF_ERR_WRONG_CODE, &msg);
+        }
+        // SAFETY: a live frame of ours.
+        let block = unsafe { Block::from_frame(frame) };
+        if let Some(at) = guard(block, owner).iter().position(|&b| b != GUARD_BYTE) {
+            let msg = format!("frame {frame:p} of {}: byte {} (past its end) was written", describe(owner), user_bytes(owner) + at);
+            self.report(ZF_ERR_OVERRUN, &msg);
+        }
+        let sum = checksum(frame, user_bytes(owner));
+        self.record.set(Entry { frame: addr, code: entry.code, state: State::Zombie { sum } });
+        Some(entry.code)
+    }
+
+    /// `zf_pool_free` in debug mode: every frame still live, like a leak checker.
+    pub(crate) fn report_leaks(&self) {
+        let live = self.n.live_frames.get();
+        if live == 0 {
+            return;
+        }
+        let mut list: Vec<String> = self.record.live().take(8).map(|e| {
+            let c = code_ref(e.code);
+            let freed = if c.freed.get() { ", code freed" } else { "" };
+            format!("{:#x} of {}{freed}", e.frame, describe(c))
+        }).collect();
+        if live > list.len() as u64 {
+            list.push("...".into());
+        }
+        let msg = format!("zf_pool_free: {live} frames are still live (never released): {}", list.join(", "));
+        self.report(ZF_ERR_LEAK, &msg);
     }
 }

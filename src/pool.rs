@@ -10,7 +10,7 @@
 use crate::block::{Block, Heap, List};
 use crate::code::Code;
 use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
-use crate::debug::{Handler, ZF_ERR_LEAK};
+use crate::debug::{self, Handler, Record};
 use crate::error::Error;
 use crate::policy::Ring;
 use crate::stats::{Counters, Tally, ZfStats};
@@ -36,6 +36,8 @@ pub struct Pool {
     pub(crate) n: Counters,
     /// `ZF_TRACE`: the recorder of every event, when asked for.
     trace: Option<RefCell<Recorder>>,
+    /// `ZF_FLAG_DEBUG`: every frame this pool handed out (src/debug.rs).
+    pub(crate) record: Record,
 }
 
 /// CPython 3.9's `PyFrame_MAXFREELIST`.
@@ -67,6 +69,7 @@ impl Pool {
             handler: Cell::new(Handler::default()),
             n: Counters::default(),
             trace: cfg.trace_file().ok().flatten().and_then(Recorder::create).map(RefCell::new),
+            record: Record::new(heap),
         };
         pool.reset_sweep_countdown();
         heap.boxed(pool, "a pool")
@@ -97,9 +100,8 @@ impl Pool {
             p.clear();
             p.closed.set(true);
             p.budget.set(0);
-            let live = p.n.live_frames.get();
-            if p.cfg.debug() && live > 0 {
-                p.report(ZF_ERR_LEAK, &format!("zf_pool_free: {live} frames are still live (never released)"));
+            if p.cfg.debug() {
+                p.report_leaks();
             }
         }
         // SAFETY: no reference to the pool is held here.
@@ -126,7 +128,8 @@ impl Pool {
             return Err(Error::FrameBytes(frame_bytes));
         }
         let id = self.n.codes_created.get() + 1;
-        let code = Code::new(NonNull::from(self), id, frame_bytes, self.cfg.per_code_max);
+        let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
+        let code = Code::new(NonNull::from(self), id, block_frame, self.cfg.per_code_max);
         let code = self.heap.boxed(code, "a code's free list")?;
         self.n.codes_created.set(id);
         self.n.codes.add(1);
@@ -176,6 +179,13 @@ impl Pool {
     /// `zf_frame_acquire`: a zombie of this code if it has one, else a
     /// frame from the shared list or a fresh block.
     pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+        if self.cfg.debug() {
+            return self.checked_acquire(code);
+        }
+        self.acquire_unchecked(code)
+    }
+
+    pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
         code.used.set(true);
         let (block, hit) = match code.pop() {
             Some(block) => {
@@ -208,6 +218,7 @@ impl Pool {
         // A resize. Another code's contents are dead: no need to copy them.
         match self.new_block(code) {
             Ok(bigger) => {
+                self.forget_if_debug(block);
                 // SAFETY: taken out of the shared list just now.
                 unsafe { self.heap.free_block(block) };
                 self.n.reallocs.add(1);
@@ -242,6 +253,18 @@ impl Pool {
     /// # Safety
     /// `frame` came from `acquire` on `code` and has not been released since.
     pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>) {
+        // SAFETY: by the contract, `code` is alive; it keeps its pool alive.
+        if unsafe { code.as_ref().pool.as_ref() }.cfg.debug() {
+            // SAFETY: forwarded; debug mode checks what it can of the contract.
+            return unsafe { Pool::checked_release(code, frame) };
+        }
+        // SAFETY: forwarded contract.
+        unsafe { Pool::release_unchecked(code, frame) }
+    }
+
+    /// # Safety
+    /// As `release`.
+    pub(crate) unsafe fn release_unchecked(code: NonNull<Code>, frame: NonNull<u8>) {
         {
             // SAFETY: a code with a live frame is alive; it keeps its pool alive.
             let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
@@ -307,6 +330,7 @@ impl Pool {
 
     /// Gives back a block that is in no list.
     pub(crate) fn free_block(&self, block: Block) {
+        self.forget_if_debug(block);
         // SAFETY: the caller has taken the block out of every list.
         unsafe { self.heap.free_block(block) };
         self.n.frees.add(1);
