@@ -1,0 +1,174 @@
+//! Operation sequences (new code, acquire, write, release, free code,
+//! collect, clear, a new pool with another configuration) decoded from the
+//! fuzzer's bytes, run through the C ABI beside the reference model of
+//! tests/model.rs. After every step the stats must equal the model's, a
+//! zombie must come back with the bytes its last user wrote, and the
+//! budget must hold; at the end a counting allocator hook must have got
+//! every byte back. AddressSanitizer watches every access. Half the pools
+//! run in debug mode, whose checks must stay silent on correct use (the
+//! default handler aborts, which the fuzzer reports).
+#![no_main]
+#![allow(dead_code, unused_imports)]
+
+use libfuzzer_sys::fuzz_target;
+
+include!(concat!(env!("OUT_DIR"), "/model.rs"));
+
+/// The fuzzer's bytes, read as small choices; zeros once they run out.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> u8 {
+        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
+        self.0 = rest;
+        b
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.byte() as usize % items.len()]
+    }
+    fn below(&mut self, n: usize) -> usize {
+        self.byte() as usize % n
+    }
+}
+
+struct Run {
+    cfg: ZfConfig,
+    pool: *mut ZfPool,
+    m: Model,
+    ledger: Box<Ledger>,
+    live: Vec<(usize, *mut c_void)>,
+    contents: HashMap<usize, u64>,
+    seed: u64,
+}
+
+impl Run {
+    fn new(input: &mut Input) -> Run {
+        let mut ledger = Box::new(Ledger::default());
+        let mut cfg = ZfConfig::default();
+        cfg.per_code_max = input.pick(&[0, 1, 2, 3, 8, 1000]);
+        cfg.budget_bytes = input.pick(&[0, 100, 300, 2048, 16 << 10, usize::MAX]);
+        cfg.sweep_every = input.pick(&[0, 1, 2, 7, 64]);
+        cfg.flags = input.pick(&[0, ZF_FLAG_DEBUG]);
+        cfg.alloc = Some(ledger_alloc);
+        cfg.dealloc = Some(ledger_dealloc);
+        cfg.alloc_ctx = (&mut *ledger as *mut Ledger).cast();
+        // SAFETY: a whole, valid config.
+        let pool = unsafe { zf_pool_new(&cfg) };
+        assert!(!pool.is_null());
+        let m = Model::new(&cfg);
+        Run { cfg, pool, m, ledger, live: vec![], contents: HashMap::new(), seed: 1 }
+    }
+
+    fn debug(&self) -> bool {
+        self.cfg.flags & ZF_FLAG_DEBUG != 0
+    }
+
+    fn alive(&self) -> Vec<usize> {
+        (0..self.m.codes.len()).filter(|&i| !self.m.codes[i].freed).collect()
+    }
+
+    fn write(&mut self, frame: *mut c_void, len: usize) {
+        self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        fill(frame.cast(), len, self.seed);
+        self.contents.insert(frame as usize, self.seed);
+    }
+
+    /// One operation; every handle and frame is used as the header says.
+    unsafe fn step(&mut self, input: &mut Input) {
+        let alive = self.alive();
+        match input.byte() % 9 {
+            0 => {
+                let size = match input.byte() {
+                    b @ 0..=199 => b as usize + 1,
+                    b => (b as usize - 199) * 97,
+                };
+                let code = zf_code_new(self.pool, size);
+                assert!(!code.is_null());
+                self.m.new_code(code, size);
+                // Debug mode pads each frame with a guard.
+                self.m.codes.last_mut().unwrap().block = debug_block_bytes(size, self.debug()) as u64;
+            }
+            1 | 2 if !alive.is_empty() => {
+                let ci = alive[input.below(alive.len())];
+                let mut is_zombie: c_int = -1;
+                let frame = zf_frame_acquire(self.m.codes[ci].handle, &mut is_zombie);
+                assert!(!frame.is_null() && frame as usize % 16 == 0);
+                let want = self.m.acquire(ci);
+                assert_eq!(is_zombie, want.is_some() as c_int, "is_zombie");
+                let len = self.m.codes[ci].frame_bytes;
+                if let Some(addr) = want {
+                    assert_eq!(frame as usize, addr, "not the zombie on top");
+                    assert!(holds(frame.cast(), len, self.contents[&addr]), "zombie bytes changed");
+                }
+                self.write(frame, len);
+                self.live.push((ci, frame));
+            }
+            3 if !self.live.is_empty() => {
+                let (ci, frame) = self.live[input.below(self.live.len())];
+                let len = self.m.codes[ci].frame_bytes;
+                self.write(frame, len);
+            }
+            4 | 5 if !self.live.is_empty() => {
+                let (ci, frame) = self.live.swap_remove(input.below(self.live.len()));
+                zf_frame_release(self.m.codes[ci].handle, frame);
+                self.m.release(ci, frame as usize);
+            }
+            6 if !alive.is_empty() => {
+                let ci = alive[input.below(alive.len())];
+                zf_code_free(self.m.codes[ci].handle);
+                self.m.free_code(ci);
+            }
+            7 => {
+                zf_pool_collect(self.pool, input.below(3) as c_int);
+                self.m.sweep();
+            }
+            8 => {
+                zf_pool_clear(self.pool);
+                self.m.clear();
+            }
+            _ => {}
+        }
+        let got = stats(self.pool);
+        assert_eq!(got, self.m.s, "stats differ from the model");
+        assert!(got.cached_bytes <= self.cfg.budget_bytes as u64, "over budget");
+    }
+
+    /// Frees in the worst order (the pool first, frames and codes still
+    /// alive), then checks that the hook got every byte back.
+    unsafe fn finish(mut self) {
+        if self.debug() {
+            zf_set_error_handler(self.pool, Some(count_leak_report), std::ptr::null_mut());
+        }
+        zf_pool_free(self.pool);
+        for (ci, frame) in self.live.drain(..) {
+            zf_frame_release(self.m.codes[ci].handle, frame);
+        }
+        for c in self.m.codes.iter().filter(|c| !c.freed) {
+            zf_code_free(c.handle);
+        }
+        assert_eq!(self.ledger.allocs, self.ledger.frees, "blocks leaked");
+        assert_eq!(self.ledger.bytes_out, 0, "bytes leaked");
+    }
+}
+
+/// The one report correct use may get: frames still live at zf_pool_free.
+unsafe extern "C" fn count_leak_report(_: *mut c_void, kind: c_int, _: *const std::ffi::c_char) {
+    assert_eq!(kind, ZF_ERR_LEAK, "debug mode reported correct use");
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Input(data);
+    let mut run = Run::new(&mut input);
+    // SAFETY: the driver uses every handle and frame as the header says.
+    unsafe {
+        while !input.0.is_empty() {
+            if input.0[0] == 0xff {
+                // Another pool, with another configuration.
+                input.byte();
+                std::mem::replace(&mut run, Run::new(&mut input)).finish();
+            }
+            run.step(&mut input);
+        }
+        run.finish();
+    }
+});
