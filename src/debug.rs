@@ -9,7 +9,8 @@
 //! of at least `GUARD_BYTES` after it (the blocks are that much larger),
 //! checked at release; each zombie gets a checksum of its bytes at release,
 //! checked before it is handed out again (a zombie that fails is freed, not
-//! handed out). An atomic owner word catches a second thread inside
+//! handed out). Frames that are not zombies come filled with 0xCD, as
+//! `PYTHONMALLOC=debug` does. An atomic owner word catches a second thread inside
 //! acquire or release. The non-debug paths only test the flag.
 
 use crate::block::{Block, Heap, ALIGN};
@@ -86,6 +87,8 @@ impl Handler {
 /// Bytes after each frame that a debug pool fills and checks, at least.
 const GUARD_BYTES: usize = 16;
 const GUARD_BYTE: u8 = 0xFD;
+/// What a debug pool fills a frame with when it is not a zombie.
+const CLEAN_BYTE: u8 = 0xCD;
 
 /// The frame size a pool's blocks are made for: debug pools add the guard.
 pub(crate) fn block_frame_bytes(frame_bytes: usize, debug: bool) -> usize {
@@ -322,8 +325,13 @@ impl Pool {
             self.drop_corrupt_zombies(code);
             self.acquire_unchecked(code)
         });
-        if let Ok((frame, _)) = got {
+        if let Ok((frame, hit)) = got {
             self.record.set(Entry { frame: frame.as_ptr() as usize, code: NonNull::from(code), state: State::Live });
+            if !hit {
+                // Like PYTHONMALLOC=debug: no byte a checksum reads is ever uninitialised.
+                // SAFETY: a frame just handed out, of at least this many bytes.
+                unsafe { frame.as_ptr().write_bytes(CLEAN_BYTE, user_bytes(code)) };
+            }
             // SAFETY: a frame just handed out.
             guard(unsafe { Block::from_frame(frame) }, code).fill(GUARD_BYTE);
         }

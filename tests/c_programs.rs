@@ -38,6 +38,7 @@ c_programs!(
     test_api,
     test_call_loop,
     test_code_freed_while_live,
+    test_debug,
     test_generators,
     test_legacy,
     test_many_codes,

@@ -1,0 +1,461 @@
+/*
+ * Debug mode (ZF_FLAG_DEBUG), one section per kind of misuse. Each commits
+ * the misuse on purpose with a handler that records instead of aborting,
+ * checks what was reported (kind and message), then that the pool still
+ * works and that the allocator hooks got every byte back. The last section
+ * checks the default handler: one line on stderr, then abort().
+ * The messages are printed, for the README's table.
+ */
+#define _POSIX_C_SOURCE 200809L /* posix_memalign, pthreads, fork */
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "zombie_frames.h"
+
+/* ---- allocator hooks that count, and can stop one thread inside ------ */
+
+typedef struct Heap {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    long blocks, bytes;   /* outstanding */
+    int stop_next;        /* the next alloc waits, inside the pool, until released */
+    int stopped, release; /* handshake with the other thread */
+} Heap;
+
+static void *heap_alloc(void *ctx, size_t size)
+{
+    Heap *h = ctx;
+    void *p = NULL;
+    pthread_mutex_lock(&h->lock);
+    if (h->stop_next) {
+        h->stop_next = 0;
+        h->stopped = 1;
+        pthread_cond_broadcast(&h->changed);
+        while (!h->release)
+            pthread_cond_wait(&h->changed, &h->lock);
+    }
+    if (posix_memalign(&p, 16, size) == 0) {
+        h->blocks++;
+        h->bytes += (long)size;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return p;
+}
+
+static void heap_dealloc(void *ctx, void *ptr, size_t size)
+{
+    Heap *h = ctx;
+    pthread_mutex_lock(&h->lock);
+    h->blocks--;
+    h->bytes -= (long)size;
+    pthread_mutex_unlock(&h->lock);
+    free(ptr);
+}
+
+/* ---- a handler that records ---------------------------------------------- */
+
+typedef struct Reports {
+    int calls, kind;
+    char message[512];
+} Reports;
+
+static void record(void *ctx, int kind, const char *message)
+{
+    Reports *r = ctx;
+    r->calls++;
+    r->kind = kind;
+    snprintf(r->message, sizeof r->message, "%s", message);
+    printf("  reported: %s\n", message);
+}
+
+/* A debug pool whose every byte goes through `heap` and whose reports go to `rep`. */
+static ZfPool *debug_pool(Heap *heap, Reports *rep)
+{
+    ZfConfig cfg;
+    ZfPool *pool;
+    memset(heap, 0, sizeof *heap);
+    pthread_mutex_init(&heap->lock, NULL);
+    pthread_cond_init(&heap->changed, NULL);
+    memset(rep, 0, sizeof *rep);
+    zf_config_default(&cfg);
+    cfg.flags = ZF_FLAG_DEBUG;
+    cfg.alloc = heap_alloc;
+    cfg.dealloc = heap_dealloc;
+    cfg.alloc_ctx = heap;
+    pool = zf_pool_new(&cfg);
+    CHECK(pool != NULL);
+    zf_set_error_handler(pool, record, rep);
+    return pool;
+}
+
+static ZfStats stats_of(const ZfPool *pool)
+{
+    ZfStats s;
+    zf_pool_stats(pool, &s);
+    return s;
+}
+
+/* The pool still works: a round trip on `code` reports nothing and the
+ * zombie comes back with its bytes. */
+static void check_usable(ZfCode *code, size_t bytes, const Reports *rep)
+{
+    int calls = rep->calls, z = -1;
+    unsigned char *f = zf_frame_acquire(code, NULL);
+    CHECK(f != NULL);
+    memset(f, 0x5A, bytes);
+    zf_frame_release(code, f);
+    CHECK(zf_frame_acquire(code, &z) == f);
+    CHECK_EQ(z, 1);
+    CHECK(f[0] == 0x5A && f[bytes - 1] == 0x5A);
+    zf_frame_release(code, f);
+    CHECK_EQ(rep->calls, calls);
+}
+
+/* Frees the pool and its codes; the hooks must have every byte back. */
+static void finish(ZfPool *pool, ZfCode **codes, int n, Heap *heap, const Reports *rep)
+{
+    int calls = rep->calls, i;
+    zf_pool_free(pool);
+    for (i = 0; i < n; i++)
+        zf_code_free(codes[i]);
+    CHECK_EQ(rep->calls, calls);
+    CHECK_EQ(heap->blocks, 0);
+    CHECK_EQ(heap->bytes, 0);
+}
+
+/* ---- the kinds --------------------------------------------------------------- */
+
+static void test_double_release(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *code = zf_code_new(pool, 100);
+    void *f = zf_frame_acquire(code, NULL), *g, *h;
+
+    puts("double release");
+    zf_frame_release(code, f);
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_DOUBLE_RELEASE);
+    CHECK(contains(rep.message, "double release") && contains(rep.message, "released again"));
+    CHECK(contains(rep.message, "code #1 (100 bytes)"));
+    /* The second release was ignored: one zombie, handed out once. */
+    CHECK_EQ(stats_of(pool).releases, 1);
+    CHECK_EQ(stats_of(pool).cached_frames, 1);
+    g = zf_frame_acquire(code, NULL);
+    h = zf_frame_acquire(code, NULL);
+    CHECK(g == f && h != f);
+    zf_frame_release(code, g);
+    zf_frame_release(code, h);
+    check_usable(code, 100, &rep);
+    finish(pool, &code, 1, &heap, &rep);
+}
+
+static void test_wrong_code(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *codes[2];
+    void *f;
+    int z = -1;
+
+    puts("release to the wrong code");
+    codes[0] = zf_code_new(pool, 100);
+    codes[1] = zf_code_new(pool, 200);
+    f = zf_frame_acquire(codes[0], NULL);
+    zf_frame_release(codes[1], f);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_WRONG_CODE);
+    CHECK(contains(rep.message, "code #1 (100 bytes) was released to code #2 (200 bytes)"));
+    /* It went to its own code. */
+    CHECK(zf_frame_acquire(codes[0], &z) == f);
+    CHECK_EQ(z, 1);
+    zf_frame_release(codes[0], f);
+    f = zf_frame_acquire(codes[1], &z);
+    CHECK(f != NULL && z == 0);
+    CHECK_EQ(stats_of(pool).live_frames, 1);
+    zf_frame_release(codes[1], f);
+    check_usable(codes[0], 100, &rep);
+    check_usable(codes[1], 200, &rep);
+    CHECK_EQ(rep.calls, 1);
+    finish(pool, codes, 2, &heap, &rep);
+}
+
+static void test_foreign_pointer(void)
+{
+    Heap heap, heap2;
+    Reports rep, rep2;
+    ZfPool *pool = debug_pool(&heap, &rep), *other = debug_pool(&heap2, &rep2);
+    ZfCode *code = zf_code_new(pool, 64), *code2 = zf_code_new(other, 64);
+    unsigned char *f = zf_frame_acquire(code, NULL), *g = zf_frame_acquire(code2, NULL);
+    void *mine = malloc(64);
+
+    puts("foreign pointer");
+    /* Never mapped: reading a header 16 bytes before it would crash. */
+    zf_frame_release(code, (void *)(uintptr_t)16);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_FOREIGN_POINTER);
+    CHECK(contains(rep.message, "not a frame of this pool"));
+    /* The caller's own memory (AddressSanitizer would see a read before it). */
+    zf_frame_release(code, mine);
+    /* Another pool's frame, and a pointer inside one of ours. */
+    zf_frame_release(code, g);
+    zf_frame_release(code, f + 16);
+    CHECK_EQ(rep.calls, 4);
+    CHECK_EQ(rep.kind, ZF_ERR_FOREIGN_POINTER);
+    CHECK_EQ(rep2.calls, 0);
+    CHECK_EQ(stats_of(pool).releases, 0);
+    CHECK_EQ(stats_of(pool).live_frames, 1);
+    zf_frame_release(code, f);
+    zf_frame_release(code2, g);
+    free(mine);
+    check_usable(code, 64, &rep);
+    CHECK_EQ(rep.calls, 4);
+    finish(pool, &code, 1, &heap, &rep);
+    finish(other, &code2, 1, &heap2, &rep2);
+}
+
+static void test_write_after_release(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *code = zf_code_new(pool, 100);
+    unsigned char *f = zf_frame_acquire(code, NULL), *g;
+    int z = -1;
+    ZfStats s;
+
+    puts("write after release");
+    memset(f, 1, 100);
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 0);
+    f[42] = 2; /* into the zombie */
+    g = zf_frame_acquire(code, &z);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+    CHECK(contains(rep.message, "code #1 (100 bytes)") && contains(rep.message, "changed after its release"));
+    /* The zombie was freed, not handed out: a fresh frame instead. */
+    CHECK(g != NULL);
+    CHECK_EQ(z, 0);
+    s = stats_of(pool);
+    CHECK_EQ(s.zombie_hits, 0);
+    CHECK_EQ(s.fresh_allocs, 2);
+    CHECK_EQ(s.frees, 1);
+    CHECK_EQ(s.cached_frames, 0);
+    CHECK_EQ(s.cached_bytes, 0);
+    zf_frame_release(code, g);
+    check_usable(code, 100, &rep);
+    CHECK_EQ(rep.calls, 1);
+    finish(pool, &code, 1, &heap, &rep);
+}
+
+static void test_overrun(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *code = zf_code_new(pool, 100);
+    unsigned char *f = zf_frame_acquire(code, NULL);
+
+    puts("write past the end of a frame");
+    memset(f, 3, 100); /* every byte it owns: fine */
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 0);
+    CHECK(zf_frame_acquire(code, NULL) == f);
+    f[100] = 0; /* one byte past the end */
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_OVERRUN);
+    CHECK(contains(rep.message, "code #1 (100 bytes)") && contains(rep.message, "byte 100 (past its end)"));
+    CHECK(zf_frame_acquire(code, NULL) == f); /* the guard is filled again */
+    f[115] = 0;                               /* the far end of the guard */
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 2);
+    CHECK(contains(rep.message, "byte 115"));
+    check_usable(code, 100, &rep);
+    finish(pool, &code, 1, &heap, &rep);
+}
+
+typedef struct Inside {
+    ZfCode *code;
+    void *frame;
+} Inside;
+
+static void *acquire_in_thread(void *arg)
+{
+    Inside *in = arg;
+    in->frame = zf_frame_acquire(in->code, NULL);
+    return NULL;
+}
+
+static void test_concurrent_use(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *codes[2];
+    Inside in;
+    pthread_t thread;
+    void *f;
+
+    puts("concurrent use");
+    codes[0] = zf_code_new(pool, 100);
+    codes[1] = zf_code_new(pool, 100);
+    f = zf_frame_acquire(codes[1], NULL); /* also makes the record */
+    /* Another thread acquires, and waits inside the pool (in the alloc hook). */
+    heap.stop_next = 1;
+    in.code = codes[0];
+    CHECK(pthread_create(&thread, NULL, acquire_in_thread, &in) == 0);
+    pthread_mutex_lock(&heap.lock);
+    while (!heap.stopped)
+        pthread_cond_wait(&heap.changed, &heap.lock);
+    pthread_mutex_unlock(&heap.lock);
+    /* This thread comes in meanwhile: refused, and reported. */
+    CHECK(zf_frame_acquire(codes[1], NULL) == NULL);
+    CHECK(contains(zf_last_error(), "another thread"));
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_CONCURRENT_USE);
+    CHECK(contains(rep.message, "zf_frame_acquire on code #2 (100 bytes)"));
+    zf_frame_release(codes[1], f); /* refused too: f stays live */
+    CHECK_EQ(rep.calls, 2);
+    CHECK(contains(rep.message, "zf_frame_release"));
+    pthread_mutex_lock(&heap.lock);
+    heap.release = 1;
+    pthread_cond_broadcast(&heap.changed);
+    pthread_mutex_unlock(&heap.lock);
+    CHECK(pthread_join(thread, NULL) == 0);
+    CHECK(in.frame != NULL);
+    CHECK_EQ(stats_of(pool).live_frames, 2);
+    /* One at a time, the pool works from either thread. */
+    zf_frame_release(codes[0], in.frame);
+    zf_frame_release(codes[1], f);
+    CHECK_EQ(rep.calls, 2);
+    check_usable(codes[0], 100, &rep);
+    finish(pool, codes, 2, &heap, &rep);
+}
+
+static void test_leak(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *a = zf_code_new(pool, 100), *b = zf_code_new(pool, 48);
+    void *f = zf_frame_acquire(a, NULL), *g = zf_frame_acquire(b, NULL);
+
+    puts("leak");
+    zf_frame_release(a, zf_frame_acquire(a, NULL)); /* released: not a leak */
+    zf_code_free(b); /* with g still live */
+    CHECK_EQ(rep.calls, 0);
+    zf_pool_free(pool);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_LEAK);
+    CHECK(contains(rep.message, "2 frames are still live"));
+    CHECK(contains(rep.message, "of code #1 (100 bytes)"));
+    CHECK(contains(rep.message, "of code #2 (48 bytes), code freed"));
+    /* Both frames and code a still work, uncached, and go back in full. */
+    memset(f, 1, 100);
+    memset(g, 1, 48);
+    zf_frame_release(a, f);
+    zf_frame_release(b, g);
+    zf_frame_release(a, zf_frame_acquire(a, NULL));
+    zf_code_free(a);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(heap.blocks, 0);
+    CHECK_EQ(heap.bytes, 0);
+}
+
+/* Correct use, however it goes, is never reported. */
+static void test_silent_on_correct_use(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *codes[3];
+    void *frames[300];
+    int i, round;
+
+    puts("correct use");
+    codes[0] = zf_code_new(pool, 1);
+    codes[1] = zf_code_new(pool, 16);
+    codes[2] = zf_code_new(pool, 1000);
+    for (round = 0; round < 3; round++) {
+        for (i = 0; i < 300; i++) {
+            frames[i] = zf_frame_acquire(codes[i % 3], NULL);
+            memset(frames[i], i, i % 3 == 0 ? 1 : i % 3 == 1 ? 16 : 1000);
+        }
+        for (i = 299; i >= 0; i -= 2)
+            zf_frame_release(codes[i % 3], frames[i]);
+        for (i = 0; i < 300; i += 2)
+            zf_frame_release(codes[i % 3], frames[i]);
+        zf_pool_collect(pool, round);
+    }
+    CHECK_EQ(rep.calls, 0);
+    CHECK_EQ(stats_of(pool).live_frames, 0);
+    finish(pool, codes, 3, &heap, &rep);
+}
+
+/* Without a handler: one line on stderr naming the misuse, then abort(). */
+static void test_default_handler(void)
+{
+    int pipefd[2], status = 0;
+    char line[512] = "";
+    ssize_t n;
+    size_t size;
+    pid_t pid;
+
+    puts("the default handler");
+    fflush(stdout);
+    CHECK(pipe(pipefd) == 0);
+    pid = fork();
+    if (pid == 0) {
+        ZfConfig cfg;
+        ZfPool *pool;
+        ZfCode *code;
+        void *f;
+        dup2(pipefd[1], 2);
+        zf_config_default(&cfg);
+        cfg.flags = ZF_FLAG_DEBUG;
+        pool = zf_pool_new(&cfg);
+        code = zf_code_new(pool, 100);
+        f = zf_frame_acquire(code, NULL);
+        zf_frame_release(code, f);
+        zf_frame_release(code, f);
+        _exit(0); /* not reached */
+    }
+    close(pipefd[1]);
+    for (size = 0; size < sizeof line - 1; size += (size_t)n)
+        if ((n = read(pipefd[0], line + size, sizeof line - 1 - size)) <= 0)
+            break;
+    line[size] = '\0';
+    close(pipefd[0]);
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(strncmp(line, "zombie-frames: double release: frame 0x", 39) == 0);
+    CHECK(strchr(line, '\n') == line + strlen(line) - 1); /* one line */
+    CHECK(contains(line, "of code #1 (100 bytes) was released again"));
+    printf("  stderr: %s", line);
+}
+
+int main(void)
+{
+    test_default_handler(); /* first: the child it forks has no thread's leftovers */
+    test_double_release();
+    test_wrong_code();
+    test_foreign_pointer();
+    test_write_after_release();
+    test_overrun();
+    test_concurrent_use();
+    test_leak();
+    test_silent_on_correct_use();
+    return check_done();
+}
