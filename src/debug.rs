@@ -167,22 +167,24 @@ impl Record {
             // SAFETY: `t` holds `cap` entries, aligned to 16.
             unsafe { t.as_ptr().add(i).write(empty) };
         }
-        let old: Vec<Entry> = self.slots().iter().map(Cell::get).filter(|e| e.frame != 0).collect();
-        self.free_table();
-        self.table.set(Some(t));
-        self.cap.set(cap);
-        for e in old {
-            self.set(e);
+        let (old, old_cap) = (self.table.replace(Some(t)), self.cap.replace(cap));
+        self.len.set(0);
+        for i in 0..old_cap {
+            // SAFETY: `old` holds `old_cap` initialised entries.
+            let e = unsafe { old.unwrap().as_ptr().add(i).read() };
+            if e.frame != 0 {
+                self.set(e);
+            }
         }
+        self.free_table(old, old_cap);
         Ok(())
     }
 
-    fn free_table(&self) {
-        if let Some(t) = self.table.take() {
+    fn free_table(&self, table: Option<NonNull<Entry>>, cap: usize) {
+        if let Some(t) = table {
             // SAFETY: allocated by `reserve` for `cap` entries; no longer referenced.
-            unsafe { self.heap.free(t.cast(), self.cap.get() * std::mem::size_of::<Entry>()) };
+            unsafe { self.heap.free(t.cast(), cap * std::mem::size_of::<Entry>()) };
         }
-        self.len.set(0);
     }
 
     /// Where `frame` is, or the empty slot where it would go.
@@ -263,7 +265,7 @@ fn home(frame: usize, mask: usize) -> usize {
 
 impl Drop for Record {
     fn drop(&mut self) {
-        self.free_table();
+        self.free_table(self.table.take(), self.cap.get());
     }
 }
 

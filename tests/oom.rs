@@ -1,0 +1,234 @@
+//! Out of memory, at every allocation: an allocator hook fails the Nth
+//! allocation the library makes, for every N a scenario reaches, under
+//! each policy and in debug mode. Whatever fails, the call that needed the
+//! memory returns NULL with a message, the pool's counters stay consistent,
+//! the next acquire succeeds once memory is back, and by the end every
+//! byte the hook handed out was given back.
+//!
+//! Two ways memory runs out: only the Nth allocation fails (a transient
+//! failure), or every allocation from the Nth fails until the scenario
+//! reports the failure and memory is given back.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr::null_mut;
+use zombie_frames::*;
+
+#[derive(Default)]
+struct Faulty {
+    /// Allocations asked for so far.
+    calls: u64,
+    /// The allocation that fails (from 1); 0: none.
+    fail_at: u64,
+    /// Keep failing after `fail_at` until `memory_back`.
+    persistent: bool,
+    failed: u64,
+    blocks_out: i64,
+    bytes_out: i64,
+}
+
+impl Faulty {
+    fn memory_back(&mut self) {
+        self.fail_at = 0;
+    }
+}
+
+unsafe extern "C" fn faulty_alloc(ctx: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: ctx is the test's Faulty, used by one thread.
+    let f = unsafe { &mut *ctx.cast::<Faulty>() };
+    f.calls += 1;
+    let failing = f.fail_at != 0 && (f.calls == f.fail_at || (f.persistent && f.calls > f.fail_at));
+    if failing {
+        f.failed += 1;
+        return null_mut();
+    }
+    let mut p = null_mut();
+    // SAFETY: a valid out-pointer; 16 is a power of two multiple of sizeof(void *).
+    assert_eq!(unsafe { libc::posix_memalign(&mut p, 16, size) }, 0);
+    f.blocks_out += 1;
+    f.bytes_out += size as i64;
+    p
+}
+
+unsafe extern "C" fn faulty_dealloc(ctx: *mut c_void, p: *mut c_void, size: usize) {
+    // SAFETY: as in faulty_alloc; `p` came from it.
+    let f = unsafe { &mut *ctx.cast::<Faulty>() };
+    f.blocks_out -= 1;
+    f.bytes_out -= size as i64;
+    // SAFETY: from posix_memalign.
+    unsafe { libc::free(p) };
+}
+
+fn last_error() -> String {
+    let e = zf_last_error();
+    assert!(!e.is_null(), "a NULL result leaves a message");
+    // SAFETY: a NUL-terminated string from the library.
+    unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
+}
+
+fn assert_oom_message(call: &str) {
+    let msg = last_error();
+    assert!(msg.contains("out of memory"), "{call}: {msg}");
+}
+
+/// Drives one pool through the scenario, checking its counters against
+/// what the driver knows after every call.
+struct Driver<'a> {
+    f: &'a mut Faulty,
+    pool: *mut ZfPool,
+    budget: u64,
+    live: Vec<(*mut ZfCode, *mut c_void, usize)>,
+    codes: u64,
+}
+
+impl Driver<'_> {
+    fn stats(&self) -> ZfStats {
+        let mut s = ZfStats::default();
+        // SAFETY: a live pool.
+        unsafe { zf_pool_stats(self.pool, &mut s) };
+        s
+    }
+
+    fn check(&self, when: &str) {
+        let s = self.stats();
+        assert_eq!(s.live_frames, self.live.len() as u64, "{when}: live frames");
+        assert_eq!(s.codes, self.codes, "{when}: codes");
+        assert_eq!(s.acquires - s.releases, s.live_frames, "{when}: acquires - releases");
+        assert!(s.cached_bytes <= self.budget, "{when}: over budget");
+        assert_eq!(s.cached_frames == 0, s.cached_bytes == 0, "{when}: cached frames and bytes");
+    }
+
+    /// zf_code_new; NULL only for want of memory, then the count is unchanged.
+    fn code(&mut self, bytes: usize) -> Option<*mut ZfCode> {
+        // SAFETY: a live pool.
+        let code = unsafe { zf_code_new(self.pool, bytes) };
+        if code.is_null() {
+            assert_oom_message("zf_code_new");
+            self.f.memory_back();
+            self.check("after zf_code_new failed");
+            return None;
+        }
+        self.codes += 1;
+        Some(code)
+    }
+
+    /// zf_frame_acquire; after a NULL, memory comes back and it must succeed.
+    fn acquire(&mut self, code: *mut ZfCode, bytes: usize) {
+        // SAFETY: a live code.
+        let mut frame = unsafe { zf_frame_acquire(code, null_mut()) };
+        if frame.is_null() {
+            assert_oom_message("zf_frame_acquire");
+            self.check("after zf_frame_acquire failed");
+            self.f.memory_back();
+            // SAFETY: as above.
+            frame = unsafe { zf_frame_acquire(code, null_mut()) };
+            assert!(!frame.is_null(), "acquire fails once memory is back: {}", last_error());
+        }
+        // SAFETY: a live frame of `bytes` bytes.
+        unsafe { frame.cast::<u8>().write_bytes(0x77, bytes) };
+        self.live.push((code, frame, bytes));
+        self.check("after zf_frame_acquire");
+    }
+
+    fn release_last(&mut self) {
+        let (code, frame, _) = self.live.pop().expect("a live frame");
+        // SAFETY: a live frame of `code`.
+        unsafe { zf_frame_release(code, frame) };
+        self.check("after zf_frame_release");
+    }
+}
+
+/// The scenario: codes, recursion, collections, a code freed with a live
+/// frame, a clear, and the pool freed with a frame still live.
+fn scenario(cfg: &ZfConfig, f: &mut Faulty) {
+    let mut cfg = *cfg;
+    cfg.alloc = Some(faulty_alloc);
+    cfg.dealloc = Some(faulty_dealloc);
+    cfg.alloc_ctx = (f as *mut Faulty).cast();
+    // SAFETY: a whole config; every handle below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(&cfg);
+        if pool.is_null() {
+            assert_oom_message("zf_pool_new");
+            return;
+        }
+        // Misuse reports are not expected, but a leak report is: the scenario
+        // frees the pool with a frame live.
+        zf_set_error_handler(pool, Some(expect_only_leaks), null_mut());
+        let budget = if cfg.policy == ZF_POLICY_LEGACY { u64::MAX } else { cfg.budget_bytes as u64 };
+        let mut d = Driver { f, pool, budget, live: vec![], codes: 0 };
+        let sizes = [64, 200, 1000, 64, 5000];
+        let codes: Vec<(*mut ZfCode, usize)> = sizes.iter().filter_map(|&b| Some((d.code(b)?, b))).collect();
+        for round in 0..3 {
+            for &(code, bytes) in &codes {
+                for _ in 0..3 {
+                    d.acquire(code, bytes);
+                }
+            }
+            while !d.live.is_empty() {
+                d.release_last();
+            }
+            zf_pool_collect(pool, round);
+            d.check("after zf_pool_collect");
+        }
+        let (doomed, bytes) = codes[0];
+        d.acquire(doomed, bytes);
+        zf_code_free(doomed);
+        d.codes -= 1;
+        d.check("after zf_code_free");
+        d.release_last();
+        zf_pool_clear(pool);
+        d.check("after zf_pool_clear");
+        let (code, bytes) = codes[1];
+        d.acquire(code, bytes);
+        d.acquire(code, bytes);
+        d.release_last();
+        // The pool goes with a frame live: its code releases it afterwards.
+        zf_pool_free(pool);
+        let (code, frame, _) = d.live.pop().unwrap();
+        zf_frame_release(code, frame);
+        for &(code, _) in &codes[1..] {
+            zf_code_free(code);
+        }
+    }
+}
+
+unsafe extern "C" fn expect_only_leaks(_: *mut c_void, kind: c_int, message: *const std::ffi::c_char) {
+    // SAFETY: the library passes a NUL-terminated message.
+    let message = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+    assert_eq!(kind, ZF_ERR_LEAK, "unexpected report: {message}");
+}
+
+/// Runs the scenario failing allocation N, for every N it makes.
+fn sweep(name: &str, cfg: ZfConfig) {
+    let mut clean = Faulty::default();
+    scenario(&cfg, &mut clean);
+    let total = clean.calls;
+    assert!(total > 10, "{name}: the scenario allocates");
+    assert_eq!((clean.blocks_out, clean.bytes_out), (0, 0), "{name}: leak without failures");
+    for persistent in [false, true] {
+        for n in 1..=total {
+            let mut f = Faulty { fail_at: n, persistent, ..Faulty::default() };
+            scenario(&cfg, &mut f);
+            let what = format!("{name}, allocation {n} of {total} fails{}", if persistent { " and on" } else { "" });
+            assert!(f.failed > 0, "{what}: the failure happened");
+            assert_eq!((f.blocks_out, f.bytes_out), (0, 0), "{what}: blocks and bytes leaked");
+        }
+    }
+    println!("{name}: {total} allocations, each failed in turn, transiently and for good: no leak");
+}
+
+#[test]
+fn every_allocation_can_fail_per_code() {
+    sweep("per-code", ZfConfig { per_code_max: 2, budget_bytes: 4096, sweep_every: 5, ..ZfConfig::default() });
+}
+
+#[test]
+fn every_allocation_can_fail_legacy() {
+    sweep("legacy", ZfConfig { policy: ZF_POLICY_LEGACY, ..ZfConfig::default() });
+}
+
+#[test]
+fn every_allocation_can_fail_in_debug_mode() {
+    let cfg = ZfConfig { per_code_max: 2, budget_bytes: 4096, flags: ZF_FLAG_DEBUG, ..ZfConfig::default() };
+    sweep("debug", cfg);
+}
