@@ -43,6 +43,7 @@ c_programs!(
     test_legacy,
     test_many_codes,
     test_mutual_recursion,
+    test_panic,
     test_recursion,
     test_two_recursions,
     test_working_set,
