@@ -276,6 +276,11 @@ typedef struct ZfStats {
    * global free list under ZF_POLICY_LEGACY).
    */
   uint64_t shared_hits;
+  /**
+   * Frames in the shared list now (part of `cached_frames`): the reserve,
+   * or CPython's global free list under ZF_POLICY_LEGACY.
+   */
+  uint64_t shared_frames;
 } ZfStats;
 
 /**

@@ -383,7 +383,7 @@ impl Pool {
     }
 
     pub fn stats(&self) -> ZfStats {
-        self.n.snapshot()
+        ZfStats { shared_frames: self.shared.len() as u64, ..self.n.snapshot() }
     }
 
     pub(crate) fn report(&self, kind: i32, message: &str) {

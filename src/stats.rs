@@ -47,6 +47,9 @@ pub struct ZfStats {
     /// another code's frame, which needs full initialisation (CPython's
     /// global free list under ZF_POLICY_LEGACY).
     pub shared_hits: u64,
+    /// Frames in the shared list now (part of `cached_frames`): the reserve,
+    /// or CPython's global free list under ZF_POLICY_LEGACY.
+    pub shared_frames: u64,
 }
 
 /// A `Cell<u64>` counter.
@@ -112,6 +115,7 @@ impl Counters {
             aged_frees: self.aged_frees.get(),
             evicted_frees: self.evicted_frees.get(),
             shared_hits: self.shared_hits.get(),
+            shared_frames: 0,
         }
     }
 }
@@ -168,9 +172,10 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     );
     let _ = writeln!(
         r,
-        "  cached now  {:>14}   in {} zombies; peak {} ({:.1}% of the budget)",
+        "  cached now  {:>14}   {} frames, {} of them shared; peak {} ({:.1}% of the budget)",
         bytes(s.cached_bytes),
         count(s.cached_frames),
+        count(s.shared_frames),
         bytes(s.peak_cached_bytes),
         pct(s.peak_cached_bytes, cfg.budget_bytes as u64)
     );

@@ -457,6 +457,7 @@ fn run(seed: u64, steps: usize) {
                 m.clear();
             }
             let got = stats(pool);
+            m.s.shared_frames = m.reserve.len() as u64;
             assert_eq!(got, m.s, "{what}, step {step} ({op}): stats differ from the model");
             assert!(got.cached_bytes <= cfg.budget_bytes as u64, "{what}, step {step}: over budget");
         }
