@@ -16,8 +16,8 @@ pub struct Args {
     #[arg(long, value_enum, value_delimiter = ',', value_name = "POLICY")]
     pub policy: Vec<Policy>,
 
-    /// Change the per-code configuration: per_code_max=N, budget_bytes=SIZE, sweep_every=N
-    /// (repeatable or comma-separated; numbers take K, M, G as ZF_BUDGET does)
+    /// Change the per-code configuration: per_code_max=N, budget_bytes=SIZE, sweep_every=N,
+    /// reserve_max=N, sweep_generation=N (repeatable or comma-separated; numbers take K, M, G as ZF_BUDGET does)
     #[arg(long = "set", value_delimiter = ',', value_name = "KEY=VALUE", value_parser = parse_setting)]
     pub set: Vec<Setting>,
 
@@ -58,18 +58,23 @@ pub enum Setting {
     PerCodeMax(u32),
     BudgetBytes(usize),
     SweepEvery(u32),
+    ReserveMax(u32),
+    SweepGeneration(u32),
 }
 
-const KEYS: &str = "per_code_max, budget_bytes or sweep_every";
+const KEYS: &str = "per_code_max, budget_bytes, sweep_every, reserve_max or sweep_generation";
 
 fn parse_setting(text: &str) -> Result<Setting, String> {
     let (key, value) = text.split_once('=').ok_or_else(|| format!("expected KEY=VALUE with KEY one of {KEYS}"))?;
     let size = parse_size(value);
     let count = || size.and_then(|n| u32::try_from(n).ok());
     let bad = |expected: &str| format!("{key}: {value:?} is not {expected}");
+    let whole = |make: fn(u32) -> Setting| count().map(make).ok_or_else(|| bad("a whole number up to 4294967295"));
     match key {
-        "per_code_max" => count().map(Setting::PerCodeMax).ok_or_else(|| bad("a whole number up to 4294967295")),
-        "sweep_every" => count().map(Setting::SweepEvery).ok_or_else(|| bad("a whole number up to 4294967295")),
+        "per_code_max" => whole(Setting::PerCodeMax),
+        "sweep_every" => whole(Setting::SweepEvery),
+        "reserve_max" => whole(Setting::ReserveMax),
+        "sweep_generation" => whole(Setting::SweepGeneration),
         "budget_bytes" => size.map(Setting::BudgetBytes).ok_or_else(|| bad("a size such as 65536, 512K, 4M or 1G")),
         _ => Err(format!("unknown key {key:?}: expected {KEYS}")),
     }
@@ -99,6 +104,8 @@ impl Args {
                 Setting::PerCodeMax(n) => cfg.per_code_max = n,
                 Setting::BudgetBytes(n) => cfg.budget_bytes = n,
                 Setting::SweepEvery(n) => cfg.sweep_every = n,
+                Setting::ReserveMax(n) => cfg.reserve_max = n,
+                Setting::SweepGeneration(n) => cfg.sweep_generation = n,
             }
         }
         cfg

@@ -89,7 +89,13 @@ fn run(path: &Path, args: &Args) -> Result<TraceReport, String> {
             None => replayer.run(Policy::Legacy, &cfg)?,
         };
         let file = dir.join(format!("{}.svg", stem(path)));
-        let title = format!("{}: per_code_max {}, sweep_every {}", path.display(), cfg.per_code_max, cfg.sweep_every);
+        let title = format!(
+            "{}: per_code_max {}, reserve_max {}, sweep_every {}",
+            path.display(),
+            cfg.per_code_max,
+            cfg.reserve_max,
+            cfg.sweep_every
+        );
         plot_sweep(&mut replayer, &cfg, &legacy, &file, &title)?;
     }
     let p = &trace.parser;

@@ -27,11 +27,19 @@ pub struct Settings {
     pub per_code_max: u32,
     pub budget_bytes: usize,
     pub sweep_every: u32,
+    pub reserve_max: u32,
+    pub sweep_generation: u32,
 }
 
 impl From<&ZfConfig> for Settings {
     fn from(c: &ZfConfig) -> Settings {
-        Settings { per_code_max: c.per_code_max, budget_bytes: c.budget_bytes, sweep_every: c.sweep_every }
+        Settings {
+            per_code_max: c.per_code_max,
+            budget_bytes: c.budget_bytes,
+            sweep_every: c.sweep_every,
+            reserve_max: c.reserve_max,
+            sweep_generation: c.sweep_generation,
+        }
     }
 }
 
@@ -100,14 +108,16 @@ const HEADER: [&str; 12] = [
 pub fn table(r: &TraceReport) -> String {
     let p = &r.per_code;
     let mut out = format!(
-        "{}: {} events, {} codes, at most {} frames live\nper-code: per_code_max {}, budget_bytes {}, sweep_every {}\n\n",
+        "{}: {} events, {} codes, at most {} frames live\nper-code: per_code_max {}, budget_bytes {}, sweep_every {}, reserve_max {}, sweep_generation {}\n\n",
         r.trace,
         grouped(r.events),
         grouped(r.codes),
         grouped(r.peak_live_frames),
         p.per_code_max,
         size(p.budget_bytes as u64),
-        p.sweep_every
+        p.sweep_every,
+        p.reserve_max,
+        p.sweep_generation
     );
     let mut rows = vec![HEADER.map(String::from).to_vec()];
     for c in &r.contenders {

@@ -189,11 +189,16 @@ fn set_changes_the_per_code_configuration_and_the_budget_holds() {
     let t = &v["traces"][0];
     assert_eq!(t["per_code"]["budget_bytes"], 8192);
     assert_eq!(t["per_code"]["per_code_max"], 4);
-    assert_eq!(t["per_code"]["sweep_every"], 65536, "the default where --set says nothing");
+    assert_eq!(t["per_code"]["sweep_every"], zombie_frames::ZfConfig::default().sweep_every, "the default");
     let peak = t["contenders"][0]["peak_cached_bytes"].as_u64().unwrap();
     assert!(peak > 0 && peak <= 8192, "peak cached {peak} bytes under a budget of 8K");
-    let table = stdout(&zf_replay(&["--set", "sweep_every=4K", "--policy=per-code", plain.to_str().unwrap()]));
-    assert!(table.contains("per_code_max 32, budget_bytes 512K, sweep_every 4096"), "{table}");
+    let d = zombie_frames::ZfConfig::default();
+    assert_eq!(t["per_code"]["reserve_max"], d.reserve_max);
+    let args =
+        ["--set", "sweep_every=4K,reserve_max=0,budget_bytes=256K", "--policy=per-code", plain.to_str().unwrap()];
+    let table = stdout(&zf_replay(&args));
+    let want = format!("per_code_max {}, budget_bytes 256K, sweep_every 4096, reserve_max 0,", d.per_code_max);
+    assert!(table.contains(&want), "{table}");
 }
 
 fn set_error(setting: &str, names: &str) {
