@@ -13,7 +13,7 @@
 //! `PYTHONMALLOC=debug` does. An atomic owner word catches a second thread inside
 //! acquire or release. The non-debug paths only test the flag.
 
-use crate::block::{Block, Heap, ALIGN};
+use crate::block::{Block, Heap, List, ALIGN};
 use crate::code::Code;
 use crate::error::Error;
 use crate::pool::Pool;
@@ -90,8 +90,10 @@ const GUARD_BYTE: u8 = 0xFD;
 /// What a debug pool fills a frame with when it is not a zombie.
 const CLEAN_BYTE: u8 = 0xCD;
 
-/// The frame size a pool's blocks are made for: debug pools add the guard.
-pub(crate) fn block_frame_bytes(frame_bytes: usize, debug: bool) -> usize {
+/// The frame size a pool's blocks are made for: debug pools add the
+/// guard. Public for tests that model the pool's accounting.
+#[doc(hidden)]
+pub fn block_frame_bytes(frame_bytes: usize, debug: bool) -> usize {
     if debug {
         frame_bytes + GUARD_BYTES
     } else {
@@ -99,22 +101,9 @@ pub(crate) fn block_frame_bytes(frame_bytes: usize, debug: bool) -> usize {
     }
 }
 
-/// Bytes one block of a code holds, as `ZfStats` counts them. For tests
-/// that model the accounting (debug pools' blocks carry the guard).
-#[doc(hidden)]
-pub fn debug_block_bytes(frame_bytes: usize, debug: bool) -> usize {
-    crate::block::block_bytes(block_frame_bytes(frame_bytes, debug)).unwrap_or(usize::MAX)
-}
-
 /// The bytes the caller may use in a frame of `code`.
 fn user_bytes(code: &Code) -> usize {
     code.frame_bytes - GUARD_BYTES
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    Live,
-    Zombie { sum: u64 },
 }
 
 /// What the record knows of one frame.
@@ -122,9 +111,26 @@ enum State {
 struct Entry {
     /// The frame's address; 0: an empty slot.
     frame: usize,
-    /// Live: the code it was handed to. Zombie: the code it was released to.
+    /// The code it was handed to. Read only while the frame is live (a
+    /// live frame keeps its code); a zombie may outlive its code.
     code: NonNull<Code>,
-    state: State,
+    /// That code's number and frame size, for messages.
+    id: u64,
+    bytes: u32,
+    live: bool,
+    /// A zombie's checksum, taken at its release.
+    sum: u64,
+}
+
+impl Entry {
+    fn live(frame: NonNull<u8>, code: &Code) -> Entry {
+        let bytes = user_bytes(code) as u32; // at most ZF_MAX_FRAME_BYTES
+        Entry { frame: frame.as_ptr() as usize, code: NonNull::from(code), id: code.id, bytes, live: true, sum: 0 }
+    }
+
+    fn who(&self) -> String {
+        format!("code #{} ({} bytes)", self.id, self.bytes)
+    }
 }
 
 /// Every frame of a debug pool, live or zombie, by address (linear probing,
@@ -162,7 +168,7 @@ impl Record {
         let cap = (self.cap.get() * 2).max(64);
         let bytes = cap * std::mem::size_of::<Entry>();
         let t = self.heap.alloc(bytes, "the debug record of frames")?.cast::<Entry>();
-        let empty = Entry { frame: 0, code: NonNull::dangling(), state: State::Live };
+        let empty = Entry { frame: 0, code: NonNull::dangling(), id: 0, bytes: 0, live: false, sum: 0 };
         for i in 0..cap {
             // SAFETY: `t` holds `cap` entries, aligned to 16.
             unsafe { t.as_ptr().add(i).write(empty) };
@@ -239,7 +245,7 @@ impl Record {
     }
 
     fn live(&self) -> impl Iterator<Item = Entry> + '_ {
-        self.slots().iter().map(Cell::get).filter(|e| e.frame != 0 && e.state == State::Live)
+        self.slots().iter().map(Cell::get).filter(|e| e.frame != 0 && e.live)
     }
 
     /// Claims the pool for this thread; false if another thread is inside.
@@ -269,10 +275,13 @@ impl Drop for Record {
     }
 }
 
-/// A checksum of a zombie's bytes (64-bit words, multiply and rotate).
-fn checksum(frame: NonNull<u8>, len: usize) -> u64 {
-    // SAFETY: `frame` is a frame of ours of at least `len` bytes.
-    let bytes = unsafe { std::slice::from_raw_parts(frame.as_ptr(), len) };
+/// A checksum of every frame byte of a block, guard included (64-bit
+/// words, multiply and rotate): it needs nothing but the block.
+fn checksum(block: Block) -> u64 {
+    let len = block.capacity().next_multiple_of(ALIGN);
+    // SAFETY: the block holds `len` frame bytes, all initialised (fresh
+    // frames are filled, guards too) and ours while it is a zombie.
+    let bytes = unsafe { std::slice::from_raw_parts(block.frame().as_ptr(), len) };
     let mut h = len as u64;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
@@ -282,6 +291,16 @@ fn checksum(frame: NonNull<u8>, len: usize) -> u64 {
         h = (h ^ b as u64).wrapping_mul(0x100_0000_01B3);
     }
     h
+}
+
+/// Takes out the head of `list` if it is `bad`.
+fn take_head_if(list: &List, bad: impl Fn(Block) -> bool) -> Option<Block> {
+    let head = list.pop()?;
+    if bad(head) {
+        return Some(head);
+    }
+    list.push(head);
+    None
 }
 
 /// The guard of a block handed out for `code`: its user bytes' end to the block's end.
@@ -297,10 +316,11 @@ fn describe(code: &Code) -> String {
     format!("code #{} ({} bytes)", code.id, user_bytes(code))
 }
 
-fn code_ref<'a>(code: NonNull<Code>) -> &'a Code {
-    // SAFETY: codes in the record are alive: a live frame keeps its code,
-    // and zombies are forgotten before their code goes.
-    unsafe { code.as_ref() }
+/// The code of a live frame.
+fn code_ref<'a>(entry: &Entry) -> &'a Code {
+    debug_assert!(entry.live);
+    // SAFETY: a live frame keeps its code alive.
+    unsafe { entry.code.as_ref() }
 }
 
 impl Pool {
@@ -328,7 +348,7 @@ impl Pool {
             self.acquire_unchecked(code)
         });
         if let Ok((frame, hit)) = got {
-            self.record.set(Entry { frame: frame.as_ptr() as usize, code: NonNull::from(code), state: State::Live });
+            self.record.set(Entry::live(frame, code));
             if !hit {
                 // Like PYTHONMALLOC=debug: no byte a checksum reads is ever uninitialised.
                 // SAFETY: a frame just handed out, of at least this many bytes.
@@ -341,31 +361,25 @@ impl Pool {
         got
     }
 
-    /// Frees the zombies on top of the lists `acquire` takes from (the
-    /// code's own, then the shared one) whose bytes changed since release.
+    /// Frees the zombies on top of the code's list whose bytes changed
+    /// since their release (a miss checks what it takes from the shared list).
     fn drop_corrupt_zombies(&self, code: &Code) {
-        let corrupt = |block: Block| {
-            let frame = block.frame();
-            let Some(Entry { state: State::Zombie { sum }, code: owner, .. }) = self.record.get(frame.as_ptr() as usize)
-            else {
-                return false;
-            };
-            let owner = code_ref(owner);
-            if checksum(frame, user_bytes(owner)) == sum {
-                return false;
-            }
-            let msg = format!("frame {frame:p} of {}: its bytes changed after its release; freed, not handed out", describe(owner));
-            self.report(ZF_ERR_WRITE_AFTER_RELEASE, &msg);
-            true
-        };
-        while let Some(bad) = code.zombies().take_first(1, corrupt) {
+        while let Some(bad) = take_head_if(code.zombies(), |b| self.corrupt_zombie(b)) {
             code.low_water.set(code.low_water.get().min(code.len()));
             self.drop_zombie(bad);
         }
-        while code.len() == 0 {
-            let Some(bad) = self.shared.take_first(1, corrupt) else { break };
-            self.drop_zombie(bad);
+    }
+
+    /// Whether a zombie's bytes changed since its release; reports it.
+    pub(crate) fn corrupt_zombie(&self, block: Block) -> bool {
+        let frame = block.frame();
+        let Some(e) = self.record.get(frame.as_ptr() as usize).filter(|e| !e.live) else { return false };
+        if checksum(block) == e.sum {
+            return false;
         }
+        let msg = format!("frame {frame:p} of {}: its bytes changed after its release; freed, not handed out", e.who());
+        self.report(ZF_ERR_WRITE_AFTER_RELEASE, &msg);
+        true
     }
 
     fn drop_zombie(&self, block: Block) {
@@ -381,7 +395,8 @@ impl Pool {
     /// # Safety
     /// `code` is a live code (the rest of `release`'s contract is checked).
     pub(crate) unsafe fn checked_release(code: NonNull<Code>, frame: NonNull<u8>) {
-        let c = code_ref(code);
+        // SAFETY: `code` is alive by the contract.
+        let c = unsafe { code.as_ref() };
         // SAFETY: a code keeps its pool alive.
         let p = unsafe { c.pool.as_ref() };
         if !p.record.enter() {
@@ -410,12 +425,12 @@ impl Pool {
             self.report(ZF_ERR_FOREIGN_POINTER, &msg);
             return None;
         };
-        let owner = code_ref(entry.code);
-        if entry.state != State::Live {
-            let msg = format!("frame {frame:p} of {} was released again (it is a zombie already); ignored", describe(owner));
+        if !entry.live {
+            let msg = format!("frame {frame:p} of {} was released again (it is a zombie already); ignored", entry.who());
             self.report(ZF_ERR_DOUBLE_RELEASE, &msg);
             return None;
         }
+        let owner = code_ref(&entry);
         if !std::ptr::eq(owner, code) {
             let msg = format!("frame {frame:p} of {} was released to {}; released to its own code instead", describe(owner), describe(code));
             self.report(ZF_ERR_WRONG_CODE, &msg);
@@ -426,8 +441,7 @@ impl Pool {
             let msg = format!("frame {frame:p} of {}: byte {} (past its end) was written", describe(owner), user_bytes(owner) + at);
             self.report(ZF_ERR_OVERRUN, &msg);
         }
-        let sum = checksum(frame, user_bytes(owner));
-        self.record.set(Entry { frame: addr, code: entry.code, state: State::Zombie { sum } });
+        self.record.set(Entry { live: false, sum: checksum(block), ..entry });
         Some(entry.code)
     }
 
@@ -438,7 +452,7 @@ impl Pool {
             return;
         }
         let mut list: Vec<String> = self.record.live().take(8).map(|e| {
-            let c = code_ref(e.code);
+            let c = code_ref(&e);
             let freed = if c.freed.get() { ", code freed" } else { "" };
             format!("{:#x} of {}{freed}", e.frame, describe(c))
         }).collect();

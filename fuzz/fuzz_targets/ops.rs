@@ -37,6 +37,9 @@ struct Run {
     m: Model,
     ledger: Box<Ledger>,
     live: Vec<(usize, *mut c_void)>,
+    /// Each code's frame size as the caller sees it (the model is told the
+    /// size of its blocks' frames: debug pools add a guard).
+    user_bytes: Vec<usize>,
     contents: HashMap<usize, u64>,
     seed: u64,
 }
@@ -48,6 +51,8 @@ impl Run {
         cfg.per_code_max = input.pick(&[0, 1, 2, 3, 8, 1000]);
         cfg.budget_bytes = input.pick(&[0, 100, 300, 2048, 16 << 10, usize::MAX]);
         cfg.sweep_every = input.pick(&[0, 1, 2, 7, 64]);
+        cfg.reserve_max = input.pick(&[0, 1, 4, 200]);
+        cfg.sweep_generation = input.pick(&[0, 1, 2]);
         cfg.flags = input.pick(&[0, ZF_FLAG_DEBUG]);
         cfg.alloc = Some(ledger_alloc);
         cfg.dealloc = Some(ledger_dealloc);
@@ -56,7 +61,7 @@ impl Run {
         let pool = unsafe { zf_pool_new(&cfg) };
         assert!(!pool.is_null());
         let m = Model::new(&cfg);
-        Run { cfg, pool, m, ledger, live: vec![], contents: HashMap::new(), seed: 1 }
+        Run { cfg, pool, m, ledger, live: vec![], user_bytes: vec![], contents: HashMap::new(), seed: 1 }
     }
 
     fn debug(&self) -> bool {
@@ -84,28 +89,32 @@ impl Run {
                 };
                 let code = zf_code_new(self.pool, size);
                 assert!(!code.is_null());
-                self.m.new_code(code, size);
-                // Debug mode pads each frame with a guard.
-                self.m.codes.last_mut().unwrap().block = debug_block_bytes(size, self.debug()) as u64;
+                self.m.new_code(code, block_frame_bytes(size, self.debug()));
+                self.user_bytes.push(size);
             }
             1 | 2 if !alive.is_empty() => {
                 let ci = alive[input.below(alive.len())];
                 let mut is_zombie: c_int = -1;
                 let frame = zf_frame_acquire(self.m.codes[ci].handle, &mut is_zombie);
                 assert!(!frame.is_null() && frame as usize % 16 == 0);
-                let want = self.m.acquire(ci);
-                assert_eq!(is_zombie, want.is_some() as c_int, "is_zombie");
-                let len = self.m.codes[ci].frame_bytes;
-                if let Some(addr) = want {
-                    assert_eq!(frame as usize, addr, "not the zombie on top");
-                    assert!(holds(frame.cast(), len, self.contents[&addr]), "zombie bytes changed");
+                let len = self.user_bytes[ci];
+                match self.m.acquire(ci) {
+                    Want::Zombie(addr) => {
+                        assert_eq!((is_zombie, frame as usize), (1, addr), "not the zombie on top");
+                        assert!(holds(frame.cast(), len, self.contents[&addr]), "zombie bytes changed");
+                    }
+                    Want::Reserve(addr) => assert_eq!((is_zombie, frame as usize), (0, addr), "not the reserve frame"),
+                    Want::Fresh => {
+                        assert_eq!(is_zombie, 0, "is_zombie");
+                        self.m.fresh(ci, frame as usize);
+                    }
                 }
                 self.write(frame, len);
                 self.live.push((ci, frame));
             }
             3 if !self.live.is_empty() => {
                 let (ci, frame) = self.live[input.below(self.live.len())];
-                let len = self.m.codes[ci].frame_bytes;
+                let len = self.user_bytes[ci];
                 self.write(frame, len);
             }
             4 | 5 if !self.live.is_empty() => {
@@ -119,8 +128,9 @@ impl Run {
                 self.m.free_code(ci);
             }
             7 => {
-                zf_pool_collect(self.pool, input.below(3) as c_int);
-                self.m.sweep();
+                let generation = input.below(3);
+                zf_pool_collect(self.pool, generation as c_int);
+                self.m.collect(generation as u32);
             }
             8 => {
                 zf_pool_clear(self.pool);
@@ -129,6 +139,7 @@ impl Run {
             _ => {}
         }
         let got = stats(self.pool);
+        self.m.s.shared_frames = self.m.reserve.len() as u64;
         assert_eq!(got, self.m.s, "stats differ from the model");
         assert!(got.cached_bytes <= self.cfg.budget_bytes as u64, "over budget");
     }
