@@ -339,6 +339,8 @@ impl Pool {
 
     /// `acquire` in debug mode: zombies that fail their checksum are freed,
     /// the frame handed out is recorded and its guard filled.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn checked_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
         if !self.record.enter() {
             return Err(self.concurrent("zf_frame_acquire", code));
@@ -394,6 +396,8 @@ impl Pool {
     ///
     /// # Safety
     /// `code` is a live code (the rest of `release`'s contract is checked).
+    #[cold]
+    #[inline(never)]
     pub(crate) unsafe fn checked_release(code: NonNull<Code>, frame: NonNull<u8>) {
         // SAFETY: `code` is alive by the contract.
         let c = unsafe { code.as_ref() };

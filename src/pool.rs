@@ -191,6 +191,8 @@ impl Pool {
         self.acquire_unchecked(code)
     }
 
+    /// Inlined into `acquire`: the debug test must not cost a call.
+    #[inline(always)]
     pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
         code.used.set(true);
         let (block, hit) = match code.pop() {
@@ -280,8 +282,11 @@ impl Pool {
         unsafe { Pool::release_unchecked(code, frame) }
     }
 
+    /// Inlined into `release`, as `acquire_unchecked` is.
+    ///
     /// # Safety
     /// As `release`.
+    #[inline(always)]
     pub(crate) unsafe fn release_unchecked(code: NonNull<Code>, frame: NonNull<u8>) {
         {
             // SAFETY: a code with a live frame is alive; it keeps its pool alive.
