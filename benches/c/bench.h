@@ -24,7 +24,7 @@ typedef struct BenchCfg {
  * (reused once released) so the live-frame table stays small. */
 typedef struct BenchEvent {
     uint32_t op;  /* 'c', 'a', 'r', 'd', 's' as in TRACE_FORMAT.md */
-    uint32_t a;   /* c, a, d: code index; s: generation */
+    uint32_t a;   /* c, a, r, d: code index; s: generation */
     uint32_t b;   /* c: frame bytes; a, r: frame slot */
 } BenchEvent;
 

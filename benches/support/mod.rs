@@ -91,7 +91,12 @@ impl BenchCfg {
     /// The library's defaults: the per-code policy.
     pub fn per_code() -> BenchCfg {
         let d = zombie_frames::ZfConfig::default();
-        BenchCfg { policy: d.policy, per_code_max: d.per_code_max, budget_bytes: d.budget_bytes, sweep_every: d.sweep_every }
+        BenchCfg {
+            policy: d.policy,
+            per_code_max: d.per_code_max,
+            budget_bytes: d.budget_bytes,
+            sweep_every: d.sweep_every,
+        }
     }
 
     pub fn legacy() -> BenchCfg {
@@ -355,7 +360,7 @@ pub fn criterion() -> Criterion {
         .configure_from_args()
 }
 
-fn criterion_dir() -> PathBuf {
+pub fn criterion_dir() -> PathBuf {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
         return home.into();
     }
@@ -436,4 +441,61 @@ impl Table<'_> {
             println!("{line}");
         }
     }
+}
+
+/// A small log-x line plot as SVG text: (label, colour, points) per line.
+pub fn svg_plot(title: &str, xlabel: &str, ylabel: &str, lines: &[(&str, &str, Vec<(f64, f64)>)]) -> String {
+    let (w, h, left, right, top, bottom) = (640.0, 400.0, 60.0, 20.0, 40.0, 110.0);
+    let pts = lines.iter().flat_map(|l| l.2.iter());
+    let (xmin, xmax) = pts.clone().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let ymax = pts.fold(0.0f64, |m, p| m.max(p.1)) * 1.1;
+    let x = |v: f64| left + (v.log10() - xmin.log10()) / (xmax.log10() - xmin.log10()) * (w - left - right);
+    let y = |v: f64| h - bottom - v / ymax * (h - top - bottom);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{title}</text>\n",
+        w / 2.0
+    );
+    s += &format!(
+        "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"black\"/>\n<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{0}\" stroke=\"black\"/>\n",
+        h - bottom,
+        w - right
+    );
+    for i in 0..=5 {
+        let v = ymax / 5.0 * i as f64;
+        s += &format!("<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v:.0}</text>\n", left - 6.0, y(v) + 4.0);
+    }
+    for &(_, _, ref p) in lines.iter().take(1) {
+        for &(vx, _) in p {
+            s += &format!("<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{vx}</text>\n", x(vx), h - bottom + 16.0);
+        }
+    }
+    s += &format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{xlabel} (log scale)</text>\n",
+        w / 2.0,
+        h - bottom + 34.0
+    );
+    s += &format!(
+        "<text x=\"14\" y=\"{}\" transform=\"rotate(-90 14 {0})\" text-anchor=\"middle\">{ylabel}</text>\n",
+        (h - bottom + top) / 2.0
+    );
+    for (i, (label, colour, p)) in lines.iter().enumerate() {
+        let path: Vec<String> = p.iter().map(|&(vx, vy)| format!("{:.1},{:.1}", x(vx), y(vy))).collect();
+        s += &format!(
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\n",
+            path.join(" ")
+        );
+        for &(vx, vy) in p {
+            s += &format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{colour}\"/>\n", x(vx), y(vy));
+        }
+        let ly = h - bottom + 52.0 + 14.0 * i as f64;
+        s += &format!(
+            "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"{colour}\" stroke-width=\"2\"/>\n",
+            ly - 4.0,
+            left + 24.0
+        );
+        s += &format!("<text x=\"{}\" y=\"{ly}\">{label}</text>\n", left + 30.0);
+    }
+    s + "</svg>\n"
 }
