@@ -176,6 +176,7 @@ impl Pool {
         before - self.n.cached_bytes.get()
     }
 
+    #[inline]
     pub(crate) fn count_release_toward_sweep(&self) {
         let left = self.until_sweep.get() - 1;
         self.until_sweep.set(left);
