@@ -89,7 +89,7 @@ fn main() {
     }
     .print(since);
     let svg = support::criterion_dir().join("BENCHMARKS-recursion.svg");
-    let lines: Vec<(&str, &str, Vec<(f64, f64)>)> = [
+    let lines: Vec<support::Line> = [
         ("inline C (CPython 3.9 free list)", "inline_c", "#1b9e77"),
         ("zombie-frames, static (defaults)", "zf_static", "#d95f02"),
         ("zombie-frames, static, per_code_max 1024", "zf_static_deep", "#e7298a"),

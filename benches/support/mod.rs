@@ -115,20 +115,32 @@ pub struct BenchEvent {
 type Bench = *mut c_void;
 type CodeH = *mut c_void;
 
+type NewFn = unsafe extern "C" fn(*const BenchCfg) -> Bench;
+type FreeFn = unsafe extern "C" fn(Bench);
+type CodeNewFn = unsafe extern "C" fn(Bench, usize) -> CodeH;
+type CodeFreeFn = unsafe extern "C" fn(Bench, CodeH);
+type CollectFn = unsafe extern "C" fn(Bench, c_int) -> usize;
+type HitFn = unsafe extern "C" fn(Bench, CodeH, u64) -> u64;
+type RecursionFn = unsafe extern "C" fn(Bench, *const CodeH, usize, usize, u64) -> u64;
+type RoundRobinFn = unsafe extern "C" fn(Bench, *const CodeH, usize, u64, *mut usize) -> u64;
+type TouchFn = unsafe extern "C" fn(Bench, *const CodeH, usize);
+type ReplayFn = unsafe extern "C" fn(*const BenchCfg, *const BenchEvent, usize, usize, usize) -> u64;
+type AddressFn = unsafe extern "C" fn() -> *mut c_void;
+
 /// One contender's C functions (see benches/c/bench.h).
 #[derive(Clone, Copy)]
 pub struct Contender {
     pub name: &'static str,
-    new: unsafe extern "C" fn(*const BenchCfg) -> Bench,
-    free: unsafe extern "C" fn(Bench),
-    code_new: unsafe extern "C" fn(Bench, usize) -> CodeH,
-    code_free: unsafe extern "C" fn(Bench, CodeH),
-    collect: unsafe extern "C" fn(Bench, c_int) -> usize,
-    hit: unsafe extern "C" fn(Bench, CodeH, u64) -> u64,
-    recursion: unsafe extern "C" fn(Bench, *const CodeH, usize, usize, u64) -> u64,
-    round_robin: unsafe extern "C" fn(Bench, *const CodeH, usize, u64, *mut usize) -> u64,
-    touch: unsafe extern "C" fn(Bench, *const CodeH, usize),
-    replay: unsafe extern "C" fn(*const BenchCfg, *const BenchEvent, usize, usize, usize) -> u64,
+    new: NewFn,
+    free: FreeFn,
+    code_new: CodeNewFn,
+    code_free: CodeFreeFn,
+    collect: CollectFn,
+    hit: HitFn,
+    recursion: RecursionFn,
+    round_robin: RoundRobinFn,
+    touch: TouchFn,
+    replay: ReplayFn,
 }
 
 /// A contender set up with one configuration and some codes.
@@ -294,27 +306,27 @@ fn open(name: &'static str, path: &Path) -> Contender {
     let h = unsafe { libc::dlopen(cpath.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     assert!(!h.is_null(), "dlopen {}: {}", path.display(), dlerror());
     macro_rules! sym {
-        ($name:literal) => {{
+        ($name:literal, $ty:ty) => {{
             // SAFETY: the symbol has the type bench.h gives it.
             unsafe {
                 let p = libc::dlsym(h, concat!($name, "\0").as_ptr().cast());
                 assert!(!p.is_null(), "{} has no {}", path.display(), $name);
-                std::mem::transmute::<*mut c_void, _>(p)
+                std::mem::transmute::<*mut c_void, $ty>(p)
             }
         }};
     }
     Contender {
         name,
-        new: sym!("bench_new"),
-        free: sym!("bench_free"),
-        code_new: sym!("bench_code_new"),
-        code_free: sym!("bench_code_free"),
-        collect: sym!("bench_collect"),
-        hit: sym!("bench_hit"),
-        recursion: sym!("bench_recursion"),
-        round_robin: sym!("bench_round_robin"),
-        touch: sym!("bench_touch"),
-        replay: sym!("bench_replay"),
+        new: sym!("bench_new", NewFn),
+        free: sym!("bench_free", FreeFn),
+        code_new: sym!("bench_code_new", CodeNewFn),
+        code_free: sym!("bench_code_free", CodeFreeFn),
+        collect: sym!("bench_collect", CollectFn),
+        hit: sym!("bench_hit", HitFn),
+        recursion: sym!("bench_recursion", RecursionFn),
+        round_robin: sym!("bench_round_robin", RoundRobinFn),
+        touch: sym!("bench_touch", TouchFn),
+        replay: sym!("bench_replay", ReplayFn),
     }
 }
 
@@ -337,10 +349,10 @@ fn check_binding(path: &Path, expect: &str) {
     let h = unsafe { libc::dlopen(cpath.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     assert!(!h.is_null());
     // SAFETY: the symbol is `void *(void)` (backend_zf.c).
-    let f: extern "C" fn() -> *mut c_void =
-        unsafe { std::mem::transmute(libc::dlsym(h, c"bench_acquire_address".as_ptr())) };
+    let f = unsafe { std::mem::transmute::<*mut c_void, AddressFn>(libc::dlsym(h, c"bench_acquire_address".as_ptr())) };
+    // SAFETY: Dl_info is plain data: all zeros is a valid value.
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    // SAFETY: `info` is writable; dladdr fills it for a loaded address.
+    // SAFETY: `f` takes nothing; `info` is writable; dladdr fills it for a loaded address.
     assert!(unsafe { libc::dladdr(f(), &mut info) } != 0);
     // SAFETY: dladdr set dli_fname to the object's path.
     let file = unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
@@ -443,8 +455,11 @@ impl Table<'_> {
     }
 }
 
-/// A small log-x line plot as SVG text: (label, colour, points) per line.
-pub fn svg_plot(title: &str, xlabel: &str, ylabel: &str, lines: &[(&str, &str, Vec<(f64, f64)>)]) -> String {
+/// One line of a plot: label, colour, (x, y) points.
+pub type Line<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
+
+/// A small log-x line plot as SVG text.
+pub fn svg_plot(title: &str, xlabel: &str, ylabel: &str, lines: &[Line]) -> String {
     let (w, h, left, right, top, bottom) = (640.0, 400.0, 60.0, 20.0, 40.0, 110.0);
     let pts = lines.iter().flat_map(|l| l.2.iter());
     let (xmin, xmax) = pts.clone().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
@@ -466,7 +481,7 @@ pub fn svg_plot(title: &str, xlabel: &str, ylabel: &str, lines: &[(&str, &str, V
         let v = ymax / 5.0 * i as f64;
         s += &format!("<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v:.0}</text>\n", left - 6.0, y(v) + 4.0);
     }
-    for &(_, _, ref p) in lines.iter().take(1) {
+    for (_, _, p) in lines.iter().take(1) {
         for &(vx, _) in p {
             s += &format!("<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{vx}</text>\n", x(vx), h - bottom + 16.0);
         }
