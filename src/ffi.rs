@@ -188,7 +188,8 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
     unsafe { acquire_slow(code, is_zombie) }
 }
 
-/// `zf_frame_acquire` when the code has no zombie (or is NULL).
+/// `zf_frame_acquire` when the code has no zombie, the pool is traced, or
+/// the code is NULL.
 #[cold]
 #[inline(never)]
 unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
@@ -197,13 +198,13 @@ unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void 
     };
     // SAFETY: as in zf_frame_acquire.
     let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
-    let frame = match p.acquire_miss(c) {
-        Ok(frame) => frame,
+    let (frame, hit) = match p.acquire(c) {
+        Ok(got) => got,
         Err(e) => return fail(e, std::ptr::null_mut()),
     };
     // SAFETY: a non-null `is_zombie` points to a writable int.
     if let Some(out) = unsafe { is_zombie.as_mut() } {
-        *out = 0;
+        *out = hit as c_int;
     }
     frame.as_ptr().cast()
 }

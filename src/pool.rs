@@ -180,43 +180,47 @@ impl Pool {
     }
 
     /// `zf_frame_acquire`'s hit path, small enough to inline into it: the
-    /// code's warmest zombie, or None (then `acquire_miss`).
+    /// code's warmest zombie, or None (then `acquire`). A traced pool
+    /// always takes `acquire`, so this path has no call in it.
     #[inline]
     pub fn acquire_zombie(&self, code: &Code) -> Option<NonNull<u8>> {
+        if self.trace.is_some() {
+            return None;
+        }
         code.used.set(true);
         let block = code.pop()?;
         self.uncount_cached(block);
         self.n.zombie_hits.add(1);
-        self.count_acquired(code, block);
+        self.count_acquired(code);
         Some(block.frame())
     }
 
-    /// `zf_frame_acquire` for a code without zombies: a frame from the
-    /// shared list, or a fresh block. Out of line: the hit path stays short.
+    /// `zf_frame_acquire` in general: a zombie of this code if it has one,
+    /// else a frame from the shared list or a fresh block. Out of line:
+    /// the hit path stays short.
     #[cold]
     #[inline(never)]
-    pub fn acquire_miss(&self, code: &Code) -> Result<NonNull<u8>, Error> {
+    pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
         code.used.set(true);
-        let block = self.miss(code)?;
-        self.count_acquired(code, block);
-        Ok(block.frame())
+        let (block, hit) = match code.pop() {
+            Some(block) => {
+                self.uncount_cached(block);
+                self.n.zombie_hits.add(1);
+                (block, true)
+            }
+            None => (self.miss(code)?, false),
+        };
+        self.count_acquired(code);
+        self.traced(|t| t.acquire(code.id, block.frame().as_ptr()));
+        Ok((block.frame(), hit))
     }
 
     #[inline]
-    fn count_acquired(&self, code: &Code, block: Block) {
+    fn count_acquired(&self, code: &Code) {
         code.live.set(code.live.get() + 1);
         let live = self.n.live_frames.get() + 1;
         self.n.live_frames.set(live);
         self.n.peak_live_frames.raise_to(live);
-        if self.trace.is_some() {
-            self.trace_acquire(code, block);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn trace_acquire(&self, code: &Code, block: Block) {
-        self.traced(|t| t.acquire(code.id, block.frame().as_ptr()));
     }
 
     /// A frame for a code without zombies: from the shared list, else a
