@@ -1,4 +1,5 @@
-//! Group 4: what an aging sweep (`zf_pool_collect`) costs.
+//! Group 4: what an aging sweep (`zf_pool_collect(pool, 2)`, a full
+//! collection: every generation from `sweep_generation` up sweeps) costs.
 //!
 //! - versus the lists holding zombies (1, 1,000, 100,000): before each
 //!   timed sweep every list's code makes one call, so each list holds a
@@ -51,7 +52,7 @@ fn sweeps(c: &mut Criterion, zoo: &Zoo) {
                     n,
                     || s.touch(0..lists),
                     || {
-                        black_box(s.collect(0));
+                        black_box(s.collect(2));
                     },
                 )
             })
@@ -60,8 +61,8 @@ fn sweeps(c: &mut Criterion, zoo: &Zoo) {
     for made in EVER_MADE {
         let mut s = Setup::new(zoo.zf_static, cfg(), &vec![FRAME_BYTES; made]);
         s.touch(0..made);
-        s.collect(0); // the low-water mark is now 1 zombie...
-        s.collect(0); // ...which this sweep frees: they are aged out
+        s.collect(2); // the low-water mark is now 1 zombie...
+        s.collect(2); // ...which this sweep frees: they are aged out
         s.add_codes(&[FRAME_BYTES; 1_000]);
         let active = made..made + 1_000;
         g.bench_function(BenchmarkId::new("zf_static", format!("made_{made}")), |b| {
@@ -70,7 +71,7 @@ fn sweeps(c: &mut Criterion, zoo: &Zoo) {
                     n,
                     || s.touch(active.clone()),
                     || {
-                        black_box(s.collect(0));
+                        black_box(s.collect(2));
                     },
                 )
             })
