@@ -13,7 +13,7 @@ flags=(-std=gnu11 -O2 -Iinclude -Ibenches/c)
 for b in inline malloc; do
   "$cc" "${flags[@]}" benches/c/count.c "benches/c/backend_$b.c" -o "$out/$b"
 done
-"$cc" "${flags[@]}" benches/c/count.c benches/c/backend_zf.c "$lib/libzombie_frames.a" -lpthread -ldl -lm -o "$out/zf"
+"$cc" "${flags[@]}" -DZF_DEFAULTS benches/c/count.c benches/c/backend_zf.c "$lib/libzombie_frames.a" -lpthread -ldl -lm -o "$out/zf"
 
 count() { # exe args... -> instructions
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | awk '/Collected/ {print $4}'
@@ -24,7 +24,7 @@ per_rep() { # n exe args...
   echo "scale=1; ($b - $a) / $n" | bc
 }
 
-printf '| pattern | pairs per rep | inline C | zf per-code | zf per-code, per_code_max 1024 | zf legacy | malloc |\n|---|---:|---:|---:|---:|---:|---:|\n'
+printf '| pattern | pairs per rep | inline C | zf per-code | zf per-code, per_code_max 1024, budget 1 GiB | zf legacy | malloc |\n|---|---:|---:|---:|---:|---:|---:|\n'
 for p in hit rec10 rec100 rec1000; do
   pairs=1; [ "$p" != hit ] && pairs=${p#rec}
   n=$((20000 / pairs)); [ "$n" -lt 20 ] && n=20

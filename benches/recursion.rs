@@ -76,7 +76,7 @@ fn main() {
             ("inline C (CPython 3.9)", "inline_c"),
             ("zf static", "zf_static"),
             ("zf shared (PLT)", "zf_shared"),
-            ("zf static, per_code_max 1024", "zf_static_deep"),
+            ("zf static, per_code_max 1024, budget 1 GiB", "zf_static_deep"),
             ("zf legacy static", "zf_static_legacy"),
             ("glibc malloc+free", "malloc"),
         ],
@@ -92,7 +92,7 @@ fn main() {
     let lines: Vec<support::Line> = [
         ("inline C (CPython 3.9 free list)", "inline_c", "#1b9e77"),
         ("zombie-frames, static (defaults)", "zf_static", "#d95f02"),
-        ("zombie-frames, static, per_code_max 1024", "zf_static_deep", "#e7298a"),
+        ("zombie-frames, static, per_code_max 1024, budget 1 GiB", "zf_static_deep", "#e7298a"),
         ("glibc malloc + free", "malloc", "#7570b3"),
     ]
     .iter()

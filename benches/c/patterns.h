@@ -38,14 +38,23 @@ uint64_t bench_recursion(void *bench, void *const *codes, size_t ncodes, size_t 
     uint64_t warm_sum = 0;
     if (stack == NULL)
         abort();
+    /* The code of level i is codes[i % ncodes], kept as a wrapping index:
+     * a division per call would cost more than some contenders. */
+    size_t top = (depth - 1) % ncodes;
     for (uint64_t r = 0; r < reps; r++) {
+        size_t k = 0;
         for (size_t i = 0; i < depth; i++) {
             int warm;
-            stack[i] = b_acquire(bench, codes[i % ncodes], &warm);
+            stack[i] = b_acquire(bench, codes[k], &warm);
             warm_sum += use_frame(stack[i], warm, i);
+            if (++k == ncodes)
+                k = 0;
         }
-        for (size_t i = depth; i-- > 0;)
-            b_release(bench, codes[i % ncodes], stack[i]);
+        k = top;
+        for (size_t i = depth; i-- > 0;) {
+            b_release(bench, codes[k], stack[i]);
+            k = k == 0 ? ncodes - 1 : k - 1;
+        }
     }
     free(stack);
     return warm_sum;
