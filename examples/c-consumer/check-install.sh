@@ -40,7 +40,7 @@ soname_of() { readelf -d "$1" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p'; }
 soname=$(soname_of "$libdir/libzombie_frames.so")
 say "soname $soname"
 [ -e "$libdir/$soname" ] || fail "the soname $soname is not installed"
-cargo build --quiet
+cargo build --quiet -p zombie-frames --lib
 [ "$(soname_of target/debug/libzombie_frames.so)" = "$soname" ] ||
   fail "cargo build gives soname $(soname_of target/debug/libzombie_frames.so), cargo cinstall $soname"
 
