@@ -10,7 +10,7 @@ fn main() {
         env::var("CARGO_PKG_VERSION_MINOR").unwrap(),
         env::var("CARGO_PKG_VERSION_PATCH").unwrap(),
     );
-    soname(&major, &minor);
+    soname(&major, &minor, &patch);
     header(&root, &major, &minor, &patch);
     println!("cargo:rustc-env=ZF_TARGET={}", env::var("TARGET").unwrap());
     println!("cargo:rerun-if-changed=src");
@@ -18,12 +18,18 @@ fn main() {
     println!("cargo:rerun-if-changed=include/zombie_frames.h");
 }
 
-/// Versions 0.y break their ABI at each minor release, later ones at each major.
-fn soname(major: &str, minor: &str) {
+/// Versions 0.0.z break their ABI at each patch release, 0.y at each minor
+/// one, later ones at each major: cargo-c's default rule, so that
+/// `cargo build` and `cargo cinstall` make the same library.
+fn soname(major: &str, minor: &str, patch: &str) {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
         return;
     }
-    let abi = if major == "0" { format!("0.{minor}") } else { major.to_string() };
+    let abi = match (major, minor) {
+        ("0", "0") => format!("0.0.{patch}"),
+        ("0", _) => format!("0.{minor}"),
+        _ => major.to_string(),
+    };
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libzombie_frames.so.{abi}");
 }
 

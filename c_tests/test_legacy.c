@@ -25,7 +25,7 @@ int main(void)
 {
     ZfConfig cfg;
     ZfPool *pool;
-    ZfCode *a, *b, *c;
+    ZfCode *a, *b, *c, *d;
     void *frames[DEPTH], *f, *g;
     int zombie = -1, i;
     ZfStats s;
@@ -96,9 +96,13 @@ int main(void)
     CHECK_EQ(s.frees, DEPTH - 1 - MAXFREELIST + MAXFREELIST - 2);
 
     /* With the free list empty, a code without a zombie allocates. */
-    f = zf_frame_acquire(zf_code_new(pool, 64), &zombie);
+    d = zf_code_new(pool, 64);
+    f = zf_frame_acquire(d, &zombie);
     CHECK(f != NULL);
     CHECK_EQ(stats(pool).fresh_allocs, DEPTH + 1);
+    zf_frame_release(d, f);
+    zf_code_free(d); /* its zombie goes with it */
+    CHECK_EQ(stats(pool).frees, DEPTH - 1 - MAXFREELIST + MAXFREELIST - 2 + 1);
 
     /* A dying code frees its zombie; zf_pool_clear drops all the rest. */
     zf_code_free(a);
@@ -106,6 +110,8 @@ int main(void)
     CHECK_EQ(zf_pool_clear(pool), BLOCK(400) + BLOCK(480));
     CHECK_EQ(stats(pool).cached_bytes, 0);
 
+    zf_code_free(b);
+    zf_code_free(c);
     zf_pool_free(pool);
     return check_done();
 }

@@ -414,7 +414,7 @@ impl Pool {
         // Releasing the last frame of a freed pool's last code frees the pool.
         let pool_goes = p.closed.get() && p.n.codes.get() == 0 && p.n.live_frames.get() == 1;
         // SAFETY: `frame` is a live frame of `owner` (the record says so).
-        unsafe { Pool::release_unchecked(owner, frame) };
+        unsafe { Pool::release_slow(owner, frame) };
         if !pool_goes {
             p.record.leave();
         }

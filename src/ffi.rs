@@ -172,10 +172,31 @@ pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
 /// runs out (or `code` is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
+    // The hit path alone, so it needs no stack frame; all else is cold.
+    if let Some(code) = code_ptr(code) {
+        // SAFETY: a non-null code is alive (header contract) and keeps its pool alive.
+        let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
+        if let Some(frame) = p.acquire_zombie(c) {
+            // SAFETY: a non-null `is_zombie` points to a writable int.
+            if let Some(out) = unsafe { is_zombie.as_mut() } {
+                *out = 1;
+            }
+            return frame.as_ptr().cast();
+        }
+    }
+    // SAFETY: forwarded contract.
+    unsafe { acquire_slow(code, is_zombie) }
+}
+
+/// `zf_frame_acquire` when the code has no zombie, the pool is traced, or
+/// the code is NULL.
+#[cold]
+#[inline(never)]
+unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     let Some(code) = code_ptr(code) else {
         return fail(Error::Null { function: "zf_frame_acquire", arg: "code" }, std::ptr::null_mut());
     };
-    // SAFETY: a non-null code is alive (header contract) and keeps its pool alive.
+    // SAFETY: as in zf_frame_acquire.
     let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
     let (frame, hit) = match p.acquire(c) {
         Ok(got) => got,
@@ -193,12 +214,16 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void) {
     let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };
-    let Some(code) = code_ptr(code) else {
-        return fail(Error::Null { function: "zf_frame_release", arg: "code" }, ());
-    };
+    let Some(code) = code_ptr(code) else { return release_null_code() };
     // SAFETY: `frame` came from zf_frame_acquire on `code` and is live
     // (header contract; ZF_FLAG_DEBUG checks it).
     unsafe { Pool::release(code, frame) }
+}
+
+#[cold]
+#[inline(never)]
+fn release_null_code() {
+    fail(Error::Null { function: "zf_frame_release", arg: "code" }, ())
 }
 
 /// The interpreter ran a garbage collection of `generation` (0 or more):

@@ -15,8 +15,9 @@
 //!   frame (its frame is freed instead), so the hard bound holds.
 //!
 //! Both walk only the ring of lists that hold zombies (a list joins on the
-//! release that gives it its first zombie and leaves at a sweep that finds
-//! it empty), so their cost never grows with the codes that merely exist.
+//! release that gives it its first zombie and leaves when a sweep or the
+//! clock finds it empty), so their cost never grows with the codes that
+//! merely exist.
 
 use crate::code::Code;
 use crate::pool::Pool;
@@ -95,12 +96,14 @@ impl Ring {
 
     /// The next victim of the clock: a list holding zombies whose code has
     /// not acquired since the hand last passed it. Two turns at most: the
-    /// first clears every `used` bit it passes.
+    /// first clears every `used` bit it passes. A list its code emptied
+    /// leaves the ring as the hand passes, so no later walk pays for it.
     fn clock_victim<'a>(&self) -> Option<&'a Code> {
         for _ in 0..=2 * self.len.get() {
             let code = member(self.hand.get().or(self.head.get())?);
             self.hand.set(code.next.get());
             if code.len() == 0 {
+                self.unlink(code);
                 continue;
             }
             if !code.used.replace(false) {
@@ -176,6 +179,7 @@ impl Pool {
         before - self.n.cached_bytes.get()
     }
 
+    #[inline]
     pub(crate) fn count_release_toward_sweep(&self) {
         let left = self.until_sweep.get() - 1;
         self.until_sweep.set(left);

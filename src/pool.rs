@@ -182,8 +182,27 @@ impl Pool {
         unsafe { Pool::free_if_unused(pool) };
     }
 
-    /// `zf_frame_acquire`: a zombie of this code if it has one, else a
-    /// frame from the shared list or a fresh block.
+    /// `zf_frame_acquire`'s hit path, small enough to inline into it: the
+    /// code's warmest zombie, or None (then `acquire`). A traced pool
+    /// always takes `acquire`, so this path has no call in it.
+    #[inline]
+    pub fn acquire_zombie(&self, code: &Code) -> Option<NonNull<u8>> {
+        if self.trace.is_some() || self.cfg.debug() {
+            return None;
+        }
+        code.used.set(true);
+        let block = code.pop()?;
+        self.uncount_cached(block);
+        self.n.zombie_hits.add(1);
+        self.count_acquired(code);
+        Some(block.frame())
+    }
+
+    /// `zf_frame_acquire` in general: a zombie of this code if it has one,
+    /// else a frame from the shared list or a fresh block. Out of line:
+    /// the hit path stays short.
+    #[cold]
+    #[inline(never)]
     pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
         if self.cfg.debug() {
             return self.checked_acquire(code);
@@ -191,7 +210,6 @@ impl Pool {
         self.acquire_unchecked(code)
     }
 
-    /// Inlined into `acquire`: the debug test must not cost a call.
     #[inline(always)]
     pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
         code.used.set(true);
@@ -203,12 +221,17 @@ impl Pool {
             }
             None => (self.miss(code)?, false),
         };
+        self.count_acquired(code);
+        self.traced(|t| t.acquire(code.id, block.frame().as_ptr()));
+        Ok((block.frame(), hit))
+    }
+
+    #[inline]
+    fn count_acquired(&self, code: &Code) {
         code.live.set(code.live.get() + 1);
         let live = self.n.live_frames.get() + 1;
         self.n.live_frames.set(live);
         self.n.peak_live_frames.raise_to(live);
-        self.traced(|t| t.acquire(code.id, block.frame().as_ptr()));
-        Ok((block.frame(), hit))
     }
 
     /// A frame for a code without zombies: from the shared list, else a
@@ -268,26 +291,46 @@ impl Pool {
     }
 
     /// `zf_frame_release`: the frame becomes a zombie of its code, if the
-    /// code's limit and the pool's budget allow.
+    /// code's limit and the pool's budget allow. The common case (room in
+    /// the list and in the budget, the list already in the ring, no trace)
+    /// is inlined into the caller; everything else is `release_slow`.
     ///
     /// # Safety
     /// `frame` came from `acquire` on `code` and has not been released since.
+    #[inline]
     pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>) {
-        // SAFETY: by the contract, `code` is alive; it keeps its pool alive.
-        if unsafe { code.as_ref().pool.as_ref() }.cfg.debug() {
-            // SAFETY: forwarded; debug mode checks what it can of the contract.
+        // SAFETY: a code with a live frame is alive; it keeps its pool alive.
+        let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
+        if p.cfg.debug() {
+            // SAFETY: forwarded; debug mode checks the frame before reading its header.
             return unsafe { Pool::checked_release(code, frame) };
         }
-        // SAFETY: forwarded contract.
-        unsafe { Pool::release_unchecked(code, frame) }
+        // SAFETY: by the contract, `frame` is a live frame of ours.
+        let block = unsafe { Block::from_frame(frame) };
+        let cached = p.n.cached_bytes.get() + block.bytes() as u64;
+        // A freed code has limit 0, so it is full and never takes this path.
+        if c.is_full() || cached > p.budget.get() as u64 || !c.in_ring.get() || p.trace.is_some() {
+            // SAFETY: forwarded contract.
+            return unsafe { Pool::release_slow(code, frame) };
+        }
+        p.n.releases.add(1);
+        p.n.live_frames.sub(1);
+        c.live.set(c.live.get() - 1);
+        c.push(block);
+        p.n.cached_frames.add(1);
+        p.n.cached_bytes.set(cached);
+        p.n.peak_cached_bytes.raise_to(cached);
+        p.count_release_toward_sweep();
     }
 
-    /// Inlined into `release`, as `acquire_unchecked` is.
+    /// Every other release: making room in the budget, the shared list,
+    /// freeing, tracing, a freed code's last frame.
     ///
     /// # Safety
     /// As `release`.
-    #[inline(always)]
-    pub(crate) unsafe fn release_unchecked(code: NonNull<Code>, frame: NonNull<u8>) {
+    #[cold]
+    #[inline(never)]
+    pub(crate) unsafe fn release_slow(code: NonNull<Code>, frame: NonNull<u8>) {
         {
             // SAFETY: a code with a live frame is alive; it keeps its pool alive.
             let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };

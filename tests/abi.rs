@@ -42,8 +42,10 @@ fn version_macros_match_the_crate() {
     assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
 
-/// Every function of ../shared/API.md, and nothing else.
-const API: &[&str] = &[
+/// The functions of the contract, ../shared/API.md. Copied, so that a clone
+/// without ../shared still checks its exports; `contract_is_api_md` compares
+/// the copy with API.md wherever API.md is at hand.
+const CONTRACT: &[&str] = &[
     "zf_code_free",
     "zf_code_new",
     "zf_config_default",
@@ -61,19 +63,104 @@ const API: &[&str] = &[
     "zf_version",
 ];
 
+/// Functions the project exports beyond the contract, each documented in the
+/// header and in README's API table. A new C function is added here, or the
+/// export test fails.
+const ADDITIONS: &[&str] = &[];
+
+/// CONTRACT and ADDITIONS, sorted: what the shared library must export.
+fn api() -> Vec<&'static str> {
+    let mut all: Vec<&str> = CONTRACT.iter().chain(ADDITIONS).copied().collect();
+    all.sort_unstable();
+    all
+}
+
+/// C text without its comments, so that a function a comment mentions is
+/// not taken for one the text declares.
+fn strip_comments(c: &str) -> String {
+    let mut out = String::with_capacity(c.len());
+    let mut rest = c;
+    while let Some(start) = rest.find("/*").into_iter().chain(rest.find("//")).min() {
+        out.push_str(&rest[..start]);
+        let end = if rest[start..].starts_with("/*") { "*/" } else { "\n" };
+        rest = rest[start + 2..].find(end).map_or("", |e| &rest[start + 2 + e + end.len()..]);
+        out.push(' ');
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The `zf_*` functions a piece of C declares (a name followed by `(`), sorted.
+fn declared_functions(c: &str) -> Vec<String> {
+    let code = strip_comments(c);
+    let mut names: Vec<String> = code
+        .match_indices("zf_")
+        .filter(|&(i, _)| !code[..i].ends_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '_'))
+        .filter_map(|(i, _)| {
+            let len = code[i..].find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))?;
+            code[i + len..].trim_start().starts_with('(').then(|| code[i..i + len].to_string())
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+#[test]
+fn header_declares_exactly_the_api() {
+    assert_eq!(declared_functions(&header()), api(), "functions of include/zombie_frames.h");
+}
+
+#[test]
+fn declared_functions_ignores_comments_and_macros() {
+    let c = "/* zf_a(x) */ int zf_b(void);\n// zf_c(\n#define ZF_D(x) x\nvoid *zf_e (int); my_zf_f(1); zf_g;";
+    assert_eq!(declared_functions(c), ["zf_b", "zf_e"]);
+}
+
+/// API.md's C blocks declare exactly CONTRACT. API.md lives beside the
+/// repository (`../shared/API.md`, or wherever `ZF_API_MD` points); a clone
+/// without it skips this comparison and says so.
+#[test]
+fn contract_is_api_md() {
+    let path = std::env::var_os("ZF_API_MD")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/API.md"));
+    let Ok(md) = std::fs::read_to_string(&path) else {
+        eprintln!("note: {} not found; CONTRACT not compared with API.md", path.display());
+        return;
+    };
+    let c_blocks: String = md.split("```").skip(1).step_by(2).filter(|b| b.starts_with('c')).collect();
+    assert_eq!(declared_functions(&c_blocks), CONTRACT, "functions declared in {}", path.display());
+}
+
+/// The shared library exports the API and nothing else: no Rust symbol
+/// (std's, or the crate's own), no data, no helper.
 #[cfg(target_os = "linux")]
 #[test]
 fn shared_library_exports_only_the_api() {
     let so = lib_dir().join("libzombie_frames.so");
     let nm = tool_output("nm", &["-D", "--defined-only", so.to_str().unwrap()]);
     let mut exported: Vec<&str> = nm.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
-    exported.sort();
-    assert_eq!(exported, API, "nm -D --defined-only {}", so.display());
-    for f in API {
-        assert!(
-            header().contains(&format!(" {f}(")) || header().contains(&format!("*{f}(")),
-            "{f} missing from the header"
-        );
+    exported.sort_unstable();
+    assert_eq!(exported, api(), "nm -D --defined-only {}", so.display());
+}
+
+/// At run time the shared library needs the C runtime alone (glibc's
+/// libraries, the loader, and libgcc_s for unwinding), as any C library.
+#[cfg(target_os = "linux")]
+#[test]
+fn shared_library_needs_only_the_c_runtime() {
+    let so = lib_dir().join("libzombie_frames.so");
+    let dynamic = tool_output("readelf", &["-d", so.to_str().unwrap()]);
+    let needed: Vec<&str> = dynamic
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| l.split('[').nth(1)?.split(']').next())
+        .collect();
+    assert!(!needed.is_empty(), "no NEEDED entries in:\n{dynamic}");
+    let c_runtime = ["libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libutil.so", "libgcc_s.so", "ld-linux"];
+    for lib in needed {
+        assert!(c_runtime.iter().any(|c| lib.starts_with(c)), "{} needs {lib}", so.display());
     }
 }
 

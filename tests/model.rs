@@ -264,10 +264,11 @@ impl Model {
             }
             let ci = self.ring[self.hand];
             self.hand = (self.hand + 1) % self.ring.len();
-            let c = &mut self.codes[ci];
-            if c.zombies.is_empty() {
+            if self.codes[ci].zombies.is_empty() {
+                self.unlink(ci);
                 continue;
             }
+            let c = &mut self.codes[ci];
             if !std::mem::replace(&mut c.used, false) {
                 return Some(ci);
             }

@@ -23,9 +23,15 @@ pub fn lib_dir() -> &'static Path {
 
 /// The soname the shared library must carry, as the loader will look for
 /// it: `libzombie_frames.so.0.<minor>` while the major version is 0 (each
-/// minor release may break the ABI), `.so.<major>` after.
+/// minor release may break the ABI), `.so.<major>` after, and
+/// `.so.0.0.<patch>` for 0.0 versions: cargo-c's rule, which build.rs follows.
 pub fn soname() -> String {
-    let (major, minor) = (env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"));
-    let abi = if major == "0" { format!("0.{minor}") } else { major.to_string() };
+    let (major, minor, patch) =
+        (env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"), env!("CARGO_PKG_VERSION_PATCH"));
+    let abi = match (major, minor) {
+        ("0", "0") => format!("0.0.{patch}"),
+        ("0", _) => format!("0.{minor}"),
+        _ => major.to_string(),
+    };
     format!("libzombie_frames.so.{abi}")
 }

@@ -1,0 +1,47 @@
+/* A driver for callgrind: runs one pattern of patterns.h n times on one
+ * contender, so that (instructions at 2n - instructions at n) / n is the
+ * exact cost of one repetition, free of set-up and of machine noise.
+ * benches/callgrind.sh builds and runs it. Usage: count PATTERN N
+ * (PATTERN: hit, rec10, rec100, rec1000) [legacy|per-code [PER_CODE_MAX]]. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bench.h"
+#ifdef ZF_DEFAULTS
+#include "zombie_frames.h"
+#endif
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    const char *pattern = argv[1];
+    uint64_t n = strtoull(argv[2], NULL, 10);
+    BenchCfg cfg = {0, 0, 0, 0};
+#ifdef ZF_DEFAULTS /* the library's defaults, as the benchmarks use them */
+    ZfConfig d;
+    zf_config_default(&d);
+    cfg = (BenchCfg){d.policy, d.per_code_max, d.budget_bytes, d.sweep_every};
+#endif
+    if (argc > 3 && strcmp(argv[3], "legacy") == 0)
+        cfg.policy = 1;
+    if (argc > 4) { /* per_code_max, with a budget that holds them all */
+        cfg.per_code_max = (uint32_t)atoi(argv[4]);
+        cfg.budget_bytes = (size_t)1 << 30;
+    }
+    void *bench = bench_new(&cfg);
+    void *code = bench_code_new(bench, 448);
+    uint64_t sum = 0;
+    size_t depth = strcmp(pattern, "hit") == 0 ? 0 : strtoull(pattern + 3, NULL, 10);
+    if (depth == 0) {
+        sum += bench_hit(bench, code, 1);
+        sum += bench_hit(bench, code, n);
+    } else {
+        sum += bench_recursion(bench, &code, 1, depth, 1);
+        sum += bench_recursion(bench, &code, 1, depth, n);
+    }
+    bench_code_free(bench, code);
+    bench_free(bench);
+    printf("%llu\n", (unsigned long long)sum);
+    return 0;
+}
