@@ -154,12 +154,19 @@ fn run_scenario(name: &str) {
     println!("{name} (shared):\n{stdout}");
 }
 
+/// trace_roundtrip.c, built once: two tests use it, and building the same
+/// executable from two threads at once can leave one of them unable to run it.
+fn trace_roundtrip() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| build("trace_roundtrip", Link::Static))
+}
+
 /// `trace_roundtrip.c` records a trace through ZF_TRACE; replaying it under
 /// the same ZF_* configuration gives the counts the program printed.
 #[test]
 fn a_trace_recorded_from_c_replays_to_identical_stats() {
     use zombie_frames::replay::{replay, Contender};
-    let exe = build("trace_roundtrip", Link::Static);
+    let exe = trace_roundtrip();
     for (policy, extra) in [("per-code", [("ZF_BUDGET", "16K")]), ("legacy", [("ZF_BUDGET", "128K")])] {
         let path = out_dir().join(format!("roundtrip-{policy}.zft"));
         let mut cmd = Command::new(&exe);
@@ -191,7 +198,7 @@ fn a_trace_recorded_from_c_replays_to_identical_stats() {
 /// is reported once on stderr; the program runs on and exits cleanly.
 #[test]
 fn a_trace_that_cannot_be_written_is_reported_once_and_harms_nothing() {
-    let exe = build("trace_roundtrip", Link::Static);
+    let exe = trace_roundtrip();
     for path in ["/nonexistent-dir/t.zft", "/dev/full"] {
         let mut cmd = Command::new(&exe);
         cmd.env("ZF_TRACE", path);
