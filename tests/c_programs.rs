@@ -169,7 +169,7 @@ fn a_trace_recorded_from_c_replays_to_identical_stats() {
     let exe = trace_roundtrip();
     for (policy, extra) in [("per-code", [("ZF_BUDGET", "16K")]), ("legacy", [("ZF_BUDGET", "128K")])] {
         let path = out_dir().join(format!("roundtrip-{policy}.zft"));
-        let mut cmd = Command::new(&exe);
+        let mut cmd = Command::new(exe);
         cmd.env("ZF_TRACE", &path).env("ZF_POLICY", policy).envs(extra);
         let out = cmd.output().expect("run trace_roundtrip");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -200,7 +200,7 @@ fn a_trace_recorded_from_c_replays_to_identical_stats() {
 fn a_trace_that_cannot_be_written_is_reported_once_and_harms_nothing() {
     let exe = trace_roundtrip();
     for path in ["/nonexistent-dir/t.zft", "/dev/full"] {
-        let mut cmd = Command::new(&exe);
+        let mut cmd = Command::new(exe);
         cmd.env("ZF_TRACE", path);
         let out = cmd.output().expect("run trace_roundtrip");
         let stderr = String::from_utf8_lossy(&out.stderr);
