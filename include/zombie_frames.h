@@ -15,11 +15,11 @@
 #include <stdint.h>
 
 #define ZF_VERSION_MAJOR 0
-#define ZF_VERSION_MINOR 1
+#define ZF_VERSION_MINOR 2
 #define ZF_VERSION_PATCH 0
-#define ZF_VERSION_STRING "0.1.0"
+#define ZF_VERSION_STRING "0.2.0"
 /* major * 10000 + minor * 100 + patch, for #if comparisons */
-#define ZF_VERSION_NUMBER 100
+#define ZF_VERSION_NUMBER 200
 
 
 /**
@@ -168,6 +168,13 @@ typedef struct ZfConfig {
    * Passed to both hooks.
    */
   void *alloc_ctx;
+  /**
+   * NULL, or a file to record every event of the pool in, in the
+   * `zftrace 1` format (`%p` becomes the process id). Read once, by
+   * zf_pool_new. A file that cannot be written is reported once on
+   * stderr; the pool works on without recording.
+   */
+  const char *trace_path;
 } ZfConfig;
 
 /**

@@ -2,7 +2,8 @@
 //! and the `ZF_*` environment variables.
 
 use crate::error::Error;
-use std::ffi::{c_void, OsString};
+use std::ffi::{c_char, c_void, CStr, CString, OsString};
+use std::sync::Mutex;
 
 /// Per-code zombie free lists, bounded per code and by a pool-wide budget.
 pub const ZF_POLICY_PER_CODE: u32 = 0;
@@ -56,6 +57,11 @@ pub struct ZfConfig {
     pub dealloc: ZfDeallocFn,
     /// Passed to both hooks.
     pub alloc_ctx: *mut c_void,
+    /// NULL, or a file to record every event of the pool in, in the
+    /// `zftrace 1` format (`%p` becomes the process id). Read once, by
+    /// zf_pool_new. A file that cannot be written is reported once on
+    /// stderr; the pool works on without recording.
+    pub trace_path: *const c_char,
 }
 
 impl Default for ZfConfig {
@@ -70,6 +76,7 @@ impl Default for ZfConfig {
             alloc: None,
             dealloc: None,
             alloc_ctx: std::ptr::null_mut(),
+            trace_path: std::ptr::null(),
         }
     }
 }
@@ -100,7 +107,20 @@ impl ZfConfig {
         if self.alloc.is_some() != self.dealloc.is_some() {
             return bad("alloc", "alloc and dealloc hooks must be set together".into());
         }
+        if self.trace_file().is_err() {
+            return bad("trace_path", "is not UTF-8 text".into());
+        }
         Ok(())
+    }
+
+    /// The file named by `trace_path`, if any.
+    pub fn trace_file(&self) -> Result<Option<&str>, std::str::Utf8Error> {
+        if self.trace_path.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: a non-NULL trace_path is a NUL-terminated string (the
+        // field's contract), alive while the config is used.
+        unsafe { CStr::from_ptr(self.trace_path) }.to_str().map(Some)
     }
 
     pub fn debug(&self) -> bool {
@@ -140,6 +160,9 @@ impl ZfConfig {
             cfg.sweep_every =
                 v.parse().map_err(|_| Error::env("ZF_SWEEP_EVERY", v, "a whole number from 0 to 4294967295"))?;
         }
+        if let Some(v) = text("ZF_TRACE")? {
+            cfg.trace_path = if v.is_empty() { std::ptr::null() } else { intern(&v).as_ptr() };
+        }
         if let Some(v) = text("ZF_DEBUG")? {
             let on = match v.to_ascii_lowercase().as_str() {
                 "1" | "yes" | "true" | "on" => true,
@@ -151,6 +174,21 @@ impl ZfConfig {
         *self = cfg;
         Ok(())
     }
+}
+
+/// A copy of `text` that lives as long as the process: `ZF_TRACE` fills a
+/// pointer field, which the caller's config may keep. Each distinct value
+/// is kept once.
+fn intern(text: &str) -> &'static CStr {
+    static KEPT: Mutex<Vec<&'static CStr>> = Mutex::new(Vec::new());
+    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(&s) = kept.iter().find(|s| s.to_bytes() == text.as_bytes()) {
+        return s;
+    }
+    // Environment values hold no NUL byte.
+    let s: &'static CStr = Box::leak(CString::new(text).unwrap_or_default().into_boxed_c_str());
+    kept.push(s);
+    s
 }
 
 /// Parses `4096`, `512K`, `4M`, `1G` (also `KB`, `KiB`, ...; powers of 1024).
@@ -205,10 +243,17 @@ mod tests {
             ("ZF_BUDGET", "4M"),
             ("ZF_SWEEP_EVERY", "0"),
             ("ZF_DEBUG", "1"),
+            ("ZF_TRACE", "/tmp/run-%p.zft"),
         ]))
         .unwrap();
         assert_eq!((c.per_code_max, c.budget_bytes, c.sweep_every), (7, 4 << 20, 0));
         assert!(c.debug());
+        assert_eq!(c.trace_file(), Ok(Some("/tmp/run-%p.zft")));
+        let kept = c.trace_path;
+        c.apply_env(env(&[("ZF_TRACE", "/tmp/run-%p.zft")])).unwrap();
+        assert_eq!(c.trace_path, kept, "one copy per distinct value");
+        c.apply_env(env(&[("ZF_TRACE", "")])).unwrap();
+        assert_eq!(c.trace_file(), Ok(None));
         c.apply_env(env(&[("ZF_DEBUG", "off"), ("ZF_POLICY", "LEGACY")])).unwrap();
         assert!(!c.debug());
         assert_eq!(c.policy, ZF_POLICY_LEGACY);

@@ -219,7 +219,7 @@ pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_clear(pool: *mut ZfPool) -> usize {
     // SAFETY: the module's contract: NULL or a live pool.
-    unsafe { pool_ref(pool) }.map_or(0, |p| p.clear() as usize)
+    unsafe { pool_ref(pool) }.map_or(0, |p| p.clear_on_request() as usize)
 }
 
 /// Copies the pool's counters into `out`; a NULL pool gives all zeros.

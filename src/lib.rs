@@ -7,7 +7,8 @@
 //!
 //! Modules: `block` (raw memory), `code` (one code's free list), `pool`
 //! (accounting, acquire and release), `policy` (aging and eviction),
-//! `config`, `stats`, `debug` (misuse reports), `ffi` (the C ABI, which is
+//! `config`, `stats`, `trace` (the `zftrace 1` format: reader and
+//! `ZF_TRACE` recorder), `replay` (a trace driven through the C ABI), `debug` (misuse reports), `ffi` (the C ABI, which is
 //! also the Rust API: tests and tools call the same functions C does).
 
 mod block;
@@ -18,7 +19,9 @@ mod error;
 pub mod ffi;
 mod policy;
 mod pool;
+pub mod replay;
 pub mod stats;
+pub mod trace;
 
 pub use config::*;
 pub use debug::*;

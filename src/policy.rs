@@ -139,6 +139,7 @@ impl Pool {
     /// full one (2) empties the shared list, as CPython's `gc` does; else
     /// one aging sweep. Returns the bytes given back.
     pub fn collect(&self, generation: u32) -> u64 {
+        self.traced(|t| t.collect(generation));
         match self.legacy() {
             true if generation >= 2 => {
                 self.n.sweeps.add(1);

@@ -14,7 +14,8 @@ use crate::debug::{Handler, ZF_ERR_LEAK};
 use crate::error::Error;
 use crate::policy::Ring;
 use crate::stats::{Counters, Tally, ZfStats};
-use std::cell::Cell;
+use crate::trace::Recorder;
+use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 
 pub struct Pool {
@@ -33,6 +34,8 @@ pub struct Pool {
     pub(crate) shared_max: u32,
     pub(crate) handler: Cell<Handler>,
     pub(crate) n: Counters,
+    /// `ZF_TRACE`: the recorder of every event, when asked for.
+    trace: Option<RefCell<Recorder>>,
 }
 
 /// CPython 3.9's `PyFrame_MAXFREELIST`.
@@ -63,9 +66,18 @@ impl Pool {
             shared_max,
             handler: Cell::new(Handler::default()),
             n: Counters::default(),
+            trace: cfg.trace_file().ok().flatten().and_then(Recorder::create).map(RefCell::new),
         };
         pool.reset_sweep_countdown();
         heap.boxed(pool, "a pool")
+    }
+
+    /// Hands the recorder to `record` when the pool records a trace.
+    #[inline]
+    pub(crate) fn traced(&self, record: impl FnOnce(&mut Recorder)) {
+        if let Some(trace) = &self.trace {
+            record(&mut trace.borrow_mut());
+        }
     }
 
     pub fn legacy(&self) -> bool {
@@ -81,6 +93,7 @@ impl Pool {
         {
             // SAFETY: the pool is alive (the caller has not freed it before).
             let p = unsafe { pool.as_ref() };
+            p.traced(|t| t.finish());
             p.clear();
             p.closed.set(true);
             p.budget.set(0);
@@ -117,6 +130,7 @@ impl Pool {
         let code = self.heap.boxed(code, "a code's free list")?;
         self.n.codes_created.set(id);
         self.n.codes.add(1);
+        self.traced(|t| t.create_code(id, frame_bytes));
         Ok(code)
     }
 
@@ -131,6 +145,7 @@ impl Pool {
             let c = unsafe { code.as_ref() };
             // SAFETY: a code keeps its pool alive.
             let p = unsafe { c.pool.as_ref() };
+            p.traced(|t| t.destroy(c.id));
             p.drain_code(c, u32::MAX);
             p.ring.unlink(c);
             c.limit.set(0);
@@ -174,6 +189,7 @@ impl Pool {
         let live = self.n.live_frames.get() + 1;
         self.n.live_frames.set(live);
         self.n.peak_live_frames.raise_to(live);
+        self.traced(|t| t.acquire(code.id, block.frame().as_ptr()));
         Ok((block.frame(), hit))
     }
 
@@ -231,6 +247,7 @@ impl Pool {
             let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
             // SAFETY: by the contract, `frame` is a live frame of ours.
             let block = unsafe { Block::from_frame(frame) };
+            p.traced(|t| t.release(frame.as_ptr()));
             p.n.releases.add(1);
             p.n.live_frames.sub(1);
             c.live.set(c.live.get() - 1);
@@ -314,7 +331,14 @@ impl Pool {
         freed
     }
 
-    /// `zf_pool_clear`: every zombie goes now.
+    /// `zf_pool_clear`. A trace keeps it as a comment: the format has no
+    /// event for it, so a replay of such a trace differs from here on.
+    pub fn clear_on_request(&self) -> u64 {
+        self.traced(|t| t.note("zf_pool_clear"));
+        self.clear()
+    }
+
+    /// Every zombie goes now.
     pub fn clear(&self) -> u64 {
         let mut freed = self.drain(&self.shared, u32::MAX);
         while let Some(code) = self.ring.pop_front() {

@@ -1,0 +1,397 @@
+//! The `zftrace 1` format (`TRACE_FORMAT.md`): a reader that checks every
+//! rule of the format, and the recorder behind `ZF_TRACE`.
+//!
+//! The reader hands out events with dense numbers: codes by order of
+//! creation, live frames by a slot reused once the frame is released, so a
+//! replayer keeps plain vectors instead of hash maps on its timed path.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, BufRead, Write};
+
+/// One event, as a replayer needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Code `code` (0, 1, 2... in order of creation) needs frames of `bytes`.
+    Create { code: u32, bytes: usize },
+    /// A frame of `code` is acquired into `slot`, free until its release.
+    Acquire { code: u32, slot: u32 },
+    /// The frame in `slot`, of `code`, is released.
+    Release { code: u32, slot: u32 },
+    /// Code `code` is destroyed.
+    Destroy { code: u32 },
+    /// A garbage collection of `generation` ran.
+    Collect { generation: u32 },
+}
+
+/// A line that breaks the format, and the rule it breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceError {
+    pub line: u64,
+    pub why: String,
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.why)
+    }
+}
+
+impl std::error::Error for TraceError {}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CodeState {
+    Alive,
+    Destroyed,
+}
+
+/// Checks lines one at a time and turns them into events.
+#[derive(Default)]
+pub struct Parser {
+    line: u64,
+    /// Trace code number -> (dense index, state).
+    codes: HashMap<u64, (u32, CodeState)>,
+    /// Live frames of each dense code.
+    live_per_code: Vec<u32>,
+    /// Trace frame number -> (slot, dense code), for live frames.
+    live: HashMap<u64, (u32, u32)>,
+    free_slots: Vec<u32>,
+    slots: u32,
+    last_code: Option<u64>,
+    last_frame: Option<u64>,
+    /// Largest number of slots in use at once: the trace's peak live frames.
+    pub peak_live: u32,
+}
+
+impl Parser {
+    pub fn new() -> Parser {
+        Parser::default()
+    }
+
+    /// Number of the line last given to `parse_line`.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Code numbers the trace has created so far.
+    pub fn codes(&self) -> usize {
+        self.live_per_code.len()
+    }
+
+    /// Slots a replayer needs: the most frames ever live at once.
+    pub fn slots(&self) -> u32 {
+        self.slots
+    }
+
+    /// The next line (without its newline): an event, or None for the
+    /// header and comments.
+    pub fn parse_line(&mut self, text: &str) -> Result<Option<Event>, TraceError> {
+        self.line += 1;
+        let line = self.line;
+        let err = |why: String| TraceError { line, why };
+        if self.line == 1 {
+            return match text {
+                "zftrace 1" => Ok(None),
+                _ => Err(err(format!("the first line must be exactly \"zftrace 1\", found {:?}", clip(text)))),
+            };
+        }
+        if text.starts_with('#') {
+            return Ok(None);
+        }
+        let mut words = text.split(' ');
+        let kind = words.next().unwrap_or("");
+        let args: Vec<&str> = words.collect();
+        let want = match kind {
+            "c" | "a" => 2,
+            "r" | "d" | "s" => 1,
+            "" => return Err(err("empty line: expected an event (c, a, r, d, s) or a # comment".into())),
+            _ => return Err(err(format!("unknown event {:?}: expected c, a, r, d, s or a # comment", clip(kind)))),
+        };
+        if args.len() != want {
+            let found = args.len();
+            return Err(err(format!("event {kind} takes {want} number(s) separated by single spaces, found {found}")));
+        }
+        let mut nums = [0u64; 2];
+        for (n, a) in nums.iter_mut().zip(&args) {
+            *n = number(a).ok_or_else(|| err(format!("{:?} is not a decimal integer", clip(a))))?;
+        }
+        self.event(kind, nums).map(Some).map_err(err)
+    }
+
+    fn event(&mut self, kind: &str, [x, y]: [u64; 2]) -> Result<Event, String> {
+        match kind {
+            "c" => self.create(x, y),
+            "a" => self.acquire(x, y),
+            "r" => self.release(x),
+            "d" => self.destroy(x),
+            _ => match x {
+                0..=2 => Ok(Event::Collect { generation: x as u32 }),
+                _ => Err(format!("generation {x} is not 0, 1 or 2")),
+            },
+        }
+    }
+
+    fn create(&mut self, code: u64, bytes: u64) -> Result<Event, String> {
+        if self.codes.contains_key(&code) {
+            return Err(format!("code {code} is created twice (code numbers are never reused)"));
+        }
+        if let Some(last) = self.last_code.filter(|&last| code < last) {
+            return Err(format!("code {code} is created after code {last}: numbers must increase"));
+        }
+        if bytes == 0 || bytes > crate::ZF_MAX_FRAME_BYTES as u64 {
+            return Err(format!("code {code} asks for {bytes} bytes: expected 1 to {}", crate::ZF_MAX_FRAME_BYTES));
+        }
+        let dense = self.live_per_code.len() as u32;
+        self.codes.insert(code, (dense, CodeState::Alive));
+        self.live_per_code.push(0);
+        self.last_code = Some(code);
+        Ok(Event::Create { code: dense, bytes: bytes as usize })
+    }
+
+    /// The dense index of a code that exists and is not destroyed.
+    fn alive(&self, code: u64, event: &str) -> Result<u32, String> {
+        match self.codes.get(&code) {
+            Some(&(dense, CodeState::Alive)) => Ok(dense),
+            Some(_) => Err(format!("{event} names code {code}, which was destroyed")),
+            None => Err(format!("{event} names code {code} before its c line")),
+        }
+    }
+
+    fn acquire(&mut self, code: u64, frame: u64) -> Result<Event, String> {
+        let dense = self.alive(code, "a")?;
+        if let Some(last) = self.last_frame.filter(|&last| frame <= last) {
+            return Err(format!("frame {frame} is not new: frame numbers increase and are never reused (last {last})"));
+        }
+        let slot = self.free_slots.pop().unwrap_or_else(|| {
+            self.slots += 1;
+            self.slots - 1
+        });
+        self.live.insert(frame, (slot, dense));
+        self.live_per_code[dense as usize] += 1;
+        self.peak_live = self.peak_live.max(self.live.len() as u32);
+        self.last_frame = Some(frame);
+        Ok(Event::Acquire { code: dense, slot })
+    }
+
+    fn release(&mut self, frame: u64) -> Result<Event, String> {
+        let Some((slot, code)) = self.live.remove(&frame) else {
+            return Err(match self.last_frame {
+                Some(last) if frame <= last => format!("r names frame {frame}, which is not live (released already)"),
+                _ => format!("r names frame {frame}, which was never acquired"),
+            });
+        };
+        self.free_slots.push(slot);
+        self.live_per_code[code as usize] -= 1;
+        Ok(Event::Release { code, slot })
+    }
+
+    fn destroy(&mut self, code: u64) -> Result<Event, String> {
+        let dense = self.alive(code, "d")?;
+        let live = self.live_per_code[dense as usize];
+        if live > 0 {
+            return Err(format!("d names code {code}, which still has {live} live frame(s)"));
+        }
+        self.codes.insert(code, (dense, CodeState::Destroyed));
+        Ok(Event::Destroy { code: dense })
+    }
+
+    /// Call at the end of input: an empty file has no header.
+    pub fn finish(&self) -> Result<(), TraceError> {
+        match self.line {
+            0 => Err(TraceError { line: 1, why: "the file is empty: expected the line \"zftrace 1\"".into() }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A decimal integer: digits only (no sign, no spaces, no leading `+`).
+fn number(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// At most 40 characters of untrusted text, for an error message.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Reads a whole trace, checking every rule. Errors name the line; an I/O
+/// error (or text that is not UTF-8) names the line it happened on.
+pub fn read_all(input: impl BufRead) -> Result<(Vec<Event>, Parser), TraceError> {
+    let mut parser = Parser::new();
+    let mut events = Vec::new();
+    for line in input.lines() {
+        let line = line.map_err(|e| TraceError { line: parser.line() + 1, why: format!("cannot read: {e}") })?;
+        if let Some(event) = parser.parse_line(&line)? {
+            events.push(event);
+        }
+    }
+    parser.finish()?;
+    Ok((events, parser))
+}
+
+/// Writes the events one pool sees in the `zftrace 1` format (`ZF_TRACE`).
+/// Buffered; the first write error is reported once on stderr and stops
+/// the recording, never the interpreter.
+pub struct Recorder {
+    path: String,
+    out: Option<io::BufWriter<std::fs::File>>,
+    /// Live frame address -> its number in the trace.
+    frames: HashMap<usize, u64>,
+    next_frame: u64,
+}
+
+impl Recorder {
+    /// Starts a trace at `path` (`%p` becomes the process id, so each
+    /// process of a program writes its own file). None, after one line on
+    /// stderr, when the file cannot be made.
+    pub fn create(path: &str) -> Option<Recorder> {
+        let path = path.replace("%p", &std::process::id().to_string());
+        let mut r = Recorder { out: None, frames: HashMap::new(), next_frame: 0, path };
+        match std::fs::File::create(&r.path) {
+            Ok(f) => r.out = Some(io::BufWriter::with_capacity(1 << 16, f)),
+            Err(e) => r.fail(e),
+        }
+        r.write(format_args!("zftrace 1\n# recorded by zombie-frames {}\n", crate::VERSION));
+        r.out.is_some().then_some(r)
+    }
+
+    fn fail(&mut self, e: io::Error) {
+        eprintln!("zombie-frames: ZF_TRACE {}: {e}; the trace stops here", self.path);
+        self.out = None;
+    }
+
+    fn write(&mut self, line: fmt::Arguments) {
+        if let Some(out) = &mut self.out {
+            if let Err(e) = out.write_fmt(line) {
+                self.fail(e);
+            }
+        }
+    }
+
+    pub fn create_code(&mut self, code: u64, bytes: usize) {
+        self.write(format_args!("c {code} {bytes}\n"));
+    }
+
+    pub fn acquire(&mut self, code: u64, frame: *const u8) {
+        if self.out.is_none() {
+            return;
+        }
+        let n = self.next_frame;
+        self.next_frame += 1;
+        self.frames.insert(frame as usize, n);
+        self.write(format_args!("a {code} {n}\n"));
+    }
+
+    pub fn release(&mut self, frame: *const u8) {
+        if let Some(n) = self.frames.remove(&(frame as usize)) {
+            self.write(format_args!("r {n}\n"));
+        }
+    }
+
+    pub fn destroy(&mut self, code: u64) {
+        self.write(format_args!("d {code}\n"));
+    }
+
+    pub fn collect(&mut self, generation: u32) {
+        // The format knows generations 0 to 2; an older one is a full collection too.
+        self.write(format_args!("s {}\n", generation.min(2)));
+    }
+
+    /// Events the format has no line for are kept as comments.
+    pub fn note(&mut self, what: &str) {
+        self.write(format_args!("# {what}\n"));
+    }
+
+    pub fn flush(&mut self) {
+        if let Some(Err(e)) = self.out.as_mut().map(|o| o.flush()) {
+            self.fail(e);
+        }
+    }
+
+    /// The pool is freed: the trace ends (what follows is the teardown).
+    pub fn finish(&mut self) {
+        self.flush();
+        self.out = None;
+        self.frames = HashMap::new();
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Event>, TraceError> {
+        read_all(text.as_bytes()).map(|(events, _)| events)
+    }
+
+    #[test]
+    fn a_valid_trace_gives_dense_codes_and_reused_slots() {
+        let events = parse("zftrace 1\n# hi\nc 5 400\nc 9 64\na 9 3\na 5 4\nr 3\na 5 7\nr 4\nr 7\nd 9\ns 2\n").unwrap();
+        use Event::*;
+        assert_eq!(
+            events,
+            [
+                Create { code: 0, bytes: 400 },
+                Create { code: 1, bytes: 64 },
+                Acquire { code: 1, slot: 0 },
+                Acquire { code: 0, slot: 1 },
+                Release { code: 1, slot: 0 },
+                Acquire { code: 0, slot: 0 },
+                Release { code: 0, slot: 1 },
+                Release { code: 0, slot: 0 },
+                Destroy { code: 1 },
+                Collect { generation: 2 },
+            ]
+        );
+    }
+
+    #[test]
+    fn each_broken_rule_names_its_line() {
+        let cases = [
+            ("", 1, "empty"),
+            ("zftrace 2\n", 1, "first line"),
+            ("zftrace 1\nx 1\n", 2, "unknown event"),
+            ("zftrace 1\n\n", 2, "empty line"),
+            ("zftrace 1\nc 1\n", 2, "takes 2"),
+            ("zftrace 1\nc 1  400\n", 2, "takes 2"),
+            ("zftrace 1\nc 1 -4\n", 2, "not a decimal"),
+            ("zftrace 1\nc 1 0\n", 2, "asks for 0 bytes"),
+            ("zftrace 1\nc 1 400\nc 1 400\n", 3, "created twice"),
+            ("zftrace 1\nc 2 400\nc 1 400\n", 3, "must increase"),
+            ("zftrace 1\na 1 1\n", 2, "before its c line"),
+            ("zftrace 1\nc 1 400\na 1 5\na 1 5\n", 4, "not new"),
+            ("zftrace 1\nc 1 400\na 1 5\nr 5\na 1 2\n", 5, "not new"),
+            ("zftrace 1\nc 1 400\nr 0\n", 3, "never acquired"),
+            ("zftrace 1\nc 1 400\na 1 0\nr 0\nr 0\n", 5, "released already"),
+            ("zftrace 1\nc 1 400\na 1 0\nd 1\n", 4, "live frame"),
+            ("zftrace 1\nc 1 400\nd 1\na 1 0\n", 4, "destroyed"),
+            ("zftrace 1\nc 1 400\nd 1\nd 1\n", 4, "destroyed"),
+            ("zftrace 1\ns 3\n", 2, "generation 3"),
+            ("zftrace 1\ns 99999999999999999999999\n", 2, "not a decimal"),
+        ];
+        for (text, line, why) in cases {
+            let e = parse(text).expect_err(text);
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(e.why.contains(why), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn frames_live_at_the_end_are_allowed() {
+        let (events, p) = read_all("zftrace 1\nc 0 8\na 0 0\na 0 1\n".as_bytes()).unwrap();
+        assert_eq!(events.len(), 3);
+        assert_eq!((p.peak_live, p.slots()), (2, 2));
+    }
+}

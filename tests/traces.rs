@@ -1,0 +1,155 @@
+//! Real traces through the real library.
+//!
+//! * `ZF_POLICY_LEGACY` reproduces, to the unit, what CPython 3.9's own
+//!   frame scheme did on each trace, as counted inside the real interpreter
+//!   (`traces/json.json` beside the trace). The sample in `traces/` always
+//!   runs; the full shared set too when `ZF_SHARED_TRACES` (default
+//!   `../shared/traces`) holds it.
+//! * A trace the pool records (`trace_path`) replays to identical stats.
+
+use flate2::read::GzDecoder;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use zombie_frames::replay::{replay, Contender};
+use zombie_frames::trace::{read_all, Event};
+use zombie_frames::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn open(path: &Path) -> Box<dyn BufRead> {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("gz") => Box::new(BufReader::new(GzDecoder::new(f))),
+        _ => Box::new(BufReader::new(f)),
+    }
+}
+
+fn load(path: &Path) -> (Vec<Event>, u32) {
+    let (events, parser) = read_all(open(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (events, parser.slots())
+}
+
+/// The integer after `"key":` in the counts file (flat, as the shared set writes it).
+fn count(json: &str, key: &str) -> u64 {
+    let at = json.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("no {key} in the counts"));
+    let rest = json[at + key.len() + 3..].trim_start();
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().unwrap_or_else(|_| panic!("{key} is not a number"))
+}
+
+fn check_legacy_reproduces_cpython(trace: &Path) {
+    let json = std::fs::read_to_string(trace.with_extension("").with_extension("json")).expect("the counts file");
+    let (events, slots) = load(trace);
+    let cfg = ZfConfig { policy: ZF_POLICY_LEGACY, ..ZfConfig::default() };
+    let s = replay(&events, slots, Contender::Pool(cfg), false).expect("replay").stats;
+    let name = trace.display();
+    let want = [
+        ("acquisitions", s.acquires),
+        ("zombie_hits", s.zombie_hits),
+        ("freelist_hits_no_resize", s.shared_hits),
+        ("freelist_hits_realloc", s.reallocs),
+        ("fresh_allocations", s.fresh_allocs),
+        ("frees_to_system_total", s.frees),
+        ("releases", s.releases),
+        ("peak_live_frames", s.peak_live_frames),
+    ];
+    for (key, got) in want {
+        assert_eq!(got, count(&json, key), "{name}: {key}");
+    }
+    println!("{name}: legacy matches CPython ({} acquisitions)", s.acquires);
+}
+
+#[test]
+fn legacy_policy_reproduces_cpython_on_the_sample_trace() {
+    check_legacy_reproduces_cpython(&root().join("traces/json.zft.gz"));
+}
+
+#[test]
+fn legacy_policy_reproduces_cpython_on_every_shared_trace() {
+    let dir = std::env::var_os("ZF_SHARED_TRACES").map(PathBuf::from).unwrap_or(root().join("../shared/traces"));
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("{}: not here; only the sample trace was checked", dir.display());
+        return;
+    };
+    let mut traces: Vec<PathBuf> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
+    traces.retain(|p| p.to_string_lossy().ends_with(".zft.gz"));
+    traces.sort();
+    assert!(!traces.is_empty(), "{} holds no *.zft.gz", dir.display());
+    for trace in traces {
+        check_legacy_reproduces_cpython(&trace);
+    }
+}
+
+/// A pool that records, driven through a pattern with every event kind,
+/// then the replay of what it wrote under the same configuration.
+#[test]
+fn a_recorded_trace_replays_to_identical_stats() {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("recorded.zft");
+    let file = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    for policy in [ZF_POLICY_PER_CODE, ZF_POLICY_LEGACY] {
+        let cfg = ZfConfig { policy, per_code_max: 4, budget_bytes: 8 << 10, sweep_every: 50, ..ZfConfig::default() };
+        let recorded = ZfConfig { trace_path: file.as_ptr(), ..cfg };
+        let live = record(&recorded);
+        let (events, slots) = load(&path);
+        let replayed = replay(&events, slots, Contender::Pool(cfg), true).unwrap().stats;
+        assert_eq!(replayed, live, "policy {policy}");
+        assert!(live.zombie_hits > 0 && live.frees > 0 && live.sweeps > 0, "{live:?}");
+    }
+}
+
+/// Runs a workload on a fresh pool; returns its stats just before the
+/// pool is freed (frames left live at the end, as interpreters do).
+fn record(cfg: &ZfConfig) -> ZfStats {
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    // SAFETY: handles are used by the API's rules; frames are released
+    // once, to their own code.
+    unsafe {
+        let pool = zf_pool_new(cfg);
+        assert!(!pool.is_null());
+        let mut codes: Vec<*mut ZfCode> = Vec::new();
+        let mut live: Vec<(usize, *mut std::ffi::c_void)> = Vec::new();
+        for step in 0..20_000 {
+            match next(100) {
+                0..=2 => codes.push(zf_code_new(pool, 100 + 8 * next(200) as usize)),
+                3..=54 if !codes.is_empty() => {
+                    let c = next(codes.len() as u64) as usize;
+                    if !codes[c].is_null() {
+                        live.push((c, zf_frame_acquire(codes[c], std::ptr::null_mut())));
+                    }
+                }
+                55..=96 if !live.is_empty() => {
+                    let i = if next(4) > 0 { live.len() - 1 } else { next(live.len() as u64) as usize };
+                    let (c, f) = live.swap_remove(i);
+                    zf_frame_release(codes[c], f);
+                }
+                97 if !codes.is_empty() => {
+                    let c = next(codes.len() as u64) as usize;
+                    if !codes[c].is_null() && live.iter().all(|(lc, _)| *lc != c) {
+                        zf_code_free(codes[c]);
+                        codes[c] = std::ptr::null_mut();
+                    }
+                }
+                98 => _ = zf_pool_collect(pool, (step % 3) as i32),
+                _ => {}
+            }
+        }
+        let mut s = ZfStats::default();
+        zf_pool_stats(pool, &mut s);
+        zf_pool_free(pool);
+        for (c, f) in live {
+            zf_frame_release(codes[c], f);
+        }
+        for c in codes.into_iter().filter(|c| !c.is_null()) {
+            zf_code_free(c);
+        }
+        s
+    }
+}
