@@ -5,6 +5,7 @@
 #   integration/cpython39/run.sh [stage ...]      (no stage: all of them, in order)
 #
 # stages: deps fetch build-stock build-patched test smoke bench summary
+#   (bench = bench-time, then bench-once: pool stats, peak RSS, callgrind)
 #
 # Everything built goes under $ZF_CPY_WORK (default /tmp/zf-cpython39),
 # never into the repository. Settings:
@@ -14,6 +15,9 @@
 #   ZF_CPY_BENCH     benchmarks to run (default: all of bench/*.py)
 #   ZF_CPY_BENCH_ARGS  extra pyperf arguments (default: "--fast")
 set -euo pipefail
+
+# Settings from the caller's shell that change what tests see.
+unset PYTHONUNBUFFERED PYTHONDONTWRITEBYTECODE PYTHONHASHSEED PYTHONPATH
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -78,6 +82,9 @@ stage_fetch() {
 build_tree() {
   local dir=$1; shift
   (cd "$dir" && ./configure -q --prefix="$dir/inst" "$@" >/dev/null && make -s -j"$JOBS" >/dev/null)
+  # Byte-compile the library as `make install` would, so that no run pays
+  # for compiling the modules it imports (some files are bad on purpose).
+  (cd "$dir" && ./python -E -m compileall -q -j"$JOBS" Lib >/dev/null 2>&1) || true
   "$dir/python" -c 'import sys, _ssl, _ctypes, zlib, _sqlite3; print(sys.version)'
 }
 
@@ -132,6 +139,150 @@ compare_failures() {
   else
     echo "DIFFERENT (< stock only, > patched only)"; return 1
   fi
+}
+
+# Tests that exercise frames hard: creation, reuse, tracing, generators and
+# coroutines, recursion limits, GC of frame cycles, threads, tracebacks.
+SMOKE_TESTS=(test_frame test_sys test_gc test_generators test_coroutines test_asyncgen
+  test_scope test_exceptions test_traceback test_inspect test_pdb test_trace
+  test_sys_setprofile test_sys_settrace test_weakref test_threading test_thread
+  test_contextlib test_contextlib_async test_generator_stop test_yield_from test_bdb
+  test_profile test_cprofile test_faulthandler test_tracemalloc test_finalization
+  test_super test_isinstance test_richcmp test_json test_pickle test_functools
+  test_dictviews test_class test_descr test_gdb test_asyncio)
+
+smoke_run() {  # label, then env assignments
+  local label=$1; shift
+  step "smoke ($label): ${#SMOKE_TESTS[@]} tests"
+  local t0=$SECONDS
+  # -w: a test that fails is run again alone, so a timing flake under load
+  # (seen on stock too) does not fail the stage; the log shows any rerun.
+  (cd "$PATCHED" && env "$@" ./python -m test -j"$JOBS" -w --timeout 900 "${SMOKE_TESTS[@]}")
+  # The setting reached the pool: its report names the policy in force.
+  env "$@" "$PATCHED/python" -c 'import sys; sys._debugmallocstats()' 2>&1 | grep "per_code_max"
+  echo "smoke ($label): $((SECONDS - t0)) s"
+}
+
+stage_smoke() {
+  local p
+  for p in ${ZF_CPY_SMOKE_POLICIES:-per-code legacy}; do
+    smoke_run "$p" ZF_POLICY="$p"
+  done
+  smoke_run "per-code, ZF_DEBUG=1" ZF_POLICY=per-code ZF_DEBUG=1
+}
+
+# ---- benchmarks -------------------------------------------------------------
+
+PYPERF_BM="$PYLIB/pyperformance/data-files/benchmarks"
+# name | script and arguments | loops for the single (callgrind, stats, RSS) run
+bench_table() {
+  cat <<TABLE
+fib|$here/bench/bm_fib.py|2
+binary_trees|$here/bench/bm_binary_trees.py|1
+two_recursions|$here/bench/bm_two_recursions.py|5
+generator_pipeline|$here/bench/bm_generator_pipeline.py|7
+asyncio_tasks|$here/bench/bm_asyncio_tasks.py|6
+richards|$PYPERF_BM/bm_richards/run_benchmark.py|1
+deltablue|$PYPERF_BM/bm_deltablue/run_benchmark.py|4
+raytrace|$PYPERF_BM/bm_raytrace/run_benchmark.py|1
+nqueens|$PYPERF_BM/bm_nqueens/run_benchmark.py|1
+generators|$PYPERF_BM/bm_generators/run_benchmark.py|1
+deepcopy|$PYPERF_BM/bm_deepcopy/run_benchmark.py|300
+pickle_pure_python|$PYPERF_BM/bm_pickle/run_benchmark.py --pure-python pickle|60
+logging|$PYPERF_BM/bm_logging/run_benchmark.py|5000
+regex_compile|$PYPERF_BM/bm_regex_compile/run_benchmark.py|1
+TABLE
+}
+CONFIGS=(stock per-code legacy)
+
+# The interpreter and environment of one configuration.
+config_env() {
+  case $1 in
+    stock) echo "$STOCK/python" ;;
+    per-code) echo "env ZF_POLICY=per-code $PATCHED/python" ;;
+    legacy) echo "env ZF_POLICY=legacy $PATCHED/python" ;;
+  esac
+}
+
+valgrind_env() {
+  local vg="valgrind --tool=callgrind --callgrind-out-file=/dev/null"
+  case $1 in
+    stock) echo "$vg $STOCK/python" ;;
+    *) echo "env ZF_POLICY=$1 $vg $PATCHED/python" ;;
+  esac
+}
+
+bench_selected() {
+  local want=" ${ZF_CPY_BENCH:-} "
+  bench_table | while IFS='|' read -r name script loops; do
+    if [ -z "${ZF_CPY_BENCH:-}" ] || [[ $want == *" $name "* ]]; then
+      echo "$name|$script|$loops"
+    fi
+  done
+}
+
+# pyperf from PyPI for the built interpreters: pip's wheel (Debian's
+# python3-pip-whl) run as a path entry, installing into $PYLIB.
+stage_bench_deps() {
+  [ -d "$PYLIB/pyperformance" ] && return
+  local whl
+  whl=$(ls /usr/share/python-wheels/pip-*.whl 2>/dev/null | head -n 1)
+  if [ -z "$whl" ]; then
+    DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq python3-pip-whl
+    whl=$(ls /usr/share/python-wheels/pip-*.whl | head -n 1)
+  fi
+  "$PATCHED/python" "$whl/pip" install -q --target "$PYLIB" pyperf pyperformance
+}
+
+stage_bench() {
+  stage_bench_time
+  stage_bench_once
+}
+
+stage_bench_time() {
+  stage_bench_deps
+  mkdir -p "$RESULTS/time"
+  export PYTHONPATH="$PYLIB"
+  local rounds=${ZF_CPY_ROUNDS:-3} r c name script loops
+  # Timing: rounds interleave the configurations, each round appending
+  # ${ZF_CPY_PROCS:-4} worker processes x 3 values per benchmark.
+  for ((r = 1; r <= rounds; r++)); do
+    step "timing, round $r of $rounds"
+    while IFS='|' read -r name script loops; do
+      for c in "${CONFIGS[@]}"; do
+        # shellcheck disable=SC2086
+        $(config_env "$c") $script -q -p "${ZF_CPY_PROCS:-4}" -n 3 -w 1 \
+          --inherit-environ=PYTHONPATH,ZF_POLICY --append "$RESULTS/time/$c-$name.json" >/dev/null
+      done
+      echo "  $name"
+    done < <(bench_selected)
+  done
+}
+
+# One run of each in-process (hash seed fixed): pool report and peak RSS,
+# then the same run under callgrind.
+stage_bench_once() {
+  stage_bench_deps
+  mkdir -p "$RESULTS/once"
+  export PYTHONPATH="$PYLIB" PYTHONHASHSEED=0
+  local c name script loops
+  step "single runs: pool stats, peak RSS, callgrind instructions"
+  while IFS='|' read -r name script loops; do
+    for c in "${CONFIGS[@]}"; do
+      # shellcheck disable=SC2206
+      local once=("$here/bench/once.py" $script --worker --loops "$loops" --values 1 --warmups 0 -p 1)
+      $(config_env "$c") "${once[@]}" > /dev/null 2> "$RESULTS/once/$c-$name.txt"
+      $(valgrind_env "$c") "${once[@]}" \
+        2>&1 >/dev/null | sed -n 's/.*Collected : *//p' > "$RESULTS/once/$c-$name.ir"
+    done
+    echo "  $name: Ir $(cat "$RESULTS/once/"{stock,per-code,legacy}-"$name".ir | tr '\n' ' ')"
+  done < <(bench_selected)
+}
+
+stage_summary() {
+  export PYTHONPATH="$PYLIB"
+  "$STOCK/python" "$here/summary.py" "$RESULTS" $(bench_selected | cut -d'|' -f1)
+  [ -f "$RESULTS/suite-stock.failed" ] && compare_failures || true
 }
 
 main() {
