@@ -50,16 +50,30 @@ static void check_pool(const char *where)
         complain(&audit.bad_counts, "pool counters differ from what minipy saw", where);
 }
 
+void scenario_config(ZfConfig *cfg)
+{
+    zf_config_default(cfg);
+    cfg->per_code_max = 32;
+    cfg->budget_bytes = 512 * 1024;
+    cfg->reserve_max = 0;
+    cfg->sweep_generation = 0;
+}
+
 int minipy_init(const ZfConfig *cfg)
 {
     static const MiniAudit zero;
+    ZfConfig scenario;
+    if (cfg == NULL) {
+        scenario_config(&scenario);
+        cfg = &scenario;
+    }
     audit = zero;
     interp_pool = zf_pool_new(cfg);
     if (interp_pool == NULL) {
         printf("minipy: zf_pool_new failed: %s\n", zf_last_error());
         return -1;
     }
-    budget_bytes = cfg != NULL ? cfg->budget_bytes : ZF_DEFAULT_BUDGET_BYTES;
+    budget_bytes = cfg->budget_bytes;
     check_pool("zf_pool_new");
     return 0;
 }

@@ -43,7 +43,11 @@ typedef struct _frame {
 /* The interpreter: one pool, as CPython 3.9 keeps one frame free list per
  * interpreter (struct _Py_frame_state). */
 extern ZfPool *interp_pool;
-int minipy_init(const ZfConfig *cfg); /* NULL: defaults. 0, or -1 */
+/* The configuration these scenarios were written for: per-code lists seen
+ * alone (no reserve), 32 zombies per code, a 512 KiB budget, a sweep at
+ * every collection. test_reserve.c covers the reserve and the defaults. */
+void scenario_config(ZfConfig *cfg);
+int minipy_init(const ZfConfig *cfg); /* NULL: scenario_config. 0, or -1 */
 void minipy_fini(void);
 
 /* codeobject.c */

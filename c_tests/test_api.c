@@ -196,7 +196,8 @@ static void test_frame_bytes(void)
         memset(f, 0xab, sizes[i]); /* the whole frame is ours */
         zf_frame_release(code, f);
         CHECK_EQ(stats_of(pool).cached_bytes, BLOCK_BYTES(sizes[i]));
-        zf_code_free(code);
+        zf_code_free(code); /* its zombie retires to the reserve */
+        CHECK_EQ(zf_pool_clear(pool), BLOCK_BYTES(sizes[i]));
         CHECK_EQ(stats_of(pool).cached_bytes, 0);
     }
     zf_pool_free(pool);
@@ -220,6 +221,9 @@ static void test_bad_configs(void)
     CHECK_EQ(cfg.per_code_max, ZF_DEFAULT_PER_CODE_MAX);
     CHECK_EQ(cfg.budget_bytes, ZF_DEFAULT_BUDGET_BYTES);
     CHECK_EQ(cfg.sweep_every, ZF_DEFAULT_SWEEP_EVERY);
+    CHECK_EQ(cfg.reserve_max, ZF_DEFAULT_RESERVE_MAX);
+    CHECK_EQ(cfg.sweep_generation, ZF_DEFAULT_SWEEP_GENERATION);
+    CHECK(cfg.trace_path == NULL);
     CHECK_EQ(cfg.flags, 0);
     CHECK(cfg.alloc == NULL && cfg.dealloc == NULL);
 
@@ -390,7 +394,8 @@ static void test_limits(void)
     int z;
 
     zf_config_default(&cfg);
-    cfg.per_code_max = 0; /* nothing is ever cached */
+    cfg.per_code_max = 0; /* with no reserve either, nothing is ever cached */
+    cfg.reserve_max = 0;
     pool = zf_pool_new(&cfg);
     a = zf_code_new(pool, 64);
     zf_frame_release(a, zf_frame_acquire(a, NULL));

@@ -33,7 +33,7 @@ int main(void)
 
     /* Automatic sweeps far more often than the default, to show that
      * lists in use do not age. */
-    zf_config_default(&cfg);
+    scenario_config(&cfg);
     cfg.sweep_every = SWEEP_EVERY;
     if (minipy_init(&cfg) != 0)
         return 1;

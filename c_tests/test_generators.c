@@ -40,7 +40,7 @@ static void one_round(PyCodeObject *gen, PyCodeObject *work, PyFrameObject *driv
 
 int main(void)
 {
-    const uint64_t keep = ZF_DEFAULT_PER_CODE_MAX, spill = GENS - ZF_DEFAULT_PER_CODE_MAX;
+    const uint64_t keep = 32, spill = GENS - 32; /* scenario_config */
     PyCodeObject *mod, *gen, *work;
     PyFrameObject *driver;
     uint64_t bm, bg, bw, work_calls = (uint64_t)ROUNDS * GENS * CALLS;

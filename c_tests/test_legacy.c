@@ -59,6 +59,7 @@ int main(void)
     CHECK_EQ(s.fresh_allocs, 1 + DEPTH - 1);
     CHECK_EQ(s.frees, DEPTH - 1 - MAXFREELIST);
     CHECK_EQ(s.cached_frames, 1 + MAXFREELIST);
+    CHECK_EQ(s.shared_frames, MAXFREELIST);
     CHECK_EQ(s.cached_bytes, (1 + MAXFREELIST) * BLOCK(400));
 
     /* Code b (smaller) takes the head of the free list as it is; code c

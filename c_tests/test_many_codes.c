@@ -84,7 +84,7 @@ static void check_churn(void)
 static int start(void)
 {
     ZfConfig cfg;
-    zf_config_default(&cfg);
+    scenario_config(&cfg);
     cfg.budget_bytes = BUDGET;
     max_block = 0;
     dealloc_frees = 0;

@@ -4,7 +4,7 @@
  * is_even and N/2 of is_odd, all live at once at the bottom.
  *
  * 1. per_code_max 128: both lists keep their whole depth.
- * 2. The defaults: each keeps its innermost ZF_DEFAULT_PER_CODE_MAX.
+ * 2. scenario_config: each keeps its innermost 32.
  */
 #include "check.h"
 #include "minipy.h"
@@ -61,7 +61,7 @@ static void deep_lists(void)
     ZfConfig cfg;
     ZfStats s;
 
-    zf_config_default(&cfg);
+    scenario_config(&cfg);
     cfg.per_code_max = 128;
     if (run(&cfg, &eb, &ob) != 0) {
         CHECK(0);
@@ -84,7 +84,7 @@ static void deep_lists(void)
 
 static void default_lists(void)
 {
-    const uint64_t keep = ZF_DEFAULT_PER_CODE_MAX;
+    const uint64_t keep = 32; /* scenario_config */
     const uint64_t spill = FRAMES - 2 * keep; /* frees per run */
     uint64_t eb, ob;
     ZfStats s;

@@ -3,7 +3,7 @@
  *
  * 1. per_code_max = DEPTH and a budget of exactly DEPTH blocks: the whole
  *    depth is cached, and LIFO order gives every level back its own block.
- * 2. The defaults: each code keeps ZF_DEFAULT_PER_CODE_MAX zombies, so only
+ * 2. scenario_config: each code keeps 32 zombies, so only
  *    the outermost levels of each run hit and the rest fall back to malloc.
  */
 #include "check.h"
@@ -41,7 +41,7 @@ static void whole_depth_cached(void)
 
     /* The budget is set before the code exists: 2 locals + 3 stack slots. */
     block = BLOCK_BYTES(sizeof(PyFrameObject) + 5 * sizeof(PyObject *));
-    zf_config_default(&cfg);
+    scenario_config(&cfg);
     cfg.per_code_max = DEPTH;
     cfg.budget_bytes = (size_t)(DEPTH * block); /* exactly enough: the bound is inclusive */
     if (minipy_init(&cfg) != 0) {
@@ -83,7 +83,7 @@ static void whole_depth_cached(void)
 
 static void defaults_bound_it(void)
 {
-    const uint64_t keep = ZF_DEFAULT_PER_CODE_MAX, spill = DEPTH - ZF_DEFAULT_PER_CODE_MAX;
+    const uint64_t keep = 32, spill = DEPTH - 32; /* scenario_config */
     PyCodeObject *co;
     uint64_t block;
     ZfStats s;

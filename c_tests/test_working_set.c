@@ -40,7 +40,7 @@ static int start(uint32_t sweep_every)
 {
     ZfConfig cfg;
     int i;
-    zf_config_default(&cfg);
+    scenario_config(&cfg);
     cfg.sweep_every = sweep_every;
     if (minipy_init(&cfg) != 0)
         return -1;

@@ -49,14 +49,26 @@
 
 /**
  * Default `per_code_max`: deep enough for the recursion that real programs
- * repeat; deeper one-off recursions fall back to malloc.
+ * repeat (the budget, not this limit, bounds the memory).
  */
-#define ZF_DEFAULT_PER_CODE_MAX 32
+#define ZF_DEFAULT_PER_CODE_MAX 128
 
 /**
- * Default `budget_bytes`: about a thousand typical CPython frames.
+ * Default `budget_bytes`: about 300 typical CPython frames; below CPython
+ * 3.9's own peak on every shared trace (BENCHMARKS.md).
  */
-#define ZF_DEFAULT_BUDGET_BYTES (512 * 1024)
+#define ZF_DEFAULT_BUDGET_BYTES (128 * 1024)
+
+/**
+ * Default `reserve_max`: as many frames as CPython's global free list.
+ */
+#define ZF_DEFAULT_RESERVE_MAX 200
+
+/**
+ * Default `sweep_generation`: sweeping at every generation-0 collection
+ * too made up to 2.3x the system allocations on the shared traces.
+ */
+#define ZF_DEFAULT_SWEEP_GENERATION 1
 
 /**
  * Default `sweep_every`: a fallback, so lists age in an interpreter that
@@ -144,7 +156,8 @@ typedef struct ZfConfig {
    */
   uint32_t per_code_max;
   /**
-   * Most bytes all zombies of the pool hold together (headers included): a hard bound.
+   * Most bytes all cached frames of the pool hold together (zombies and
+   * reserve, headers included): a hard bound.
    */
   size_t budget_bytes;
   /**
@@ -175,6 +188,16 @@ typedef struct ZfConfig {
    * stderr; the pool works on without recording.
    */
   const char *trace_path;
+  /**
+   * Most frames in the reserve: retired frames that serve the first
+   * call of any code of a close size (0: no reserve).
+   */
+  uint32_t reserve_max;
+  /**
+   * The youngest generation whose zf_pool_collect runs an aging sweep
+   * (default 1: generation 0 runs too often to age by).
+   */
+  uint32_t sweep_generation;
 } ZfConfig;
 
 /**
@@ -253,6 +276,11 @@ typedef struct ZfStats {
    * global free list under ZF_POLICY_LEGACY).
    */
   uint64_t shared_hits;
+  /**
+   * Frames in the shared list now (part of `cached_frames`): the reserve,
+   * or CPython's global free list under ZF_POLICY_LEGACY.
+   */
+  uint64_t shared_frames;
 } ZfStats;
 
 /**

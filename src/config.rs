@@ -15,10 +15,16 @@ pub const ZF_FLAG_DEBUG: u32 = 1;
 const KNOWN_FLAGS: u32 = ZF_FLAG_DEBUG;
 
 /// Default `per_code_max`: deep enough for the recursion that real programs
-/// repeat; deeper one-off recursions fall back to malloc.
-pub const ZF_DEFAULT_PER_CODE_MAX: u32 = 32;
-/// Default `budget_bytes`: about a thousand typical CPython frames.
-pub const ZF_DEFAULT_BUDGET_BYTES: usize = 512 * 1024;
+/// repeat (the budget, not this limit, bounds the memory).
+pub const ZF_DEFAULT_PER_CODE_MAX: u32 = 128;
+/// Default `budget_bytes`: about 300 typical CPython frames; below CPython
+/// 3.9's own peak on every shared trace (BENCHMARKS.md).
+pub const ZF_DEFAULT_BUDGET_BYTES: usize = 128 * 1024;
+/// Default `reserve_max`: as many frames as CPython's global free list.
+pub const ZF_DEFAULT_RESERVE_MAX: u32 = 200;
+/// Default `sweep_generation`: sweeping at every generation-0 collection
+/// too made up to 2.3x the system allocations on the shared traces.
+pub const ZF_DEFAULT_SWEEP_GENERATION: u32 = 1;
 /// Default `sweep_every`: a fallback, so lists age in an interpreter that
 /// never calls `zf_pool_collect`. Where it does, sweeps at its collections
 /// suffice: on the shared CPython traces, adding a sweep every 4096 releases
@@ -44,7 +50,8 @@ pub struct ZfConfig {
     pub policy: u32,
     /// Most zombies one code keeps.
     pub per_code_max: u32,
-    /// Most bytes all zombies of the pool hold together (headers included): a hard bound.
+    /// Most bytes all cached frames of the pool hold together (zombies and
+    /// reserve, headers included): a hard bound.
     pub budget_bytes: usize,
     /// Releases between automatic aging sweeps; 0: only on zf_pool_collect.
     pub sweep_every: u32,
@@ -62,6 +69,12 @@ pub struct ZfConfig {
     /// zf_pool_new. A file that cannot be written is reported once on
     /// stderr; the pool works on without recording.
     pub trace_path: *const c_char,
+    /// Most frames in the reserve: retired frames that serve the first
+    /// call of any code of a close size (0: no reserve).
+    pub reserve_max: u32,
+    /// The youngest generation whose zf_pool_collect runs an aging sweep
+    /// (default 1: generation 0 runs too often to age by).
+    pub sweep_generation: u32,
 }
 
 impl Default for ZfConfig {
@@ -77,6 +90,8 @@ impl Default for ZfConfig {
             dealloc: None,
             alloc_ctx: std::ptr::null_mut(),
             trace_path: std::ptr::null(),
+            reserve_max: ZF_DEFAULT_RESERVE_MAX,
+            sweep_generation: ZF_DEFAULT_SWEEP_GENERATION,
         }
     }
 }
@@ -155,6 +170,14 @@ impl ZfConfig {
         if let Some(v) = text("ZF_BUDGET")? {
             cfg.budget_bytes =
                 parse_size(&v).ok_or_else(|| Error::env("ZF_BUDGET", v, "a size such as 65536, 512K, 4M or 1G"))?;
+        }
+        if let Some(v) = text("ZF_RESERVE_MAX")? {
+            cfg.reserve_max =
+                v.parse().map_err(|_| Error::env("ZF_RESERVE_MAX", v, "a whole number from 0 to 4294967295"))?;
+        }
+        if let Some(v) = text("ZF_SWEEP_GENERATION")? {
+            cfg.sweep_generation =
+                v.parse().map_err(|_| Error::env("ZF_SWEEP_GENERATION", v, "a whole number from 0 to 4294967295"))?;
         }
         if let Some(v) = text("ZF_SWEEP_EVERY")? {
             cfg.sweep_every =

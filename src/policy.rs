@@ -137,35 +137,43 @@ impl Pool {
 
     /// The interpreter ran a collection of `generation`: under legacy, a
     /// full one (2) empties the shared list, as CPython's `gc` does; else
-    /// one aging sweep. Returns the bytes given back.
+    /// collections of `sweep_generation` and older run one aging sweep.
+    /// Returns the bytes given back.
     pub fn collect(&self, generation: u32) -> u64 {
         self.traced(|t| t.collect(generation));
         match self.legacy() {
             true if generation >= 2 => {
                 self.n.sweeps.add(1);
-                self.drain(&self.shared, u32::MAX)
+                self.drain_shared(u32::MAX)
             }
-            true => 0,
-            false => self.sweep(),
+            false if generation >= self.cfg.sweep_generation => self.sweep(),
+            _ => 0,
         }
     }
 
-    /// One aging sweep; returns the bytes it gave back.
+    /// One aging sweep; returns the bytes it gave back. Each list gives up
+    /// half the zombies it never dipped into since the last sweep; they
+    /// retire to the reserve, which gives back a quarter of what it never
+    /// served (a slower pace: it holds the frames the next new code needs).
     pub fn sweep(&self) -> u64 {
-        let mut freed = 0;
+        let before = self.n.cached_bytes.get();
+        let drop = self.shared_low.get().div_ceil(4);
+        self.drain_shared(drop);
+        self.n.aged_frees.add(drop as u64);
         for code in self.ring.iter() {
             let low = code.low_water.get();
             let drop = if low > 1 { low / 2 } else { low };
-            freed += self.drain_code(code, drop);
-            self.n.aged_frees.add(drop as u64);
+            let freed = self.retire_code(code, drop);
+            self.n.aged_frees.add(freed as u64);
             code.low_water.set(code.len());
             if code.len() == 0 {
                 self.ring.unlink(code);
             }
         }
+        self.shared_low.set(self.shared.len());
         self.n.sweeps.add(1);
         self.reset_sweep_countdown();
-        freed
+        before - self.n.cached_bytes.get()
     }
 
     pub(crate) fn count_release_toward_sweep(&self) {

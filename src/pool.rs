@@ -28,10 +28,12 @@ pub struct Pool {
     /// Releases left before the next automatic sweep.
     pub(crate) until_sweep: Cell<u64>,
     pub(crate) ring: Ring,
-    /// Frames any code may take on a miss: CPython's global free list under
-    /// the legacy policy.
+    /// Frames any code may take on a miss: the reserve of retired frames,
+    /// or CPython's global free list under the legacy policy.
     pub(crate) shared: List,
     pub(crate) shared_max: u32,
+    /// The shortest the shared list has been since the last sweep.
+    pub(crate) shared_low: Cell<u32>,
     pub(crate) handler: Cell<Handler>,
     pub(crate) n: Counters,
     /// `ZF_TRACE`: the recorder of every event, when asked for.
@@ -52,7 +54,7 @@ impl Pool {
                 cfg.sweep_every = 0;
                 (usize::MAX, LEGACY_FREE_LIST_MAX)
             }
-            _ => (cfg.budget_bytes, 0),
+            _ => (cfg.budget_bytes, cfg.reserve_max),
         };
         let heap = Heap::new(&cfg);
         let pool = Pool {
@@ -64,6 +66,7 @@ impl Pool {
             ring: Ring::default(),
             shared: List::default(),
             shared_max,
+            shared_low: Cell::new(0),
             handler: Cell::new(Handler::default()),
             n: Counters::default(),
             trace: cfg.trace_file().ok().flatten().and_then(Recorder::create).map(RefCell::new),
@@ -146,7 +149,10 @@ impl Pool {
             // SAFETY: a code keeps its pool alive.
             let p = unsafe { c.pool.as_ref() };
             p.traced(|t| t.destroy(c.id));
-            p.drain_code(c, u32::MAX);
+            match p.legacy() {
+                true => _ = p.drain_code(c, u32::MAX),
+                false => _ = p.retire_code(c, u32::MAX),
+            }
             p.ring.unlink(c);
             c.limit.set(0);
             c.freed.set(true);
@@ -193,13 +199,21 @@ impl Pool {
         Ok((block.frame(), hit))
     }
 
-    /// A frame for a code without zombies: CPython's rule under legacy (the
-    /// head of the shared list, resized when too small), else a fresh block.
+    /// A frame for a code without zombies: from the shared list, else a
+    /// fresh block. Under legacy, CPython's rule: the head of the list,
+    /// resized when too small. Else the first reserve frame big enough and
+    /// at most a quarter bigger, so nothing is resized and little is wasted.
     #[cold]
     fn miss(&self, code: &Code) -> Result<Block, Error> {
-        let Some(block) = self.shared.pop() else {
+        let need = code.frame_bytes;
+        let taken = match self.legacy() {
+            true => self.shared.pop(),
+            false => self.shared.take_first(u32::MAX, |b| (need..=need + need / 4).contains(&b.capacity())),
+        };
+        let Some(block) = taken else {
             return self.fresh_block(code);
         };
+        self.shared_low.set(self.shared_low.get().min(self.shared.len()));
         self.uncount_cached(block);
         if block.capacity() >= code.frame_bytes {
             self.n.shared_hits.add(1);
@@ -255,7 +269,7 @@ impl Pool {
                 c.push(block);
                 p.count_cached(c, block);
             } else {
-                p.retire(block);
+                _ = p.retire(block);
             }
             p.count_release_toward_sweep();
             if c.live.get() > 0 || !c.freed.get() {
@@ -273,17 +287,19 @@ impl Pool {
         self.n.cached_bytes.get() + need <= self.budget.get() as u64 || self.make_room(code, need)
     }
 
-    /// A frame its code will not keep: onto the shared list if there is
-    /// room, else back to the allocator.
+    /// A frame its code will not keep (its list is full, aging dropped it,
+    /// or its code died): onto the shared list if there is room within the
+    /// budget, else back to the allocator. True when kept.
     #[cold]
-    fn retire(&self, block: Block) {
-        let room = self.shared.len() < self.shared_max && !self.closed.get();
+    pub(crate) fn retire(&self, block: Block) -> bool {
+        let room = self.shared.len() < self.shared_max;
         if room && self.n.cached_bytes.get() + block.bytes() as u64 <= self.budget.get() as u64 {
             self.shared.push(block);
             self.count_cached_shared(block);
-        } else {
-            self.free_block(block);
+            return true;
         }
+        self.free_block(block);
+        false
     }
 
     fn count_cached(&self, code: &Code, block: Block) {
@@ -300,7 +316,7 @@ impl Pool {
         self.n.peak_cached_bytes.raise_to(cached);
     }
 
-    fn uncount_cached(&self, block: Block) {
+    pub(crate) fn uncount_cached(&self, block: Block) {
         self.n.cached_frames.sub(1);
         self.n.cached_bytes.sub(block.bytes() as u64);
     }
@@ -324,6 +340,25 @@ impl Pool {
         freed
     }
 
+    /// Retires up to `count` zombies of `code`; returns how many were freed
+    /// (the rest went to the reserve).
+    pub(crate) fn retire_code(&self, code: &Code, count: u32) -> u32 {
+        let mut freed = 0;
+        for _ in 0..count {
+            let Some(block) = code.pop() else { break };
+            self.uncount_cached(block);
+            freed += !self.retire(block) as u32;
+        }
+        freed
+    }
+
+    /// `drain` for the shared list: its low-water mark follows it down.
+    pub(crate) fn drain_shared(&self, count: u32) -> u64 {
+        let freed = self.drain(&self.shared, count);
+        self.shared_low.set(self.shared_low.get().min(self.shared.len()));
+        freed
+    }
+
     /// `drain` for a code's zombies: its low-water mark follows them down.
     pub(crate) fn drain_code(&self, code: &Code, count: u32) -> u64 {
         let freed = self.drain(code.zombies(), count);
@@ -340,7 +375,7 @@ impl Pool {
 
     /// Every zombie goes now.
     pub fn clear(&self) -> u64 {
-        let mut freed = self.drain(&self.shared, u32::MAX);
+        let mut freed = self.drain_shared(u32::MAX);
         while let Some(code) = self.ring.pop_front() {
             freed += self.drain_code(code, u32::MAX);
         }
@@ -348,7 +383,7 @@ impl Pool {
     }
 
     pub fn stats(&self) -> ZfStats {
-        self.n.snapshot()
+        ZfStats { shared_frames: self.shared.len() as u64, ..self.n.snapshot() }
     }
 
     pub(crate) fn report(&self, kind: i32, message: &str) {

@@ -47,6 +47,9 @@ pub struct ZfStats {
     /// another code's frame, which needs full initialisation (CPython's
     /// global free list under ZF_POLICY_LEGACY).
     pub shared_hits: u64,
+    /// Frames in the shared list now (part of `cached_frames`): the reserve,
+    /// or CPython's global free list under ZF_POLICY_LEGACY.
+    pub shared_frames: u64,
 }
 
 /// A `Cell<u64>` counter.
@@ -112,6 +115,7 @@ impl Counters {
             aged_frees: self.aged_frees.get(),
             evicted_frees: self.evicted_frees.get(),
             shared_hits: self.shared_hits.get(),
+            shared_frames: 0,
         }
     }
 }
@@ -131,20 +135,25 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
         n => format!("sweep every {} releases", count(n as u64)),
     };
     let _ = writeln!(r, "zombie-frames {} pool{state}", crate::VERSION);
+    let _ = match cfg.policy {
+        crate::ZF_POLICY_LEGACY => writeln!(r, "  policy legacy (CPython 3.9: one zombie per code, free list of 200){debug}"),
+        _ => writeln!(
+            r,
+            "  policy per-code, per_code_max {}, reserve {}, budget {}, {sweep}{debug}",
+            cfg.per_code_max,
+            cfg.reserve_max,
+            bytes(cfg.budget_bytes as u64)
+        ),
+    };
     let _ = writeln!(
         r,
-        "  policy per-code, per_code_max {}, budget {}, {sweep}{debug}",
-        cfg.per_code_max,
-        bytes(cfg.budget_bytes as u64)
-    );
-    let _ = writeln!(
-        r,
-        "  acquires    {:>14}   zombie hits {} ({:.2}%), fresh {}, reallocs {}",
+        "  acquires    {:>14}   zombie hits {} ({:.2}%), shared {}, reallocs {}, fresh {}",
         count(s.acquires),
         count(s.zombie_hits),
         pct(s.zombie_hits, s.acquires),
-        count(s.fresh_allocs),
-        count(s.reallocs)
+        count(s.shared_hits),
+        count(s.reallocs),
+        count(s.fresh_allocs)
     );
     let _ = writeln!(
         r,
@@ -163,9 +172,10 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     );
     let _ = writeln!(
         r,
-        "  cached now  {:>14}   in {} zombies; peak {} ({:.1}% of the budget)",
+        "  cached now  {:>14}   {} frames, {} of them shared; peak {} ({:.1}% of the budget)",
         bytes(s.cached_bytes),
         count(s.cached_frames),
+        count(s.shared_frames),
         bytes(s.peak_cached_bytes),
         pct(s.peak_cached_bytes, cfg.budget_bytes as u64)
     );
@@ -229,6 +239,8 @@ mod tests {
         let r = report(&s, &ZfConfig::default(), false, &[(7, 440, 3)]);
         assert!(r.contains("zombie hits 150 (75.00%)"), "{r}");
         assert!(r.contains("code #7") && r.contains("3 zombies of 440 bytes"), "{r}");
-        assert!(r.contains("budget 512.0 KiB"), "{r}");
+        assert!(r.contains("budget 128.0 KiB") && r.contains("reserve 200"), "{r}");
+        let legacy = ZfConfig { policy: crate::ZF_POLICY_LEGACY, ..ZfConfig::default() };
+        assert!(report(&s, &legacy, false, &[]).contains("policy legacy"));
     }
 }

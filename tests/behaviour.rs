@@ -7,7 +7,12 @@ use zombie_frames::*;
 const FRAME: usize = 432; // a typical CPython 3.9 frame
 const BLOCK: u64 = (ZF_HEADER_BYTES + FRAME) as u64;
 
+/// A pool without a reserve, so each code's list is seen alone.
 fn pool_with(per_code_max: u32, budget: usize, sweep_every: u32) -> *mut ZfPool {
+    pool_with_reserve(per_code_max, budget, sweep_every, 0)
+}
+
+fn pool_with_reserve(per_code_max: u32, budget: usize, sweep_every: u32, reserve_max: u32) -> *mut ZfPool {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
         let mut cfg = ZfConfig::default();
@@ -15,6 +20,7 @@ fn pool_with(per_code_max: u32, budget: usize, sweep_every: u32) -> *mut ZfPool 
         cfg.per_code_max = per_code_max;
         cfg.budget_bytes = budget;
         cfg.sweep_every = sweep_every;
+        cfg.reserve_max = reserve_max;
         let pool = zf_pool_new(&cfg);
         assert!(!pool.is_null());
         pool
@@ -157,11 +163,12 @@ fn aging_empties_idle_lists_and_spares_used_ones() {
         let (idle, busy) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
         recurse(idle, 64);
         recurse(busy, 3);
-        zf_pool_collect(pool, 0); // the first sweep only takes the low-water marks
+        zf_pool_collect(pool, 1); // the first sweep only takes the low-water marks
         let mut left = vec![];
         for _ in 0..8 {
             recurse(busy, 3);
-            zf_pool_collect(pool, 0);
+            assert_eq!(zf_pool_collect(pool, 0), 0, "young collections do not age");
+            zf_pool_collect(pool, 1);
             left.push(stats(pool).cached_frames - 3);
         }
         // 64 -> 32 -> 16 -> 8 -> 4 -> 2 -> 1 -> 0: halving, then the last one.
@@ -170,6 +177,54 @@ fn aging_empties_idle_lists_and_spares_used_ones() {
         assert_eq!(stats(pool).aged_frees, 64);
         zf_code_free(idle);
         zf_code_free(busy);
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
+fn a_new_code_takes_a_retired_frame_of_close_size() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with_reserve(4, 1 << 20, 0, 5);
+        let deep = zf_code_new(pool, FRAME);
+        recurse(deep, 12); // 4 zombies stay, 5 retire to the reserve, 3 are freed
+        let s = stats(pool);
+        assert_eq!((s.cached_frames, s.frees), (9, 3));
+        let close = zf_code_new(pool, FRAME - FRAME / 5); // the frame is at most a quarter bigger
+        let (f, zombie) = acquire(close);
+        assert!(!zombie, "another code's frame is not a zombie");
+        assert_eq!((stats(pool).shared_hits, stats(pool).fresh_allocs), (1, 12));
+        for bytes in [FRAME + 16, FRAME / 2] {
+            let far = zf_code_new(pool, bytes); // too big for the frame, or too small to waste it on
+            let (g, _) = acquire(far);
+            assert_eq!((stats(pool).shared_hits, stats(pool).fresh_allocs), (1, 13 + (bytes < FRAME) as u64));
+            zf_frame_release(far, g);
+            zf_code_free(far);
+        }
+        zf_frame_release(close, f);
+        // A dying code's zombies retire too; the reserve keeps reserve_max.
+        zf_code_free(close);
+        zf_code_free(deep);
+        let s = stats(pool);
+        assert_eq!(s.cached_frames, 5, "{s:?}");
+        // Aging gives back a quarter (rounded up) of what the reserve never served.
+        zf_pool_collect(pool, 1);
+        zf_pool_collect(pool, 1);
+        assert_eq!(stats(pool).cached_frames, 3);
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
+fn the_reserve_stays_within_the_budget() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with_reserve(2, 6 * BLOCK as usize, 0, 100);
+        let code = zf_code_new(pool, FRAME);
+        recurse(code, 20);
+        let s = stats(pool);
+        assert_eq!((s.cached_frames, s.peak_cached_bytes), (6, 6 * BLOCK));
+        zf_code_free(code);
         zf_pool_free(pool);
     }
 }

@@ -43,6 +43,7 @@ c_programs!(
     test_many_codes,
     test_mutual_recursion,
     test_recursion,
+    test_reserve,
     test_two_recursions,
     test_working_set,
 );
@@ -149,6 +150,39 @@ fn run_scenario(name: &str) {
     println!("{name} (static):\n{stdout}");
     let stdout = check_program(&build(name, Link::Shared));
     println!("{name} (shared):\n{stdout}");
+}
+
+/// `trace_roundtrip.c` records a trace through ZF_TRACE; replaying it under
+/// the same ZF_* configuration gives the counts the program printed.
+#[test]
+fn a_trace_recorded_from_c_replays_to_identical_stats() {
+    use zombie_frames::replay::{replay, Contender};
+    let exe = build("trace_roundtrip", Link::Static);
+    for (policy, extra) in [("per-code", [("ZF_BUDGET", "16K")]), ("legacy", [("ZF_BUDGET", "128K")])] {
+        let path = out_dir().join(format!("roundtrip-{policy}.zft"));
+        let mut cmd = Command::new(&exe);
+        cmd.env("ZF_TRACE", &path).env("ZF_POLICY", policy).envs(extra);
+        let out = cmd.output().expect("run trace_roundtrip");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{}", describe(&cmd, &out));
+        let line = stdout.lines().find_map(|l| l.strip_prefix("stats ")).expect("a stats line");
+        let printed: Vec<u64> = line.split(' ').map(|n| n.parse().unwrap()).collect();
+
+        let mut cfg = zombie_frames::ZfConfig::default();
+        cfg.apply_env(|k| match k {
+            "ZF_POLICY" => Some(policy.into()),
+            "ZF_BUDGET" => Some(extra[0].1.into()),
+            _ => None,
+        })
+        .unwrap();
+        let file = std::fs::File::open(&path).expect("the trace");
+        let (events, parser) = zombie_frames::trace::read_all(std::io::BufReader::new(file)).expect("a valid trace");
+        let s = replay(&events, parser.slots(), Contender::Pool(cfg), true).expect("replay").stats;
+        let replayed =
+            [s.acquires, s.zombie_hits, s.shared_hits, s.reallocs, s.fresh_allocs, s.frees, s.peak_cached_bytes, s.sweeps];
+        assert_eq!(printed, replayed, "{policy}: printed by C vs replayed");
+        assert!(s.zombie_hits > 0 && s.frees > 0 && s.sweeps > 0, "{policy}: {s:?}");
+    }
 }
 
 #[test]

@@ -61,7 +61,6 @@ unsafe extern "C" fn ledger_dealloc(ctx: *mut c_void, p: *mut c_void, size: usiz
 struct MCode {
     handle: *mut ZfCode,
     frame_bytes: usize,
-    block: u64,
     zombies: Vec<usize>, // frame addresses, top of the stack last
     low_water: u32,
     used: bool,
@@ -70,12 +69,26 @@ struct MCode {
     live: usize,
 }
 
+/// Where an acquire's frame must come from.
+enum Want {
+    Zombie(usize),
+    Reserve(usize),
+    Fresh,
+}
+
 struct Model {
     per_code_max: u32,
     budget: u64,
     sweep_every: u64,
     until_sweep: u64,
+    reserve_max: usize,
+    sweep_generation: u32,
     codes: Vec<MCode>,
+    /// Every block the pool holds, live or cached: address -> (capacity, bytes).
+    blocks: HashMap<usize, (usize, u64)>,
+    /// Retired frames, top last, and the fewest held since the last sweep.
+    reserve: Vec<usize>,
+    reserve_low: usize,
     ring: Vec<usize>,
     hand: usize,
     s: ZfStats,
@@ -89,7 +102,12 @@ impl Model {
             budget: cfg.budget_bytes as u64,
             sweep_every: every,
             until_sweep: if every == 0 { u64::MAX } else { every },
+            reserve_max: cfg.reserve_max as usize,
+            sweep_generation: cfg.sweep_generation,
             codes: vec![],
+            blocks: HashMap::new(),
+            reserve: vec![],
+            reserve_low: 0,
             ring: vec![],
             hand: 0,
             s: ZfStats::default(),
@@ -97,11 +115,9 @@ impl Model {
     }
 
     fn new_code(&mut self, handle: *mut ZfCode, frame_bytes: usize) {
-        let block = HEADER + frame_bytes.next_multiple_of(16) as u64;
         self.codes.push(MCode {
             handle,
             frame_bytes,
-            block,
             zombies: vec![],
             low_water: 0,
             used: false,
@@ -113,42 +129,90 @@ impl Model {
         self.s.codes_created += 1;
     }
 
-    /// The frame address the library must hand out, if a zombie.
-    fn acquire(&mut self, ci: usize) -> Option<usize> {
+    fn bytes(&self, addr: usize) -> u64 {
+        self.blocks[&addr].1
+    }
+
+    fn cache(&mut self, addr: usize) {
+        self.s.cached_frames += 1;
+        self.s.cached_bytes += self.bytes(addr);
+        self.s.peak_cached_bytes = self.s.peak_cached_bytes.max(self.s.cached_bytes);
+    }
+
+    fn uncache(&mut self, addr: usize) {
+        self.s.cached_frames -= 1;
+        self.s.cached_bytes -= self.bytes(addr);
+    }
+
+    fn free(&mut self, addr: usize) {
+        self.blocks.remove(&addr);
+        self.s.frees += 1;
+    }
+
+    fn acquire(&mut self, ci: usize) -> Want {
         let c = &mut self.codes[ci];
         c.used = true;
         c.live += 1;
         self.s.acquires += 1;
         self.s.live_frames += 1;
         self.s.peak_live_frames = self.s.peak_live_frames.max(self.s.live_frames);
-        match self.pop(ci) {
-            Some(addr) => {
-                self.s.zombie_hits += 1;
-                Some(addr)
-            }
-            None => {
-                self.s.fresh_allocs += 1;
-                None
-            }
+        if let Some(addr) = self.pop(ci) {
+            self.s.zombie_hits += 1;
+            return Want::Zombie(addr);
         }
+        let need = self.codes[ci].frame_bytes;
+        let fits = |addr: &usize| (need..=need + need / 4).contains(&self.blocks[addr].0);
+        if let Some(i) = self.reserve.iter().rposition(fits) {
+            let addr = self.reserve.remove(i);
+            self.reserve_low = self.reserve_low.min(self.reserve.len());
+            self.uncache(addr);
+            self.s.shared_hits += 1;
+            return Want::Reserve(addr);
+        }
+        self.s.fresh_allocs += 1;
+        Want::Fresh
+    }
+
+    /// A fresh block was handed out at `addr` for `ci`.
+    fn fresh(&mut self, ci: usize, addr: usize) {
+        let cap = self.codes[ci].frame_bytes;
+        self.blocks.insert(addr, (cap, HEADER + cap.next_multiple_of(16) as u64));
     }
 
     fn pop(&mut self, ci: usize) -> Option<usize> {
         let c = &mut self.codes[ci];
         let addr = c.zombies.pop()?;
         c.low_water = c.low_water.min(c.zombies.len() as u32);
-        self.s.cached_frames -= 1;
-        self.s.cached_bytes -= c.block;
+        self.uncache(addr);
         Some(addr)
     }
 
-    fn drain(&mut self, ci: usize, n: u32) -> u32 {
-        let mut done = 0;
-        while done < n && self.pop(ci).is_some() {
-            self.s.frees += 1;
-            done += 1;
+    fn drain(&mut self, ci: usize, n: u32) {
+        for _ in 0..n {
+            let Some(addr) = self.pop(ci) else { break };
+            self.free(addr);
         }
-        done
+    }
+
+    /// To the reserve if it has room within the budget, else freed; true when kept.
+    fn retire(&mut self, addr: usize) -> bool {
+        if self.reserve.len() < self.reserve_max && self.s.cached_bytes + self.bytes(addr) <= self.budget {
+            self.reserve.push(addr);
+            self.cache(addr);
+            return true;
+        }
+        self.free(addr);
+        false
+    }
+
+    /// Retires up to `n` zombies of `ci`; returns how many were freed.
+    fn retire_code(&mut self, ci: usize, n: u32) -> u64 {
+        let mut freed = 0;
+        for _ in 0..n {
+            let Some(addr) = self.pop(ci) else { break };
+            freed += !self.retire(addr) as u64;
+        }
+        freed
     }
 
     fn release(&mut self, ci: usize, addr: usize) {
@@ -156,18 +220,16 @@ impl Model {
         self.s.live_frames -= 1;
         self.codes[ci].live -= 1;
         let limit = if self.codes[ci].freed { 0 } else { self.per_code_max };
-        if (self.codes[ci].zombies.len() as u32) < limit && self.fits(ci) {
+        if (self.codes[ci].zombies.len() as u32) < limit && self.fits(ci, self.bytes(addr)) {
             let c = &mut self.codes[ci];
             c.zombies.push(addr);
             if !c.in_ring {
                 c.in_ring = true;
                 self.ring.push(ci);
             }
-            self.s.cached_frames += 1;
-            self.s.cached_bytes += c.block;
-            self.s.peak_cached_bytes = self.s.peak_cached_bytes.max(self.s.cached_bytes);
+            self.cache(addr);
         } else {
-            self.s.frees += 1;
+            self.retire(addr);
         }
         self.until_sweep -= 1;
         if self.until_sweep == 0 {
@@ -175,8 +237,7 @@ impl Model {
         }
     }
 
-    fn fits(&mut self, ci: usize) -> bool {
-        let need = self.codes[ci].block;
+    fn fits(&mut self, ci: usize, need: u64) -> bool {
         if self.s.cached_bytes + need <= self.budget {
             return true;
         }
@@ -229,14 +290,26 @@ impl Model {
         }
     }
 
+    fn collect(&mut self, generation: u32) {
+        if generation >= self.sweep_generation {
+            self.sweep();
+        }
+    }
+
     fn sweep(&mut self) {
+        let drop = self.reserve_low.div_ceil(4);
+        for _ in 0..drop {
+            let addr = self.reserve.pop().unwrap();
+            self.uncache(addr);
+            self.free(addr);
+        }
+        self.s.aged_frees += drop as u64;
         let mut i = 0;
         while i < self.ring.len() {
             let ci = self.ring[i];
             let low = self.codes[ci].low_water;
             let drop = if low > 1 { low / 2 } else { low };
-            self.drain(ci, drop);
-            self.s.aged_frees += drop as u64;
+            self.s.aged_frees += self.retire_code(ci, drop);
             let c = &mut self.codes[ci];
             c.low_water = c.zombies.len() as u32;
             if c.zombies.is_empty() {
@@ -245,11 +318,17 @@ impl Model {
                 i += 1;
             }
         }
+        self.reserve_low = self.reserve.len();
         self.s.sweeps += 1;
         self.until_sweep = if self.sweep_every == 0 { u64::MAX } else { self.sweep_every };
     }
 
     fn clear(&mut self) {
+        while let Some(addr) = self.reserve.pop() {
+            self.uncache(addr);
+            self.free(addr);
+        }
+        self.reserve_low = 0;
         for ci in std::mem::take(&mut self.ring) {
             self.drain(ci, u32::MAX);
             self.codes[ci].in_ring = false;
@@ -258,7 +337,7 @@ impl Model {
     }
 
     fn free_code(&mut self, ci: usize) {
-        self.drain(ci, u32::MAX);
+        self.retire_code(ci, u32::MAX);
         self.unlink(ci);
         self.codes[ci].freed = true;
         self.s.codes -= 1;
@@ -298,12 +377,14 @@ fn run(seed: u64, steps: usize) {
         cfg.per_code_max = rng.pick(&[0, 1, 2, 4, 8, 32, 1000]);
         cfg.budget_bytes = rng.pick(&[0, 300, 2048, 16 << 10, 256 << 10, usize::MAX]);
         cfg.sweep_every = rng.pick(&[0, 1, 7, 64, 4096]);
+        cfg.reserve_max = rng.pick(&[0, 1, 4, 200]);
+        cfg.sweep_generation = rng.pick(&[0, 1, 2]);
         cfg.alloc = Some(ledger_alloc);
         cfg.dealloc = Some(ledger_dealloc);
         cfg.alloc_ctx = (&mut *ledger as *mut Ledger).cast();
         let what = format!(
-            "seed {seed}: per_code_max {}, budget {}, sweep_every {}",
-            cfg.per_code_max, cfg.budget_bytes, cfg.sweep_every
+            "seed {seed}: per_code_max {}, budget {}, sweep_every {}, reserve_max {}, sweep_generation {}",
+            cfg.per_code_max, cfg.budget_bytes, cfg.sweep_every, cfg.reserve_max, cfg.sweep_generation
         );
         let pool = zf_pool_new(&cfg);
         assert!(!pool.is_null(), "{what}");
@@ -329,13 +410,22 @@ fn run(seed: u64, steps: usize) {
                 let frame = zf_frame_acquire(m.codes[ci].handle, &mut is_zombie);
                 assert!(!frame.is_null(), "{what}, step {step}");
                 assert_eq!(frame as usize % 16, 0);
-                let want = m.acquire(ci);
-                assert_eq!(is_zombie, want.is_some() as c_int, "{what}, step {step}: is_zombie");
                 let len = m.codes[ci].frame_bytes;
-                if let Some(addr) = want {
-                    assert_eq!(frame as usize, addr, "{what}, step {step}: not the zombie on top");
-                    let seed = contents[&addr];
-                    assert!(holds(frame.cast(), len, seed), "{what}, step {step}: zombie bytes changed");
+                match m.acquire(ci) {
+                    Want::Zombie(addr) => {
+                        assert_eq!(is_zombie, 1, "{what}, step {step}: is_zombie");
+                        assert_eq!(frame as usize, addr, "{what}, step {step}: not the zombie on top");
+                        let seed = contents[&addr];
+                        assert!(holds(frame.cast(), len, seed), "{what}, step {step}: zombie bytes changed");
+                    }
+                    Want::Reserve(addr) => {
+                        assert_eq!(is_zombie, 0, "{what}, step {step}: is_zombie");
+                        assert_eq!(frame as usize, addr, "{what}, step {step}: not the reserve frame that fits");
+                    }
+                    Want::Fresh => {
+                        assert_eq!(is_zombie, 0, "{what}, step {step}: is_zombie");
+                        m.fresh(ci, frame as usize);
+                    }
                 }
                 let seed = rng.next();
                 fill(frame.cast(), len, seed);
@@ -358,14 +448,16 @@ fn run(seed: u64, steps: usize) {
                 m.free_code(ci);
             } else if roll < 99 {
                 op = "collect";
-                zf_pool_collect(pool, rng.below(3) as c_int);
-                m.sweep();
+                let generation = rng.below(3);
+                zf_pool_collect(pool, generation as c_int);
+                m.collect(generation as u32);
             } else {
                 op = "clear";
                 zf_pool_clear(pool);
                 m.clear();
             }
             let got = stats(pool);
+            m.s.shared_frames = m.reserve.len() as u64;
             assert_eq!(got, m.s, "{what}, step {step} ({op}): stats differ from the model");
             assert!(got.cached_bytes <= cfg.budget_bytes as u64, "{what}, step {step}: over budget");
         }

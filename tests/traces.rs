@@ -137,7 +137,7 @@ fn record(cfg: &ZfConfig) -> ZfStats {
                         codes[c] = std::ptr::null_mut();
                     }
                 }
-                98 => _ = zf_pool_collect(pool, (step % 3) as i32),
+                98 => _ = zf_pool_collect(pool, step % 3),
                 _ => {}
             }
         }

@@ -1,0 +1,76 @@
+/*
+ * The reserve, with the default configuration: frames a code will not keep
+ * (a list full after deep recursion, a code object that dies) serve the
+ * first calls of new code objects of a close size, with no realloc and
+ * with is_zombie 0; the budget bounds zombies and reserve together.
+ */
+#include "check.h"
+#include "minipy.h"
+
+enum { DEPTH = 300, NEW_CODES = 50 };
+
+static void recurse(PyCodeObject *co, PyFrameObject *back, int depth)
+{
+    PyFrameObject *f = call_enter(co, back);
+    if (depth > 1)
+        recurse(co, f, depth - 1);
+    call_leave(f);
+}
+
+int main(void)
+{
+    ZfConfig cfg;
+    PyCodeObject *deep, *fresh[NEW_CODES];
+    ZfStats s;
+    uint64_t fresh_before, not_zombie = 0;
+    int i;
+
+    zf_config_default(&cfg);
+    if (minipy_init(&cfg) != 0)
+        return 1;
+    deep = code_new("deep", 3, 5, 0, 0);
+    recurse(deep, NULL, DEPTH);
+    s = pool_stats();
+    /* 128 zombies stay with the code, 200 would retire, but the budget
+     * (128 KiB) bounds them together. */
+    CHECK_EQ(s.fresh_allocs, DEPTH);
+    CHECK(s.cached_frames > (uint64_t)cfg.per_code_max);
+    CHECK(s.cached_bytes <= cfg.budget_bytes);
+    CHECK_EQ(s.cached_frames + s.frees, DEPTH);
+
+    /* A dying code's zombies retire: the first calls of new codes of the
+     * same shape take them, not malloc. */
+    code_dealloc(deep);
+    fresh_before = pool_stats().fresh_allocs;
+    for (i = 0; i < NEW_CODES; i++) {
+        PyFrameObject *f;
+        fresh[i] = code_new("lambda", 3, 5, 0, 0);
+        f = call_enter(fresh[i], NULL);
+        not_zombie += f->f_zombie == 0;
+        call_leave(f);
+    }
+    s = pool_stats();
+    CHECK_EQ(s.fresh_allocs, fresh_before);
+    CHECK_EQ(s.shared_hits, NEW_CODES);
+    CHECK_EQ(not_zombie, NEW_CODES);
+    CHECK_EQ(s.reallocs, 0);
+
+    /* A code twice as big finds nothing that fits and allocates. */
+    {
+        PyCodeObject *big = code_new("big", 40, 30, 0, 0);
+        recurse(big, NULL, 1);
+        CHECK_EQ(pool_stats().fresh_allocs, fresh_before + 1);
+        code_dealloc(big);
+    }
+
+    /* Aging empties it all once nothing runs. */
+    for (i = 0; i < NEW_CODES; i++)
+        code_dealloc(fresh[i]);
+    for (i = 0; i < 64 && pool_stats().cached_frames > 0; i++)
+        gc_collect(1);
+    CHECK_EQ(pool_stats().cached_frames, 0);
+    CHECK_EQ(pool_stats().cached_bytes, 0);
+    print_summary("reserve");
+    minipy_fini();
+    return check_done();
+}

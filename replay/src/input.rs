@@ -1,0 +1,113 @@
+//! Reading a trace: a file or stdin, gzip'd or plain, with a progress bar.
+
+use flate2::read::MultiGzDecoder;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::time::Duration;
+use zombie_frames::trace::{read_all, Event, Parser};
+
+/// A trace's events, checked against every rule of the format.
+pub struct Trace {
+    pub events: Vec<Event>,
+    pub parser: Parser,
+}
+
+/// Reads and checks `path` (`-`: stdin). The error is `line N: why`, or
+/// why the file cannot be opened.
+pub fn load(path: &Path, progress: &Progress) -> Result<Trace, String> {
+    let (raw, len): (Box<dyn Read>, _) = match path.to_str() {
+        Some("-") => (Box::new(io::stdin()), None),
+        _ => {
+            let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+            let len = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+            (Box::new(file), len)
+        }
+    };
+    progress.reading(len);
+    let mut input = BufReader::with_capacity(1 << 16, Counted { inner: raw, progress });
+    // Gzip by its magic bytes, whatever the file is called.
+    let gzip = input.fill_buf().map_err(|e| format!("line 1: cannot read: {e}"))?.starts_with(&[0x1f, 0x8b]);
+    let text: Box<dyn BufRead> = match gzip {
+        true => Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(input))),
+        false => Box::new(input),
+    };
+    let (events, parser) = read_all(text).map_err(|e| e.to_string())?;
+    Ok(Trace { events, parser })
+}
+
+/// Counts the bytes read for the progress bar.
+struct Counted<'a> {
+    inner: Box<dyn Read>,
+    progress: &'a Progress,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+}
+
+/// One trace's progress bar on stderr: hidden for the first second (most
+/// traces are done by then) and whenever stderr is not a terminal.
+pub struct Progress {
+    bar: ProgressBar,
+    shown: Cell<bool>,
+}
+
+impl Progress {
+    pub fn new(name: &Path) -> Progress {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        bar.set_prefix(name.display().to_string());
+        Progress { bar, shown: Cell::new(false) }
+    }
+
+    fn reading(&self, len: Option<u64>) {
+        let style = match len {
+            Some(len) => {
+                self.bar.set_length(len);
+                "{prefix}: reading {bar:30} {bytes}/{total_bytes}"
+            }
+            None => "{prefix}: reading {spinner} {bytes}",
+        };
+        self.bar.set_style(ProgressStyle::with_template(style).expect("a valid template"));
+    }
+
+    /// From here on the bar counts `passes` replays.
+    pub fn replaying(&self, passes: u64) {
+        self.bar.set_style(
+            ProgressStyle::with_template("{prefix}: {bar:30} {pos}/{len} replays, {msg}").expect("a valid template"),
+        );
+        self.bar.set_length(passes);
+        self.bar.set_position(0);
+        self.reveal();
+    }
+
+    /// A replay under `name` begins.
+    pub fn pass(&self, name: &str) {
+        self.bar.set_message(name.to_string());
+        self.reveal();
+    }
+
+    pub fn inc(&self, n: u64) {
+        self.bar.inc(n);
+        self.reveal();
+    }
+
+    fn reveal(&self) {
+        if !self.shown.get() && self.bar.elapsed() > Duration::from_secs(1) {
+            self.shown.set(true);
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,182 @@
+//! zf-replay: replays zftrace files through zombie-frames (the real
+//! library, through its C ABI) under several policies side by side, and
+//! prints what each did: one table per trace, or JSON.
+
+mod args;
+mod input;
+mod plot;
+mod report;
+
+use args::{Args, Policy};
+use clap::Parser;
+use input::{Progress, Trace};
+use report::{Row, TraceReport};
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use zombie_frames::replay::{replay, Contender, Outcome};
+use zombie_frames::{ZfConfig, ZF_POLICY_LEGACY};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(dir) = &args.plot {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("{}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for path in &args.traces {
+        match run(path, &args) {
+            Ok(r) if args.json => reports.push(r),
+            Ok(r) => {
+                if print(&report::table(&r)).is_err() {
+                    return ExitCode::FAILURE;
+                }
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                failed = true;
+            }
+        }
+    }
+    if args.json {
+        let json = serde_json::to_string_pretty(&report::Json { traces: &reports }).expect("plain data serialises");
+        failed |= print(&json).is_err();
+    }
+    match failed {
+        true => ExitCode::FAILURE,
+        false => ExitCode::SUCCESS,
+    }
+}
+
+/// Writes `text` and a newline on stdout. A closed pipe (`| head`) ends
+/// the output quietly; other write errors are reported.
+fn print(text: &str) -> std::io::Result<()> {
+    let r = writeln!(std::io::stdout().lock(), "{text}");
+    if let Err(e) = &r {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("stdout: {e}");
+        }
+    }
+    r
+}
+
+/// Reads, checks and replays one trace; writes its plot if asked.
+fn run(path: &Path, args: &Args) -> Result<TraceReport, String> {
+    let progress = Progress::new(path);
+    let trace = input::load(path, &progress)?;
+    let cfg = args.per_code_config();
+    let policies = args.policies();
+    let plotting = args.plot.is_some();
+    let passes = policies.len() + policies.contains(&Policy::PerCode) as usize;
+    let passes = passes + if plotting { plot::budgets().len() + 1 } else { 0 };
+    progress.replaying(passes as u64);
+    let mut replayer = Replayer { trace: &trace, progress: &progress };
+    let mut contenders = Vec::new();
+    let mut legacy = None;
+    for p in policies {
+        let outcome = replayer.run(p, &cfg)?;
+        if p == Policy::Legacy {
+            legacy = Some(outcome);
+        }
+        contenders.push(Row::new(p.name(), &outcome));
+    }
+    if let Some(dir) = &args.plot {
+        let legacy = match legacy {
+            Some(o) => o,
+            None => replayer.run(Policy::Legacy, &cfg)?,
+        };
+        let file = dir.join(format!("{}.svg", stem(path)));
+        let title = format!(
+            "{}: per_code_max {}, reserve_max {}, sweep_every {}",
+            path.display(),
+            cfg.per_code_max,
+            cfg.reserve_max,
+            cfg.sweep_every
+        );
+        plot_sweep(&mut replayer, &cfg, &legacy, &file, &title)?;
+    }
+    let p = &trace.parser;
+    Ok(TraceReport {
+        trace: path.display().to_string(),
+        events: trace.events.len() as u64,
+        codes: p.codes() as u64,
+        peak_live_frames: p.peak_live as u64,
+        per_code: (&cfg).into(),
+        contenders,
+    })
+}
+
+struct Replayer<'a> {
+    trace: &'a Trace,
+    progress: &'a Progress,
+}
+
+impl Replayer<'_> {
+    /// One contender's outcome. Per-code pools run twice: timed, then
+    /// checking the budget after every release; both must count alike.
+    fn run(&mut self, policy: Policy, per_code: &ZfConfig) -> Result<Outcome, String> {
+        let contender = match policy {
+            Policy::PerCode => Contender::Pool(*per_code),
+            Policy::Legacy => Contender::Pool(ZfConfig { policy: ZF_POLICY_LEGACY, ..ZfConfig::default() }),
+            Policy::Malloc => Contender::Malloc,
+            Policy::Oracle => Contender::Oracle,
+        };
+        let timed = self.pass(policy.name(), contender, false)?;
+        if policy == Policy::PerCode {
+            let checked = self.pass(&format!("{} (checking the budget)", policy.name()), contender, true)?;
+            if checked.stats != timed.stats {
+                return Err(format!("{}: the checked replay counted differently from the timed one", policy.name()));
+            }
+        }
+        Ok(timed)
+    }
+
+    fn pass(&mut self, name: &str, contender: Contender, check: bool) -> Result<Outcome, String> {
+        self.progress.pass(name);
+        let t = self.trace;
+        let outcome = replay(&t.events, t.parser.slots(), contender, check).map_err(|e| format!("{name}: {e}"))?;
+        self.progress.inc(1);
+        Ok(outcome)
+    }
+}
+
+/// Replays per-code at each budget of the sweep (budget checked) and draws it.
+fn plot_sweep(r: &mut Replayer, cfg: &ZfConfig, legacy: &Outcome, file: &Path, title: &str) -> Result<(), String> {
+    let point = |bytes: u64, o: &Outcome| plot::Point {
+        bytes: bytes as f64,
+        warm_percent: report::percent(o.stats.zombie_hits, o.stats.acquires),
+        system_allocs: o.system_allocs() as f64,
+    };
+    let mut sweep = Vec::new();
+    for budget in plot::budgets() {
+        let name = format!("per-code, budget_bytes {}", report::size(budget as u64));
+        let o = r.pass(&name, Contender::Pool(ZfConfig { budget_bytes: budget, ..*cfg }), true)?;
+        sweep.push(point(budget as u64, &o));
+    }
+    plot::write_svg(file, title, &sweep, point(legacy.stats.peak_cached_bytes, legacy))
+}
+
+/// `traces/json.zft.gz` -> `json`; stdin -> `stdin`.
+fn stem(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = [".gz", ".zft"].iter().fold(name, |n, ext| n.strip_suffix(ext).map(str::to_string).unwrap_or(n));
+    match name.as_str() {
+        "" | "-" => "stdin".to_string(),
+        _ => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn plot_files_are_named_after_the_trace() {
+        let names = ["traces/json.zft.gz", "a/b.zft", "plain.txt", "-"].map(|p| stem(&PathBuf::from(p)));
+        assert_eq!(names, ["json", "b", "plain.txt", "stdin"]);
+    }
+}

@@ -1,0 +1,190 @@
+//! The per-trace table and its JSON twin.
+
+use serde::Serialize;
+use zombie_frames::replay::Outcome;
+use zombie_frames::ZfConfig;
+
+/// What `--json` prints.
+#[derive(Serialize)]
+pub struct Json<'a> {
+    pub traces: &'a [TraceReport],
+}
+
+/// One trace under every contender.
+#[derive(Serialize)]
+pub struct TraceReport {
+    pub trace: String,
+    pub events: u64,
+    pub codes: u64,
+    pub peak_live_frames: u64,
+    /// The configuration of the per-code contender.
+    pub per_code: Settings,
+    pub contenders: Vec<Row>,
+}
+
+#[derive(Serialize)]
+pub struct Settings {
+    pub per_code_max: u32,
+    pub budget_bytes: usize,
+    pub sweep_every: u32,
+    pub reserve_max: u32,
+    pub sweep_generation: u32,
+}
+
+impl From<&ZfConfig> for Settings {
+    fn from(c: &ZfConfig) -> Settings {
+        Settings {
+            per_code_max: c.per_code_max,
+            budget_bytes: c.budget_bytes,
+            sweep_every: c.sweep_every,
+            reserve_max: c.reserve_max,
+            sweep_generation: c.sweep_generation,
+        }
+    }
+}
+
+/// One contender's replay: a row of the table.
+#[derive(Serialize)]
+pub struct Row {
+    pub policy: &'static str,
+    pub acquisitions: u64,
+    /// Served by a zombie of the same code: warm, per-code fields intact.
+    pub zombie_hits: u64,
+    pub zombie_hit_percent: f64,
+    /// Served by another code's frame (legacy's global list), without a resize.
+    pub shared_hits: u64,
+    pub fresh_allocs: u64,
+    pub reallocs: u64,
+    /// fresh_allocs + reallocs: what the system allocator was asked for.
+    pub system_allocs: u64,
+    pub frees: u64,
+    pub peak_cached_bytes: u64,
+    pub final_cached_bytes: u64,
+    pub peak_live_frames: u64,
+    pub ns_per_event: f64,
+}
+
+impl Row {
+    pub fn new(policy: &'static str, o: &Outcome) -> Row {
+        let s = &o.stats;
+        Row {
+            policy,
+            acquisitions: s.acquires,
+            zombie_hits: s.zombie_hits,
+            zombie_hit_percent: percent(s.zombie_hits, s.acquires),
+            shared_hits: s.shared_hits,
+            fresh_allocs: s.fresh_allocs,
+            reallocs: s.reallocs,
+            system_allocs: o.system_allocs(),
+            frees: s.frees,
+            peak_cached_bytes: s.peak_cached_bytes,
+            final_cached_bytes: s.cached_bytes,
+            peak_live_frames: s.peak_live_frames,
+            ns_per_event: o.ns_per_event(),
+        }
+    }
+}
+
+pub fn percent(part: u64, whole: u64) -> f64 {
+    100.0 * part as f64 / whole.max(1) as f64
+}
+
+const HEADER: [&str; 12] = [
+    "policy",
+    "acquisitions",
+    "zombie hits",
+    "shared hits",
+    "fresh",
+    "reallocs",
+    "system allocs",
+    "frees",
+    "peak cached",
+    "final cached",
+    "peak live",
+    "ns/event",
+];
+
+/// The table, with a two-line heading naming the trace and the per-code settings.
+pub fn table(r: &TraceReport) -> String {
+    let p = &r.per_code;
+    let mut out = format!(
+        "{}: {} events, {} codes, at most {} frames live\nper-code: per_code_max {}, budget_bytes {}, sweep_every {}, reserve_max {}, sweep_generation {}\n\n",
+        r.trace,
+        grouped(r.events),
+        grouped(r.codes),
+        grouped(r.peak_live_frames),
+        p.per_code_max,
+        size(p.budget_bytes as u64),
+        p.sweep_every,
+        p.reserve_max,
+        p.sweep_generation
+    );
+    let mut rows = vec![HEADER.map(String::from).to_vec()];
+    for c in &r.contenders {
+        rows.push(vec![
+            c.policy.to_string(),
+            grouped(c.acquisitions),
+            format!("{:.2}%", c.zombie_hit_percent),
+            grouped(c.shared_hits),
+            grouped(c.fresh_allocs),
+            grouped(c.reallocs),
+            grouped(c.system_allocs),
+            grouped(c.frees),
+            kib(c.peak_cached_bytes),
+            kib(c.final_cached_bytes),
+            grouped(c.peak_live_frames),
+            format!("{:.1}", c.ns_per_event),
+        ]);
+    }
+    let widths: Vec<usize> = (0..HEADER.len()).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+    for row in rows {
+        let mut line = format!("{:<w$}", row[0], w = widths[0]);
+        for (cell, w) in row.iter().zip(&widths).skip(1) {
+            line += &format!("  {cell:>w$}");
+        }
+        out += line.trim_end();
+        out.push('\n');
+    }
+    out
+}
+
+/// 1234567 -> "1,234,567".
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+/// A size as ZF_BUDGET takes it: 524288 -> "512K", 1000 -> "1000".
+pub fn size(bytes: u64) -> String {
+    for (shift, unit) in [(30, "G"), (20, "M"), (10, "K")] {
+        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!([grouped(0), grouped(999), grouped(1000), grouped(1263948)], ["0", "999", "1,000", "1,263,948"]);
+        assert_eq!(
+            [size(524288), size(4 << 20), size(1 << 30), size(1000), size(0)],
+            ["512K", "4M", "1G", "1000", "0"]
+        );
+    }
+}

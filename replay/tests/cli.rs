@@ -1,0 +1,376 @@
+//! The zf-replay binary as a user runs it: on the sample trace (whose
+//! legacy counts must be CPython's own, from traces/json.json), on plain,
+//! gzip'd and piped input, with --json, --set and --plot, and on broken
+//! files, one per rule of docs/TRACE_FORMAT.md.
+
+use flate2::{write::GzEncoder, Compression};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_zf-replay");
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces/json.zft.gz")
+}
+
+/// CPython's own counts on the sample.
+fn cpython() -> Value {
+    let text = std::fs::read_to_string(sample().with_extension("").with_extension("json")).expect("traces/json.json");
+    serde_json::from_str(&text).expect("json.json is JSON")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("zf-replay-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn zf_replay(args: &[&str]) -> Output {
+    let out = Command::new(BIN).args(args).output().expect("runs zf-replay");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "zf-replay panicked: {stderr}");
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(out.status.success(), "zf-replay failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&stdout(&zf_replay(args))).expect("--json prints JSON")
+}
+
+/// The row of `policy` in `table`, numbers without their commas.
+fn row(table: &str, policy: &str) -> Vec<String> {
+    let line = table.lines().find(|l| l.split_whitespace().next() == Some(policy));
+    let line = line.unwrap_or_else(|| panic!("no {policy} row in\n{table}"));
+    line.split_whitespace().map(|w| w.replace(',', "")).collect()
+}
+
+#[test]
+fn the_sample_table_has_every_contender_and_legacy_counts_as_cpython() {
+    let sample = sample();
+    let table = stdout(&zf_replay(&[sample.to_str().unwrap()]));
+    let header = table.lines().find(|l| l.starts_with("policy")).expect("a header row");
+    for column in ["acquisitions", "zombie hits", "shared hits", "fresh", "reallocs", "system allocs", "frees"] {
+        assert!(header.contains(column), "no {column} column: {header}");
+    }
+    for column in ["peak cached", "final cached", "peak live", "ns/event"] {
+        assert!(header.contains(column), "no {column} column: {header}");
+    }
+    for policy in ["per-code", "legacy", "malloc", "oracle"] {
+        row(&table, policy);
+    }
+    let c = cpython();
+    let n = |key: &str| c[key].as_u64().unwrap_or_else(|| panic!("{key} in json.json"));
+    let legacy = row(&table, "legacy");
+    let percent = format!("{:.2}%", 100.0 * n("zombie_hits") as f64 / n("acquisitions") as f64);
+    let fresh_and_realloc = n("fresh_allocations") + n("freelist_hits_realloc");
+    let want = [
+        (1, n("acquisitions").to_string()),
+        (2, percent),
+        (3, n("freelist_hits_no_resize").to_string()),
+        (4, n("fresh_allocations").to_string()),
+        (5, n("freelist_hits_realloc").to_string()),
+        (6, fresh_and_realloc.to_string()),
+        (7, n("frees_to_system_total").to_string()),
+    ];
+    for (column, value) in want {
+        assert_eq!(legacy[column], value, "legacy column {column}:\n{table}");
+    }
+    // Peak live frames, after two "x KiB" cells.
+    assert_eq!(legacy[12], n("peak_live_frames").to_string(), "{table}");
+    // No cache: every acquisition is a system allocation.
+    let malloc = row(&table, "malloc");
+    assert_eq!((&malloc[1], &malloc[4], &malloc[2]), (&legacy[1], &legacy[1], &"0.00%".to_string()));
+}
+
+#[test]
+fn json_gives_the_same_counts_exactly() {
+    let sample = sample();
+    let out = json(&["--json", "--policy", "legacy", sample.to_str().unwrap()]);
+    let traces = out["traces"].as_array().expect("a traces array");
+    assert_eq!(traces.len(), 1);
+    let t = &traces[0];
+    let c = cpython();
+    assert_eq!(t["events"], c["events"]);
+    assert_eq!(t["peak_live_frames"], c["peak_live_frames"]);
+    let rows = t["contenders"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "--policy legacy alone");
+    let legacy = &rows[0];
+    assert_eq!(legacy["policy"], "legacy");
+    for (ours, theirs) in [
+        ("acquisitions", "acquisitions"),
+        ("zombie_hits", "zombie_hits"),
+        ("shared_hits", "freelist_hits_no_resize"),
+        ("reallocs", "freelist_hits_realloc"),
+        ("fresh_allocs", "fresh_allocations"),
+        ("frees", "frees_to_system_total"),
+        ("peak_live_frames", "peak_live_frames"),
+    ] {
+        assert_eq!(legacy[ours], c[theirs], "{ours} vs CPython's {theirs}");
+    }
+    let (z, a) = (legacy["zombie_hits"].as_f64().unwrap(), legacy["acquisitions"].as_f64().unwrap());
+    assert!((legacy["zombie_hit_percent"].as_f64().unwrap() - 100.0 * z / a).abs() < 1e-9);
+    assert!(legacy["ns_per_event"].as_f64().unwrap() > 0.0);
+}
+
+/// The first `lines` lines of the sample, plain and gzip'd: a valid trace
+/// (frames may be live at its end), small enough for debug builds.
+fn small_sample(lines: usize) -> (PathBuf, PathBuf) {
+    let (plain, gzip) = (tmp(&format!("head{lines}.zft")), tmp(&format!("head{lines}.zft.gz")));
+    let file = std::fs::File::open(sample()).unwrap();
+    let text: Vec<String> =
+        BufReader::new(flate2::read::GzDecoder::new(file)).lines().take(lines).map(Result::unwrap).collect();
+    let text = text.join("\n") + "\n";
+    std::fs::write(&plain, &text).unwrap();
+    let mut gz = GzEncoder::new(std::fs::File::create(&gzip).unwrap(), Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    (plain, gzip)
+}
+
+/// The JSON without the file name and the timings, which differ run to run.
+fn counts(mut v: Value) -> Value {
+    for t in v["traces"].as_array_mut().unwrap() {
+        t["trace"] = Value::Null;
+        for c in t["contenders"].as_array_mut().unwrap() {
+            c["ns_per_event"] = Value::Null;
+        }
+    }
+    v
+}
+
+#[test]
+fn plain_gzip_and_stdin_input_replay_alike() {
+    let (plain, gzip) = small_sample(40_000);
+    let args = |p: &Path| ["--json", p.to_str().unwrap()].map(String::from);
+    let from_plain = json(&args(&plain).each_ref().map(|s| s.as_str()));
+    let from_gzip = json(&args(&gzip).each_ref().map(|s| s.as_str()));
+    assert_eq!(counts(from_plain.clone()), counts(from_gzip));
+    // A gzip'd file whatever its name: the magic bytes decide.
+    let renamed = tmp("gzip-without-gz-name.txt");
+    std::fs::copy(&gzip, &renamed).unwrap();
+    assert_eq!(counts(json(&["--json", renamed.to_str().unwrap()])), counts(from_plain.clone()));
+    // `-` reads standard input.
+    let mut child = Command::new(BIN)
+        .args(["--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&std::fs::read(&gzip).unwrap()).unwrap();
+    let piped: Value = serde_json::from_str(&stdout(&child.wait_with_output().unwrap())).unwrap();
+    assert_eq!(piped["traces"][0]["trace"], "-");
+    assert_eq!(counts(piped), counts(from_plain.clone()));
+    let t = &from_plain["traces"][0];
+    let names: Vec<&str> = t["contenders"].as_array().unwrap().iter().map(|c| c["policy"].as_str().unwrap()).collect();
+    assert_eq!(names, ["per-code", "legacy", "malloc", "oracle"]);
+    assert!(t["events"].as_u64().unwrap() > 30_000);
+}
+
+#[test]
+fn several_traces_give_several_tables() {
+    let (plain, gzip) = small_sample(5_000);
+    let table = stdout(&zf_replay(&["--policy", "oracle", plain.to_str().unwrap(), gzip.to_str().unwrap()]));
+    assert_eq!(table.matches("\npolicy ").count(), 2, "{table}");
+    assert!(table.contains(&format!("{}: ", plain.display())) && table.contains(&format!("{}: ", gzip.display())));
+}
+
+#[test]
+fn set_changes_the_per_code_configuration_and_the_budget_holds() {
+    let (plain, _) = small_sample(40_000);
+    let v =
+        json(&["--json", "--policy", "per-code", "--set", "budget_bytes=8K,per_code_max=4", plain.to_str().unwrap()]);
+    let t = &v["traces"][0];
+    assert_eq!(t["per_code"]["budget_bytes"], 8192);
+    assert_eq!(t["per_code"]["per_code_max"], 4);
+    assert_eq!(t["per_code"]["sweep_every"], zombie_frames::ZfConfig::default().sweep_every, "the default");
+    let peak = t["contenders"][0]["peak_cached_bytes"].as_u64().unwrap();
+    assert!(peak > 0 && peak <= 8192, "peak cached {peak} bytes under a budget of 8K");
+    let d = zombie_frames::ZfConfig::default();
+    assert_eq!(t["per_code"]["reserve_max"], d.reserve_max);
+    let args =
+        ["--set", "sweep_every=4K,reserve_max=0,budget_bytes=256K", "--policy=per-code", plain.to_str().unwrap()];
+    let table = stdout(&zf_replay(&args));
+    let want = format!("per_code_max {}, budget_bytes 256K, sweep_every 4096, reserve_max 0,", d.per_code_max);
+    assert!(table.contains(&want), "{table}");
+}
+
+fn set_error(setting: &str, names: &str) {
+    let out = zf_replay(&["--set", setting, sample().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "--set {setting}: {stderr}");
+    assert!(stderr.contains(names), "--set {setting}: expected {names:?} in: {stderr}");
+    assert!(out.stdout.is_empty(), "nothing replayed");
+}
+
+#[test]
+fn set_errors_name_the_key() {
+    set_error("budget=1M", "unknown key \"budget\"");
+    set_error("budget_bytes=1M,policy=legacy", "unknown key \"policy\"");
+    set_error("budget_bytes=lots", "budget_bytes: \"lots\" is not a size");
+    set_error("budget_bytes=-1", "budget_bytes: \"-1\"");
+    set_error("per_code_max=1.5", "per_code_max: \"1.5\" is not a whole number");
+    set_error("sweep_every=5G", "sweep_every: \"5G\" is not a whole number");
+    set_error("per_code_max", "KEY=VALUE");
+}
+
+#[test]
+fn unknown_policy_is_refused() {
+    let out = zf_replay(&["--policy", "lru", sample().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lru"));
+}
+
+#[test]
+fn plot_writes_an_svg_per_trace() {
+    let (plain, _) = small_sample(20_000);
+    let dir = tmp("plots");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = zf_replay(&["--plot", dir.to_str().unwrap(), "--policy", "oracle", plain.to_str().unwrap()]);
+    stdout(&out);
+    let svg = std::fs::read_to_string(dir.join("head20000.svg")).expect("the plot, named after the trace");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    for text in ["warm hits (%)", "system allocations", "legacy (CPython 3.9)", "per-code", "16K", "4M"] {
+        assert!(svg.contains(text), "no {text:?} in the SVG");
+    }
+}
+
+/// Writes `text` as a trace named `name`, plain (and gzip'd too), and
+/// checks that zf-replay rejects it with `FILE: line N: ...rule...`.
+fn rejects(name: &str, text: &str, line: u64, rule: &str) {
+    let plain = tmp(&format!("{name}.zft"));
+    std::fs::write(&plain, text).unwrap();
+    let gzip = tmp(&format!("{name}.zft.gz"));
+    let mut gz = GzEncoder::new(std::fs::File::create(&gzip).unwrap(), Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    for file in [plain, gzip] {
+        let out = zf_replay(&[file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}: accepted");
+        let want = format!("{}: line {line}: ", file.display());
+        assert!(stderr.contains(&want), "{name}: expected {want:?} in: {stderr}");
+        assert!(stderr.contains(rule), "{name}: expected the rule {rule:?} in: {stderr}");
+        assert!(out.stdout.is_empty(), "{name}: a table for a broken file");
+    }
+}
+
+#[test]
+fn rule_first_line() {
+    rejects("first-line", "zftrace 2\nc 1 400\n", 1, "the first line must be exactly \"zftrace 1\"");
+    rejects("first-line-comment", "# zftrace 1\n", 1, "the first line must be exactly");
+    rejects("empty-file", "", 1, "the file is empty");
+}
+
+#[test]
+fn rule_unknown_event() {
+    rejects("unknown-event", "zftrace 1\nc 1 400\nq 1\n", 3, "unknown event \"q\"");
+    rejects("empty-line", "zftrace 1\nc 1 400\n\na 1 0\n", 3, "empty line");
+}
+
+#[test]
+fn rule_arity() {
+    rejects("arity-c", "zftrace 1\nc 1\n", 2, "event c takes 2 number(s)");
+    rejects("arity-r", "zftrace 1\nc 1 400\na 1 0\nr 0 1\n", 4, "event r takes 1 number(s)");
+    rejects("arity-spaces", "zftrace 1\nc 1  400\n", 2, "separated by single spaces");
+}
+
+#[test]
+fn rule_decimal_numbers() {
+    rejects("negative", "zftrace 1\nc 1 -400\n", 2, "\"-400\" is not a decimal integer");
+    rejects("hex", "zftrace 1\nc 0x1 400\n", 2, "\"0x1\" is not a decimal integer");
+    rejects("plus", "zftrace 1\nc 1 400\na 1 +2\n", 3, "\"+2\" is not a decimal integer");
+    rejects("too-big", "zftrace 1\ns 99999999999999999999999\n", 2, "is not a decimal integer");
+    rejects("zero-bytes", "zftrace 1\nc 1 0\n", 2, "asks for 0 bytes");
+}
+
+#[test]
+fn rule_code_created_once_in_order() {
+    rejects("code-twice", "zftrace 1\nc 1 400\nc 1 400\n", 3, "code 1 is created twice");
+    rejects("code-order", "zftrace 1\nc 5 400\nc 3 400\n", 3, "code 3 is created after code 5: numbers must increase");
+}
+
+#[test]
+fn rule_c_comes_first() {
+    rejects("a-before-c", "zftrace 1\nc 1 400\na 2 0\n", 3, "a names code 2 before its c line");
+    rejects("d-before-c", "zftrace 1\nd 7\n", 2, "d names code 7 before its c line");
+}
+
+#[test]
+fn rule_frame_is_new() {
+    rejects("frame-twice", "zftrace 1\nc 1 400\na 1 5\na 1 5\n", 4, "frame 5 is not new");
+    rejects("frame-reused", "zftrace 1\nc 1 400\na 1 5\nr 5\na 1 5\n", 5, "frame 5 is not new");
+    rejects("frame-order", "zftrace 1\nc 1 400\na 1 5\na 1 2\n", 4, "frame 2 is not new");
+}
+
+#[test]
+fn rule_release_of_a_live_frame() {
+    rejects("release-twice", "zftrace 1\nc 1 400\na 1 0\nr 0\nr 0\n", 5, "r names frame 0, which is not live");
+    rejects("release-unknown", "zftrace 1\nc 1 400\na 1 0\nr 9\n", 4, "r names frame 9, which was never acquired");
+}
+
+#[test]
+fn rule_destroy_without_live_frames() {
+    rejects(
+        "destroy-live",
+        "zftrace 1\nc 1 400\na 1 0\na 1 1\nr 0\nd 1\n",
+        6,
+        "d names code 1, which still has 1 live frame",
+    );
+}
+
+#[test]
+fn rule_no_use_after_destroy() {
+    rejects("acquire-destroyed", "zftrace 1\nc 1 400\nd 1\na 1 0\n", 4, "a names code 1, which was destroyed");
+    rejects("destroy-twice", "zftrace 1\nc 1 400\nd 1\nd 1\n", 4, "d names code 1, which was destroyed");
+}
+
+#[test]
+fn rule_generation() {
+    rejects("generation", "zftrace 1\nc 1 400\ns 3\n", 3, "generation 3 is not 0, 1 or 2");
+}
+
+#[test]
+fn a_broken_line_deep_in_the_sample_is_found() {
+    // The sample with one line broken deep inside: the number must be exact.
+    let file = std::fs::File::open(sample()).unwrap();
+    let mut text: Vec<String> =
+        BufReader::new(flate2::read::GzDecoder::new(file)).lines().take(30_000).map(Result::unwrap).collect();
+    text[24_999] = "r 99999999999".into();
+    rejects("deep", &(text.join("\n") + "\n"), 25_000, "r names frame 99999999999, which was never acquired");
+}
+
+#[test]
+fn unreadable_input_is_an_error_not_a_panic() {
+    // A truncated gzip stream, bytes that are not UTF-8, a missing file.
+    let (_, gzip) = small_sample(5_000);
+    let bytes = std::fs::read(&gzip).unwrap();
+    let cut = tmp("truncated.zft.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let binary = tmp("binary.zft");
+    std::fs::write(&binary, b"zftrace 1\nc 1 4\xff\xfe\n").unwrap();
+    let missing = tmp("missing.zft");
+    for (file, want) in [(&cut, "cannot read"), (&binary, "line 2: cannot read"), (&missing, "cannot open")] {
+        let out = zf_replay(&[file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{}: accepted", file.display());
+        assert!(stderr.contains(&format!("{}: ", file.display())) && stderr.contains(want), "{stderr}");
+    }
+}
+
+#[test]
+fn a_broken_trace_fails_the_run_but_not_the_others() {
+    let (plain, _) = small_sample(5_000);
+    let broken = tmp("broken-among-good.zft");
+    std::fs::write(&broken, "zftrace 1\nx\n").unwrap();
+    let out = zf_replay(&["--policy", "legacy", broken.to_str().unwrap(), plain.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{}: ", plain.display())));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{}: line 2: ", broken.display())));
+}
