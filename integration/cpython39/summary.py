@@ -48,10 +48,11 @@ def read_once(results, name, config):
     if m:
         info["rss"] = int(m.group(1))
     num = lambda s: int(s.replace(",", ""))
-    m = re.search(r"acquires +([\d,]+) +zombie hits ([\d,]+) \(([\d.]+)%\), fresh ([\d,]+), reallocs ([\d,]+)", text)
+    m = re.search(r"acquires +([\d,]+) +zombie hits ([\d,]+) \(([\d.]+)%\), shared ([\d,]+), "
+                  r"reallocs ([\d,]+), fresh ([\d,]+)", text)
     if m:
         info.update(acquires=num(m.group(1)), hits=num(m.group(2)), hit_pct=float(m.group(3)),
-                    fresh=num(m.group(4)), reallocs=num(m.group(5)))
+                    shared=num(m.group(4)), reallocs=num(m.group(5)), fresh=num(m.group(6)))
     m = re.search(r"peak ([\d.]+ [KMG]?i?B)", text)
     if m:
         info["peak_cached"] = m.group(1)
