@@ -4,7 +4,7 @@
 #
 #   integration/cpython39/run.sh [stage ...]      (no stage: all of them, in order)
 #
-# stages: deps fetch build-stock build-patched test smoke bench summary
+# stages: deps fetch build-stock build-patched test smoke bench trace summary
 #   (bench = bench-time, then bench-once: pool stats, peak RSS, callgrind)
 #
 # Everything built goes under $ZF_CPY_WORK (default /tmp/zf-cpython39),
@@ -279,6 +279,26 @@ stage_bench_once() {
   done < <(bench_selected)
 }
 
+# ZF_TRACE recordings of two workloads, replayed with zf-replay: the
+# replay's counts must be the ones the live pool reported as it closed.
+stage_trace() {
+  (cd "$repo" && cargo build --release -q --bin zf-replay)
+  mkdir -p "$RESULTS/trace"
+  export PYTHONPATH="$PYLIB" PYTHONHASHSEED=0
+  local name script loops p
+  while IFS='|' read -r name script loops; do
+    for p in per-code legacy; do
+      local t="$RESULTS/trace/$name-$p.zft"
+      # shellcheck disable=SC2086
+      ZF_POLICY=$p ZF_TRACE="$t" ZF_CPY_FINAL_STATS=1 "$PATCHED/python" $script \
+        --worker --loops "$loops" --values 1 --warmups 0 -p 1 2> "$RESULTS/trace/$name-$p.live" >/dev/null
+      step "$name recorded under $p: live pool at exit, then zf-replay --policy $p"
+      grep -E "^  (acquires|releases|frees)" "$RESULTS/trace/$name-$p.live"
+      "$repo/target/release/zf-replay" --policy "$p" "$t" | tee "$RESULTS/trace/$name-$p.replay"
+    done
+  done < <(ZF_CPY_BENCH="${ZF_CPY_TRACE_BENCH:-fib richards}" bench_selected)
+}
+
 stage_summary() {
   export PYTHONPATH="$PYLIB"
   "$STOCK/python" "$here/summary.py" "$RESULTS" $(bench_selected | cut -d'|' -f1)
@@ -287,7 +307,7 @@ stage_summary() {
 
 main() {
   local stages=("$@")
-  [ ${#stages[@]} -gt 0 ] || stages=(deps fetch build-stock build-patched test smoke bench summary)
+  [ ${#stages[@]} -gt 0 ] || stages=(deps fetch build-stock build-patched test smoke bench trace summary)
   mkdir -p "$W"
   for s in "${stages[@]}"; do
     "stage_${s//-/_}"

@@ -156,6 +156,13 @@ _PyZf_Clear(void)
 void
 _PyZf_Fini(void)
 {
+    /* ZF_CPY_FINAL_STATS=1: the report as the pool closes, the moment a
+     * ZF_TRACE recording ends, so a replay can be checked against it. */
+    const char *v = getenv("ZF_CPY_FINAL_STATS");
+    if (pool != NULL && v != NULL && strcmp(v, "1") == 0) {
+        fflush(stderr);
+        (void)zf_pool_print_stats(pool, 2);
+    }
     zf_pool_free(pool);
     pool = NULL;
     finalized = 1;
