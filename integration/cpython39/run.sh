@@ -112,6 +112,16 @@ stage_build_patched() {
   ZF_DEBUG=1 "$PATCHED/python" -c 'import sys; sys._debugmallocstats()' 2>&1 | grep -q "zombie-frames"
 }
 
+# Runs Python ($1) with arguments, SIGINT/SIGHUP/SIGQUIT back to their
+# defaults: background jobs start with SIGINT ignored, which fails the tests
+# that send it (test_pdb, test_threading, test_signal, test_generators...).
+py_default_signals() {
+  "$1" -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+    signal.signal(s, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$@"
+}
+
 # Names listed under a regrtest summary heading such as "3 tests failed:".
 summary_list() {
   awk -v pat="$2" '$0 ~ pat {on=1; next} on && /^    / {for (i=1;i<=NF;i++) print $i; next} {on=0}' "$1" | sort -u
@@ -124,7 +134,8 @@ stage_test() {
   for b in stock patched; do
     step "test suite: $b (-m test -j$JOBS)"
     local t0=$SECONDS
-    (cd "$W/$b" && ./python -m test -j"$JOBS" --timeout 1800 > "$RESULTS/suite-$b.log" 2>&1) || true
+    (cd "$W/$b" && py_default_signals ./python -m test -j"$JOBS" --timeout 1800 \
+       > "$RESULTS/suite-$b.log" 2>&1) || true
     summary_list "$RESULTS/suite-$b.log" "tests? failed:$" > "$RESULTS/suite-$b.failed"
     echo "$b: $((SECONDS - t0)) s; failed: $(tr '\n' ' ' < "$RESULTS/suite-$b.failed")"
     tail -n 3 "$RESULTS/suite-$b.log"
@@ -157,7 +168,7 @@ smoke_run() {  # label, then env assignments
   local t0=$SECONDS
   # -w: a test that fails is run again alone, so a timing flake under load
   # (seen on stock too) does not fail the stage; the log shows any rerun.
-  (cd "$PATCHED" && env "$@" ./python -m test -j"$JOBS" -w --timeout 900 "${SMOKE_TESTS[@]}")
+  (cd "$PATCHED" && export "$@" && py_default_signals ./python -m test -j"$JOBS" -w --timeout 900 "${SMOKE_TESTS[@]}")
   # The setting reached the pool: its report names the policy in force.
   env "$@" "$PATCHED/python" -c 'import sys; sys._debugmallocstats()' 2>&1 | grep "^  policy"
   echo "smoke ($label): $((SECONDS - t0)) s"
