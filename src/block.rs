@@ -107,10 +107,10 @@ impl List {
         Some(block)
     }
 
-    /// Takes out the first block that `fits`, searching at most `depth` blocks.
-    pub fn take_first(&self, depth: u32, fits: impl Fn(Block) -> bool) -> Option<Block> {
+    /// Takes out the first block, from the top, that `fits`.
+    pub fn take_first(&self, fits: impl Fn(Block) -> bool) -> Option<Block> {
         let (mut prev, mut at) = (None::<Block>, self.head.get());
-        for _ in 0..depth {
+        loop {
             let block = at?;
             if fits(block) {
                 match prev {
@@ -122,7 +122,6 @@ impl List {
             }
             (prev, at) = (Some(block), block.next());
         }
-        None
     }
 
     /// Bytes the blocks hold together.

@@ -208,7 +208,7 @@ impl Pool {
         let need = code.frame_bytes;
         let taken = match self.legacy() {
             true => self.shared.pop(),
-            false => self.shared.take_first(u32::MAX, |b| (need..=need + need / 4).contains(&b.capacity())),
+            false => self.shared.take_first(|b| (need..=need + need / 4).contains(&b.capacity())),
         };
         let Some(block) = taken else {
             return self.fresh_block(code);

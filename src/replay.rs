@@ -49,7 +49,8 @@ pub fn replay(events: &[Event], slots: u32, contender: Contender, check_budget: 
     match contender {
         Contender::Malloc => Ok(replay_malloc(events, slots)),
         Contender::Oracle => {
-            let cfg = ZfConfig { per_code_max: u32::MAX, budget_bytes: usize::MAX, sweep_every: 0, ..ZfConfig::default() };
+            let unbounded = ZfConfig { per_code_max: u32::MAX, budget_bytes: usize::MAX, reserve_max: u32::MAX, ..ZfConfig::default() };
+            let cfg = ZfConfig { sweep_every: 0, ..unbounded };
             replay_pool(events, slots, &cfg, false, check_budget)
         }
         Contender::Pool(cfg) => replay_pool(events, slots, &cfg, true, check_budget),

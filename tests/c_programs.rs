@@ -185,6 +185,23 @@ fn a_trace_recorded_from_c_replays_to_identical_stats() {
     }
 }
 
+/// A trace file that cannot be made, or that fails on write (/dev/full),
+/// is reported once on stderr; the program runs on and exits cleanly.
+#[test]
+fn a_trace_that_cannot_be_written_is_reported_once_and_harms_nothing() {
+    let exe = build("trace_roundtrip", Link::Static);
+    for path in ["/nonexistent-dir/t.zft", "/dev/full"] {
+        let mut cmd = Command::new(&exe);
+        cmd.env("ZF_TRACE", path);
+        let out = cmd.output().expect("run trace_roundtrip");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{path}: {}", describe(&cmd, &out));
+        assert_eq!(stderr.matches("ZF_TRACE").count(), 1, "{path}: one report: {stderr}");
+        assert!(stderr.contains(path), "{path}: the report names the file: {stderr}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("stats "), "{path}: the workload ran");
+    }
+}
+
 #[test]
 fn every_program_is_listed() {
     let mut found: Vec<String> = std::fs::read_dir(root().join("c_tests"))
