@@ -12,8 +12,12 @@
 #   ZF_CPY_WORK      work directory
 #   ZF_CPY_JOBS      make -j and test -j (default: nproc)
 #   ZF_CPY_SMOKE_POLICIES   policies the smoke stage runs (default "per-code legacy")
-#   ZF_CPY_BENCH     benchmarks to run (default: all of bench/*.py)
-#   ZF_CPY_BENCH_ARGS  extra pyperf arguments (default: "--fast")
+#   ZF_CPY_BENCH     benchmarks to run, by name (default: all of bench_table)
+#   ZF_CPY_ROUNDS, ZF_CPY_PROCS  timing rounds (3) and pyperf processes per round (4)
+#   ZF_CPY_TRACE_BENCH  benchmarks the trace stage records (default "fib richards")
+# Patched-build settings at run time: ZF_* (the library's), ZF_CPY_EAGER=1
+# (a ZfCode per code object when it is made), ZF_CPY_FINAL_STATS=1 (the
+# pool's report on stderr as it closes at exit).
 set -euo pipefail
 
 # Settings from the caller's shell that change what tests see.
@@ -37,7 +41,7 @@ need_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 stage_deps() {
   local pkgs=(build-essential dpkg-dev zlib1g-dev libffi-dev libssl-dev libexpat1-dev
               libbz2-dev liblzma-dev libreadline-dev libsqlite3-dev libgdbm-dev
-              libncursesw5-dev uuid-dev valgrind curl ca-certificates)
+              libncursesw5-dev uuid-dev valgrind ca-certificates)
   local missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
