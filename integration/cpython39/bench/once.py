@@ -4,6 +4,7 @@ mode), then reports peak RSS and the frame pool's report on stderr.
     python once.py SCRIPT [script args] --worker --loops N ...
 """
 import atexit
+import os
 import resource
 import runpy
 import sys
@@ -18,4 +19,5 @@ def report():
 atexit.register(report)
 script = sys.argv[1]
 sys.argv = sys.argv[1:]
+sys.path[0] = os.path.dirname(os.path.abspath(script))   # as `python SCRIPT` would
 runpy.run_path(script, run_name="__main__")
