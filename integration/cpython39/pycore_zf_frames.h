@@ -13,10 +13,10 @@
 #include "pycore_gc.h"
 #include "zombie_frames.h"
 
-/* The code's ZfCode, made now if it has none. NULL (with MemoryError set)
- * when memory runs out; NULL without an error once the pool is finalized:
- * frames of that code then come from the GC allocator directly. */
-struct ZfCode *_PyZf_CodeGet(PyCodeObject *co);
+/* Sets *out to the code's ZfCode, made now if it has none; or to NULL once
+ * the pool is finalized: frames of that code then come from the GC
+ * allocator directly. -1 with MemoryError set when memory runs out. */
+int _PyZf_CodeGet(PyCodeObject *co, struct ZfCode **out);
 
 /* PyCode_New: with ZF_CPY_EAGER=1, make the code's ZfCode now. */
 void _PyZf_CodeMade(PyCodeObject *co);

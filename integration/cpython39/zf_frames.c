@@ -106,14 +106,15 @@ make_zf_code(PyCodeObject *co)
     return co->co_zf;
 }
 
-ZfCode *
-_PyZf_CodeGet(PyCodeObject *co)
+int
+_PyZf_CodeGet(PyCodeObject *co, ZfCode **out)
 {
-    ZfCode *zc = make_zf_code(co);
-    if (zc == NULL && !finalized) {
+    *out = make_zf_code(co);
+    if (*out == NULL && !finalized) {
         PyErr_NoMemory();
+        return -1;
     }
-    return zc;
+    return 0;
 }
 
 void
