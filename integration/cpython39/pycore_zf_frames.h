@@ -1,0 +1,81 @@
+/* zombie-frames glue for CPython 3.9 (Objects/zf_frames.c).
+ *
+ * The interpreter's frames come from one zombie-frames pool: each code
+ * object holds a ZfCode * (co_zf, where co_zombieframe was) and the pool
+ * decides which released frames to keep. A frame's memory is laid out as
+ * CPython's GC allocation lays it out (PyGC_Head, then the object), inside
+ * a block of the pool.
+ */
+#ifndef Py_INTERNAL_ZF_FRAMES_H
+#define Py_INTERNAL_ZF_FRAMES_H
+
+#include "frameobject.h"
+#include "pycore_gc.h"
+#include "zombie_frames.h"
+
+/* Sets *out to the code's ZfCode, made now if it has none; or to NULL once
+ * the pool is finalized: frames of that code then come from the GC
+ * allocator directly. -1 with MemoryError set when memory runs out. */
+int _PyZf_CodeGet(PyCodeObject *co, struct ZfCode **out);
+
+/* PyCode_New: with ZF_CPY_EAGER=1, make the code's ZfCode now. */
+void _PyZf_CodeMade(PyCodeObject *co);
+
+/* code_dealloc: frees the code's zombies (and its ZfCode, once no frame of
+ * it is live). */
+void _PyZf_CodeFree(PyCodeObject *co);
+
+/* The count of frame blocks the pool has taken from the heap. */
+extern unsigned long _PyZf_frame_blocks_taken;
+
+/* Runs a collection if the GC's thresholds call for one. */
+void _PyZf_AfterFrameBlockTaken(void);
+
+/* A frame of `co` (whose ZfCode is `zc`) with room for `extras` slots, set
+ * up as _PyObject_GC_NewVar sets one up: GC header cleared, type, size, one
+ * reference. Or a zombie of `co` (*warm = 1), whose per-code fields
+ * (f_code, f_valuestack, cleared locals) are still valid. NULL with
+ * MemoryError set. Inline: it runs at every call. */
+static inline PyFrameObject *
+_PyZf_FrameAcquire(struct ZfCode *zc, Py_ssize_t extras, int *warm)
+{
+    unsigned long taken = _PyZf_frame_blocks_taken;
+    PyGC_Head *g = (PyGC_Head *)zf_frame_acquire(zc, warm);
+    if (g == NULL) {
+        return (PyFrameObject *)PyErr_NoMemory();
+    }
+    PyFrameObject *f = (PyFrameObject *)(g + 1);
+    if (*warm) {
+        _Py_NewReference((PyObject *)f);
+        return f;
+    }
+    g->_gc_next = 0;
+    g->_gc_prev = 0;
+    if (taken != _PyZf_frame_blocks_taken) {
+        /* As _PyObject_GC_Alloc does after taking memory for an object. */
+        _PyZf_AfterFrameBlockTaken();
+    }
+    return (PyFrameObject *)PyObject_INIT_VAR(f, &PyFrame_Type, extras);
+}
+
+/* frame_dealloc, in place of caching or PyObject_GC_Del: the frame is
+ * untracked and its references are dropped. */
+static inline void
+_PyZf_FrameRelease(struct ZfCode *zc, PyFrameObject *f)
+{
+    zf_frame_release(zc, _Py_AS_GC(f));
+}
+
+/* The GC finished a collection of this generation. */
+void _PyZf_Collected(int generation);
+
+/* Drop every zombie (_PyFrame_ClearFreeList). */
+void _PyZf_Clear(void);
+
+/* _PyFrame_Fini: free the pool; later frames use the GC allocator. */
+void _PyZf_Fini(void);
+
+/* sys._debugmallocstats(): the pool's report. */
+void _PyZf_DebugMallocStats(FILE *out);
+
+#endif /* !Py_INTERNAL_ZF_FRAMES_H */
