@@ -2,7 +2,8 @@
 //!
 //! Each code object keeps a bounded free list of its own released frames
 //! ("zombies"), so a call gets back a frame that still holds its per-code
-//! fields; there is no global list and nothing is ever realloc'd. A pool-wide
+//! fields; a small reserve of retired frames serves codes with no zombie of
+//! their own, and nothing is ever realloc'd. A pool-wide
 //! byte budget bounds the memory, and an aging sweep trims lists nobody uses.
 //!
 //! Modules: `block` (raw memory), `code` (one code's free list), `pool`
