@@ -291,3 +291,11 @@ void call_leave(PyFrameObject *f)
     f->f_stacktop = f->f_valuestack; /* RETURN_VALUE pops everything */
     frame_dealloc(f);
 }
+
+void call_recursive(PyCodeObject *co, PyFrameObject *back, int depth)
+{
+    PyFrameObject *f = call_enter(co, back);
+    if (depth > 1)
+        call_recursive(co, f, depth - 1);
+    call_leave(f);
+}

@@ -68,6 +68,8 @@ size_t gc_collect(int generation);
 PyFrameObject *call_enter(PyCodeObject *co, PyFrameObject *back);
 int frame_locals_intact(const PyFrameObject *f);
 void call_leave(PyFrameObject *f);
+/* `depth` nested calls of `co` under `back`, then their returns. */
+void call_recursive(PyCodeObject *co, PyFrameObject *back, int depth);
 
 /* What minipy verified on every call into the library and every frame it
  * handed out. Every "bad" count must stay 0; the first few are printed. */

@@ -8,14 +8,6 @@
 #include "check.h"
 #include "minipy.h"
 
-static void recurse(PyCodeObject *co, PyFrameObject *back, int depth)
-{
-    PyFrameObject *f = call_enter(co, back);
-    if (depth > 1)
-        recurse(co, f, depth - 1);
-    call_leave(f);
-}
-
 int main(void)
 {
     PyCodeObject *doomed, *keeper;
@@ -31,8 +23,8 @@ int main(void)
     bk = BLOCK_BYTES(code_frame_bytes(keeper));
 
     /* doomed: 3 zombies; keeper: 1. Then two of doomed's zombies go live. */
-    recurse(doomed, NULL, 3);
-    recurse(keeper, NULL, 1);
+    call_recursive(doomed, NULL, 3);
+    call_recursive(keeper, NULL, 1);
     outer = call_enter(doomed, NULL);
     inner = call_enter(doomed, outer);
     CHECK(outer->f_zombie && inner->f_zombie);

@@ -9,14 +9,6 @@
 
 enum { DEPTH = 300, NEW_CODES = 50 };
 
-static void recurse(PyCodeObject *co, PyFrameObject *back, int depth)
-{
-    PyFrameObject *f = call_enter(co, back);
-    if (depth > 1)
-        recurse(co, f, depth - 1);
-    call_leave(f);
-}
-
 int main(void)
 {
     ZfConfig cfg;
@@ -29,7 +21,7 @@ int main(void)
     if (minipy_init(&cfg) != 0)
         return 1;
     deep = code_new("deep", 3, 5, 0, 0);
-    recurse(deep, NULL, DEPTH);
+    call_recursive(deep, NULL, DEPTH);
     s = pool_stats();
     /* 128 zombies stay with the code, 200 would retire, but the budget
      * (128 KiB) bounds them together. */
@@ -58,7 +50,7 @@ int main(void)
     /* A code twice as big finds nothing that fits and allocates. */
     {
         PyCodeObject *big = code_new("big", 40, 30, 0, 0);
-        recurse(big, NULL, 1);
+        call_recursive(big, NULL, 1);
         CHECK_EQ(pool_stats().fresh_allocs, fresh_before + 1);
         code_dealloc(big);
     }

@@ -10,14 +10,6 @@
 #include "check.h"
 #include "minipy.h"
 
-static void recurse(PyCodeObject *co, PyFrameObject *back, int depth)
-{
-    PyFrameObject *f = call_enter(co, back);
-    if (depth > 1)
-        recurse(co, f, depth - 1);
-    call_leave(f);
-}
-
 int main(void)
 {
     ZfConfig cfg;
@@ -35,7 +27,7 @@ int main(void)
     fib = code_new("fib", 1, 3, 0, 0);
     top = call_enter(mod, NULL);
     for (round = 0; round < 40; round++) {
-        recurse(fib, top, 5 + (round * 37) % 200);
+        call_recursive(fib, top, 5 + (round * 37) % 200);
         /* short-lived code objects, as eval() and lambdas make */
         helper = code_new("<lambda>", 1 + round % 3, 2, round % 2, 0);
         for (i = 0; i < 10; i++)

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use zombie_frames::replay::Outcome;
+use zombie_frames::stats::count;
 use zombie_frames::ZfConfig;
 
 /// What `--json` prints.
@@ -110,9 +111,9 @@ pub fn table(r: &TraceReport) -> String {
     let mut out = format!(
         "{}: {} events, {} codes, at most {} frames live\nper-code: per_code_max {}, budget_bytes {}, sweep_every {}, reserve_max {}, sweep_generation {}\n\n",
         r.trace,
-        grouped(r.events),
-        grouped(r.codes),
-        grouped(r.peak_live_frames),
+        count(r.events),
+        count(r.codes),
+        count(r.peak_live_frames),
         p.per_code_max,
         size(p.budget_bytes as u64),
         p.sweep_every,
@@ -123,16 +124,16 @@ pub fn table(r: &TraceReport) -> String {
     for c in &r.contenders {
         rows.push(vec![
             c.policy.to_string(),
-            grouped(c.acquisitions),
+            count(c.acquisitions),
             format!("{:.2}%", c.zombie_hit_percent),
-            grouped(c.shared_hits),
-            grouped(c.fresh_allocs),
-            grouped(c.reallocs),
-            grouped(c.system_allocs),
-            grouped(c.frees),
+            count(c.shared_hits),
+            count(c.fresh_allocs),
+            count(c.reallocs),
+            count(c.system_allocs),
+            count(c.frees),
             kib(c.peak_cached_bytes),
             kib(c.final_cached_bytes),
-            grouped(c.peak_live_frames),
+            count(c.peak_live_frames),
             format!("{:.1}", c.ns_per_event),
         ]);
     }
@@ -144,19 +145,6 @@ pub fn table(r: &TraceReport) -> String {
         }
         out += line.trim_end();
         out.push('\n');
-    }
-    out
-}
-
-/// 1234567 -> "1,234,567".
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(d);
     }
     out
 }
@@ -180,8 +168,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_read_well() {
-        assert_eq!([grouped(0), grouped(999), grouped(1000), grouped(1263948)], ["0", "999", "1,000", "1,263,948"]);
+    fn sizes_read_well() {
         assert_eq!(
             [size(524288), size(4 << 20), size(1 << 30), size(1000), size(0)],
             ["512K", "4M", "1G", "1000", "0"]
