@@ -430,19 +430,28 @@ impl Pool {
             return None;
         };
         if !entry.live {
-            let msg = format!("frame {frame:p} of {} was released again (it is a zombie already); ignored", entry.who());
+            let msg =
+                format!("frame {frame:p} of {} was released again (it is a zombie already); ignored", entry.who());
             self.report(ZF_ERR_DOUBLE_RELEASE, &msg);
             return None;
         }
         let owner = code_ref(&entry);
         if !std::ptr::eq(owner, code) {
-            let msg = format!("frame {frame:p} of {} was released to {}; released to its own code instead", describe(owner), describe(code));
+            let msg = format!(
+                "frame {frame:p} of {} was released to {}; released to its own code instead",
+                describe(owner),
+                describe(code)
+            );
             self.report(ZF_ERR_WRONG_CODE, &msg);
         }
         // SAFETY: a live frame of ours.
         let block = unsafe { Block::from_frame(frame) };
         if let Some(at) = guard(block, owner).iter().position(|&b| b != GUARD_BYTE) {
-            let msg = format!("frame {frame:p} of {}: byte {} (past its end) was written", describe(owner), user_bytes(owner) + at);
+            let msg = format!(
+                "frame {frame:p} of {}: byte {} (past its end) was written",
+                describe(owner),
+                user_bytes(owner) + at
+            );
             self.report(ZF_ERR_OVERRUN, &msg);
         }
         self.record.set(Entry { live: false, sum: checksum(block), ..entry });
@@ -455,11 +464,16 @@ impl Pool {
         if live == 0 {
             return;
         }
-        let mut list: Vec<String> = self.record.live().take(8).map(|e| {
-            let c = code_ref(&e);
-            let freed = if c.freed.get() { ", code freed" } else { "" };
-            format!("{:#x} of {}{freed}", e.frame, describe(c))
-        }).collect();
+        let mut list: Vec<String> = self
+            .record
+            .live()
+            .take(8)
+            .map(|e| {
+                let c = code_ref(&e);
+                let freed = if c.freed.get() { ", code freed" } else { "" };
+                format!("{:#x} of {}{freed}", e.frame, describe(c))
+            })
+            .collect();
         if live > list.len() as u64 {
             list.push("...".into());
         }

@@ -49,7 +49,12 @@ pub fn replay(events: &[Event], slots: u32, contender: Contender, check_budget: 
     match contender {
         Contender::Malloc => Ok(replay_malloc(events, slots)),
         Contender::Oracle => {
-            let unbounded = ZfConfig { per_code_max: u32::MAX, budget_bytes: usize::MAX, reserve_max: u32::MAX, ..ZfConfig::default() };
+            let unbounded = ZfConfig {
+                per_code_max: u32::MAX,
+                budget_bytes: usize::MAX,
+                reserve_max: u32::MAX,
+                ..ZfConfig::default()
+            };
             let cfg = ZfConfig { sweep_every: 0, ..unbounded };
             replay_pool(events, slots, &cfg, false, check_budget)
         }
@@ -92,7 +97,10 @@ fn replay_pool(events: &[Event], slots: u32, cfg: &ZfConfig, collect: bool, chec
                     if check {
                         let cached = stats(pool).cached_bytes;
                         if cached > budget {
-                            return Err(format!("event {}: zombies hold {cached} bytes, over the budget of {budget}", i + 1));
+                            return Err(format!(
+                                "event {}: zombies hold {cached} bytes, over the budget of {budget}",
+                                i + 1
+                            ));
                         }
                     }
                 }

@@ -136,7 +136,9 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     };
     let _ = writeln!(r, "zombie-frames {} pool{state}", crate::VERSION);
     let _ = match cfg.policy {
-        crate::ZF_POLICY_LEGACY => writeln!(r, "  policy legacy (CPython 3.9: one zombie per code, free list of 200){debug}"),
+        crate::ZF_POLICY_LEGACY => {
+            writeln!(r, "  policy legacy (CPython 3.9: one zombie per code, free list of 200){debug}")
+        }
         _ => writeln!(
             r,
             "  policy per-code, per_code_max {}, reserve {}, budget {}, {sweep}{debug}",

@@ -158,7 +158,8 @@ fn shared_library_needs_only_the_c_runtime() {
         .filter_map(|l| l.split('[').nth(1)?.split(']').next())
         .collect();
     assert!(!needed.is_empty(), "no NEEDED entries in:\n{dynamic}");
-    let c_runtime = ["libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libutil.so", "libgcc_s.so", "ld-linux"];
+    let c_runtime =
+        ["libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libutil.so", "libgcc_s.so", "ld-linux"];
     for lib in needed {
         assert!(c_runtime.iter().any(|c| lib.starts_with(c)), "{} needs {lib}", so.display());
     }

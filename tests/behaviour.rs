@@ -341,7 +341,7 @@ fn the_hit_path_never_allocates() {
 #[test]
 fn a_smaller_config_struct_is_refused_before_it_is_read_past() {
     let older: [u32; 2] = [8, 0]; // a caller built against a smaller ZfConfig
-    // SAFETY: the library reads only struct_size before refusing.
+                                  // SAFETY: the library reads only struct_size before refusing.
     unsafe {
         assert!(zf_pool_new(older.as_ptr().cast()).is_null());
         assert!(last_error().contains("struct_size is 8"), "{}", last_error());

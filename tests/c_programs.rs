@@ -187,8 +187,16 @@ fn a_trace_recorded_from_c_replays_to_identical_stats() {
         let file = std::fs::File::open(&path).expect("the trace");
         let (events, parser) = zombie_frames::trace::read_all(std::io::BufReader::new(file)).expect("a valid trace");
         let s = replay(&events, parser.slots(), Contender::Pool(cfg), true).expect("replay").stats;
-        let replayed =
-            [s.acquires, s.zombie_hits, s.shared_hits, s.reallocs, s.fresh_allocs, s.frees, s.peak_cached_bytes, s.sweeps];
+        let replayed = [
+            s.acquires,
+            s.zombie_hits,
+            s.shared_hits,
+            s.reallocs,
+            s.fresh_allocs,
+            s.frees,
+            s.peak_cached_bytes,
+            s.sweeps,
+        ];
         assert_eq!(printed, replayed, "{policy}: printed by C vs replayed");
         assert!(s.zombie_hits > 0 && s.frees > 0 && s.sweeps > 0, "{policy}: {s:?}");
     }
