@@ -59,6 +59,9 @@ impl Pool {
             _ => (cfg.budget_bytes, cfg.reserve_max),
         };
         let heap = Heap::new(&cfg);
+        let trace = cfg.trace_file().ok().flatten().and_then(Recorder::create).map(RefCell::new);
+        // The caller's string need not outlive zf_pool_new: keep no pointer to it.
+        cfg.trace_path = std::ptr::null();
         let pool = Pool {
             cfg,
             heap,
@@ -71,7 +74,7 @@ impl Pool {
             shared_low: Cell::new(0),
             handler: Cell::new(Handler::default()),
             n: Counters::default(),
-            trace: cfg.trace_file().ok().flatten().and_then(Recorder::create).map(RefCell::new),
+            trace,
             record: Record::new(heap),
         };
         pool.reset_sweep_countdown();
