@@ -38,6 +38,9 @@ pub struct Pool {
     pub(crate) n: Counters,
     /// `ZF_TRACE`: the recorder of every event, when asked for.
     trace: Option<RefCell<Recorder>>,
+    /// Debug mode or a trace: every call takes the general paths. One flag,
+    /// so the hit paths test once.
+    watched: bool,
     /// `ZF_FLAG_DEBUG`: every frame this pool handed out (src/debug.rs).
     pub(crate) record: Record,
 }
@@ -74,6 +77,7 @@ impl Pool {
             shared_low: Cell::new(0),
             handler: Cell::new(Handler::default()),
             n: Counters::default(),
+            watched: cfg.debug() || trace.is_some(),
             trace,
             record: Record::new(heap),
         };
@@ -190,7 +194,7 @@ impl Pool {
     /// always takes `acquire`, so this path has no call in it.
     #[inline]
     pub fn acquire_zombie(&self, code: &Code) -> Option<NonNull<u8>> {
-        if self.trace.is_some() || self.cfg.debug() {
+        if self.watched {
             return None;
         }
         code.used.set(true);
@@ -304,15 +308,19 @@ impl Pool {
     pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>) {
         // SAFETY: a code with a live frame is alive; it keeps its pool alive.
         let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
-        if p.cfg.debug() {
-            // SAFETY: forwarded; debug mode checks the frame before reading its header.
-            return unsafe { Pool::checked_release(code, frame) };
+        if p.watched {
+            return match p.cfg.debug() {
+                // SAFETY: forwarded; debug mode checks the frame before reading its header.
+                true => unsafe { Pool::checked_release(code, frame) },
+                // SAFETY: forwarded contract.
+                false => unsafe { Pool::release_slow(code, frame) },
+            };
         }
         // SAFETY: by the contract, `frame` is a live frame of ours.
         let block = unsafe { Block::from_frame(frame) };
         let cached = p.n.cached_bytes.get() + block.bytes() as u64;
         // A freed code has limit 0, so it is full and never takes this path.
-        if c.is_full() || cached > p.budget.get() as u64 || !c.in_ring.get() || p.trace.is_some() {
+        if c.is_full() || cached > p.budget.get() as u64 || !c.in_ring.get() {
             // SAFETY: forwarded contract.
             return unsafe { Pool::release_slow(code, frame) };
         }
