@@ -14,6 +14,7 @@ fn main() {
     header(&root, &major, &minor, &patch);
     println!("cargo:rustc-env=ZF_TARGET={}", env::var("TARGET").unwrap());
     println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=src/fast_path.h");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=include/zombie_frames.h");
 }
@@ -55,9 +56,16 @@ fn header(root: &PathBuf, major: &str, minor: &str, patch: &str) {
             return;
         }
     };
+    let mut text = Vec::new();
+    generated.write(&mut text);
+    // The inline fast path is C that cbindgen cannot write: it goes after
+    // the declarations it uses, inside the include guard.
+    let fast = fs::read_to_string(root.join("src/fast_path.h")).expect("src/fast_path.h");
+    let guard_end = "\n#endif  /* ZOMBIE_FRAMES_H */";
+    let text = String::from_utf8(text).unwrap().replacen(guard_end, &format!("\n{fast}{guard_end}"), 1);
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("zombie_frames.h");
-    generated.write_to_file(&out);
-    let fresh = fs::read(&out).unwrap();
+    fs::write(&out, &text).unwrap();
+    let fresh = text.into_bytes();
     let committed = root.join("include/zombie_frames.h");
     if fs::read(&committed).ok().as_deref() != Some(&fresh[..]) {
         println!("cargo:rustc-env=ZF_HEADER_WAS_STALE=1");

@@ -441,6 +441,25 @@ static void test_limits(void)
     zf_pool_free(pool);
 }
 
+/* The size classes: the library's answer equals check.h's own reckoning,
+ * and a per-code pool charges exactly that per zombie. */
+static void test_block_bytes(void)
+{
+    size_t n;
+    for (n = 1; n < 70000; n += n < 2048 ? 1 : 61)
+        CHECK_EQ(zf_frame_block_bytes(n), BLOCK_BYTES(n));
+    CHECK_EQ(zf_frame_block_bytes(448), ZF_HEADER_BYTES + 448);
+    CHECK_EQ(zf_frame_block_bytes(449), ZF_HEADER_BYTES + 480);
+    CHECK_EQ(zf_frame_block_bytes(0), 0);
+    CHECK_EQ(zf_frame_block_bytes((size_t)ZF_MAX_FRAME_BYTES + 1), 0);
+    ZfPool *pool = zf_pool_new(NULL);
+    ZfCode *code = zf_code_new(pool, 300);
+    zf_frame_release(code, zf_frame_acquire(code, NULL));
+    CHECK_EQ(stats_of(pool).cached_bytes, zf_frame_block_bytes(300));
+    zf_code_free(code);
+    zf_pool_free(pool);
+}
+
 static void test_clear(void)
 {
     ZfPool *pool = zf_pool_new(NULL);
@@ -659,6 +678,7 @@ int main(void)
     test_zombie_bytes();
     test_alignment();
     test_limits();
+    test_block_bytes();
     test_clear();
     test_print_stats();
     test_pool_freed_first();

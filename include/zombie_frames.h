@@ -15,11 +15,11 @@
 #include <stdint.h>
 
 #define ZF_VERSION_MAJOR 0
-#define ZF_VERSION_MINOR 2
+#define ZF_VERSION_MINOR 3
 #define ZF_VERSION_PATCH 0
-#define ZF_VERSION_STRING "0.2.0"
+#define ZF_VERSION_STRING "0.3.0"
 /* major * 10000 + minor * 100 + patch, for #if comparisons */
-#define ZF_VERSION_NUMBER 200
+#define ZF_VERSION_NUMBER 300
 
 
 /**
@@ -119,6 +119,11 @@
 #define ZF_ERR_LEAK 7
 
 /**
+ * `sizeof(ZfCodeHot)`: the header checks its own layout against it.
+ */
+#define ZF_CODE_HOT_BYTES 24
+
+/**
  * The zombie free list of one code object (in place of `co_zombieframe`).
  */
 typedef struct ZfCode ZfCode;
@@ -202,7 +207,9 @@ typedef struct ZfConfig {
 
 /**
  * A snapshot of a pool's counters. Totals count since the pool was made;
- * `cached_*`, `live_frames` and `codes` are the state now.
+ * `cached_*`, `live_frames`, `codes` and `allowance_bytes` are the state
+ * now. Every field is exact when read: what the inline fast path did is
+ * counted per code and added in by `zf_pool_stats`.
  */
 typedef struct ZfStats {
   /**
@@ -239,7 +246,10 @@ typedef struct ZfStats {
    */
   uint64_t cached_bytes;
   /**
-   * The most `cached_bytes` ever reached.
+   * The most `cached_bytes + allowance_bytes` ever reached: the bytes the
+   * pool held or had promised to the fast path, which the budget bounds;
+   * at least the peak of `cached_bytes`. (Under ZF_POLICY_LEGACY, whose
+   * allowances are always empty, exactly that peak.)
    */
   uint64_t peak_cached_bytes;
   /**
@@ -247,7 +257,11 @@ typedef struct ZfStats {
    */
   uint64_t live_frames;
   /**
-   * The most `live_frames` ever reached.
+   * The most `live_frames` the library saw: it looks at each call into
+   * it (every exported call, each fast-path miss, and `zf_pool_stats`),
+   * so a peak reached and left by inline fast-path hits alone, between
+   * two looks, is missed. Exact for pools that take no fast path
+   * (ZF_FLAG_DEBUG, a trace, ZF_POLICY_LEGACY).
    */
   uint64_t peak_live_frames;
   /**
@@ -281,12 +295,46 @@ typedef struct ZfStats {
    * or CPython's global free list under ZF_POLICY_LEGACY.
    */
   uint64_t shared_frames;
+  /**
+   * Bytes of the slots the codes' allowances hold free for releases the
+   * inline fast path caches without calling the library: at every
+   * moment, `cached_bytes + allowance_bytes <= budget_bytes`.
+   */
+  uint64_t allowance_bytes;
 } ZfStats;
 
 /**
  * Receives a misuse report. When it returns, the library goes on safely.
  */
 typedef void (*ZfErrorHandler)(void *ctx, int kind, const char *message);
+
+/**
+ * The state the header's inline fast path reads and writes, at the start
+ * of every `ZfCode`. Part of the ABI. Only the fast path and the library
+ * write it, under the pool's one-thread-at-a-time rule.
+ */
+typedef struct ZfCodeHot {
+  /**
+   * The code's warmest zombie, or NULL: then the fast acquire calls
+   * `zf_frame_acquire`. Each zombie's block header holds the next one's
+   * frame in its first word, `ZF_HEADER_BYTES` before the frame.
+   */
+  void *top;
+  /**
+   * Releases the fast path may still cache: free slots of the code's
+   * allowance. 0: the fast release calls `zf_frame_release`.
+   */
+  uint32_t room;
+  /**
+   * Reserved; always 0.
+   */
+  uint32_t reserved;
+  /**
+   * Zombie hits since the library last looked; it adds them to the
+   * pool's count and sets this back to 0.
+   */
+  uint64_t hits;
+} ZfCodeHot;
 
 #ifdef __cplusplus
 extern "C" {
@@ -368,6 +416,14 @@ void zf_pool_stats(const struct ZfPool *pool, struct ZfStats *out);
 int zf_pool_print_stats(const struct ZfPool *pool, int fd);
 
 /**
+ * Bytes one frame of `frame_bytes` takes in a per-code pool's cache and
+ * budget: its size class (`frame_bytes` rounded up by at most an eighth)
+ * plus the library's header. 0 when `frame_bytes` is out of range.
+ * (Legacy pools and debug pools size blocks otherwise.)
+ */
+size_t zf_frame_block_bytes(size_t frame_bytes);
+
+/**
  * The message of this thread's last failed call, or NULL if none failed.
  * Valid until the next failing call on this thread.
  */
@@ -388,5 +444,55 @@ void zf_set_error_handler(struct ZfPool *pool, ZfErrorHandler func, void *ctx);
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
+
+/*
+ * The inline fast path: the zombie hit and the cached release, in the
+ * caller, with exactly the meaning of zf_frame_acquire and
+ * zf_frame_release (mix the two pairs freely, frame by frame). They read
+ * and write the ZfCodeHot at the start of every ZfCode, and the first word
+ * of a zombie's block header (ZF_HEADER_BYTES before the frame): the next
+ * zombie's frame. Everything else, they leave to the exported functions.
+ * A pool in debug mode, tracing, or under ZF_POLICY_LEGACY keeps every
+ * ZfCodeHot inert (top NULL, room 0), so every call reaches the library
+ * and its checks.
+ *
+ * Unlike the exported pair, neither tests its arguments for NULL: pass a
+ * code from zf_code_new and, to the release, a frame acquired for it.
+ */
+
+#define ZF_HAVE_FAST_PATH 1
+
+/* The layout the fast path relies on, checked where the header is used. */
+typedef char zf_check_code_hot_layout[
+    (sizeof(ZfCodeHot) == ZF_CODE_HOT_BYTES && offsetof(ZfCodeHot, top) == 0 &&
+     offsetof(ZfCodeHot, room) == 8 && offsetof(ZfCodeHot, hits) == 16 && ZF_HEADER_BYTES == 16)
+        ? 1 : -1];
+
+static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
+{
+    ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
+    void *frame = hot->top;
+    if (frame != NULL) {
+        hot->top = *(void **)(void *)((char *)frame - ZF_HEADER_BYTES);
+        hot->room += 1;
+        hot->hits += 1;
+        if (is_zombie != NULL)
+            *is_zombie = 1;
+        return frame;
+    }
+    return zf_frame_acquire(code, is_zombie);
+}
+
+static inline void zf_frame_release_fast(ZfCode *code, void *frame)
+{
+    ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
+    if (hot->room != 0) {
+        *(void **)(void *)((char *)frame - ZF_HEADER_BYTES) = hot->top;
+        hot->top = frame;
+        hot->room -= 1;
+        return;
+    }
+    zf_frame_release(code, frame);
+}
 
 #endif  /* ZOMBIE_FRAMES_H */

@@ -17,8 +17,11 @@ pub(crate) const ALIGN: usize = 16;
 
 #[repr(C, align(16))]
 struct Header {
-    /// The next zombie in its list (meaningless while live).
-    next: Option<Block>,
+    /// The next zombie's frame in its stack (NULL at the bottom);
+    /// meaningless while the frame is live. A frame pointer, not a block
+    /// pointer, so the header's inline fast path pops without arithmetic:
+    /// it reads this word `ZF_HEADER_BYTES` before the frame.
+    next: *mut u8,
     /// The frame bytes this block was sized for. Under the legacy policy a
     /// block handed to another code keeps its size, as CPython's do.
     capacity: u32,
@@ -27,10 +30,21 @@ struct Header {
 }
 
 pub(crate) const HEADER_BYTES: usize = size_of::<Header>();
+/// Where `next` sits, from the frame: the C fast path relies on it.
+const _: () = assert!(HEADER_BYTES == 16 && std::mem::offset_of!(Header, next) == 0);
 
 /// Bytes of one block for a frame of `frame_bytes`, or None on overflow.
 pub fn block_bytes(frame_bytes: usize) -> Option<usize> {
     frame_bytes.checked_add(ALIGN - 1).map(|n| n & !(ALIGN - 1))?.checked_add(HEADER_BYTES)
+}
+
+/// The size class of a frame of `frame_bytes`: rounded up to an eighth of
+/// its power of two (at least 16 bytes), so at most 12.5% is wasted, and
+/// frames of a class are interchangeable. Overflow is left to `block_bytes`.
+pub fn size_class(frame_bytes: usize) -> usize {
+    let power = 1usize << (usize::BITS - 1 - frame_bytes.max(1).leading_zeros());
+    let step = (power / 8).max(ALIGN);
+    frame_bytes.checked_next_multiple_of(step).unwrap_or(frame_bytes)
 }
 
 /// A block the library allocated and has not freed yet. Only `Heap` makes
@@ -57,13 +71,14 @@ impl Block {
         Block(unsafe { NonNull::new_unchecked(frame.as_ptr().sub(HEADER_BYTES).cast()) })
     }
 
-    pub fn next(self) -> Option<Block> {
+    /// The frame stacked under this one (see `Stack`).
+    fn next(self) -> *mut u8 {
         // SAFETY: a Block always points to a live, aligned header (see type docs).
         unsafe { (*self.0.as_ptr()).next }
     }
 
-    pub fn set_next(self, next: Option<Block>) {
-        // SAFETY: as in `next`; the library is the only writer of headers.
+    fn set_next(self, next: *mut u8) {
+        // SAFETY: as in `next`; only stacks write this word.
         unsafe { (*self.0.as_ptr()).next = next }
     }
 
@@ -80,12 +95,83 @@ impl Block {
     }
 }
 
-/// A LIFO stack of blocks threaded through their headers: a code's zombies,
-/// or the pool's shared list.
-#[derive(Default)]
+/// The block of a frame pointer read from a stack, if any.
+fn block_of(frame: *mut u8) -> Option<Block> {
+    // SAFETY: stacks hold only frames of live blocks (push takes a Block).
+    NonNull::new(frame).map(|f| unsafe { Block::from_frame(f) })
+}
+
+/// A LIFO stack of blocks threaded through their headers' `next`, whose
+/// top is a frame pointer in a cell its owner chooses: a code's hot top
+/// (which the C fast path also pops and pushes), its cold stack, the
+/// reserve. The stack keeps no count: its owner does, if it needs one.
+#[derive(Clone, Copy)]
+pub struct Stack<'a>(pub &'a Cell<*mut u8>);
+
+impl Stack<'_> {
+    pub fn is_empty(self) -> bool {
+        self.0.get().is_null()
+    }
+
+    pub fn push(self, block: Block) {
+        block.set_next(self.0.get());
+        self.0.set(block.frame().as_ptr());
+    }
+
+    /// The most recently pushed block (the warmest in the CPU caches).
+    pub fn pop(self) -> Option<Block> {
+        let block = block_of(self.0.get())?;
+        self.0.set(block.next());
+        Some(block)
+    }
+
+    /// Takes out the first block, from the top, that `fits`.
+    pub fn take_first(self, fits: impl Fn(Block) -> bool) -> Option<Block> {
+        let mut prev: Option<Block> = None;
+        let mut at = block_of(self.0.get());
+        while let Some(block) = at {
+            if fits(block) {
+                match prev {
+                    Some(p) => p.set_next(block.next()),
+                    None => self.0.set(block.next()),
+                }
+                return Some(block);
+            }
+            (prev, at) = (Some(block), block_of(block.next()));
+        }
+        None
+    }
+
+    /// The blocks, top first.
+    pub fn iter(self) -> impl Iterator<Item = Block> {
+        let mut at = block_of(self.0.get());
+        std::iter::from_fn(move || {
+            let block = at?;
+            at = block_of(block.next());
+            Some(block)
+        })
+    }
+
+    /// Covers this stack with every block of `other`, in their order, and
+    /// empties `other`. Walks `other`, not this one.
+    pub fn cover_with(self, other: Stack<'_>) {
+        let Some(bottom) = other.iter().last() else { return };
+        bottom.set_next(self.0.get());
+        self.0.set(other.0.replace(std::ptr::null_mut()));
+    }
+}
+
+/// A stack with its length: the pool's reserve (CPython's global free list
+/// under the legacy policy).
 pub struct List {
-    head: Cell<Option<Block>>,
+    head: Cell<*mut u8>,
     len: Cell<u32>,
+}
+
+impl Default for List {
+    fn default() -> Self {
+        List { head: Cell::new(std::ptr::null_mut()), len: Cell::new(0) }
+    }
 }
 
 impl List {
@@ -94,45 +180,20 @@ impl List {
     }
 
     pub fn push(&self, block: Block) {
-        block.set_next(self.head.get());
-        self.head.set(Some(block));
+        Stack(&self.head).push(block);
         self.len.set(self.len.get() + 1);
     }
 
-    /// The most recently pushed block (the warmest in the CPU caches).
     pub fn pop(&self) -> Option<Block> {
-        let block = self.head.get()?;
-        self.head.set(block.next());
+        let block = Stack(&self.head).pop()?;
         self.len.set(self.len.get() - 1);
         Some(block)
     }
 
-    /// Takes out the first block, from the top, that `fits`.
     pub fn take_first(&self, fits: impl Fn(Block) -> bool) -> Option<Block> {
-        let (mut prev, mut at) = (None::<Block>, self.head.get());
-        loop {
-            let block = at?;
-            if fits(block) {
-                match prev {
-                    Some(p) => p.set_next(block.next()),
-                    None => self.head.set(block.next()),
-                }
-                self.len.set(self.len.get() - 1);
-                return Some(block);
-            }
-            (prev, at) = (Some(block), block.next());
-        }
-    }
-
-    /// Bytes the blocks hold together.
-    pub fn bytes(&self) -> u64 {
-        let mut at = self.head.get();
-        std::iter::from_fn(|| {
-            let block = at?;
-            at = block.next();
-            Some(block.bytes() as u64)
-        })
-        .sum()
+        let block = Stack(&self.head).take_first(fits)?;
+        self.len.set(self.len.get() - 1);
+        Some(block)
     }
 }
 
@@ -190,7 +251,7 @@ impl Heap {
         let bytes = bytes.ok_or(Error::FrameBytes(frame_bytes))?;
         let block = Block(self.alloc(bytes, "a frame")?.cast());
         // Both fit in u32: ZF_MAX_FRAME_BYTES is 1 GiB.
-        let header = Header { next: None, capacity: frame_bytes as u32, bytes: bytes as u32 };
+        let header = Header { next: std::ptr::null_mut(), capacity: frame_bytes as u32, bytes: bytes as u32 };
         // SAFETY: fresh, aligned memory of at least HEADER_BYTES.
         unsafe { block.0.as_ptr().write(header) };
         Ok(block)
@@ -247,9 +308,12 @@ mod tests {
         assert_eq!(b.frame().as_ptr() as usize % ALIGN, 0);
         // SAFETY: the frame came from this live block.
         assert_eq!(unsafe { Block::from_frame(b.frame()) }, b);
-        assert_eq!(b.next(), None);
-        b.set_next(Some(b));
-        assert_eq!(b.next(), Some(b));
+        let top = Cell::new(std::ptr::null_mut());
+        let stack = Stack(&top);
+        assert!(stack.is_empty() && stack.pop().is_none());
+        stack.push(b);
+        assert_eq!((b.next(), top.get()), (std::ptr::null_mut(), b.frame().as_ptr()));
+        assert_eq!((stack.pop(), stack.is_empty()), (Some(b), true));
         // SAFETY: allocated above, not used again.
         unsafe { heap.free_block(b) };
     }

@@ -1,84 +1,251 @@
-//! The zombie free list of one code object: what `ZfCode *` points to.
+//! One code object's zombies and allowance: what `ZfCode *` points to.
 //!
-//! Zombies form a LIFO stack threaded through their block headers, so push
-//! and pop touch only this struct and the block's header. Fields are `Cell`s
-//! because a code is reached from two places (the caller's handle and the
-//! pool's ring of lists holding zombies) and the library is single-threaded
-//! per pool.
+//! Zombies sit in two LIFO stacks threaded through their block headers:
+//! * **hot**, whose top is in `ZfCodeHot` (`src/hot.rs`): what the fast
+//!   path pops and pushes;
+//! * **cold**, under it: the zombies no acquire has touched since the last
+//!   aging sweep. Each sweep moves the hot ones down here; an acquire that
+//!   finds the hot stack empty brings one back up (the slow path). So what
+//!   is left here at the next sweep is exactly the list's low-water mark,
+//!   tcmalloc's measure of zombies nobody needed, and the fast path pays
+//!   nothing to keep it.
+//!
+//! The allowance is `slots` blocks of `bytes` each, charged to the pool's
+//! budget: the zombies, plus `room` the fast path may still fill. Every
+//! frame a code owns, live or zombie, is a block of its size class (the
+//! reserve hands out only blocks of the class asked for), so counts times
+//! `bytes` are exact.
+//! The legacy policy is the exception: CPython hands any block to any
+//! code, so its pools run every call through the slow path, which counts
+//! each block's own size.
+//!
+//! Fields are `Cell`s: a code is reached from the caller's handle and from
+//! the pool's ring, and a pool is used by one thread at a time.
 
-use crate::block::{Block, List};
+use crate::block::{Block, Stack};
+use crate::hot::ZfCodeHot;
 use crate::pool::Pool;
+use crate::stats::ZfStats;
 use std::cell::Cell;
 use std::ptr::NonNull;
 
+#[repr(C)]
 pub struct Code {
-    // Hot: read or written by every acquire and release.
-    zombies: List,
-    /// Most zombies kept: `per_code_max`, or 0 once the code is freed.
-    pub(crate) limit: Cell<u32>,
-    /// The shortest `len` since the last aging sweep (tcmalloc's low-water mark).
-    pub(crate) low_water: Cell<u32>,
-    /// Set by every acquire (and by a release that must make room), cleared
-    /// by the eviction clock as it passes: a second chance.
+    /// First: `ZfCode *` points here. Inert in a watched pool.
+    pub(crate) hot: ZfCodeHot,
+    /// A watched pool's hot state, out of the fast path's sight.
+    shadow: ZfCodeHot,
+    watched: bool,
+    /// `zf_code_free` was called; the struct waits for its last live frame.
+    pub(crate) freed: Cell<bool>,
+    /// Set by acquires (and by a release that must make room), cleared by
+    /// the eviction clock as it passes: a second chance.
     pub(crate) used: Cell<bool>,
-    /// Frames acquired and not yet released.
-    pub(crate) live: Cell<usize>,
+    /// In the pool's ring: the codes with an allowance (`slots` > 0).
+    pub(crate) in_ring: Cell<bool>,
+    cold: Cell<*mut u8>,
+    cold_len: Cell<u32>,
+    slots: Cell<u32>,
+    /// `room` as of the last `sync`.
+    room_seen: Cell<u32>,
+    /// Most slots: `per_code_max`, or 0 once the code is freed.
+    pub(crate) limit: Cell<u32>,
+    /// The frame capacity (its size class) and block size of every frame
+    /// this code owns.
+    capacity: usize,
+    bytes: usize,
+    /// Frames acquired and not yet released, as of the last `sync`.
+    live: Cell<u64>,
     pub(crate) pool: NonNull<Pool>,
-    // Cold.
+    /// The frame bytes the code asked for (plus a debug pool's guard).
     pub(crate) frame_bytes: usize,
     /// The order in which the pool made this code, from 1.
     pub(crate) id: u64,
-    /// `zf_code_free` was called; the struct waits for its last live frame.
-    pub(crate) freed: Cell<bool>,
-    /// In the pool's ring of lists that may hold zombies.
-    pub(crate) in_ring: Cell<bool>,
     pub(crate) prev: Cell<Option<NonNull<Code>>>,
     pub(crate) next: Cell<Option<NonNull<Code>>>,
 }
 
+/// What the fast path did on one code since the library last looked.
+pub struct Work {
+    pub hits: u64,
+    pub releases: u64,
+    /// The code's block size.
+    pub bytes: u64,
+}
+
+impl Work {
+    /// Adds this work to a snapshot of the pool's counters.
+    pub fn add_to(&self, s: &mut ZfStats) {
+        s.zombie_hits += self.hits;
+        s.acquires += self.hits;
+        s.releases += self.releases;
+        s.live_frames = s.live_frames + self.hits - self.releases;
+        // Cached releases moved bytes from the allowance into zombies, hits back.
+        s.cached_frames = s.cached_frames + self.releases - self.hits;
+        s.cached_bytes = s.cached_bytes + self.releases * self.bytes - self.hits * self.bytes;
+        s.allowance_bytes = s.allowance_bytes + self.hits * self.bytes - self.releases * self.bytes;
+    }
+}
+
 impl Code {
-    pub fn new(pool: NonNull<Pool>, id: u64, frame_bytes: usize, limit: u32) -> Code {
+    pub fn new(
+        pool: NonNull<Pool>,
+        id: u64,
+        frame_bytes: usize,
+        capacity: usize,
+        bytes: usize,
+        limit: u32,
+        watched: bool,
+    ) -> Code {
         Code {
-            zombies: List::default(),
-            limit: Cell::new(limit),
-            low_water: Cell::new(0),
+            hot: ZfCodeHot::inert(),
+            shadow: ZfCodeHot::inert(),
+            watched,
+            freed: Cell::new(false),
             used: Cell::new(false),
+            in_ring: Cell::new(false),
+            cold: Cell::new(std::ptr::null_mut()),
+            cold_len: Cell::new(0),
+            slots: Cell::new(0),
+            room_seen: Cell::new(0),
+            limit: Cell::new(limit),
+            capacity,
+            bytes,
             live: Cell::new(0),
             pool,
             frame_bytes,
             id,
-            freed: Cell::new(false),
-            in_ring: Cell::new(false),
             prev: Cell::new(None),
             next: Cell::new(None),
         }
     }
 
+    /// The hot state the slow path works on.
+    pub fn state(&self) -> &ZfCodeHot {
+        if self.watched {
+            &self.shadow
+        } else {
+            &self.hot
+        }
+    }
+
+    fn cold(&self) -> Stack<'_> {
+        Stack(&self.cold)
+    }
+
+    /// The fast path's work since the last `sync` (see `src/hot.rs`).
+    pub fn pending(&self) -> Work {
+        let s = self.state();
+        let hits = s.hits.get();
+        // Each hit added one to `room`, each cached release took one.
+        let releases = hits + self.room_seen.get() as u64 - s.room.get() as u64;
+        Work { hits, releases, bytes: self.bytes as u64 }
+    }
+
+    /// `pending`, now taken into this code's own counts.
+    pub fn sync(&self) -> Work {
+        let work = self.pending();
+        let s = self.state();
+        s.hits.set(0);
+        self.room_seen.set(s.room.get());
+        self.live.set(self.live.get() + work.hits - work.releases);
+        work
+    }
+
+    /// Zombies held.
     pub fn len(&self) -> u32 {
-        self.zombies.len()
+        self.slots.get() - self.state().room.get()
     }
 
-    pub fn is_full(&self) -> bool {
-        self.zombies.len() >= self.limit.get()
+    pub fn room(&self) -> u32 {
+        self.state().room.get()
     }
 
-    pub fn push(&self, block: Block) {
-        self.zombies.push(block);
+    pub fn slots(&self) -> u32 {
+        self.slots.get()
     }
 
-    /// The most recently released zombie (the warmest in the CPU caches).
-    pub fn pop(&self) -> Option<Block> {
-        let block = self.zombies.pop()?;
-        self.low_water.set(self.low_water.get().min(self.zombies.len()));
+    pub fn live(&self) -> u64 {
+        self.live.get()
+    }
+
+    pub fn add_live(&self, n: i64) {
+        self.live.set(self.live.get().wrapping_add_signed(n));
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Whether a slot more is within `per_code_max`.
+    pub fn may_grow(&self) -> bool {
+        self.slots.get() < self.limit.get()
+    }
+
+    /// One more slot, already charged to the budget by the pool.
+    pub fn grant(&self) {
+        self.slots.set(self.slots.get() + 1);
+        let s = self.state();
+        s.room.set(s.room.get() + 1);
+        self.room_seen.set(self.room_seen.get() + 1);
+    }
+
+    /// Takes back up to `most` unused slots; returns how many.
+    pub fn revoke_room(&self, most: u32) -> u32 {
+        let s = self.state();
+        debug_assert_eq!(s.room.get(), self.room_seen.get(), "synced first");
+        let room = s.room.get().min(most);
+        s.room.set(s.room.get() - room);
+        self.room_seen.set(s.room.get());
+        self.slots.set(self.slots.get() - room);
+        room
+    }
+
+    /// The zombie an acquire would take next, if any.
+    pub fn peek(&self) -> Option<Block> {
+        self.state().stack().iter().next().or_else(|| self.cold().iter().next())
+    }
+
+    /// When the hot stack is empty, brings the top cold zombie up into it.
+    pub fn warm_up(&self) {
+        let hot = self.state().stack();
+        if hot.is_empty() {
+            if let Some(block) = self.cold().pop() {
+                self.cold_len.set(self.cold_len.get() - 1);
+                hot.push(block);
+            }
+        }
+    }
+
+    /// Takes a zombie out, with its slot, without handing it out: the
+    /// coldest first (eviction), or the one an acquire would take next.
+    pub fn remove(&self, coldest_first: bool) -> Option<Block> {
+        let (hot, cold) = (self.state().stack(), self.cold());
+        let block = match coldest_first {
+            true => cold.pop().inspect(|_| self.cold_len.set(self.cold_len.get() - 1)).or_else(|| hot.pop()),
+            false => hot.pop().or_else(|| cold.pop().inspect(|_| self.cold_len.set(self.cold_len.get() - 1))),
+        }?;
+        self.slots.set(self.slots.get() - 1);
         Some(block)
     }
 
-    pub fn zombies(&self) -> &List {
-        &self.zombies
+    /// The low-water mark since the last sweep: zombies no acquire touched.
+    pub fn untouched(&self) -> u32 {
+        self.cold_len.get()
+    }
+
+    /// At a sweep: every zombie becomes cold.
+    pub fn cool_down(&self) {
+        self.cold().cover_with(self.state().stack());
+        self.cold_len.set(self.len());
     }
 
     /// Bytes the zombies hold together.
     pub fn cached_bytes(&self) -> u64 {
-        self.zombies.bytes()
+        self.len() as u64 * self.bytes as u64
     }
 }

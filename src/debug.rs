@@ -13,11 +13,10 @@
 //! `PYTHONMALLOC=debug` does. An atomic owner word catches a second thread inside
 //! acquire or release. The non-debug paths only test the flag.
 
-use crate::block::{Block, Heap, List, ALIGN};
+use crate::block::{Block, Heap, ALIGN};
 use crate::code::Code;
 use crate::error::Error;
 use crate::pool::Pool;
-use crate::stats::Tally;
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::ptr::NonNull;
@@ -293,16 +292,6 @@ fn checksum(block: Block) -> u64 {
     h
 }
 
-/// Takes out the head of `list` if it is `bad`.
-fn take_head_if(list: &List, bad: impl Fn(Block) -> bool) -> Option<Block> {
-    let head = list.pop()?;
-    if bad(head) {
-        return Some(head);
-    }
-    list.push(head);
-    None
-}
-
 /// The guard of a block handed out for `code`: its user bytes' end to the block's end.
 fn guard(block: Block, code: &Code) -> &'static mut [u8] {
     let start = user_bytes(code);
@@ -363,12 +352,14 @@ impl Pool {
         got
     }
 
-    /// Frees the zombies on top of the code's list whose bytes changed
+    /// Frees the zombies an acquire would take next whose bytes changed
     /// since their release (a miss checks what it takes from the shared list).
     fn drop_corrupt_zombies(&self, code: &Code) {
-        while let Some(bad) = take_head_if(code.zombies(), |b| self.corrupt_zombie(b)) {
-            code.low_water.set(code.low_water.get().min(code.len()));
-            self.drop_zombie(bad);
+        self.sync(code);
+        while code.peek().is_some_and(|b| self.corrupt_zombie(b)) {
+            if let Some(bad) = self.drop_zombie(code, false) {
+                self.free_block(bad);
+            }
         }
     }
 
@@ -382,12 +373,6 @@ impl Pool {
         let msg = format!("frame {frame:p} of {}: its bytes changed after its release; freed, not handed out", e.who());
         self.report(ZF_ERR_WRITE_AFTER_RELEASE, &msg);
         true
-    }
-
-    fn drop_zombie(&self, block: Block) {
-        self.n.cached_frames.sub(1);
-        self.n.cached_bytes.sub(block.bytes() as u64);
-        self.free_block(block);
     }
 
     /// `release` in debug mode. A pointer that is not a live frame of this
@@ -414,7 +399,7 @@ impl Pool {
         // Releasing the last frame of a freed pool's last code frees the pool.
         let pool_goes = p.closed.get() && p.n.codes.get() == 0 && p.n.live_frames.get() == 1;
         // SAFETY: `frame` is a live frame of `owner` (the record says so).
-        unsafe { Pool::release_slow(owner, frame) };
+        unsafe { Pool::release_unchecked(owner, frame) };
         if !pool_goes {
             p.record.leave();
         }

@@ -172,31 +172,28 @@ pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
 /// runs out (or `code` is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
-    // The hit path alone, so it needs no stack frame; all else is cold.
-    if let Some(code) = code_ptr(code) {
-        // SAFETY: a non-null code is alive (header contract) and keeps its pool alive.
-        let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
-        if let Some(frame) = p.acquire_zombie(c) {
-            // SAFETY: a non-null `is_zombie` points to a writable int.
-            if let Some(out) = unsafe { is_zombie.as_mut() } {
-                *out = 1;
-            }
-            return frame.as_ptr().cast();
+    // The hit path first, as zf_frame_acquire_fast runs it; all else is cold.
+    // SAFETY: a non-null code is alive (header contract).
+    if let Some(frame) = unsafe { code.cast::<Code>().as_ref() }.and_then(|c| c.hot.take()) {
+        // SAFETY: a non-null `is_zombie` points to a writable int.
+        if let Some(out) = unsafe { is_zombie.as_mut() } {
+            *out = 1;
         }
+        return frame.as_ptr().cast();
     }
     // SAFETY: forwarded contract.
     unsafe { acquire_slow(code, is_zombie) }
 }
 
-/// `zf_frame_acquire` when the code has no zombie, the pool is traced, or
-/// the code is NULL.
+/// `zf_frame_acquire` when the code's hot stack is empty (or its pool is
+/// watched), or the code is NULL.
 #[cold]
 #[inline(never)]
 unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     let Some(code) = code_ptr(code) else {
         return fail(Error::Null { function: "zf_frame_acquire", arg: "code" }, std::ptr::null_mut());
     };
-    // SAFETY: as in zf_frame_acquire.
+    // SAFETY: a non-null code is alive (header contract) and keeps its pool alive.
     let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
     let (frame, hit) = match p.acquire(c) {
         Ok(got) => got,
@@ -215,8 +212,14 @@ unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void 
 pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void) {
     let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };
     let Some(code) = code_ptr(code) else { return release_null_code() };
-    // SAFETY: `frame` came from zf_frame_acquire on `code` and is live
-    // (header contract; ZF_FLAG_DEBUG checks it).
+    // The hit path first, as zf_frame_release_fast runs it.
+    // SAFETY: a non-null code is alive, and `frame` came from
+    // zf_frame_acquire on it and is live (header contract; in debug mode
+    // the hot state is inert, so the slow path checks it).
+    if unsafe { code.as_ref().hot.give(frame) } {
+        return;
+    }
+    // SAFETY: forwarded contract.
     unsafe { Pool::release(code, frame) }
 }
 
@@ -280,6 +283,18 @@ pub unsafe extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> 
         rest = &rest[n as usize..];
     }
     0
+}
+
+/// Bytes one frame of `frame_bytes` takes in a per-code pool's cache and
+/// budget: its size class (`frame_bytes` rounded up by at most an eighth)
+/// plus the library's header. 0 when `frame_bytes` is out of range.
+/// (Legacy pools and debug pools size blocks otherwise.)
+#[no_mangle]
+pub extern "C" fn zf_frame_block_bytes(frame_bytes: usize) -> usize {
+    if frame_bytes == 0 || frame_bytes > crate::ZF_MAX_FRAME_BYTES {
+        return 0;
+    }
+    crate::block::block_bytes(crate::block::size_class(frame_bytes)).unwrap_or(0)
 }
 
 /// The message of this thread's last failed call, or NULL if none failed.

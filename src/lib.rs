@@ -6,18 +6,20 @@
 //! their own, and nothing is ever realloc'd. A pool-wide
 //! byte budget bounds the memory, and an aging sweep trims lists nobody uses.
 //!
-//! Modules: `block` (raw memory), `code` (one code's free list), `pool`
-//! (accounting, acquire and release), `policy` (aging and eviction),
+//! Modules: `block` (raw memory), `hot` (the hit path, shared with the
+//! header's inline pair), `code` (one code's zombies and allowance), `pool`
+//! (accounting, the slow paths), `policy` (aging and eviction),
 //! `config`, `stats`, `trace` (the `zftrace 1` format: reader and
 //! `ZF_TRACE` recorder), `replay` (a trace driven through the C ABI), `debug` (misuse reports), `ffi` (the C ABI, which is
 //! also the Rust API: tests and tools call the same functions C does).
 
-mod block;
+pub(crate) mod block;
 mod code;
 pub mod config;
 pub mod debug;
 mod error;
 pub mod ffi;
+mod hot;
 mod policy;
 mod pool;
 pub mod replay;
@@ -28,6 +30,7 @@ pub use config::*;
 pub use debug::*;
 pub use error::Error;
 pub use ffi::*;
+pub use hot::{ZfCodeHot, ZF_CODE_HOT_BYTES};
 pub use stats::ZfStats;
 
 /// The crate version; `zf_version()` returns it to C.

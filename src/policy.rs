@@ -1,23 +1,26 @@
 //! What to give back, and when.
 //!
 //! * **Aging** (the seed's "aging mechanism"): tcmalloc's low-water mark.
-//!   Each list remembers the shortest it has been since the last sweep; that
-//!   many zombies were never needed, so a sweep frees half of them (the last
-//!   one too, so idle lists reach empty). A list its code keeps dipping into
-//!   keeps everything; an idle list of n zombies is empty after about
+//!   A list's low-water mark is the zombies no acquire touched since the
+//!   last sweep (its cold stack, `src/code.rs`); that many were never
+//!   needed, so a sweep retires half of them (the last one too, so idle
+//!   lists reach empty). A list its code keeps dipping into keeps
+//!   everything; an idle list of n zombies is empty after about
 //!   log2(n) + 1 sweeps. Sweeps run on `zf_pool_collect` and every
-//!   `sweep_every` releases.
-//! * **Budget**: when caching a released frame would pass `budget_bytes`,
-//!   the CLOCK algorithm (second chance) picks victims among the lists
-//!   holding zombies: a list used (acquired from, or releasing past the
-//!   budget) since the hand last passed is spared once. Idle codes pay
-//!   first; the releasing code itself is never robbed to cache its own
-//!   frame (its frame is freed instead), so the hard bound holds.
+//!   `sweep_every` releases that find their code's allowance full.
+//! * **Budget**: when a code needs one more slot and the budget is spent,
+//!   the CLOCK algorithm (second chance) picks victims among the codes
+//!   with an allowance: a code used (acquired from, or releasing past the
+//!   budget) since the hand last passed is spared once; a code with unused
+//!   room gives up a slot of it at once (that frees nothing and costs
+//!   only a slow release later), else the victim gives up its coldest
+//!   zombie. Idle codes pay first;
+//!   the releasing code itself is never robbed to cache its own frame (its
+//!   frame goes to the reserve or is freed instead), so the hard bound holds.
 //!
-//! Both walk only the ring of lists that hold zombies (a list joins on the
-//! release that gives it its first zombie and leaves when a sweep or the
-//! clock finds it empty), so their cost never grows with the codes that
-//! merely exist.
+//! Both walk only the ring of codes with an allowance (a code joins when it
+//! gets its first slot and leaves when it has none), so their cost never
+//! grows with the codes that merely exist.
 
 use crate::code::Code;
 use crate::pool::Pool;
@@ -78,14 +81,12 @@ impl Ring {
         self.len.set(self.len.get() - 1);
     }
 
-    pub fn pop_front<'a>(&self) -> Option<&'a Code> {
-        let code = member(self.head.get()?);
-        self.unlink(code);
-        Some(code)
+    pub fn front<'a>(&self) -> Option<&'a Code> {
+        self.head.get().map(member)
     }
 
     /// The members, in order; unlinking the yielded code is allowed.
-    fn iter<'a>(&self) -> impl Iterator<Item = &'a Code> + 'a {
+    pub fn iter<'a>(&self) -> impl Iterator<Item = &'a Code> + 'a {
         let mut at = self.head.get();
         std::iter::from_fn(move || {
             let code = member(at?);
@@ -94,19 +95,14 @@ impl Ring {
         })
     }
 
-    /// The next victim of the clock: a list holding zombies whose code has
-    /// not acquired since the hand last passed it. Two turns at most: the
-    /// first clears every `used` bit it passes. A list its code emptied
-    /// leaves the ring as the hand passes, so no later walk pays for it.
-    fn clock_victim<'a>(&self) -> Option<&'a Code> {
+    /// The next victim of the clock: the first member, from the hand on,
+    /// that `used` says has not been used since the hand last passed (it
+    /// clears the mark as it answers). Two turns at most.
+    fn clock_victim<'a>(&self, used: impl Fn(&Code) -> bool) -> Option<&'a Code> {
         for _ in 0..=2 * self.len.get() {
             let code = member(self.hand.get().or(self.head.get())?);
             self.hand.set(code.next.get());
-            if code.len() == 0 {
-                self.unlink(code);
-                continue;
-            }
-            if !code.used.replace(false) {
+            if !used(code) {
                 return Some(code);
             }
         }
@@ -115,8 +111,9 @@ impl Ring {
 }
 
 impl Pool {
-    /// Evicts idle zombies until one more of `code` fits the budget. False
-    /// when that cannot be done without robbing `code` itself.
+    /// Takes budget back until `need` more bytes fit: idle codes' unused
+    /// room first, then their coldest zombies. False when that cannot be
+    /// done without robbing `code` itself.
     #[cold]
     pub(crate) fn make_room(&self, code: &Code, need: u64) -> bool {
         // A code returning from deep recursion acquires nothing while it
@@ -126,16 +123,29 @@ impl Pool {
         if need > budget {
             return false;
         }
-        while self.n.cached_bytes.get() + need > budget {
-            match self.ring.clock_victim() {
-                Some(victim) if !std::ptr::eq(victim, code) => {
-                    self.drain_code(victim, 1);
-                    self.n.evicted_frees.add(1);
-                }
+        while self.committed() + need > budget {
+            // Room costs nothing to take back (no frame is freed): a code
+            // with some gives it up, used or not.
+            let used = |c: &Code| {
+                self.sync(c);
+                c.room() == 0 && c.used.replace(false)
+            };
+            match self.ring.clock_victim(used) {
+                Some(victim) if !std::ptr::eq(victim, code) => self.evict(victim),
                 _ => return false,
             }
         }
         true
+    }
+
+    /// A victim of the clock gives up its room, or else one zombie.
+    fn evict(&self, victim: &Code) {
+        if victim.room() > 0 {
+            self.revoke_room(victim, 1);
+        } else if let Some(block) = self.drop_zombie(victim, true) {
+            self.free_block(block);
+            self.n.evicted_frees.add(1);
+        }
     }
 
     /// The interpreter ran a collection of `generation`: under legacy, a
@@ -155,35 +165,44 @@ impl Pool {
     }
 
     /// One aging sweep; returns the bytes it gave back. Each list gives up
-    /// half the zombies it never dipped into since the last sweep; they
-    /// retire to the reserve, which gives back a quarter of what it never
-    /// served (a slower pace: it holds the frames the next new code needs).
+    /// half the zombies no acquire touched since the last sweep (its cold
+    /// ones: see `src/code.rs`); they retire to the reserve, which gives
+    /// back a quarter of what it never served (a slower pace: it holds the
+    /// frames the next new code needs). Every zombie turns cold. Room
+    /// stays: it is held for frames out of the list, which will come back.
     pub fn sweep(&self) -> u64 {
-        let before = self.n.cached_bytes.get();
         let drop = self.shared_low.get().div_ceil(4);
-        self.drain_shared(drop);
+        let mut freed = self.drain_shared(drop);
         self.n.aged_frees.add(drop as u64);
         for code in self.ring.iter() {
-            let low = code.low_water.get();
+            self.sync(code);
+            let low = code.untouched();
             let drop = if low > 1 { low / 2 } else { low };
-            let freed = self.retire_code(code, drop);
-            self.n.aged_frees.add(freed as u64);
-            code.low_water.set(code.len());
-            if code.len() == 0 {
-                self.ring.unlink(code);
+            for _ in 0..drop {
+                let Some(block) = self.drop_zombie(code, true) else { break };
+                let bytes = block.bytes() as u64;
+                if !self.retire(block) {
+                    self.n.aged_frees.add(1);
+                    freed += bytes;
+                }
             }
+            code.cool_down();
         }
         self.shared_low.set(self.shared.len());
         self.n.sweeps.add(1);
         self.reset_sweep_countdown();
-        before - self.n.cached_bytes.get()
+        freed
     }
 
-    #[inline]
-    pub(crate) fn count_release_toward_sweep(&self) {
-        let left = self.until_sweep.get() - 1;
-        self.until_sweep.set(left);
-        if left == 0 {
+    /// Releases that find their code's allowance full count toward the
+    /// next automatic sweep: they are the ones that grow the cache (or give
+    /// frames back), and the ones the fast path sends to the library.
+    pub(crate) fn count_toward_sweep(&self) {
+        self.until_sweep.set(self.until_sweep.get().saturating_sub(1));
+    }
+
+    pub(crate) fn sweep_if_due(&self) {
+        if self.until_sweep.get() == 0 {
             self.sweep();
         }
     }

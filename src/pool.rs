@@ -7,7 +7,7 @@
 //! last thing that needs it. So any order of frees is defined, and no handle
 //! the caller still holds ever dangles.
 
-use crate::block::{Block, Heap, List};
+use crate::block::{block_bytes, size_class, Block, Heap, List};
 use crate::code::Code;
 use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
@@ -38,8 +38,8 @@ pub struct Pool {
     pub(crate) n: Counters,
     /// `ZF_TRACE`: the recorder of every event, when asked for.
     trace: Option<RefCell<Recorder>>,
-    /// Debug mode or a trace: every call takes the general paths. One flag,
-    /// so the hit paths test once.
+    /// Debug mode, a trace or the legacy policy: every call takes the slow
+    /// path (each code's fast-path state stays inert).
     watched: bool,
     /// `ZF_FLAG_DEBUG`: every frame this pool handed out (src/debug.rs).
     pub(crate) record: Record,
@@ -77,7 +77,9 @@ impl Pool {
             shared_low: Cell::new(0),
             handler: Cell::new(Handler::default()),
             n: Counters::default(),
-            watched: cfg.debug() || trace.is_some(),
+            // Legacy too: CPython hands any block to any code, which the
+            // fast path's one-size-per-code accounting cannot follow.
+            watched: cfg.debug() || trace.is_some() || cfg.policy == ZF_POLICY_LEGACY,
             trace,
             record: Record::new(heap),
         };
@@ -139,7 +141,11 @@ impl Pool {
         }
         let id = self.n.codes_created.get() + 1;
         let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
-        let code = Code::new(NonNull::from(self), id, block_frame, self.cfg.per_code_max);
+        // Legacy blocks keep the size asked, as CPython's do.
+        let capacity = if self.legacy() { block_frame } else { size_class(block_frame) };
+        let bytes = block_bytes(capacity).ok_or(Error::FrameBytes(frame_bytes))?;
+        let limit = self.cfg.per_code_max;
+        let code = Code::new(NonNull::from(self), id, block_frame, capacity, bytes, limit, self.watched);
         let code = self.heap.boxed(code, "a code's free list")?;
         self.n.codes_created.set(id);
         self.n.codes.add(1);
@@ -159,11 +165,14 @@ impl Pool {
             // SAFETY: a code keeps its pool alive.
             let p = unsafe { c.pool.as_ref() };
             p.traced(|t| t.destroy(c.id));
-            match p.legacy() {
-                true => _ = p.drain_code(c, u32::MAX),
-                false => _ = p.retire_code(c, u32::MAX),
+            p.sync(c);
+            while let Some(block) = p.drop_zombie(c, false) {
+                match p.legacy() {
+                    true => p.free_block(block),
+                    false => _ = p.retire(block),
+                }
             }
-            p.ring.unlink(c);
+            p.revoke_room(c, u32::MAX);
             c.limit.set(0);
             c.freed.set(true);
             p.n.codes.sub(1);
@@ -177,7 +186,7 @@ impl Pool {
     unsafe fn free_code_if_unused(code: NonNull<Code>) {
         // SAFETY: alive by the contract; a code keeps its pool alive.
         let (c, pool) = unsafe { (code.as_ref(), code.as_ref().pool) };
-        if !c.freed.get() || c.live.get() > 0 {
+        if !c.freed.get() || c.live() > 0 {
             return;
         }
         // SAFETY: as above.
@@ -189,25 +198,43 @@ impl Pool {
         unsafe { Pool::free_if_unused(pool) };
     }
 
-    /// `zf_frame_acquire`'s hit path, small enough to inline into it: the
-    /// code's warmest zombie, or None (then `acquire`). A traced pool
-    /// always takes `acquire`, so this path has no call in it.
-    #[inline]
-    pub fn acquire_zombie(&self, code: &Code) -> Option<NonNull<u8>> {
-        if self.watched {
-            return None;
+    /// Adds what the fast path did on `code` since the last look to the
+    /// pool's counters. Every slow path starts here, so the counters are
+    /// exact but for what the fast path did since on other codes, which
+    /// `stats` adds in without changing anything.
+    pub(crate) fn sync(&self, code: &Code) {
+        let work = code.sync();
+        if work.hits == 0 && work.releases == 0 {
+            return;
         }
-        code.used.set(true);
-        let block = code.pop()?;
-        self.uncount_cached(block);
-        self.n.zombie_hits.add(1);
-        self.count_acquired(code);
-        Some(block.frame())
+        let mut s = self.n.snapshot();
+        work.add_to(&mut s);
+        self.n.store(&s);
+        if work.hits > 0 {
+            code.used.set(true);
+        }
     }
 
-    /// `zf_frame_acquire` in general: a zombie of this code if it has one,
-    /// else a frame from the shared list or a fresh block. Out of line:
-    /// the hit path stays short.
+    /// Frames live now, with what the fast path did that `sync` has not
+    /// seen yet (nothing, in a watched pool).
+    fn live_now(&self) -> u64 {
+        let pending = |c: &Code| c.pending().hits as i64 - c.pending().releases as i64;
+        let unseen: i64 = if self.watched { 0 } else { self.ring.iter().map(pending).sum() };
+        self.n.live_frames.get().wrapping_add_signed(unseen)
+    }
+
+    /// Bytes the budget bounds: zombies, the reserve, and the room of
+    /// every allowance.
+    pub(crate) fn committed(&self) -> u64 {
+        self.n.cached_bytes.get() + self.n.allowance_bytes.get()
+    }
+
+    fn raise_peak(&self) {
+        self.n.peak_cached_bytes.raise_to(self.committed());
+    }
+
+    /// `zf_frame_acquire` when the hot stack was empty: a cold zombie of
+    /// this code, else a frame from the reserve or a fresh block.
     #[cold]
     #[inline(never)]
     pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
@@ -217,40 +244,75 @@ impl Pool {
         self.acquire_unchecked(code)
     }
 
-    #[inline(always)]
     pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+        self.sync(code);
         code.used.set(true);
-        let (block, hit) = match code.pop() {
-            Some(block) => {
-                self.uncount_cached(block);
-                self.n.zombie_hits.add(1);
-                (block, true)
-            }
+        // Whether the fast path would have served this acquire.
+        let hot = !code.state().stack().is_empty();
+        let (block, hit) = match self.take_zombie(code) {
+            Some(block) => (block, true),
             None => (self.miss(code)?, false),
         };
-        self.count_acquired(code);
+        if !hit {
+            code.add_live(1);
+            self.n.live_frames.add(1);
+        }
+        // The peak is looked at where the fast path would call the library
+        // (so a watched pool counts as an unwatched one would), and at
+        // every acquire under legacy, which has no fast path.
+        if !hot || self.legacy() {
+            self.n.peak_live_frames.raise_to(self.live_now());
+        }
+        if self.legacy() {
+            // CPython keeps no place for the zombie it just handed out.
+            self.revoke_room(code, u32::MAX);
+        }
         self.traced(|t| t.acquire(code.id, block.frame().as_ptr()));
         Ok((block.frame(), hit))
     }
 
-    #[inline]
-    fn count_acquired(&self, code: &Code) {
-        code.live.set(code.live.get() + 1);
-        let live = self.n.live_frames.get() + 1;
-        self.n.live_frames.set(live);
-        self.n.peak_live_frames.raise_to(live);
+    /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),
+    /// after bringing a cold zombie up if the hot stack is empty.
+    fn take_zombie(&self, code: &Code) -> Option<Block> {
+        code.warm_up();
+        // SAFETY: the hot stack holds only this code's zombies.
+        let block = unsafe { Block::from_frame(code.state().take()?) };
+        self.sync(code);
+        self.count_own_size(code, block, -1);
+        Some(block)
     }
 
-    /// A frame for a code without zombies: from the shared list, else a
-    /// fresh block. Under legacy, CPython's rule: the head of the list,
-    /// resized when too small. Else the first reserve frame big enough and
-    /// at most a quarter bigger, so nothing is resized and little is wasted.
+    /// The slow path's cached release: the hit path itself (`ZfCodeHot::give`).
+    fn give_zombie(&self, code: &Code, block: Block) -> bool {
+        // SAFETY: `block` is a live frame of `code` (the callers' contract).
+        if !unsafe { code.state().give(block.frame()) } {
+            return false;
+        }
+        self.sync(code);
+        self.count_own_size(code, block, 1);
+        true
+    }
+
+    /// `sync` counted the block at its code's size; under legacy, a block
+    /// keeps its own (`sign`: +1 cached, -1 taken out).
+    fn count_own_size(&self, code: &Code, block: Block, sign: i64) {
+        let extra = block.bytes() as i64 - code.bytes() as i64;
+        if extra != 0 {
+            debug_assert!(self.legacy(), "a per-code code owns blocks of one size");
+            self.n.cached_bytes.shift(sign * extra);
+            self.raise_peak();
+        }
+    }
+
+    /// A frame for a code without zombies: from the reserve, else a fresh
+    /// block. Under legacy, CPython's rule: the head of the list, resized
+    /// when too small. Else the first frame of the code's size class, so
+    /// nothing is resized and all frames of a code are one size.
     #[cold]
     fn miss(&self, code: &Code) -> Result<Block, Error> {
-        let need = code.frame_bytes;
         let taken = match self.legacy() {
             true => self.shared.pop(),
-            false => self.shared.take_first(|b| (need..=need + need / 4).contains(&b.capacity())),
+            false => self.shared.take_first(|b| b.bytes() == code.bytes()),
         };
         let Some(block) = taken else {
             return self.fresh_block(code);
@@ -288,77 +350,59 @@ impl Pool {
     }
 
     fn new_block(&self, code: &Code) -> Result<Block, Error> {
-        match self.heap.new_block(code.frame_bytes) {
+        let capacity = code.capacity();
+        match self.heap.new_block(capacity) {
             Err(_) if self.n.cached_frames.get() > 0 => {
                 self.clear(); // memory is short: our zombies are the first to go
-                self.heap.new_block(code.frame_bytes)
+                self.heap.new_block(capacity)
             }
             other => other,
         }
     }
 
-    /// `zf_frame_release`: the frame becomes a zombie of its code, if the
-    /// code's limit and the pool's budget allow. The common case (room in
-    /// the list and in the budget, the list already in the ring, no trace)
-    /// is inlined into the caller; everything else is `release_slow`.
+    /// `zf_frame_release` when the code's allowance had no room.
     ///
     /// # Safety
     /// `frame` came from `acquire` on `code` and has not been released since.
-    #[inline]
+    #[cold]
+    #[inline(never)]
     pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>) {
         // SAFETY: a code with a live frame is alive; it keeps its pool alive.
-        let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
-        if p.watched {
-            return match p.cfg.debug() {
-                // SAFETY: forwarded; debug mode checks the frame before reading its header.
-                true => unsafe { Pool::checked_release(code, frame) },
-                // SAFETY: forwarded contract.
-                false => unsafe { Pool::release_slow(code, frame) },
-            };
-        }
-        // SAFETY: by the contract, `frame` is a live frame of ours.
-        let block = unsafe { Block::from_frame(frame) };
-        let cached = p.n.cached_bytes.get() + block.bytes() as u64;
-        // A freed code has limit 0, so it is full and never takes this path.
-        if c.is_full() || cached > p.budget.get() as u64 || !c.in_ring.get() {
+        let p = unsafe { code.as_ref().pool.as_ref() };
+        match p.cfg.debug() {
+            // SAFETY: forwarded; debug mode checks the frame before reading its header.
+            true => unsafe { Pool::checked_release(code, frame) },
             // SAFETY: forwarded contract.
-            return unsafe { Pool::release_slow(code, frame) };
+            false => unsafe { Pool::release_unchecked(code, frame) },
         }
-        p.n.releases.add(1);
-        p.n.live_frames.sub(1);
-        c.live.set(c.live.get() - 1);
-        c.push(block);
-        p.n.cached_frames.add(1);
-        p.n.cached_bytes.set(cached);
-        p.n.peak_cached_bytes.raise_to(cached);
-        p.count_release_toward_sweep();
     }
 
-    /// Every other release: making room in the budget, the shared list,
-    /// freeing, tracing, a freed code's last frame.
+    /// The frame becomes a zombie if the code may have one more slot (its
+    /// limit and the budget allow, making room if need be); else it
+    /// retires to the reserve or goes back to the allocator.
     ///
     /// # Safety
     /// As `release`.
-    #[cold]
-    #[inline(never)]
-    pub(crate) unsafe fn release_slow(code: NonNull<Code>, frame: NonNull<u8>) {
+    pub(crate) unsafe fn release_unchecked(code: NonNull<Code>, frame: NonNull<u8>) {
         {
             // SAFETY: a code with a live frame is alive; it keeps its pool alive.
             let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
             // SAFETY: by the contract, `frame` is a live frame of ours.
             let block = unsafe { Block::from_frame(frame) };
             p.traced(|t| t.release(frame.as_ptr()));
-            p.n.releases.add(1);
-            p.n.live_frames.sub(1);
-            c.live.set(c.live.get() - 1);
-            if !c.is_full() && p.fits(c, block) {
-                c.push(block);
-                p.count_cached(c, block);
-            } else {
-                _ = p.retire(block);
+            p.sync(c);
+            if !p.give_zombie(c, block) {
+                // The release the fast path would have called the library for.
+                p.count_toward_sweep();
+                if !(p.grant_slot(c) && p.give_zombie(c, block)) {
+                    p.n.releases.add(1);
+                    p.n.live_frames.sub(1);
+                    c.add_live(-1);
+                    p.retire(block);
+                }
+                p.sweep_if_due();
             }
-            p.count_release_toward_sweep();
-            if c.live.get() > 0 || !c.freed.get() {
+            if c.live() > 0 || !c.freed.get() {
                 return;
             }
         }
@@ -366,11 +410,40 @@ impl Pool {
         unsafe { Pool::free_code_if_unused(code) };
     }
 
-    /// Whether one more zombie of `code` fits the budget, making room by
-    /// evicting idle zombies of other codes when it does not.
-    fn fits(&self, code: &Code, block: Block) -> bool {
-        let need = block.bytes() as u64;
-        self.n.cached_bytes.get() + need <= self.budget.get() as u64 || self.make_room(code, need)
+    /// One more slot for `code`, charged to the budget (making room by
+    /// evicting idle zombies of other codes when it is short).
+    fn grant_slot(&self, code: &Code) -> bool {
+        let need = code.bytes() as u64;
+        if !code.may_grow() || (self.committed() + need > self.budget.get() as u64 && !self.make_room(code, need)) {
+            return false;
+        }
+        code.grant();
+        self.n.allowance_bytes.add(need);
+        if !code.in_ring.get() {
+            self.ring.link(code);
+        }
+        self.raise_peak();
+        true
+    }
+
+    /// Takes back a code's unused slots (up to `most`); a code left
+    /// without slots leaves the ring.
+    pub(crate) fn revoke_room(&self, code: &Code, most: u32) {
+        let room = code.revoke_room(most);
+        self.n.allowance_bytes.sub(room as u64 * code.bytes() as u64);
+        if code.slots() == 0 {
+            self.ring.unlink(code);
+        }
+    }
+
+    /// Takes one zombie of `code` out of the cache, with its slot.
+    pub(crate) fn drop_zombie(&self, code: &Code, coldest_first: bool) -> Option<Block> {
+        let block = code.remove(coldest_first)?;
+        self.uncount_cached(block);
+        if code.slots() == 0 {
+            self.ring.unlink(code);
+        }
+        Some(block)
     }
 
     /// A frame its code will not keep (its list is full, aging dropped it,
@@ -379,27 +452,15 @@ impl Pool {
     #[cold]
     pub(crate) fn retire(&self, block: Block) -> bool {
         let room = self.shared.len() < self.shared_max;
-        if room && self.n.cached_bytes.get() + block.bytes() as u64 <= self.budget.get() as u64 {
+        if room && self.committed() + block.bytes() as u64 <= self.budget.get() as u64 {
             self.shared.push(block);
-            self.count_cached_shared(block);
+            self.n.cached_frames.add(1);
+            self.n.cached_bytes.add(block.bytes() as u64);
+            self.raise_peak();
             return true;
         }
         self.free_block(block);
         false
-    }
-
-    fn count_cached(&self, code: &Code, block: Block) {
-        if !code.in_ring.get() {
-            self.ring.link(code);
-        }
-        self.count_cached_shared(block);
-    }
-
-    fn count_cached_shared(&self, block: Block) {
-        self.n.cached_frames.add(1);
-        let cached = self.n.cached_bytes.get() + block.bytes() as u64;
-        self.n.cached_bytes.set(cached);
-        self.n.peak_cached_bytes.raise_to(cached);
     }
 
     pub(crate) fn uncount_cached(&self, block: Block) {
@@ -415,41 +476,17 @@ impl Pool {
         self.n.frees.add(1);
     }
 
-    /// Frees up to `count` blocks of `list`; returns the bytes given back.
-    pub(crate) fn drain(&self, list: &List, count: u32) -> u64 {
+    /// Frees up to `count` blocks of the shared list; returns the bytes
+    /// given back. Its low-water mark follows it down.
+    pub(crate) fn drain_shared(&self, count: u32) -> u64 {
         let mut freed = 0;
         for _ in 0..count {
-            let Some(block) = list.pop() else { break };
+            let Some(block) = self.shared.pop() else { break };
             self.uncount_cached(block);
             freed += block.bytes() as u64;
             self.free_block(block);
         }
-        freed
-    }
-
-    /// Retires up to `count` zombies of `code`; returns how many were freed
-    /// (the rest went to the reserve).
-    pub(crate) fn retire_code(&self, code: &Code, count: u32) -> u32 {
-        let mut freed = 0;
-        for _ in 0..count {
-            let Some(block) = code.pop() else { break };
-            self.uncount_cached(block);
-            freed += !self.retire(block) as u32;
-        }
-        freed
-    }
-
-    /// `drain` for the shared list: its low-water mark follows it down.
-    pub(crate) fn drain_shared(&self, count: u32) -> u64 {
-        let freed = self.drain(&self.shared, count);
         self.shared_low.set(self.shared_low.get().min(self.shared.len()));
-        freed
-    }
-
-    /// `drain` for a code's zombies: its low-water mark follows them down.
-    pub(crate) fn drain_code(&self, code: &Code, count: u32) -> u64 {
-        let freed = self.drain(code.zombies(), count);
-        code.low_water.set(code.low_water.get().min(code.len()));
         freed
     }
 
@@ -460,17 +497,28 @@ impl Pool {
         self.clear()
     }
 
-    /// Every zombie goes now.
+    /// Every zombie goes now, and every allowance.
     pub fn clear(&self) -> u64 {
         let mut freed = self.drain_shared(u32::MAX);
-        while let Some(code) = self.ring.pop_front() {
-            freed += self.drain_code(code, u32::MAX);
+        while let Some(code) = self.ring.front() {
+            self.sync(code);
+            while let Some(block) = self.drop_zombie(code, false) {
+                freed += block.bytes() as u64;
+                self.free_block(block);
+            }
+            self.revoke_room(code, u32::MAX);
         }
         freed
     }
 
+    /// The counters, with what the fast path did since the library last
+    /// looked. Reading them changes nothing.
     pub fn stats(&self) -> ZfStats {
-        ZfStats { shared_frames: self.shared.len() as u64, ..self.n.snapshot() }
+        let mut s = ZfStats { shared_frames: self.shared.len() as u64, ..self.n.snapshot() };
+        for code in self.ring.iter() {
+            code.pending().add_to(&mut s);
+        }
+        s
     }
 
     pub(crate) fn report(&self, kind: i32, message: &str) {

@@ -6,7 +6,9 @@ use std::cell::Cell;
 use std::fmt::Write;
 
 /// A snapshot of a pool's counters. Totals count since the pool was made;
-/// `cached_*`, `live_frames` and `codes` are the state now.
+/// `cached_*`, `live_frames`, `codes` and `allowance_bytes` are the state
+/// now. Every field is exact when read: what the inline fast path did is
+/// counted per code and added in by `zf_pool_stats`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ZfStats {
@@ -27,11 +29,18 @@ pub struct ZfStats {
     pub cached_frames: u64,
     /// Bytes of the blocks held as zombies now (the library's headers included).
     pub cached_bytes: u64,
-    /// The most `cached_bytes` ever reached.
+    /// The most `cached_bytes + allowance_bytes` ever reached: the bytes the
+    /// pool held or had promised to the fast path, which the budget bounds;
+    /// at least the peak of `cached_bytes`. (Under ZF_POLICY_LEGACY, whose
+    /// allowances are always empty, exactly that peak.)
     pub peak_cached_bytes: u64,
     /// Frames acquired and not released.
     pub live_frames: u64,
-    /// The most `live_frames` ever reached.
+    /// The most `live_frames` the library saw: it looks at each call into
+    /// it (every exported call, each fast-path miss, and `zf_pool_stats`),
+    /// so a peak reached and left by inline fast-path hits alone, between
+    /// two looks, is missed. Exact for pools that take no fast path
+    /// (ZF_FLAG_DEBUG, a trace, ZF_POLICY_LEGACY).
     pub peak_live_frames: u64,
     /// Codes made and not yet passed to zf_code_free.
     pub codes: u64,
@@ -50,6 +59,10 @@ pub struct ZfStats {
     /// Frames in the shared list now (part of `cached_frames`): the reserve,
     /// or CPython's global free list under ZF_POLICY_LEGACY.
     pub shared_frames: u64,
+    /// Bytes of the slots the codes' allowances hold free for releases the
+    /// inline fast path caches without calling the library: at every
+    /// moment, `cached_bytes + allowance_bytes <= budget_bytes`.
+    pub allowance_bytes: u64,
 }
 
 /// A `Cell<u64>` counter.
@@ -57,6 +70,7 @@ pub trait Tally {
     fn add(&self, n: u64);
     fn sub(&self, n: u64);
     fn raise_to(&self, n: u64);
+    fn shift(&self, by: i64);
 }
 
 impl Tally for Cell<u64> {
@@ -71,6 +85,10 @@ impl Tally for Cell<u64> {
     #[inline]
     fn raise_to(&self, n: u64) {
         self.set(self.get().max(n));
+    }
+    #[inline]
+    fn shift(&self, by: i64) {
+        self.set(self.get().wrapping_add_signed(by));
     }
 }
 
@@ -93,6 +111,7 @@ pub struct Counters {
     pub codes_created: Cell<u64>,
     pub aged_frees: Cell<u64>,
     pub evicted_frees: Cell<u64>,
+    pub allowance_bytes: Cell<u64>,
 }
 
 impl Counters {
@@ -116,7 +135,29 @@ impl Counters {
             evicted_frees: self.evicted_frees.get(),
             shared_hits: self.shared_hits.get(),
             shared_frames: 0,
+            allowance_bytes: self.allowance_bytes.get(),
         }
+    }
+
+    /// Sets every counter from `s` (`acquires` and `shared_frames` are derived).
+    pub fn store(&self, s: &ZfStats) {
+        self.zombie_hits.set(s.zombie_hits);
+        self.fresh_allocs.set(s.fresh_allocs);
+        self.reallocs.set(s.reallocs);
+        self.releases.set(s.releases);
+        self.frees.set(s.frees);
+        self.cached_frames.set(s.cached_frames);
+        self.cached_bytes.set(s.cached_bytes);
+        self.peak_cached_bytes.set(s.peak_cached_bytes);
+        self.live_frames.set(s.live_frames);
+        self.peak_live_frames.set(s.peak_live_frames);
+        self.codes.set(s.codes);
+        self.sweeps.set(s.sweeps);
+        self.codes_created.set(s.codes_created);
+        self.aged_frees.set(s.aged_frees);
+        self.evicted_frees.set(s.evicted_frees);
+        self.shared_hits.set(s.shared_hits);
+        self.allowance_bytes.set(s.allowance_bytes);
     }
 }
 

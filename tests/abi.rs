@@ -66,7 +66,10 @@ const CONTRACT: &[&str] = &[
 /// Functions the project exports beyond the contract, each documented in the
 /// header and in README's API table. A new C function is added here, or the
 /// export test fails.
-const ADDITIONS: &[&str] = &[];
+const ADDITIONS: &[&str] = &["zf_frame_block_bytes"];
+
+/// The header's static inline functions: declared, never exported.
+const INLINE: &[&str] = &["zf_frame_acquire_fast", "zf_frame_release_fast"];
 
 /// CONTRACT and ADDITIONS, sorted: what the shared library must export.
 fn api() -> Vec<&'static str> {
@@ -108,7 +111,10 @@ fn declared_functions(c: &str) -> Vec<String> {
 
 #[test]
 fn header_declares_exactly_the_api() {
-    assert_eq!(declared_functions(&header()), api(), "functions of include/zombie_frames.h");
+    let mut all = api();
+    all.extend(INLINE);
+    all.sort_unstable();
+    assert_eq!(declared_functions(&header()), all, "functions of include/zombie_frames.h");
 }
 
 #[test]

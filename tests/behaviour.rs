@@ -4,7 +4,7 @@ use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 use zombie_frames::*;
 
-const FRAME: usize = 432; // a typical CPython 3.9 frame
+const FRAME: usize = 448; // a typical CPython 3.9 frame, and a size class of its own
 const BLOCK: u64 = (ZF_HEADER_BYTES + FRAME) as u64;
 
 /// A pool without a reserve, so each code's list is seen alone.
@@ -182,7 +182,7 @@ fn aging_empties_idle_lists_and_spares_used_ones() {
 }
 
 #[test]
-fn a_new_code_takes_a_retired_frame_of_close_size() {
+fn a_new_code_takes_a_retired_frame_of_its_size_class() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
         let pool = pool_with_reserve(4, 1 << 20, 0, 5);
@@ -190,12 +190,12 @@ fn a_new_code_takes_a_retired_frame_of_close_size() {
         recurse(deep, 12); // 4 zombies stay, 5 retire to the reserve, 3 are freed
         let s = stats(pool);
         assert_eq!((s.cached_frames, s.frees), (9, 3));
-        let close = zf_code_new(pool, FRAME - FRAME / 5); // the frame is at most a quarter bigger
+        let close = zf_code_new(pool, FRAME - 24); // rounds up to FRAME: the same class
         let (f, zombie) = acquire(close);
         assert!(!zombie, "another code's frame is not a zombie");
         assert_eq!((stats(pool).shared_hits, stats(pool).fresh_allocs), (1, 12));
         for bytes in [FRAME + 16, FRAME / 2] {
-            let far = zf_code_new(pool, bytes); // too big for the frame, or too small to waste it on
+            let far = zf_code_new(pool, bytes); // another class: too big for the frame, or too small to waste it on
             let (g, _) = acquire(far);
             assert_eq!((stats(pool).shared_hits, stats(pool).fresh_allocs), (1, 13 + (bytes < FRAME) as u64));
             zf_frame_release(far, g);

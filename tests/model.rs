@@ -61,12 +61,24 @@ unsafe extern "C" fn ledger_dealloc(ctx: *mut c_void, p: *mut c_void, size: usiz
 struct MCode {
     handle: *mut ZfCode,
     frame_bytes: usize,
-    zombies: Vec<usize>, // frame addresses, top of the stack last
-    low_water: u32,
+    /// Block bytes of its size class.
+    bytes: u64,
+    /// Zombies an acquire takes first, top last; under them, the cold ones
+    /// no acquire touched since the last sweep.
+    hot: Vec<usize>,
+    cold: Vec<usize>,
+    /// Free slots of the allowance: zombies + room = slots.
+    room: u32,
     used: bool,
     in_ring: bool,
     freed: bool,
     live: usize,
+}
+
+impl MCode {
+    fn slots(&self) -> u32 {
+        (self.hot.len() + self.cold.len()) as u32 + self.room
+    }
 }
 
 /// Where an acquire's frame must come from.
@@ -84,14 +96,22 @@ struct Model {
     reserve_max: usize,
     sweep_generation: u32,
     codes: Vec<MCode>,
-    /// Every block the pool holds, live or cached: address -> (capacity, bytes).
-    blocks: HashMap<usize, (usize, u64)>,
+    /// Every block the pool holds, live or cached: address -> bytes.
+    blocks: HashMap<usize, u64>,
     /// Retired frames, top last, and the fewest held since the last sweep.
     reserve: Vec<usize>,
     reserve_low: usize,
     ring: Vec<usize>,
     hand: usize,
     s: ZfStats,
+}
+
+/// A frame's size class, worked out independently of the library: rounded
+/// up to an eighth of its power of two, at least 16.
+fn class_bytes(frame_bytes: usize) -> u64 {
+    let power = 1usize << (usize::BITS - 1 - frame_bytes.leading_zeros());
+    let step = (power / 8).max(16);
+    HEADER + frame_bytes.next_multiple_of(step) as u64
 }
 
 impl Model {
@@ -118,8 +138,10 @@ impl Model {
         self.codes.push(MCode {
             handle,
             frame_bytes,
-            zombies: vec![],
-            low_water: 0,
+            bytes: class_bytes(frame_bytes),
+            hot: vec![],
+            cold: vec![],
+            room: 0,
             used: false,
             in_ring: false,
             freed: false,
@@ -129,19 +151,28 @@ impl Model {
         self.s.codes_created += 1;
     }
 
-    fn bytes(&self, addr: usize) -> u64 {
-        self.blocks[&addr].1
+    fn allowance(&self) -> u64 {
+        self.codes.iter().map(|c| c.room as u64 * c.bytes).sum()
+    }
+
+    /// What the budget bounds: zombies, the reserve and every room.
+    fn committed(&self) -> u64 {
+        self.s.cached_bytes + self.allowance()
+    }
+
+    fn raise_peak(&mut self) {
+        self.s.allowance_bytes = self.allowance();
+        self.s.peak_cached_bytes = self.s.peak_cached_bytes.max(self.committed());
     }
 
     fn cache(&mut self, addr: usize) {
         self.s.cached_frames += 1;
-        self.s.cached_bytes += self.bytes(addr);
-        self.s.peak_cached_bytes = self.s.peak_cached_bytes.max(self.s.cached_bytes);
+        self.s.cached_bytes += self.blocks[&addr];
     }
 
     fn uncache(&mut self, addr: usize) {
         self.s.cached_frames -= 1;
-        self.s.cached_bytes -= self.bytes(addr);
+        self.s.cached_bytes -= self.blocks[&addr];
     }
 
     fn free(&mut self, addr: usize) {
@@ -150,19 +181,25 @@ impl Model {
     }
 
     fn acquire(&mut self, ci: usize) -> Want {
+        self.s.acquires += 1;
+        self.s.live_frames += 1;
         let c = &mut self.codes[ci];
         c.used = true;
         c.live += 1;
-        self.s.acquires += 1;
-        self.s.live_frames += 1;
-        self.s.peak_live_frames = self.s.peak_live_frames.max(self.s.live_frames);
-        if let Some(addr) = self.pop(ci) {
+        let from_hot = !c.hot.is_empty();
+        if !from_hot {
+            self.s.peak_live_frames = self.s.peak_live_frames.max(self.s.live_frames);
+        }
+        let c = &mut self.codes[ci];
+        if let Some(addr) = c.hot.pop().or_else(|| c.cold.pop()) {
+            c.room += 1;
+            self.uncache(addr);
             self.s.zombie_hits += 1;
+            self.s.allowance_bytes = self.allowance();
             return Want::Zombie(addr);
         }
-        let need = self.codes[ci].frame_bytes;
-        let fits = |addr: &usize| (need..=need + need / 4).contains(&self.blocks[addr].0);
-        if let Some(i) = self.reserve.iter().rposition(fits) {
+        let bytes = c.bytes;
+        if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
             let addr = self.reserve.remove(i);
             self.reserve_low = self.reserve_low.min(self.reserve.len());
             self.uncache(addr);
@@ -175,54 +212,64 @@ impl Model {
 
     /// A fresh block was handed out at `addr` for `ci`.
     fn fresh(&mut self, ci: usize, addr: usize) {
-        let cap = self.codes[ci].frame_bytes;
-        self.blocks.insert(addr, (cap, HEADER + cap.next_multiple_of(16) as u64));
+        self.blocks.insert(addr, self.codes[ci].bytes);
     }
 
-    fn pop(&mut self, ci: usize) -> Option<usize> {
+    /// Takes out one zombie with its slot: the coldest first, or the one an
+    /// acquire would take next.
+    fn take_out(&mut self, ci: usize, coldest_first: bool) -> Option<usize> {
         let c = &mut self.codes[ci];
-        let addr = c.zombies.pop()?;
-        c.low_water = c.low_water.min(c.zombies.len() as u32);
+        let addr = match coldest_first {
+            true => c.cold.pop().or_else(|| c.hot.pop()),
+            false => c.hot.pop().or_else(|| c.cold.pop()),
+        }?;
         self.uncache(addr);
+        if self.codes[ci].slots() == 0 {
+            self.unlink(ci);
+        }
         Some(addr)
     }
 
-    fn drain(&mut self, ci: usize, n: u32) {
-        for _ in 0..n {
-            let Some(addr) = self.pop(ci) else { break };
-            self.free(addr);
+    fn revoke(&mut self, ci: usize, most: u32) {
+        let c = &mut self.codes[ci];
+        c.room -= c.room.min(most);
+        self.s.allowance_bytes = self.allowance();
+        if self.codes[ci].slots() == 0 {
+            self.unlink(ci);
         }
     }
 
     /// To the reserve if it has room within the budget, else freed; true when kept.
     fn retire(&mut self, addr: usize) -> bool {
-        if self.reserve.len() < self.reserve_max && self.s.cached_bytes + self.bytes(addr) <= self.budget {
+        if self.reserve.len() < self.reserve_max && self.committed() + self.blocks[&addr] <= self.budget {
             self.reserve.push(addr);
             self.cache(addr);
+            self.raise_peak();
             return true;
         }
         self.free(addr);
         false
     }
 
-    /// Retires up to `n` zombies of `ci`; returns how many were freed.
-    fn retire_code(&mut self, ci: usize, n: u32) -> u64 {
-        let mut freed = 0;
-        for _ in 0..n {
-            let Some(addr) = self.pop(ci) else { break };
-            freed += !self.retire(addr) as u64;
-        }
-        freed
-    }
-
     fn release(&mut self, ci: usize, addr: usize) {
         self.s.releases += 1;
         self.s.live_frames -= 1;
         self.codes[ci].live -= 1;
+        if self.codes[ci].room > 0 {
+            self.codes[ci].room -= 1;
+            self.codes[ci].hot.push(addr);
+            self.cache(addr);
+            self.s.allowance_bytes = self.allowance();
+            return;
+        }
+        self.until_sweep = self.until_sweep.saturating_sub(1);
         let limit = if self.codes[ci].freed { 0 } else { self.per_code_max };
-        if (self.codes[ci].zombies.len() as u32) < limit && self.fits(ci, self.bytes(addr)) {
+        let need = self.codes[ci].bytes;
+        if self.codes[ci].slots() < limit && self.fits(ci, need) {
+            // A slot granted and filled at once.
+            self.s.peak_cached_bytes = self.s.peak_cached_bytes.max(self.committed() + need);
             let c = &mut self.codes[ci];
-            c.zombies.push(addr);
+            c.hot.push(addr);
             if !c.in_ring {
                 c.in_ring = true;
                 self.ring.push(ci);
@@ -231,25 +278,28 @@ impl Model {
         } else {
             self.retire(addr);
         }
-        self.until_sweep -= 1;
         if self.until_sweep == 0 {
             self.sweep();
         }
     }
 
     fn fits(&mut self, ci: usize, need: u64) -> bool {
-        if self.s.cached_bytes + need <= self.budget {
+        if self.committed() + need <= self.budget {
             return true;
         }
         self.codes[ci].used = true;
         if need > self.budget {
             return false;
         }
-        while self.s.cached_bytes + need > self.budget {
+        while self.committed() + need > self.budget {
             match self.clock_victim() {
                 Some(v) if v != ci => {
-                    self.drain(v, 1);
-                    self.s.evicted_frees += 1;
+                    if self.codes[v].room > 0 {
+                        self.revoke(v, 1);
+                    } else if let Some(addr) = self.take_out(v, true) {
+                        self.free(addr);
+                        self.s.evicted_frees += 1;
+                    }
                 }
                 _ => return false,
             }
@@ -257,6 +307,7 @@ impl Model {
         true
     }
 
+    /// A code with room is a victim at once; else one not used since the hand passed.
     fn clock_victim(&mut self) -> Option<usize> {
         for _ in 0..=2 * self.ring.len() {
             if self.ring.is_empty() {
@@ -264,12 +315,8 @@ impl Model {
             }
             let ci = self.ring[self.hand];
             self.hand = (self.hand + 1) % self.ring.len();
-            if self.codes[ci].zombies.is_empty() {
-                self.unlink(ci);
-                continue;
-            }
             let c = &mut self.codes[ci];
-            if !std::mem::replace(&mut c.used, false) {
+            if c.room > 0 || !std::mem::replace(&mut c.used, false) {
                 return Some(ci);
             }
         }
@@ -305,19 +352,16 @@ impl Model {
             self.free(addr);
         }
         self.s.aged_frees += drop as u64;
-        let mut i = 0;
-        while i < self.ring.len() {
-            let ci = self.ring[i];
-            let low = self.codes[ci].low_water;
+        for ci in self.ring.clone() {
+            let low = self.codes[ci].cold.len() as u32;
             let drop = if low > 1 { low / 2 } else { low };
-            self.s.aged_frees += self.retire_code(ci, drop);
-            let c = &mut self.codes[ci];
-            c.low_water = c.zombies.len() as u32;
-            if c.zombies.is_empty() {
-                self.unlink(ci);
-            } else {
-                i += 1;
+            for _ in 0..drop {
+                let addr = self.take_out(ci, true).unwrap();
+                self.s.aged_frees += !self.retire(addr) as u64;
             }
+            let c = &mut self.codes[ci];
+            let hot = std::mem::take(&mut c.hot);
+            c.cold.extend(hot);
         }
         self.reserve_low = self.reserve.len();
         self.s.sweeps += 1;
@@ -330,16 +374,20 @@ impl Model {
             self.free(addr);
         }
         self.reserve_low = 0;
-        for ci in std::mem::take(&mut self.ring) {
-            self.drain(ci, u32::MAX);
-            self.codes[ci].in_ring = false;
+        while let Some(&ci) = self.ring.first() {
+            while let Some(addr) = self.take_out(ci, false) {
+                self.free(addr);
+            }
+            self.revoke(ci, u32::MAX);
         }
         self.hand = 0;
     }
 
     fn free_code(&mut self, ci: usize) {
-        self.retire_code(ci, u32::MAX);
-        self.unlink(ci);
+        while let Some(addr) = self.take_out(ci, false) {
+            self.retire(addr);
+        }
+        self.revoke(ci, u32::MAX);
         self.codes[ci].freed = true;
         self.s.codes -= 1;
     }
@@ -357,6 +405,32 @@ fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
     // SAFETY: `frame` is a live frame of at least `len` bytes.
     let bytes = unsafe { std::slice::from_raw_parts(frame, len) };
     bytes.iter().enumerate().all(|(i, &b)| b == (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8)
+}
+
+/// The header's inline zf_frame_acquire_fast, line for line.
+unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
+    let hot = unsafe { &*code.cast::<ZfCodeHot>() };
+    let frame = hot.top.get();
+    if !frame.is_null() {
+        hot.top.set(unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() });
+        hot.room.set(hot.room.get() + 1);
+        hot.hits.set(hot.hits.get() + 1);
+        unsafe { *is_zombie = 1 };
+        return frame;
+    }
+    unsafe { zf_frame_acquire(code, is_zombie) }
+}
+
+/// The header's inline zf_frame_release_fast, line for line.
+unsafe fn release_fast(code: *mut ZfCode, frame: *mut c_void) {
+    let hot = unsafe { &*code.cast::<ZfCodeHot>() };
+    if hot.room.get() != 0 {
+        unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() = hot.top.get() };
+        hot.top.set(frame);
+        hot.room.set(hot.room.get() - 1);
+        return;
+    }
+    unsafe { zf_frame_release(code, frame) }
 }
 
 fn stats(pool: *mut ZfPool) -> ZfStats {
@@ -408,7 +482,10 @@ fn run(seed: u64, steps: usize) {
                 // Favour a few hot codes, as real programs do.
                 let ci = if rng.below(4) > 0 { alive[rng.below(alive.len().min(4))] } else { rng.pick(&alive) };
                 let mut is_zombie: c_int = -1;
-                let frame = zf_frame_acquire(m.codes[ci].handle, &mut is_zombie);
+                let frame = match rng.below(2) {
+                    0 => zf_frame_acquire(m.codes[ci].handle, &mut is_zombie),
+                    _ => acquire_fast(m.codes[ci].handle, &mut is_zombie),
+                };
                 assert!(!frame.is_null(), "{what}, step {step}");
                 assert_eq!(frame as usize % 16, 0);
                 let len = m.codes[ci].frame_bytes;
@@ -440,7 +517,10 @@ fn run(seed: u64, steps: usize) {
                 // Mostly LIFO (calls return in order), sometimes any (generators).
                 let i = if rng.below(5) > 0 { live.len() - 1 } else { rng.below(live.len()) };
                 let (ci, frame) = live.swap_remove(i);
-                zf_frame_release(m.codes[ci].handle, frame);
+                match rng.below(2) {
+                    0 => zf_frame_release(m.codes[ci].handle, frame),
+                    _ => release_fast(m.codes[ci].handle, frame),
+                }
                 m.release(ci, frame as usize);
             } else if roll < 95 {
                 op = "free code";
@@ -459,8 +539,10 @@ fn run(seed: u64, steps: usize) {
             }
             let got = stats(pool);
             m.s.shared_frames = m.reserve.len() as u64;
+            m.s.allowance_bytes = m.allowance();
             assert_eq!(got, m.s, "{what}, step {step} ({op}): stats differ from the model");
-            assert!(got.cached_bytes <= cfg.budget_bytes as u64, "{what}, step {step}: over budget");
+            let held = got.cached_bytes + got.allowance_bytes;
+            assert!(held <= cfg.budget_bytes as u64, "{what}, step {step}: over budget");
         }
 
         // Free in the worst order: the pool first, with codes and frames alive.
