@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include "zombie_frames.h"
+
 #include <stdio.h>
 #include <string.h>
 

@@ -71,6 +71,17 @@ for name in "${programs[@]}"; do
   fi
 done
 
+echo "== AddressSanitizer + UBSan, the scenarios through the header's inline pair"
+for name in "${programs[@]}"; do
+  case $name in test_api|test_debug|test_legacy|test_panic) continue ;; esac
+  exe="$out/$name.asan-fast"
+  if "$cc" "${cflags[@]}" "${sanitize[@]}" -DZF_TEST_FAST "c_tests/$name.c" c_tests/minipy.c -o "$exe" "${libs[@]}"; then
+    run asan-fast "$name" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$exe"
+  else
+    failed+=("build asan-fast $name")
+  fi
+done
+
 echo "== valgrind"
 for name in "${programs[@]}"; do
   exe="$out/$name.plain"

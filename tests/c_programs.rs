@@ -110,6 +110,8 @@ fn shared_lib_dir() -> &'static Path {
 enum Link {
     Static,
     Shared,
+    /// Static, with every acquire and release through the header's inline pair.
+    StaticFast,
 }
 
 /// Compiles c_tests/<name>.c with minipy.c and links it to the library.
@@ -117,12 +119,16 @@ fn build(name: &str, link: Link) -> PathBuf {
     let suffix = match link {
         Link::Static => "static",
         Link::Shared => "shared",
+        Link::StaticFast => "static-fast",
     };
     let exe = out_dir().join(format!("{name}-{suffix}"));
     let mut cmd = compiler(false);
     cmd.args(C_FLAGS).arg(root().join(format!("c_tests/{name}.c"))).arg(root().join("c_tests/minipy.c"));
     cmd.arg("-o").arg(&exe);
     match link {
+        Link::StaticFast => {
+            cmd.arg("-DZF_TEST_FAST").arg(lib_dir().join("libzombie_frames.a"));
+        }
         Link::Static => {
             cmd.arg(lib_dir().join("libzombie_frames.a"));
         }
@@ -152,6 +158,8 @@ fn run_scenario(name: &str) {
     println!("{name} (static):\n{stdout}");
     let stdout = check_program(&build(name, Link::Shared));
     println!("{name} (shared):\n{stdout}");
+    let stdout = check_program(&build(name, Link::StaticFast));
+    println!("{name} (static, inline fast pair):\n{stdout}");
 }
 
 /// trace_roundtrip.c, built once: two tests use it, and building the same
