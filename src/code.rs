@@ -25,7 +25,7 @@
 use crate::block::{Block, Stack};
 use crate::hot::ZfCodeHot;
 use crate::pool::Pool;
-use crate::stats::ZfStats;
+use crate::stats::{Counters, Tally, ZfStats};
 use std::cell::Cell;
 use std::ptr::NonNull;
 
@@ -74,6 +74,18 @@ pub struct Work {
 }
 
 impl Work {
+    /// Adds this work to the pool's live counters (`add_to`'s twin, for
+    /// the slow path: no snapshot).
+    pub fn apply(&self, n: &Counters) {
+        n.zombie_hits.add(self.hits);
+        n.releases.add(self.releases);
+        let moved = self.releases as i64 - self.hits as i64;
+        n.live_frames.shift(-moved);
+        n.cached_frames.shift(moved);
+        n.cached_bytes.shift(moved * self.bytes as i64);
+        n.allowance_bytes.shift(-moved * self.bytes as i64);
+    }
+
     /// Adds this work to a snapshot of the pool's counters.
     pub fn add_to(&self, s: &mut ZfStats) {
         s.zombie_hits += self.hits;

@@ -207,9 +207,7 @@ impl Pool {
         if work.hits == 0 && work.releases == 0 {
             return;
         }
-        let mut s = self.n.snapshot();
-        work.add_to(&mut s);
-        self.n.store(&s);
+        work.apply(&self.n);
         if work.hits > 0 {
             code.used.set(true);
         }

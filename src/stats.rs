@@ -138,27 +138,6 @@ impl Counters {
             allowance_bytes: self.allowance_bytes.get(),
         }
     }
-
-    /// Sets every counter from `s` (`acquires` and `shared_frames` are derived).
-    pub fn store(&self, s: &ZfStats) {
-        self.zombie_hits.set(s.zombie_hits);
-        self.fresh_allocs.set(s.fresh_allocs);
-        self.reallocs.set(s.reallocs);
-        self.releases.set(s.releases);
-        self.frees.set(s.frees);
-        self.cached_frames.set(s.cached_frames);
-        self.cached_bytes.set(s.cached_bytes);
-        self.peak_cached_bytes.set(s.peak_cached_bytes);
-        self.live_frames.set(s.live_frames);
-        self.peak_live_frames.set(s.peak_live_frames);
-        self.codes.set(s.codes);
-        self.sweeps.set(s.sweeps);
-        self.codes_created.set(s.codes_created);
-        self.aged_frees.set(s.aged_frees);
-        self.evicted_frees.set(s.evicted_frees);
-        self.shared_hits.set(s.shared_hits);
-        self.allowance_bytes.set(s.allowance_bytes);
-    }
 }
 
 /// One line of the report's list of the codes holding the most zombies:

@@ -7,9 +7,18 @@
 #include "bench.h"
 #include "zombie_frames.h"
 
+/* ZF_BENCH_FAST: the header's inline pair, as a patched interpreter calls it. */
+#ifdef ZF_BENCH_FAST
+#define ACQUIRE zf_frame_acquire_fast
+#define RELEASE zf_frame_release_fast
+#else
+#define ACQUIRE zf_frame_acquire
+#define RELEASE zf_frame_release
+#endif
+
 static inline void *b_acquire(void *bench, void *code, int *warm)
 {
-    void *f = zf_frame_acquire(code, warm);
+    void *f = ACQUIRE(code, warm);
     (void)bench;
     if (f == NULL)
         abort();
@@ -19,7 +28,7 @@ static inline void *b_acquire(void *bench, void *code, int *warm)
 static inline void b_release(void *bench, void *code, void *frame)
 {
     (void)bench;
-    zf_frame_release(code, frame);
+    RELEASE(code, frame);
 }
 
 static inline void *b_new(const BenchCfg *cfg)

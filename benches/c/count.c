@@ -2,7 +2,8 @@
  * contender, so that (instructions at 2n - instructions at n) / n is the
  * exact cost of one repetition, free of set-up and of machine noise.
  * benches/callgrind.sh builds and runs it. Usage: count PATTERN N
- * (PATTERN: hit, rec10, rec100, rec1000) [legacy|per-code [PER_CODE_MAX]]. */
+ * (PATTERN: hit, rec10, rec100, rec1000, two20: two codes recursing 20
+ * deep in turn) [legacy|per-code [PER_CODE_MAX]]. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +32,22 @@ int main(int argc, char **argv)
     }
     void *bench = bench_new(&cfg);
     void *code = bench_code_new(bench, 448);
-    uint64_t sum = 0;
-    size_t depth = strcmp(pattern, "hit") == 0 ? 0 : strtoull(pattern + 3, NULL, 10);
-    if (depth == 0) {
+    void *other = bench_code_new(bench, 512);
+    uint64_t sum = 0, r;
+    size_t depth = strncmp(pattern, "rec", 3) == 0 ? strtoull(pattern + 3, NULL, 10) : 0;
+    if (strcmp(pattern, "two20") == 0) {
+        for (r = 0; r < n + 1; r++) {
+            sum += bench_recursion(bench, &code, 1, 20, 1);
+            sum += bench_recursion(bench, &other, 1, 20, 1);
+        }
+    } else if (depth == 0) {
         sum += bench_hit(bench, code, 1);
         sum += bench_hit(bench, code, n);
     } else {
         sum += bench_recursion(bench, &code, 1, depth, 1);
         sum += bench_recursion(bench, &code, 1, depth, n);
     }
+    bench_code_free(bench, other);
     bench_code_free(bench, code);
     bench_free(bench);
     printf("%llu\n", (unsigned long long)sum);

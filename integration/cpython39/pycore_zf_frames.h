@@ -35,12 +35,13 @@ void _PyZf_AfterFrameBlockTaken(void);
  * up as _PyObject_GC_NewVar sets one up: GC header cleared, type, size, one
  * reference. Or a zombie of `co` (*warm = 1), whose per-code fields
  * (f_code, f_valuestack, cleared locals) are still valid. NULL with
- * MemoryError set. Inline: it runs at every call. */
+ * MemoryError set. Inline, with the library's inline fast path: a zombie
+ * hit never leaves the caller. `zc` is never NULL here. */
 static inline PyFrameObject *
 _PyZf_FrameAcquire(struct ZfCode *zc, Py_ssize_t extras, int *warm)
 {
     unsigned long taken = _PyZf_frame_blocks_taken;
-    PyGC_Head *g = (PyGC_Head *)zf_frame_acquire(zc, warm);
+    PyGC_Head *g = (PyGC_Head *)zf_frame_acquire_fast(zc, warm);
     if (g == NULL) {
         return (PyFrameObject *)PyErr_NoMemory();
     }
@@ -63,7 +64,7 @@ _PyZf_FrameAcquire(struct ZfCode *zc, Py_ssize_t extras, int *warm)
 static inline void
 _PyZf_FrameRelease(struct ZfCode *zc, PyFrameObject *f)
 {
-    zf_frame_release(zc, _Py_AS_GC(f));
+    zf_frame_release_fast(zc, _Py_AS_GC(f));
 }
 
 /* The GC finished a collection of this generation. */
