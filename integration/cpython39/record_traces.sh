@@ -46,20 +46,20 @@ REGRTESTS=(test_grammar test_keywordonlyarg test_unpack_ex test_augassign test_o
 programs() {
   cat <<'TABLE'
 regrtest|-m test -q REGRTESTS|regrtest, in one process, of 16 stdlib test modules (grammar, comprehensions, with, contextlib, abc, ...)
-compileall|-X pycache_prefix=PYC -m compileall -f -q $PATCHED/Lib/json $PATCHED/Lib/email $PATCHED/Lib/http $PATCHED/Lib/xml $PATCHED/Lib/asyncio $PATCHED/Lib/unittest $PATCHED/Lib/logging $PATCHED/Lib/importlib $PATCHED/Lib/concurrent $PATCHED/Lib/urllib $PATCHED/Lib/html|compileall -f of eleven stdlib packages (json, email, http, xml, asyncio, unittest, ...), .pyc files under a temporary prefix
-2to3|-m lib2to3 -f all BM2TO3|what pyperformance's 2to3 benchmark runs: python -m lib2to3 -f all over its data files
-chaos|$BM/bm_chaos/run_benchmark.py PYPERF 1|pyperformance chaos, one loop
-go|$BM/bm_go/run_benchmark.py PYPERF 1|pyperformance go, one loop
+compileall|-X pycache_prefix=PYC -m compileall -f -q -x NOTESTS $PATCHED/Lib|compileall -f over the whole stdlib but its test directories (whose bad-syntax files fail on purpose), .pyc files under a temporary prefix
+2to3|-m lib2to3 -f all BM2TO3|python -m lib2to3 -f all over 7 of the 10 data files of pyperformance's 2to3 benchmark (all but mail.py.txt, urlresolvers.py.txt and paginator.py.txt)
+chaos|$BM/bm_chaos/run_benchmark.py --iterations 3500 PYPERF 1|pyperformance chaos, one loop of 3,500 iterations instead of 5,000
+go|$WL/wl_pyperformance.py $BM go 50|pyperformance go at 50 games instead of 200 (traces/workloads/wl_pyperformance.py)
 hexiom|$BM/bm_hexiom/run_benchmark.py PYPERF 2|pyperformance hexiom, two loops
-richards|$BM/bm_richards/run_benchmark.py PYPERF 1|pyperformance richards, one loop
+richards|$WL/wl_pyperformance.py $BM richards 4500|pyperformance richards, one run, idle task counting from 4,500 instead of 10,000 (traces/workloads/wl_pyperformance.py)
 deltablue|$BM/bm_deltablue/run_benchmark.py PYPERF 2|pyperformance deltablue, two loops
-logging|$BM/bm_logging/run_benchmark.py PYPERF 3000|pyperformance logging (all three benchmarks), 3000 loops each
-pickle_pure_python|$BM/bm_pickle/run_benchmark.py --pure-python pickle PYPERF 25|pyperformance pickle_pure_python, 25 loops
-generators|$BM/bm_generators/run_benchmark.py PYPERF 1|pyperformance generators, one loop
-coroutines|$BM/bm_coroutines/run_benchmark.py PYPERF 2|pyperformance coroutines, two loops
-async_tree|$BM/bm_async_tree/run_benchmark.py io PYPERF 1|pyperformance async_tree (io variant), one loop
+logging|$BM/bm_logging/run_benchmark.py PYPERF 200|pyperformance logging (silent, simple and format), 200 loops each
+pickle_pure_python|$BM/bm_pickle/run_benchmark.py --pure-python pickle PYPERF 4|pyperformance pickle_pure_python, 4 loops
+generators|$WL/wl_pyperformance.py $BM generators 50000|pyperformance generators, one walk of a 50,000-node tree instead of 100,000 (traces/workloads/wl_pyperformance.py)
+coroutines|$BM/bm_coroutines/run_benchmark.py PYPERF 1|pyperformance coroutines, one loop
+async_tree|$WL/wl_pyperformance.py $BM async_tree 5|pyperformance async_tree (io variant), 5 levels of 5 branches instead of 6 of 6: 3,125 leaf coroutines alive at once (traces/workloads/wl_pyperformance.py)
 deep_recursion|$WL/wl_deep_recursion.py 14|traces/workloads/wl_deep_recursion.py: seven recursive functions of different frame sizes, hundreds to thousands deep
-asyncio_many|$WL/wl_asyncio_many.py 4000 2|traces/workloads/wl_asyncio_many.py: 4,000 tasks three coroutines deep, all suspended at once, then a queue with 64 consumers
+asyncio_many|$WL/wl_asyncio_many.py 2500 1|traces/workloads/wl_asyncio_many.py: 2,500 tasks three coroutines deep, all suspended at once, then a queue of 833 items for 64 consumers
 TABLE
 }
 
@@ -68,13 +68,17 @@ die() { echo "record_traces.sh: $*" >&2; exit 1; }
 
 # The argv of a table row, one word a line.
 argv_of() {
-  local args=$1 tmp=$2 w
-  for w in $args; do
+  local args=$1 tmp=$2 w words
+  set -f   # split on blanks only: the words hold regex characters
+  read -r -a words <<< "$args"
+  set +f
+  for w in "${words[@]}"; do
     case $w in
       REGRTESTS) printf '%s\n' "${REGRTESTS[@]}" ;;
       PYPERF) printf '%s\n' --worker --values 1 --warmups 0 -p 1 --loops ;;
-      BM2TO3) ls "$BM"/bm_2to3/data/2to3/*.py | LC_ALL=C sort ;;
+      BM2TO3) ls "$BM"/bm_2to3/data/2to3/*.py.txt | grep -v -e /mail.py.txt -e /urlresolvers.py.txt -e /paginator.py.txt | LC_ALL=C sort ;;
       PYC) echo "$tmp/pyc" ;;
+      NOTESTS) echo '/(test|tests|idle_test)/' ;;
       *) eval "echo \"$w\"" ;;
     esac
   done

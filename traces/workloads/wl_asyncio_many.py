@@ -57,7 +57,7 @@ async def round_trip(tasks):
     queue = asyncio.Queue()
     out = []
     consumers = [asyncio.ensure_future(consumer(queue, out)) for _ in range(64)]
-    for i in range(tasks):
+    for i in range(tasks // 3):
         await queue.put(i)
     for _ in consumers:
         await queue.put(None)
