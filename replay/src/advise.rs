@@ -6,8 +6,8 @@
 //! (zombie) hits, no more system allocations (fresh + reallocs), and a peak
 //! of cached bytes no higher.
 //!
-//! The search: for each candidate (per_code_max, reserve_max) of a small
-//! grid, a binary search on whole KiB for the smallest budget at which the
+//! The search: for each candidate (sweep_generation, per_code_max,
+//! reserve_max) of a small grid, a binary search on whole KiB for the smallest budget at which the
 //! allocation targets (zero reallocs, warm hits, system allocations) hold
 //! on every trace. More budget rarely hurts those and a smaller one keeps
 //! the peak low, so the smallest such budget is the one whose peak is then
@@ -27,6 +27,10 @@ use zombie_frames::ZfConfig;
 pub const PER_CODE_MAX: [u32; 7] = [4, 8, 16, 32, 64, 128, 256];
 /// The reserve_max values tried.
 pub const RESERVE_MAX: [u32; 6] = [0, 100, 200, 300, 400, 600];
+/// Besides the given sweep_generation: 3, no aging sweep at any collection
+/// (only every sweep_every releases). A program that calls gc.collect()
+/// often (a test suite) otherwise ages every list at each call.
+pub const NO_SWEEP_AT_COLLECTIONS: u32 = 3;
 const KIB: usize = 1024;
 
 /// One trace, loaded, with legacy's outcome on it.
@@ -90,7 +94,7 @@ pub struct Advice {
 
 struct Search<'a, 'b> {
     targets: &'a [Target<'b>],
-    cache: HashMap<(u32, u32, usize, usize), Outcome>,
+    cache: HashMap<(u32, u32, u32, usize, usize), Outcome>,
     replays: u64,
     /// The index of the trace that failed last: tried first next time.
     hard: usize,
@@ -98,7 +102,7 @@ struct Search<'a, 'b> {
 
 impl Search<'_, '_> {
     fn outcome(&mut self, cfg: &ZfConfig, i: usize) -> Result<Outcome, String> {
-        let key = (cfg.per_code_max, cfg.reserve_max, cfg.budget_bytes, i);
+        let key = (cfg.sweep_generation, cfg.per_code_max, cfg.reserve_max, cfg.budget_bytes, i);
         if let Some(o) = self.cache.get(&key) {
             return Ok(*o);
         }
@@ -139,32 +143,36 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
     let mut s = Search { targets, cache: HashMap::new(), replays: 0, hard: 0 };
     let mut found: Option<Candidate> = None;
     let mut best: Option<Candidate> = None;
-    for &per_code_max in &PER_CODE_MAX {
-        for &reserve_max in &RESERVE_MAX {
-            let at = |kib: usize| ZfConfig { per_code_max, reserve_max, budget_bytes: kib * KIB, ..*base };
-            // A budget no smaller than one already found cannot win.
-            let limit = found.as_ref().map_or(top_kib, |f| (f.cfg.budget_bytes / KIB).min(top_kib));
-            let tried = match s.allocs_hold_everywhere(&at(limit))? {
-                false => s.candidate(at(limit))?,
-                true => {
-                    let (mut lo, mut hi) = (0, limit); // fails at lo (or lo is 0), holds at hi
-                    while hi - lo > 1 {
-                        let mid = lo + (hi - lo) / 2;
-                        match s.allocs_hold_everywhere(&at(mid))? {
-                            true => hi = mid,
-                            false => lo = mid,
-                        }
+    let mut generations = vec![base.sweep_generation];
+    if base.sweep_generation < NO_SWEEP_AT_COLLECTIONS {
+        generations.push(NO_SWEEP_AT_COLLECTIONS);
+    }
+    let grid = generations.iter().flat_map(|&g| PER_CODE_MAX.iter().flat_map(move |&p| RESERVE_MAX.map(|r| (g, p, r))));
+    for (sweep_generation, per_code_max, reserve_max) in grid {
+        let at =
+            |kib: usize| ZfConfig { per_code_max, reserve_max, sweep_generation, budget_bytes: kib * KIB, ..*base };
+        // A budget no smaller than one already found cannot win.
+        let limit = found.as_ref().map_or(top_kib, |f| (f.cfg.budget_bytes / KIB).min(top_kib));
+        let tried = match s.allocs_hold_everywhere(&at(limit))? {
+            false => s.candidate(at(limit))?,
+            true => {
+                let (mut lo, mut hi) = (0, limit); // fails at lo (or lo is 0), holds at hi
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2;
+                    match s.allocs_hold_everywhere(&at(mid))? {
+                        true => hi = mid,
+                        false => lo = mid,
                     }
-                    s.candidate(at(hi))?
                 }
-            };
-            let everywhere = tried.wins(targets) == targets.len();
-            if everywhere && found.as_ref().is_none_or(|f| better(&tried, f)) {
-                found = Some(tried.clone());
+                s.candidate(at(hi))?
             }
-            if best.as_ref().is_none_or(|b| closer(&tried, b, targets)) {
-                best = Some(tried);
-            }
+        };
+        let everywhere = tried.wins(targets) == targets.len();
+        if everywhere && found.as_ref().is_none_or(|f| better(&tried, f)) {
+            found = Some(tried.clone());
+        }
+        if best.as_ref().is_none_or(|b| closer(&tried, b, targets)) {
+            best = Some(tried);
         }
     }
     let best = best.expect("the grid is not empty");
@@ -173,7 +181,9 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
 
 /// Smaller budget first, then the smaller sum of peaks, then the smaller settings.
 fn better(a: &Candidate, b: &Candidate) -> bool {
-    let key = |c: &Candidate| (c.cfg.budget_bytes, c.peak_sum(), c.cfg.reserve_max, c.cfg.per_code_max);
+    let key = |c: &Candidate| {
+        (c.cfg.budget_bytes, c.peak_sum(), c.cfg.reserve_max, c.cfg.per_code_max, c.cfg.sweep_generation)
+    };
     key(a) < key(b)
 }
 

@@ -201,7 +201,9 @@ fn run_advise(args: &Args) -> ExitCode {
         }
     };
     let searched = format!(
-        "per_code_max {:?}, reserve_max {:?}, the smallest budget_bytes (whole KiB) for each; {} replays",
+        "sweep_generation {} and {}, per_code_max {:?}, reserve_max {:?}, the smallest budget_bytes (whole KiB) for each; {} replays",
+        base.sweep_generation,
+        advise::NO_SWEEP_AT_COLLECTIONS,
         advise::PER_CODE_MAX,
         advise::RESERVE_MAX,
         count(advice.replays)
