@@ -24,6 +24,8 @@ TOOL = os.path.join(ROOT, "target", "release", "zf-replay")
 VARIATIONS = [
     ("defaults (128 per code, reserve 200, 128K)", ""),
     ("per_code_max 1, reserve 200, 128K (CPython-like lists)", "per_code_max=1"),
+    ("per_code_max 64", "per_code_max=64"),
+    ("per_code_max 64, 139K (--advise on all but deep_recursion and regrtest)", "per_code_max=64,budget_bytes=139K"),
     ("budget 192K", "budget_bytes=192K"),
     ("budget 256K", "budget_bytes=256K"),
     ("budget 350K", "budget_bytes=350K"),

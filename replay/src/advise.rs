@@ -14,7 +14,9 @@
 //! checked. Candidates are ranked by that budget, then by the sum of their
 //! peaks; the winner is replayed once more with the budget checked after
 //! every release. Replays are deterministic, so each (settings, trace) is
-//! replayed at most once.
+//! replayed at most once. When nothing dominates everywhere, each grid point
+//! is also tried at the smallest legacy peak (where no peak target can
+//! fail), and the closest of all tried is reported.
 
 use crate::input::Trace;
 use crate::report::{percent, size};
@@ -147,8 +149,11 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
     if base.sweep_generation < NO_SWEEP_AT_COLLECTIONS {
         generations.push(NO_SWEEP_AT_COLLECTIONS);
     }
-    let grid = generations.iter().flat_map(|&g| PER_CODE_MAX.iter().flat_map(move |&p| RESERVE_MAX.map(|r| (g, p, r))));
-    for (sweep_generation, per_code_max, reserve_max) in grid {
+    let grid: Vec<(u32, u32, u32)> = generations
+        .iter()
+        .flat_map(|&g| PER_CODE_MAX.iter().flat_map(move |&p| RESERVE_MAX.map(|r| (g, p, r))))
+        .collect();
+    for &(sweep_generation, per_code_max, reserve_max) in &grid {
         let at =
             |kib: usize| ZfConfig { per_code_max, reserve_max, sweep_generation, budget_bytes: kib * KIB, ..*base };
         // A budget no smaller than one already found cannot win.
@@ -173,6 +178,19 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
         }
         if best.as_ref().is_none_or(|b| closer(&tried, b, targets)) {
             best = Some(tried);
+        }
+    }
+    if found.is_none() {
+        // The closest may lie below the budgets the search stopped at: at
+        // the smallest legacy peak, every peak target holds, so only the
+        // allocation targets can fail there.
+        let floor_kib = targets.iter().map(|t| t.legacy.stats.peak_cached_bytes as usize).min().unwrap_or(0) / KIB;
+        for &(sweep_generation, per_code_max, reserve_max) in &grid {
+            let cfg = ZfConfig { per_code_max, reserve_max, sweep_generation, budget_bytes: floor_kib * KIB, ..*base };
+            let tried = s.candidate(cfg)?;
+            if best.as_ref().is_none_or(|b| closer(&tried, b, targets)) {
+                best = Some(tried);
+            }
         }
     }
     let best = best.expect("the grid is not empty");
