@@ -270,3 +270,34 @@ pub fn table(c: &Candidate, targets: &[Target]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zombie_frames::ZfStats;
+
+    fn outcome(zombie_hits: u64, fresh_allocs: u64, reallocs: u64, peak_cached_bytes: u64) -> Outcome {
+        let stats = ZfStats { zombie_hits, fresh_allocs, reallocs, peak_cached_bytes, ..ZfStats::default() };
+        Outcome { stats, ..Outcome::default() }
+    }
+
+    #[test]
+    fn dominating_needs_strictly_more_warm_hits_and_ties_elsewhere_are_fine() {
+        let legacy = outcome(100, 10, 2, 5000);
+        assert!(misses(&outcome(101, 12, 0, 5000), &legacy).is_empty(), "12 = 10 + 2 system allocs, equal peak");
+        assert_eq!(misses(&outcome(100, 5, 0, 10), &legacy), ["warm hits"]);
+        assert_eq!(misses(&outcome(101, 13, 0, 10), &legacy), ["system allocs"]);
+        assert_eq!(misses(&outcome(101, 5, 1, 5001), &legacy), ["reallocs", "peak cached"]);
+        assert!(allocs_hold(&outcome(101, 5, 0, 9999), &legacy));
+    }
+
+    #[test]
+    fn env_lines_name_sweep_settings_only_when_changed() {
+        let cfg = ZfConfig { budget_bytes: 141 << 10, per_code_max: 64, ..ZfConfig::default() };
+        let lines = env_lines(&cfg);
+        assert!(lines.contains("ZF_BUDGET=141K\nZF_PER_CODE_MAX=64\n"), "{lines}");
+        assert!(!lines.contains("SWEEP"), "{lines}");
+        let lines = env_lines(&ZfConfig { sweep_generation: NO_SWEEP_AT_COLLECTIONS, ..cfg });
+        assert!(lines.ends_with("ZF_SWEEP_GENERATION=3\n"), "{lines}");
+    }
+}
