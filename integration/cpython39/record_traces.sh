@@ -196,6 +196,10 @@ main() {
     else
       [ -x "$PY" ] || die "no patched interpreter at $PY (run.sh build-patched)"
       [ -d "$BM" ] || die "no pyperformance at $PYLIB (run.sh bench-deps)"
+      # The shipped traces ran pyperformance 1.11.0 and pyperf 2.10.0 (what
+      # bench-deps installed); other versions may run other code.
+      [ -d "$PYLIB/pyperformance-1.11.0.dist-info" ] && [ -d "$PYLIB/pyperf-2.10.0.dist-info" ] ||
+        echo "record_traces.sh: warning: not pyperformance 1.11.0 and pyperf 2.10.0 in $PYLIB" >&2
       record "$name" "$args" "$what"
     fi
   done < <(programs)
