@@ -82,6 +82,55 @@ fn legacy_policy_reproduces_cpython_on_every_shared_trace() {
     }
 }
 
+/// The traces of `traces/` recorded by `integration/cpython39/record_traces.sh`
+/// on the patched interpreter under `ZF_POLICY=legacy`: each `NAME.live.json`
+/// holds what the live pool counted as it closed, which the legacy replay of
+/// `NAME.zft.gz` must give to the unit; every trace must also replay cleanly
+/// under the per-code defaults with the budget checked after every release.
+#[test]
+fn every_shipped_trace_replays_to_the_live_pools_counts() {
+    let dir = root().join("traces");
+    let mut traces: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().filter_map(|e| Some(e.ok()?.path())).collect();
+    traces.retain(|p| p.to_string_lossy().ends_with(".zft.gz"));
+    traces.sort();
+    let mut checked = 0;
+    for trace in &traces {
+        let stem = trace.with_extension("").with_extension("");
+        let live = stem.with_extension("live.json");
+        if !live.exists() {
+            // The sample: CPython's own counts, checked above.
+            assert!(stem.with_extension("json").exists(), "{}: no .live.json nor .json beside it", trace.display());
+            continue;
+        }
+        let json = std::fs::read_to_string(&live).unwrap();
+        let (events, parser) = read_all(open(trace)).unwrap_or_else(|e| panic!("{}: {e}", trace.display()));
+        let name = trace.display();
+        assert_eq!(events.len() as u64, count(&json, "events"), "{name}: events");
+        assert_eq!(parser.codes() as u64, count(&json, "codes"), "{name}: codes");
+        let slots = parser.slots();
+        let cfg = ZfConfig { policy: ZF_POLICY_LEGACY, ..ZfConfig::default() };
+        let s = replay(&events, slots, Contender::Pool(cfg), false).expect("legacy replay").stats;
+        for (key, got) in [
+            ("acquisitions", s.acquires),
+            ("zombie_hits", s.zombie_hits),
+            ("shared_hits", s.shared_hits),
+            ("reallocs", s.reallocs),
+            ("fresh_allocs", s.fresh_allocs),
+            ("releases", s.releases),
+            ("frees", s.frees),
+            ("peak_live_frames", s.peak_live_frames),
+        ] {
+            assert_eq!(got, count(&json, key), "{name}: {key}, legacy replay against the live pool");
+        }
+        let per_code = replay(&events, slots, Contender::Pool(ZfConfig::default()), true);
+        let p = per_code.unwrap_or_else(|e| panic!("{name}: per-code: {e}")).stats;
+        assert_eq!((p.acquires, p.releases), (s.acquires, s.releases), "{name}: per-code replays every event");
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} recorded traces in {}", dir.display());
+    println!("{checked} recorded traces: legacy replay = live pool");
+}
+
 /// A pool that records, driven through a pattern with every event kind,
 /// then the replay of what it wrote under the same configuration.
 #[test]

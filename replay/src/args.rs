@@ -28,6 +28,11 @@ pub struct Args {
     /// Write, per trace, DIR/<trace>.svg: warm hits and system allocations against budget_bytes
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+
+    /// Print the smallest per-code settings (ZF_* lines) that dominate legacy on every trace:
+    /// no reallocs, more warm hits, no more system allocations, no higher peak (--set fixes the rest)
+    #[arg(long, conflicts_with_all = ["policy", "plot", "json"])]
+    pub advise: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

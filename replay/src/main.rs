@@ -2,6 +2,7 @@
 //! library, through its C ABI) under several policies side by side, and
 //! prints what each did: one table per trace, or JSON.
 
+mod advise;
 mod args;
 mod input;
 mod plot;
@@ -15,6 +16,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use zombie_frames::replay::{replay, Contender, Outcome};
+use zombie_frames::stats::count;
 use zombie_frames::{ZfConfig, ZF_POLICY_LEGACY};
 
 fn main() -> ExitCode {
@@ -24,6 +26,9 @@ fn main() -> ExitCode {
             eprintln!("{}: {e}", dir.display());
             return ExitCode::FAILURE;
         }
+    }
+    if args.advise {
+        return run_advise(&args);
     }
     let mut reports = Vec::new();
     let mut failed = false;
@@ -157,6 +162,101 @@ fn plot_sweep(r: &mut Replayer, cfg: &ZfConfig, legacy: &Outcome, file: &Path, t
         sweep.push(point(budget as u64, &o));
     }
     plot::write_svg(file, title, &sweep, point(legacy.stats.peak_cached_bytes, legacy))
+}
+
+/// `--advise`: loads every trace (any bad one is an error), replays legacy
+/// on each, searches, and prints the `ZF_*` lines and the per-trace table.
+/// Every line but the settings starts with `#`, so the output can be
+/// sourced by a shell. Exit status 1 when no setting dominates everywhere.
+fn run_advise(args: &Args) -> ExitCode {
+    let mut traces = Vec::new();
+    for path in &args.traces {
+        let progress = Progress::new(path);
+        match input::load(path, &progress) {
+            Ok(t) => traces.push((path, t)),
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let base = args.per_code_config();
+    let legacy = ZfConfig { policy: ZF_POLICY_LEGACY, ..ZfConfig::default() };
+    let mut targets = Vec::new();
+    for (path, trace) in &traces {
+        let slots = trace.parser.slots();
+        match replay(&trace.events, slots, Contender::Pool(legacy), false) {
+            Ok(o) => targets.push(advise::Target { name: stem(path), trace, legacy: o }),
+            Err(e) => {
+                eprintln!("{}: legacy: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let advice = match advise::advise(&targets, &base) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let searched = format!(
+        "sweep_generation {} and {}, per_code_max {:?}, reserve_max {:?}, the smallest budget_bytes (whole KiB) for each; {} replays",
+        base.sweep_generation,
+        advise::NO_SWEEP_AT_COLLECTIONS,
+        advise::PER_CODE_MAX,
+        advise::RESERVE_MAX,
+        count(advice.replays)
+    );
+    let (chosen, heading) = match &advice.found {
+        Some(c) => {
+            // The winner once more, with the budget checked after every release.
+            for (i, t) in targets.iter().enumerate() {
+                let checked = replay(&t.trace.events, t.trace.parser.slots(), Contender::Pool(c.cfg), true);
+                match checked {
+                    Ok(o) if o.stats == c.outcomes[i].stats => {}
+                    Ok(_) => {
+                        eprintln!("{}: the checked replay counted differently", t.name);
+                        return ExitCode::FAILURE;
+                    }
+                    Err(e) => {
+                        eprintln!("{}: {e}", t.name);
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            let n = targets.len();
+            (c, format!("# The smallest settings found that dominate legacy on all {n} traces"))
+        }
+        None => {
+            let b = &advice.best;
+            let failing: Vec<String> = b
+                .outcomes
+                .iter()
+                .zip(&targets)
+                .filter_map(|(o, t)| {
+                    let m = advise::misses(o, &t.legacy);
+                    (!m.is_empty()).then(|| format!("{} ({})", t.name, m.join(", ")))
+                })
+                .collect();
+            eprintln!("zf-replay: no setting tried dominates legacy on every trace; fails on {}", failing.join("; "));
+            let heading = format!(
+                "# NO setting tried dominates legacy on every trace. The closest, dominating on {} of {}:",
+                b.wins(&targets),
+                targets.len()
+            );
+            (b, heading)
+        }
+    };
+    let table: String = advise::table(chosen, &targets).lines().map(|l| format!("# {l}\n")).collect();
+    let text = format!(
+        "{heading}\n# (searched {searched}):\n{}#\n# Against legacy (CPython 3.9's scheme) on each trace:\n{table}",
+        advise::env_lines(&chosen.cfg)
+    );
+    match (print(text.trim_end()).is_ok(), advice.found.is_some()) {
+        (true, true) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
 }
 
 /// `traces/json.zft.gz` -> `json`; stdin -> `stdin`.

@@ -59,6 +59,7 @@ pub struct Row {
     /// fresh_allocs + reallocs: what the system allocator was asked for.
     pub system_allocs: u64,
     pub frees: u64,
+    pub releases: u64,
     pub peak_cached_bytes: u64,
     pub final_cached_bytes: u64,
     pub peak_live_frames: u64,
@@ -78,6 +79,7 @@ impl Row {
             reallocs: s.reallocs,
             system_allocs: o.system_allocs(),
             frees: s.frees,
+            releases: s.releases,
             peak_cached_bytes: s.peak_cached_bytes,
             final_cached_bytes: s.cached_bytes,
             peak_live_frames: s.peak_live_frames,

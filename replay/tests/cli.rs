@@ -374,3 +374,130 @@ fn a_broken_trace_fails_the_run_but_not_the_others() {
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{}: ", plain.display())));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{}: line 2: ", broken.display())));
 }
+
+/// A synthetic trace: code 0 (400 bytes) recursing `deep` frames, then code
+/// 1 (800 bytes) recursing 3, `rounds` times, with a collection each round.
+/// Legacy keeps one zombie per code, so most of the recursion comes from its
+/// global list, and code 1 grows code 0's frames there (reallocs).
+fn recursion_trace(name: &str, deep: u32, rounds: u32) -> PathBuf {
+    let mut t = String::from("zftrace 1\n# synthetic: two recursive codes\nc 0 400\nc 1 800\n");
+    let mut frame = 0;
+    for _ in 0..rounds {
+        for (code, depth) in [(0, deep), (1, 3)] {
+            let first = frame;
+            for _ in 0..depth {
+                t += &format!("a {code} {frame}\n");
+                frame += 1;
+            }
+            for f in (first..frame).rev() {
+                t += &format!("r {f}\n");
+            }
+        }
+        t += "s 0\n";
+    }
+    let path = tmp(name);
+    std::fs::write(&path, t).unwrap();
+    path
+}
+
+/// The `ZF_*` lines of --advise's output as `--set` keys; every other line
+/// must be a `#` comment (the output can be sourced by a shell).
+fn advised_settings(text: &str) -> Vec<(String, String)> {
+    let mut set = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let (var, value) = line.split_once('=').unwrap_or_else(|| panic!("not VAR=VALUE nor a comment: {line:?}"));
+        let key = match var {
+            "ZF_POLICY" => {
+                assert_eq!(value, "per-code");
+                continue;
+            }
+            "ZF_BUDGET" => "budget_bytes",
+            "ZF_PER_CODE_MAX" => "per_code_max",
+            "ZF_RESERVE_MAX" => "reserve_max",
+            "ZF_SWEEP_EVERY" => "sweep_every",
+            "ZF_SWEEP_GENERATION" => "sweep_generation",
+            _ => panic!("{var}: not a variable of src/config.rs"),
+        };
+        set.push((key.to_string(), value.to_string()));
+    }
+    set
+}
+
+/// Replays `trace` under per-code with `set` and under legacy; whether
+/// per-code dominates: no realloc, more warm hits, no more system
+/// allocations, no higher peak.
+fn dominates(trace: &Path, set: &[(String, String)]) -> bool {
+    let set = set.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+    let v = json(&["--json", "--policy", "per-code,legacy", "--set", &set, trace.to_str().unwrap()]);
+    let (p, l) = (&v["traces"][0]["contenders"][0], &v["traces"][0]["contenders"][1]);
+    assert_eq!((p["policy"].as_str(), l["policy"].as_str()), (Some("per-code"), Some("legacy")));
+    let n = |r: &Value, k: &str| r[k].as_u64().unwrap();
+    n(p, "reallocs") == 0
+        && n(p, "zombie_hits") > n(l, "zombie_hits")
+        && n(p, "system_allocs") <= n(l, "system_allocs")
+        && n(p, "peak_cached_bytes") <= n(l, "peak_cached_bytes")
+}
+
+#[test]
+fn advise_prints_settings_that_really_dominate_legacy() {
+    let (a, b) = (recursion_trace("advise-a.zft", 40, 30), recursion_trace("advise-b.zft", 12, 50));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let text = stdout(&zf_replay(&["--advise", a, b]));
+    assert!(text.contains("dominate legacy on all 2 traces"), "{text}");
+    let set = advised_settings(&text);
+    let keys: Vec<&str> = set.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["budget_bytes", "per_code_max", "reserve_max"], "{text}");
+    for t in [a, b] {
+        assert!(dominates(Path::new(t), &set), "{t}: the advice does not dominate legacy:\n{text}");
+        let name = Path::new(t).file_stem().unwrap().to_str().unwrap();
+        let line = text.lines().find(|l| l.starts_with(&format!("# {name} "))).expect("a table row per trace");
+        assert!(line.ends_with("dominates"), "{line}");
+    }
+    // The smallest: a KiB less, with the same lists, dominates no longer.
+    let budget = zombie_frames::parse_size(&set[0].1).unwrap();
+    assert!(budget >= 2048, "{text}");
+    let mut less = set.clone();
+    less[0].1 = (budget - 1024).to_string();
+    assert!(!dominates(Path::new(a), &less) || !dominates(Path::new(b), &less), "{budget} is not the smallest");
+}
+
+#[test]
+fn advise_says_so_when_nothing_dominates() {
+    // One code called again and again, one frame at a time: legacy's one
+    // zombie serves every call but the first; no setting has more warm hits.
+    let mut t = String::from("zftrace 1\nc 0 400\n");
+    for f in 0..100 {
+        t += &format!("a 0 {f}\nr {f}\n");
+    }
+    let flat = tmp("advise-flat.zft");
+    std::fs::write(&flat, t).unwrap();
+    let deep = recursion_trace("advise-deep.zft", 20, 10);
+    let out = zf_replay(&["--advise", flat.to_str().unwrap(), deep.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "no setting dominates: exit status 1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NO setting tried dominates legacy on every trace"), "{text}");
+    assert!(text.contains("dominating on 1 of 2"), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("advise-flat (warm hits"), "the failing trace and target: {stderr}");
+    assert!(!stderr.contains("advise-deep"), "{stderr}");
+    advised_settings(&text);
+}
+
+#[test]
+fn advise_refuses_bad_input_and_other_modes() {
+    let broken = tmp("advise-broken.zft");
+    std::fs::write(&broken, "zftrace 1\nc 0 400\nr 5\n").unwrap();
+    let good = recursion_trace("advise-good.zft", 8, 4);
+    let out = zf_replay(&["--advise", good.to_str().unwrap(), broken.to_str().unwrap()]);
+    assert!(!out.status.success() && out.stdout.is_empty(), "advice despite a broken trace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}: line 3: ", broken.display())), "{stderr}");
+    for other in ["--json", "--policy=legacy", "--plot=/tmp"] {
+        let out = zf_replay(&["--advise", other, good.to_str().unwrap()]);
+        assert!(!out.status.success(), "--advise with {other} accepted");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"), "{other}");
+    }
+}

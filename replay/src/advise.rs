@@ -1,0 +1,303 @@
+//! `--advise`: the smallest per-code settings that dominate legacy on
+//! every trace given.
+//!
+//! Dominating legacy on a trace means, for the per-code pool against
+//! CPython 3.9's scheme replayed on the same trace: no realloc, more warm
+//! (zombie) hits, no more system allocations (fresh + reallocs), and a peak
+//! of cached bytes no higher.
+//!
+//! The search: for each candidate (sweep_generation, per_code_max,
+//! reserve_max) of a small grid, a binary search on whole KiB for the smallest budget at which the
+//! allocation targets (zero reallocs, warm hits, system allocations) hold
+//! on every trace. More budget rarely hurts those and a smaller one keeps
+//! the peak low, so the smallest such budget is the one whose peak is then
+//! checked. Candidates are ranked by that budget, then by the sum of their
+//! peaks; the winner is replayed once more with the budget checked after
+//! every release. Replays are deterministic, so each (settings, trace) is
+//! replayed at most once. When nothing dominates everywhere, each grid point
+//! is also tried at the smallest legacy peak (where no peak target can
+//! fail), and the closest of all tried is reported.
+
+use crate::input::Trace;
+use crate::report::{percent, size};
+use std::collections::HashMap;
+use zombie_frames::replay::{replay, Contender, Outcome};
+use zombie_frames::stats::count;
+use zombie_frames::ZfConfig;
+
+/// The per_code_max values tried.
+pub const PER_CODE_MAX: [u32; 7] = [4, 8, 16, 32, 64, 128, 256];
+/// The reserve_max values tried.
+pub const RESERVE_MAX: [u32; 6] = [0, 100, 200, 300, 400, 600];
+/// Besides the given sweep_generation: 3, no aging sweep at any collection
+/// (only every sweep_every releases). A program that calls gc.collect()
+/// often (a test suite) otherwise ages every list at each call.
+pub const NO_SWEEP_AT_COLLECTIONS: u32 = 3;
+const KIB: usize = 1024;
+
+/// One trace, loaded, with legacy's outcome on it.
+pub struct Target<'a> {
+    pub name: String,
+    pub trace: &'a Trace,
+    pub legacy: Outcome,
+}
+
+/// Which of the four targets an outcome misses against legacy.
+pub fn misses(o: &Outcome, legacy: &Outcome) -> Vec<&'static str> {
+    let (s, l) = (&o.stats, &legacy.stats);
+    let mut out = Vec::new();
+    if s.reallocs > 0 {
+        out.push("reallocs");
+    }
+    if s.zombie_hits <= l.zombie_hits {
+        out.push("warm hits");
+    }
+    if o.system_allocs() > legacy.system_allocs() {
+        out.push("system allocs");
+    }
+    if s.peak_cached_bytes > l.peak_cached_bytes {
+        out.push("peak cached");
+    }
+    out
+}
+
+/// The allocation targets only (everything but the peak).
+fn allocs_hold(o: &Outcome, legacy: &Outcome) -> bool {
+    misses(o, legacy).iter().all(|m| *m == "peak cached")
+}
+
+/// Settings tried, with the outcome on each trace.
+#[derive(Clone)]
+pub struct Candidate {
+    pub cfg: ZfConfig,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Candidate {
+    /// Traces dominated.
+    pub fn wins(&self, targets: &[Target]) -> usize {
+        self.outcomes.iter().zip(targets).filter(|(o, t)| misses(o, &t.legacy).is_empty()).count()
+    }
+
+    fn peak_sum(&self) -> u64 {
+        self.outcomes.iter().map(|o| o.stats.peak_cached_bytes).sum()
+    }
+}
+
+/// What the search found.
+pub struct Advice {
+    /// Dominates on every trace, if any setting does.
+    pub found: Option<Candidate>,
+    /// The best that was tried, when none dominates everywhere: most
+    /// traces dominated, then the fewest targets missed.
+    pub best: Candidate,
+    pub replays: u64,
+}
+
+struct Search<'a, 'b> {
+    targets: &'a [Target<'b>],
+    cache: HashMap<(u32, u32, u32, usize, usize), Outcome>,
+    replays: u64,
+    /// The index of the trace that failed last: tried first next time.
+    hard: usize,
+}
+
+impl Search<'_, '_> {
+    fn outcome(&mut self, cfg: &ZfConfig, i: usize) -> Result<Outcome, String> {
+        let key = (cfg.sweep_generation, cfg.per_code_max, cfg.reserve_max, cfg.budget_bytes, i);
+        if let Some(o) = self.cache.get(&key) {
+            return Ok(*o);
+        }
+        let t = &self.targets[i];
+        let o = replay(&t.trace.events, t.trace.parser.slots(), Contender::Pool(*cfg), false)
+            .map_err(|e| format!("{}: {e}", t.name))?;
+        self.replays += 1;
+        self.cache.insert(key, o);
+        Ok(o)
+    }
+
+    /// Whether the allocation targets hold on every trace; stops at the
+    /// first trace that fails, trying the last one that failed first.
+    fn allocs_hold_everywhere(&mut self, cfg: &ZfConfig) -> Result<bool, String> {
+        let n = self.targets.len();
+        for k in 0..n {
+            let i = (self.hard + k) % n;
+            let o = self.outcome(cfg, i)?;
+            if !allocs_hold(&o, &self.targets[i].legacy) {
+                self.hard = i;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn candidate(&mut self, cfg: ZfConfig) -> Result<Candidate, String> {
+        let outcomes = (0..self.targets.len()).map(|i| self.outcome(&cfg, i)).collect::<Result<_, _>>()?;
+        Ok(Candidate { cfg, outcomes })
+    }
+}
+
+/// Searches the grid around `base` (its sweep settings are kept).
+pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
+    // No budget above the largest legacy peak can pass the peak target on
+    // the trace of that peak, and below it every budget is a candidate.
+    let top_kib = targets.iter().map(|t| t.legacy.stats.peak_cached_bytes as usize).max().unwrap_or(0).div_ceil(KIB);
+    let mut s = Search { targets, cache: HashMap::new(), replays: 0, hard: 0 };
+    let mut found: Option<Candidate> = None;
+    let mut best: Option<Candidate> = None;
+    let mut generations = vec![base.sweep_generation];
+    if base.sweep_generation < NO_SWEEP_AT_COLLECTIONS {
+        generations.push(NO_SWEEP_AT_COLLECTIONS);
+    }
+    let grid: Vec<(u32, u32, u32)> = generations
+        .iter()
+        .flat_map(|&g| PER_CODE_MAX.iter().flat_map(move |&p| RESERVE_MAX.map(|r| (g, p, r))))
+        .collect();
+    for &(sweep_generation, per_code_max, reserve_max) in &grid {
+        let at =
+            |kib: usize| ZfConfig { per_code_max, reserve_max, sweep_generation, budget_bytes: kib * KIB, ..*base };
+        // A budget no smaller than one already found cannot win.
+        let limit = found.as_ref().map_or(top_kib, |f| (f.cfg.budget_bytes / KIB).min(top_kib));
+        let tried = match s.allocs_hold_everywhere(&at(limit))? {
+            false => s.candidate(at(limit))?,
+            true => {
+                let (mut lo, mut hi) = (0, limit); // fails at lo (or lo is 0), holds at hi
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2;
+                    match s.allocs_hold_everywhere(&at(mid))? {
+                        true => hi = mid,
+                        false => lo = mid,
+                    }
+                }
+                s.candidate(at(hi))?
+            }
+        };
+        let everywhere = tried.wins(targets) == targets.len();
+        if everywhere && found.as_ref().is_none_or(|f| better(&tried, f)) {
+            found = Some(tried.clone());
+        }
+        if best.as_ref().is_none_or(|b| closer(&tried, b, targets)) {
+            best = Some(tried);
+        }
+    }
+    if found.is_none() {
+        // The closest may lie below the budgets the search stopped at: at
+        // the smallest legacy peak, every peak target holds, so only the
+        // allocation targets can fail there.
+        let floor_kib = targets.iter().map(|t| t.legacy.stats.peak_cached_bytes as usize).min().unwrap_or(0) / KIB;
+        for &(sweep_generation, per_code_max, reserve_max) in &grid {
+            let cfg = ZfConfig { per_code_max, reserve_max, sweep_generation, budget_bytes: floor_kib * KIB, ..*base };
+            let tried = s.candidate(cfg)?;
+            if best.as_ref().is_none_or(|b| closer(&tried, b, targets)) {
+                best = Some(tried);
+            }
+        }
+    }
+    let best = best.expect("the grid is not empty");
+    Ok(Advice { found, best, replays: s.replays })
+}
+
+/// Smaller budget first, then the smaller sum of peaks, then the smaller settings.
+fn better(a: &Candidate, b: &Candidate) -> bool {
+    let key = |c: &Candidate| {
+        (c.cfg.budget_bytes, c.peak_sum(), c.cfg.reserve_max, c.cfg.per_code_max, c.cfg.sweep_generation)
+    };
+    key(a) < key(b)
+}
+
+/// More traces dominated, then fewer targets missed, then `better`.
+fn closer(a: &Candidate, b: &Candidate, targets: &[Target]) -> bool {
+    let missed =
+        |c: &Candidate| -> usize { c.outcomes.iter().zip(targets).map(|(o, t)| misses(o, &t.legacy).len()).sum() };
+    let (wa, wb) = (a.wins(targets), b.wins(targets));
+    wa > wb || (wa == wb && (missed(a) < missed(b) || (missed(a) == missed(b) && better(a, b))))
+}
+
+/// The `ZF_*` lines of `cfg`: the three searched, and the sweep settings
+/// when they are not the library's defaults.
+pub fn env_lines(cfg: &ZfConfig) -> String {
+    let d = ZfConfig::default();
+    let mut out = format!(
+        "ZF_POLICY=per-code\nZF_BUDGET={}\nZF_PER_CODE_MAX={}\nZF_RESERVE_MAX={}\n",
+        size(cfg.budget_bytes as u64),
+        cfg.per_code_max,
+        cfg.reserve_max
+    );
+    if cfg.sweep_every != d.sweep_every {
+        out += &format!("ZF_SWEEP_EVERY={}\n", cfg.sweep_every);
+    }
+    if cfg.sweep_generation != d.sweep_generation {
+        out += &format!("ZF_SWEEP_GENERATION={}\n", cfg.sweep_generation);
+    }
+    out
+}
+
+/// The per-trace table of `c` against legacy.
+pub fn table(c: &Candidate, targets: &[Target]) -> String {
+    let header = ["trace", "warm hits", "legacy", "system allocs", "legacy", "peak cached", "legacy", "reallocs", ""];
+    let mut rows = vec![header.map(String::from).to_vec()];
+    for (o, t) in c.outcomes.iter().zip(targets) {
+        let missed = misses(o, &t.legacy);
+        let verdict = match missed.is_empty() {
+            true => "dominates".to_string(),
+            false => format!("misses: {}", missed.join(", ")),
+        };
+        let warm = |x: &Outcome| format!("{:.2}%", percent(x.stats.zombie_hits, x.stats.acquires));
+        rows.push(vec![
+            t.name.clone(),
+            warm(o),
+            warm(&t.legacy),
+            count(o.system_allocs()),
+            count(t.legacy.system_allocs()),
+            count(o.stats.peak_cached_bytes),
+            count(t.legacy.stats.peak_cached_bytes),
+            count(o.stats.reallocs),
+            verdict,
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len()).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = format!("{:<w$}", row[0], w = widths[0]);
+        for (i, (cell, w)) in row.iter().zip(&widths).enumerate().skip(1) {
+            match i == header.len() - 1 {
+                true => line += &format!("  {cell}"),
+                false => line += &format!("  {cell:>w$}"),
+            }
+        }
+        out += line.trim_end();
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zombie_frames::ZfStats;
+
+    fn outcome(zombie_hits: u64, fresh_allocs: u64, reallocs: u64, peak_cached_bytes: u64) -> Outcome {
+        let stats = ZfStats { zombie_hits, fresh_allocs, reallocs, peak_cached_bytes, ..ZfStats::default() };
+        Outcome { stats, ..Outcome::default() }
+    }
+
+    #[test]
+    fn dominating_needs_strictly_more_warm_hits_and_ties_elsewhere_are_fine() {
+        let legacy = outcome(100, 10, 2, 5000);
+        assert!(misses(&outcome(101, 12, 0, 5000), &legacy).is_empty(), "12 = 10 + 2 system allocs, equal peak");
+        assert_eq!(misses(&outcome(100, 5, 0, 10), &legacy), ["warm hits"]);
+        assert_eq!(misses(&outcome(101, 13, 0, 10), &legacy), ["system allocs"]);
+        assert_eq!(misses(&outcome(101, 5, 1, 5001), &legacy), ["reallocs", "peak cached"]);
+        assert!(allocs_hold(&outcome(101, 5, 0, 9999), &legacy));
+    }
+
+    #[test]
+    fn env_lines_name_sweep_settings_only_when_changed() {
+        let cfg = ZfConfig { budget_bytes: 141 << 10, per_code_max: 64, ..ZfConfig::default() };
+        let lines = env_lines(&cfg);
+        assert!(lines.contains("ZF_BUDGET=141K\nZF_PER_CODE_MAX=64\n"), "{lines}");
+        assert!(!lines.contains("SWEEP"), "{lines}");
+        let lines = env_lines(&ZfConfig { sweep_generation: NO_SWEEP_AT_COLLECTIONS, ..cfg });
+        assert!(lines.ends_with("ZF_SWEEP_GENERATION=3\n"), "{lines}");
+    }
+}
