@@ -7,7 +7,7 @@
 //!   lists reach empty). A list its code keeps dipping into keeps
 //!   everything; an idle list of n zombies is empty after about
 //!   log2(n) + 1 sweeps. Sweeps run on `zf_pool_collect` and every
-//!   `sweep_every` releases that find their code's allowance full.
+//!   `sweep_every` releases (checked when a release reaches the library).
 //! * **Budget**: when a code needs one more slot and the budget is spent,
 //!   the CLOCK algorithm (second chance) picks victims among the codes
 //!   with an allowance: a code used (acquired from, or releasing past the
@@ -194,23 +194,27 @@ impl Pool {
         freed
     }
 
-    /// Releases that find their code's allowance full count toward the
-    /// next automatic sweep: they are the ones that grow the cache (or give
-    /// frames back), and the ones the fast path sends to the library.
-    pub(crate) fn count_toward_sweep(&self) {
-        self.until_sweep.set(self.until_sweep.get().saturating_sub(1));
-    }
-
+    /// Runs the automatic sweep once `sweep_every` releases have happened
+    /// since the last one. Asked only where the fast path would call the
+    /// library (a release that finds its code's allowance full), and the
+    /// count is exact there (the fast path's releases included), so a
+    /// watched pool sweeps exactly when an unwatched one would.
     pub(crate) fn sweep_if_due(&self) {
-        if self.until_sweep.get() == 0 {
+        if self.releases_now() >= self.sweep_at.get() {
             self.sweep();
         }
     }
 
-    /// With `sweep_every` 0 the countdown starts at u64::MAX: in practice, never.
+    /// Releases so far, with the ones `sync` has not seen yet.
+    fn releases_now(&self) -> u64 {
+        let unseen: u64 = if self.watched() { 0 } else { self.ring.iter().map(|c| c.pending().releases).sum() };
+        self.n.releases.get() + unseen
+    }
+
+    /// With `sweep_every` 0 the next sweep is due at u64::MAX: in practice, never.
     pub(crate) fn reset_sweep_countdown(&self) {
         let every = self.cfg.sweep_every as u64;
-        self.until_sweep.set(if every == 0 { u64::MAX } else { every });
+        self.sweep_at.set(if every == 0 { u64::MAX } else { self.releases_now().saturating_add(every) });
     }
 
     /// The lists holding the most zombie bytes, largest first.

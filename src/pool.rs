@@ -25,8 +25,8 @@ pub struct Pool {
     /// freed: then nothing is cached.
     pub(crate) budget: Cell<usize>,
     pub(crate) closed: Cell<bool>,
-    /// Releases left before the next automatic sweep.
-    pub(crate) until_sweep: Cell<u64>,
+    /// The count of releases at which the next automatic sweep is due.
+    pub(crate) sweep_at: Cell<u64>,
     pub(crate) ring: Ring,
     /// Frames any code may take on a miss: the reserve of retired frames,
     /// or CPython's global free list under the legacy policy.
@@ -70,7 +70,7 @@ impl Pool {
             heap,
             budget: Cell::new(budget),
             closed: Cell::new(false),
-            until_sweep: Cell::new(0),
+            sweep_at: Cell::new(0),
             ring: Ring::default(),
             shared: List::default(),
             shared_max,
@@ -93,6 +93,10 @@ impl Pool {
         if let Some(trace) = &self.trace {
             record(&mut trace.borrow_mut());
         }
+    }
+
+    pub(crate) fn watched(&self) -> bool {
+        self.watched
     }
 
     pub fn legacy(&self) -> bool {
@@ -390,8 +394,6 @@ impl Pool {
             p.traced(|t| t.release(frame.as_ptr()));
             p.sync(c);
             if !p.give_zombie(c, block) {
-                // The release the fast path would have called the library for.
-                p.count_toward_sweep();
                 if !(p.grant_slot(c) && p.give_zombie(c, block)) {
                     p.n.releases.add(1);
                     p.n.live_frames.sub(1);

@@ -92,7 +92,7 @@ struct Model {
     per_code_max: u32,
     budget: u64,
     sweep_every: u64,
-    until_sweep: u64,
+    sweep_at: u64,
     reserve_max: usize,
     sweep_generation: u32,
     codes: Vec<MCode>,
@@ -121,7 +121,7 @@ impl Model {
             per_code_max: cfg.per_code_max,
             budget: cfg.budget_bytes as u64,
             sweep_every: every,
-            until_sweep: if every == 0 { u64::MAX } else { every },
+            sweep_at: if every == 0 { u64::MAX } else { every },
             reserve_max: cfg.reserve_max as usize,
             sweep_generation: cfg.sweep_generation,
             codes: vec![],
@@ -262,7 +262,6 @@ impl Model {
             self.s.allowance_bytes = self.allowance();
             return;
         }
-        self.until_sweep = self.until_sweep.saturating_sub(1);
         let limit = if self.codes[ci].freed { 0 } else { self.per_code_max };
         let need = self.codes[ci].bytes;
         if self.codes[ci].slots() < limit && self.fits(ci, need) {
@@ -278,7 +277,7 @@ impl Model {
         } else {
             self.retire(addr);
         }
-        if self.until_sweep == 0 {
+        if self.s.releases >= self.sweep_at {
             self.sweep();
         }
     }
@@ -365,7 +364,7 @@ impl Model {
         }
         self.reserve_low = self.reserve.len();
         self.s.sweeps += 1;
-        self.until_sweep = if self.sweep_every == 0 { u64::MAX } else { self.sweep_every };
+        self.sweep_at = if self.sweep_every == 0 { u64::MAX } else { self.s.releases + self.sweep_every };
     }
 
     fn clear(&mut self) {
