@@ -205,12 +205,6 @@ impl Pool {
         }
     }
 
-    /// Releases so far, with the ones `sync` has not seen yet.
-    fn releases_now(&self) -> u64 {
-        let unseen: u64 = if self.watched() { 0 } else { self.ring.iter().map(|c| c.pending().releases).sum() };
-        self.n.releases.get() + unseen
-    }
-
     /// With `sweep_every` 0 the next sweep is due at u64::MAX: in practice, never.
     pub(crate) fn reset_sweep_countdown(&self) {
         let every = self.cfg.sweep_every as u64;

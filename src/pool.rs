@@ -95,10 +95,6 @@ impl Pool {
         }
     }
 
-    pub(crate) fn watched(&self) -> bool {
-        self.watched
-    }
-
     pub fn legacy(&self) -> bool {
         self.cfg.policy == ZF_POLICY_LEGACY
     }
@@ -217,12 +213,24 @@ impl Pool {
         }
     }
 
-    /// Frames live now, with what the fast path did that `sync` has not
-    /// seen yet (nothing, in a watched pool).
+    /// The fast path's hits and releases that `sync` has not seen yet
+    /// (none, in a watched pool): O(codes with an allowance).
+    fn unseen(&self) -> (u64, u64) {
+        if self.watched {
+            return (0, 0);
+        }
+        self.ring.iter().map(|c| c.pending()).fold((0, 0), |(h, r), w| (h + w.hits, r + w.releases))
+    }
+
+    /// Frames live now, exactly.
     fn live_now(&self) -> u64 {
-        let pending = |c: &Code| c.pending().hits as i64 - c.pending().releases as i64;
-        let unseen: i64 = if self.watched { 0 } else { self.ring.iter().map(pending).sum() };
-        self.n.live_frames.get().wrapping_add_signed(unseen)
+        let (hits, releases) = self.unseen();
+        self.n.live_frames.get() + hits - releases
+    }
+
+    /// Releases so far, exactly.
+    pub(crate) fn releases_now(&self) -> u64 {
+        self.n.releases.get() + self.unseen().1
     }
 
     /// Bytes the budget bounds: zombies, the reserve, and the room of
