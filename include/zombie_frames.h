@@ -166,7 +166,9 @@ typedef struct ZfConfig {
    */
   size_t budget_bytes;
   /**
-   * Releases between automatic aging sweeps; 0: only on zf_pool_collect.
+   * Releases between automatic aging sweeps, checked when a release
+   * reaches the library (the inline fast path never sweeps); 0: only on
+   * zf_pool_collect.
    */
   uint32_t sweep_every;
   /**
@@ -257,11 +259,12 @@ typedef struct ZfStats {
    */
   uint64_t live_frames;
   /**
-   * The most `live_frames` the library saw: it looks at each call into
-   * it (every exported call, each fast-path miss, and `zf_pool_stats`),
-   * so a peak reached and left by inline fast-path hits alone, between
-   * two looks, is missed. Exact for pools that take no fast path
-   * (ZF_FLAG_DEBUG, a trace, ZF_POLICY_LEGACY).
+   * The most `live_frames` at an acquire that the code's hot zombies
+   * could not serve (a miss, or a zombie untouched since the last
+   * sweep), counted exactly there; under ZF_POLICY_LEGACY, at every
+   * acquire. A new peak needs more frames than the lists hold, so it is
+   * almost always reached by such an acquire; one reached and left by
+   * inline hits alone is missed. The same in every pool, watched or not.
    */
   uint64_t peak_live_frames;
   /**

@@ -53,7 +53,9 @@ pub struct ZfConfig {
     /// Most bytes all cached frames of the pool hold together (zombies and
     /// reserve, headers included): a hard bound.
     pub budget_bytes: usize,
-    /// Releases between automatic aging sweeps; 0: only on zf_pool_collect.
+    /// Releases between automatic aging sweeps, checked when a release
+    /// reaches the library (the inline fast path never sweeps); 0: only on
+    /// zf_pool_collect.
     pub sweep_every: u32,
     /// ZF_FLAG_DEBUG, ...
     pub flags: u32,

@@ -13,7 +13,7 @@
 //! `ZF_TRACE` recorder), `replay` (a trace driven through the C ABI), `debug` (misuse reports), `ffi` (the C ABI, which is
 //! also the Rust API: tests and tools call the same functions C does).
 
-pub(crate) mod block;
+mod block;
 mod code;
 pub mod config;
 pub mod debug;

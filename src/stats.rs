@@ -36,11 +36,12 @@ pub struct ZfStats {
     pub peak_cached_bytes: u64,
     /// Frames acquired and not released.
     pub live_frames: u64,
-    /// The most `live_frames` the library saw: it looks at each call into
-    /// it (every exported call, each fast-path miss, and `zf_pool_stats`),
-    /// so a peak reached and left by inline fast-path hits alone, between
-    /// two looks, is missed. Exact for pools that take no fast path
-    /// (ZF_FLAG_DEBUG, a trace, ZF_POLICY_LEGACY).
+    /// The most `live_frames` at an acquire that the code's hot zombies
+    /// could not serve (a miss, or a zombie untouched since the last
+    /// sweep), counted exactly there; under ZF_POLICY_LEGACY, at every
+    /// acquire. A new peak needs more frames than the lists hold, so it is
+    /// almost always reached by such an acquire; one reached and left by
+    /// inline hits alone is missed. The same in every pool, watched or not.
     pub peak_live_frames: u64,
     /// Codes made and not yet passed to zf_code_free.
     pub codes: u64,
