@@ -56,9 +56,17 @@ int main(void)
     check(again[0] == 'z' && again[255] == 'z', "the zombie kept its bytes");
     zf_frame_release(code, again);
 
+    /* The header's inline pair does the same without a call on a hit. */
+#ifndef ZF_HAVE_FAST_PATH
+#error "the installed header has no inline fast path"
+#endif
+    char *fast = zf_frame_acquire_fast(code, &warm);
+    check(fast == frame && warm == 1, "the inline acquire gives the zombie back");
+    zf_frame_release_fast(code, fast);
+
     ZfStats stats;
     zf_pool_stats(pool, &stats);
-    check(stats.acquires == 2 && stats.zombie_hits == 1 && stats.fresh_allocs == 1, "stats");
+    check(stats.acquires == 3 && stats.zombie_hits == 2 && stats.fresh_allocs == 1, "stats");
 
     /* Errors: NULL, and a message for this thread. */
     check(zf_code_new(pool, 0) == NULL && zf_last_error() != NULL, "a 0-byte code is refused");
