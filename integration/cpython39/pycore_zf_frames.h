@@ -25,38 +25,30 @@ void _PyZf_CodeMade(PyCodeObject *co);
  * it is live). */
 void _PyZf_CodeFree(PyCodeObject *co);
 
-/* The count of frame blocks the pool has taken from the heap. */
-extern unsigned long _PyZf_frame_blocks_taken;
+/* A frame that is not a zombie, set up as _PyObject_GC_NewVar sets one up
+ * for `co`: GC header cleared, type, size, one reference; and a
+ * collection if the GC's thresholds call for one after a block was taken
+ * from the heap. Out of line: the hit path stays short. */
+PyFrameObject *_PyZf_FrameInit(PyGC_Head *g, PyCodeObject *co);
 
-/* Runs a collection if the GC's thresholds call for one. */
-void _PyZf_AfterFrameBlockTaken(void);
-
-/* A frame of `co` (whose ZfCode is `zc`) with room for `extras` slots, set
- * up as _PyObject_GC_NewVar sets one up: GC header cleared, type, size, one
- * reference. Or a zombie of `co` (*warm = 1), whose per-code fields
- * (f_code, f_valuestack, cleared locals) are still valid. NULL with
- * MemoryError set. Inline, with the library's inline fast path: a zombie
- * hit never leaves the caller. `zc` is never NULL here. */
+/* A frame of `co` (whose ZfCode is `zc`): a zombie of `co` (*warm = 1),
+ * whose per-code fields (f_code, f_valuestack, cleared locals) are still
+ * valid, or a frame set up by _PyZf_FrameInit. NULL with MemoryError set.
+ * Inline, with the library's inline fast path: a zombie hit never leaves
+ * the caller. `zc` is never NULL here. */
 static inline PyFrameObject *
-_PyZf_FrameAcquire(struct ZfCode *zc, Py_ssize_t extras, int *warm)
+_PyZf_FrameAcquire(struct ZfCode *zc, PyCodeObject *co, int *warm)
 {
-    unsigned long taken = _PyZf_frame_blocks_taken;
     PyGC_Head *g = (PyGC_Head *)zf_frame_acquire_fast(zc, warm);
     if (g == NULL) {
         return (PyFrameObject *)PyErr_NoMemory();
     }
-    PyFrameObject *f = (PyFrameObject *)(g + 1);
     if (*warm) {
+        PyFrameObject *f = (PyFrameObject *)(g + 1);
         _Py_NewReference((PyObject *)f);
         return f;
     }
-    g->_gc_next = 0;
-    g->_gc_prev = 0;
-    if (taken != _PyZf_frame_blocks_taken) {
-        /* As _PyObject_GC_Alloc does after taking memory for an object. */
-        _PyZf_AfterFrameBlockTaken();
-    }
-    return (PyFrameObject *)PyObject_INIT_VAR(f, &PyFrame_Type, extras);
+    return _PyZf_FrameInit(g, co);
 }
 
 /* frame_dealloc, in place of caching or PyObject_GC_Del: the frame is

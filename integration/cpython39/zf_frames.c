@@ -23,7 +23,8 @@
 static ZfPool *pool;
 static int finalized;
 static int eager = -1;           /* ZF_CPY_EAGER=1: a ZfCode per code at creation */
-unsigned long _PyZf_frame_blocks_taken;
+/* Frame blocks taken from the heap, and as of the last _PyZf_FrameInit. */
+static unsigned long blocks_taken, blocks_seen;
 
 /* Blocks at least this big hold frames; the library's own structs (a ZfCode,
  * the pool) are smaller and are not GC objects, so they are not counted. */
@@ -35,7 +36,7 @@ heap_alloc(void *ctx, size_t size)
     (void)ctx;
     void *p = PyObject_Malloc(size);
     if (p != NULL && size >= FRAME_BLOCK_MIN) {
-        _PyZf_frame_blocks_taken++;
+        blocks_taken++;
         _PyObject_GC_CountFrames(1);
     }
     return p;
@@ -85,15 +86,20 @@ get_pool(void)
     return pool;
 }
 
+/* Slots of f_localsplus a frame of `co` needs (its ob_size). */
+static Py_ssize_t
+frame_slots(PyCodeObject *co)
+{
+    return co->co_stacksize + co->co_nlocals + PyTuple_GET_SIZE(co->co_cellvars) +
+           PyTuple_GET_SIZE(co->co_freevars);
+}
+
 /* Bytes of one frame of `co`: the GC header, then the object with its
  * f_localsplus, exactly what _PyObject_GC_NewVar would allocate. */
 static size_t
 frame_bytes(PyCodeObject *co)
 {
-    Py_ssize_t extras = co->co_stacksize + co->co_nlocals +
-                        PyTuple_GET_SIZE(co->co_cellvars) +
-                        PyTuple_GET_SIZE(co->co_freevars);
-    return sizeof(PyGC_Head) + _PyObject_VAR_SIZE(&PyFrame_Type, extras);
+    return sizeof(PyGC_Head) + _PyObject_VAR_SIZE(&PyFrame_Type, frame_slots(co));
 }
 
 static ZfCode *
@@ -136,10 +142,18 @@ _PyZf_CodeFree(PyCodeObject *co)
     co->co_zf = NULL;
 }
 
-void
-_PyZf_AfterFrameBlockTaken(void)
+PyFrameObject *
+_PyZf_FrameInit(PyGC_Head *g, PyCodeObject *co)
 {
-    _PyObject_GC_MaybeCollect();
+    PyFrameObject *f = (PyFrameObject *)(g + 1);
+    g->_gc_next = 0;
+    g->_gc_prev = 0;
+    if (blocks_seen != blocks_taken) {
+        /* As _PyObject_GC_Alloc does after taking memory for an object. */
+        blocks_seen = blocks_taken;
+        _PyObject_GC_MaybeCollect();
+    }
+    return (PyFrameObject *)PyObject_INIT_VAR(f, &PyFrame_Type, frame_slots(co));
 }
 
 void
