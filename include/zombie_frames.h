@@ -259,12 +259,12 @@ typedef struct ZfStats {
    */
   uint64_t live_frames;
   /**
-   * The most `live_frames` at an acquire that the code's hot zombies
-   * could not serve (a miss, or a zombie untouched since the last
-   * sweep), counted exactly there; under ZF_POLICY_LEGACY, at every
-   * acquire. A new peak needs more frames than the lists hold, so it is
-   * almost always reached by such an acquire; one reached and left by
-   * inline hits alone is missed. The same in every pool, watched or not.
+   * The most `live_frames` counted at an acquire that took a new block
+   * or a reserve frame (under ZF_POLICY_LEGACY, at every acquire). A
+   * new peak needs more frames than the lists hold, so it is almost
+   * always reached by such an acquire; the inline path's hits and
+   * releases on other codes are counted when each code next reaches
+   * the library. The same in every pool, watched or not.
    */
   uint64_t peak_live_frames;
   /**

@@ -355,8 +355,8 @@ impl Pool {
     /// Frees the zombies an acquire would take next whose bytes changed
     /// since their release (a miss checks what it takes from the shared list).
     fn drop_corrupt_zombies(&self, code: &Code) {
-        self.sync(code);
         while code.peek().is_some_and(|b| self.corrupt_zombie(b)) {
+            self.sync(code);
             if let Some(bad) = self.drop_zombie(code, false) {
                 self.free_block(bad);
             }

@@ -194,13 +194,11 @@ impl Pool {
         freed
     }
 
-    /// Runs the automatic sweep once `sweep_every` releases have happened
-    /// since the last one. Asked only where the fast path would call the
-    /// library (a release that finds its code's allowance full), and the
-    /// count is exact there (the fast path's releases included), so a
-    /// watched pool sweeps exactly when an unwatched one would.
+    /// Runs the automatic sweep once `sweep_every` releases have been
+    /// counted since the last one (the inline path's, when their code next
+    /// reaches the library). Asked where a release reaches the library.
     pub(crate) fn sweep_if_due(&self) {
-        if self.releases_now() >= self.sweep_at.get() {
+        if self.n.releases.get() >= self.sweep_at.get() {
             self.sweep();
         }
     }
@@ -208,7 +206,7 @@ impl Pool {
     /// With `sweep_every` 0 the next sweep is due at u64::MAX: in practice, never.
     pub(crate) fn reset_sweep_countdown(&self) {
         let every = self.cfg.sweep_every as u64;
-        self.sweep_at.set(if every == 0 { u64::MAX } else { self.releases_now().saturating_add(every) });
+        self.sweep_at.set(if every == 0 { u64::MAX } else { self.n.releases.get().saturating_add(every) });
     }
 
     /// The lists holding the most zombie bytes, largest first.

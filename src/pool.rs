@@ -201,7 +201,9 @@ impl Pool {
     /// Adds what the fast path did on `code` since the last look to the
     /// pool's counters. Every slow path starts here, so the counters are
     /// exact but for what the fast path did since on other codes, which
-    /// `stats` adds in without changing anything.
+    /// `stats` adds in without changing anything. Watched pools leave the
+    /// same work unseen (see `acquire_unchecked`), so the counters, and the
+    /// decisions read from them, are the same in every pool.
     pub(crate) fn sync(&self, code: &Code) {
         let work = code.sync();
         if work.hits == 0 && work.releases == 0 {
@@ -211,26 +213,6 @@ impl Pool {
         if work.hits > 0 {
             code.used.set(true);
         }
-    }
-
-    /// The fast path's hits and releases that `sync` has not seen yet
-    /// (none, in a watched pool): O(codes with an allowance).
-    fn unseen(&self) -> (u64, u64) {
-        if self.watched {
-            return (0, 0);
-        }
-        self.ring.iter().map(|c| c.pending()).fold((0, 0), |(h, r), w| (h + w.hits, r + w.releases))
-    }
-
-    /// Frames live now, exactly.
-    fn live_now(&self) -> u64 {
-        let (hits, releases) = self.unseen();
-        self.n.live_frames.get() + hits - releases
-    }
-
-    /// Releases so far, exactly.
-    pub(crate) fn releases_now(&self) -> u64 {
-        self.n.releases.get() + self.unseen().1
     }
 
     /// Bytes the budget bounds: zombies, the reserve, and the room of
@@ -255,10 +237,17 @@ impl Pool {
     }
 
     pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+        // What the inline path serves, a watched pool serves the same way,
+        // leaving the counting to the next sync: so every pool counts, and
+        // decides, at the same moments. Legacy has no inline path.
+        if !self.legacy() {
+            if let Some(frame) = code.state().take() {
+                self.traced(|t| t.acquire(code.id, frame.as_ptr()));
+                return Ok((frame, true));
+            }
+        }
         self.sync(code);
         code.used.set(true);
-        // Whether the fast path would have served this acquire.
-        let hot = !code.state().stack().is_empty();
         let (block, hit) = match self.take_zombie(code) {
             Some(block) => (block, true),
             None => (self.miss(code)?, false),
@@ -267,11 +256,8 @@ impl Pool {
             code.add_live(1);
             self.n.live_frames.add(1);
         }
-        // The peak is looked at where the fast path would call the library
-        // (so a watched pool counts as an unwatched one would), and at
-        // every acquire under legacy, which has no fast path.
-        if !hot || self.legacy() {
-            self.n.peak_live_frames.raise_to(self.live_now());
+        if !hit || self.legacy() {
+            self.n.peak_live_frames.raise_to(self.n.live_frames.get());
         }
         if self.legacy() {
             // CPython keeps no place for the zombie it just handed out.
@@ -400,6 +386,10 @@ impl Pool {
             // SAFETY: by the contract, `frame` is a live frame of ours.
             let block = unsafe { Block::from_frame(frame) };
             p.traced(|t| t.release(frame.as_ptr()));
+            // SAFETY: `frame` is a live frame of `c` (the contract).
+            if !p.legacy() && unsafe { c.state().give(frame) } {
+                return; // as the inline path would: counted at the next sync
+            }
             p.sync(c);
             if !p.give_zombie(c, block) {
                 if !(p.grant_slot(c) && p.give_zombie(c, block)) {

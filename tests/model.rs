@@ -73,6 +73,10 @@ struct MCode {
     in_ring: bool,
     freed: bool,
     live: usize,
+    /// Hits and releases the inline path made since the library last
+    /// looked at this code (it counts them then).
+    unseen_hits: u64,
+    unseen_releases: u64,
 }
 
 impl MCode {
@@ -104,6 +108,10 @@ struct Model {
     ring: Vec<usize>,
     hand: usize,
     s: ZfStats,
+    /// Live frames and releases as the library has counted them: what the
+    /// live peak and the sweep countdown read.
+    seen_live: u64,
+    seen_releases: u64,
 }
 
 /// A frame's size class, worked out independently of the library: rounded
@@ -131,7 +139,18 @@ impl Model {
             ring: vec![],
             hand: 0,
             s: ZfStats::default(),
+            seen_live: 0,
+            seen_releases: 0,
         }
+    }
+
+    /// The library looks at a code: what the inline path did is counted.
+    fn sync(&mut self, ci: usize) {
+        let c = &mut self.codes[ci];
+        self.seen_live = self.seen_live + c.unseen_hits - c.unseen_releases;
+        self.seen_releases += c.unseen_releases;
+        c.unseen_hits = 0;
+        c.unseen_releases = 0;
     }
 
     fn new_code(&mut self, handle: *mut ZfCode, frame_bytes: usize) {
@@ -146,6 +165,8 @@ impl Model {
             in_ring: false,
             freed: false,
             live: 0,
+            unseen_hits: 0,
+            unseen_releases: 0,
         });
         self.s.codes += 1;
         self.s.codes_created += 1;
@@ -183,21 +204,30 @@ impl Model {
     fn acquire(&mut self, ci: usize) -> Want {
         self.s.acquires += 1;
         self.s.live_frames += 1;
+        self.codes[ci].live += 1;
+        // A hot zombie: the inline path's hit, counted at the next look.
+        if let Some(addr) = self.codes[ci].hot.pop() {
+            let c = &mut self.codes[ci];
+            c.room += 1;
+            c.unseen_hits += 1;
+            c.used = true;
+            self.uncache(addr);
+            self.s.zombie_hits += 1;
+            self.s.allowance_bytes = self.allowance();
+            return Want::Zombie(addr);
+        }
+        self.sync(ci);
+        self.seen_live += 1;
         let c = &mut self.codes[ci];
         c.used = true;
-        c.live += 1;
-        let from_hot = !c.hot.is_empty();
-        if !from_hot {
-            self.s.peak_live_frames = self.s.peak_live_frames.max(self.s.live_frames);
-        }
-        let c = &mut self.codes[ci];
-        if let Some(addr) = c.hot.pop().or_else(|| c.cold.pop()) {
+        if let Some(addr) = c.cold.pop() {
             c.room += 1;
             self.uncache(addr);
             self.s.zombie_hits += 1;
             self.s.allowance_bytes = self.allowance();
             return Want::Zombie(addr);
         }
+        self.s.peak_live_frames = self.s.peak_live_frames.max(self.seen_live);
         let bytes = c.bytes;
         if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
             let addr = self.reserve.remove(i);
@@ -256,12 +286,17 @@ impl Model {
         self.s.live_frames -= 1;
         self.codes[ci].live -= 1;
         if self.codes[ci].room > 0 {
-            self.codes[ci].room -= 1;
-            self.codes[ci].hot.push(addr);
+            let c = &mut self.codes[ci];
+            c.room -= 1;
+            c.unseen_releases += 1;
+            c.hot.push(addr);
             self.cache(addr);
             self.s.allowance_bytes = self.allowance();
             return;
         }
+        self.sync(ci);
+        self.seen_live -= 1;
+        self.seen_releases += 1;
         let limit = if self.codes[ci].freed { 0 } else { self.per_code_max };
         let need = self.codes[ci].bytes;
         if self.codes[ci].slots() < limit && self.fits(ci, need) {
@@ -277,7 +312,7 @@ impl Model {
         } else {
             self.retire(addr);
         }
-        if self.s.releases >= self.sweep_at {
+        if self.seen_releases >= self.sweep_at {
             self.sweep();
         }
     }
@@ -314,6 +349,7 @@ impl Model {
             }
             let ci = self.ring[self.hand];
             self.hand = (self.hand + 1) % self.ring.len();
+            self.sync(ci);
             let c = &mut self.codes[ci];
             if c.room > 0 || !std::mem::replace(&mut c.used, false) {
                 return Some(ci);
@@ -352,6 +388,7 @@ impl Model {
         }
         self.s.aged_frees += drop as u64;
         for ci in self.ring.clone() {
+            self.sync(ci);
             let low = self.codes[ci].cold.len() as u32;
             let drop = if low > 1 { low / 2 } else { low };
             for _ in 0..drop {
@@ -364,7 +401,7 @@ impl Model {
         }
         self.reserve_low = self.reserve.len();
         self.s.sweeps += 1;
-        self.sweep_at = if self.sweep_every == 0 { u64::MAX } else { self.s.releases + self.sweep_every };
+        self.sweep_at = if self.sweep_every == 0 { u64::MAX } else { self.seen_releases + self.sweep_every };
     }
 
     fn clear(&mut self) {
@@ -374,6 +411,7 @@ impl Model {
         }
         self.reserve_low = 0;
         while let Some(&ci) = self.ring.first() {
+            self.sync(ci);
             while let Some(addr) = self.take_out(ci, false) {
                 self.free(addr);
             }
@@ -383,6 +421,7 @@ impl Model {
     }
 
     fn free_code(&mut self, ci: usize) {
+        self.sync(ci);
         while let Some(addr) = self.take_out(ci, false) {
             self.retire(addr);
         }
