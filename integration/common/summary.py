@@ -1,7 +1,10 @@
-"""Tables for BENCHMARKS.md from run.sh's results (run with pyperf importable).
+"""Tables for BENCHMARKS.md from a kit's results (run with pyperf importable),
+by the kit's stock interpreter: 3.9, or 2.7 with pyperf 1.7.
 
     python summary.py RESULTS_DIR NAME...
 """
+from __future__ import print_function
+
 import math
 import os
 import re
