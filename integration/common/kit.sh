@@ -195,6 +195,17 @@ stage_smoke() {
 
 # ---- benchmarks -------------------------------------------------------------
 
+# The rows of bench_table both kits run: the programs in $BENCH.
+# name | script and arguments | loops for the single (callgrind, stats, RSS) run
+common_bench_rows() {
+  cat <<TABLE
+fib|$BENCH/bm_fib.py|2
+binary_trees|$BENCH/bm_binary_trees.py|1
+two_recursions|$BENCH/bm_two_recursions.py|5
+generator_pipeline|$BENCH/bm_generator_pipeline.py|7
+TABLE
+}
+
 # The interpreter and environment of one configuration.
 config_env() {
   case $1 in

@@ -56,11 +56,8 @@ PYPERF_BM="$PYLIB/pyperformance/benchmarks"
 # pyperformance 0.9.1 (its last release for 2.7) has no generators or
 # deepcopy benchmark, and 2.7 no asyncio.
 bench_table() {
+  common_bench_rows
   cat <<TABLE
-fib|$BENCH/bm_fib.py|2
-binary_trees|$BENCH/bm_binary_trees.py|1
-two_recursions|$BENCH/bm_two_recursions.py|5
-generator_pipeline|$BENCH/bm_generator_pipeline.py|7
 richards|$PYPERF_BM/bm_richards.py|1
 deltablue|$PYPERF_BM/bm_deltablue.py|4
 raytrace|$PYPERF_BM/bm_raytrace.py|1

@@ -53,11 +53,8 @@ SMOKE_TESTS=(test_frame test_sys test_gc test_generators test_coroutines test_as
 PYPERF_BM="$PYLIB/pyperformance/data-files/benchmarks"
 # name | script and arguments | loops for the single (callgrind, stats, RSS) run
 bench_table() {
+  common_bench_rows
   cat <<TABLE
-fib|$BENCH/bm_fib.py|2
-binary_trees|$BENCH/bm_binary_trees.py|1
-two_recursions|$BENCH/bm_two_recursions.py|5
-generator_pipeline|$BENCH/bm_generator_pipeline.py|7
 asyncio_tasks|$here/bench/bm_asyncio_tasks.py|6
 richards|$PYPERF_BM/bm_richards/run_benchmark.py|1
 deltablue|$PYPERF_BM/bm_deltablue/run_benchmark.py|4
