@@ -30,6 +30,8 @@ PYLIB="$W/pylib"        # pyperf, installed with --target, shared by both builds
 RESULTS="$W/results"
 BENCH="$common/bench"   # benchmark programs both kits run
 CONFIGS=(stock per-code legacy)
+# Every stage, in order: what a run without arguments does.
+DEFAULT_STAGES=(deps fetch build-stock build-patched test smoke bench trace summary)
 
 step() { printf '\n==> %s\n' "$*"; }
 need_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -283,7 +285,7 @@ stage_trace() {
   (cd "$repo" && cargo build --release -q --bin zf-replay)
   mkdir -p "$RESULTS/trace"
   export PYTHONPATH="$PYLIB" PYTHONHASHSEED=0
-  local name script loops p
+  local name script loops p status=0
   while IFS='|' read -r name script loops; do
     for p in per-code legacy; do
       local t="$RESULTS/trace/$name-$p.zft"
@@ -293,8 +295,10 @@ stage_trace() {
       step "$name recorded under $p: live pool at exit, then zf-replay --policy $p"
       grep -E "^  (acquires|releases|frees)" "$RESULTS/trace/$name-$p.live"
       "$repo/target/release/zf-replay" --policy "$p" "$t" | tee "$RESULTS/trace/$name-$p.replay"
+      "$PATCHED/python" "$common/replay_check.py" "$RESULTS/trace/$name-$p."{live,replay} || status=1
     done
   done < <(ZF_CPY_BENCH="${ZF_CPY_TRACE_BENCH:-$TRACE_BENCH}" bench_selected)
+  return $status
 }
 
 stage_summary() {
@@ -306,7 +310,7 @@ stage_summary() {
 
 kit_main() {
   local stages=("$@")
-  [ ${#stages[@]} -gt 0 ] || stages=(deps fetch build-stock build-patched test smoke bench trace summary)
+  [ ${#stages[@]} -gt 0 ] || stages=("${DEFAULT_STAGES[@]}")
   mkdir -p "$W"
   for s in "${stages[@]}"; do
     "stage_${s//-/_}"

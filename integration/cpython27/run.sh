@@ -4,7 +4,8 @@
 #
 #   integration/cpython27/run.sh [stage ...]      (no stage: all of them, in order)
 #
-# stages: deps fetch build-stock build-patched test smoke bench trace summary
+# stages: deps fetch build-stock build-patched build-counted test smoke bench trace
+#   own-counts summary (build-counted, own-counts: 2.7's own scheme counted, below)
 #   (bench = bench-time, then bench-once: pool stats, peak RSS, callgrind)
 # The stages are integration/common/kit.sh's, shared with the 3.9 kit; this
 # file says what is 2.7's.
@@ -29,7 +30,7 @@ SRC="$W/src/python2.7-2.7.18"
 SRC_PKG="python2.7=2.7.18-8+deb11u1"
 PATCH="$here/python-2.7.18-zombie-frames.patch"
 GLUE=("$here/zf_frames.c:Objects/zf_frames.c" "$here/zf_frames.h:Include/zf_frames.h")
-TRACE_BENCH="fib richards generator_pipeline"
+TRACE_BENCH="fib two_recursions generator_pipeline richards deltablue"
 # The whole suite: stock, then the patched build under each policy.
 SUITE_CONFIGS=(stock per-code legacy)
 
@@ -86,4 +87,48 @@ stage_bench_deps() {
   PYTHONPATH="$W/pipenv" "${pip[@]}" --no-build-isolation --no-deps --target "$PYLIB" "pyperformance<1"
 }
 
+# ---- 2.7's own scheme, counted -----------------------------------------------
+
+# Stock with counters (own-counts.patch): what 2.7's own frame scheme does,
+# in the words of the library's report, printed at exit with
+# ZF_CPY_OWN_COUNTS=1. Not a third interpreter to test: a witness for the
+# legacy policy's exactness.
+COUNTED="$W/counted"
+stage_build_counted() {
+  step "building stock $KIT with counters in $COUNTED"
+  fresh_copy "$COUNTED"
+  (cd "$COUNTED" && patch -s -p1 < "$here/own-counts.patch")
+  build_tree "$COUNTED"
+}
+
+# The trace stage's programs, run the same way by the counted stock build:
+# its counts must be the legacy policy's live counts to the unit.
+stage_own_counts() {
+  export PYTHONPATH="$PYLIB" PYTHONHASHSEED=0
+  local name script loops status=0
+  while IFS='|' read -r name script loops; do
+    local live="$RESULTS/trace/$name-legacy.live" own="$RESULTS/trace/$name-own.txt"
+    # shellcheck disable=SC2086
+    ZF_CPY_OWN_COUNTS=1 "$COUNTED/python" $script --worker --loops "$loops" --values 1 \
+      --warmups 0 -p 1 2>&1 >/dev/null | sed -n 's/^own-scheme //p' > "$own"
+    step "$name: 2.7's own scheme (counted stock) against legacy's live pool"
+    "$STOCK/python" - "$own" "$live" <<'PY' || status=1
+import re, sys
+own = open(sys.argv[1]).read().split()
+own = dict(zip(own[::2], [int(v) for v in own[1::2]]))
+text = open(sys.argv[2]).read().replace(",", "")
+num = lambda pat: int(re.search(pat, text).group(1))
+live = {"acquires": num(r"acquires +(\d+)"), "zombie_hits": num(r"zombie hits (\d+)"),
+        "shared": num(r"shared (\d+)"), "reallocs": num(r"reallocs (\d+)"),
+        "fresh": num(r"fresh (\d+)"), "releases": num(r"releases +(\d+)"),
+        "frees": num(r"frees +(\d+)")}
+for k in ("acquires", "zombie_hits", "shared", "reallocs", "fresh", "releases", "frees"):
+    print("  %-12s 2.7 %10d  legacy %10d  %s" % (k, own[k], live[k], "=" if own[k] == live[k] else "DIFFERENT"))
+sys.exit(own != live)
+PY
+  done < <(ZF_CPY_BENCH="${ZF_CPY_TRACE_BENCH:-$TRACE_BENCH}" bench_selected)
+  return $status
+}
+
+DEFAULT_STAGES=(deps fetch build-stock build-patched build-counted test smoke bench trace own-counts summary)
 kit_main "$@"
