@@ -80,8 +80,8 @@ stage_bench_deps() {
     DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq python3-pip
   mkdir -p "$W/wheels"
   python3 -m pip download -q --no-deps -d "$W/wheels" "pip==20.3.4"
-  local pip=("$STOCK/python" "$W/wheels/pip-20.3.4-py2.py3-none-any.whl/pip" install -q
-             --disable-pip-version-check --no-warn-script-location)
+  local pip=("$PATCHED/python" "$W/wheels/pip-20.3.4-py2.py3-none-any.whl/pip" install -q
+             --disable-pip-version-check --no-python-version-warning --no-warn-script-location)
   "${pip[@]}" --target "$W/pipenv" "setuptools<45" "wheel<0.38"
   PYTHONPATH="$W/pipenv" "${pip[@]}" --no-build-isolation --target "$PYLIB" "pyperf<2"
   PYTHONPATH="$W/pipenv" "${pip[@]}" --no-build-isolation --no-deps --target "$PYLIB" "pyperformance<1"
