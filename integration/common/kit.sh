@@ -193,6 +193,7 @@ stage_smoke() {
     smoke_run "$p" ZF_POLICY="$p"
   done
   smoke_run "per-code, ZF_DEBUG=1" ZF_POLICY=per-code ZF_DEBUG=1
+  if declare -F smoke_extra >/dev/null; then smoke_extra; fi   # a kit's own checks
 }
 
 # ---- benchmarks -------------------------------------------------------------

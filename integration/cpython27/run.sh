@@ -52,6 +52,15 @@ SMOKE_TESTS=(test_sys test_gc test_generators test_genexps test_scope test_excep
   test_pickle test_cpickle test_functools test_dictviews test_class test_descr test_gdb
   test_extcall test_call test_copy test_funcattrs test_code test_doctest)
 
+# After the smoke tests: ZF_DEBUG=1 turns misuse into a fatal error that
+# names it (misuse.py writes into a zombie frame).
+smoke_extra() {
+  step "smoke: misuse under ZF_DEBUG=1 is a fatal error"
+  local out
+  out=$(ZF_DEBUG=1 "$PATCHED/python" "$here/misuse.py" 2>&1) && { echo "$out"; return 1; }
+  echo "$out" | grep "^Fatal Python error: zombie-frames: write after release"
+}
+
 PYPERF_BM="$PYLIB/pyperformance/benchmarks"
 # name | script and arguments | loops for the single (callgrind, stats, RSS) run
 # pyperformance 0.9.1 (its last release for 2.7) has no generators or
