@@ -88,7 +88,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for name in names:
         o = {c: read_once(results, name, c) for c in CONFIGS}
-        ir = lambda c: ("%.3f" % (o[c]["ir"] / o["stock"]["ir"])) if "ir" in o[c] and "ir" in o["stock"] else "-"
+        ir = lambda c: ("%.3f" % (o[c]["ir"] / float(o["stock"]["ir"]))) if "ir" in o[c] and "ir" in o["stock"] else "-"
         rss = " / ".join(str(o[c].get("rss", "-")) for c in CONFIGS)
         allocs = lambda c: ("%d + %d" % (o[c]["fresh"], o[c]["reallocs"])) if "fresh" in o[c] else "-"
         hits = " / ".join(("%.1f%%" % o[c]["hit_pct"]) if "hit_pct" in o[c] else "-" for c in CONFIGS[1:])
