@@ -13,7 +13,10 @@ import sys
 def report():
     sys.stderr.write("maxrss_kib %d\n" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     sys.stderr.flush()
-    sys._debugmallocstats()   # patched builds end it with the pool's report
+    # Patched builds end it with the pool's report; stock 2.7 has none.
+    stats = getattr(sys, "_debugmallocstats", None)
+    if stats is not None:
+        stats()
 
 
 atexit.register(report)

@@ -1,7 +1,10 @@
-"""Tables for BENCHMARKS.md from run.sh's results (run with pyperf importable).
+"""Tables for BENCHMARKS.md from a kit's results (run with pyperf importable),
+by the kit's stock interpreter: 3.9, or 2.7 with pyperf 1.7.
 
     python summary.py RESULTS_DIR NAME...
 """
+from __future__ import print_function
+
 import math
 import os
 import re
@@ -80,17 +83,19 @@ def main():
     print("\n### One run each: instructions (callgrind), peak RSS, frame allocations\n")
     print("| benchmark | Ir stock | Ir per-code / stock | Ir legacy / stock "
           "| max RSS KiB stock / per-code / legacy "
-          "| fresh + reallocs per-code | fresh + reallocs legacy (= CPython) | zombie hits per-code / legacy |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| fresh + reallocs per-code | fresh + reallocs legacy (= CPython) | zombie hits per-code / legacy "
+          "| peak cached per-code / legacy |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in names:
         o = {c: read_once(results, name, c) for c in CONFIGS}
-        ir = lambda c: ("%.3f" % (o[c]["ir"] / o["stock"]["ir"])) if "ir" in o[c] and "ir" in o["stock"] else "-"
+        ir = lambda c: ("%.3f" % (o[c]["ir"] / float(o["stock"]["ir"]))) if "ir" in o[c] and "ir" in o["stock"] else "-"
         rss = " / ".join(str(o[c].get("rss", "-")) for c in CONFIGS)
         allocs = lambda c: ("%d + %d" % (o[c]["fresh"], o[c]["reallocs"])) if "fresh" in o[c] else "-"
         hits = " / ".join(("%.1f%%" % o[c]["hit_pct"]) if "hit_pct" in o[c] else "-" for c in CONFIGS[1:])
-        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        peak = " / ".join(o[c].get("peak_cached", "-") for c in CONFIGS[1:])
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, "{:,}".format(o["stock"]["ir"]) if "ir" in o["stock"] else "-", ir("per-code"), ir("legacy"),
-            rss, allocs("per-code"), allocs("legacy"), hits))
+            rss, allocs("per-code"), allocs("legacy"), hits, peak))
 
 
 if __name__ == "__main__":

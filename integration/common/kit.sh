@@ -1,0 +1,319 @@
+# The stages shared by the CPython kits (integration/cpython*/run.sh):
+# sourced, not run. A kit's run.sh sets what differs, then calls kit_main:
+#
+#   KIT          label, e.g. "CPython 3.9.2"
+#   W            work directory; SRC the unpacked source in it
+#   SRC_PKG      the Debian source package to fetch, "name=version"
+#   PATCH        the kit's patch; GLUE "file:destination" pairs copied into
+#                the patched tree (destination relative to it)
+#   COMPILEALL   compileall's arguments after -q (2.7 has no -j)
+#   SUITE_CMD    the test runner's arguments for the whole suite;
+#   SMOKE_CMD    and for the smoke subset (SMOKE_TESTS follow it)
+#   SUITE_CONFIGS  configurations the test stage runs the whole suite with
+#   TRACE_BENCH  benchmarks the trace stage records by default
+# and defines bench_table (name|script and arguments|loops for the single
+# run) and stage_bench_deps (pyperf into $PYLIB for the built interpreters).
+#
+# Settings every kit reads: ZF_CPY_WORK, ZF_CPY_JOBS, ZF_CPY_SMOKE_POLICIES,
+# ZF_CPY_BENCH, ZF_CPY_ROUNDS, ZF_CPY_PROCS, ZF_CPY_TRACE_BENCH (see the
+# kits' own headers).
+
+# Settings from the caller's shell that change what tests see.
+unset PYTHONUNBUFFERED PYTHONDONTWRITEBYTECODE PYTHONHASHSEED PYTHONPATH
+
+common="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$common/../.." && pwd)"
+JOBS="${ZF_CPY_JOBS:-$(nproc)}"
+STOCK="$W/stock"
+PATCHED="$W/patched"
+PYLIB="$W/pylib"        # pyperf, installed with --target, shared by both builds
+RESULTS="$W/results"
+BENCH="$common/bench"   # benchmark programs both kits run
+CONFIGS=(stock per-code legacy)
+# Every stage, in order: what a run without arguments does.
+DEFAULT_STAGES=(deps fetch build-stock build-patched test smoke bench trace summary)
+
+step() { printf '\n==> %s\n' "$*"; }
+need_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Build dependencies and the tools the stages use, installed only if missing.
+stage_deps() {
+  local pkgs=(build-essential dpkg-dev zlib1g-dev libffi-dev libssl-dev libexpat1-dev
+              libbz2-dev liblzma-dev libreadline-dev libsqlite3-dev libgdbm-dev
+              libncursesw5-dev uuid-dev valgrind ca-certificates)
+  local missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "installing ${missing[*]}"
+    need_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
+# A deb-src entry for bullseye (the suite of both kits' sources), with the
+# URIs and keyring of the machine's own Debian entry.
+add_bullseye_src() {
+  if grep -rqs "^Types:.*deb-src" /etc/apt/sources.list.d/ && \
+     grep -rqs "bullseye" /etc/apt/sources.list.d/*.sources; then
+    return
+  fi
+  grep -qs "^deb-src .* bullseye " /etc/apt/sources.list && return
+  local src uris keyring
+  src=$(grep -ls "^Types: deb$" /etc/apt/sources.list.d/*.sources | head -n 1)
+  uris=$(sed -n 's/^URIs: *//p' "$src" | head -n 1)
+  keyring=$(sed -n 's/^Signed-By: *//p' "$src" | head -n 1)
+  : "${uris:=http://deb.debian.org/debian}"
+  : "${keyring:=/usr/share/keyrings/debian-archive-keyring.gpg}"
+  step "adding a bullseye deb-src entry ($uris)"
+  printf 'Types: deb-src\nURIs: %s\nSuites: bullseye\nComponents: main\nSigned-By: %s\n' \
+    "$uris" "$keyring" | need_root tee /etc/apt/sources.list.d/bullseye-src.sources >/dev/null
+  need_root apt-get update -qq
+}
+
+# The Debian source package, unpacked as dpkg-source unpacks it.
+stage_fetch() {
+  if [ -f "$SRC/configure" ]; then echo "source already at $SRC"; return; fi
+  add_bullseye_src
+  mkdir -p "$W/src"
+  (cd "$W/src" && apt-get source -qq "$SRC_PKG")
+  [ -f "$SRC/Objects/frameobject.c" ]
+}
+
+# configure + make in $1 (a copy of the source); extra configure args after.
+build_tree() {
+  local dir=$1; shift
+  (cd "$dir" && ./configure -q --prefix="$dir/inst" "$@" >/dev/null && make -s -j"$JOBS" >/dev/null)
+  # Byte-compile the library as `make install` would, so that no run pays
+  # for compiling the modules it imports (some files are bad on purpose).
+  # shellcheck disable=SC2086
+  (cd "$dir" && ./python -E -m compileall -q $COMPILEALL Lib >/dev/null 2>&1) || true
+  "$dir/python" -c 'import sys, _ssl, _ctypes, zlib, _sqlite3; print(sys.version)'
+}
+
+fresh_copy() {
+  rm -rf "$1"
+  cp -a "$SRC" "$1"
+}
+
+stage_build_stock() {
+  step "building stock $KIT in $STOCK"
+  fresh_copy "$STOCK"
+  build_tree "$STOCK"
+}
+
+stage_build_patched() {
+  step "building the library (static archive)"
+  (cd "$repo" && cargo build --release -q)
+  step "building patched $KIT in $PATCHED"
+  fresh_copy "$PATCHED"
+  (cd "$PATCHED" && patch -s -p1 < "$PATCH")
+  local g
+  for g in "${GLUE[@]}"; do
+    cp "${g%%:*}" "$PATCHED/${g#*:}"
+  done
+  build_tree "$PATCHED" CPPFLAGS="-I$repo/include" \
+    LIBS="$repo/target/release/libzombie_frames.a -lpthread -ldl -lm"
+  ZF_DEBUG=1 "$PATCHED/python" -c 'import sys; sys._debugmallocstats()' 2>&1 | grep -q "zombie-frames"
+}
+
+# Runs Python ($1) with arguments, SIGINT/SIGHUP/SIGQUIT back to their
+# defaults: background jobs start with SIGINT ignored, which fails the tests
+# that send it (test_pdb, test_threading, test_signal, test_generators...).
+py_default_signals() {
+  "$1" -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+    signal.signal(s, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$@"
+}
+
+# Names listed under a regrtest summary heading such as "3 tests failed:".
+summary_list() {
+  awk -v pat="$2" '$0 ~ pat {on=1; next} on && /^    / {for (i=1;i<=NF;i++) print $i; next} {on=0}' "$1" | sort -u
+}
+
+# The build directory and environment of a suite configuration: stock,
+# patched (its default policy), or a policy of the patched build.
+suite_env() {
+  case $1 in
+    stock) echo "$STOCK" ;;
+    patched) echo "$PATCHED" ;;
+    *) echo "$PATCHED ZF_POLICY=$1" ;;
+  esac
+}
+
+# The whole suite with each configuration; the failure sets must be the same.
+stage_test() {
+  mkdir -p "$RESULTS"
+  local c dir envs
+  for c in "${SUITE_CONFIGS[@]}"; do
+    read -r dir envs < <(suite_env "$c")
+    step "test suite: $c (${SUITE_CMD[*]})"
+    local t0=$SECONDS
+    # shellcheck disable=SC2086
+    (cd "$dir" && if [ -n "$envs" ]; then export $envs; fi &&
+       py_default_signals ./python "${SUITE_CMD[@]}" > "$RESULTS/suite-$c.log" 2>&1) || true
+    summary_list "$RESULTS/suite-$c.log" "tests? failed:$" > "$RESULTS/suite-$c.failed"
+    echo "$c: $((SECONDS - t0)) s; failed: $(tr '\n' ' ' < "$RESULTS/suite-$c.failed")"
+    tail -n 3 "$RESULTS/suite-$c.log"
+  done
+  compare_failures
+}
+
+compare_failures() {
+  local c status=0
+  for c in "${SUITE_CONFIGS[@]:1}"; do
+    [ -f "$RESULTS/suite-$c.failed" ] || continue
+    step "failures, stock vs $c"
+    if diff "$RESULTS/suite-stock.failed" "$RESULTS/suite-$c.failed"; then
+      echo "identical: $(tr '\n' ' ' < "$RESULTS/suite-stock.failed")"
+    else
+      echo "DIFFERENT (< stock only, > $c only)"; status=1
+    fi
+  done
+  return $status
+}
+
+smoke_run() {  # label, then env assignments
+  local label=$1; shift
+  step "smoke ($label): ${#SMOKE_TESTS[@]} tests"
+  local t0=$SECONDS
+  # -w: a test that fails is run again alone, so a timing flake under load
+  # (seen on stock too) does not fail the stage; the log shows any rerun.
+  (cd "$PATCHED" && export "$@" && py_default_signals ./python "${SMOKE_CMD[@]}" "${SMOKE_TESTS[@]}")
+  # The setting reached the pool: its report names the policy in force.
+  env "$@" "$PATCHED/python" -c 'import sys; sys._debugmallocstats()' 2>&1 | grep "^  policy"
+  echo "smoke ($label): $((SECONDS - t0)) s"
+}
+
+stage_smoke() {
+  local p
+  for p in ${ZF_CPY_SMOKE_POLICIES:-per-code legacy}; do
+    smoke_run "$p" ZF_POLICY="$p"
+  done
+  smoke_run "per-code, ZF_DEBUG=1" ZF_POLICY=per-code ZF_DEBUG=1
+  if declare -F smoke_extra >/dev/null; then smoke_extra; fi   # a kit's own checks
+}
+
+# ---- benchmarks -------------------------------------------------------------
+
+# The rows of bench_table both kits run: the programs in $BENCH.
+# name | script and arguments | loops for the single (callgrind, stats, RSS) run
+common_bench_rows() {
+  cat <<TABLE
+fib|$BENCH/bm_fib.py|2
+binary_trees|$BENCH/bm_binary_trees.py|1
+two_recursions|$BENCH/bm_two_recursions.py|5
+generator_pipeline|$BENCH/bm_generator_pipeline.py|7
+TABLE
+}
+
+# The interpreter and environment of one configuration.
+config_env() {
+  case $1 in
+    stock) echo "$STOCK/python" ;;
+    *) echo "env ZF_POLICY=$1 $PATCHED/python" ;;
+  esac
+}
+
+valgrind_env() {
+  local vg="valgrind --tool=callgrind --callgrind-out-file=/dev/null"
+  case $1 in
+    stock) echo "$vg $STOCK/python" ;;
+    *) echo "env ZF_POLICY=$1 $vg $PATCHED/python" ;;
+  esac
+}
+
+bench_selected() {
+  local want=" ${ZF_CPY_BENCH:-} "
+  bench_table | while IFS='|' read -r name script loops; do
+    if [ -z "${ZF_CPY_BENCH:-}" ] || [[ $want == *" $name "* ]]; then
+      echo "$name|$script|$loops"
+    fi
+  done
+}
+
+stage_bench() {
+  stage_bench_time
+  stage_bench_once
+}
+
+stage_bench_time() {
+  stage_bench_deps
+  mkdir -p "$RESULTS/time"
+  export PYTHONPATH="$PYLIB"
+  local rounds=${ZF_CPY_ROUNDS:-3} r c name script loops
+  # Timing: rounds interleave the configurations, each round appending
+  # ${ZF_CPY_PROCS:-4} worker processes x 3 values per benchmark.
+  for ((r = 1; r <= rounds; r++)); do
+    step "timing, round $r of $rounds"
+    while IFS='|' read -r name script loops; do
+      for c in "${CONFIGS[@]}"; do
+        # shellcheck disable=SC2086
+        $(config_env "$c") $script -q -p "${ZF_CPY_PROCS:-4}" -n 3 -w 1 \
+          --inherit-environ=PYTHONPATH,ZF_POLICY --append "$RESULTS/time/$c-$name.json" >/dev/null
+      done
+      echo "  $name"
+    done < <(bench_selected)
+  done
+}
+
+# One run of each in-process (hash seed fixed): pool report and peak RSS,
+# then the same run under callgrind.
+stage_bench_once() {
+  stage_bench_deps
+  mkdir -p "$RESULTS/once"
+  export PYTHONPATH="$PYLIB" PYTHONHASHSEED=0
+  local c name script loops
+  step "single runs: pool stats, peak RSS, callgrind instructions"
+  while IFS='|' read -r name script loops; do
+    for c in "${CONFIGS[@]}"; do
+      # shellcheck disable=SC2206
+      local once=("$BENCH/once.py" $script --worker --loops "$loops" --values 1 --warmups 0 -p 1)
+      $(config_env "$c") "${once[@]}" > /dev/null 2> "$RESULTS/once/$c-$name.txt"
+      $(valgrind_env "$c") "${once[@]}" \
+        2>&1 >/dev/null | sed -n 's/.*Collected : *//p' > "$RESULTS/once/$c-$name.ir"
+    done
+    echo "  $name: Ir $(cat "$RESULTS/once/"{stock,per-code,legacy}-"$name".ir | tr '\n' ' ')"
+  done < <(bench_selected)
+}
+
+# ZF_TRACE recordings of a few workloads, replayed with zf-replay: the
+# replay's counts must be the ones the live pool reported as it closed.
+stage_trace() {
+  stage_bench_deps
+  (cd "$repo" && cargo build --release -q --bin zf-replay)
+  mkdir -p "$RESULTS/trace"
+  export PYTHONPATH="$PYLIB" PYTHONHASHSEED=0
+  local name script loops p status=0
+  while IFS='|' read -r name script loops; do
+    for p in per-code legacy; do
+      local t="$RESULTS/trace/$name-$p.zft"
+      # shellcheck disable=SC2086
+      ZF_POLICY=$p ZF_TRACE="$t" ZF_CPY_FINAL_STATS=1 "$PATCHED/python" $script \
+        --worker --loops "$loops" --values 1 --warmups 0 -p 1 2> "$RESULTS/trace/$name-$p.live" >/dev/null
+      step "$name recorded under $p: live pool at exit, then zf-replay --policy $p"
+      grep -E "^  (acquires|releases|frees)" "$RESULTS/trace/$name-$p.live"
+      "$repo/target/release/zf-replay" --policy "$p" "$t" | tee "$RESULTS/trace/$name-$p.replay"
+      "$PATCHED/python" "$common/replay_check.py" "$RESULTS/trace/$name-$p."{live,replay} || status=1
+    done
+  done < <(ZF_CPY_BENCH="${ZF_CPY_TRACE_BENCH:-$TRACE_BENCH}" bench_selected)
+  return $status
+}
+
+stage_summary() {
+  export PYTHONPATH="$PYLIB"
+  # shellcheck disable=SC2046
+  "$STOCK/python" "$common/summary.py" "$RESULTS" $(bench_selected | cut -d'|' -f1)
+  [ -f "$RESULTS/suite-stock.failed" ] && compare_failures || true
+}
+
+kit_main() {
+  local stages=("$@")
+  [ ${#stages[@]} -gt 0 ] || stages=("${DEFAULT_STAGES[@]}")
+  mkdir -p "$W"
+  for s in "${stages[@]}"; do
+    "stage_${s//-/_}"
+  done
+}

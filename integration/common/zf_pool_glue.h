@@ -1,0 +1,170 @@
+/* zombie-frames: the half of a kit's glue that no CPython version changes
+ * (copied to Objects/zf_pool_glue.h and included once, by the kit's
+ * Objects/zf_frames.c; it holds definitions, not declarations).
+ *
+ * One pool for the process, made at the first code that needs it with ZF_*
+ * settings from the environment (a bad one is a fatal error naming it), and
+ * freed by the interpreter's frame finalization; code objects that outlive
+ * it allocate their frames with the GC allocator, as the library's lifetime
+ * rules allow. Every byte goes through PyObject_Malloc/PyObject_Free; the
+ * allocator hooks keep the GC's generation-0 count as the GC allocator
+ * keeps it for the frames it makes and frees (+1 per frame block taken
+ * from the heap, -1 per frame block given back).
+ *
+ * The including file first provides, for its version: the GC header type
+ * PyGC_Head, PyCodeObject's co_zf, _PyObject_GC_CountFrames(int) and
+ * _PyObject_GC_MaybeCollect() (its patch adds them to gcmodule.c), and
+ * static size_t frame_bytes(PyCodeObject *): what the GC allocator would
+ * allocate for one frame of that code, header included.
+ *
+ * The 3.9 kit's zf_frames.c holds its own copy of this logic (written
+ * first); it can include this file instead.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+static ZfPool *pool;
+static int finalized;
+static int eager = -1;           /* ZF_CPY_EAGER=1: a ZfCode per code at creation */
+unsigned long _PyZf_frame_blocks_taken;
+
+/* Blocks at least this big hold frames; the library's own structs (a ZfCode,
+ * the pool) are smaller and are not GC objects, so they are not counted. */
+#define FRAME_BLOCK_MIN (ZF_HEADER_BYTES + sizeof(PyGC_Head) + sizeof(PyFrameObject) - sizeof(PyObject *))
+
+static int
+env_is_one(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && strcmp(v, "1") == 0;
+}
+
+static void *
+heap_alloc(void *ctx, size_t size)
+{
+    void *p = PyObject_Malloc(size);
+    (void)ctx;
+    if (p != NULL && size >= FRAME_BLOCK_MIN) {
+        _PyZf_frame_blocks_taken++;
+        _PyObject_GC_CountFrames(1);
+    }
+    return p;
+}
+
+static void
+heap_dealloc(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    if (size >= FRAME_BLOCK_MIN) {
+        _PyObject_GC_CountFrames(-1);
+    }
+    PyObject_Free(p);
+}
+
+/* Debug-mode reports. CPython leaves objects alive at exit (daemon threads'
+ * frames, uncollectable cycles), so frames live when the pool closes are
+ * not the library's misuse: ZF_ERR_LEAK is not fatal. Every other kind is. */
+static void
+on_misuse(void *ctx, int kind, const char *message)
+{
+    (void)ctx;
+    if (kind == ZF_ERR_LEAK) {
+        return;
+    }
+    Py_FatalError(message);
+}
+
+static ZfPool *
+get_pool(void)
+{
+    ZfConfig cfg;
+    if (pool != NULL || finalized) {
+        return pool;
+    }
+    zf_config_default(&cfg);
+    if (zf_config_from_env(&cfg) < 0) {
+        Py_FatalError(zf_last_error());
+    }
+    cfg.alloc = heap_alloc;
+    cfg.dealloc = heap_dealloc;
+    pool = zf_pool_new(&cfg);
+    if (pool == NULL) {
+        Py_FatalError(zf_last_error());
+    }
+    zf_set_error_handler(pool, on_misuse, NULL);
+    return pool;
+}
+
+static ZfCode *
+make_zf_code(PyCodeObject *co)
+{
+    ZfPool *p = get_pool();
+    if (p != NULL && co->co_zf == NULL) {
+        co->co_zf = zf_code_new(p, frame_bytes(co));
+    }
+    return co->co_zf;
+}
+
+int
+_PyZf_CodeGet(PyCodeObject *co, ZfCode **out)
+{
+    *out = make_zf_code(co);
+    if (*out == NULL && !finalized) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+void
+_PyZf_CodeMade(PyCodeObject *co)
+{
+    if (eager < 0) {
+        eager = env_is_one("ZF_CPY_EAGER");
+    }
+    if (eager) {
+        (void)make_zf_code(co);   /* on failure, the first frame tries again */
+    }
+}
+
+void
+_PyZf_CodeFree(PyCodeObject *co)
+{
+    zf_code_free(co->co_zf);
+    co->co_zf = NULL;
+}
+
+void
+_PyZf_AfterFrameBlockTaken(void)
+{
+    _PyObject_GC_MaybeCollect();
+}
+
+void
+_PyZf_Collected(int generation)
+{
+    zf_pool_collect(pool, generation);
+}
+
+void
+_PyZf_Fini(void)
+{
+    /* ZF_CPY_FINAL_STATS=1: the report as the pool closes, the moment a
+     * ZF_TRACE recording ends, so a replay can be checked against it. */
+    if (pool != NULL && env_is_one("ZF_CPY_FINAL_STATS")) {
+        fflush(stderr);
+        (void)zf_pool_print_stats(pool, 2);
+    }
+    zf_pool_free(pool);
+    pool = NULL;
+    finalized = 1;
+}
+
+void
+_PyZf_DebugMallocStats(FILE *out)
+{
+    fflush(out);
+    if (pool == NULL || zf_pool_print_stats(pool, fileno(out)) < 0) {
+        fprintf(out, "zombie-frames: no pool\n");
+    }
+}

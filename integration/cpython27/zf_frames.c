@@ -1,0 +1,32 @@
+/* zombie-frames glue for CPython 2.7 (copied to Objects/zf_frames.c).
+ *
+ * 2.7 keeps one interpreter's worth of globals (its frame free list, the
+ * GC's generations), all under the GIL: one pool for the process, as in
+ * integration/common/zf_pool_glue.h, which holds everything here that is
+ * not 2.7's own. Frames go through pymalloc (2.7 has no tracemalloc).
+ */
+#include "Python.h"
+#include "zf_frames.h"
+
+/* Bytes of one frame of `co`: 2.7's GC header, then the object with its
+ * f_localsplus, exactly what _PyObject_GC_NewVar would allocate. */
+static size_t
+frame_bytes(PyCodeObject *co)
+{
+    return sizeof(PyGC_Head) + _PyObject_VAR_SIZE(&PyFrame_Type, _PyZf_FrameExtras(co));
+}
+
+#include "zf_pool_glue.h"
+
+int
+_PyZf_Clear(void)
+{
+    ZfStats before, after;
+    if (pool == NULL) {
+        return 0;
+    }
+    zf_pool_stats(pool, &before);
+    zf_pool_clear(pool);
+    zf_pool_stats(pool, &after);
+    return (int)(before.cached_frames - after.cached_frames);
+}
