@@ -43,8 +43,10 @@ pub struct Code {
     pub(crate) used: Cell<bool>,
     /// In the pool's ring: the codes with an allowance (`slots` > 0).
     pub(crate) in_ring: Cell<bool>,
+    /// Zombies no acquire touched since the last sweep, under the hot ones.
     cold: Cell<*mut u8>,
     cold_len: Cell<u32>,
+    /// The allowance, charged to the budget: zombies plus room.
     slots: Cell<u32>,
     /// `room` as of the last `sync`.
     room_seen: Cell<u32>,
