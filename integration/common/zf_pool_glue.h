@@ -17,8 +17,7 @@
  * static size_t frame_bytes(PyCodeObject *): what the GC allocator would
  * allocate for one frame of that code, header included.
  *
- * The 3.9 kit's zf_frames.c holds its own copy of this logic (written
- * first); it can include this file instead.
+ * Both kits' zf_frames.c include it.
  */
 #include <stdlib.h>
 #include <string.h>

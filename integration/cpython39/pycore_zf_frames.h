@@ -25,6 +25,12 @@ void _PyZf_CodeMade(PyCodeObject *co);
  * it is live). */
 void _PyZf_CodeFree(PyCodeObject *co);
 
+/* Frame blocks the pool has taken from the heap (zf_pool_glue.h). */
+extern unsigned long _PyZf_frame_blocks_taken;
+
+/* Runs a collection if the GC's thresholds call for one. */
+void _PyZf_AfterFrameBlockTaken(void);
+
 /* A frame that is not a zombie, set up as _PyObject_GC_NewVar sets one up
  * for `co`: GC header cleared, type, size, one reference; and a
  * collection if the GC's thresholds call for one after a block was taken

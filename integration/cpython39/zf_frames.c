@@ -1,90 +1,16 @@
 /* zombie-frames glue for CPython 3.9 (copied to Objects/zf_frames.c).
  *
  * One pool for the process, as 3.9's frame free list is one for the
- * process (subinterpreters share the GIL). It is made at the first code
- * that needs it, with ZF_* settings from the environment, and freed by
- * _PyFrame_Fini; code objects that outlive it allocate their frames with
- * the GC allocator, as the library's lifetime rules allow.
- *
- * Every byte goes through PyObject_Malloc/PyObject_Free (pymalloc, and
- * tracemalloc when it is on), as frames always did. The allocator hooks
- * also keep the GC's generation-0 count as _PyObject_GC_Alloc and
- * PyObject_GC_Del keep it for the frames they make and free: +1 per frame
- * block taken from the heap, -1 per frame block given back.
+ * process (subinterpreters share the GIL). The pool's life, its allocator
+ * hooks and the code hooks are integration/common/zf_pool_glue.h, shared
+ * with the 2.7 kit; this file gives it 3.9's frame size and adds what only
+ * 3.9 has: the set-up of a frame that is not a zombie, and the clearing
+ * of the cache (_PyFrame_ClearFreeList).
  */
 #include "Python.h"
 #include "pycore_gc.h"
 #include "pycore_object.h"
 #include "pycore_zf_frames.h"
-
-#include <stdlib.h>
-#include <string.h>
-
-static ZfPool *pool;
-static int finalized;
-static int eager = -1;           /* ZF_CPY_EAGER=1: a ZfCode per code at creation */
-/* Frame blocks taken from the heap, and as of the last _PyZf_FrameInit. */
-static unsigned long blocks_taken, blocks_seen;
-
-/* Blocks at least this big hold frames; the library's own structs (a ZfCode,
- * the pool) are smaller and are not GC objects, so they are not counted. */
-#define FRAME_BLOCK_MIN (ZF_HEADER_BYTES + sizeof(PyGC_Head) + sizeof(PyFrameObject) - sizeof(PyObject *))
-
-static void *
-heap_alloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    void *p = PyObject_Malloc(size);
-    if (p != NULL && size >= FRAME_BLOCK_MIN) {
-        blocks_taken++;
-        _PyObject_GC_CountFrames(1);
-    }
-    return p;
-}
-
-static void
-heap_dealloc(void *ctx, void *p, size_t size)
-{
-    (void)ctx;
-    if (size >= FRAME_BLOCK_MIN) {
-        _PyObject_GC_CountFrames(-1);
-    }
-    PyObject_Free(p);
-}
-
-/* Debug-mode reports. CPython leaves objects alive at exit (daemon threads'
- * frames, uncollectable cycles), so frames live at _PyFrame_Fini are not
- * the library's misuse: ZF_ERR_LEAK is not fatal. Every other kind is. */
-static void
-on_misuse(void *ctx, int kind, const char *message)
-{
-    (void)ctx;
-    if (kind == ZF_ERR_LEAK) {
-        return;
-    }
-    Py_FatalError(message);
-}
-
-static ZfPool *
-get_pool(void)
-{
-    if (pool != NULL || finalized) {
-        return pool;
-    }
-    ZfConfig cfg;
-    zf_config_default(&cfg);
-    if (zf_config_from_env(&cfg) < 0) {
-        Py_FatalError(zf_last_error());
-    }
-    cfg.alloc = heap_alloc;
-    cfg.dealloc = heap_dealloc;
-    pool = zf_pool_new(&cfg);
-    if (pool == NULL) {
-        Py_FatalError(zf_last_error());
-    }
-    zf_set_error_handler(pool, on_misuse, NULL);
-    return pool;
-}
 
 /* Slots of f_localsplus a frame of `co` needs (its ob_size). */
 static Py_ssize_t
@@ -102,45 +28,10 @@ frame_bytes(PyCodeObject *co)
     return sizeof(PyGC_Head) + _PyObject_VAR_SIZE(&PyFrame_Type, frame_slots(co));
 }
 
-static ZfCode *
-make_zf_code(PyCodeObject *co)
-{
-    ZfPool *p = get_pool();
-    if (p != NULL && co->co_zf == NULL) {
-        co->co_zf = zf_code_new(p, frame_bytes(co));
-    }
-    return co->co_zf;
-}
+#include "zf_pool_glue.h"
 
-int
-_PyZf_CodeGet(PyCodeObject *co, ZfCode **out)
-{
-    *out = make_zf_code(co);
-    if (*out == NULL && !finalized) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return 0;
-}
-
-void
-_PyZf_CodeMade(PyCodeObject *co)
-{
-    if (eager < 0) {
-        const char *v = getenv("ZF_CPY_EAGER");
-        eager = v != NULL && strcmp(v, "1") == 0;
-    }
-    if (eager) {
-        (void)make_zf_code(co);   /* on failure, the first frame tries again */
-    }
-}
-
-void
-_PyZf_CodeFree(PyCodeObject *co)
-{
-    zf_code_free(co->co_zf);
-    co->co_zf = NULL;
-}
+/* _PyZf_frame_blocks_taken as of the last _PyZf_FrameInit. */
+static unsigned long blocks_seen;
 
 PyFrameObject *
 _PyZf_FrameInit(PyGC_Head *g, PyCodeObject *co)
@@ -148,46 +39,16 @@ _PyZf_FrameInit(PyGC_Head *g, PyCodeObject *co)
     PyFrameObject *f = (PyFrameObject *)(g + 1);
     g->_gc_next = 0;
     g->_gc_prev = 0;
-    if (blocks_seen != blocks_taken) {
+    if (blocks_seen != _PyZf_frame_blocks_taken) {
         /* As _PyObject_GC_Alloc does after taking memory for an object. */
-        blocks_seen = blocks_taken;
-        _PyObject_GC_MaybeCollect();
+        blocks_seen = _PyZf_frame_blocks_taken;
+        _PyZf_AfterFrameBlockTaken();
     }
     return (PyFrameObject *)PyObject_INIT_VAR(f, &PyFrame_Type, frame_slots(co));
-}
-
-void
-_PyZf_Collected(int generation)
-{
-    zf_pool_collect(pool, generation);
 }
 
 void
 _PyZf_Clear(void)
 {
     zf_pool_clear(pool);
-}
-
-void
-_PyZf_Fini(void)
-{
-    /* ZF_CPY_FINAL_STATS=1: the report as the pool closes, the moment a
-     * ZF_TRACE recording ends, so a replay can be checked against it. */
-    const char *v = getenv("ZF_CPY_FINAL_STATS");
-    if (pool != NULL && v != NULL && strcmp(v, "1") == 0) {
-        fflush(stderr);
-        (void)zf_pool_print_stats(pool, 2);
-    }
-    zf_pool_free(pool);
-    pool = NULL;
-    finalized = 1;
-}
-
-void
-_PyZf_DebugMallocStats(FILE *out)
-{
-    fflush(out);
-    if (pool == NULL || zf_pool_print_stats(pool, fileno(out)) < 0) {
-        fprintf(out, "zombie-frames: no pool\n");
-    }
 }
