@@ -446,28 +446,41 @@ fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
 }
 
 /// The header's inline zf_frame_acquire_fast, line for line.
+///
+/// # Safety
+/// `code` is a live code of a live pool; `is_zombie` points to a writable int.
 unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
+    // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
     let hot = unsafe { &*code.cast::<ZfCodeHot>() };
     let frame = hot.top.get();
     if !frame.is_null() {
+        // SAFETY: `top` is a zombie's frame; its header's first word is the next one.
         hot.top.set(unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() });
         hot.room.set(hot.room.get() + 1);
         hot.hits.set(hot.hits.get() + 1);
+        // SAFETY: writable, by the contract.
         unsafe { *is_zombie = 1 };
         return frame;
     }
+    // SAFETY: forwarded contract.
     unsafe { zf_frame_acquire(code, is_zombie) }
 }
 
 /// The header's inline zf_frame_release_fast, line for line.
+///
+/// # Safety
+/// `code` is a live code; `frame` a live frame acquired for it.
 unsafe fn release_fast(code: *mut ZfCode, frame: *mut c_void) {
+    // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
     let hot = unsafe { &*code.cast::<ZfCodeHot>() };
     if hot.room.get() != 0 {
+        // SAFETY: a live frame of ours: its header's first word is the library's link.
         unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() = hot.top.get() };
         hot.top.set(frame);
         hot.room.set(hot.room.get() - 1);
         return;
     }
+    // SAFETY: forwarded contract.
     unsafe { zf_frame_release(code, frame) }
 }
 
