@@ -3,7 +3,7 @@
 per-code defaults and the oracle; where the defaults lose to legacy; then
 per-code variations (--set) against legacy on every trace.
 
-    cargo build --release --bin zf-replay
+    cargo build --release -p zf-replay
     python3 scripts/trace_findings.py [TRACE ...]   # default: ../shared/traces/*.zft.gz
                                                     # and traces/*.zft.gz but the sample
 

@@ -3,7 +3,7 @@
 per-code defaults and the oracle, the four targets, and the tuning table
 (candidate configurations of the per-code policy).
 
-    cargo build --release --bin zf-replay
+    cargo build --release -p zf-replay
     python3 scripts/trace_tables.py [TRACE_DIR]     # default ../shared/traces
 
 CPython's own figures (peak cached bytes, system allocations) come from the

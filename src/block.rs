@@ -7,10 +7,10 @@
 
 use crate::config::{ZfAllocFn, ZfConfig, ZfDeallocFn, ZF_MAX_FRAME_BYTES};
 use crate::error::Error;
-use std::cell::Cell;
-use std::ffi::c_void;
-use std::mem::{align_of, size_of};
-use std::ptr::NonNull;
+use core::cell::Cell;
+use core::ffi::c_void;
+use core::mem::{align_of, size_of};
+use core::ptr::NonNull;
 
 /// Frames, and everything the library allocates, are aligned to this.
 pub(crate) const ALIGN: usize = 16;
@@ -31,7 +31,7 @@ struct Header {
 
 pub(crate) const HEADER_BYTES: usize = size_of::<Header>();
 /// Where `next` sits, from the frame: the C fast path relies on it.
-const _: () = assert!(HEADER_BYTES == 16 && std::mem::offset_of!(Header, next) == 0);
+const _: () = assert!(HEADER_BYTES == 16 && core::mem::offset_of!(Header, next) == 0);
 
 /// Bytes of one block for a frame of `frame_bytes`, or None on overflow.
 pub fn block_bytes(frame_bytes: usize) -> Option<usize> {
@@ -145,7 +145,7 @@ impl Stack<'_> {
     /// The blocks, top first.
     pub fn iter(self) -> impl Iterator<Item = Block> {
         let mut at = block_of(self.0.get());
-        std::iter::from_fn(move || {
+        core::iter::from_fn(move || {
             let block = at?;
             at = block_of(block.next());
             Some(block)
@@ -157,7 +157,7 @@ impl Stack<'_> {
     pub fn cover_with(self, other: Stack<'_>) {
         let Some(bottom) = other.iter().last() else { return };
         bottom.set_next(self.0.get());
-        self.0.set(other.0.replace(std::ptr::null_mut()));
+        self.0.set(other.0.replace(core::ptr::null_mut()));
     }
 }
 
@@ -170,7 +170,7 @@ pub struct List {
 
 impl Default for List {
     fn default() -> Self {
-        List { head: Cell::new(std::ptr::null_mut()), len: Cell::new(0) }
+        List { head: Cell::new(core::ptr::null_mut()), len: Cell::new(0) }
     }
 }
 
@@ -216,12 +216,12 @@ impl Heap {
             // SAFETY: the hook's contract is malloc's; size is nonzero.
             Some(hook) => unsafe { hook(self.ctx, size) }.cast::<u8>(),
             None => {
-                let mut p = std::ptr::null_mut();
+                let mut p = core::ptr::null_mut();
                 // SAFETY: `p` is a valid out-pointer and ALIGN a power of two
                 // multiple of sizeof(void *), as posix_memalign requires.
                 match unsafe { libc::posix_memalign(&mut p, ALIGN, size) } {
                     0 => p.cast::<u8>(),
-                    _ => std::ptr::null_mut(),
+                    _ => core::ptr::null_mut(),
                 }
             }
         };
@@ -251,7 +251,7 @@ impl Heap {
         let bytes = bytes.ok_or(Error::FrameBytes(frame_bytes))?;
         let block = Block(self.alloc(bytes, "a frame")?.cast());
         // Both fit in u32: ZF_MAX_FRAME_BYTES is 1 GiB.
-        let header = Header { next: std::ptr::null_mut(), capacity: frame_bytes as u32, bytes: bytes as u32 };
+        let header = Header { next: core::ptr::null_mut(), capacity: frame_bytes as u32, bytes: bytes as u32 };
         // SAFETY: fresh, aligned memory of at least HEADER_BYTES.
         unsafe { block.0.as_ptr().write(header) };
         Ok(block)
@@ -308,11 +308,11 @@ mod tests {
         assert_eq!(b.frame().as_ptr() as usize % ALIGN, 0);
         // SAFETY: the frame came from this live block.
         assert_eq!(unsafe { Block::from_frame(b.frame()) }, b);
-        let top = Cell::new(std::ptr::null_mut());
+        let top = Cell::new(core::ptr::null_mut());
         let stack = Stack(&top);
         assert!(stack.is_empty() && stack.pop().is_none());
         stack.push(b);
-        assert_eq!((b.next(), top.get()), (std::ptr::null_mut(), b.frame().as_ptr()));
+        assert_eq!((b.next(), top.get()), (core::ptr::null_mut(), b.frame().as_ptr()));
         assert_eq!((stack.pop(), stack.is_empty()), (Some(b), true));
         // SAFETY: allocated above, not used again.
         unsafe { heap.free_block(b) };

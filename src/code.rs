@@ -26,8 +26,8 @@ use crate::block::{Block, Stack};
 use crate::hot::ZfCodeHot;
 use crate::pool::Pool;
 use crate::stats::{Counters, Tally, ZfStats};
-use std::cell::Cell;
-use std::ptr::NonNull;
+use core::cell::Cell;
+use core::ptr::NonNull;
 
 #[repr(C)]
 pub struct Code {
@@ -118,7 +118,7 @@ impl Code {
             freed: Cell::new(false),
             used: Cell::new(false),
             in_ring: Cell::new(false),
-            cold: Cell::new(std::ptr::null_mut()),
+            cold: Cell::new(core::ptr::null_mut()),
             cold_len: Cell::new(0),
             slots: Cell::new(0),
             room_seen: Cell::new(0),

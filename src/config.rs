@@ -2,8 +2,15 @@
 //! and the `ZF_*` environment variables.
 
 use crate::error::Error;
-use std::ffi::{c_char, c_void, CStr, CString, OsString};
-use std::sync::Mutex;
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::ffi::CString;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_void, CStr};
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 /// Per-code zombie free lists, bounded per code and by a pool-wide budget.
 pub const ZF_POLICY_PER_CODE: u32 = 0;
@@ -82,7 +89,7 @@ pub struct ZfConfig {
 impl Default for ZfConfig {
     fn default() -> Self {
         ZfConfig {
-            struct_size: std::mem::size_of::<ZfConfig>() as u32,
+            struct_size: core::mem::size_of::<ZfConfig>() as u32,
             policy: ZF_POLICY_PER_CODE,
             per_code_max: ZF_DEFAULT_PER_CODE_MAX,
             budget_bytes: ZF_DEFAULT_BUDGET_BYTES,
@@ -90,8 +97,8 @@ impl Default for ZfConfig {
             flags: 0,
             alloc: None,
             dealloc: None,
-            alloc_ctx: std::ptr::null_mut(),
-            trace_path: std::ptr::null(),
+            alloc_ctx: ptr::null_mut(),
+            trace_path: ptr::null(),
             reserve_max: ZF_DEFAULT_RESERVE_MAX,
             sweep_generation: ZF_DEFAULT_SWEEP_GENERATION,
         }
@@ -102,7 +109,7 @@ impl ZfConfig {
     /// Checks `struct_size`, the one field that can be read before the
     /// rest is known to exist.
     pub fn check_struct_size(struct_size: u32) -> Result<(), Error> {
-        let size = std::mem::size_of::<ZfConfig>() as u32;
+        let size = core::mem::size_of::<ZfConfig>() as u32;
         if struct_size == size {
             return Ok(());
         }
@@ -131,7 +138,7 @@ impl ZfConfig {
     }
 
     /// The file named by `trace_path`, if any.
-    pub fn trace_file(&self) -> Result<Option<&str>, std::str::Utf8Error> {
+    pub fn trace_file(&self) -> Result<Option<&str>, core::str::Utf8Error> {
         if self.trace_path.is_null() {
             return Ok(None);
         }
@@ -146,14 +153,14 @@ impl ZfConfig {
 
     /// Applies the `ZF_*` variables that `var` finds. All or nothing: on an
     /// error `self` is left as it was, and the error names the variable.
-    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<OsString>) -> Result<(), Error> {
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<Vec<u8>>) -> Result<(), Error> {
         let mut cfg = *self;
         let text = |name: &'static str| -> Result<Option<String>, Error> {
             match var(name) {
                 None => Ok(None),
-                Some(v) => v.into_string().map(|s| Some(s.trim().to_string())).map_err(|v| Error::Env {
+                Some(v) => String::from_utf8(v).map(|s| Some(s.trim().to_owned())).map_err(|e| Error::Env {
                     var: name,
-                    value: v.to_string_lossy().into_owned(),
+                    value: String::from_utf8_lossy(e.as_bytes()).into_owned(),
                     expected: "text in UTF-8",
                 }),
             }
@@ -186,7 +193,7 @@ impl ZfConfig {
                 v.parse().map_err(|_| Error::env("ZF_SWEEP_EVERY", v, "a whole number from 0 to 4294967295"))?;
         }
         if let Some(v) = text("ZF_TRACE")? {
-            cfg.trace_path = if v.is_empty() { std::ptr::null() } else { intern(&v).as_ptr() };
+            cfg.trace_path = if v.is_empty() { ptr::null() } else { intern(&v).as_ptr() };
         }
         if let Some(v) = text("ZF_DEBUG")? {
             let on = match v.to_ascii_lowercase().as_str() {
@@ -205,15 +212,30 @@ impl ZfConfig {
 /// pointer field, which the caller's config may keep. Each distinct value
 /// is kept once.
 fn intern(text: &str) -> &'static CStr {
-    static KEPT: Mutex<Vec<&'static CStr>> = Mutex::new(Vec::new());
-    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(&s) = kept.iter().find(|s| s.to_bytes() == text.as_bytes()) {
-        return s;
+    /// A value kept for good; a list that only grows, pushed to without a lock.
+    struct Kept {
+        text: &'static CStr,
+        next: *mut Kept,
+    }
+    static KEPT: AtomicPtr<Kept> = AtomicPtr::new(ptr::null_mut());
+    let mut head = KEPT.load(Ordering::Acquire);
+    let mut seen = head;
+    // SAFETY: every node was leaked below and is never freed or changed after its push.
+    while let Some(k) = unsafe { seen.as_ref() } {
+        if k.text.to_bytes() == text.as_bytes() {
+            return k.text;
+        }
+        seen = k.next;
     }
     // Environment values hold no NUL byte.
-    let s: &'static CStr = Box::leak(CString::new(text).unwrap_or_default().into_boxed_c_str());
-    kept.push(s);
-    s
+    let text: &'static CStr = Box::leak(CString::new(text).unwrap_or_default().into_boxed_c_str());
+    let node = Box::leak(Box::new(Kept { text, next: head }));
+    // Two threads interning one new value at once each keep a copy: harmless.
+    while let Err(now) = KEPT.compare_exchange_weak(head, node, Ordering::AcqRel, Ordering::Acquire) {
+        head = now;
+        node.next = head;
+    }
+    text
 }
 
 /// Parses `4096`, `512K`, `4M`, `1G` (also `KB`, `KiB`, ...; powers of 1024).
@@ -236,9 +258,24 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
-        let map: HashMap<String, OsString> = pairs.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<Vec<u8>> {
+        let map: HashMap<String, Vec<u8>> = pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn env_text_that_is_not_utf8_is_named() {
+        let mut c = ZfConfig::default();
+        let err = c.apply_env(|k| (k == "ZF_POLICY").then(|| b"leg\xffacy".to_vec())).unwrap_err();
+        assert_eq!(err.to_string(), "invalid ZF_POLICY=\"leg\u{fffd}acy\": expected text in UTF-8");
+    }
+
+    #[test]
+    fn interned_values_are_kept_once() {
+        let a = intern("/tmp/zf-intern-test");
+        assert_eq!(a.to_bytes(), b"/tmp/zf-intern-test");
+        assert!(ptr::eq(a, intern("/tmp/zf-intern-test")));
+        assert!(!ptr::eq(a, intern("/tmp/zf-intern-other")));
     }
 
     #[test]

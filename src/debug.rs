@@ -17,10 +17,15 @@ use crate::block::{Block, Heap, ALIGN};
 use crate::code::Code;
 use crate::error::Error;
 use crate::pool::Pool;
-use std::cell::Cell;
-use std::ffi::{c_char, c_int, c_void, CString};
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::table::FrameTable;
+use crate::os;
+use alloc::ffi::CString;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_int, c_void};
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// A frame was released twice.
 pub const ZF_ERR_DOUBLE_RELEASE: c_int = 1;
@@ -61,7 +66,7 @@ pub struct Handler {
 
 impl Default for Handler {
     fn default() -> Self {
-        Handler { func: None, ctx: std::ptr::null_mut() }
+        Handler { func: None, ctx: core::ptr::null_mut() }
     }
 }
 
@@ -76,8 +81,8 @@ impl Handler {
                 unsafe { f(self.ctx, kind, text.as_ptr()) }
             }
             None => {
-                eprintln!("{line}");
-                std::process::abort();
+                os::eprint(format_args!("{line}\n"));
+                os::abort();
             }
         }
     }
@@ -108,8 +113,6 @@ fn user_bytes(code: &Code) -> usize {
 /// What the record knows of one frame.
 #[derive(Clone, Copy)]
 struct Entry {
-    /// The frame's address; 0: an empty slot.
-    frame: usize,
     /// The code it was handed to. Read only while the frame is live (a
     /// live frame keeps its code); a zombie may outlive its code.
     code: NonNull<Code>,
@@ -121,10 +124,16 @@ struct Entry {
     sum: u64,
 }
 
+impl Default for Entry {
+    fn default() -> Entry {
+        Entry { code: NonNull::dangling(), id: 0, bytes: 0, live: false, sum: 0 }
+    }
+}
+
 impl Entry {
-    fn live(frame: NonNull<u8>, code: &Code) -> Entry {
+    fn live(code: &Code) -> Entry {
         let bytes = user_bytes(code) as u32; // at most ZF_MAX_FRAME_BYTES
-        Entry { frame: frame.as_ptr() as usize, code: NonNull::from(code), id: code.id, bytes, live: true, sum: 0 }
+        Entry { code: NonNull::from(code), id: code.id, bytes, live: true, sum: 0 }
     }
 
     fn who(&self) -> String {
@@ -132,125 +141,27 @@ impl Entry {
     }
 }
 
-/// Every frame of a debug pool, live or zombie, by address (linear probing,
-/// at most half full). Its memory comes from the pool's heap, so allocator
-/// hooks see it and out-of-memory is reported like any other.
+/// Every frame of a debug pool, live or zombie, by address, and the
+/// thread inside the pool now.
 pub(crate) struct Record {
-    heap: Heap,
-    table: Cell<Option<NonNull<Entry>>>,
-    /// Slots; a power of two, or 0 before the first frame.
-    cap: Cell<usize>,
-    len: Cell<usize>,
-    /// The thread inside acquire or release (the address of a thread-local), or 0.
+    frames: FrameTable<Entry>,
+    /// The thread inside acquire or release (its pthread_self), or 0.
     owner: AtomicUsize,
 }
 
 impl Record {
     pub fn new(heap: Heap) -> Record {
-        Record { heap, table: Cell::new(None), cap: Cell::new(0), len: Cell::new(0), owner: AtomicUsize::new(0) }
+        Record { frames: FrameTable::new(heap, "the debug record of frames"), owner: AtomicUsize::new(0) }
     }
 
-    fn slots(&self) -> &[Cell<Entry>] {
-        match self.table.get() {
-            // SAFETY: `cap` initialised entries owned by this record; Cell
-            // has Entry's layout and makes shared access sound.
-            Some(t) => unsafe { std::slice::from_raw_parts(t.as_ptr().cast::<Cell<Entry>>(), self.cap.get()) },
-            None => &[],
-        }
-    }
-
-    /// Room for one more entry, so `set` never fails.
-    fn reserve(&self) -> Result<(), Error> {
-        if (self.len.get() + 1) * 2 <= self.cap.get() {
-            return Ok(());
-        }
-        let cap = (self.cap.get() * 2).max(64);
-        let bytes = cap * std::mem::size_of::<Entry>();
-        let t = self.heap.alloc(bytes, "the debug record of frames")?.cast::<Entry>();
-        let empty = Entry { frame: 0, code: NonNull::dangling(), id: 0, bytes: 0, live: false, sum: 0 };
-        for i in 0..cap {
-            // SAFETY: `t` holds `cap` entries, aligned to 16.
-            unsafe { t.as_ptr().add(i).write(empty) };
-        }
-        let (old, old_cap) = (self.table.replace(Some(t)), self.cap.replace(cap));
-        self.len.set(0);
-        for i in 0..old_cap {
-            // SAFETY: `old` holds `old_cap` initialised entries.
-            let e = unsafe { old.unwrap().as_ptr().add(i).read() };
-            if e.frame != 0 {
-                self.set(e);
-            }
-        }
-        self.free_table(old, old_cap);
-        Ok(())
-    }
-
-    fn free_table(&self, table: Option<NonNull<Entry>>, cap: usize) {
-        if let Some(t) = table {
-            // SAFETY: allocated by `reserve` for `cap` entries; no longer referenced.
-            unsafe { self.heap.free(t.cast(), cap * std::mem::size_of::<Entry>()) };
-        }
-    }
-
-    /// Where `frame` is, or the empty slot where it would go.
-    fn find(&self, frame: usize) -> Option<usize> {
-        let mask = self.cap.get().checked_sub(1)?;
-        let slots = self.slots();
-        let mut i = home(frame, mask);
-        while slots[i].get().frame != 0 && slots[i].get().frame != frame {
-            i = (i + 1) & mask;
-        }
-        Some(i)
-    }
-
-    fn get(&self, frame: usize) -> Option<Entry> {
-        let e = self.slots()[self.find(frame)?].get();
-        (e.frame != 0).then_some(e)
-    }
-
-    /// Inserts or updates; `reserve` made room.
-    fn set(&self, entry: Entry) {
-        let i = self.find(entry.frame).expect("reserve made the table");
-        let slot = &self.slots()[i];
-        if slot.get().frame == 0 {
-            self.len.set(self.len.get() + 1);
-        }
-        slot.set(entry);
-    }
-
-    /// Removes `frame`, shifting later entries of its run back (no tombstones).
-    fn remove(&self, frame: usize) {
-        let Some(mut hole) = self.find(frame) else { return };
-        let slots = self.slots();
-        if slots[hole].get().frame == 0 {
-            return;
-        }
-        let mask = self.cap.get() - 1;
-        let mut i = hole;
-        loop {
-            i = (i + 1) & mask;
-            let e = slots[i].get();
-            if e.frame == 0 {
-                break;
-            }
-            // Move it into the hole unless its home lies after the hole, up to i.
-            if (i.wrapping_sub(home(e.frame, mask)) & mask) >= (i.wrapping_sub(hole) & mask) {
-                slots[hole].set(e);
-                hole = i;
-            }
-        }
-        slots[hole].set(Entry { frame: 0, ..slots[hole].get() });
-        self.len.set(self.len.get() - 1);
-    }
-
-    fn live(&self) -> impl Iterator<Item = Entry> + '_ {
-        self.slots().iter().map(Cell::get).filter(|e| e.frame != 0 && e.live)
+    fn live(&self) -> impl Iterator<Item = (usize, Entry)> + '_ {
+        self.frames.iter().filter(|(_, e)| e.live)
     }
 
     /// Claims the pool for this thread; false if another thread is inside.
     fn enter(&self) -> bool {
-        thread_local!(static ME: u8 = const { 0 });
-        let me = ME.with(|m| m as *const u8 as usize);
+        // SAFETY: pthread_self has no preconditions; its value names this thread.
+        let me = unsafe { libc::pthread_self() } as usize;
         match self.owner.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
             Ok(_) => true,
             // Re-entry from the same thread (a handler or hook calling back) is not concurrency.
@@ -263,24 +174,13 @@ impl Record {
     }
 }
 
-/// The slot where a frame's run starts (frames are 16-aligned: drop those bits).
-fn home(frame: usize, mask: usize) -> usize {
-    ((frame >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 17) & mask
-}
-
-impl Drop for Record {
-    fn drop(&mut self) {
-        self.free_table(self.table.take(), self.cap.get());
-    }
-}
-
 /// A checksum of every frame byte of a block, guard included (64-bit
 /// words, multiply and rotate): it needs nothing but the block.
 fn checksum(block: Block) -> u64 {
     let len = block.capacity().next_multiple_of(ALIGN);
     // SAFETY: the block holds `len` frame bytes, all initialised (fresh
     // frames are filled, guards too) and ours while it is a zombie.
-    let bytes = unsafe { std::slice::from_raw_parts(block.frame().as_ptr(), len) };
+    let bytes = unsafe { core::slice::from_raw_parts(block.frame().as_ptr(), len) };
     let mut h = len as u64;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
@@ -298,7 +198,7 @@ fn guard(block: Block, code: &Code) -> &'static mut [u8] {
     let end = block.capacity().next_multiple_of(ALIGN);
     // SAFETY: the block holds `end` frame bytes and `start` < `end` (the block
     // was made for at least this code's padded size); the caller owns them.
-    unsafe { std::slice::from_raw_parts_mut(block.frame().as_ptr().add(start), end - start) }
+    unsafe { core::slice::from_raw_parts_mut(block.frame().as_ptr().add(start), end - start) }
 }
 
 fn describe(code: &Code) -> String {
@@ -316,14 +216,14 @@ impl Pool {
     #[inline]
     pub(crate) fn forget_if_debug(&self, block: Block) {
         if self.cfg.debug() {
-            self.record.remove(block.frame().as_ptr() as usize);
+            self.record.frames.remove(block.frame().as_ptr() as usize);
         }
     }
 
     fn concurrent(&self, function: &'static str, code: &Code) -> Error {
-        let why = "another thread is inside this pool (the caller must hold the pool's lock, e.g. the GIL)".to_string();
+        let why = "another thread is inside this pool (the caller must hold the pool's lock, e.g. the GIL)";
         self.report(ZF_ERR_CONCURRENT_USE, &format!("{function} on {}: {why}", describe(code)));
-        Error::Invalid { function, why }
+        Error::Invalid { function, why: why.into() }
     }
 
     /// `acquire` in debug mode: zombies that fail their checksum are freed,
@@ -334,12 +234,12 @@ impl Pool {
         if !self.record.enter() {
             return Err(self.concurrent("zf_frame_acquire", code));
         }
-        let got = self.record.reserve().and_then(|()| {
+        let got = self.record.frames.reserve().and_then(|()| {
             self.drop_corrupt_zombies(code);
             self.acquire_unchecked(code)
         });
         if let Ok((frame, hit)) = got {
-            self.record.set(Entry::live(frame, code));
+            self.record.frames.set(frame.as_ptr() as usize, Entry::live(code));
             if !hit {
                 // Like PYTHONMALLOC=debug: no byte a checksum reads is ever uninitialised.
                 // SAFETY: a frame just handed out, of at least this many bytes.
@@ -366,7 +266,7 @@ impl Pool {
     /// Whether a zombie's bytes changed since its release; reports it.
     pub(crate) fn corrupt_zombie(&self, block: Block) -> bool {
         let frame = block.frame();
-        let Some(e) = self.record.get(frame.as_ptr() as usize).filter(|e| !e.live) else { return false };
+        let Some(e) = self.record.frames.get(frame.as_ptr() as usize).filter(|e| !e.live) else { return false };
         if checksum(block) == e.sum {
             return false;
         }
@@ -409,7 +309,7 @@ impl Pool {
     /// zombie's checksum. The code to release to, or None to ignore it.
     fn vet_release(&self, code: &Code, frame: NonNull<u8>) -> Option<NonNull<Code>> {
         let addr = frame.as_ptr() as usize;
-        let Some(entry) = self.record.get(addr) else {
+        let Some(entry) = self.record.frames.get(addr) else {
             let msg = format!("zf_frame_release({}, {frame:p}): not a frame of this pool (never handed out, or already freed); ignored", describe(code));
             self.report(ZF_ERR_FOREIGN_POINTER, &msg);
             return None;
@@ -421,7 +321,7 @@ impl Pool {
             return None;
         }
         let owner = code_ref(&entry);
-        if !std::ptr::eq(owner, code) {
+        if !core::ptr::eq(owner, code) {
             let msg = format!(
                 "frame {frame:p} of {} was released to {}; released to its own code instead",
                 describe(owner),
@@ -439,7 +339,7 @@ impl Pool {
             );
             self.report(ZF_ERR_OVERRUN, &msg);
         }
-        self.record.set(Entry { live: false, sum: checksum(block), ..entry });
+        self.record.frames.set(addr, Entry { live: false, sum: checksum(block), ..entry });
         Some(entry.code)
     }
 
@@ -453,10 +353,10 @@ impl Pool {
             .record
             .live()
             .take(8)
-            .map(|e| {
+            .map(|(frame, e)| {
                 let c = code_ref(&e);
                 let freed = if c.freed.get() { ", code freed" } else { "" };
-                format!("{:#x} of {}{freed}", e.frame, describe(c))
+                format!("{frame:#x} of {}{freed}", describe(c))
             })
             .collect();
         if live > list.len() as u64 {

@@ -1,6 +1,7 @@
 //! The library's one error type; the C layer turns it into `zf_last_error()`.
 
-use std::fmt;
+use alloc::string::String;
+use core::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -51,4 +52,4 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}

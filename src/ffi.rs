@@ -21,9 +21,11 @@ use crate::debug::ZfErrorHandler;
 use crate::error::Error;
 use crate::pool::Pool;
 use crate::stats::{self, ZfStats};
-use std::cell::Cell;
-use std::ffi::{c_char, c_int, c_void};
-use std::ptr::NonNull;
+use crate::os::{self, ThreadBuffer};
+use alloc::format;
+use core::ffi::{c_char, c_int, c_void};
+use core::fmt::{self, Write};
+use core::ptr::{self, NonNull};
 
 /// Every cached frame of one interpreter. Used by one thread at a time.
 pub struct ZfPool {
@@ -37,23 +39,41 @@ pub struct ZfCode {
 
 const ERROR_CAPACITY: usize = 512;
 
-thread_local! {
-    /// This thread's last error message, NUL-terminated; empty: none yet.
-    /// A fixed buffer, so reporting an error never allocates.
-    static LAST_ERROR: Cell<[u8; ERROR_CAPACITY]> = const { Cell::new([0; ERROR_CAPACITY]) };
-    static HAS_ERROR: Cell<bool> = const { Cell::new(false) };
+/// Each thread's last error message, NUL-terminated; no buffer: no error
+/// yet. Formatted in place, so reporting an error allocates only once per
+/// thread.
+static LAST_ERROR: ThreadBuffer<ERROR_CAPACITY> = ThreadBuffer::new();
+
+/// Fills a buffer and drops what does not fit, cut at a character
+/// boundary, always leaving room for the NUL.
+struct Truncating<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl Write for Truncating<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.buf.len() - 1 - self.len;
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
 }
 
 fn set_error(e: &Error) {
-    let text = e.to_string();
-    let mut buf = [0u8; ERROR_CAPACITY];
-    let mut n = text.len().min(ERROR_CAPACITY - 1);
-    while !text.is_char_boundary(n) {
-        n -= 1;
-    }
-    buf[..n].copy_from_slice(&text.as_bytes()[..n]);
-    LAST_ERROR.with(|b| b.set(buf));
-    HAS_ERROR.with(|h| h.set(true));
+    // No buffer (no memory for one): zf_last_error() stays as it was.
+    let Some(buf) = LAST_ERROR.get(true) else { return };
+    // SAFETY: this thread's buffer, used by this thread alone; no reference
+    // to it from an earlier call is alive (zf_last_error returns a pointer).
+    let buf = unsafe { &mut *buf.as_ptr() };
+    let mut text = Truncating { buf, len: 0 };
+    let _ = write!(text, "{e}");
+    let end = text.len;
+    buf[end] = 0;
 }
 
 fn fail<T>(e: Error, value: T) -> T {
@@ -106,7 +126,7 @@ pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
         Ok(None) => return fail(Error::Null { function: "zf_config_from_env", arg: "cfg" }, -1),
         Err(e) => return fail(e, -1),
     };
-    match cfg.apply_env(|name| std::env::var_os(name)) {
+    match cfg.apply_env(os::getenv) {
         Ok(()) => 0,
         Err(e) => fail(e, -1),
     }
@@ -121,11 +141,11 @@ pub unsafe extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
         // SAFETY: `config_ptr` checked that the caller's struct is a whole ZfConfig.
         Ok(Some(cfg)) => unsafe { cfg.as_ptr().read() },
         Ok(None) => ZfConfig::default(),
-        Err(e) => return fail(e, std::ptr::null_mut()),
+        Err(e) => return fail(e, ptr::null_mut()),
     };
     match Pool::create(&cfg) {
         Ok(pool) => pool.as_ptr().cast(),
-        Err(e) => fail(e, std::ptr::null_mut()),
+        Err(e) => fail(e, ptr::null_mut()),
     }
 }
 
@@ -147,11 +167,11 @@ pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
 pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *mut ZfCode {
     // SAFETY: the module's contract: NULL or a live pool.
     let Some(p) = (unsafe { pool_ref(pool) }) else {
-        return fail(Error::Null { function: "zf_code_new", arg: "pool" }, std::ptr::null_mut());
+        return fail(Error::Null { function: "zf_code_new", arg: "pool" }, ptr::null_mut());
     };
     match p.new_code(frame_bytes) {
         Ok(code) => code.as_ptr().cast(),
-        Err(e) => fail(e, std::ptr::null_mut()),
+        Err(e) => fail(e, ptr::null_mut()),
     }
 }
 
@@ -191,13 +211,13 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
 #[inline(never)]
 unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     let Some(code) = code_ptr(code) else {
-        return fail(Error::Null { function: "zf_frame_acquire", arg: "code" }, std::ptr::null_mut());
+        return fail(Error::Null { function: "zf_frame_acquire", arg: "code" }, ptr::null_mut());
     };
     // SAFETY: a non-null code is alive (header contract) and keeps its pool alive.
     let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
     let (frame, hit) = match p.acquire(c) {
         Ok(got) => got,
-        Err(e) => return fail(e, std::ptr::null_mut()),
+        Err(e) => return fail(e, ptr::null_mut()),
     };
     // SAFETY: a non-null `is_zombie` points to a writable int.
     if let Some(out) = unsafe { is_zombie.as_mut() } {
@@ -268,21 +288,13 @@ pub unsafe extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> 
         return fail(Error::Null { function: "zf_pool_print_stats", arg: "pool" }, -1);
     };
     let text = stats::report(&p.stats(), &p.cfg, p.closed.get(), &p.top_lists(5));
-    let mut rest = text.as_bytes();
-    while !rest.is_empty() {
-        // SAFETY: `rest` is a valid buffer of rest.len() bytes.
-        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
-        if n < 0 {
-            let err = std::io::Error::last_os_error();
-            if err.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
+    match os::write_all(fd, text.as_bytes()) {
+        Ok(()) => 0,
+        Err(err) => {
             let why = format!("write to fd {fd} failed: {err}");
-            return fail(Error::Io { function: "zf_pool_print_stats", why }, -1);
+            fail(Error::Io { function: "zf_pool_print_stats", why }, -1)
         }
-        rest = &rest[n as usize..];
     }
-    0
 }
 
 /// Bytes one frame of `frame_bytes` takes in a per-code pool's cache and
@@ -301,10 +313,7 @@ pub extern "C" fn zf_frame_block_bytes(frame_bytes: usize) -> usize {
 /// Valid until the next failing call on this thread.
 #[no_mangle]
 pub extern "C" fn zf_last_error() -> *const c_char {
-    if !HAS_ERROR.with(Cell::get) {
-        return std::ptr::null();
-    }
-    LAST_ERROR.with(|b| b.as_ptr().cast::<c_char>().cast_const())
+    LAST_ERROR.get(false).map_or(ptr::null(), |b| b.as_ptr().cast::<c_char>().cast_const())
 }
 
 /// The library's version, "MAJOR.MINOR.PATCH" (ZF_VERSION_STRING of the

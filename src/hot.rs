@@ -20,10 +20,10 @@
 //! both functions always fall through to the slow path.
 
 use crate::block::{Block, Stack};
-use std::cell::Cell;
-use std::ffi::c_void;
-use std::mem::{offset_of, size_of};
-use std::ptr::NonNull;
+use core::cell::Cell;
+use core::ffi::c_void;
+use core::mem::{offset_of, size_of};
+use core::ptr::NonNull;
 
 /// The state the header's inline fast path reads and writes, at the start
 /// of every `ZfCode`. Part of the ABI. Only the fast path and the library
@@ -55,7 +55,7 @@ const _: () = assert!(
 
 impl ZfCodeHot {
     pub fn inert() -> ZfCodeHot {
-        ZfCodeHot { top: Cell::new(std::ptr::null_mut()), room: Cell::new(0), reserved: 0, hits: Cell::new(0) }
+        ZfCodeHot { top: Cell::new(core::ptr::null_mut()), room: Cell::new(0), reserved: 0, hits: Cell::new(0) }
     }
 
     /// The stack of hot zombies, for the slow path.

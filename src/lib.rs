@@ -6,12 +6,25 @@
 //! their own, and nothing is ever realloc'd. A pool-wide
 //! byte budget bounds the memory, and an aging sweep trims lists nobody uses.
 //!
-//! Modules: `block` (raw memory), `hot` (the hit path, shared with the
+//! The library C links is `#![no_std]`: `core` and `alloc`, with libc for
+//! what the OS provides (`os`), in release builds (panic = "abort"). The
+//! `std` feature adds what only Rust tools need (the trace reader and the
+//! replay engine).
+//!
+//! Modules: `os` (libc: environment, files, stderr, per-thread storage, the heap), `block` (raw memory), `hot` (the hit path, shared with the
 //! header's inline pair), `code` (one code's zombies and allowance), `pool`
 //! (accounting, the slow paths), `policy` (aging and eviction),
 //! `config`, `stats`, `trace` (the `zftrace 1` format: reader and
 //! `ZF_TRACE` recorder), `replay` (a trace driven through the C ABI), `debug` (misuse reports), `ffi` (the C ABI, which is
 //! also the Rust API: tests and tools call the same functions C does).
+
+// Without an unwinder (panic = "abort", as release builds are) and unless
+// a Rust tool asks for std, the library is core + alloc + libc. A build that
+// unwinds needs std's unwinder, so it links std.
+#![cfg_attr(all(panic = "abort", not(any(test, feature = "std"))), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
 
 mod block;
 mod code;
@@ -20,10 +33,15 @@ pub mod debug;
 mod error;
 pub mod ffi;
 mod hot;
+mod os;
 mod policy;
 mod pool;
+mod record;
+#[cfg(feature = "std")]
 pub mod replay;
 pub mod stats;
+mod table;
+#[cfg(feature = "std")]
 pub mod trace;
 
 pub use config::*;

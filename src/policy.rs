@@ -25,8 +25,9 @@
 use crate::code::Code;
 use crate::pool::Pool;
 use crate::stats::Tally;
-use std::cell::Cell;
-use std::ptr::NonNull;
+use alloc::vec::Vec;
+use core::cell::Cell;
+use core::ptr::NonNull;
 
 /// A doubly linked list of codes threaded through `Code::prev`/`next`,
 /// with a clock hand. Every member is alive: codes leave it before they
@@ -88,7 +89,7 @@ impl Ring {
     /// The members, in order; unlinking the yielded code is allowed.
     pub fn iter<'a>(&self) -> impl Iterator<Item = &'a Code> + 'a {
         let mut at = self.head.get();
-        std::iter::from_fn(move || {
+        core::iter::from_fn(move || {
             let code = member(at?);
             at = code.next.get();
             Some(code)
@@ -131,7 +132,7 @@ impl Pool {
                 c.room() == 0 && c.used.replace(false)
             };
             match self.ring.clock_victim(used) {
-                Some(victim) if !std::ptr::eq(victim, code) => self.evict(victim),
+                Some(victim) if !core::ptr::eq(victim, code) => self.evict(victim),
                 _ => return false,
             }
         }
@@ -211,13 +212,16 @@ impl Pool {
 
     /// The lists holding the most zombie bytes, largest first.
     pub fn top_lists(&self, most: usize) -> Vec<(u64, usize, u32)> {
-        let mut lists: Vec<_> = self
-            .ring
-            .iter()
-            .filter(|c| c.len() > 0)
-            .map(|c| (c.id, c.frame_bytes, c.len(), c.cached_bytes()))
-            .collect();
-        lists.sort_by(|a, b| b.3.cmp(&a.3).then(a.0.cmp(&b.0)));
-        lists.into_iter().take(most).map(|(id, fb, n, _)| (id, fb, n)).collect()
+        // Kept in order as they come (ties: the older code first): `most`
+        // is a handful, so no sort of every list.
+        let mut top: Vec<(u64, u64, usize, u32)> = Vec::with_capacity(most + 1);
+        for c in self.ring.iter().filter(|c| c.len() > 0) {
+            let at = top.partition_point(|t| (t.0, t.1) >= (c.cached_bytes(), u64::MAX - c.id));
+            if at < most {
+                top.insert(at, (c.cached_bytes(), u64::MAX - c.id, c.frame_bytes, c.len()));
+                top.truncate(most);
+            }
+        }
+        top.into_iter().map(|(_, id, fb, n)| (u64::MAX - id, fb, n)).collect()
     }
 }

@@ -14,9 +14,9 @@ use crate::debug::{self, Handler, Record};
 use crate::error::Error;
 use crate::policy::Ring;
 use crate::stats::{Counters, Tally, ZfStats};
-use crate::trace::Recorder;
-use std::cell::{Cell, RefCell};
-use std::ptr::NonNull;
+use crate::record::Recorder;
+use core::cell::{Cell, RefCell};
+use core::ptr::NonNull;
 
 pub struct Pool {
     pub(crate) cfg: ZfConfig,
@@ -62,9 +62,9 @@ impl Pool {
             _ => (cfg.budget_bytes, cfg.reserve_max),
         };
         let heap = Heap::new(&cfg);
-        let trace = cfg.trace_file().ok().flatten().and_then(Recorder::create).map(RefCell::new);
+        let trace = cfg.trace_file().ok().flatten().and_then(|path| Recorder::create(path, heap)).map(RefCell::new);
         // The caller's string need not outlive zf_pool_new: keep no pointer to it.
-        cfg.trace_path = std::ptr::null();
+        cfg.trace_path = core::ptr::null();
         let pool = Pool {
             cfg,
             heap,

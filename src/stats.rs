@@ -2,8 +2,10 @@
 //! updated where the event happens, never estimated.
 
 use crate::config::ZfConfig;
-use std::cell::Cell;
-use std::fmt::Write;
+use alloc::format;
+use alloc::string::{String, ToString};
+use core::cell::Cell;
+use core::fmt::{self, Write};
 
 /// A snapshot of a pool's counters. Totals count since the pool was made;
 /// `cached_*`, `live_frames`, `codes` and `allowance_bytes` are the state
@@ -148,7 +150,6 @@ pub type TopList = (u64, usize, u32);
 /// The report `zf_pool_print_stats` writes.
 pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> String {
     let mut r = String::new();
-    let pct = |n: u64, of: u64| if of == 0 { 0.0 } else { 100.0 * n as f64 / of as f64 };
     let state = if closed { " (freed: no longer caching)" } else { "" };
     let debug = if cfg.debug() { ", debug" } else { "" };
     let sweep = match cfg.sweep_every {
@@ -170,10 +171,10 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     };
     let _ = writeln!(
         r,
-        "  acquires    {:>14}   zombie hits {} ({:.2}%), shared {}, reallocs {}, fresh {}",
+        "  acquires    {:>14}   zombie hits {} ({}%), shared {}, reallocs {}, fresh {}",
         count(s.acquires),
         count(s.zombie_hits),
-        pct(s.zombie_hits, s.acquires),
+        percent(s.zombie_hits, s.acquires, 2),
         count(s.shared_hits),
         count(s.reallocs),
         count(s.fresh_allocs)
@@ -195,12 +196,12 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     );
     let _ = writeln!(
         r,
-        "  cached now  {:>14}   {} frames, {} of them shared; peak {} ({:.1}% of the budget)",
+        "  cached now  {:>14}   {} frames, {} of them shared; peak {} ({}% of the budget)",
         bytes(s.cached_bytes),
         count(s.cached_frames),
         count(s.shared_frames),
         bytes(s.peak_cached_bytes),
-        pct(s.peak_cached_bytes, cfg.budget_bytes as u64)
+        percent(s.peak_cached_bytes, cfg.budget_bytes as u64, 1)
     );
     let _ = writeln!(r, "  codes alive {:>14}   made {}", count(s.codes), count(s.codes_created));
     if !top.is_empty() {
@@ -229,15 +230,32 @@ pub fn count(n: u64) -> String {
 /// Bytes in the largest binary unit that keeps a whole part.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let (mut v, mut u) = (n as f64, 0);
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
+    let u = (1..UNITS.len()).rev().find(|&u| n >> (10 * u) > 0).unwrap_or(0);
     if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
+        return format!("{n} B");
+    }
+    let unit = 1u128 << (10 * u);
+    format!("{} {}", Fixed { scaled: (n as u128 * 10 + unit / 2) / unit, places: 1 }, UNITS[u])
+}
+
+/// `n` as a percentage of `of` with `places` decimals, rounded (0 when
+/// `of` is 0). Integers only: the library carries no float formatting.
+fn percent(n: u64, of: u64, places: u32) -> Fixed {
+    let scale = 10u128.pow(places);
+    let scaled = if of == 0 { 0 } else { (n as u128 * 100 * scale + of as u128 / 2) / of as u128 };
+    Fixed { scaled, places }
+}
+
+/// A decimal with `places` digits after the point, held as an integer.
+struct Fixed {
+    scaled: u128,
+    places: u32,
+}
+
+impl fmt::Display for Fixed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scale = 10u128.pow(self.places);
+        write!(f, "{}.{:02$}", self.scaled / scale, self.scaled % scale, self.places as usize)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The `zftrace 1` format (`TRACE_FORMAT.md`): a reader that checks every
-//! rule of the format, and the recorder behind `ZF_TRACE`.
+//! rule of the format (for Rust tools: it needs std). `record` writes it.
 //!
 //! The reader hands out events with dense numbers: codes by order of
 //! creation, live frames by a slot reused once the frame is released, so a
@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::{self, BufRead, Write};
+use std::io::BufRead;
 
 /// One event, as a replayer needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,99 +233,6 @@ pub fn read_all(input: impl BufRead) -> Result<(Vec<Event>, Parser), TraceError>
     }
     parser.finish()?;
     Ok((events, parser))
-}
-
-/// Writes the events one pool sees in the `zftrace 1` format (`ZF_TRACE`).
-/// Buffered; the first write error is reported once on stderr and stops
-/// the recording, never the interpreter.
-pub struct Recorder {
-    path: String,
-    out: Option<io::BufWriter<std::fs::File>>,
-    /// Live frame address -> its number in the trace.
-    frames: HashMap<usize, u64>,
-    next_frame: u64,
-}
-
-impl Recorder {
-    /// Starts a trace at `path` (`%p` becomes the process id, so each
-    /// process of a program writes its own file). None, after one line on
-    /// stderr, when the file cannot be made.
-    pub fn create(path: &str) -> Option<Recorder> {
-        let path = path.replace("%p", &std::process::id().to_string());
-        let mut r = Recorder { out: None, frames: HashMap::new(), next_frame: 0, path };
-        match std::fs::File::create(&r.path) {
-            Ok(f) => r.out = Some(io::BufWriter::with_capacity(1 << 16, f)),
-            Err(e) => r.fail(e),
-        }
-        r.write(format_args!("zftrace 1\n# recorded by zombie-frames {}\n", crate::VERSION));
-        r.out.is_some().then_some(r)
-    }
-
-    fn fail(&mut self, e: io::Error) {
-        eprintln!("zombie-frames: ZF_TRACE {}: {e}; the trace stops here", self.path);
-        self.out = None;
-    }
-
-    fn write(&mut self, line: fmt::Arguments) {
-        if let Some(out) = &mut self.out {
-            if let Err(e) = out.write_fmt(line) {
-                self.fail(e);
-            }
-        }
-    }
-
-    pub fn create_code(&mut self, code: u64, bytes: usize) {
-        self.write(format_args!("c {code} {bytes}\n"));
-    }
-
-    pub fn acquire(&mut self, code: u64, frame: *const u8) {
-        if self.out.is_none() {
-            return;
-        }
-        let n = self.next_frame;
-        self.next_frame += 1;
-        self.frames.insert(frame as usize, n);
-        self.write(format_args!("a {code} {n}\n"));
-    }
-
-    pub fn release(&mut self, frame: *const u8) {
-        if let Some(n) = self.frames.remove(&(frame as usize)) {
-            self.write(format_args!("r {n}\n"));
-        }
-    }
-
-    pub fn destroy(&mut self, code: u64) {
-        self.write(format_args!("d {code}\n"));
-    }
-
-    pub fn collect(&mut self, generation: u32) {
-        // The format knows generations 0 to 2; an older one is a full collection too.
-        self.write(format_args!("s {}\n", generation.min(2)));
-    }
-
-    /// Events the format has no line for are kept as comments.
-    pub fn note(&mut self, what: &str) {
-        self.write(format_args!("# {what}\n"));
-    }
-
-    pub fn flush(&mut self) {
-        if let Some(Err(e)) = self.out.as_mut().map(|o| o.flush()) {
-            self.fail(e);
-        }
-    }
-
-    /// The pool is freed: the trace ends (what follows is the teardown).
-    pub fn finish(&mut self) {
-        self.flush();
-        self.out = None;
-        self.frames = HashMap::new();
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        self.flush();
-    }
 }
 
 #[cfg(test)]

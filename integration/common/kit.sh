@@ -283,7 +283,7 @@ stage_bench_once() {
 # replay's counts must be the ones the live pool reported as it closed.
 stage_trace() {
   stage_bench_deps
-  (cd "$repo" && cargo build --release -q --bin zf-replay)
+  (cd "$repo" && cargo build --release -q -p zf-replay)
   mkdir -p "$RESULTS/trace"
   export PYTHONPATH="$PYLIB" PYTHONHASHSEED=0
   local name script loops p status=0

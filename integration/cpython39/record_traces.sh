@@ -185,7 +185,7 @@ record() {
 }
 
 main() {
-  (cd "$repo" && cargo build --release -q --bin zf-replay)
+  (cd "$repo" && cargo build --release -q -p zf-replay)
   mkdir -p "$OUT"
   local want=" $* " name args what found=0
   while IFS='|' read -r name args what; do

@@ -1,0 +1,150 @@
+//! The recorder behind `ZF_TRACE`: writes the events one pool sees in the
+//! `zftrace 1` format (`docs/TRACE_FORMAT.md`), which `trace` reads back.
+
+use alloc::ffi::CString;
+use alloc::string::String;
+use core::fmt::{self, Write};
+
+use crate::block::Heap;
+use crate::os::{self, File, OsError};
+use crate::table::FrameTable;
+
+/// Bytes gathered before one write to the file.
+const BUFFER_BYTES: usize = 1 << 16;
+
+/// Buffered; the first error is reported once on stderr and stops the
+/// recording, never the interpreter.
+pub struct Recorder {
+    path: String,
+    out: Option<File>,
+    buf: String,
+    /// Live frame address -> its number in the trace.
+    frames: FrameTable<u64>,
+    next_frame: u64,
+}
+
+impl Recorder {
+    /// Starts a trace at `path` (`%p` becomes the process id, so each
+    /// process of a program writes its own file). None, after one line on
+    /// stderr, when the file cannot be made.
+    pub fn create(path: &str, heap: Heap) -> Option<Recorder> {
+        let path = path.replace("%p", &alloc::format!("{}", os::pid()));
+        let frames = FrameTable::new(heap, "the ZF_TRACE record of live frames");
+        let mut r = Recorder { out: None, buf: String::new(), frames, next_frame: 0, path };
+        // Paths from C hold no NUL byte (ZfConfig::trace_path is a C string).
+        match CString::new(r.path.as_bytes()).map_err(|_| OsError(libc::EINVAL)).and_then(|c| File::create(&c)) {
+            Ok(f) => r.out = Some(f),
+            Err(e) => r.fail(e),
+        }
+        r.write(format_args!("zftrace 1\n# recorded by zombie-frames {}\n", crate::VERSION));
+        r.out.is_some().then_some(r)
+    }
+
+    fn fail(&mut self, e: impl fmt::Display) {
+        os::eprint(format_args!("zombie-frames: ZF_TRACE {}: {e}; the trace stops here\n", self.path));
+        self.out = None;
+        self.buf = String::new();
+    }
+
+    fn write(&mut self, line: fmt::Arguments) {
+        if self.out.is_none() {
+            return;
+        }
+        // Formatting into a String fails only when the heap does.
+        let _ = self.buf.write_fmt(line);
+        if self.buf.len() >= BUFFER_BYTES {
+            self.flush();
+        }
+    }
+
+    pub fn create_code(&mut self, code: u64, bytes: usize) {
+        self.write(format_args!("c {code} {bytes}\n"));
+    }
+
+    pub fn acquire(&mut self, code: u64, frame: *const u8) {
+        if self.out.is_none() {
+            return;
+        }
+        if let Err(e) = self.frames.reserve() {
+            return self.fail(e);
+        }
+        let n = self.next_frame;
+        self.next_frame += 1;
+        self.frames.set(frame as usize, n);
+        self.write(format_args!("a {code} {n}\n"));
+    }
+
+    pub fn release(&mut self, frame: *const u8) {
+        if let Some(n) = self.frames.remove(frame as usize) {
+            self.write(format_args!("r {n}\n"));
+        }
+    }
+
+    pub fn destroy(&mut self, code: u64) {
+        self.write(format_args!("d {code}\n"));
+    }
+
+    pub fn collect(&mut self, generation: u32) {
+        // The format knows generations 0 to 2; an older one is a full collection too.
+        self.write(format_args!("s {}\n", generation.min(2)));
+    }
+
+    /// Events the format has no line for are kept as comments.
+    pub fn note(&mut self, what: &str) {
+        self.write(format_args!("# {what}\n"));
+    }
+
+    pub fn flush(&mut self) {
+        let Some(out) = &self.out else { return };
+        let written = out.write_all(self.buf.as_bytes());
+        self.buf.clear();
+        if let Err(e) = written {
+            self.fail(e);
+        }
+    }
+
+    /// The pool is freed: the trace ends (what follows is the teardown).
+    pub fn finish(&mut self) {
+        self.flush();
+        self.out = None;
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recording_is_a_valid_trace() {
+        let path = std::env::temp_dir().join(alloc::format!("zf-record-{}-%p.zft", os::pid()));
+        let heap = Heap::new(&crate::ZfConfig::default());
+        let mut r = Recorder::create(path.to_str().unwrap(), heap).unwrap();
+        let frame = 0x1000 as *const u8;
+        r.create_code(0, 400);
+        r.acquire(0, frame);
+        r.release(frame);
+        r.release(frame); // not live: no line
+        r.collect(7);
+        r.note("teardown");
+        r.destroy(0);
+        let file = path.to_str().unwrap().replace("%p", &alloc::format!("{}", os::pid()));
+        drop(r);
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let body: std::vec::Vec<&str> = text.lines().filter(|l| !l.starts_with("# recorded")).collect();
+        assert_eq!(body, ["zftrace 1", "c 0 400", "a 0 0", "r 0", "s 2", "# teardown", "d 0"]);
+        let (events, _) = crate::trace::read_all(text.as_bytes()).unwrap();
+        assert_eq!(events.len(), 5);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_made_gives_no_recorder() {
+        assert!(Recorder::create("/nonexistent-dir/t.zft", Heap::new(&crate::ZfConfig::default())).is_none());
+    }
+}
