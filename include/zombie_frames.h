@@ -3,7 +3,13 @@
  *
  * One ZfPool per interpreter; one ZfCode per code object (in place of
  * co_zombieframe); zf_frame_acquire / zf_frame_release where frameobject.c
- * allocated and freed frames. See README.md and API.md for the contract.
+ * allocated and freed frames. See docs/API.md for the contract.
+ *
+ * One rule for NULL handles and out-pointers: a function that frees or
+ * releases takes NULL as a no-op, as free() does; every other function
+ * refuses NULL: it does nothing, returns its failure value (NULL, -1 or 0)
+ * and leaves a message naming the argument in zf_last_error(). The inline
+ * fast pair alone does not test for NULL.
  */
 
 #ifndef ZOMBIE_FRAMES_H
@@ -409,7 +415,8 @@ size_t zf_pool_collect(struct ZfPool *pool, int generation);
 size_t zf_pool_clear(struct ZfPool *pool);
 
 /**
- * Copies the pool's counters into `out`; a NULL pool gives all zeros.
+ * Copies the pool's counters into `out`; a NULL pool gives all zeros
+ * (and zf_last_error() says so).
  */
 void zf_pool_stats(const struct ZfPool *pool, struct ZfStats *out);
 

@@ -58,8 +58,10 @@ impl Block {
     /// The caller's part of the block.
     pub fn frame(self) -> NonNull<u8> {
         // SAFETY: the block is at least HEADER_BYTES long, so the result stays
-        // inside the same allocation and is not null.
-        unsafe { NonNull::new_unchecked(self.0.as_ptr().cast::<u8>().add(HEADER_BYTES)) }
+        // inside the same allocation.
+        let frame = unsafe { self.0.as_ptr().cast::<u8>().add(HEADER_BYTES) };
+        // SAFETY: inside an allocation, hence not null.
+        unsafe { NonNull::new_unchecked(frame) }
     }
 
     /// The block whose frame is `frame`.
@@ -67,8 +69,11 @@ impl Block {
     /// # Safety
     /// `frame` must have come from `Block::frame` of a block not freed since.
     pub unsafe fn from_frame(frame: NonNull<u8>) -> Block {
-        // SAFETY: by the contract, the header sits HEADER_BYTES before the frame.
-        Block(unsafe { NonNull::new_unchecked(frame.as_ptr().sub(HEADER_BYTES).cast()) })
+        // SAFETY: by the contract, the header sits HEADER_BYTES before the
+        // frame, in the same allocation.
+        let header = unsafe { frame.as_ptr().sub(HEADER_BYTES) };
+        // SAFETY: inside an allocation, hence not null.
+        Block(unsafe { NonNull::new_unchecked(header.cast()) })
     }
 
     /// The frame stacked under this one (see `Stack`).
@@ -279,10 +284,9 @@ impl Heap {
     /// `p` came from `self.boxed` and no reference to it outlives this call.
     pub unsafe fn unbox<T>(&self, p: NonNull<T>) {
         // SAFETY: by the contract, `p` holds a live T that nothing else uses.
-        unsafe {
-            p.as_ptr().drop_in_place();
-            self.free(p.cast(), size_of::<T>());
-        }
+        unsafe { p.as_ptr().drop_in_place() };
+        // SAFETY: from `self.boxed`, for a T; dropped above, used no more.
+        unsafe { self.free(p.cast(), size_of::<T>()) };
     }
 }
 

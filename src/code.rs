@@ -102,6 +102,13 @@ impl Work {
 }
 
 impl Code {
+    /// The pool that made this code.
+    pub fn pool(&self) -> &Pool {
+        // SAFETY: a code keeps its pool alive: a pool's memory goes with
+        // its last code (Pool::close, Pool::free_code).
+        unsafe { self.pool.as_ref() }
+    }
+
     pub fn new(
         pool: NonNull<Pool>,
         id: u64,

@@ -193,12 +193,18 @@ fn checksum(block: Block) -> u64 {
 }
 
 /// The guard of a block handed out for `code`: its user bytes' end to the block's end.
-fn guard(block: Block, code: &Code) -> &'static mut [u8] {
+///
+/// # Safety
+/// The block's bytes are the pool's for `'a` (a frame being handed out or
+/// taken back), and nothing else refers to them meanwhile.
+unsafe fn guard<'a>(block: Block, code: &Code) -> &'a mut [u8] {
     let start = user_bytes(code);
     let end = block.capacity().next_multiple_of(ALIGN);
-    // SAFETY: the block holds `end` frame bytes and `start` < `end` (the block
-    // was made for at least this code's padded size); the caller owns them.
-    unsafe { core::slice::from_raw_parts_mut(block.frame().as_ptr().add(start), end - start) }
+    // SAFETY: `start` < `end`, and the block holds `end` frame bytes (it
+    // was made for at least this code's padded size).
+    let first = unsafe { block.frame().as_ptr().add(start) };
+    // SAFETY: those bytes, which the caller owns for 'a.
+    unsafe { core::slice::from_raw_parts_mut(first, end - start) }
 }
 
 fn describe(code: &Code) -> String {
@@ -206,7 +212,7 @@ fn describe(code: &Code) -> String {
 }
 
 /// The code of a live frame.
-fn code_ref<'a>(entry: &Entry) -> &'a Code {
+fn code_ref(entry: &Entry) -> &Code {
     debug_assert!(entry.live);
     // SAFETY: a live frame keeps its code alive.
     unsafe { entry.code.as_ref() }
@@ -245,8 +251,10 @@ impl Pool {
                 // SAFETY: a frame just handed out, of at least this many bytes.
                 unsafe { frame.as_ptr().write_bytes(CLEAN_BYTE, user_bytes(code)) };
             }
-            // SAFETY: a frame just handed out.
-            guard(unsafe { Block::from_frame(frame) }, code).fill(GUARD_BYTE);
+            // SAFETY: a frame just handed out, so a block of ours.
+            let block = unsafe { Block::from_frame(frame) };
+            // SAFETY: the caller gets the frame only when this returns.
+            unsafe { guard(block, code) }.fill(GUARD_BYTE);
         }
         self.record.leave();
         got
@@ -286,8 +294,7 @@ impl Pool {
     pub(crate) unsafe fn checked_release(code: NonNull<Code>, frame: NonNull<u8>) {
         // SAFETY: `code` is alive by the contract.
         let c = unsafe { code.as_ref() };
-        // SAFETY: a code keeps its pool alive.
-        let p = unsafe { c.pool.as_ref() };
+        let p = c.pool();
         if !p.record.enter() {
             p.concurrent("zf_frame_release", c);
             return;
@@ -331,7 +338,8 @@ impl Pool {
         }
         // SAFETY: a live frame of ours.
         let block = unsafe { Block::from_frame(frame) };
-        if let Some(at) = guard(block, owner).iter().position(|&b| b != GUARD_BYTE) {
+        // SAFETY: the caller gave the frame back; the pool has it now.
+        if let Some(at) = unsafe { guard(block, owner) }.iter().position(|&b| b != GUARD_BYTE) {
             let msg = format!(
                 "frame {frame:p} of {}: byte {} (past its end) was written",
                 describe(owner),

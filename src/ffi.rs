@@ -3,6 +3,9 @@
 //!
 //! One convention for errors: a failing call returns NULL (or -1, or 0
 //! bytes) and leaves a message for `zf_last_error()` on the calling thread.
+//! One rule for NULL handles, stated in the header: the free and release
+//! functions take NULL as a no-op; every other function refuses it through
+//! `non_null!`, which names the argument.
 //! No Rust panic crosses this boundary: an `extern "C"` function that
 //! panicked would abort the process, and the core is written not to panic.
 //!
@@ -81,10 +84,22 @@ fn fail<T>(e: Error, value: T) -> T {
     value
 }
 
+/// The boundary's rule for a pointer argument that must not be NULL:
+/// `non_null!(function, arg, failed)` is `arg` as a `NonNull`, or returns
+/// `failed` from the function with a message naming `arg`.
+macro_rules! non_null {
+    ($function:literal, $arg:ident, $failed:expr) => {
+        match NonNull::new($arg) {
+            Some(p) => p,
+            None => return fail(Error::Null { function: $function, arg: stringify!($arg) }, $failed),
+        }
+    };
+}
+
 /// # Safety
-/// `pool` is NULL or a pool from zf_pool_new not yet freed (the module's contract).
-unsafe fn pool_ref<'a>(pool: *const ZfPool) -> Option<&'a Pool> {
-    // SAFETY: by the contract, a non-null pointer is a live pool.
+/// `pool` is a pool from zf_pool_new not yet freed (the module's contract).
+unsafe fn pool_ref<'a>(pool: NonNull<ZfPool>) -> &'a Pool {
+    // SAFETY: by the contract, a live pool.
     unsafe { pool.cast::<Pool>().as_ref() }
 }
 
@@ -93,12 +108,12 @@ unsafe fn pool_ref<'a>(pool: *const ZfPool) -> Option<&'a Pool> {
 /// passed a smaller one, so nothing past that first field is read before.
 ///
 /// # Safety
-/// `cfg` is NULL or points to a struct that starts with `uint32_t struct_size`.
-unsafe fn config_ptr(cfg: *mut ZfConfig) -> Result<Option<NonNull<ZfConfig>>, Error> {
-    let Some(cfg) = NonNull::new(cfg) else { return Ok(None) };
+/// `cfg` points to a struct that starts with `uint32_t struct_size`.
+unsafe fn config_ref<'a>(cfg: NonNull<ZfConfig>) -> Result<&'a mut ZfConfig, Error> {
     // SAFETY: by the contract; every version of ZfConfig starts with it.
     ZfConfig::check_struct_size(unsafe { cfg.cast::<u32>().read() })?;
-    Ok(Some(cfg))
+    // SAFETY: the size says the caller's struct is a whole ZfConfig.
+    Ok(unsafe { &mut *cfg.as_ptr() })
 }
 
 fn code_ptr(code: *mut ZfCode) -> Option<NonNull<Code>> {
@@ -108,10 +123,9 @@ fn code_ptr(code: *mut ZfCode) -> Option<NonNull<Code>> {
 /// Fills `out` with the defaults (per-code policy, documented limits).
 #[no_mangle]
 pub unsafe extern "C" fn zf_config_default(out: *mut ZfConfig) {
-    // SAFETY: a non-null `out` points to writable memory for a ZfConfig.
-    if let Some(out) = unsafe { out.as_mut() } {
-        *out = ZfConfig::default();
-    }
+    let out = non_null!("zf_config_default", out, ());
+    // SAFETY: `out` points to writable memory for a ZfConfig.
+    unsafe { out.as_ptr().write(ZfConfig::default()) }
 }
 
 /// Applies ZF_POLICY, ZF_PER_CODE_MAX, ZF_BUDGET (512K, 4M, ...),
@@ -119,11 +133,10 @@ pub unsafe extern "C" fn zf_config_default(out: *mut ZfConfig) {
 /// zf_last_error() naming the variable and its value; then `cfg` is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
-    // SAFETY: the module's contract: NULL or a ZfConfig of some version.
-    let cfg = match unsafe { config_ptr(cfg) } {
-        // SAFETY: `config_ptr` checked that the caller's struct is a whole ZfConfig.
-        Ok(Some(cfg)) => unsafe { &mut *cfg.as_ptr() },
-        Ok(None) => return fail(Error::Null { function: "zf_config_from_env", arg: "cfg" }, -1),
+    let cfg = non_null!("zf_config_from_env", cfg, -1);
+    // SAFETY: the module's contract: a ZfConfig of some version.
+    let cfg = match unsafe { config_ref(cfg) } {
+        Ok(cfg) => cfg,
         Err(e) => return fail(e, -1),
     };
     match cfg.apply_env(os::getenv) {
@@ -136,12 +149,13 @@ pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
 /// memory, with zf_last_error() naming the field.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
-    // SAFETY: the module's contract: NULL or a ZfConfig of some version.
-    let cfg = match unsafe { config_ptr(cfg.cast_mut()) } {
-        // SAFETY: `config_ptr` checked that the caller's struct is a whole ZfConfig.
-        Ok(Some(cfg)) => unsafe { cfg.as_ptr().read() },
-        Ok(None) => ZfConfig::default(),
-        Err(e) => return fail(e, ptr::null_mut()),
+    let cfg = match NonNull::new(cfg.cast_mut()) {
+        // SAFETY: the module's contract: a ZfConfig of some version.
+        Some(cfg) => match unsafe { config_ref(cfg) } {
+            Ok(cfg) => *cfg,
+            Err(e) => return fail(e, ptr::null_mut()),
+        },
+        None => ZfConfig::default(),
     };
     match Pool::create(&cfg) {
         Ok(pool) => pool.as_ptr().cast(),
@@ -165,11 +179,9 @@ pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
 /// ZF_MAX_FRAME_BYTES). NULL on a bad size or no memory.
 #[no_mangle]
 pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *mut ZfCode {
-    // SAFETY: the module's contract: NULL or a live pool.
-    let Some(p) = (unsafe { pool_ref(pool) }) else {
-        return fail(Error::Null { function: "zf_code_new", arg: "pool" }, ptr::null_mut());
-    };
-    match p.new_code(frame_bytes) {
+    let pool = non_null!("zf_code_new", pool, ptr::null_mut());
+    // SAFETY: the module's contract: a live pool.
+    match unsafe { pool_ref(pool) }.new_code(frame_bytes) {
         Ok(code) => code.as_ptr().cast(),
         Err(e) => fail(e, ptr::null_mut()),
     }
@@ -210,11 +222,10 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
 #[cold]
 #[inline(never)]
 unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
-    let Some(code) = code_ptr(code) else {
-        return fail(Error::Null { function: "zf_frame_acquire", arg: "code" }, ptr::null_mut());
-    };
-    // SAFETY: a non-null code is alive (header contract) and keeps its pool alive.
-    let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
+    let code = non_null!("zf_frame_acquire", code, ptr::null_mut()).cast::<Code>();
+    // SAFETY: a non-null code is alive (header contract).
+    let c = unsafe { code.as_ref() };
+    let p = c.pool();
     let (frame, hit) = match p.acquire(c) {
         Ok(got) => got,
         Err(e) => return fail(e, ptr::null_mut()),
@@ -231,22 +242,25 @@ unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void 
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void) {
     let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };
-    let Some(code) = code_ptr(code) else { return release_null_code() };
+    let Some(code) = code_ptr(code) else { return release_null_code(code) };
     // The hit path first, as zf_frame_release_fast runs it.
-    // SAFETY: a non-null code is alive, and `frame` came from
-    // zf_frame_acquire on it and is live (header contract; in debug mode
-    // the hot state is inert, so the slow path checks it).
-    if unsafe { code.as_ref().hot.give(frame) } {
+    // SAFETY: a non-null code is alive (header contract).
+    let hot = unsafe { &code.as_ref().hot };
+    // SAFETY: `frame` came from zf_frame_acquire on this code and is live
+    // (header contract; in debug mode the hot state is inert, so the slow
+    // path checks it).
+    if unsafe { hot.give(frame) } {
         return;
     }
     // SAFETY: forwarded contract.
     unsafe { Pool::release(code, frame) }
 }
 
+/// A frame released to a NULL code: refused (the frame is not NULL).
 #[cold]
 #[inline(never)]
-fn release_null_code() {
-    fail(Error::Null { function: "zf_frame_release", arg: "code" }, ())
+fn release_null_code(code: *mut ZfCode) {
+    non_null!("zf_frame_release", code, ());
 }
 
 /// The interpreter ran a garbage collection of `generation` (0 or more):
@@ -254,8 +268,9 @@ fn release_null_code() {
 /// shared free list, as CPython's full collections do). Returns the bytes freed.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -> usize {
-    // SAFETY: the module's contract: NULL or a live pool.
-    let Some(p) = (unsafe { pool_ref(pool) }) else { return 0 };
+    let pool = non_null!("zf_pool_collect", pool, 0);
+    // SAFETY: the module's contract: a live pool.
+    let p = unsafe { pool_ref(pool) };
     if generation < 0 {
         let why = format!("generation {generation} is negative");
         return fail(Error::Invalid { function: "zf_pool_collect", why }, 0);
@@ -266,27 +281,31 @@ pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -
 /// Frees every zombie now (PyFrame_ClearFreeList). Returns the bytes freed.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_clear(pool: *mut ZfPool) -> usize {
-    // SAFETY: the module's contract: NULL or a live pool.
-    unsafe { pool_ref(pool) }.map_or(0, |p| p.clear_on_request() as usize)
+    let pool = non_null!("zf_pool_clear", pool, 0);
+    // SAFETY: the module's contract: a live pool.
+    unsafe { pool_ref(pool) }.clear_on_request() as usize
 }
 
-/// Copies the pool's counters into `out`; a NULL pool gives all zeros.
+/// Copies the pool's counters into `out`; a NULL pool gives all zeros
+/// (and zf_last_error() says so).
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_stats(pool: *const ZfPool, out: *mut ZfStats) {
-    // SAFETY: a non-null `out` points to writable memory for a ZfStats.
-    if let Some(out) = unsafe { out.as_mut() } {
-        // SAFETY: the module's contract: NULL or a live pool.
-        *out = unsafe { pool_ref(pool) }.map(Pool::stats).unwrap_or_default();
-    }
+    let out = non_null!("zf_pool_stats", out, ());
+    // SAFETY: `out` points to writable memory for a ZfStats.
+    unsafe { out.as_ptr().write(ZfStats::default()) };
+    let pool = pool.cast_mut();
+    let pool = non_null!("zf_pool_stats", pool, ());
+    // SAFETY: as above; the module's contract: a live pool.
+    unsafe { out.as_ptr().write(pool_ref(pool).stats()) }
 }
 
 /// Writes a human-readable report to file descriptor `fd`. 0, or -1.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> c_int {
-    // SAFETY: the module's contract: NULL or a live pool.
-    let Some(p) = (unsafe { pool_ref(pool) }) else {
-        return fail(Error::Null { function: "zf_pool_print_stats", arg: "pool" }, -1);
-    };
+    let pool = pool.cast_mut();
+    let pool = non_null!("zf_pool_print_stats", pool, -1);
+    // SAFETY: the module's contract: a live pool.
+    let p = unsafe { pool_ref(pool) };
     let text = stats::report(&p.stats(), &p.cfg, p.closed.get(), &p.top_lists(5));
     match os::write_all(fd, text.as_bytes()) {
         Ok(()) => 0,
@@ -327,8 +346,7 @@ pub extern "C" fn zf_version() -> *const c_char {
 /// default (a line on stderr, then abort()).
 #[no_mangle]
 pub unsafe extern "C" fn zf_set_error_handler(pool: *mut ZfPool, func: ZfErrorHandler, ctx: *mut c_void) {
-    // SAFETY: the module's contract: NULL or a live pool.
-    if let Some(p) = unsafe { pool_ref(pool) } {
-        p.handler.set(crate::debug::Handler { func, ctx });
-    }
+    let pool = non_null!("zf_set_error_handler", pool, ());
+    // SAFETY: the module's contract: a live pool.
+    unsafe { pool_ref(pool) }.handler.set(crate::debug::Handler { func, ctx });
 }

@@ -22,7 +22,7 @@
 // a Rust tool asks for std, the library is core + alloc + libc. A build that
 // unwinds needs std's unwinder, so it links std.
 #![cfg_attr(all(panic = "abort", not(any(test, feature = "std"))), no_std)]
-#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 

@@ -41,12 +41,13 @@ impl OsError {
     /// This thread's `errno` now.
     pub fn last() -> OsError {
         #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
-        // SAFETY: __error returns this thread's errno location.
-        let errno = unsafe { *libc::__error() };
+        // SAFETY: no preconditions.
+        let errno = unsafe { libc::__error() };
         #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
-        // SAFETY: __errno_location returns this thread's errno location.
-        let errno = unsafe { *libc::__errno_location() };
-        OsError(errno)
+        // SAFETY: no preconditions.
+        let errno = unsafe { libc::__errno_location() };
+        // SAFETY: the C library gives this thread's errno location, never NULL.
+        OsError(unsafe { *errno })
     }
 }
 

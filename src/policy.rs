@@ -42,8 +42,12 @@ pub struct Ring {
 }
 
 /// A member of the ring.
-fn member<'a>(code: NonNull<Code>) -> &'a Code {
-    // SAFETY: only ring members reach here, and members are alive (see Ring).
+///
+/// # Safety
+/// `code` is linked in a ring, and `'a` ends before it is unlinked and freed
+/// (members are alive: see Ring).
+unsafe fn member<'a>(code: NonNull<Code>) -> &'a Code {
+    // SAFETY: the caller's promise.
     unsafe { code.as_ref() }
 }
 
@@ -54,7 +58,8 @@ impl Ring {
         code.prev.set(self.tail.get());
         code.next.set(None);
         match self.tail.get() {
-            Some(tail) => member(tail).next.set(Some(ptr)),
+            // SAFETY: the tail is a member; the reference ends here.
+            Some(tail) => unsafe { member(tail) }.next.set(Some(ptr)),
             None => self.head.set(Some(ptr)),
         }
         self.tail.set(Some(ptr));
@@ -68,11 +73,13 @@ impl Ring {
         }
         let (prev, next) = (code.prev.get(), code.next.get());
         match prev {
-            Some(p) => member(p).next.set(next),
+            // SAFETY: `code`'s neighbours are members; the references end here.
+            Some(p) => unsafe { member(p) }.next.set(next),
             None => self.head.set(next),
         }
         match next {
-            Some(n) => member(n).prev.set(prev),
+            // SAFETY: as above.
+            Some(n) => unsafe { member(n) }.prev.set(prev),
             None => self.tail.set(prev),
         }
         if self.hand.get() == Some(NonNull::from(code)) {
@@ -82,15 +89,17 @@ impl Ring {
         self.len.set(self.len.get() - 1);
     }
 
-    pub fn front<'a>(&self) -> Option<&'a Code> {
-        self.head.get().map(member)
+    pub fn front(&self) -> Option<&Code> {
+        // SAFETY: the head is a member, alive while the ring is borrowed.
+        self.head.get().map(|head| unsafe { member(head) })
     }
 
     /// The members, in order; unlinking the yielded code is allowed.
-    pub fn iter<'a>(&self) -> impl Iterator<Item = &'a Code> + 'a {
+    pub fn iter(&self) -> impl Iterator<Item = &Code> + '_ {
         let mut at = self.head.get();
         core::iter::from_fn(move || {
-            let code = member(at?);
+            // SAFETY: `at` is the head or a member's next: a member.
+            let code = unsafe { member(at?) };
             at = code.next.get();
             Some(code)
         })
@@ -99,9 +108,10 @@ impl Ring {
     /// The next victim of the clock: the first member, from the hand on,
     /// that `used` says has not been used since the hand last passed (it
     /// clears the mark as it answers). Two turns at most.
-    fn clock_victim<'a>(&self, used: impl Fn(&Code) -> bool) -> Option<&'a Code> {
+    fn clock_victim(&self, used: impl Fn(&Code) -> bool) -> Option<&Code> {
         for _ in 0..=2 * self.len.get() {
-            let code = member(self.hand.get().or(self.head.get())?);
+            // SAFETY: the hand (None: the head) is always a member.
+            let code = unsafe { member(self.hand.get().or(self.head.get())?) };
             self.hand.set(code.next.get());
             if !used(code) {
                 return Some(code);

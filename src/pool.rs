@@ -162,8 +162,7 @@ impl Pool {
         {
             // SAFETY: alive: the caller has not freed it before.
             let c = unsafe { code.as_ref() };
-            // SAFETY: a code keeps its pool alive.
-            let p = unsafe { c.pool.as_ref() };
+            let p = c.pool();
             p.traced(|t| t.destroy(c.id));
             p.sync(c);
             while let Some(block) = p.drop_zombie(c, false) {
@@ -184,8 +183,9 @@ impl Pool {
     /// # Safety
     /// `code` is alive and no reference to it outlives this call.
     unsafe fn free_code_if_unused(code: NonNull<Code>) {
-        // SAFETY: alive by the contract; a code keeps its pool alive.
-        let (c, pool) = unsafe { (code.as_ref(), code.as_ref().pool) };
+        // SAFETY: alive by the contract.
+        let c = unsafe { code.as_ref() };
+        let pool = c.pool;
         if !c.freed.get() || c.live() > 0 {
             return;
         }
@@ -363,8 +363,8 @@ impl Pool {
     #[cold]
     #[inline(never)]
     pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>) {
-        // SAFETY: a code with a live frame is alive; it keeps its pool alive.
-        let p = unsafe { code.as_ref().pool.as_ref() };
+        // SAFETY: a code with a live frame is alive.
+        let p = unsafe { code.as_ref() }.pool();
         match p.cfg.debug() {
             // SAFETY: forwarded; debug mode checks the frame before reading its header.
             true => unsafe { Pool::checked_release(code, frame) },
@@ -381,8 +381,9 @@ impl Pool {
     /// As `release`.
     pub(crate) unsafe fn release_unchecked(code: NonNull<Code>, frame: NonNull<u8>) {
         {
-            // SAFETY: a code with a live frame is alive; it keeps its pool alive.
-            let (c, p) = unsafe { (code.as_ref(), code.as_ref().pool.as_ref()) };
+            // SAFETY: a code with a live frame is alive.
+            let c = unsafe { code.as_ref() };
+            let p = c.pool();
             // SAFETY: by the contract, `frame` is a live frame of ours.
             let block = unsafe { Block::from_frame(frame) };
             p.traced(|t| t.release(frame.as_ptr()));

@@ -51,17 +51,21 @@ impl<V: Copy + Default> FrameTable<V> {
         let bytes = cap.checked_mul(size_of::<Slot<V>>()).ok_or(Error::OutOfMemory { what: self.what, bytes: usize::MAX })?;
         let fresh = self.heap.alloc(bytes, self.what)?.cast::<Slot<V>>();
         for i in 0..cap {
-            // SAFETY: `fresh` has room for `cap` slots and is aligned to 16.
-            unsafe { fresh.as_ptr().add(i).write((0, V::default())) };
+            // SAFETY: `fresh` has room for `cap` slots.
+            let slot = unsafe { fresh.as_ptr().add(i) };
+            // SAFETY: a slot of `fresh`, aligned (16, from the heap).
+            unsafe { slot.write((0, V::default())) };
         }
         let old = self.slots().as_ptr();
         let old_cap = self.cap.replace(cap);
         let old_table = self.table.replace(Some(fresh));
         self.len.set(0);
         for i in 0..old_cap {
-            // SAFETY: the old table's `old_cap` slots are initialised; it is
-            // freed only below.
-            let (frame, value) = unsafe { (*old.add(i)).get() };
+            // SAFETY: the old table has `old_cap` slots; it is freed only below.
+            let slot = unsafe { old.add(i) };
+            // SAFETY: an initialised slot of it.
+            let slot = unsafe { &*slot };
+            let (frame, value) = slot.get();
             if frame != 0 {
                 self.set(frame, value);
             }
