@@ -40,7 +40,7 @@ need_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 stage_deps() {
   local pkgs=(build-essential dpkg-dev zlib1g-dev libffi-dev libssl-dev libexpat1-dev
               libbz2-dev liblzma-dev libreadline-dev libsqlite3-dev libgdbm-dev
-              libncursesw5-dev uuid-dev valgrind ca-certificates)
+              libncursesw5-dev uuid-dev valgrind ca-certificates time)
   local missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -277,6 +277,43 @@ stage_bench_once() {
     done
     echo "  $name: Ir $(cat "$RESULTS/once/"{stock,per-code,legacy}-"$name".ir | tr '\n' ' ')"
   done < <(bench_selected)
+}
+
+# What linking the library costs before any frame is made: the text it
+# adds to python (a static link), and the peak RSS of `python -c pass` and
+# of one benchmark run (binary_trees, in-process), stock against patched
+# per-code, ${ZF_CPY_RUNS:-10} runs each, interleaved. KiB as GNU time
+# reports them: min / median / max.
+stage_footprint() {
+  stage_bench_deps
+  mkdir -p "$RESULTS"
+  local runs=${ZF_CPY_RUNS:-10} c r what
+  local -a cmd
+  step "footprint: text and peak RSS, $runs runs each"
+  {
+    printf 'text (bytes): stock %s, patched %s, added %s\n' \
+      "$(size -A "$STOCK/python" | awk '$1==".text"{print $2}')" \
+      "$(size -A "$PATCHED/python" | awk '$1==".text"{print $2}')" \
+      "$(( $(size -A "$PATCHED/python" | awk '$1==".text"{print $2}') - $(size -A "$STOCK/python" | awk '$1==".text"{print $2}') ))"
+    for what in pass binary_trees; do
+      for c in stock per-code; do : > "$RESULTS/rss-$c-$what.txt"; done
+      for ((r = 1; r <= runs; r++)); do
+        for c in stock per-code; do
+          # shellcheck disable=SC2206
+          cmd=($(config_env "$c"))
+          case $what in
+            pass) cmd+=(-c pass) ;;
+            *) cmd+=("$BENCH/once.py" "$BENCH/bm_binary_trees.py" --worker --loops 1 --values 1 --warmups 0 -p 1) ;;
+          esac
+          PYTHONPATH="$PYLIB" /usr/bin/time -f %M -a -o "$RESULTS/rss-$c-$what.txt" "${cmd[@]}" >/dev/null 2>&1
+        done
+      done
+      for c in stock per-code; do
+        printf 'max RSS (KiB), %s, %s: %s\n' "$what" "$c" \
+          "$(sort -n "$RESULTS/rss-$c-$what.txt" | awk '{v[NR]=$1} END {printf "%d / %d / %d", v[1], v[int((NR+1)/2)], v[NR]}')"
+      done
+    done
+  } | tee "$RESULTS/footprint.txt"
 }
 
 # ZF_TRACE recordings of a few workloads, replayed with zf-replay: the

@@ -6,6 +6,8 @@
 #
 # stages: deps fetch build-stock build-patched test smoke bench trace summary
 #   (bench = bench-time, then bench-once: pool stats, peak RSS, callgrind)
+#   (footprint, not in the default run: text added to python, peak RSS of
+#   `python -c pass` and of one benchmark, stock against patched)
 # The stages are integration/common/kit.sh's, shared with the 2.7 kit; this
 # file says what is 3.9's.
 #
