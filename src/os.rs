@@ -219,6 +219,14 @@ mod runtime {
     #[global_allocator]
     static MALLOC: Malloc = Malloc;
 
+    /// The precompiled `alloc` library carries unwind tables that name
+    /// this routine. With panic = "abort" nothing ever unwinds, so nothing
+    /// calls it, but a static link needs the name (`.a` into a C program).
+    #[no_mangle]
+    extern "C" fn rust_eh_personality() {
+        super::abort()
+    }
+
     #[panic_handler]
     fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         super::eprint(format_args!("zombie-frames: panic: {info}\n"));
