@@ -104,8 +104,9 @@ stage_build_stock() {
 }
 
 stage_build_patched() {
-  step "building the library (static archive)"
+  step "building the library (static archive, slimmed: scripts/slim-archive.sh)"
   (cd "$repo" && cargo build --release -q)
+  bash "$repo/scripts/slim-archive.sh" "$repo/target/release/libzombie_frames.a" "$W/libzombie_frames.a"
   step "building patched $KIT in $PATCHED"
   fresh_copy "$PATCHED"
   (cd "$PATCHED" && patch -s -p1 < "$PATCH")
@@ -114,7 +115,7 @@ stage_build_patched() {
     cp "${g%%:*}" "$PATCHED/${g#*:}"
   done
   build_tree "$PATCHED" CPPFLAGS="-I$repo/include" \
-    LIBS="$repo/target/release/libzombie_frames.a -lpthread -ldl -lm"
+    LIBS="$W/libzombie_frames.a -lpthread -ldl -lm"
   ZF_DEBUG=1 "$PATCHED/python" -c 'import sys; sys._debugmallocstats()' 2>&1 | grep -q "zombie-frames"
 }
 
