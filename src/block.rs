@@ -321,4 +321,47 @@ mod tests {
         // SAFETY: allocated above, not used again.
         unsafe { heap.free_block(b) };
     }
+
+    /// Blocks of capacities 16, 32, ... (so each is told by its capacity).
+    fn blocks(heap: &Heap, n: usize) -> Vec<Block> {
+        (1..=n).map(|i| heap.new_block(16 * i).unwrap()).collect()
+    }
+
+    fn capacities(stack: Stack<'_>) -> Vec<usize> {
+        stack.iter().map(Block::capacity).collect()
+    }
+
+    #[test]
+    fn stacks_are_lifo_and_cover_keeps_order() {
+        let heap = Heap::new(&ZfConfig::default());
+        let all = blocks(&heap, 5);
+        let (a, b) = (Cell::new(core::ptr::null_mut()), Cell::new(core::ptr::null_mut()));
+        let (sa, sb) = (Stack(&a), Stack(&b));
+        all[..2].iter().for_each(|&x| sa.push(x));
+        all[2..].iter().for_each(|&x| sb.push(x));
+        assert_eq!((capacities(sa), capacities(sb)), (vec![32, 16], vec![80, 64, 48]));
+        sa.cover_with(sb);
+        assert!(sb.is_empty());
+        assert_eq!(capacities(sa), [80, 64, 48, 32, 16]);
+        sa.cover_with(sb); // covering with an empty stack changes nothing
+        assert_eq!(capacities(sa), [80, 64, 48, 32, 16]);
+        let popped: Vec<usize> = core::iter::from_fn(|| sa.pop()).map(Block::capacity).collect();
+        assert_eq!((popped, sa.is_empty()), (vec![80, 64, 48, 32, 16], true));
+        // SAFETY: allocated above, in no stack now, not used again.
+        all.into_iter().for_each(|x| unsafe { heap.free_block(x) });
+    }
+
+    #[test]
+    fn lists_count_what_they_hold() {
+        let heap = Heap::new(&ZfConfig::default());
+        let all = blocks(&heap, 3);
+        let list = List::default();
+        all.iter().for_each(|&x| list.push(x));
+        assert_eq!(list.len(), 3);
+        assert_eq!(list.pop().map(Block::capacity), Some(48));
+        assert_eq!((list.len(), list.pop().map(Block::capacity), list.len()), (2, Some(32), 1));
+        assert_eq!((list.pop().map(Block::capacity), list.pop(), list.len()), (Some(16), None, 0));
+        // SAFETY: allocated above, in no list now, not used again.
+        all.into_iter().for_each(|x| unsafe { heap.free_block(x) });
+    }
 }

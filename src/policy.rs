@@ -235,3 +235,56 @@ impl Pool {
         top.into_iter().map(|(_, id, fb, n)| (u64::MAX - id, fb, n)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(n: u64) -> Vec<Code> {
+        // The ring reads only its own links: no pool is needed.
+        (0..n).map(|id| Code::new(NonNull::dangling(), id, 64, 64, 80, 1, false)).collect()
+    }
+
+    fn ids(ring: &Ring) -> Vec<u64> {
+        ring.iter().map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn the_ring_links_in_order_and_unlinks_anywhere() {
+        let cs = codes(4);
+        let ring = Ring::default();
+        cs.iter().for_each(|c| ring.link(c));
+        assert_eq!((ids(&ring), ring.front().map(|c| c.id)), (vec![0, 1, 2, 3], Some(0)));
+        ring.unlink(&cs[0]); // the head
+        ring.unlink(&cs[2]); // the middle
+        ring.unlink(&cs[2]); // not linked: nothing
+        assert_eq!(ids(&ring), [1, 3]);
+        ring.unlink(&cs[3]); // the tail
+        ring.link(&cs[0]);
+        assert_eq!(ids(&ring), [1, 0]);
+        for c in ring.iter() {
+            ring.unlink(c); // allowed while iterating
+        }
+        assert_eq!((ids(&ring), ring.front().is_none()), (vec![], true));
+        assert!(cs.iter().all(|c| !c.in_ring.get()));
+    }
+
+    #[test]
+    fn the_clock_skips_used_codes_once_and_moves_on() {
+        let cs = codes(3);
+        let ring = Ring::default();
+        cs.iter().for_each(|c| ring.link(c));
+        cs[0].used.set(true);
+        let used = |c: &Code| c.used.replace(false);
+        assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(1));
+        assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(2));
+        // Code 0's mark was cleared as the hand passed: now it is a victim.
+        assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(0));
+        assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(1));
+        // The hand is on code 2: unlinking it moves the hand on (to the head).
+        ring.unlink(&cs[2]);
+        assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(0));
+        cs.iter().for_each(|c| c.used.set(true));
+        assert_eq!(ring.clock_victim(|_| true).map(|c| c.id), None, "all in use: none");
+    }
+}
