@@ -253,7 +253,7 @@ impl Heap {
     /// A block for frames of up to `frame_bytes` (at most ZF_MAX_FRAME_BYTES).
     pub fn new_block(&self, frame_bytes: usize) -> Result<Block, Error> {
         let bytes = block_bytes(frame_bytes).filter(|_| frame_bytes <= ZF_MAX_FRAME_BYTES);
-        let bytes = bytes.ok_or(Error::FrameBytes(frame_bytes))?;
+        let bytes = bytes.ok_or(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES })?;
         let block = Block(self.alloc(bytes, "a frame")?.cast());
         // Both fit in u32: ZF_MAX_FRAME_BYTES is 1 GiB.
         let header = Header { next: core::ptr::null_mut(), capacity: frame_bytes as u32, bytes: bytes as u32 };

@@ -10,7 +10,7 @@ pub enum Error {
     /// A `ZF_*` environment variable holds something it cannot mean.
     Env { var: &'static str, value: String, expected: &'static str },
     /// `zf_code_new` was asked for a frame size it refuses.
-    FrameBytes(usize),
+    FrameBytes { asked: usize, max: usize },
     /// The allocator (malloc or the hook) returned NULL.
     OutOfMemory { what: &'static str, bytes: usize },
     /// The alloc hook returned memory that is not aligned to 16.
@@ -34,11 +34,9 @@ impl fmt::Display for Error {
         match self {
             Error::Config { field, why } => write!(f, "invalid ZfConfig: field {field} {why}"),
             Error::Env { var, value, expected } => write!(f, "invalid {var}={value:?}: expected {expected}"),
-            Error::FrameBytes(n) => write!(
-                f,
-                "zf_code_new: frame_bytes {n} is out of range: expected 1 to {} (ZF_MAX_FRAME_BYTES)",
-                crate::config::ZF_MAX_FRAME_BYTES
-            ),
+            Error::FrameBytes { asked, max } => {
+                write!(f, "zf_code_new: frame_bytes {asked} is out of range: expected 1 to {max} (ZF_MAX_FRAME_BYTES)")
+            }
             Error::OutOfMemory { what, bytes } => {
                 write!(f, "out of memory: could not allocate {bytes} bytes for {what}")
             }

@@ -137,13 +137,13 @@ impl Pool {
 
     pub fn new_code(&self, frame_bytes: usize) -> Result<NonNull<Code>, Error> {
         if frame_bytes == 0 || frame_bytes > ZF_MAX_FRAME_BYTES {
-            return Err(Error::FrameBytes(frame_bytes));
+            return Err(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES });
         }
         let id = self.n.codes_created.get() + 1;
         let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
         // Legacy blocks keep the size asked, as CPython's do.
         let capacity = if self.legacy() { block_frame } else { size_class(block_frame) };
-        let bytes = block_bytes(capacity).ok_or(Error::FrameBytes(frame_bytes))?;
+        let bytes = block_bytes(capacity).ok_or(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES })?;
         let limit = self.cfg.per_code_max;
         let code = Code::new(NonNull::from(self), id, block_frame, capacity, bytes, limit, self.watched);
         let code = self.heap.boxed(code, "a code's free list")?;
