@@ -22,6 +22,7 @@ pub mod ffi;
 mod hot;
 mod policy;
 mod pool;
+mod reserve;
 pub mod replay;
 pub mod stats;
 pub mod trace;
