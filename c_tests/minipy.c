@@ -17,7 +17,8 @@
 ZfPool *interp_pool;
 MiniAudit audit;
 
-static size_t budget_bytes;        /* the bound check_pool() enforces */
+static size_t budget_bytes;        /* a budget the scenario set: the bound check_pool() expects */
+static int fixed_budget;           /* per-code with budget_bytes set (not ZF_BUDGET_AUTO) */
 static unsigned long next_serial;  /* for co_serial */
 
 /* Prints the first few problems; the counts say how many there were. */
@@ -36,8 +37,10 @@ static void check_pool(const char *where)
     ZfStats s;
     zf_pool_stats(interp_pool, &s);
     audit.pool_checks++;
-    if (s.cached_bytes > budget_bytes || s.peak_cached_bytes > budget_bytes)
-        complain(&audit.over_budget, "cached_bytes > budget_bytes", where);
+    if (s.cached_bytes + s.allowance_bytes > s.bound_bytes)
+        complain(&audit.over_budget, "cached_bytes + allowance_bytes > bound_bytes", where);
+    if (fixed_budget && (s.bound_bytes != budget_bytes || s.peak_cached_bytes > budget_bytes))
+        complain(&audit.over_budget, "a set budget_bytes is not the bound", where);
     if (s.acquires != s.zombie_hits + s.fresh_allocs || s.reallocs != 0)
         complain(&audit.bad_counts, "acquires != zombie_hits + fresh_allocs", where);
     /* Every block ever allocated is live, a zombie, or given back. */
@@ -74,6 +77,7 @@ int minipy_init(const ZfConfig *cfg)
         return -1;
     }
     budget_bytes = cfg->budget_bytes;
+    fixed_budget = cfg->policy == ZF_POLICY_PER_CODE && budget_bytes != ZF_BUDGET_AUTO;
     check_pool("zf_pool_new");
     return 0;
 }

@@ -56,15 +56,36 @@
 
 /**
  * Default `per_code_max`: deep enough for the recursion that real programs
- * repeat (the budget, not this limit, bounds the memory).
+ * repeat, short enough that a few codes with thousands of live frames
+ * (asyncio) do not fill the bound with their zombies; 128 made 1.5x
+ * CPython's system allocations on the asyncio traces (BENCHMARKS.md).
  */
-#define ZF_DEFAULT_PER_CODE_MAX 128
+#define ZF_DEFAULT_PER_CODE_MAX 64
 
 /**
- * Default `budget_bytes`: about 300 typical CPython frames; below CPython
- * 3.9's own peak on every shared trace (BENCHMARKS.md).
+ * `budget_bytes` 0: no fixed cap; the bound follows the program (see
+ * `ZF_AUTO_BOUND_FLOOR`). `ZF_BUDGET=auto` in the environment.
  */
-#define ZF_DEFAULT_BUDGET_BYTES (128 * 1024)
+#define ZF_BUDGET_AUTO 0
+
+/**
+ * Default `budget_bytes`: `ZF_BUDGET_AUTO`, a bound that grows with the
+ * live codes that have run and shrinks back when they die (README, "How it
+ * decides"; BENCHMARKS.md has the traces that chose it).
+ */
+#define ZF_DEFAULT_BUDGET_BYTES ZF_BUDGET_AUTO
+
+/**
+ * The automatic bound never goes below this: about 300 typical CPython
+ * frames, the fixed default of 0.3.
+ */
+#define ZF_AUTO_BOUND_FLOOR (128 * 1024)
+
+/**
+ * The automatic bound never goes above this (16 MiB), however many codes
+ * have run.
+ */
+#define ZF_AUTO_BOUND_CEILING ((16 * 1024) * 1024)
 
 /**
  * Default `reserve_max`: as many frames as CPython's global free list.
@@ -72,10 +93,14 @@
 #define ZF_DEFAULT_RESERVE_MAX 200
 
 /**
- * Default `sweep_generation`: sweeping at every generation-0 collection
- * too made up to 2.3x the system allocations on the shared traces.
+ * Default `sweep_generation`: 3, no collection runs an aging sweep (the
+ * automatic bound and the sweep every `sweep_every` releases bound the
+ * lists). A test suite calling `gc.collect()` hundreds of times had its
+ * lists aged at each and made 1.5x CPython's system allocations with
+ * sweeps from generation 1; sweeping from generation 0 made up to 2.3x
+ * on the shared traces.
  */
-#define ZF_DEFAULT_SWEEP_GENERATION 1
+#define ZF_DEFAULT_SWEEP_GENERATION 3
 
 /**
  * Default `sweep_every`: a fallback, so lists age in an interpreter that
@@ -169,7 +194,10 @@ typedef struct ZfConfig {
   uint32_t per_code_max;
   /**
    * Most bytes all cached frames of the pool hold together (zombies and
-   * reserve, headers included): a hard bound.
+   * reserve, headers included): a hard bound. 0 (`ZF_BUDGET_AUTO`, the
+   * default): a bound that follows the program, from
+   * `ZF_AUTO_BOUND_FLOOR` to `ZF_AUTO_BOUND_CEILING` (`bound_bytes` in
+   * `ZfStats` says where it is).
    */
   size_t budget_bytes;
   /**
@@ -306,9 +334,17 @@ typedef struct ZfStats {
    */
   uint64_t shared_frames;
   /**
+   * The memory bound in force now: `budget_bytes` when the caller set
+   * one, else the automatic bound, which follows the live codes that
+   * have run (0 once the pool is freed; UINT64_MAX under
+   * ZF_POLICY_LEGACY, which CPython's own rules bound). At every moment,
+   * `cached_bytes + allowance_bytes <= bound_bytes`.
+   */
+  uint64_t bound_bytes;
+  /**
    * Bytes of the slots the codes' allowances hold free for releases the
    * inline fast path caches without calling the library: at every
-   * moment, `cached_bytes + allowance_bytes <= budget_bytes`.
+   * moment, `cached_bytes + allowance_bytes <= bound_bytes`.
    */
   uint64_t allowance_bytes;
 } ZfStats;

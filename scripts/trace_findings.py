@@ -22,7 +22,9 @@ TOOL = os.path.join(ROOT, "target", "release", "zf-replay")
 
 # (label, --set) of the per-code variations tried; "" is the defaults.
 VARIATIONS = [
-    ("defaults (128 per code, reserve 200, 128K)", ""),
+    ("defaults (auto bound, 64 per code, reserve 200, no sweep at collections)", ""),
+    ("0.3 defaults (128 per code, reserve 200, 128K, sweeps from generation 1)",
+     "per_code_max=128,budget_bytes=128K,sweep_generation=1"),
     ("per_code_max 1, reserve 200, 128K (CPython-like lists)", "per_code_max=1"),
     ("per_code_max 64", "per_code_max=64"),
     ("per_code_max 64, 139K (--advise on all but deep_recursion and regrtest)", "per_code_max=64,budget_bytes=139K"),

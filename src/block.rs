@@ -130,23 +130,6 @@ impl Stack<'_> {
         Some(block)
     }
 
-    /// Takes out the first block, from the top, that `fits`.
-    pub fn take_first(self, fits: impl Fn(Block) -> bool) -> Option<Block> {
-        let mut prev: Option<Block> = None;
-        let mut at = block_of(self.0.get());
-        while let Some(block) = at {
-            if fits(block) {
-                match prev {
-                    Some(p) => p.set_next(block.next()),
-                    None => self.0.set(block.next()),
-                }
-                return Some(block);
-            }
-            (prev, at) = (Some(block), block_of(block.next()));
-        }
-        None
-    }
-
     /// The blocks, top first.
     pub fn iter(self) -> impl Iterator<Item = Block> {
         let mut at = block_of(self.0.get());
@@ -166,8 +149,8 @@ impl Stack<'_> {
     }
 }
 
-/// A stack with its length: the pool's reserve (CPython's global free list
-/// under the legacy policy).
+/// A stack with its length: one size class of the pool's reserve (CPython's
+/// global free list under the legacy policy).
 pub struct List {
     head: Cell<*mut u8>,
     len: Cell<u32>,
@@ -191,12 +174,6 @@ impl List {
 
     pub fn pop(&self) -> Option<Block> {
         let block = Stack(&self.head).pop()?;
-        self.len.set(self.len.get() - 1);
-        Some(block)
-    }
-
-    pub fn take_first(&self, fits: impl Fn(Block) -> bool) -> Option<Block> {
-        let block = Stack(&self.head).take_first(fits)?;
         self.len.set(self.len.get() - 1);
         Some(block)
     }

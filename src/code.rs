@@ -43,6 +43,8 @@ pub struct Code {
     pub(crate) used: Cell<bool>,
     /// In the pool's ring: the codes with an allowance (`slots` > 0).
     pub(crate) in_ring: Cell<bool>,
+    /// It has missed once (run): its block counts in the automatic bound.
+    pub(crate) ran: Cell<bool>,
     /// Zombies no acquire touched since the last sweep, under the hot ones.
     cold: Cell<*mut u8>,
     cold_len: Cell<u32>,
@@ -125,6 +127,7 @@ impl Code {
             freed: Cell::new(false),
             used: Cell::new(false),
             in_ring: Cell::new(false),
+            ran: Cell::new(false),
             cold: Cell::new(core::ptr::null_mut()),
             cold_len: Cell::new(0),
             slots: Cell::new(0),
@@ -200,6 +203,13 @@ impl Code {
 
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// What one frame of this code weighs in the automatic bound: its
+    /// block at the size asked (not its class), as CPython 3.9 would hold
+    /// it as the code's one zombie.
+    pub fn ran_bytes(&self) -> u64 {
+        crate::block::block_bytes(self.frame_bytes).unwrap_or(self.bytes) as u64
     }
 
     /// Whether a slot more is within `per_code_max`.

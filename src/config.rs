@@ -22,16 +22,32 @@ pub const ZF_FLAG_DEBUG: u32 = 1;
 const KNOWN_FLAGS: u32 = ZF_FLAG_DEBUG;
 
 /// Default `per_code_max`: deep enough for the recursion that real programs
-/// repeat (the budget, not this limit, bounds the memory).
-pub const ZF_DEFAULT_PER_CODE_MAX: u32 = 128;
-/// Default `budget_bytes`: about 300 typical CPython frames; below CPython
-/// 3.9's own peak on every shared trace (BENCHMARKS.md).
-pub const ZF_DEFAULT_BUDGET_BYTES: usize = 128 * 1024;
+/// repeat, short enough that a few codes with thousands of live frames
+/// (asyncio) do not fill the bound with their zombies; 128 made 1.5x
+/// CPython's system allocations on the asyncio traces (BENCHMARKS.md).
+pub const ZF_DEFAULT_PER_CODE_MAX: u32 = 64;
+/// `budget_bytes` 0: no fixed cap; the bound follows the program (see
+/// `ZF_AUTO_BOUND_FLOOR`). `ZF_BUDGET=auto` in the environment.
+pub const ZF_BUDGET_AUTO: usize = 0;
+/// Default `budget_bytes`: `ZF_BUDGET_AUTO`, a bound that grows with the
+/// live codes that have run and shrinks back when they die (README, "How it
+/// decides"; BENCHMARKS.md has the traces that chose it).
+pub const ZF_DEFAULT_BUDGET_BYTES: usize = ZF_BUDGET_AUTO;
+/// The automatic bound never goes below this: about 300 typical CPython
+/// frames, the fixed default of 0.3.
+pub const ZF_AUTO_BOUND_FLOOR: usize = 128 * 1024;
+/// The automatic bound never goes above this (16 MiB), however many codes
+/// have run.
+pub const ZF_AUTO_BOUND_CEILING: usize = 16 * 1024 * 1024;
 /// Default `reserve_max`: as many frames as CPython's global free list.
 pub const ZF_DEFAULT_RESERVE_MAX: u32 = 200;
-/// Default `sweep_generation`: sweeping at every generation-0 collection
-/// too made up to 2.3x the system allocations on the shared traces.
-pub const ZF_DEFAULT_SWEEP_GENERATION: u32 = 1;
+/// Default `sweep_generation`: 3, no collection runs an aging sweep (the
+/// automatic bound and the sweep every `sweep_every` releases bound the
+/// lists). A test suite calling `gc.collect()` hundreds of times had its
+/// lists aged at each and made 1.5x CPython's system allocations with
+/// sweeps from generation 1; sweeping from generation 0 made up to 2.3x
+/// on the shared traces.
+pub const ZF_DEFAULT_SWEEP_GENERATION: u32 = 3;
 /// Default `sweep_every`: a fallback, so lists age in an interpreter that
 /// never calls `zf_pool_collect`. Where it does, sweeps at its collections
 /// suffice: on the shared CPython traces, adding a sweep every 4096 releases
@@ -58,7 +74,10 @@ pub struct ZfConfig {
     /// Most zombies one code keeps.
     pub per_code_max: u32,
     /// Most bytes all cached frames of the pool hold together (zombies and
-    /// reserve, headers included): a hard bound.
+    /// reserve, headers included): a hard bound. 0 (`ZF_BUDGET_AUTO`, the
+    /// default): a bound that follows the program, from
+    /// `ZF_AUTO_BOUND_FLOOR` to `ZF_AUTO_BOUND_CEILING` (`bound_bytes` in
+    /// `ZfStats` says where it is).
     pub budget_bytes: usize,
     /// Releases between automatic aging sweeps, checked when a release
     /// reaches the library (the inline fast path never sweeps); 0: only on
@@ -177,8 +196,11 @@ impl ZfConfig {
                 v.parse().map_err(|_| Error::env("ZF_PER_CODE_MAX", v, "a whole number from 0 to 4294967295"))?;
         }
         if let Some(v) = text("ZF_BUDGET")? {
-            cfg.budget_bytes =
-                parse_size(&v).ok_or_else(|| Error::env("ZF_BUDGET", v, "a size such as 65536, 512K, 4M or 1G"))?;
+            cfg.budget_bytes = match v.eq_ignore_ascii_case("auto") {
+                true => ZF_BUDGET_AUTO,
+                false => parse_size(&v)
+                    .ok_or_else(|| Error::env("ZF_BUDGET", v, "auto, or a size such as 65536, 512K, 4M or 1G"))?,
+            };
         }
         if let Some(v) = text("ZF_RESERVE_MAX")? {
             cfg.reserve_max =
@@ -281,6 +303,7 @@ mod tests {
     #[test]
     fn defaults_validate() {
         assert!(ZfConfig::default().validate().is_ok());
+        assert_eq!(ZfConfig::default().budget_bytes, ZF_BUDGET_AUTO, "the default bound follows the program");
     }
 
     #[test]
@@ -309,6 +332,10 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!((c.per_code_max, c.budget_bytes, c.sweep_every), (7, 4 << 20, 0));
+        c.apply_env(env(&[("ZF_BUDGET", "Auto")])).unwrap();
+        assert_eq!(c.budget_bytes, ZF_BUDGET_AUTO);
+        c.apply_env(env(&[("ZF_BUDGET", "512K")])).unwrap();
+        assert_eq!(c.budget_bytes, 512 << 10);
         assert!(c.debug());
         assert_eq!(c.trace_file(), Ok(Some("/tmp/run-%p.zft")));
         let kept = c.trace_path;

@@ -295,8 +295,10 @@ pub unsafe extern "C" fn zf_pool_stats(pool: *const ZfPool, out: *mut ZfStats) {
     unsafe { out.as_ptr().write(ZfStats::default()) };
     let pool = pool.cast_mut();
     let pool = non_null!("zf_pool_stats", pool, ());
-    // SAFETY: as above; the module's contract: a live pool.
-    unsafe { out.as_ptr().write(pool_ref(pool).stats()) }
+    // SAFETY: the module's contract: a live pool.
+    let stats = unsafe { pool_ref(pool) }.stats();
+    // SAFETY: as above.
+    unsafe { out.as_ptr().write(stats) }
 }
 
 /// Writes a human-readable report to file descriptor `fd`. 0, or -1.

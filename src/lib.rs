@@ -22,7 +22,7 @@
 // a Rust tool asks for std, the library is core + alloc + libc. A build that
 // unwinds needs std's unwinder, so it links std.
 #![cfg_attr(all(panic = "abort", not(any(test, feature = "std"))), no_std)]
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block)]
 
 extern crate alloc;
 
@@ -37,6 +37,7 @@ mod os;
 mod policy;
 mod pool;
 mod record;
+mod reserve;
 #[cfg(feature = "std")]
 pub mod replay;
 pub mod stats;

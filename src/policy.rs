@@ -149,6 +149,25 @@ impl Pool {
         true
     }
 
+    /// After the bound shrank: takes back room and zombies by the same
+    /// clock as `make_room` (no code spared), then reserve frames, until
+    /// what is held fits the bound again.
+    #[cold]
+    pub(crate) fn trim(&self) {
+        let budget = self.budget.get() as u64;
+        while self.committed() > budget {
+            let used = |c: &Code| {
+                self.sync(c);
+                c.room() == 0 && c.used.replace(false)
+            };
+            match self.ring.clock_victim(used) {
+                Some(victim) => self.evict(victim),
+                None if self.drain_shared(1) > 0 => self.n.evicted_frees.add(1),
+                None => break,
+            }
+        }
+    }
+
     /// A victim of the clock gives up its room, or else one zombie.
     fn evict(&self, victim: &Code) {
         if victim.room() > 0 {

@@ -7,12 +7,13 @@
 //! last thing that needs it. So any order of frees is defined, and no handle
 //! the caller still holds ever dangles.
 
-use crate::block::{block_bytes, size_class, Block, Heap, List};
+use crate::block::{block_bytes, size_class, Block, Heap};
 use crate::code::Code;
-use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
+use crate::config::{ZfConfig, ZF_BUDGET_AUTO, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
 use crate::error::Error;
 use crate::policy::Ring;
+use crate::reserve::Reserve;
 use crate::stats::{Counters, Tally, ZfStats};
 use crate::record::Recorder;
 use core::cell::{Cell, RefCell};
@@ -21,16 +22,22 @@ use core::ptr::NonNull;
 pub struct Pool {
     pub(crate) cfg: ZfConfig,
     pub(crate) heap: Heap,
-    /// `cfg.budget_bytes` (unbounded under legacy), or 0 once the pool is
-    /// freed: then nothing is cached.
+    /// The bound in force: `cfg.budget_bytes`, or the automatic bound
+    /// (`auto`), unbounded under legacy, or 0 once the pool is freed: then
+    /// nothing is cached.
     pub(crate) budget: Cell<usize>,
+    /// `budget_bytes` was `ZF_BUDGET_AUTO`: the bound follows `ran_bytes`.
+    pub(crate) auto: bool,
+    /// Block bytes of one frame of every live code that has run (missed
+    /// once): what the automatic bound follows.
+    pub(crate) ran_bytes: Cell<u64>,
     pub(crate) closed: Cell<bool>,
     /// The count of releases at which the next automatic sweep is due.
     pub(crate) sweep_at: Cell<u64>,
     pub(crate) ring: Ring,
     /// Frames any code may take on a miss: the reserve of retired frames,
-    /// or CPython's global free list under the legacy policy.
-    pub(crate) shared: List,
+    /// by size class, or CPython's global free list under the legacy policy.
+    pub(crate) shared: Reserve,
     pub(crate) shared_max: u32,
     /// The shortest the shared list has been since the last sweep.
     pub(crate) shared_low: Cell<u32>,
@@ -61,6 +68,8 @@ impl Pool {
             }
             _ => (cfg.budget_bytes, cfg.reserve_max),
         };
+        let auto = cfg.policy != ZF_POLICY_LEGACY && cfg.budget_bytes == ZF_BUDGET_AUTO;
+        let budget = if auto { auto_bound(0) } else { budget };
         let heap = Heap::new(&cfg);
         let trace = cfg.trace_file().ok().flatten().and_then(|path| Recorder::create(path, heap)).map(RefCell::new);
         // The caller's string need not outlive zf_pool_new: keep no pointer to it.
@@ -69,10 +78,12 @@ impl Pool {
             cfg,
             heap,
             budget: Cell::new(budget),
+            auto,
+            ran_bytes: Cell::new(0),
             closed: Cell::new(false),
             sweep_at: Cell::new(0),
             ring: Ring::default(),
-            shared: List::default(),
+            shared: Reserve::new(cfg.policy == ZF_POLICY_LEGACY),
             shared_max,
             shared_low: Cell::new(0),
             handler: Cell::new(Handler::default()),
@@ -165,13 +176,22 @@ impl Pool {
             let p = c.pool();
             p.traced(|t| t.destroy(c.id));
             p.sync(c);
+            // Its room first, then the bound shrinks: its zombies retire
+            // only within what is left, and others are trimmed if need be.
+            p.revoke_room(c, u32::MAX);
+            if c.ran.get() {
+                p.ran_bytes.sub(c.ran_bytes());
+            }
+            let shrunk = p.follow_program();
             while let Some(block) = p.drop_zombie(c, false) {
                 match p.legacy() {
                     true => p.free_block(block),
                     false => _ = p.retire(block),
                 }
             }
-            p.revoke_room(c, u32::MAX);
+            if shrunk {
+                p.trim();
+            }
             c.limit.set(0);
             c.freed.set(true);
             p.n.codes.sub(1);
@@ -306,11 +326,12 @@ impl Pool {
     /// nothing is resized and all frames of a code are one size.
     #[cold]
     fn miss(&self, code: &Code) -> Result<Block, Error> {
-        let taken = match self.legacy() {
-            true => self.shared.pop(),
-            false => self.shared.take_first(|b| b.bytes() == code.bytes()),
-        };
-        let Some(block) = taken else {
+        if !code.ran.replace(true) {
+            self.ran_bytes.add(code.ran_bytes());
+            self.follow_program();
+        }
+        // Legacy: the head of its one list, whatever the size.
+        let Some(block) = self.shared.take_class(code.capacity()) else {
             return self.fresh_block(code);
         };
         self.shared_low.set(self.shared_low.get().min(self.shared.len()));
@@ -425,6 +446,17 @@ impl Pool {
         true
     }
 
+    /// The automatic bound, set again from `ran_bytes` (nothing when the
+    /// caller set a budget, or once the pool is freed). True when it
+    /// shrank: the caller then trims (see `trim`).
+    pub(crate) fn follow_program(&self) -> bool {
+        if !self.auto || self.closed.get() {
+            return false;
+        }
+        let bound = auto_bound(self.ran_bytes.get());
+        self.budget.replace(bound) > bound
+    }
+
     /// Takes back a code's unused slots (up to `most`); a code left
     /// without slots leaves the ring.
     pub(crate) fn revoke_room(&self, code: &Code, most: u32) {
@@ -513,7 +545,8 @@ impl Pool {
     /// The counters, with what the fast path did since the library last
     /// looked. Reading them changes nothing.
     pub fn stats(&self) -> ZfStats {
-        let mut s = ZfStats { shared_frames: self.shared.len() as u64, ..self.n.snapshot() };
+        let bound_bytes = self.budget.get() as u64;
+        let mut s = ZfStats { shared_frames: self.shared.len() as u64, bound_bytes, ..self.n.snapshot() };
         for code in self.ring.iter() {
             code.pending().add_to(&mut s);
         }
@@ -523,4 +556,13 @@ impl Pool {
     pub(crate) fn report(&self, kind: i32, message: &str) {
         self.handler.get().report(kind, message);
     }
+}
+
+/// The automatic bound when the live codes that have run weigh `ran_bytes`
+/// (one frame each, at the size asked: what CPython 3.9 keeps as their
+/// zombies), within the floor and the ceiling.
+pub(crate) fn auto_bound(ran_bytes: u64) -> usize {
+    let floor = crate::config::ZF_AUTO_BOUND_FLOOR as u64;
+    let ceiling = crate::config::ZF_AUTO_BOUND_CEILING as u64;
+    ran_bytes.clamp(floor, ceiling) as usize
 }

@@ -42,9 +42,10 @@ impl Outcome {
 }
 
 /// Replays `events` (`slots` from the parser) once, timed. With
-/// `check_budget`, also checks after every release that the zombies hold
-/// no more than the budget (per-code pools: legacy has none), and the
-/// time is not worth reading.
+/// `check_budget`, also checks after every release that the zombies and
+/// the allowances hold no more than the bound in force (`bound_bytes`,
+/// which is `budget_bytes` when that is set; per-code pools: legacy has
+/// none), and the time is not worth reading.
 pub fn replay(events: &[Event], slots: u32, contender: Contender, check_budget: bool) -> Result<Outcome, String> {
     match contender {
         Contender::Malloc => Ok(replay_malloc(events, slots)),
@@ -62,6 +63,9 @@ pub fn replay(events: &[Event], slots: u32, contender: Contender, check_budget: 
     }
 }
 
+// One SAFETY argument covers every call of the loop below, as it would a C
+// caller's: the block is one unit, not a bundle of unrelated operations.
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 fn replay_pool(events: &[Event], slots: u32, cfg: &ZfConfig, collect: bool, check: bool) -> Result<Outcome, String> {
     // SAFETY: a valid config; every handle below comes from this pool and
     // is used by the rules the trace reader checked (no release of a frame
@@ -95,11 +99,14 @@ fn replay_pool(events: &[Event], slots: u32, cfg: &ZfConfig, collect: bool, chec
                 Event::Release { code, slot } => {
                     zf_frame_release(codes[code as usize], frames[slot as usize]);
                     if check {
-                        let cached = stats(pool).cached_bytes;
-                        if cached > budget {
+                        let s = stats(pool);
+                        let held = s.cached_bytes + s.allowance_bytes;
+                        let (cached, bound) = (s.cached_bytes, s.bound_bytes);
+                        if held > bound || (budget != 0 && bound != budget) {
                             return Err(format!(
-                                "event {}: zombies hold {cached} bytes, over the budget of {budget}",
-                                i + 1
+                                "event {}: zombies hold {cached} bytes and allowances {} more, over the bound of {bound} (budget_bytes {budget})",
+                                i + 1,
+                                s.allowance_bytes
                             ));
                         }
                     }

@@ -62,9 +62,15 @@ pub struct ZfStats {
     /// Frames in the shared list now (part of `cached_frames`): the reserve,
     /// or CPython's global free list under ZF_POLICY_LEGACY.
     pub shared_frames: u64,
+    /// The memory bound in force now: `budget_bytes` when the caller set
+    /// one, else the automatic bound, which follows the live codes that
+    /// have run (0 once the pool is freed; UINT64_MAX under
+    /// ZF_POLICY_LEGACY, which CPython's own rules bound). At every moment,
+    /// `cached_bytes + allowance_bytes <= bound_bytes`.
+    pub bound_bytes: u64,
     /// Bytes of the slots the codes' allowances hold free for releases the
     /// inline fast path caches without calling the library: at every
-    /// moment, `cached_bytes + allowance_bytes <= budget_bytes`.
+    /// moment, `cached_bytes + allowance_bytes <= bound_bytes`.
     pub allowance_bytes: u64,
 }
 
@@ -138,6 +144,7 @@ impl Counters {
             evicted_frees: self.evicted_frees.get(),
             shared_hits: self.shared_hits.get(),
             shared_frames: 0,
+            bound_bytes: 0,
             allowance_bytes: self.allowance_bytes.get(),
         }
     }
@@ -163,10 +170,13 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
         }
         _ => writeln!(
             r,
-            "  policy per-code, per_code_max {}, reserve {}, budget {}, {sweep}{debug}",
+            "  policy per-code, per_code_max {}, reserve {}, {}, {sweep}{debug}",
             cfg.per_code_max,
             cfg.reserve_max,
-            bytes(cfg.budget_bytes as u64)
+            match cfg.budget_bytes {
+                crate::ZF_BUDGET_AUTO => format!("bound auto (now {})", bytes(s.bound_bytes)),
+                budget => format!("budget {}", bytes(budget as u64)),
+            }
         ),
     };
     let _ = writeln!(
@@ -196,12 +206,12 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     );
     let _ = writeln!(
         r,
-        "  cached now  {:>14}   {} frames, {} of them shared; peak {} ({}% of the budget)",
+        "  cached now  {:>14}   {} frames, {} of them shared; peak {} ({}% of the bound now)",
         bytes(s.cached_bytes),
         count(s.cached_frames),
         count(s.shared_frames),
         bytes(s.peak_cached_bytes),
-        percent(s.peak_cached_bytes, cfg.budget_bytes as u64, 1)
+        percent(s.peak_cached_bytes, s.bound_bytes, 1)
     );
     let _ = writeln!(r, "  codes alive {:>14}   made {}", count(s.codes), count(s.codes_created));
     if !top.is_empty() {
@@ -277,10 +287,13 @@ mod tests {
     #[test]
     fn report_names_totals_hit_rate_and_top_codes() {
         let s = ZfStats { acquires: 200, zombie_hits: 150, fresh_allocs: 50, releases: 200, ..Default::default() };
+        let s = ZfStats { bound_bytes: 200 << 10, ..s };
         let r = report(&s, &ZfConfig::default(), false, &[(7, 440, 3)]);
         assert!(r.contains("zombie hits 150 (75.00%)"), "{r}");
         assert!(r.contains("code #7") && r.contains("3 zombies of 440 bytes"), "{r}");
-        assert!(r.contains("budget 128.0 KiB") && r.contains("reserve 200"), "{r}");
+        assert!(r.contains("bound auto (now 200.0 KiB)") && r.contains("reserve 200"), "{r}");
+        let fixed = ZfConfig { budget_bytes: 128 << 10, ..ZfConfig::default() };
+        assert!(report(&s, &fixed, false, &[]).contains("budget 128.0 KiB"));
         let legacy = ZfConfig { policy: crate::ZF_POLICY_LEGACY, ..ZfConfig::default() };
         assert!(report(&s, &legacy, false, &[]).contains("policy legacy"));
     }

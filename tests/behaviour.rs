@@ -21,6 +21,7 @@ fn pool_with_reserve(per_code_max: u32, budget: usize, sweep_every: u32, reserve
         cfg.budget_bytes = budget;
         cfg.sweep_every = sweep_every;
         cfg.reserve_max = reserve_max;
+        cfg.sweep_generation = 1; // these scenarios age the lists at zf_pool_collect(pool, 1)
         let pool = zf_pool_new(&cfg);
         assert!(!pool.is_null());
         pool
@@ -348,5 +349,111 @@ fn a_smaller_config_struct_is_refused_before_it_is_read_past() {
         let mut older = older;
         assert_eq!(zf_config_from_env(older.as_mut_ptr().cast()), -1);
         assert_eq!(older, [8, 0], "nothing written");
+    }
+}
+
+/// Runs `code` once: a call and its return.
+fn run_once(code: *mut ZfCode) {
+    let (f, _) = acquire(code);
+    // SAFETY: a live frame of `code`.
+    unsafe { zf_frame_release(code, f) };
+}
+
+/// Held against the bound: what the bound covers never exceeds it.
+fn assert_within_bound(pool: *mut ZfPool, when: &str) -> ZfStats {
+    let s = stats(pool);
+    assert!(s.cached_bytes + s.allowance_bytes <= s.bound_bytes, "{when}: {s:?}");
+    s
+}
+
+#[test]
+fn the_automatic_bound_grows_with_the_codes_that_run_and_shrinks_when_they_die() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
+        let floor = ZF_AUTO_BOUND_FLOOR as u64;
+        assert_eq!(stats(pool).bound_bytes, floor);
+        // One frame of 4000 bytes, at the size asked: what CPython keeps per code.
+        let weight = (ZF_HEADER_BYTES + 4000usize.next_multiple_of(16)) as u64;
+        let codes: Vec<_> = (0..100).map(|_| zf_code_new(pool, 4000)).collect();
+        assert_eq!(stats(pool).bound_bytes, floor, "codes that never ran weigh nothing");
+        for (i, &code) in codes.iter().enumerate() {
+            run_once(code);
+            let s = assert_within_bound(pool, "growing");
+            assert_eq!(s.bound_bytes, floor.max(weight * (i as u64 + 1)), "after {} codes ran", i + 1);
+        }
+        for &code in &codes {
+            run_once(code); // again: the bound counts a code once
+        }
+        let s = assert_within_bound(pool, "grown");
+        assert_eq!(s.bound_bytes, 100 * weight);
+        assert!(s.cached_bytes > floor, "the cache grew past the floor with the program: {s:?}");
+        for (i, &code) in codes.iter().enumerate() {
+            zf_code_free(code);
+            let s = assert_within_bound(pool, "shrinking");
+            assert_eq!(s.bound_bytes, floor.max(weight * (99 - i as u64)), "after {} codes died", i + 1);
+        }
+        let s = stats(pool);
+        assert_eq!(s.bound_bytes, floor, "back to the floor");
+        assert!(s.cached_bytes <= floor, "trimmed back: {s:?}");
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
+fn a_users_budget_is_a_hard_cap_however_many_codes_run() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let budget = 64 << 10;
+        let pool = pool_with_reserve(ZF_DEFAULT_PER_CODE_MAX, budget, 0, ZF_DEFAULT_RESERVE_MAX);
+        let codes: Vec<_> = (0..200).map(|_| zf_code_new(pool, 4000)).collect();
+        for &code in &codes {
+            recurse(code, 3);
+            let s = assert_within_bound(pool, "running");
+            assert_eq!(s.bound_bytes, budget as u64, "a budget the caller set does not follow the program");
+        }
+        assert!(stats(pool).evicted_frees > 0, "the cap was really in the way");
+        for &code in &codes {
+            zf_code_free(code);
+            assert_eq!(assert_within_bound(pool, "freeing").bound_bytes, budget as u64);
+        }
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
+fn a_miss_takes_a_reserve_frame_of_its_own_class_among_many() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = pool_with_reserve(0, 1 << 30, 0, 1000);
+        // 60 size classes, 3 frames each, retired by codes that keep none.
+        let sizes: Vec<usize> = (0..60).map(|i| (128 << (i / 8)) + (i % 8) * (16 << (i / 8))).collect();
+        let mut frames = vec![];
+        for &size in &sizes {
+            let code = zf_code_new(pool, size);
+            let live: Vec<_> = (0..3).map(|_| acquire(code).0).collect();
+            for &frame in &live {
+                zf_frame_release(code, frame);
+            }
+            frames.push((size, live));
+            zf_code_free(code);
+        }
+        let s = stats(pool);
+        assert_eq!(s.shared_frames, 180, "{s:?}");
+        // Each new code gets the last frame its class retired, never another class's.
+        for (size, retired) in frames.iter().rev() {
+            let code = zf_code_new(pool, *size);
+            for want in retired.iter().rev() {
+                let (f, zombie) = acquire(code);
+                assert_eq!((f, zombie), (*want, false), "size {size}");
+            }
+            let before = stats(pool).fresh_allocs;
+            let (f, _) = acquire(code);
+            assert_eq!(stats(pool).fresh_allocs, before + 1, "size {size}: its class is empty, so a fresh frame");
+            zf_frame_release(code, f);
+            zf_code_free(code);
+        }
+        assert_eq!(stats(pool).shared_hits, 180);
+        zf_pool_free(pool);
     }
 }

@@ -36,6 +36,7 @@ macro_rules! c_programs {
 
 c_programs!(
     test_api,
+    test_auto_bound,
     test_call_loop,
     test_code_freed_while_live,
     test_debug,
@@ -175,7 +176,9 @@ fn trace_roundtrip() -> &'static Path {
 fn a_trace_recorded_from_c_replays_to_identical_stats() {
     use zombie_frames::replay::{replay, Contender};
     let exe = trace_roundtrip();
-    for (policy, extra) in [("per-code", [("ZF_BUDGET", "16K")]), ("legacy", [("ZF_BUDGET", "128K")])] {
+    // Sweeps at generation-1 collections, so that the trace's collections age the lists.
+    let per_code = [("ZF_BUDGET", "16K"), ("ZF_SWEEP_GENERATION", "1")];
+    for (policy, extra) in [("per-code", per_code), ("legacy", [("ZF_BUDGET", "128K"), ("ZF_SWEEP_GENERATION", "1")])] {
         let path = out_dir().join(format!("roundtrip-{policy}.zft"));
         let mut cmd = Command::new(exe);
         cmd.env("ZF_TRACE", &path).env("ZF_POLICY", policy).envs(extra);
@@ -188,8 +191,7 @@ fn a_trace_recorded_from_c_replays_to_identical_stats() {
         let mut cfg = zombie_frames::ZfConfig::default();
         cfg.apply_env(|k| match k {
             "ZF_POLICY" => Some(policy.into()),
-            "ZF_BUDGET" => Some(extra[0].1.into()),
-            _ => None,
+            _ => extra.iter().find(|(name, _)| *name == k).map(|(_, v)| v.as_bytes().to_vec()),
         })
         .unwrap();
         let file = std::fs::File::open(&path).expect("the trace");

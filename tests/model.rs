@@ -77,6 +77,8 @@ struct MCode {
     /// looked at this code (it counts them then).
     unseen_hits: u64,
     unseen_releases: u64,
+    /// Missed once: counts in the automatic bound.
+    ran: bool,
 }
 
 impl MCode {
@@ -94,6 +96,7 @@ enum Want {
 
 struct Model {
     per_code_max: u32,
+    /// `budget_bytes`; 0: the automatic bound.
     budget: u64,
     sweep_every: u64,
     sweep_at: u64,
@@ -167,9 +170,21 @@ impl Model {
             live: 0,
             unseen_hits: 0,
             unseen_releases: 0,
+            ran: false,
         });
         self.s.codes += 1;
         self.s.codes_created += 1;
+    }
+
+    /// The bound in force: the budget, or with budget 0 one block (at the
+    /// size asked) of every live code that has run, within floor and ceiling.
+    fn bound(&self) -> u64 {
+        if self.budget != 0 {
+            return self.budget;
+        }
+        let ran: u64 =
+            self.codes.iter().filter(|c| c.ran && !c.freed).map(|c| HEADER + c.frame_bytes.next_multiple_of(16) as u64).sum();
+        ran.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64)
     }
 
     fn allowance(&self) -> u64 {
@@ -227,8 +242,9 @@ impl Model {
             self.s.allowance_bytes = self.allowance();
             return Want::Zombie(addr);
         }
+        c.ran = true;
         self.s.peak_live_frames = self.s.peak_live_frames.max(self.seen_live);
-        let bytes = c.bytes;
+        let bytes = self.codes[ci].bytes;
         if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
             let addr = self.reserve.remove(i);
             self.reserve_low = self.reserve_low.min(self.reserve.len());
@@ -271,7 +287,7 @@ impl Model {
 
     /// To the reserve if it has room within the budget, else freed; true when kept.
     fn retire(&mut self, addr: usize) -> bool {
-        if self.reserve.len() < self.reserve_max && self.committed() + self.blocks[&addr] <= self.budget {
+        if self.reserve.len() < self.reserve_max && self.committed() + self.blocks[&addr] <= self.bound() {
             self.reserve.push(addr);
             self.cache(addr);
             self.raise_peak();
@@ -318,14 +334,15 @@ impl Model {
     }
 
     fn fits(&mut self, ci: usize, need: u64) -> bool {
-        if self.committed() + need <= self.budget {
+        let bound = self.bound();
+        if self.committed() + need <= bound {
             return true;
         }
         self.codes[ci].used = true;
-        if need > self.budget {
+        if need > bound {
             return false;
         }
-        while self.committed() + need > self.budget {
+        while self.committed() + need > bound {
             match self.clock_victim() {
                 Some(v) if v != ci => {
                     if self.codes[v].room > 0 {
@@ -379,10 +396,18 @@ impl Model {
         }
     }
 
+    /// The reserve frame aging and trimming give back first: of the
+    /// smallest class held, the last retired.
+    fn reserve_smallest(&mut self) -> Option<usize> {
+        let least = self.reserve.iter().map(|a| self.blocks[a]).min()?;
+        let i = self.reserve.iter().rposition(|a| self.blocks[a] == least)?;
+        Some(self.reserve.remove(i))
+    }
+
     fn sweep(&mut self) {
         let drop = self.reserve_low.div_ceil(4);
         for _ in 0..drop {
-            let addr = self.reserve.pop().unwrap();
+            let addr = self.reserve_smallest().unwrap();
             self.uncache(addr);
             self.free(addr);
         }
@@ -420,14 +445,39 @@ impl Model {
         self.hand = 0;
     }
 
+    /// Its room goes, then the bound shrinks (its zombies retire only
+    /// within what is left), then the cache is trimmed to the bound.
     fn free_code(&mut self, ci: usize) {
         self.sync(ci);
-        while let Some(addr) = self.take_out(ci, false) {
-            self.retire(addr);
-        }
         self.revoke(ci, u32::MAX);
         self.codes[ci].freed = true;
         self.s.codes -= 1;
+        while let Some(addr) = self.take_out(ci, false) {
+            self.retire(addr);
+        }
+        self.trim();
+    }
+
+    /// The clock takes room and zombies from any code, then the reserve
+    /// gives back its smallest frames, until the cache fits the bound.
+    fn trim(&mut self) {
+        while self.committed() > self.bound() {
+            if let Some(v) = self.clock_victim() {
+                if self.codes[v].room > 0 {
+                    self.revoke(v, 1);
+                } else if let Some(addr) = self.take_out(v, true) {
+                    self.free(addr);
+                    self.s.evicted_frees += 1;
+                }
+            } else if let Some(addr) = self.reserve_smallest() {
+                self.reserve_low = self.reserve_low.min(self.reserve.len());
+                self.uncache(addr);
+                self.free(addr);
+                self.s.evicted_frees += 1;
+            } else {
+                break;
+            }
+        }
     }
 }
 
@@ -591,9 +641,13 @@ fn run(seed: u64, steps: usize) {
             let got = stats(pool);
             m.s.shared_frames = m.reserve.len() as u64;
             m.s.allowance_bytes = m.allowance();
+            m.s.bound_bytes = m.bound();
             assert_eq!(got, m.s, "{what}, step {step} ({op}): stats differ from the model");
             let held = got.cached_bytes + got.allowance_bytes;
-            assert!(held <= cfg.budget_bytes as u64, "{what}, step {step}: over budget");
+            assert!(held <= got.bound_bytes, "{what}, step {step}: over the bound in force");
+            if cfg.budget_bytes != ZF_BUDGET_AUTO {
+                assert_eq!(got.bound_bytes, cfg.budget_bytes as u64, "{what}: a user's budget is the bound");
+            }
         }
 
         // Free in the worst order: the pool first, with codes and frames alive.

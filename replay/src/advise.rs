@@ -29,10 +29,21 @@ use zombie_frames::ZfConfig;
 pub const PER_CODE_MAX: [u32; 7] = [4, 8, 16, 32, 64, 128, 256];
 /// The reserve_max values tried.
 pub const RESERVE_MAX: [u32; 6] = [0, 100, 200, 300, 400, 600];
-/// Besides the given sweep_generation: 3, no aging sweep at any collection
-/// (only every sweep_every releases). A program that calls gc.collect()
-/// often (a test suite) otherwise ages every list at each call.
+/// 3: no aging sweep at any collection (only every sweep_every releases),
+/// the default. A program that calls gc.collect() often (a test suite)
+/// otherwise ages every list at each call.
 pub const NO_SWEEP_AT_COLLECTIONS: u32 = 3;
+/// 1: an aging sweep at each collection of generation 1 or 2 (the default
+/// of 0.3), which keeps lists shorter on programs that collect seldom.
+pub const SWEEP_AT_COLLECTIONS: u32 = 1;
+
+/// The sweep_generation searched besides the given one.
+pub fn other_sweep_generation(given: u32) -> u32 {
+    match given {
+        NO_SWEEP_AT_COLLECTIONS => SWEEP_AT_COLLECTIONS,
+        _ => NO_SWEEP_AT_COLLECTIONS,
+    }
+}
 const KIB: usize = 1024;
 
 /// One trace, loaded, with legacy's outcome on it.
@@ -145,10 +156,7 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
     let mut s = Search { targets, cache: HashMap::new(), replays: 0, hard: 0 };
     let mut found: Option<Candidate> = None;
     let mut best: Option<Candidate> = None;
-    let mut generations = vec![base.sweep_generation];
-    if base.sweep_generation < NO_SWEEP_AT_COLLECTIONS {
-        generations.push(NO_SWEEP_AT_COLLECTIONS);
-    }
+    let generations = [base.sweep_generation, other_sweep_generation(base.sweep_generation)];
     let grid: Vec<(u32, u32, u32)> = generations
         .iter()
         .flat_map(|&g| PER_CODE_MAX.iter().flat_map(move |&p| RESERVE_MAX.map(|r| (g, p, r))))
@@ -297,7 +305,7 @@ mod tests {
         let lines = env_lines(&cfg);
         assert!(lines.contains("ZF_BUDGET=141K\nZF_PER_CODE_MAX=64\n"), "{lines}");
         assert!(!lines.contains("SWEEP"), "{lines}");
-        let lines = env_lines(&ZfConfig { sweep_generation: NO_SWEEP_AT_COLLECTIONS, ..cfg });
-        assert!(lines.ends_with("ZF_SWEEP_GENERATION=3\n"), "{lines}");
+        let lines = env_lines(&ZfConfig { sweep_generation: SWEEP_AT_COLLECTIONS, ..cfg });
+        assert!(lines.ends_with("ZF_SWEEP_GENERATION=1\n"), "{lines}");
     }
 }

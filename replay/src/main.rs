@@ -203,7 +203,7 @@ fn run_advise(args: &Args) -> ExitCode {
     let searched = format!(
         "sweep_generation {} and {}, per_code_max {:?}, reserve_max {:?}, the smallest budget_bytes (whole KiB) for each; {} replays",
         base.sweep_generation,
-        advise::NO_SWEEP_AT_COLLECTIONS,
+        advise::other_sweep_generation(base.sweep_generation),
         advise::PER_CODE_MAX,
         advise::RESERVE_MAX,
         count(advice.replays)

@@ -1,0 +1,101 @@
+/*
+ * The default bound follows the program, seen from C through
+ * ZfStats.bound_bytes: it starts at ZF_AUTO_BOUND_FLOOR, grows by one frame
+ * (at the size asked, header included) for each live code that has run,
+ * shrinks back as those codes are freed, and what is cached never exceeds
+ * it. A budget the caller sets stays a hard cap, whatever runs.
+ */
+#include "check.h"
+
+enum { CODES = 120, FRAME = 3000 };
+
+static ZfStats stats_of(const ZfPool *pool)
+{
+    ZfStats s;
+    zf_pool_stats(pool, &s);
+    return s;
+}
+
+static void run_once(ZfCode *code)
+{
+    int zombie;
+    void *f = zf_frame_acquire(code, &zombie);
+    CHECK(f != NULL);
+    zf_frame_release(code, f);
+}
+
+/* cached + allowance <= bound, at this moment; returns the stats. */
+static ZfStats within_bound(const ZfPool *pool)
+{
+    ZfStats s = stats_of(pool);
+    CHECK(s.cached_bytes + s.allowance_bytes <= s.bound_bytes);
+    return s;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+static void the_default_bound_follows_the_program(void)
+{
+    ZfConfig cfg;
+    ZfPool *pool;
+    ZfCode *codes[CODES];
+    const uint64_t floor = ZF_AUTO_BOUND_FLOOR;
+    const uint64_t weight = ZF_HEADER_BYTES + (FRAME + 15) / 16 * 16;
+    int i;
+
+    zf_config_default(&cfg);
+    CHECK_EQ(cfg.budget_bytes, ZF_BUDGET_AUTO);
+    pool = zf_pool_new(&cfg);
+    CHECK(pool != NULL);
+    CHECK_EQ(stats_of(pool).bound_bytes, floor);
+    for (i = 0; i < CODES; i++)
+        codes[i] = zf_code_new(pool, FRAME);
+    CHECK_EQ(stats_of(pool).bound_bytes, floor); /* made, never run */
+    for (i = 0; i < CODES; i++) {
+        run_once(codes[i]);
+        CHECK_EQ(within_bound(pool).bound_bytes, max_u64(floor, weight * (uint64_t)(i + 1)));
+    }
+    CHECK(stats_of(pool).cached_bytes > floor); /* the cache grew with the program */
+    for (i = 0; i < CODES; i++) {
+        zf_code_free(codes[i]);
+        CHECK_EQ(within_bound(pool).bound_bytes, max_u64(floor, weight * (uint64_t)(CODES - 1 - i)));
+    }
+    CHECK_EQ(stats_of(pool).bound_bytes, floor);
+    CHECK(stats_of(pool).cached_bytes <= floor);
+    zf_pool_free(pool);
+}
+
+static void a_budget_set_by_the_caller_is_a_hard_cap(void)
+{
+    ZfConfig cfg;
+    ZfPool *pool;
+    ZfCode *codes[CODES];
+    int i;
+
+    zf_config_default(&cfg);
+    cfg.budget_bytes = 48 * 1024;
+    pool = zf_pool_new(&cfg);
+    CHECK(pool != NULL);
+    for (i = 0; i < CODES; i++) {
+        codes[i] = zf_code_new(pool, FRAME);
+        run_once(codes[i]);
+        CHECK_EQ(within_bound(pool).bound_bytes, cfg.budget_bytes);
+        CHECK(stats_of(pool).peak_cached_bytes <= cfg.budget_bytes);
+    }
+    CHECK(stats_of(pool).evicted_frees > 0); /* the cap was in the way */
+    for (i = 0; i < CODES; i++) {
+        zf_code_free(codes[i]);
+        CHECK_EQ(within_bound(pool).bound_bytes, cfg.budget_bytes);
+    }
+    zf_pool_free(pool);
+}
+
+int main(void)
+{
+    the_default_bound_follows_the_program();
+    a_budget_set_by_the_caller_is_a_hard_cap();
+    return check_done();
+}

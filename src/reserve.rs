@@ -1,0 +1,182 @@
+//! The reserve: retired frames any code may take on a miss, indexed by
+//! size class so that a miss finds a frame of its class, or knows there is
+//! none, in O(1) whatever the reserve holds.
+//!
+//! One LIFO list per class (`block::size_class`: a frame rounded up to an
+//! eighth of its power of two), and a bitmap of the classes that hold
+//! frames, so the smallest frame held is found in O(1) too (aging and
+//! trimming give those back first). Under the legacy policy every block goes to
+//! one list, CPython's global free list, whatever its size.
+
+use crate::block::{Block, List, ALIGN};
+use core::cell::Cell;
+
+/// Classes of capacities from 16 bytes to `ZF_MAX_FRAME_BYTES` plus a debug
+/// guard (2^30 + 2^27 is class 192): 7 below 128, then 8 per power of two.
+pub(crate) const CLASSES: usize = 7 + 24 * 8;
+const WORDS: usize = CLASSES.div_ceil(64);
+
+/// The index of the size class `capacity` (a value of `size_class`, so a
+/// multiple of 16 of at most eight steps per power of two): 16 to 112 are
+/// 0 to 6, then eight per power of two from 128.
+pub(crate) fn class_index(capacity: usize) -> usize {
+    if capacity < 128 {
+        return (capacity / ALIGN).max(1) - 1;
+    }
+    let log = (usize::BITS - 1 - capacity.leading_zeros()) as usize;
+    let power = 1usize << log;
+    let index = 7 + (log - 7) * 8 + (capacity - power) / (power / 8);
+    debug_assert!(index < CLASSES && capacity % (power / 8) == 0, "not a size class: {capacity}");
+    index.min(CLASSES - 1)
+}
+
+pub struct Reserve {
+    classes: [List; CLASSES],
+    /// Bit `i` set: `classes[i]` holds a frame.
+    occupied: [Cell<u64>; WORDS],
+    len: Cell<u32>,
+    /// Legacy: one list for every size (CPython's free list).
+    one_list: bool,
+}
+
+impl Reserve {
+    pub fn new(one_list: bool) -> Reserve {
+        Reserve {
+            classes: core::array::from_fn(|_| List::default()),
+            occupied: core::array::from_fn(|_| Cell::new(0)),
+            len: Cell::new(0),
+            one_list,
+        }
+    }
+
+    pub fn len(&self) -> u32 {
+        self.len.get()
+    }
+
+    fn index(&self, capacity: usize) -> usize {
+        if self.one_list {
+            0
+        } else {
+            class_index(capacity)
+        }
+    }
+
+    fn mark(&self, i: usize, held: bool) {
+        let word = &self.occupied[i / 64];
+        let bit = 1u64 << (i % 64);
+        word.set(if held { word.get() | bit } else { word.get() & !bit });
+    }
+
+    /// The smallest class that holds a frame, if any.
+    fn lowest(&self) -> Option<usize> {
+        let (w, word) = self.occupied.iter().enumerate().find(|(_, w)| w.get() != 0)?;
+        Some(w * 64 + word.get().trailing_zeros() as usize)
+    }
+
+    pub fn push(&self, block: Block) {
+        let i = self.index(block.capacity());
+        self.classes[i].push(block);
+        self.mark(i, true);
+        self.len.set(self.len.get() + 1);
+    }
+
+    fn take(&self, i: usize) -> Option<Block> {
+        let block = self.classes[i].pop()?;
+        if self.classes[i].len() == 0 {
+            self.mark(i, false);
+        }
+        self.len.set(self.len.get() - 1);
+        Some(block)
+    }
+
+    /// The most recently retired frame of the class of `capacity` (under
+    /// legacy: the head of the one list, whatever its size).
+    pub fn take_class(&self, capacity: usize) -> Option<Block> {
+        self.take(self.index(capacity))
+    }
+
+    /// A frame of the smallest class held (legacy: the head of the list):
+    /// what aging and trimming give back first.
+    pub fn pop(&self) -> Option<Block> {
+        self.take(self.lowest()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::{size_class, Heap};
+    use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES};
+
+    #[test]
+    fn class_indices_are_dense_and_ordered() {
+        let mut last = None;
+        let mut seen = 0;
+        let mut bytes = 1;
+        while bytes <= ZF_MAX_FRAME_BYTES + 32 {
+            let class = size_class(bytes);
+            let i = class_index(class);
+            assert!(i < CLASSES, "{bytes}: index {i}");
+            match last {
+                Some((c, j)) if c == class => assert_eq!(i, j, "one class, one index"),
+                Some((_, j)) => {
+                    assert_eq!(i, j + 1, "{bytes}: classes in order get consecutive indices");
+                    seen += 1;
+                }
+                None => assert_eq!(i, 0),
+            }
+            last = Some((class, i));
+            bytes = class + 1;
+        }
+        assert_eq!(seen + 1, class_index(size_class(ZF_MAX_FRAME_BYTES + 32)) + 1);
+        assert_eq!([16, 112, 128, 240, 256, 448, 512].map(class_index), [0, 6, 7, 14, 15, 21, 23]);
+    }
+
+    /// Blocks of the given frame sizes, and the heap to free them.
+    fn blocks(sizes: &[usize]) -> (Heap, Vec<Block>) {
+        let heap = Heap::new(&ZfConfig::default());
+        (heap, sizes.iter().map(|&s| heap.new_block(size_class(s)).unwrap()).collect())
+    }
+
+    #[test]
+    fn a_miss_finds_its_class_or_nothing() {
+        let (heap, b) = blocks(&[448, 100, 440, 4000, 100]);
+        let r = Reserve::new(false);
+        for &block in &b {
+            r.push(block);
+        }
+        assert_eq!(r.len(), 5);
+        // 440 and 448 share a class: the later one comes first (LIFO).
+        assert_eq!(r.take_class(size_class(445)), Some(b[2]));
+        assert_eq!(r.take_class(size_class(448)), Some(b[0]));
+        assert_eq!(r.take_class(size_class(448)), None, "the class is empty; nothing else is handed out");
+        assert_eq!(r.take_class(size_class(2000)), None);
+        assert_eq!(r.len(), 3);
+        // Aging gives back the smallest class first, LIFO within it.
+        assert_eq!(r.pop(), Some(b[4]));
+        assert_eq!(r.pop(), Some(b[1]));
+        assert_eq!(r.pop(), Some(b[3]));
+        assert_eq!((r.pop(), r.len()), (None, 0));
+        for block in b {
+            // SAFETY: out of every list.
+            unsafe { heap.free_block(block) };
+        }
+    }
+
+    #[test]
+    fn legacy_keeps_one_list_of_every_size() {
+        let (heap, b) = blocks(&[448, 100, 4000]);
+        let r = Reserve::new(true);
+        for &block in &b {
+            r.push(block);
+        }
+        // The head, whatever the size asked.
+        assert_eq!(r.take_class(size_class(16)), Some(b[2]));
+        assert_eq!(r.pop(), Some(b[1]));
+        assert_eq!(r.pop(), Some(b[0]));
+        for block in b {
+            // SAFETY: out of every list.
+            unsafe { heap.free_block(block) };
+        }
+    }
+}
