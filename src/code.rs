@@ -24,10 +24,14 @@
 
 use crate::block::{Block, Stack};
 use crate::hot::ZfCodeHot;
-use crate::pool::Pool;
 use crate::stats::{Counters, Tally, ZfStats};
 use core::cell::Cell;
 use core::ptr::NonNull;
+
+/// A code's link to the pool that made it, as an address: this module sits
+/// below `pool`, which turns it back into a `&Pool` (`Pool::of`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PoolLink(pub NonNull<u8>);
 
 #[repr(C)]
 pub struct Code {
@@ -60,7 +64,8 @@ pub struct Code {
     bytes: usize,
     /// Frames acquired and not yet released, as of the last `sync`.
     live: Cell<u64>,
-    pub(crate) pool: NonNull<Pool>,
+    /// The pool that made this code (`Pool::of` follows it).
+    pub(crate) pool: PoolLink,
     /// The frame bytes the code asked for (plus a debug pool's guard).
     pub(crate) frame_bytes: usize,
     /// The order in which the pool made this code, from 1.
@@ -105,14 +110,8 @@ impl Work {
 
 impl Code {
     /// The pool that made this code.
-    pub fn pool(&self) -> &Pool {
-        // SAFETY: a code keeps its pool alive: a pool's memory goes with
-        // its last code (Pool::close, Pool::free_code).
-        unsafe { self.pool.as_ref() }
-    }
-
     pub fn new(
-        pool: NonNull<Pool>,
+        pool: PoolLink,
         id: u64,
         frame_bytes: usize,
         capacity: usize,

@@ -15,14 +15,11 @@
 
 use crate::block::{Block, Heap, ALIGN};
 use crate::code::Code;
-use crate::error::Error;
-use crate::pool::Pool;
 use crate::table::FrameTable;
 use crate::os;
 use alloc::ffi::CString;
 use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -90,9 +87,9 @@ impl Handler {
 
 /// Bytes after each frame that a debug pool fills and checks, at least.
 const GUARD_BYTES: usize = 16;
-const GUARD_BYTE: u8 = 0xFD;
+pub(crate) const GUARD_BYTE: u8 = 0xFD;
 /// What a debug pool fills a frame with when it is not a zombie.
-const CLEAN_BYTE: u8 = 0xCD;
+pub(crate) const CLEAN_BYTE: u8 = 0xCD;
 
 /// The frame size a pool's blocks are made for: debug pools add the
 /// guard. Public for tests that model the pool's accounting.
@@ -106,22 +103,22 @@ pub fn block_frame_bytes(frame_bytes: usize, debug: bool) -> usize {
 }
 
 /// The bytes the caller may use in a frame of `code`.
-fn user_bytes(code: &Code) -> usize {
+pub(crate) fn user_bytes(code: &Code) -> usize {
     code.frame_bytes - GUARD_BYTES
 }
 
 /// What the record knows of one frame.
 #[derive(Clone, Copy)]
-struct Entry {
+pub(crate) struct Entry {
     /// The code it was handed to. Read only while the frame is live (a
     /// live frame keeps its code); a zombie may outlive its code.
-    code: NonNull<Code>,
+    pub(crate) code: NonNull<Code>,
     /// That code's number and frame size, for messages.
-    id: u64,
-    bytes: u32,
-    live: bool,
+    pub(crate) id: u64,
+    pub(crate) bytes: u32,
+    pub(crate) live: bool,
     /// A zombie's checksum, taken at its release.
-    sum: u64,
+    pub(crate) sum: u64,
 }
 
 impl Default for Entry {
@@ -131,12 +128,12 @@ impl Default for Entry {
 }
 
 impl Entry {
-    fn live(code: &Code) -> Entry {
+    pub(crate) fn live(code: &Code) -> Entry {
         let bytes = user_bytes(code) as u32; // at most ZF_MAX_FRAME_BYTES
         Entry { code: NonNull::from(code), id: code.id, bytes, live: true, sum: 0 }
     }
 
-    fn who(&self) -> String {
+    pub(crate) fn who(&self) -> String {
         format!("code #{} ({} bytes)", self.id, self.bytes)
     }
 }
@@ -144,7 +141,7 @@ impl Entry {
 /// Every frame of a debug pool, live or zombie, by address, and the
 /// thread inside the pool now.
 pub(crate) struct Record {
-    frames: FrameTable<Entry>,
+    pub(crate) frames: FrameTable<Entry>,
     /// The thread inside acquire or release (its pthread_self), or 0.
     owner: AtomicUsize,
 }
@@ -154,12 +151,12 @@ impl Record {
         Record { frames: FrameTable::new(heap, "the debug record of frames"), owner: AtomicUsize::new(0) }
     }
 
-    fn live(&self) -> impl Iterator<Item = (usize, Entry)> + '_ {
+    pub(crate) fn live(&self) -> impl Iterator<Item = (usize, Entry)> + '_ {
         self.frames.iter().filter(|(_, e)| e.live)
     }
 
     /// Claims the pool for this thread; false if another thread is inside.
-    fn enter(&self) -> bool {
+    pub(crate) fn enter(&self) -> bool {
         // SAFETY: pthread_self has no preconditions; its value names this thread.
         let me = unsafe { libc::pthread_self() } as usize;
         match self.owner.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
@@ -169,14 +166,14 @@ impl Record {
         }
     }
 
-    fn leave(&self) {
+    pub(crate) fn leave(&self) {
         self.owner.store(0, Ordering::Release);
     }
 }
 
 /// A checksum of every frame byte of a block, guard included (64-bit
 /// words, multiply and rotate): it needs nothing but the block.
-fn checksum(block: Block) -> u64 {
+pub(crate) fn checksum(block: Block) -> u64 {
     let len = block.capacity().next_multiple_of(ALIGN);
     // SAFETY: the block holds `len` frame bytes, all initialised (fresh
     // frames are filled, guards too) and ours while it is a zombie.
@@ -197,7 +194,7 @@ fn checksum(block: Block) -> u64 {
 /// # Safety
 /// The block's bytes are the pool's for `'a` (a frame being handed out or
 /// taken back), and nothing else refers to them meanwhile.
-unsafe fn guard<'a>(block: Block, code: &Code) -> &'a mut [u8] {
+pub(crate) unsafe fn guard<'a>(block: Block, code: &Code) -> &'a mut [u8] {
     let start = user_bytes(code);
     let end = block.capacity().next_multiple_of(ALIGN);
     // SAFETY: `start` < `end`, and the block holds `end` frame bytes (it
@@ -207,170 +204,13 @@ unsafe fn guard<'a>(block: Block, code: &Code) -> &'a mut [u8] {
     unsafe { core::slice::from_raw_parts_mut(first, end - start) }
 }
 
-fn describe(code: &Code) -> String {
+pub(crate) fn describe(code: &Code) -> String {
     format!("code #{} ({} bytes)", code.id, user_bytes(code))
 }
 
 /// The code of a live frame.
-fn code_ref(entry: &Entry) -> &Code {
+pub(crate) fn code_ref(entry: &Entry) -> &Code {
     debug_assert!(entry.live);
     // SAFETY: a live frame keeps its code alive.
     unsafe { entry.code.as_ref() }
-}
-
-impl Pool {
-    #[inline]
-    pub(crate) fn forget_if_debug(&self, block: Block) {
-        if self.cfg.debug() {
-            self.record.frames.remove(block.frame().as_ptr() as usize);
-        }
-    }
-
-    fn concurrent(&self, function: &'static str, code: &Code) -> Error {
-        let why = "another thread is inside this pool (the caller must hold the pool's lock, e.g. the GIL)";
-        self.report(ZF_ERR_CONCURRENT_USE, &format!("{function} on {}: {why}", describe(code)));
-        Error::Invalid { function, why: why.into() }
-    }
-
-    /// `acquire` in debug mode: zombies that fail their checksum are freed,
-    /// the frame handed out is recorded and its guard filled.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn checked_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
-        if !self.record.enter() {
-            return Err(self.concurrent("zf_frame_acquire", code));
-        }
-        let got = self.record.frames.reserve().and_then(|()| {
-            self.drop_corrupt_zombies(code);
-            self.acquire_unchecked(code)
-        });
-        if let Ok((frame, hit)) = got {
-            self.record.frames.set(frame.as_ptr() as usize, Entry::live(code));
-            if !hit {
-                // Like PYTHONMALLOC=debug: no byte a checksum reads is ever uninitialised.
-                // SAFETY: a frame just handed out, of at least this many bytes.
-                unsafe { frame.as_ptr().write_bytes(CLEAN_BYTE, user_bytes(code)) };
-            }
-            // SAFETY: a frame just handed out, so a block of ours.
-            let block = unsafe { Block::from_frame(frame) };
-            // SAFETY: the caller gets the frame only when this returns.
-            unsafe { guard(block, code) }.fill(GUARD_BYTE);
-        }
-        self.record.leave();
-        got
-    }
-
-    /// Frees the zombies an acquire would take next whose bytes changed
-    /// since their release (a miss checks what it takes from the shared list).
-    fn drop_corrupt_zombies(&self, code: &Code) {
-        while code.peek().is_some_and(|b| self.corrupt_zombie(b)) {
-            self.sync(code);
-            if let Some(bad) = self.drop_zombie(code, false) {
-                self.free_block(bad);
-            }
-        }
-    }
-
-    /// Whether a zombie's bytes changed since its release; reports it.
-    pub(crate) fn corrupt_zombie(&self, block: Block) -> bool {
-        let frame = block.frame();
-        let Some(e) = self.record.frames.get(frame.as_ptr() as usize).filter(|e| !e.live) else { return false };
-        if checksum(block) == e.sum {
-            return false;
-        }
-        let msg = format!("frame {frame:p} of {}: its bytes changed after its release; freed, not handed out", e.who());
-        self.report(ZF_ERR_WRITE_AFTER_RELEASE, &msg);
-        true
-    }
-
-    /// `release` in debug mode. A pointer that is not a live frame of this
-    /// pool is reported and left alone; a frame released to the wrong code
-    /// goes to its own.
-    ///
-    /// # Safety
-    /// `code` is a live code (the rest of `release`'s contract is checked).
-    #[cold]
-    #[inline(never)]
-    pub(crate) unsafe fn checked_release(code: NonNull<Code>, frame: NonNull<u8>) {
-        // SAFETY: `code` is alive by the contract.
-        let c = unsafe { code.as_ref() };
-        let p = c.pool();
-        if !p.record.enter() {
-            p.concurrent("zf_frame_release", c);
-            return;
-        }
-        let Some(owner) = p.vet_release(c, frame) else {
-            p.record.leave();
-            return;
-        };
-        // Releasing the last frame of a freed pool's last code frees the pool.
-        let pool_goes = p.closed.get() && p.n.codes.get() == 0 && p.n.live_frames.get() == 1;
-        // SAFETY: `frame` is a live frame of `owner` (the record says so).
-        unsafe { Pool::release_unchecked(owner, frame) };
-        if !pool_goes {
-            p.record.leave();
-        }
-    }
-
-    /// Checks a release against the record and the guard; records the
-    /// zombie's checksum. The code to release to, or None to ignore it.
-    fn vet_release(&self, code: &Code, frame: NonNull<u8>) -> Option<NonNull<Code>> {
-        let addr = frame.as_ptr() as usize;
-        let Some(entry) = self.record.frames.get(addr) else {
-            let msg = format!("zf_frame_release({}, {frame:p}): not a frame of this pool (never handed out, or already freed); ignored", describe(code));
-            self.report(ZF_ERR_FOREIGN_POINTER, &msg);
-            return None;
-        };
-        if !entry.live {
-            let msg =
-                format!("frame {frame:p} of {} was released again (it is a zombie already); ignored", entry.who());
-            self.report(ZF_ERR_DOUBLE_RELEASE, &msg);
-            return None;
-        }
-        let owner = code_ref(&entry);
-        if !core::ptr::eq(owner, code) {
-            let msg = format!(
-                "frame {frame:p} of {} was released to {}; released to its own code instead",
-                describe(owner),
-                describe(code)
-            );
-            self.report(ZF_ERR_WRONG_CODE, &msg);
-        }
-        // SAFETY: a live frame of ours.
-        let block = unsafe { Block::from_frame(frame) };
-        // SAFETY: the caller gave the frame back; the pool has it now.
-        if let Some(at) = unsafe { guard(block, owner) }.iter().position(|&b| b != GUARD_BYTE) {
-            let msg = format!(
-                "frame {frame:p} of {}: byte {} (past its end) was written",
-                describe(owner),
-                user_bytes(owner) + at
-            );
-            self.report(ZF_ERR_OVERRUN, &msg);
-        }
-        self.record.frames.set(addr, Entry { live: false, sum: checksum(block), ..entry });
-        Some(entry.code)
-    }
-
-    /// `zf_pool_free` in debug mode: every frame still live, like a leak checker.
-    pub(crate) fn report_leaks(&self) {
-        let live = self.n.live_frames.get();
-        if live == 0 {
-            return;
-        }
-        let mut list: Vec<String> = self
-            .record
-            .live()
-            .take(8)
-            .map(|(frame, e)| {
-                let c = code_ref(&e);
-                let freed = if c.freed.get() { ", code freed" } else { "" };
-                format!("{frame:#x} of {}{freed}", describe(c))
-            })
-            .collect();
-        if live > list.len() as u64 {
-            list.push("...".into());
-        }
-        let msg = format!("zf_pool_free: {live} frames are still live (never released): {}", list.join(", "));
-        self.report(ZF_ERR_LEAK, &msg);
-    }
 }

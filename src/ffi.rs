@@ -23,7 +23,7 @@ use crate::config::ZfConfig;
 use crate::debug::ZfErrorHandler;
 use crate::error::Error;
 use crate::pool::Pool;
-use crate::stats::{self, ZfStats};
+use crate::stats::ZfStats;
 use crate::os::{self, ThreadBuffer};
 use alloc::format;
 use core::ffi::{c_char, c_int, c_void};
@@ -225,7 +225,7 @@ unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void 
     let code = non_null!("zf_frame_acquire", code, ptr::null_mut()).cast::<Code>();
     // SAFETY: a non-null code is alive (header contract).
     let c = unsafe { code.as_ref() };
-    let p = c.pool();
+    let p = Pool::of(c);
     let (frame, hit) = match p.acquire(c) {
         Ok(got) => got,
         Err(e) => return fail(e, ptr::null_mut()),
@@ -308,7 +308,7 @@ pub unsafe extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> 
     let pool = non_null!("zf_pool_print_stats", pool, -1);
     // SAFETY: the module's contract: a live pool.
     let p = unsafe { pool_ref(pool) };
-    let text = stats::report(&p.stats(), &p.cfg, p.closed.get(), &p.top_lists(5));
+    let text = p.stats_report();
     match os::write_all(fd, text.as_bytes()) {
         Ok(()) => 0,
         Err(err) => {
@@ -350,5 +350,5 @@ pub extern "C" fn zf_version() -> *const c_char {
 pub unsafe extern "C" fn zf_set_error_handler(pool: *mut ZfPool, func: ZfErrorHandler, ctx: *mut c_void) {
     let pool = non_null!("zf_set_error_handler", pool, ());
     // SAFETY: the module's contract: a live pool.
-    unsafe { pool_ref(pool) }.handler.set(crate::debug::Handler { func, ctx });
+    unsafe { pool_ref(pool) }.set_handler(crate::debug::Handler { func, ctx });
 }

@@ -2,21 +2,36 @@
 //!
 //! Each code object keeps a bounded free list of its own released frames
 //! ("zombies"), so a call gets back a frame that still holds its per-code
-//! fields; a small reserve of retired frames serves codes with no zombie of
-//! their own, and nothing is ever realloc'd. A pool-wide
-//! byte budget bounds the memory, and an aging sweep trims lists nobody uses.
+//! fields; a reserve of retired frames, by size class, serves codes with no
+//! zombie of their own, and nothing is ever realloc'd. A memory bound that
+//! follows the program's live codes (or the caller's fixed budget) holds
+//! the memory, and an aging sweep trims lists nobody uses.
 //!
 //! The library C links is `#![no_std]`: `core` and `alloc`, with libc for
 //! what the OS provides (`os`), in release builds (panic = "abort"). The
 //! `std` feature adds what only Rust tools need (the trace reader and the
 //! replay engine).
 //!
-//! Modules: `os` (libc: environment, files, stderr, per-thread storage, the heap), `block` (raw memory), `hot` (the hit path, shared with the
-//! header's inline pair), `code` (one code's zombies and allowance), `pool`
-//! (accounting, the slow paths), `policy` (aging and eviction),
-//! `config`, `stats`, `trace` (the `zftrace 1` format: reader and
-//! `ZF_TRACE` recorder), `replay` (a trace driven through the C ABI), `debug` (misuse reports), `ffi` (the C ABI, which is
-//! also the Rust API: tests and tools call the same functions C does).
+//! The modules form one stack; each uses only those above it
+//! (docs/ARCHITECTURE.md draws it):
+//!
+//! - `error`, `os`: the error type; libc (environment, files, stderr,
+//!   per-thread storage, the heap and panics without std).
+//! - `config`: `ZfConfig`, its defaults and the `ZF_*` variables.
+//! - `block`: raw memory: blocks, size classes, stacks threaded through them.
+//! - `hot`, `table`: the hit path (shared with the header's inline pair);
+//!   the address table of the pools that watch every frame.
+//! - `stats`, `code`: the counters and the report; one code's zombies and
+//!   allowance.
+//! - `ring`, `reserve`, `debug`, `record`: the codes with an allowance and
+//!   the clock hand; retired frames by size class; the record of frames and
+//!   misuse reports of a debug pool; the `ZF_TRACE` recorder.
+//! - `pool`: the accounting and the slow paths, with `pool::policy` (aging
+//!   and eviction) and `pool::checked` (a debug pool's checked paths).
+//! - `ffi`: the C ABI, which is also the Rust API: tests and tools call the
+//!   same functions C does.
+//! - `trace`, `replay` (std): the `zftrace 1` reader; a trace driven
+//!   through the C ABI.
 
 // Without an unwinder (panic = "abort", as release builds are) and unless
 // a Rust tool asks for std, the library is core + alloc + libc. A build that
@@ -34,10 +49,10 @@ mod error;
 pub mod ffi;
 mod hot;
 mod os;
-mod policy;
 mod pool;
 mod record;
 mod reserve;
+mod ring;
 #[cfg(feature = "std")]
 pub mod replay;
 pub mod stats;

@@ -8,58 +8,69 @@
 //! the caller still holds ever dangles.
 
 use crate::block::{block_bytes, size_class, Block, Heap};
-use crate::code::Code;
+use crate::code::{Code, PoolLink};
 use crate::config::{ZfConfig, ZF_BUDGET_AUTO, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
 use crate::error::Error;
-use crate::policy::Ring;
-use crate::reserve::Reserve;
-use crate::stats::{Counters, Tally, ZfStats};
 use crate::record::Recorder;
+use crate::reserve::Reserve;
+use crate::ring::Ring;
+use crate::stats::{Counters, Tally, ZfStats};
+use alloc::string::String;
 use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
+use policy::Aging;
+
+mod checked;
+mod policy;
 
 pub struct Pool {
-    pub(crate) cfg: ZfConfig,
-    pub(crate) heap: Heap,
+    cfg: ZfConfig,
+    heap: Heap,
     /// The bound in force: `cfg.budget_bytes`, or the automatic bound
     /// (`auto`), unbounded under legacy, or 0 once the pool is freed: then
     /// nothing is cached.
-    pub(crate) budget: Cell<usize>,
+    budget: Cell<usize>,
     /// `budget_bytes` was `ZF_BUDGET_AUTO`: the bound follows `ran_bytes`.
-    pub(crate) auto: bool,
+    auto: bool,
     /// Block bytes of one frame of every live code that has run (missed
     /// once): what the automatic bound follows.
-    pub(crate) ran_bytes: Cell<u64>,
-    pub(crate) closed: Cell<bool>,
-    /// The count of releases at which the next automatic sweep is due.
-    pub(crate) sweep_at: Cell<u64>,
-    pub(crate) ring: Ring,
+    ran_bytes: Cell<u64>,
+    closed: Cell<bool>,
+    /// When the next sweep is due, and what the reserve never served.
+    aging: Aging,
+    ring: Ring,
     /// Frames any code may take on a miss: the reserve of retired frames,
     /// by size class, or CPython's global free list under the legacy policy.
-    pub(crate) shared: Reserve,
-    pub(crate) shared_max: u32,
-    /// The shortest the shared list has been since the last sweep.
-    pub(crate) shared_low: Cell<u32>,
-    pub(crate) handler: Cell<Handler>,
-    pub(crate) n: Counters,
+    reserve: Reserve,
+    reserve_max: u32,
+    handler: Cell<Handler>,
+    n: Counters,
     /// `ZF_TRACE`: the recorder of every event, when asked for.
     trace: Option<RefCell<Recorder>>,
     /// Debug mode, a trace or the legacy policy: every call takes the slow
     /// path (each code's fast-path state stays inert).
     watched: bool,
     /// `ZF_FLAG_DEBUG`: every frame this pool handed out (src/debug.rs).
-    pub(crate) record: Record,
+    record: Record,
 }
 
 /// CPython 3.9's `PyFrame_MAXFREELIST`.
 const LEGACY_FREE_LIST_MAX: u32 = 200;
 
 impl Pool {
+    /// The pool that made `code`.
+    pub fn of(code: &Code) -> &Pool {
+        // SAFETY: the link was made from this pool in `new_code`, and a code
+        // keeps its pool alive: a pool's memory goes with its last code
+        // (`close`, `free_code`).
+        unsafe { code.pool.0.cast::<Pool>().as_ref() }
+    }
+
     pub fn create(cfg: &ZfConfig) -> Result<NonNull<Pool>, Error> {
         cfg.validate()?;
         let mut cfg = *cfg;
-        let (budget, shared_max) = match cfg.policy {
+        let (budget, reserve_max) = match cfg.policy {
             ZF_POLICY_LEGACY => {
                 // One zombie per code, bounded the way CPython bounds it.
                 cfg.per_code_max = 1;
@@ -81,11 +92,10 @@ impl Pool {
             auto,
             ran_bytes: Cell::new(0),
             closed: Cell::new(false),
-            sweep_at: Cell::new(0),
+            aging: Aging::new(cfg.sweep_every),
             ring: Ring::default(),
-            shared: Reserve::new(cfg.policy == ZF_POLICY_LEGACY),
-            shared_max,
-            shared_low: Cell::new(0),
+            reserve: Reserve::new(cfg.policy == ZF_POLICY_LEGACY),
+            reserve_max,
             handler: Cell::new(Handler::default()),
             n: Counters::default(),
             // Legacy too: CPython hands any block to any code, which the
@@ -94,7 +104,6 @@ impl Pool {
             trace,
             record: Record::new(heap),
         };
-        pool.reset_sweep_countdown();
         heap.boxed(pool, "a pool")
     }
 
@@ -156,7 +165,7 @@ impl Pool {
         let capacity = if self.legacy() { block_frame } else { size_class(block_frame) };
         let bytes = block_bytes(capacity).ok_or(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES })?;
         let limit = self.cfg.per_code_max;
-        let code = Code::new(NonNull::from(self), id, block_frame, capacity, bytes, limit, self.watched);
+        let code = Code::new(PoolLink(NonNull::from(self).cast()), id, block_frame, capacity, bytes, limit, self.watched);
         let code = self.heap.boxed(code, "a code's free list")?;
         self.n.codes_created.set(id);
         self.n.codes.add(1);
@@ -173,7 +182,7 @@ impl Pool {
         {
             // SAFETY: alive: the caller has not freed it before.
             let c = unsafe { code.as_ref() };
-            let p = c.pool();
+            let p = Pool::of(c);
             p.traced(|t| t.destroy(c.id));
             p.sync(c);
             // Its room first, then the bound shrinks: its zombies retire
@@ -205,12 +214,11 @@ impl Pool {
     unsafe fn free_code_if_unused(code: NonNull<Code>) {
         // SAFETY: alive by the contract.
         let c = unsafe { code.as_ref() };
-        let pool = c.pool;
         if !c.freed.get() || c.live() > 0 {
             return;
         }
-        // SAFETY: as above.
-        let p = unsafe { pool.as_ref() };
+        let p = Pool::of(c);
+        let pool = NonNull::from(p);
         let heap = p.heap;
         // SAFETY: freed by the caller, no live frames, out of the ring.
         unsafe { heap.unbox(code) };
@@ -331,10 +339,10 @@ impl Pool {
             self.follow_program();
         }
         // Legacy: the head of its one list, whatever the size.
-        let Some(block) = self.shared.take_class(code.capacity()) else {
+        let Some(block) = self.reserve.take_class(code.capacity()) else {
             return self.fresh_block(code);
         };
-        self.shared_low.set(self.shared_low.get().min(self.shared.len()));
+        self.aging.note_reserve(self.reserve.len());
         self.uncount_cached(block);
         if self.cfg.debug() && self.corrupt_zombie(block) {
             self.free_block(block);
@@ -348,7 +356,7 @@ impl Pool {
         match self.new_block(code) {
             Ok(bigger) => {
                 self.forget_if_debug(block);
-                // SAFETY: taken out of the shared list just now.
+                // SAFETY: taken out of the reserve just now.
                 unsafe { self.heap.free_block(block) };
                 self.n.reallocs.add(1);
                 Ok(bigger)
@@ -385,7 +393,7 @@ impl Pool {
     #[inline(never)]
     pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>) {
         // SAFETY: a code with a live frame is alive.
-        let p = unsafe { code.as_ref() }.pool();
+        let p = Pool::of(unsafe { code.as_ref() });
         match p.cfg.debug() {
             // SAFETY: forwarded; debug mode checks the frame before reading its header.
             true => unsafe { Pool::checked_release(code, frame) },
@@ -404,7 +412,7 @@ impl Pool {
         {
             // SAFETY: a code with a live frame is alive.
             let c = unsafe { code.as_ref() };
-            let p = c.pool();
+            let p = Pool::of(c);
             // SAFETY: by the contract, `frame` is a live frame of ours.
             let block = unsafe { Block::from_frame(frame) };
             p.traced(|t| t.release(frame.as_ptr()));
@@ -478,13 +486,13 @@ impl Pool {
     }
 
     /// A frame its code will not keep (its list is full, aging dropped it,
-    /// or its code died): onto the shared list if there is room within the
+    /// or its code died): onto the reserve if there is room within the
     /// budget, else back to the allocator. True when kept.
     #[cold]
     pub(crate) fn retire(&self, block: Block) -> bool {
-        let room = self.shared.len() < self.shared_max;
+        let room = self.reserve.len() < self.reserve_max;
         if room && self.committed() + block.bytes() as u64 <= self.budget.get() as u64 {
-            self.shared.push(block);
+            self.reserve.push(block);
             self.n.cached_frames.add(1);
             self.n.cached_bytes.add(block.bytes() as u64);
             self.raise_peak();
@@ -507,17 +515,17 @@ impl Pool {
         self.n.frees.add(1);
     }
 
-    /// Frees up to `count` blocks of the shared list; returns the bytes
+    /// Frees up to `count` blocks of the reserve; returns the bytes
     /// given back. Its low-water mark follows it down.
-    pub(crate) fn drain_shared(&self, count: u32) -> u64 {
+    pub(crate) fn drain_reserve(&self, count: u32) -> u64 {
         let mut freed = 0;
         for _ in 0..count {
-            let Some(block) = self.shared.pop() else { break };
+            let Some(block) = self.reserve.pop() else { break };
             self.uncount_cached(block);
             freed += block.bytes() as u64;
             self.free_block(block);
         }
-        self.shared_low.set(self.shared_low.get().min(self.shared.len()));
+        self.aging.note_reserve(self.reserve.len());
         freed
     }
 
@@ -530,7 +538,7 @@ impl Pool {
 
     /// Every zombie goes now, and every allowance.
     pub fn clear(&self) -> u64 {
-        let mut freed = self.drain_shared(u32::MAX);
+        let mut freed = self.drain_reserve(u32::MAX);
         while let Some(code) = self.ring.front() {
             self.sync(code);
             while let Some(block) = self.drop_zombie(code, false) {
@@ -546,15 +554,25 @@ impl Pool {
     /// looked. Reading them changes nothing.
     pub fn stats(&self) -> ZfStats {
         let bound_bytes = self.budget.get() as u64;
-        let mut s = ZfStats { shared_frames: self.shared.len() as u64, bound_bytes, ..self.n.snapshot() };
+        let mut s = ZfStats { shared_frames: self.reserve.len() as u64, bound_bytes, ..self.n.snapshot() };
         for code in self.ring.iter() {
             code.pending().add_to(&mut s);
         }
         s
     }
 
+    /// What `zf_pool_print_stats` writes.
+    pub fn stats_report(&self) -> String {
+        crate::stats::report(&self.stats(), &self.cfg, self.closed.get(), &self.top_lists(5))
+    }
+
+    /// A misuse report, through the handler the caller set.
     pub(crate) fn report(&self, kind: i32, message: &str) {
         self.handler.get().report(kind, message);
+    }
+
+    pub fn set_handler(&self, handler: Handler) {
+        self.handler.set(handler);
     }
 }
 

@@ -22,104 +22,11 @@
 //! gets its first slot and leaves when it has none), so their cost never
 //! grows with the codes that merely exist.
 
+use super::Pool;
+use core::cell::Cell;
 use crate::code::Code;
-use crate::pool::Pool;
 use crate::stats::Tally;
 use alloc::vec::Vec;
-use core::cell::Cell;
-use core::ptr::NonNull;
-
-/// A doubly linked list of codes threaded through `Code::prev`/`next`,
-/// with a clock hand. Every member is alive: codes leave it before they
-/// are freed.
-#[derive(Default)]
-pub struct Ring {
-    head: Cell<Option<NonNull<Code>>>,
-    tail: Cell<Option<NonNull<Code>>>,
-    /// The next code the clock looks at; None: the head.
-    hand: Cell<Option<NonNull<Code>>>,
-    len: Cell<usize>,
-}
-
-/// A member of the ring.
-///
-/// # Safety
-/// `code` is linked in a ring, and `'a` ends before it is unlinked and freed
-/// (members are alive: see Ring).
-unsafe fn member<'a>(code: NonNull<Code>) -> &'a Code {
-    // SAFETY: the caller's promise.
-    unsafe { code.as_ref() }
-}
-
-impl Ring {
-    /// Adds `code` at the tail (just behind the hand, once it wraps).
-    pub fn link(&self, code: &Code) {
-        let ptr = NonNull::from(code);
-        code.prev.set(self.tail.get());
-        code.next.set(None);
-        match self.tail.get() {
-            // SAFETY: the tail is a member; the reference ends here.
-            Some(tail) => unsafe { member(tail) }.next.set(Some(ptr)),
-            None => self.head.set(Some(ptr)),
-        }
-        self.tail.set(Some(ptr));
-        code.in_ring.set(true);
-        self.len.set(self.len.get() + 1);
-    }
-
-    pub fn unlink(&self, code: &Code) {
-        if !code.in_ring.get() {
-            return;
-        }
-        let (prev, next) = (code.prev.get(), code.next.get());
-        match prev {
-            // SAFETY: `code`'s neighbours are members; the references end here.
-            Some(p) => unsafe { member(p) }.next.set(next),
-            None => self.head.set(next),
-        }
-        match next {
-            // SAFETY: as above.
-            Some(n) => unsafe { member(n) }.prev.set(prev),
-            None => self.tail.set(prev),
-        }
-        if self.hand.get() == Some(NonNull::from(code)) {
-            self.hand.set(next);
-        }
-        code.in_ring.set(false);
-        self.len.set(self.len.get() - 1);
-    }
-
-    pub fn front(&self) -> Option<&Code> {
-        // SAFETY: the head is a member, alive while the ring is borrowed.
-        self.head.get().map(|head| unsafe { member(head) })
-    }
-
-    /// The members, in order; unlinking the yielded code is allowed.
-    pub fn iter(&self) -> impl Iterator<Item = &Code> + '_ {
-        let mut at = self.head.get();
-        core::iter::from_fn(move || {
-            // SAFETY: `at` is the head or a member's next: a member.
-            let code = unsafe { member(at?) };
-            at = code.next.get();
-            Some(code)
-        })
-    }
-
-    /// The next victim of the clock: the first member, from the hand on,
-    /// that `used` says has not been used since the hand last passed (it
-    /// clears the mark as it answers). Two turns at most.
-    fn clock_victim(&self, used: impl Fn(&Code) -> bool) -> Option<&Code> {
-        for _ in 0..=2 * self.len.get() {
-            // SAFETY: the hand (None: the head) is always a member.
-            let code = unsafe { member(self.hand.get().or(self.head.get())?) };
-            self.hand.set(code.next.get());
-            if !used(code) {
-                return Some(code);
-            }
-        }
-        None
-    }
-}
 
 impl Pool {
     /// Takes budget back until `need` more bytes fit: idle codes' unused
@@ -162,7 +69,7 @@ impl Pool {
             };
             match self.ring.clock_victim(used) {
                 Some(victim) => self.evict(victim),
-                None if self.drain_shared(1) > 0 => self.n.evicted_frees.add(1),
+                None if self.drain_reserve(1) > 0 => self.n.evicted_frees.add(1),
                 None => break,
             }
         }
@@ -179,7 +86,7 @@ impl Pool {
     }
 
     /// The interpreter ran a collection of `generation`: under legacy, a
-    /// full one (2) empties the shared list, as CPython's `gc` does; else
+    /// full one (2) empties the reserve, as CPython's `gc` does; else
     /// collections of `sweep_generation` and older run one aging sweep.
     /// Returns the bytes given back.
     pub fn collect(&self, generation: u32) -> u64 {
@@ -187,7 +94,7 @@ impl Pool {
         match self.legacy() {
             true if generation >= 2 => {
                 self.n.sweeps.add(1);
-                self.drain_shared(u32::MAX)
+                self.drain_reserve(u32::MAX)
             }
             false if generation >= self.cfg.sweep_generation => self.sweep(),
             _ => 0,
@@ -201,8 +108,8 @@ impl Pool {
     /// frames the next new code needs). Every zombie turns cold. Room
     /// stays: it is held for frames out of the list, which will come back.
     pub fn sweep(&self) -> u64 {
-        let drop = self.shared_low.get().div_ceil(4);
-        let mut freed = self.drain_shared(drop);
+        let drop = self.aging.reserve_unused().div_ceil(4);
+        let mut freed = self.drain_reserve(drop);
         self.n.aged_frees.add(drop as u64);
         for code in self.ring.iter() {
             self.sync(code);
@@ -218,9 +125,8 @@ impl Pool {
             }
             code.cool_down();
         }
-        self.shared_low.set(self.shared.len());
         self.n.sweeps.add(1);
-        self.reset_sweep_countdown();
+        self.aging.restart(self.n.releases.get(), self.reserve.len());
         freed
     }
 
@@ -228,15 +134,9 @@ impl Pool {
     /// counted since the last one (the inline path's, when their code next
     /// reaches the library). Asked where a release reaches the library.
     pub(crate) fn sweep_if_due(&self) {
-        if self.n.releases.get() >= self.sweep_at.get() {
+        if self.aging.is_due(self.n.releases.get()) {
             self.sweep();
         }
-    }
-
-    /// With `sweep_every` 0 the next sweep is due at u64::MAX: in practice, never.
-    pub(crate) fn reset_sweep_countdown(&self) {
-        let every = self.cfg.sweep_every as u64;
-        self.sweep_at.set(if every == 0 { u64::MAX } else { self.n.releases.get().saturating_add(every) });
     }
 
     /// The lists holding the most zombie bytes, largest first.
@@ -255,55 +155,42 @@ impl Pool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Aging's own state, written here alone: when the next automatic sweep
+/// is due, and the reserve's low-water mark since the last sweep (the
+/// frames it held all along, which no miss needed).
+pub(super) struct Aging {
+    /// Releases between automatic sweeps; 0: never.
+    every: u64,
+    /// The count of releases at which the next automatic sweep is due.
+    due_at: Cell<u64>,
+    reserve_low: Cell<u32>,
+}
 
-    fn codes(n: u64) -> Vec<Code> {
-        // The ring reads only its own links: no pool is needed.
-        (0..n).map(|id| Code::new(NonNull::dangling(), id, 64, 64, 80, 1, false)).collect()
+impl Aging {
+    pub fn new(sweep_every: u32) -> Aging {
+        let aging = Aging { every: sweep_every as u64, due_at: Cell::new(0), reserve_low: Cell::new(0) };
+        aging.restart(0, 0);
+        aging
     }
 
-    fn ids(ring: &Ring) -> Vec<u64> {
-        ring.iter().map(|c| c.id).collect()
+    pub fn is_due(&self, releases: u64) -> bool {
+        releases >= self.due_at.get()
     }
 
-    #[test]
-    fn the_ring_links_in_order_and_unlinks_anywhere() {
-        let cs = codes(4);
-        let ring = Ring::default();
-        cs.iter().for_each(|c| ring.link(c));
-        assert_eq!((ids(&ring), ring.front().map(|c| c.id)), (vec![0, 1, 2, 3], Some(0)));
-        ring.unlink(&cs[0]); // the head
-        ring.unlink(&cs[2]); // the middle
-        ring.unlink(&cs[2]); // not linked: nothing
-        assert_eq!(ids(&ring), [1, 3]);
-        ring.unlink(&cs[3]); // the tail
-        ring.link(&cs[0]);
-        assert_eq!(ids(&ring), [1, 0]);
-        for c in ring.iter() {
-            ring.unlink(c); // allowed while iterating
-        }
-        assert_eq!((ids(&ring), ring.front().is_none()), (vec![], true));
-        assert!(cs.iter().all(|c| !c.in_ring.get()));
+    /// A sweep ran: the countdown and the low-water mark start again.
+    pub fn restart(&self, releases: u64, reserve_len: u32) {
+        // With `every` 0 the next sweep is due at u64::MAX: in practice, never.
+        self.due_at.set(if self.every == 0 { u64::MAX } else { releases.saturating_add(self.every) });
+        self.reserve_low.set(reserve_len);
     }
 
-    #[test]
-    fn the_clock_skips_used_codes_once_and_moves_on() {
-        let cs = codes(3);
-        let ring = Ring::default();
-        cs.iter().for_each(|c| ring.link(c));
-        cs[0].used.set(true);
-        let used = |c: &Code| c.used.replace(false);
-        assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(1));
-        assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(2));
-        // Code 0's mark was cleared as the hand passed: now it is a victim.
-        assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(0));
-        assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(1));
-        // The hand is on code 2: unlinking it moves the hand on (to the head).
-        ring.unlink(&cs[2]);
-        assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(0));
-        cs.iter().for_each(|c| c.used.set(true));
-        assert_eq!(ring.clock_victim(|_| true).map(|c| c.id), None, "all in use: none");
+    /// The reserve shrank to `len`.
+    pub fn note_reserve(&self, len: u32) {
+        self.reserve_low.set(self.reserve_low.get().min(len));
+    }
+
+    /// Frames the reserve held since the last sweep without serving a miss.
+    pub fn reserve_unused(&self) -> u32 {
+        self.reserve_low.get()
     }
 }

@@ -1,0 +1,170 @@
+//! The checked paths of a debug pool (`ZF_FLAG_DEBUG`): every acquire and
+//! release goes through the record of frames (`src/debug.rs`), which names
+//! misuse before it can corrupt anything.
+
+use super::Pool;
+use crate::block::Block;
+use crate::code::Code;
+use crate::debug::*;
+use crate::error::Error;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+
+impl Pool {
+    #[inline]
+    pub(crate) fn forget_if_debug(&self, block: Block) {
+        if self.cfg.debug() {
+            self.record.frames.remove(block.frame().as_ptr() as usize);
+        }
+    }
+
+    fn concurrent(&self, function: &'static str, code: &Code) -> Error {
+        let why = "another thread is inside this pool (the caller must hold the pool's lock, e.g. the GIL)";
+        self.report(ZF_ERR_CONCURRENT_USE, &format!("{function} on {}: {why}", describe(code)));
+        Error::Invalid { function, why: why.into() }
+    }
+
+    /// `acquire` in debug mode: zombies that fail their checksum are freed,
+    /// the frame handed out is recorded and its guard filled.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn checked_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+        if !self.record.enter() {
+            return Err(self.concurrent("zf_frame_acquire", code));
+        }
+        let got = self.record.frames.reserve().and_then(|()| {
+            self.drop_corrupt_zombies(code);
+            self.acquire_unchecked(code)
+        });
+        if let Ok((frame, hit)) = got {
+            self.record.frames.set(frame.as_ptr() as usize, Entry::live(code));
+            if !hit {
+                // Like PYTHONMALLOC=debug: no byte a checksum reads is ever uninitialised.
+                // SAFETY: a frame just handed out, of at least this many bytes.
+                unsafe { frame.as_ptr().write_bytes(CLEAN_BYTE, user_bytes(code)) };
+            }
+            // SAFETY: a frame just handed out, so a block of ours.
+            let block = unsafe { Block::from_frame(frame) };
+            // SAFETY: the caller gets the frame only when this returns.
+            unsafe { guard(block, code) }.fill(GUARD_BYTE);
+        }
+        self.record.leave();
+        got
+    }
+
+    /// Frees the zombies an acquire would take next whose bytes changed
+    /// since their release (a miss checks what it takes from the shared list).
+    fn drop_corrupt_zombies(&self, code: &Code) {
+        while code.peek().is_some_and(|b| self.corrupt_zombie(b)) {
+            self.sync(code);
+            if let Some(bad) = self.drop_zombie(code, false) {
+                self.free_block(bad);
+            }
+        }
+    }
+
+    /// Whether a zombie's bytes changed since its release; reports it.
+    pub(crate) fn corrupt_zombie(&self, block: Block) -> bool {
+        let frame = block.frame();
+        let Some(e) = self.record.frames.get(frame.as_ptr() as usize).filter(|e| !e.live) else { return false };
+        if checksum(block) == e.sum {
+            return false;
+        }
+        let msg = format!("frame {frame:p} of {}: its bytes changed after its release; freed, not handed out", e.who());
+        self.report(ZF_ERR_WRITE_AFTER_RELEASE, &msg);
+        true
+    }
+
+    /// `release` in debug mode. A pointer that is not a live frame of this
+    /// pool is reported and left alone; a frame released to the wrong code
+    /// goes to its own.
+    ///
+    /// # Safety
+    /// `code` is a live code (the rest of `release`'s contract is checked).
+    #[cold]
+    #[inline(never)]
+    pub(crate) unsafe fn checked_release(code: NonNull<Code>, frame: NonNull<u8>) {
+        // SAFETY: `code` is alive by the contract.
+        let c = unsafe { code.as_ref() };
+        let p = Pool::of(c);
+        if !p.record.enter() {
+            p.concurrent("zf_frame_release", c);
+            return;
+        }
+        let Some(owner) = p.vet_release(c, frame) else {
+            p.record.leave();
+            return;
+        };
+        // Releasing the last frame of a freed pool's last code frees the pool.
+        let pool_goes = p.closed.get() && p.n.codes.get() == 0 && p.n.live_frames.get() == 1;
+        // SAFETY: `frame` is a live frame of `owner` (the record says so).
+        unsafe { Pool::release_unchecked(owner, frame) };
+        if !pool_goes {
+            p.record.leave();
+        }
+    }
+
+    /// Checks a release against the record and the guard; records the
+    /// zombie's checksum. The code to release to, or None to ignore it.
+    fn vet_release(&self, code: &Code, frame: NonNull<u8>) -> Option<NonNull<Code>> {
+        let addr = frame.as_ptr() as usize;
+        let Some(entry) = self.record.frames.get(addr) else {
+            let msg = format!("zf_frame_release({}, {frame:p}): not a frame of this pool (never handed out, or already freed); ignored", describe(code));
+            self.report(ZF_ERR_FOREIGN_POINTER, &msg);
+            return None;
+        };
+        if !entry.live {
+            let msg =
+                format!("frame {frame:p} of {} was released again (it is a zombie already); ignored", entry.who());
+            self.report(ZF_ERR_DOUBLE_RELEASE, &msg);
+            return None;
+        }
+        let owner = code_ref(&entry);
+        if !core::ptr::eq(owner, code) {
+            let msg = format!(
+                "frame {frame:p} of {} was released to {}; released to its own code instead",
+                describe(owner),
+                describe(code)
+            );
+            self.report(ZF_ERR_WRONG_CODE, &msg);
+        }
+        // SAFETY: a live frame of ours.
+        let block = unsafe { Block::from_frame(frame) };
+        // SAFETY: the caller gave the frame back; the pool has it now.
+        if let Some(at) = unsafe { guard(block, owner) }.iter().position(|&b| b != GUARD_BYTE) {
+            let msg = format!(
+                "frame {frame:p} of {}: byte {} (past its end) was written",
+                describe(owner),
+                user_bytes(owner) + at
+            );
+            self.report(ZF_ERR_OVERRUN, &msg);
+        }
+        self.record.frames.set(addr, Entry { live: false, sum: checksum(block), ..entry });
+        Some(entry.code)
+    }
+
+    /// `zf_pool_free` in debug mode: every frame still live, like a leak checker.
+    pub(crate) fn report_leaks(&self) {
+        let live = self.n.live_frames.get();
+        if live == 0 {
+            return;
+        }
+        let mut list: Vec<String> = self
+            .record
+            .live()
+            .take(8)
+            .map(|(frame, e)| {
+                let c = code_ref(&e);
+                let freed = if c.freed.get() { ", code freed" } else { "" };
+                format!("{frame:#x} of {}{freed}", describe(c))
+            })
+            .collect();
+        if live > list.len() as u64 {
+            list.push("...".into());
+        }
+        let msg = format!("zf_pool_free: {live} frames are still live (never released): {}", list.join(", "));
+        self.report(ZF_ERR_LEAK, &msg);
+    }
+}
