@@ -219,11 +219,22 @@ mod runtime {
     #[global_allocator]
     static MALLOC: Malloc = Malloc;
 
-    /// The precompiled `alloc` library carries unwind tables that name
-    /// this routine. With panic = "abort" nothing ever unwinds, so nothing
-    /// calls it, but a static link needs the name (`.a` into a C program).
-    #[no_mangle]
-    extern "C" fn rust_eh_personality() {
+    // The precompiled `alloc` library's unwind tables name
+    // `rust_eh_personality`: a static link of the archive into a C program
+    // needs the name, though with panic = "abort" nothing ever unwinds and
+    // nothing calls it. It is defined weak (a Rust library with std linked
+    // beside us brings the real one) and hidden (the .so exports only the
+    // zf_ functions).
+    #[cfg(target_os = "linux")]
+    core::arch::global_asm!(
+        ".weak rust_eh_personality",
+        ".hidden rust_eh_personality",
+        ".set rust_eh_personality, {never}",
+        never = sym personality_never_called,
+    );
+
+    #[cfg(target_os = "linux")]
+    extern "C" fn personality_never_called() -> ! {
         super::abort()
     }
 
