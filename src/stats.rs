@@ -101,53 +101,43 @@ impl Tally for Cell<u64> {
     }
 }
 
-/// The pool's live counters (acquires is derived, not counted).
-#[derive(Default)]
-pub struct Counters {
-    pub zombie_hits: Cell<u64>,
-    pub fresh_allocs: Cell<u64>,
-    pub shared_hits: Cell<u64>,
-    pub reallocs: Cell<u64>,
-    pub releases: Cell<u64>,
-    pub frees: Cell<u64>,
-    pub cached_frames: Cell<u64>,
-    pub cached_bytes: Cell<u64>,
-    pub peak_cached_bytes: Cell<u64>,
-    pub live_frames: Cell<u64>,
-    pub peak_live_frames: Cell<u64>,
-    pub codes: Cell<u64>,
-    pub sweeps: Cell<u64>,
-    pub codes_created: Cell<u64>,
-    pub aged_frees: Cell<u64>,
-    pub evicted_frees: Cell<u64>,
-    pub allowance_bytes: Cell<u64>,
+/// The pool's counters, named once: `counters!` makes `Counters`, one
+/// `Cell<u64>` per counted field of `ZfStats` (same name), and `snapshot`,
+/// which copies them out. `ZfStats` itself stays written out above, because
+/// cbindgen reads the header's struct and its comments from the source and
+/// does not expand macros. `snapshot` names every `ZfStats` field, so a
+/// field added there and not here fails to compile: put it in `counted`
+/// (the pool counts it), or in `filled` (`Pool::stats` fills it from state
+/// it keeps elsewhere). `acquires` alone is derived.
+macro_rules! counters {
+    (counted: $($counted:ident),+; filled: $($filled:ident),+;) => {
+        /// The pool's live counters: the fields of `ZfStats` the pool counts
+        /// (`acquires` is derived; the rest are filled in by `Pool::stats`).
+        #[derive(Default)]
+        pub struct Counters {
+            $(pub $counted: Cell<u64>,)+
+        }
+
+        impl Counters {
+            pub fn snapshot(&self) -> ZfStats {
+                ZfStats {
+                    acquires: self.zombie_hits.get()
+                        + self.shared_hits.get()
+                        + self.reallocs.get()
+                        + self.fresh_allocs.get(),
+                    $($counted: self.$counted.get(),)+
+                    $($filled: 0,)+
+                }
+            }
+        }
+    };
 }
 
-impl Counters {
-    pub fn snapshot(&self) -> ZfStats {
-        ZfStats {
-            acquires: self.zombie_hits.get() + self.shared_hits.get() + self.reallocs.get() + self.fresh_allocs.get(),
-            zombie_hits: self.zombie_hits.get(),
-            fresh_allocs: self.fresh_allocs.get(),
-            reallocs: self.reallocs.get(),
-            releases: self.releases.get(),
-            frees: self.frees.get(),
-            cached_frames: self.cached_frames.get(),
-            cached_bytes: self.cached_bytes.get(),
-            peak_cached_bytes: self.peak_cached_bytes.get(),
-            live_frames: self.live_frames.get(),
-            peak_live_frames: self.peak_live_frames.get(),
-            codes: self.codes.get(),
-            sweeps: self.sweeps.get(),
-            codes_created: self.codes_created.get(),
-            aged_frees: self.aged_frees.get(),
-            evicted_frees: self.evicted_frees.get(),
-            shared_hits: self.shared_hits.get(),
-            shared_frames: 0,
-            bound_bytes: 0,
-            allowance_bytes: self.allowance_bytes.get(),
-        }
-    }
+counters! {
+    counted: zombie_hits, fresh_allocs, reallocs, releases, frees, cached_frames, cached_bytes,
+        peak_cached_bytes, live_frames, peak_live_frames, codes, sweeps, codes_created, aged_frees,
+        evicted_frees, shared_hits, allowance_bytes;
+    filled: shared_frames, bound_bytes;
 }
 
 /// One line of the report's list of the codes holding the most zombies:
