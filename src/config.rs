@@ -261,17 +261,23 @@ fn intern(text: &str) -> &'static CStr {
 }
 
 /// Parses `4096`, `512K`, `4M`, `1G` (also `KB`, `KiB`, ...; powers of 1024).
+/// Byte by byte, with no lowercased copy: that cost the library a kilobyte.
 pub fn parse_size(text: &str) -> Option<usize> {
     let t = text.trim();
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(digits);
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
+    // Nothing or B; or K, M or G, alone or with B or iB; in any case.
+    let (prefix, rest) = unit.trim().as_bytes().split_first().map_or((b'b', &[][..]), |(p, r)| (*p, r));
+    let shift = match prefix.to_ascii_lowercase() {
+        b'b' if rest.is_empty() => 0,
+        b'k' => 10,
+        b'm' => 20,
+        b'g' => 30,
         _ => return None,
     };
+    if !(rest.is_empty() || rest.eq_ignore_ascii_case(b"b") || rest.eq_ignore_ascii_case(b"ib")) {
+        return None;
+    }
     num.parse::<usize>().ok()?.checked_mul(1usize << shift)
 }
 
@@ -315,6 +321,18 @@ mod tests {
         assert_eq!(parse_size("1g"), Some(1 << 30));
         assert_eq!(parse_size(" 7 kb "), Some(7 << 10));
         for bad in ["", "M", "4Q", "-1", "1.5M", "99999999999999999999", "18014398509481984G"] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn size_units_take_any_case_and_nothing_else() {
+        for (text, n) in
+            [("4b", 4), ("4B", 4), ("2kB", 2 << 10), ("2KIB", 2 << 10), ("3Mb", 3 << 20), ("1 GiB", 1 << 30)]
+        {
+            assert_eq!(parse_size(text), Some(n), "{text:?}");
+        }
+        for bad in ["4bb", "4ib", "4kbb", "4kib b", "4ki", "4t", "4\u{e9}"] {
             assert_eq!(parse_size(bad), None, "{bad:?}");
         }
     }

@@ -214,17 +214,27 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     r
 }
 
-/// 1234567 -> "1,234,567".
-pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
+/// 1234567 -> "1,234,567". Written digit by digit: going through
+/// `to_string` and `chars` cost the library twice the bytes.
+pub fn count(mut n: u64) -> String {
+    // u64::MAX: 20 digits and 6 commas.
+    let mut buf = [0u8; 26];
+    let mut at = buf.len();
+    let mut digits = 0;
+    loop {
+        if digits > 0 && digits % 3 == 0 {
+            at -= 1;
+            buf[at] = b',';
         }
-        out.push(c);
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        digits += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
-    out
+    core::str::from_utf8(&buf[at..]).unwrap_or_default().to_string()
 }
 
 /// Bytes in the largest binary unit that keeps a whole part.
