@@ -1,7 +1,7 @@
 //! Counters and the human-readable report. Every count is exact: it is
 //! updated where the event happens, never estimated.
 
-use crate::config::ZfConfig;
+use crate::config::{Takes, ZfConfig, OPTIONS};
 use alloc::format;
 use alloc::string::{String, ToString};
 use core::cell::Cell;
@@ -149,25 +149,26 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     let mut r = String::new();
     let state = if closed { " (freed: no longer caching)" } else { "" };
     let debug = if cfg.debug() { ", debug" } else { "" };
-    let sweep = match cfg.sweep_every {
-        0 => "sweeps on zf_pool_collect only".to_string(),
-        n => format!("sweep every {} releases", count(n as u64)),
-    };
     let _ = writeln!(r, "zombie-frames {} pool{state}", crate::VERSION);
     let _ = match cfg.policy {
         crate::ZF_POLICY_LEGACY => {
             writeln!(r, "  policy legacy (CPython 3.9: one zombie per code, free list of 200){debug}")
         }
-        _ => writeln!(
-            r,
-            "  policy per-code, per_code_max {}, reserve {}, {}, {sweep}{debug}",
-            cfg.per_code_max,
-            cfg.reserve_max,
-            match cfg.budget_bytes {
-                crate::ZF_BUDGET_AUTO => format!("bound auto (now {})", bytes(s.bound_bytes)),
-                budget => format!("budget {}", bytes(budget as u64)),
+        _ => {
+            r.push_str("  policy per-code");
+            for opt in &OPTIONS {
+                let n = (opt.get)(cfg) as u64;
+                let words = if n == 0 && !opt.zero.is_empty() { opt.zero } else { opt.shown };
+                let value = match opt.takes {
+                    Takes::SizeOrAuto => bytes(if n == 0 { s.bound_bytes } else { n }),
+                    Takes::Whole if words == opt.zero => String::new(),
+                    Takes::Whole => count(n),
+                };
+                let (before, after) = words.split_once("{}").unwrap_or((words, ""));
+                let _ = write!(r, ", {before}{value}{after}");
             }
-        ),
+            writeln!(r, "{debug}")
+        }
     };
     let _ = writeln!(
         r,
