@@ -57,6 +57,111 @@ pub const ZF_DEFAULT_SWEEP_EVERY: u32 = 65536;
 /// The largest `frame_bytes` a code may ask for (1 GiB).
 pub const ZF_MAX_FRAME_BYTES: usize = 1 << 30;
 
+/// What values an option of `OPTIONS` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Takes {
+    /// A whole number from 0 to 4294967295 (a `u32` field).
+    Whole,
+    /// A size in bytes (`parse_size`: `65536`, `512K`, `4M`, `1G`), or
+    /// `auto`: 0, `ZF_BUDGET_AUTO`.
+    SizeOrAuto,
+}
+
+impl Takes {
+    /// The value a `ZF_*` variable's (trimmed) text gives, if any.
+    pub fn parse(self, text: &str) -> Option<usize> {
+        match self {
+            Takes::Whole => text.parse::<u32>().ok().map(|n| n as usize),
+            Takes::SizeOrAuto if text.eq_ignore_ascii_case("auto") => Some(ZF_BUDGET_AUTO),
+            Takes::SizeOrAuto => parse_size(text),
+        }
+    }
+
+    /// What the error for a `ZF_*` variable says it expected.
+    pub const fn expected(self) -> &'static str {
+        match self {
+            Takes::Whole => "a whole number from 0 to 4294967295",
+            Takes::SizeOrAuto => "auto, or a size such as 65536, 512K, 4M or 1G",
+        }
+    }
+}
+
+/// One tunable number of `ZfConfig`, as every place that names options
+/// sees it: `ZfConfig::apply_env` (the `ZF_*` variables), the report of
+/// `zf_pool_print_stats`, and zf-replay's `--set` and `--advise`.
+#[derive(Clone, Copy, Debug)]
+pub struct Opt {
+    /// The `ZfConfig` field; zf-replay's `--set` key.
+    pub field: &'static str,
+    /// The environment variable.
+    pub var: &'static str,
+    pub takes: Takes,
+    /// The report's words for it, `{}` standing for the value.
+    pub shown: &'static str,
+    /// The report's words for 0, when 0 means something of its own (else
+    /// ""): for `Takes::SizeOrAuto`, `{}` stands for the bound in force.
+    pub zero: &'static str,
+    pub get: fn(&ZfConfig) -> usize,
+    /// Stores a value `takes` allows.
+    pub set: fn(&mut ZfConfig, usize),
+}
+
+/// The options, in `ZfConfig`'s order. A new one is a field of `ZfConfig`,
+/// its default, and a line here; docs/API.md lists the variables.
+///
+/// Not here, because they are not numbers: `policy` (`ZF_POLICY`:
+/// `per-code` or `legacy`; the report's first words), `trace_path`
+/// (`ZF_TRACE`, a path that must outlive the config), `flags`
+/// (`ZF_DEBUG` sets one bit), the allocator hooks (no variable), and
+/// `struct_size`.
+pub static OPTIONS: [Opt; 5] = [
+    Opt {
+        field: "per_code_max",
+        var: "ZF_PER_CODE_MAX",
+        takes: Takes::Whole,
+        shown: "per_code_max {}",
+        zero: "",
+        get: |c| c.per_code_max as usize,
+        set: |c, n| c.per_code_max = n as u32,
+    },
+    Opt {
+        field: "budget_bytes",
+        var: "ZF_BUDGET",
+        takes: Takes::SizeOrAuto,
+        shown: "budget {}",
+        zero: "bound auto (now {})",
+        get: |c| c.budget_bytes,
+        set: |c, n| c.budget_bytes = n,
+    },
+    Opt {
+        field: "sweep_every",
+        var: "ZF_SWEEP_EVERY",
+        takes: Takes::Whole,
+        shown: "sweep every {} releases",
+        zero: "sweeps on zf_pool_collect only",
+        get: |c| c.sweep_every as usize,
+        set: |c, n| c.sweep_every = n as u32,
+    },
+    Opt {
+        field: "reserve_max",
+        var: "ZF_RESERVE_MAX",
+        takes: Takes::Whole,
+        shown: "reserve {}",
+        zero: "",
+        get: |c| c.reserve_max as usize,
+        set: |c, n| c.reserve_max = n as u32,
+    },
+    Opt {
+        field: "sweep_generation",
+        var: "ZF_SWEEP_GENERATION",
+        takes: Takes::Whole,
+        shown: "sweep from generation {}",
+        zero: "",
+        get: |c| c.sweep_generation as usize,
+        set: |c, n| c.sweep_generation = n as u32,
+    },
+];
+
 /// Allocates `size` bytes aligned to 16, or returns NULL.
 pub type ZfAllocFn = Option<unsafe extern "C" fn(ctx: *mut c_void, size: usize) -> *mut c_void>;
 /// Frees a block that the alloc hook returned for `size` bytes.
@@ -170,7 +275,8 @@ impl ZfConfig {
         self.flags & ZF_FLAG_DEBUG != 0
     }
 
-    /// Applies the `ZF_*` variables that `var` finds. All or nothing: on an
+    /// Applies the `ZF_*` variables that `var` finds: `ZF_POLICY`, those of
+    /// `OPTIONS` in its order, `ZF_TRACE`, `ZF_DEBUG`. All or nothing: on an
     /// error `self` is left as it was, and the error names the variable.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<Vec<u8>>) -> Result<(), Error> {
         let mut cfg = *self;
@@ -191,28 +297,11 @@ impl ZfConfig {
                 _ => return Err(Error::env("ZF_POLICY", v, "per-code or legacy")),
             };
         }
-        if let Some(v) = text("ZF_PER_CODE_MAX")? {
-            cfg.per_code_max =
-                v.parse().map_err(|_| Error::env("ZF_PER_CODE_MAX", v, "a whole number from 0 to 4294967295"))?;
-        }
-        if let Some(v) = text("ZF_BUDGET")? {
-            cfg.budget_bytes = match v.eq_ignore_ascii_case("auto") {
-                true => ZF_BUDGET_AUTO,
-                false => parse_size(&v)
-                    .ok_or_else(|| Error::env("ZF_BUDGET", v, "auto, or a size such as 65536, 512K, 4M or 1G"))?,
-            };
-        }
-        if let Some(v) = text("ZF_RESERVE_MAX")? {
-            cfg.reserve_max =
-                v.parse().map_err(|_| Error::env("ZF_RESERVE_MAX", v, "a whole number from 0 to 4294967295"))?;
-        }
-        if let Some(v) = text("ZF_SWEEP_GENERATION")? {
-            cfg.sweep_generation =
-                v.parse().map_err(|_| Error::env("ZF_SWEEP_GENERATION", v, "a whole number from 0 to 4294967295"))?;
-        }
-        if let Some(v) = text("ZF_SWEEP_EVERY")? {
-            cfg.sweep_every =
-                v.parse().map_err(|_| Error::env("ZF_SWEEP_EVERY", v, "a whole number from 0 to 4294967295"))?;
+        for opt in &OPTIONS {
+            if let Some(v) = text(opt.var)? {
+                let n = opt.takes.parse(&v).ok_or_else(|| Error::env(opt.var, v, opt.takes.expected()))?;
+                (opt.set)(&mut cfg, n);
+            }
         }
         if let Some(v) = text("ZF_TRACE")? {
             cfg.trace_path = if v.is_empty() { ptr::null() } else { intern(&v).as_ptr() };
@@ -261,17 +350,23 @@ fn intern(text: &str) -> &'static CStr {
 }
 
 /// Parses `4096`, `512K`, `4M`, `1G` (also `KB`, `KiB`, ...; powers of 1024).
+/// Byte by byte, with no lowercased copy: that cost the library a kilobyte.
 pub fn parse_size(text: &str) -> Option<usize> {
     let t = text.trim();
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(digits);
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
+    // Nothing or B; or K, M or G, alone or with B or iB; in any case.
+    let (prefix, rest) = unit.trim().as_bytes().split_first().map_or((b'b', &[][..]), |(p, r)| (*p, r));
+    let shift = match prefix.to_ascii_lowercase() {
+        b'b' if rest.is_empty() => 0,
+        b'k' => 10,
+        b'm' => 20,
+        b'g' => 30,
         _ => return None,
     };
+    if !(rest.is_empty() || rest.eq_ignore_ascii_case(b"b") || rest.eq_ignore_ascii_case(b"ib")) {
+        return None;
+    }
     num.parse::<usize>().ok()?.checked_mul(1usize << shift)
 }
 
@@ -320,6 +415,18 @@ mod tests {
     }
 
     #[test]
+    fn size_units_take_any_case_and_nothing_else() {
+        for (text, n) in
+            [("4b", 4), ("4B", 4), ("2kB", 2 << 10), ("2KIB", 2 << 10), ("3Mb", 3 << 20), ("1 GiB", 1 << 30)]
+        {
+            assert_eq!(parse_size(text), Some(n), "{text:?}");
+        }
+        for bad in ["4bb", "4ib", "4kbb", "4kib b", "4ki", "4t", "4\u{e9}"] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn env_applies_every_variable() {
         let mut c = ZfConfig::default();
         c.apply_env(env(&[
@@ -346,6 +453,19 @@ mod tests {
         c.apply_env(env(&[("ZF_DEBUG", "off"), ("ZF_POLICY", "LEGACY")])).unwrap();
         assert!(!c.debug());
         assert_eq!(c.policy, ZF_POLICY_LEGACY);
+    }
+
+    #[test]
+    fn every_option_reads_its_variable_and_names_it_in_errors() {
+        for (i, opt) in OPTIONS.iter().enumerate() {
+            let mut c = ZfConfig::default();
+            c.apply_env(env(&[(opt.var, " 12345 ")])).unwrap();
+            assert_eq!((opt.get)(&c), 12345, "{}", opt.var);
+            let msg = c.apply_env(env(&[(opt.var, "-1")])).unwrap_err().to_string();
+            assert_eq!(msg, format!("invalid {}=\"-1\": expected {}", opt.var, opt.takes.expected()));
+            let others = &OPTIONS[i + 1..];
+            assert!(others.iter().all(|o| o.field != opt.field && o.var != opt.var), "{} twice", opt.field);
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Counters and the human-readable report. Every count is exact: it is
 //! updated where the event happens, never estimated.
 
-use crate::config::ZfConfig;
+use crate::config::{Takes, ZfConfig, OPTIONS};
 use alloc::format;
 use alloc::string::{String, ToString};
 use core::cell::Cell;
@@ -101,53 +101,43 @@ impl Tally for Cell<u64> {
     }
 }
 
-/// The pool's live counters (acquires is derived, not counted).
-#[derive(Default)]
-pub struct Counters {
-    pub zombie_hits: Cell<u64>,
-    pub fresh_allocs: Cell<u64>,
-    pub shared_hits: Cell<u64>,
-    pub reallocs: Cell<u64>,
-    pub releases: Cell<u64>,
-    pub frees: Cell<u64>,
-    pub cached_frames: Cell<u64>,
-    pub cached_bytes: Cell<u64>,
-    pub peak_cached_bytes: Cell<u64>,
-    pub live_frames: Cell<u64>,
-    pub peak_live_frames: Cell<u64>,
-    pub codes: Cell<u64>,
-    pub sweeps: Cell<u64>,
-    pub codes_created: Cell<u64>,
-    pub aged_frees: Cell<u64>,
-    pub evicted_frees: Cell<u64>,
-    pub allowance_bytes: Cell<u64>,
+/// The pool's counters, named once: `counters!` makes `Counters`, one
+/// `Cell<u64>` per counted field of `ZfStats` (same name), and `snapshot`,
+/// which copies them out. `ZfStats` itself stays written out above, because
+/// cbindgen reads the header's struct and its comments from the source and
+/// does not expand macros. `snapshot` names every `ZfStats` field, so a
+/// field added there and not here fails to compile: put it in `counted`
+/// (the pool counts it), or in `filled` (`Pool::stats` fills it from state
+/// it keeps elsewhere). `acquires` alone is derived.
+macro_rules! counters {
+    (counted: $($counted:ident),+; filled: $($filled:ident),+;) => {
+        /// The pool's live counters: the fields of `ZfStats` the pool counts
+        /// (`acquires` is derived; the rest are filled in by `Pool::stats`).
+        #[derive(Default)]
+        pub struct Counters {
+            $(pub $counted: Cell<u64>,)+
+        }
+
+        impl Counters {
+            pub fn snapshot(&self) -> ZfStats {
+                ZfStats {
+                    acquires: self.zombie_hits.get()
+                        + self.shared_hits.get()
+                        + self.reallocs.get()
+                        + self.fresh_allocs.get(),
+                    $($counted: self.$counted.get(),)+
+                    $($filled: 0,)+
+                }
+            }
+        }
+    };
 }
 
-impl Counters {
-    pub fn snapshot(&self) -> ZfStats {
-        ZfStats {
-            acquires: self.zombie_hits.get() + self.shared_hits.get() + self.reallocs.get() + self.fresh_allocs.get(),
-            zombie_hits: self.zombie_hits.get(),
-            fresh_allocs: self.fresh_allocs.get(),
-            reallocs: self.reallocs.get(),
-            releases: self.releases.get(),
-            frees: self.frees.get(),
-            cached_frames: self.cached_frames.get(),
-            cached_bytes: self.cached_bytes.get(),
-            peak_cached_bytes: self.peak_cached_bytes.get(),
-            live_frames: self.live_frames.get(),
-            peak_live_frames: self.peak_live_frames.get(),
-            codes: self.codes.get(),
-            sweeps: self.sweeps.get(),
-            codes_created: self.codes_created.get(),
-            aged_frees: self.aged_frees.get(),
-            evicted_frees: self.evicted_frees.get(),
-            shared_hits: self.shared_hits.get(),
-            shared_frames: 0,
-            bound_bytes: 0,
-            allowance_bytes: self.allowance_bytes.get(),
-        }
-    }
+counters! {
+    counted: zombie_hits, fresh_allocs, reallocs, releases, frees, cached_frames, cached_bytes,
+        peak_cached_bytes, live_frames, peak_live_frames, codes, sweeps, codes_created, aged_frees,
+        evicted_frees, shared_hits, allowance_bytes;
+    filled: shared_frames, bound_bytes;
 }
 
 /// One line of the report's list of the codes holding the most zombies:
@@ -159,25 +149,26 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     let mut r = String::new();
     let state = if closed { " (freed: no longer caching)" } else { "" };
     let debug = if cfg.debug() { ", debug" } else { "" };
-    let sweep = match cfg.sweep_every {
-        0 => "sweeps on zf_pool_collect only".to_string(),
-        n => format!("sweep every {} releases", count(n as u64)),
-    };
     let _ = writeln!(r, "zombie-frames {} pool{state}", crate::VERSION);
     let _ = match cfg.policy {
         crate::ZF_POLICY_LEGACY => {
             writeln!(r, "  policy legacy (CPython 3.9: one zombie per code, free list of 200){debug}")
         }
-        _ => writeln!(
-            r,
-            "  policy per-code, per_code_max {}, reserve {}, {}, {sweep}{debug}",
-            cfg.per_code_max,
-            cfg.reserve_max,
-            match cfg.budget_bytes {
-                crate::ZF_BUDGET_AUTO => format!("bound auto (now {})", bytes(s.bound_bytes)),
-                budget => format!("budget {}", bytes(budget as u64)),
+        _ => {
+            r.push_str("  policy per-code");
+            for opt in &OPTIONS {
+                let n = (opt.get)(cfg) as u64;
+                let words = if n == 0 && !opt.zero.is_empty() { opt.zero } else { opt.shown };
+                let value = match opt.takes {
+                    Takes::SizeOrAuto => bytes(if n == 0 { s.bound_bytes } else { n }),
+                    Takes::Whole if words == opt.zero => String::new(),
+                    Takes::Whole => count(n),
+                };
+                let (before, after) = words.split_once("{}").unwrap_or((words, ""));
+                let _ = write!(r, ", {before}{value}{after}");
             }
-        ),
+            writeln!(r, "{debug}")
+        }
     };
     let _ = writeln!(
         r,
@@ -224,17 +215,27 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     r
 }
 
-/// 1234567 -> "1,234,567".
-pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
+/// 1234567 -> "1,234,567". Written digit by digit: going through
+/// `to_string` and `chars` cost the library twice the bytes.
+pub fn count(mut n: u64) -> String {
+    // u64::MAX: 20 digits and 6 commas.
+    let mut buf = [0u8; 26];
+    let mut at = buf.len();
+    let mut digits = 0;
+    loop {
+        if digits > 0 && digits % 3 == 0 {
+            at -= 1;
+            buf[at] = b',';
         }
-        out.push(c);
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        digits += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
-    out
+    core::str::from_utf8(&buf[at..]).unwrap_or_default().to_string()
 }
 
 /// Bytes in the largest binary unit that keeps a whole part.

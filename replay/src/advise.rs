@@ -23,7 +23,7 @@ use crate::report::{percent, size};
 use std::collections::HashMap;
 use zombie_frames::replay::{replay, Contender, Outcome};
 use zombie_frames::stats::count;
-use zombie_frames::ZfConfig;
+use zombie_frames::{Takes, ZfConfig, OPTIONS};
 
 /// The per_code_max values tried.
 pub const PER_CODE_MAX: [u32; 7] = [4, 8, 16, 32, 64, 128, 256];
@@ -221,21 +221,26 @@ fn closer(a: &Candidate, b: &Candidate, targets: &[Target]) -> bool {
     wa > wb || (wa == wb && (missed(a) < missed(b) || (missed(a) == missed(b) && better(a, b))))
 }
 
-/// The `ZF_*` lines of `cfg`: the three searched, and the sweep settings
-/// when they are not the library's defaults.
+/// The options of the library's table whose `ZF_*` lines the advice
+/// always prints, first and in this order: the budget the search finds,
+/// then the grid's settings that a reader compares with CPython's.
+const ALWAYS: [&str; 3] = ["budget_bytes", "per_code_max", "reserve_max"];
+
+/// The `ZF_*` lines of `cfg`: the policy, the options of `ALWAYS`, then
+/// every other option of the library's table (`OPTIONS`) whose value is
+/// not the library's default.
 pub fn env_lines(cfg: &ZfConfig) -> String {
     let d = ZfConfig::default();
-    let mut out = format!(
-        "ZF_POLICY=per-code\nZF_BUDGET={}\nZF_PER_CODE_MAX={}\nZF_RESERVE_MAX={}\n",
-        size(cfg.budget_bytes as u64),
-        cfg.per_code_max,
-        cfg.reserve_max
-    );
-    if cfg.sweep_every != d.sweep_every {
-        out += &format!("ZF_SWEEP_EVERY={}\n", cfg.sweep_every);
-    }
-    if cfg.sweep_generation != d.sweep_generation {
-        out += &format!("ZF_SWEEP_GENERATION={}\n", cfg.sweep_generation);
+    let always = ALWAYS.iter().map(|f| OPTIONS.iter().find(|o| o.field == *f).expect("an option of the table"));
+    let changed = OPTIONS.iter().filter(|o| !ALWAYS.contains(&o.field) && (o.get)(cfg) != (o.get)(&d));
+    let mut out = "ZF_POLICY=per-code\n".to_string();
+    for opt in always.chain(changed) {
+        let n = (opt.get)(cfg);
+        let value = match opt.takes {
+            Takes::SizeOrAuto => size(n as u64),
+            Takes::Whole => n.to_string(),
+        };
+        out += &format!("{}={value}\n", opt.var);
     }
     out
 }
@@ -297,6 +302,22 @@ mod tests {
         assert_eq!(misses(&outcome(101, 13, 0, 10), &legacy), ["system allocs"]);
         assert_eq!(misses(&outcome(101, 5, 1, 5001), &legacy), ["reallocs", "peak cached"]);
         assert!(allocs_hold(&outcome(101, 5, 0, 9999), &legacy));
+    }
+
+    /// The advice, read back as the library reads the environment, is the
+    /// configuration advised, whichever option of the table differs.
+    #[test]
+    fn env_lines_read_back_as_the_configuration() {
+        let base = ZfConfig { budget_bytes: 141 << 10, ..ZfConfig::default() };
+        for opt in &OPTIONS {
+            let mut cfg = base;
+            (opt.set)(&mut cfg, (opt.get)(&base) + 5 * 1024);
+            let lines = env_lines(&cfg);
+            let vars: HashMap<&str, &str> = lines.lines().filter_map(|l| l.split_once('=')).collect();
+            let mut read = ZfConfig { policy: zombie_frames::ZF_POLICY_LEGACY, ..ZfConfig::default() };
+            read.apply_env(|k| vars.get(k).map(|v| v.as_bytes().to_vec())).unwrap();
+            assert_eq!(format!("{read:?}"), format!("{cfg:?}"), "{}:\n{lines}", opt.field);
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
-use zombie_frames::{parse_size, ZfConfig};
+use zombie_frames::{parse_size, Opt, Takes, ZfConfig, OPTIONS};
 
 /// Replays zftrace files through zombie-frames under several policies, side by side.
 #[derive(Parser, Debug)]
@@ -58,31 +58,35 @@ impl Policy {
     }
 }
 
+/// One `--set`: an option of the library's table (`OPTIONS`) and its value.
 #[derive(Clone, Copy, Debug)]
-pub enum Setting {
-    PerCodeMax(u32),
-    BudgetBytes(usize),
-    SweepEvery(u32),
-    ReserveMax(u32),
-    SweepGeneration(u32),
+pub struct Setting {
+    pub opt: &'static Opt,
+    pub value: usize,
 }
 
-const KEYS: &str = "per_code_max, budget_bytes, sweep_every, reserve_max or sweep_generation";
+/// The `--set` keys, for the errors: the `ZfConfig` fields of `OPTIONS`.
+fn keys() -> String {
+    let fields: Vec<&str> = OPTIONS.iter().map(|o| o.field).collect();
+    let (last, rest) = fields.split_last().expect("the table has options");
+    format!("{} or {last}", rest.join(", "))
+}
 
 fn parse_setting(text: &str) -> Result<Setting, String> {
-    let (key, value) = text.split_once('=').ok_or_else(|| format!("expected KEY=VALUE with KEY one of {KEYS}"))?;
-    let size = parse_size(value);
-    let count = || size.and_then(|n| u32::try_from(n).ok());
+    let (key, value) = text.split_once('=').ok_or_else(|| format!("expected KEY=VALUE with KEY one of {}", keys()))?;
+    let opt =
+        OPTIONS.iter().find(|o| o.field == key).ok_or_else(|| format!("unknown key {key:?}: expected {}", keys()))?;
     let bad = |expected: &str| format!("{key}: {value:?} is not {expected}");
-    let whole = |make: fn(u32) -> Setting| count().map(make).ok_or_else(|| bad("a whole number up to 4294967295"));
-    match key {
-        "per_code_max" => whole(Setting::PerCodeMax),
-        "sweep_every" => whole(Setting::SweepEvery),
-        "reserve_max" => whole(Setting::ReserveMax),
-        "sweep_generation" => whole(Setting::SweepGeneration),
-        "budget_bytes" => size.map(Setting::BudgetBytes).ok_or_else(|| bad("a size such as 65536, 512K, 4M or 1G")),
-        _ => Err(format!("unknown key {key:?}: expected {KEYS}")),
-    }
+    // Unlike the ZF_* variables, --set's whole numbers take K, M, G too;
+    // budget_bytes=0 is the automatic bound (ZF_BUDGET=auto).
+    let size = parse_size(value);
+    let n = match opt.takes {
+        Takes::Whole => {
+            size.filter(|&n| u32::try_from(n).is_ok()).ok_or_else(|| bad("a whole number up to 4294967295"))
+        }
+        Takes::SizeOrAuto => size.ok_or_else(|| bad("a size such as 65536, 512K, 4M or 1G")),
+    }?;
+    Ok(Setting { opt, value: n })
 }
 
 impl Args {
@@ -105,13 +109,7 @@ impl Args {
     pub fn per_code_config(&self) -> ZfConfig {
         let mut cfg = ZfConfig::default();
         for s in &self.set {
-            match *s {
-                Setting::PerCodeMax(n) => cfg.per_code_max = n,
-                Setting::BudgetBytes(n) => cfg.budget_bytes = n,
-                Setting::SweepEvery(n) => cfg.sweep_every = n,
-                Setting::ReserveMax(n) => cfg.reserve_max = n,
-                Setting::SweepGeneration(n) => cfg.sweep_generation = n,
-            }
+            (s.opt.set)(&mut cfg, s.value);
         }
         cfg
     }
@@ -137,6 +135,40 @@ mod tests {
         assert!(parse_setting("sweep_every=8G").unwrap_err().starts_with("sweep_every:"));
         assert!(parse_setting("budget_bytes=lots").unwrap_err().starts_with("budget_bytes:"));
         assert!(parse_setting("budget_bytes").unwrap_err().contains("KEY=VALUE"));
+    }
+
+    #[test]
+    fn bad_settings_list_the_keys_of_the_table() {
+        let keys = "per_code_max, budget_bytes, sweep_every, reserve_max or sweep_generation";
+        assert_eq!(parse_setting("budget=1").unwrap_err(), format!("unknown key \"budget\": expected {keys}"));
+        assert_eq!(parse_setting("x").unwrap_err(), format!("expected KEY=VALUE with KEY one of {keys}"));
+    }
+
+    /// Each option of the library's table, set to a value of its own,
+    /// gives the same configuration through its ZF_* variable and through
+    /// --set, and the report of zf_pool_print_stats shows that value.
+    #[test]
+    fn every_option_sets_alike_from_the_environment_and_set_and_is_reported() {
+        use zombie_frames::stats::{bytes, count, report};
+        let default = ZfConfig::default();
+        let stats = zombie_frames::ZfStats::default();
+        for opt in &OPTIONS {
+            let n = (opt.get)(&default) + 3 * 1024 + 7;
+            let text = n.to_string();
+            let mut from_env = ZfConfig::default();
+            from_env.apply_env(|k| (k == opt.var).then(|| text.clone().into_bytes())).unwrap();
+            let set = format!("{}={text}", opt.field);
+            let from_set = Args::parse_from(["zf-replay", "--set", &set, "t"]).per_code_config();
+            assert_eq!(format!("{from_env:?}"), format!("{from_set:?}"), "{}", opt.var);
+            assert_eq!((opt.get)(&from_set), n, "{}", opt.field);
+            let shown = match opt.takes {
+                Takes::Whole => count(n as u64),
+                Takes::SizeOrAuto => bytes(n as u64),
+            };
+            let words = opt.shown.replace("{}", &shown);
+            let r = report(&stats, &from_set, false, &[]);
+            assert!(r.contains(&words) && !report(&stats, &default, false, &[]).contains(&words), "{words:?}: {r}");
+        }
     }
 
     #[test]
