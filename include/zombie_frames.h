@@ -488,13 +488,6 @@ const char *zf_version(void);
  */
 void zf_set_error_handler(struct ZfPool *pool, ZfErrorHandler func, void *ctx);
 
-/**
- * The precompiled `alloc` library carries unwind tables that name
- * this routine. With panic = "abort" nothing ever unwinds, so nothing
- * calls it, but a static link needs the name (`.a` into a C program).
- */
-void rust_eh_personality(void);
-
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

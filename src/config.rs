@@ -4,8 +4,6 @@
 use crate::error::Error;
 use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
-use alloc::ffi::CString;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_void, CStr};
@@ -285,7 +283,7 @@ impl ZfConfig {
                 None => Ok(None),
                 Some(v) => String::from_utf8(v).map(|s| Some(s.trim().to_owned())).map_err(|e| Error::Env {
                     var: name,
-                    value: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    value: lossy(e.as_bytes()),
                     expected: "text in UTF-8",
                 }),
             }
@@ -319,6 +317,19 @@ impl ZfConfig {
     }
 }
 
+/// `bytes` as text, each invalid sequence as U+FFFD (as
+/// `String::from_utf8_lossy` does, without alloc's precompiled copy).
+fn lossy(bytes: &[u8]) -> String {
+    let mut text = String::new();
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            text.push('\u{FFFD}');
+        }
+    }
+    text
+}
+
 /// A copy of `text` that lives as long as the process: `ZF_TRACE` fills a
 /// pointer field, which the caller's config may keep. Each distinct value
 /// is kept once.
@@ -339,7 +350,8 @@ fn intern(text: &str) -> &'static CStr {
         seen = k.next;
     }
     // Environment values hold no NUL byte.
-    let text: &'static CStr = Box::leak(CString::new(text).unwrap_or_default().into_boxed_c_str());
+    let bytes: &'static [u8] = Box::leak(crate::os::c_string(text).unwrap_or_default().into_boxed_slice());
+    let text = crate::os::c_str(bytes);
     let node = Box::leak(Box::new(Kept { text, next: head }));
     // Two threads interning one new value at once each keep a copy: harmless.
     while let Err(now) = KEPT.compare_exchange_weak(head, node, Ordering::AcqRel, Ordering::Acquire) {

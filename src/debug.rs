@@ -17,8 +17,6 @@ use crate::block::{Block, Heap, ALIGN};
 use crate::code::Code;
 use crate::table::FrameTable;
 use crate::os;
-use alloc::ffi::CString;
-use alloc::format;
 use alloc::string::String;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr::NonNull;
@@ -72,10 +70,11 @@ impl Handler {
         let line = format!("zombie-frames: {}: {message}", kind_name(kind));
         match self.func {
             Some(f) => {
-                let text = CString::new(line.replace('\0', " ")).unwrap_or_default();
+                // No NUL is left in it, so c_string always has it.
+                let text = os::c_string(&line.replace('\0', " ")).unwrap_or_else(|| alloc::vec![0]);
                 // SAFETY: the caller registered `f` for this pool with `ctx`;
                 // `text` outlives the call.
-                unsafe { f(self.ctx, kind, text.as_ptr()) }
+                unsafe { f(self.ctx, kind, text.as_ptr().cast()) }
             }
             None => {
                 os::eprint(format_args!("{line}\n"));

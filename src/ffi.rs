@@ -25,7 +25,6 @@ use crate::error::Error;
 use crate::pool::Pool;
 use crate::stats::ZfStats;
 use crate::os::{self, ThreadBuffer};
-use alloc::format;
 use core::ffi::{c_char, c_int, c_void};
 use core::fmt::{self, Write};
 use core::ptr::{self, NonNull};

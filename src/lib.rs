@@ -41,6 +41,24 @@
 
 extern crate alloc;
 
+/// `format!` compiled here rather than alloc's precompiled one: alloc is
+/// built to unwind, and its `format` carries unwinding code that would make
+/// the shared library need libgcc_s's `_Unwind_Resume`. Ours is built with
+/// panic = "abort" (`.ci/run` checks the .so needs nothing beyond libc).
+macro_rules! format {
+    ($($arg:tt)*) => {
+        $crate::text(core::format_args!($($arg)*))
+    };
+}
+
+/// What `format!` makes.
+fn text(args: core::fmt::Arguments<'_>) -> alloc::string::String {
+    let mut text = alloc::string::String::new();
+    // Writing into a String fails only when the heap does (and then aborts).
+    let _ = core::fmt::Write::write_fmt(&mut text, args);
+    text
+}
+
 mod block;
 mod code;
 pub mod config;

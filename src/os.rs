@@ -8,12 +8,30 @@ use core::fmt;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use alloc::ffi::CString;
 use alloc::vec::Vec;
+
+/// `text` as a C string's bytes, NUL-terminated; None if it holds a NUL.
+/// (Not alloc's `CString`: its precompiled constructor carries unwinding
+/// code, which would make the shared library need libgcc_s.)
+pub fn c_string(text: &str) -> Option<Vec<u8>> {
+    if text.as_bytes().contains(&0) {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(text.len() + 1);
+    bytes.extend_from_slice(text.as_bytes());
+    bytes.push(0);
+    Some(bytes)
+}
+
+/// The C string at the start of `bytes` (up to its first NUL; empty if none).
+pub fn c_str(bytes: &[u8]) -> &CStr {
+    CStr::from_bytes_until_nul(bytes).unwrap_or(c"")
+}
 
 /// The bytes of environment variable `name`, if it is set.
 pub fn getenv(name: &str) -> Option<Vec<u8>> {
-    let name = CString::new(name).ok()?;
+    let name = c_string(name)?;
+    let name = c_str(&name);
     // SAFETY: `name` is NUL-terminated; getenv returns NULL or a
     // NUL-terminated string, copied at once (the C rule: nobody calls
     // setenv while another thread reads the environment).

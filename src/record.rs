@@ -1,7 +1,6 @@
 //! The recorder behind `ZF_TRACE`: writes the events one pool sees in the
 //! `zftrace 1` format (`docs/TRACE_FORMAT.md`), which `trace` reads back.
 
-use alloc::ffi::CString;
 use alloc::string::String;
 use core::fmt::{self, Write};
 
@@ -28,11 +27,11 @@ impl Recorder {
     /// process of a program writes its own file). None, after one line on
     /// stderr, when the file cannot be made.
     pub fn create(path: &str, heap: Heap) -> Option<Recorder> {
-        let path = path.replace("%p", &alloc::format!("{}", os::pid()));
+        let path = path.replace("%p", &format!("{}", os::pid()));
         let frames = FrameTable::new(heap, "the ZF_TRACE record of live frames");
         let mut r = Recorder { out: None, buf: String::new(), frames, next_frame: 0, path };
         // Paths from C hold no NUL byte (ZfConfig::trace_path is a C string).
-        match CString::new(r.path.as_bytes()).map_err(|_| OsError(libc::EINVAL)).and_then(|c| File::create(&c)) {
+        match os::c_string(&r.path).ok_or(OsError(libc::EINVAL)).and_then(|c| File::create(os::c_str(&c))) {
             Ok(f) => r.out = Some(f),
             Err(e) => r.fail(e),
         }

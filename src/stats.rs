@@ -2,7 +2,6 @@
 //! updated where the event happens, never estimated.
 
 use crate::config::{Takes, ZfConfig, OPTIONS};
-use alloc::format;
 use alloc::string::{String, ToString};
 use core::cell::Cell;
 use core::fmt::{self, Write};

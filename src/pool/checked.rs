@@ -7,7 +7,6 @@ use crate::block::Block;
 use crate::code::Code;
 use crate::debug::*;
 use crate::error::Error;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
