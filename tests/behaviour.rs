@@ -401,6 +401,38 @@ fn the_automatic_bound_grows_with_the_codes_that_run_and_shrinks_when_they_die()
 }
 
 #[test]
+fn a_deep_recursion_makes_room_up_to_a_ceiling_until_a_full_collection() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
+        let floor = ZF_AUTO_BOUND_FLOOR as u64;
+        let ceiling = floor * 3 / 2;
+        let code = zf_code_new(pool, 1000);
+        let shallow = zf_code_new(pool, 1000);
+        // 49 frames past the first: 50 KiB of room, under the floor.
+        recurse(shallow, 50);
+        assert_eq!(assert_within_bound(pool, "shallow").bound_bytes, floor);
+        // CPython would keep 200 frames of this one in its free list (200
+        // KiB with the codes' own): the room stops at the ceiling.
+        recurse(code, 400);
+        let s = assert_within_bound(pool, "deep");
+        assert_eq!(s.bound_bytes, ceiling);
+        assert!(s.cached_bytes > floor, "the recursion's frames fill the room: {s:?}");
+        let fresh = s.fresh_allocs;
+        recurse(code, 400);
+        let served = 400 - (stats(pool).fresh_allocs - fresh);
+        assert!(served * 1016 > floor, "the next recursion is served from it: {served} frames");
+        zf_pool_collect(pool, 1);
+        assert_eq!(assert_within_bound(pool, "young collection").bound_bytes, ceiling, "only a full collection");
+        zf_pool_collect(pool, 2);
+        let s = assert_within_bound(pool, "full collection");
+        assert_eq!(s.bound_bytes, floor, "CPython empties its free list: the room goes");
+        assert!(s.cached_bytes <= floor, "trimmed back: {s:?}");
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
 fn a_users_budget_is_a_hard_cap_however_many_codes_run() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {

@@ -115,6 +115,15 @@ struct Model {
     /// live peak and the sweep countdown read.
     seen_live: u64,
     seen_releases: u64,
+    /// Block bytes (at the size asked) of the deepest recursion a miss saw
+    /// since the last full collection, up to 200 frames: the room the
+    /// automatic bound makes for recursion.
+    deep: u64,
+}
+
+/// A frame's block at the size asked, as the automatic bound counts it.
+fn asked_bytes(frame_bytes: usize) -> u64 {
+    HEADER + frame_bytes.next_multiple_of(16) as u64
 }
 
 /// A frame's size class, worked out independently of the library: rounded
@@ -144,6 +153,7 @@ impl Model {
             s: ZfStats::default(),
             seen_live: 0,
             seen_releases: 0,
+            deep: 0,
         }
     }
 
@@ -177,14 +187,16 @@ impl Model {
     }
 
     /// The bound in force: the budget, or with budget 0 one block (at the
-    /// size asked) of every live code that has run, within floor and ceiling.
+    /// size asked) of every live code that has run, within floor and
+    /// ceiling; and, while it stays within 1.5 times the floor, that sum
+    /// plus the room for recursion (`deep`).
     fn bound(&self) -> u64 {
         if self.budget != 0 {
             return self.budget;
         }
-        let ran: u64 =
-            self.codes.iter().filter(|c| c.ran && !c.freed).map(|c| HEADER + c.frame_bytes.next_multiple_of(16) as u64).sum();
-        ran.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64)
+        let ran: u64 = self.codes.iter().filter(|c| c.ran && !c.freed).map(|c| asked_bytes(c.frame_bytes)).sum();
+        let clamp = |b: u64| b.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64);
+        clamp(ran).max(clamp((ran + self.deep).min(ZF_AUTO_BOUND_FLOOR as u64 * 3 / 2)))
     }
 
     fn allowance(&self) -> u64 {
@@ -243,6 +255,10 @@ impl Model {
             return Want::Zombie(addr);
         }
         c.ran = true;
+        // A miss with frames of its code live: CPython's free list would
+        // keep that many (up to 200) when the recursion returns.
+        let deep = (c.live as u64 - 1).min(200) * asked_bytes(c.frame_bytes);
+        self.deep = self.deep.max(deep);
         self.s.peak_live_frames = self.s.peak_live_frames.max(self.seen_live);
         let bytes = self.codes[ci].bytes;
         if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
@@ -391,6 +407,12 @@ impl Model {
     }
 
     fn collect(&mut self, generation: u32) {
+        // A full collection empties CPython's free list: the room for
+        // recursion goes, and the cache is trimmed to the bound left.
+        if generation >= 2 && self.deep > 0 {
+            self.deep = 0;
+            self.trim();
+        }
         if generation >= self.sweep_generation {
             self.sweep();
         }

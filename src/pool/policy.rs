@@ -91,6 +91,9 @@ impl Pool {
     /// Returns the bytes given back.
     pub fn collect(&self, generation: u32) -> u64 {
         self.traced(|t| t.collect(generation));
+        if generation >= 2 {
+            self.forget_depth();
+        }
         match self.legacy() {
             true if generation >= 2 => {
                 self.n.sweeps.add(1);
