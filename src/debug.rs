@@ -15,8 +15,8 @@
 
 use crate::block::{Block, Heap, ALIGN};
 use crate::code::Code;
-use crate::table::FrameTable;
 use crate::os;
+use crate::table::FrameTable;
 use alloc::string::String;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr::NonNull;

@@ -69,10 +69,10 @@ mod hot;
 mod os;
 mod pool;
 mod record;
-mod reserve;
-mod ring;
 #[cfg(feature = "std")]
 pub mod replay;
+mod reserve;
+mod ring;
 pub mod stats;
 mod table;
 #[cfg(feature = "std")]

@@ -170,7 +170,8 @@ impl Pool {
         let capacity = if self.legacy() { block_frame } else { size_class(block_frame) };
         let bytes = block_bytes(capacity).ok_or(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES })?;
         let limit = self.cfg.per_code_max;
-        let code = Code::new(PoolLink(NonNull::from(self).cast()), id, block_frame, capacity, bytes, limit, self.watched);
+        let code =
+            Code::new(PoolLink(NonNull::from(self).cast()), id, block_frame, capacity, bytes, limit, self.watched);
         let code = self.heap.boxed(code, "a code's free list")?;
         self.n.codes_created.set(id);
         self.n.codes.add(1);

@@ -100,7 +100,6 @@ impl Ring {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,7 +48,8 @@ impl<V: Copy + Default> FrameTable<V> {
             return Ok(());
         }
         let cap = (self.cap.get() * 2).max(64);
-        let bytes = cap.checked_mul(size_of::<Slot<V>>()).ok_or(Error::OutOfMemory { what: self.what, bytes: usize::MAX })?;
+        let bytes =
+            cap.checked_mul(size_of::<Slot<V>>()).ok_or(Error::OutOfMemory { what: self.what, bytes: usize::MAX })?;
         let fresh = self.heap.alloc(bytes, self.what)?.cast::<Slot<V>>();
         for i in 0..cap {
             // SAFETY: `fresh` has room for `cap` slots.

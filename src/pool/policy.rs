@@ -23,10 +23,10 @@
 //! grows with the codes that merely exist.
 
 use super::Pool;
-use core::cell::Cell;
 use crate::code::Code;
 use crate::stats::Tally;
 use alloc::vec::Vec;
+use core::cell::Cell;
 
 impl Pool {
     /// Takes budget back until `need` more bytes fit: idle codes' unused
