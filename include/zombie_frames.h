@@ -56,11 +56,12 @@
 
 /**
  * Default `per_code_max`: deep enough for the recursion that real programs
- * repeat, short enough that a few codes with thousands of live frames
- * (asyncio) do not fill the bound with their zombies; 128 made 1.5x
- * CPython's system allocations on the asyncio traces (BENCHMARKS.md).
+ * repeat. Past half of it a code grows only into room nobody holds, so
+ * codes with many live frames (asyncio coroutines) do not rob each other:
+ * letting them evict up to 128 made 1.5x CPython's system allocations on
+ * the asyncio traces (BENCHMARKS.md).
  */
-#define ZF_DEFAULT_PER_CODE_MAX 64
+#define ZF_DEFAULT_PER_CODE_MAX 128
 
 /**
  * `budget_bytes` 0: no fixed cap; the bound follows the program (see

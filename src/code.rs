@@ -216,6 +216,12 @@ impl Code {
         self.slots.get() < self.limit.get()
     }
 
+    /// Below half its limit, a code may have others give up room for one
+    /// more slot; above, it takes only room nobody holds (`Pool::grant_slot`).
+    pub fn may_make_room(&self) -> bool {
+        self.slots.get() < self.limit.get().div_ceil(2)
+    }
+
     /// One more slot, already charged to the budget by the pool.
     pub fn grant(&self) {
         self.slots.set(self.slots.get() + 1);

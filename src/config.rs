@@ -20,10 +20,11 @@ pub const ZF_FLAG_DEBUG: u32 = 1;
 const KNOWN_FLAGS: u32 = ZF_FLAG_DEBUG;
 
 /// Default `per_code_max`: deep enough for the recursion that real programs
-/// repeat, short enough that a few codes with thousands of live frames
-/// (asyncio) do not fill the bound with their zombies; 128 made 1.5x
-/// CPython's system allocations on the asyncio traces (BENCHMARKS.md).
-pub const ZF_DEFAULT_PER_CODE_MAX: u32 = 64;
+/// repeat. Past half of it a code grows only into room nobody holds, so
+/// codes with many live frames (asyncio coroutines) do not rob each other:
+/// letting them evict up to 128 made 1.5x CPython's system allocations on
+/// the asyncio traces (BENCHMARKS.md).
+pub const ZF_DEFAULT_PER_CODE_MAX: u32 = 128;
 /// `budget_bytes` 0: no fixed cap; the bound follows the program (see
 /// `ZF_AUTO_BOUND_FLOOR`). `ZF_BUDGET=auto` in the environment.
 pub const ZF_BUDGET_AUTO: usize = 0;

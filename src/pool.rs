@@ -449,7 +449,16 @@ impl Pool {
     /// evicting idle zombies of other codes when it is short).
     fn grant_slot(&self, code: &Code) -> bool {
         let need = code.bytes() as u64;
-        if !code.may_grow() || (self.committed() + need > self.budget.get() as u64 && !self.make_room(code, need)) {
+        let fits = self.committed() + need <= self.budget.get() as u64;
+        // Past half its limit, a code grows only into room nobody holds: a
+        // deep recursion keeps its frames while the bound is not spent, but
+        // many codes with long lists (coroutines) do not rob each other.
+        let may = code.may_grow()
+            && match code.may_make_room() {
+                true => fits || self.make_room(code, need),
+                false => fits,
+            };
+        if !may {
             return false;
         }
         code.grant();

@@ -144,6 +144,42 @@ fn the_budget_evicts_idle_codes_first() {
 }
 
 #[test]
+fn past_half_its_limit_a_code_takes_only_free_room() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        // Room for 6 zombies; each code may keep 8, and evict others for 4.
+        let pool = pool_with(8, 6 * BLOCK as usize, 0);
+        let (old, deep) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
+        recurse(old, 6);
+        assert_eq!(stats(pool).cached_bytes, 6 * BLOCK, "old grew past 4 into free room");
+        recurse(deep, 8);
+        let s = stats(pool);
+        assert_eq!((s.cached_bytes, s.evicted_frees), (6 * BLOCK, 4), "deep took 4 of old's, not 6");
+        assert_eq!(recurse(old, 2), 2, "old kept two zombies");
+        assert_eq!(recurse(deep, 4), 4, "deep kept its four");
+        zf_code_free(old);
+        zf_code_free(deep);
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
+fn a_recursion_past_half_the_limit_keeps_its_frames_in_free_room() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        // The default limit (128) and bound (at least 128 KiB, ~280 blocks):
+        // a 100-deep recursion keeps every frame, call after call.
+        let pool = pool_with(ZF_DEFAULT_PER_CODE_MAX, ZF_BUDGET_AUTO, 0);
+        let code = zf_code_new(pool, FRAME);
+        recurse(code, 100);
+        assert_eq!(recurse(code, 100), 100);
+        assert_eq!(stats(pool).fresh_allocs, 100);
+        zf_code_free(code);
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
 fn a_frame_larger_than_the_budget_is_never_cached() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {

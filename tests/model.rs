@@ -331,7 +331,15 @@ impl Model {
         self.seen_releases += 1;
         let limit = if self.codes[ci].freed { 0 } else { self.per_code_max };
         let need = self.codes[ci].bytes;
-        if self.codes[ci].slots() < limit && self.fits(ci, need) {
+        // Below half the limit, room is made if need be; above, only free
+        // room is taken.
+        let slots = self.codes[ci].slots();
+        let granted = slots < limit
+            && match slots < limit.div_ceil(2) {
+                true => self.fits(ci, need),
+                false => self.committed() + need <= self.bound(),
+            };
+        if granted {
             // A slot granted and filled at once.
             self.s.peak_cached_bytes = self.s.peak_cached_bytes.max(self.committed() + need);
             let c = &mut self.codes[ci];
