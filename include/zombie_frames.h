@@ -104,10 +104,10 @@
 #define ZF_DEFAULT_SWEEP_GENERATION 3
 
 /**
- * Default `sweep_every`: a fallback, so lists age in an interpreter that
- * never calls `zf_pool_collect`. Where it does, sweeps at its collections
- * suffice: on the shared CPython traces, adding a sweep every 4096 releases
- * cost up to 60% more system allocations.
+ * Default `sweep_every`: with collections not sweeping by default
+ * (`ZF_DEFAULT_SWEEP_GENERATION`), what ages the lists. Rare on purpose:
+ * on the shared CPython traces, a sweep every 4096 releases cost up to 60%
+ * more system allocations.
  */
 #define ZF_DEFAULT_SWEEP_EVERY 65536
 

@@ -47,10 +47,10 @@ pub const ZF_DEFAULT_RESERVE_MAX: u32 = 200;
 /// sweeps from generation 1; sweeping from generation 0 made up to 2.3x
 /// on the shared traces.
 pub const ZF_DEFAULT_SWEEP_GENERATION: u32 = 3;
-/// Default `sweep_every`: a fallback, so lists age in an interpreter that
-/// never calls `zf_pool_collect`. Where it does, sweeps at its collections
-/// suffice: on the shared CPython traces, adding a sweep every 4096 releases
-/// cost up to 60% more system allocations.
+/// Default `sweep_every`: with collections not sweeping by default
+/// (`ZF_DEFAULT_SWEEP_GENERATION`), what ages the lists. Rare on purpose:
+/// on the shared CPython traces, a sweep every 4096 releases cost up to 60%
+/// more system allocations.
 pub const ZF_DEFAULT_SWEEP_EVERY: u32 = 65536;
 
 /// The largest `frame_bytes` a code may ask for (1 GiB).
