@@ -41,14 +41,14 @@ pub struct Code {
     shadow: ZfCodeHot,
     watched: bool,
     /// `zf_code_free` was called; the struct waits for its last live frame.
-    pub(crate) freed: Cell<bool>,
+    freed: Cell<bool>,
     /// Set by acquires (and by a release that must make room), cleared by
     /// the eviction clock as it passes: a second chance.
-    pub(crate) used: Cell<bool>,
+    used: Cell<bool>,
     /// In the pool's ring: the codes with an allowance (`slots` > 0).
     pub(crate) in_ring: Cell<bool>,
     /// It has missed once (run): its block counts in the automatic bound.
-    pub(crate) ran: Cell<bool>,
+    ran: Cell<bool>,
     /// Zombies no acquire touched since the last sweep, under the hot ones.
     cold: Cell<*mut u8>,
     cold_len: Cell<u32>,
@@ -57,7 +57,7 @@ pub struct Code {
     /// `room` as of the last `sync`.
     room_seen: Cell<u32>,
     /// Most slots: `per_code_max`, or 0 once the code is freed.
-    pub(crate) limit: Cell<u32>,
+    limit: Cell<u32>,
     /// The frame capacity (its size class) and block size of every frame
     /// this code owns.
     capacity: usize,
@@ -209,6 +209,37 @@ impl Code {
     /// it as the code's one zombie.
     pub fn ran_bytes(&self) -> u64 {
         crate::block::block_bytes(self.frame_bytes).unwrap_or(self.bytes) as u64
+    }
+
+    /// `zf_code_free` was called.
+    pub fn is_freed(&self) -> bool {
+        self.freed.get()
+    }
+
+    /// The code's object is gone: it takes no more slots.
+    pub fn set_freed(&self) {
+        self.limit.set(0);
+        self.freed.set(true);
+    }
+
+    /// The clock's reference bit: set when the code is used.
+    pub fn mark_used(&self) {
+        self.used.set(true);
+    }
+
+    /// Whether it was used since the clock hand last passed; clears it.
+    pub fn take_used(&self) -> bool {
+        self.used.replace(false)
+    }
+
+    /// Its first miss: true once, when it starts to count in the bound.
+    pub fn first_run(&self) -> bool {
+        !self.ran.replace(true)
+    }
+
+    /// Whether it has run (counts in the automatic bound).
+    pub fn has_run(&self) -> bool {
+        self.ran.get()
     }
 
     /// Whether a slot more is within `per_code_max`.

@@ -194,7 +194,7 @@ impl Pool {
             // Its room first, then the bound shrinks: its zombies retire
             // only within what is left, and others are trimmed if need be.
             p.revoke_room(c, u32::MAX);
-            if c.ran.get() {
+            if c.has_run() {
                 p.ran_bytes.sub(c.ran_bytes());
             }
             let shrunk = p.follow_program();
@@ -207,8 +207,7 @@ impl Pool {
             if shrunk {
                 p.trim();
             }
-            c.limit.set(0);
-            c.freed.set(true);
+            c.set_freed();
             p.n.codes.sub(1);
         }
         // SAFETY: no reference is held here.
@@ -220,7 +219,7 @@ impl Pool {
     unsafe fn free_code_if_unused(code: NonNull<Code>) {
         // SAFETY: alive by the contract.
         let c = unsafe { code.as_ref() };
-        if !c.freed.get() || c.live() > 0 {
+        if !c.is_freed() || c.live() > 0 {
             return;
         }
         let p = Pool::of(c);
@@ -245,7 +244,7 @@ impl Pool {
         }
         work.apply(&self.n);
         if work.hits > 0 {
-            code.used.set(true);
+            code.mark_used();
         }
     }
 
@@ -281,7 +280,7 @@ impl Pool {
             }
         }
         self.sync(code);
-        code.used.set(true);
+        code.mark_used();
         let (block, hit) = match self.take_zombie(code) {
             Some(block) => (block, true),
             None => (self.miss(code)?, false),
@@ -340,7 +339,7 @@ impl Pool {
     /// nothing is resized and all frames of a code are one size.
     #[cold]
     fn miss(&self, code: &Code) -> Result<Block, Error> {
-        if !code.ran.replace(true) {
+        if code.first_run() {
             self.ran_bytes.add(code.ran_bytes());
             self.follow_program();
         }
@@ -437,7 +436,7 @@ impl Pool {
                 }
                 p.sweep_if_due();
             }
-            if c.live() > 0 || !c.freed.get() {
+            if c.live() > 0 || !c.is_freed() {
                 return;
             }
         }

@@ -139,8 +139,8 @@ mod tests {
         let cs = codes(3);
         let ring = Ring::default();
         cs.iter().for_each(|c| ring.link(c));
-        cs[0].used.set(true);
-        let used = |c: &Code| c.used.replace(false);
+        cs[0].mark_used();
+        let used = |c: &Code| c.take_used();
         assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(1));
         assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(2));
         // Code 0's mark was cleared as the hand passed: now it is a victim.
@@ -149,7 +149,7 @@ mod tests {
         // The hand is on code 2: unlinking it moves the hand on (to the head).
         ring.unlink(&cs[2]);
         assert_eq!(ring.clock_victim(used).map(|c| c.id), Some(0));
-        cs.iter().for_each(|c| c.used.set(true));
+        cs.iter().for_each(|c| c.mark_used());
         assert_eq!(ring.clock_victim(|_| true).map(|c| c.id), None, "all in use: none");
     }
 }

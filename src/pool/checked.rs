@@ -156,7 +156,7 @@ impl Pool {
             .take(8)
             .map(|(frame, e)| {
                 let c = code_ref(&e);
-                let freed = if c.freed.get() { ", code freed" } else { "" };
+                let freed = if c.is_freed() { ", code freed" } else { "" };
                 format!("{frame:#x} of {}{freed}", describe(c))
             })
             .collect();

@@ -36,7 +36,7 @@ impl Pool {
     pub(crate) fn make_room(&self, code: &Code, need: u64) -> bool {
         // A code returning from deep recursion acquires nothing while it
         // releases, yet it is the one in use: keep the hand off it.
-        code.used.set(true);
+        code.mark_used();
         let budget = self.budget.get() as u64;
         if need > budget {
             return false;
@@ -46,7 +46,7 @@ impl Pool {
             // with some gives it up, used or not.
             let used = |c: &Code| {
                 self.sync(c);
-                c.room() == 0 && c.used.replace(false)
+                c.room() == 0 && c.take_used()
             };
             match self.ring.clock_victim(used) {
                 Some(victim) if !core::ptr::eq(victim, code) => self.evict(victim),
@@ -65,7 +65,7 @@ impl Pool {
         while self.committed() > budget {
             let used = |c: &Code| {
                 self.sync(c);
-                c.room() == 0 && c.used.replace(false)
+                c.room() == 0 && c.take_used()
             };
             match self.ring.clock_victim(used) {
                 Some(victim) => self.evict(victim),
