@@ -464,6 +464,8 @@ fn a_deep_recursion_makes_room_up_to_a_ceiling_until_a_full_collection() {
         let s = assert_within_bound(pool, "full collection");
         assert_eq!(s.bound_bytes, floor, "CPython empties its free list: the room goes");
         assert!(s.cached_bytes <= floor, "trimmed back: {s:?}");
+        zf_code_free(code);
+        zf_code_free(shallow);
         zf_pool_free(pool);
     }
 }
@@ -511,14 +513,18 @@ fn a_miss_takes_a_reserve_frame_of_its_own_class_among_many() {
         // Each new code gets the last frame its class retired, never another class's.
         for (size, retired) in frames.iter().rev() {
             let code = zf_code_new(pool, *size);
+            let mut live = vec![];
             for want in retired.iter().rev() {
                 let (f, zombie) = acquire(code);
                 assert_eq!((f, zombie), (*want, false), "size {size}");
+                live.push(f);
             }
             let before = stats(pool).fresh_allocs;
-            let (f, _) = acquire(code);
+            live.push(acquire(code).0);
             assert_eq!(stats(pool).fresh_allocs, before + 1, "size {size}: its class is empty, so a fresh frame");
-            zf_frame_release(code, f);
+            for f in live {
+                zf_frame_release(code, f);
+            }
             zf_code_free(code);
         }
         assert_eq!(stats(pool).shared_hits, 180);
