@@ -2,11 +2,12 @@
 //! collect, clear, a new pool with another configuration) decoded from the
 //! fuzzer's bytes, run through the C ABI beside the reference model of
 //! tests/model.rs. After every step the stats must equal the model's, a
-//! zombie must come back with the bytes its last user wrote, and the
-//! budget must hold; at the end a counting allocator hook must have got
-//! every byte back. AddressSanitizer watches every access. Half the pools
-//! run in debug mode, whose checks must stay silent on correct use (the
-//! default handler aborts, which the fuzzer reports).
+//! zombie must come back with the bytes its last user wrote, and the bound
+//! in force must hold (budget 0: the automatic bound); at the end a
+//! counting allocator hook must have got every byte back. AddressSanitizer
+//! watches every access. Half the pools run in debug mode, whose checks
+//! must stay silent on correct use (the default handler aborts, which the
+//! fuzzer reports).
 #![no_main]
 #![allow(dead_code, unused_imports)]
 
@@ -149,8 +150,12 @@ impl Run {
         let got = stats(self.pool);
         self.m.s.shared_frames = self.m.reserve.len() as u64;
         self.m.s.allowance_bytes = self.m.allowance();
+        self.m.s.bound_bytes = self.m.bound();
         assert_eq!(got, self.m.s, "stats differ from the model");
-        assert!(got.cached_bytes + got.allowance_bytes <= self.cfg.budget_bytes as u64, "over budget");
+        assert!(got.cached_bytes + got.allowance_bytes <= got.bound_bytes, "over the bound in force");
+        if self.cfg.budget_bytes != ZF_BUDGET_AUTO {
+            assert_eq!(got.bound_bytes, self.cfg.budget_bytes as u64, "a user's budget is the bound");
+        }
     }
 
     /// Frees in the worst order (the pool first, frames and codes still
