@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long, value_enum, value_delimiter = ',', value_name = "POLICY")]
     pub policy: Vec<Policy>,
 
-    /// Change the per-code configuration: per_code_max=N, budget_bytes=SIZE, sweep_every=N,
+    /// Change the per-code configuration: per_code_max=N, budget_bytes=SIZE or auto, sweep_every=N,
     /// reserve_max=N, sweep_generation=N (repeatable or comma-separated; numbers take K, M, G as ZF_BUDGET does)
     #[arg(long = "set", value_delimiter = ',', value_name = "KEY=VALUE", value_parser = parse_setting)]
     pub set: Vec<Setting>,
@@ -78,13 +78,13 @@ fn parse_setting(text: &str) -> Result<Setting, String> {
         OPTIONS.iter().find(|o| o.field == key).ok_or_else(|| format!("unknown key {key:?}: expected {}", keys()))?;
     let bad = |expected: &str| format!("{key}: {value:?} is not {expected}");
     // Unlike the ZF_* variables, --set's whole numbers take K, M, G too;
-    // budget_bytes=0 is the automatic bound (ZF_BUDGET=auto).
+    // budget_bytes=auto (or 0) is the automatic bound, as ZF_BUDGET=auto.
     let size = parse_size(value);
     let n = match opt.takes {
         Takes::Whole => {
             size.filter(|&n| u32::try_from(n).is_ok()).ok_or_else(|| bad("a whole number up to 4294967295"))
         }
-        Takes::SizeOrAuto => size.ok_or_else(|| bad("a size such as 65536, 512K, 4M or 1G")),
+        Takes::SizeOrAuto => opt.takes.parse(value).ok_or_else(|| bad("a size such as 65536, 512K, 4M or 1G, or auto")),
     }?;
     Ok(Setting { opt, value: n })
 }
@@ -134,6 +134,9 @@ mod tests {
         assert!(parse_setting("per_code_max=-1").unwrap_err().starts_with("per_code_max:"));
         assert!(parse_setting("sweep_every=8G").unwrap_err().starts_with("sweep_every:"));
         assert!(parse_setting("budget_bytes=lots").unwrap_err().starts_with("budget_bytes:"));
+        let auto = parse_setting("budget_bytes=auto").unwrap();
+        assert_eq!((auto.opt.field, auto.value), ("budget_bytes", zombie_frames::ZF_BUDGET_AUTO));
+        assert_eq!(parse_setting("budget_bytes=AUTO").unwrap().value, parse_setting("budget_bytes=0").unwrap().value);
         assert!(parse_setting("budget_bytes").unwrap_err().contains("KEY=VALUE"));
     }
 

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use zombie_frames::replay::Outcome;
 use zombie_frames::stats::count;
-use zombie_frames::ZfConfig;
+use zombie_frames::{ZfConfig, ZF_BUDGET_AUTO};
 
 /// What `--json` prints.
 #[derive(Serialize)]
@@ -117,7 +117,10 @@ pub fn table(r: &TraceReport) -> String {
         count(r.codes),
         count(r.peak_live_frames),
         p.per_code_max,
-        size(p.budget_bytes as u64),
+        match p.budget_bytes {
+            ZF_BUDGET_AUTO => "auto".to_string(),
+            bytes => size(bytes as u64),
+        },
         p.sweep_every,
         p.reserve_max,
         p.sweep_generation
