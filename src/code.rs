@@ -109,7 +109,6 @@ impl Work {
 }
 
 impl Code {
-    /// The pool that made this code.
     pub fn new(
         pool: PoolLink,
         id: u64,

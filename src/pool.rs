@@ -84,7 +84,7 @@ impl Pool {
             _ => (cfg.budget_bytes, cfg.reserve_max),
         };
         let auto = cfg.policy != ZF_POLICY_LEGACY && cfg.budget_bytes == ZF_BUDGET_AUTO;
-        let budget = if auto { auto_bound(0) } else { budget };
+        let budget = if auto { auto_bound(0, 0) } else { budget };
         let heap = Heap::new(&cfg);
         let trace = cfg.trace_file().ok().flatten().and_then(|path| Recorder::create(path, heap)).map(RefCell::new);
         // The caller's string need not outlive zf_pool_new: keep no pointer to it.
@@ -476,7 +476,7 @@ impl Pool {
         if !self.auto || self.closed.get() {
             return false;
         }
-        let bound = auto_bound_deep(self.ran_bytes.get(), self.deep_bytes.get());
+        let bound = auto_bound(self.ran_bytes.get(), self.deep_bytes.get());
         self.budget.replace(bound) > bound
     }
 
@@ -612,14 +612,6 @@ impl Pool {
     }
 }
 
-/// The automatic bound with room for recursion: `deep_bytes` (what CPython's
-/// free list would keep after the deepest recursion seen) on top of the
-/// codes' own share, as long as that stays within `RECURSION_CEILING`;
-/// beyond it, the codes' share alone, as before.
-pub(crate) fn auto_bound_deep(ran_bytes: u64, deep_bytes: u64) -> usize {
-    auto_bound(ran_bytes).max(auto_bound((ran_bytes + deep_bytes).min(RECURSION_CEILING)))
-}
-
 /// How high room for recursion may lift the automatic bound: 1.5 times its
 /// floor (192 KiB). CPython holds one zombie per code plus its free list;
 /// a small program's deep recursion fills that list (legacy's peak on the
@@ -629,11 +621,13 @@ pub(crate) fn auto_bound_deep(ran_bytes: u64, deep_bytes: u64) -> usize {
 /// past it (1.04x to 1.06x).
 const RECURSION_CEILING: u64 = crate::config::ZF_AUTO_BOUND_FLOOR as u64 * 3 / 2;
 
-/// The automatic bound when the live codes that have run weigh `ran_bytes`
-/// (one frame each, at the size asked: what CPython 3.9 keeps as their
-/// zombies), within the floor and the ceiling.
-pub(crate) fn auto_bound(ran_bytes: u64) -> usize {
+/// The automatic bound, within the floor and the ceiling: the live codes
+/// that have run (`ran_bytes`: one frame each, at the size asked, what
+/// CPython 3.9 keeps as their zombies), plus room for recursion
+/// (`deep_bytes`: what CPython's free list would keep after the deepest
+/// recursion seen) as long as the sum stays within `RECURSION_CEILING`.
+fn auto_bound(ran_bytes: u64, deep_bytes: u64) -> usize {
     let floor = crate::config::ZF_AUTO_BOUND_FLOOR as u64;
     let ceiling = crate::config::ZF_AUTO_BOUND_CEILING as u64;
-    ran_bytes.clamp(floor, ceiling) as usize
+    ran_bytes.max((ran_bytes + deep_bytes).min(RECURSION_CEILING)).clamp(floor, ceiling) as usize
 }
