@@ -72,6 +72,38 @@ pub struct Code {
     pub(crate) id: u64,
     pub(crate) prev: Cell<Option<NonNull<Code>>>,
     pub(crate) next: Cell<Option<NonNull<Code>>>,
+    /// Frames it had and lost, by `Loss`, not yet charged to a miss; and
+    /// the most frames it ever had live (slow path only: see `why_miss`).
+    lost: [Cell<u32>; 3],
+    deepest: Cell<u64>,
+    /// Full collections in a row through which no acquire touched its list.
+    idle: Cell<u32>,
+}
+
+/// Why a code lost a frame it had: what a later miss at a depth it had
+/// already reached is charged to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Loss {
+    /// The bound: evicted to make room, or no room within it.
+    Bound,
+    /// Its own limit (`per_code_max`, or the half-limit rule).
+    Limit,
+    /// An aging sweep.
+    Aged,
+}
+
+/// Why a code had no zombie when it missed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Miss {
+    /// No miss yet.
+    #[default]
+    None,
+    /// A depth the code never reached: no list of its own could have held it.
+    Deeper,
+    /// A frame it had was lost, for this reason.
+    Lost(Loss),
+    /// It had as many frames before and lost none it can name.
+    Unexplained,
 }
 
 /// What the fast path did on one code since the library last looked.
@@ -139,6 +171,9 @@ impl Code {
             id,
             prev: Cell::new(None),
             next: Cell::new(None),
+            lost: Default::default(),
+            deepest: Cell::new(0),
+            idle: Cell::new(0),
         }
     }
 
@@ -299,9 +334,45 @@ impl Code {
         Some(block)
     }
 
+    /// The code lost a frame it had (its release found no slot, or a
+    /// zombie was taken away).
+    pub fn note_loss(&self, why: Loss) {
+        let n = &self.lost[why as usize];
+        n.set(n.get().saturating_add(1));
+    }
+
+    /// Why this miss (synced first: `live` is the frames live before it):
+    /// a new depth, or one loss charged to it.
+    pub fn why_miss(&self) -> Miss {
+        let live = self.live.get();
+        if live >= self.deepest.get() {
+            self.deepest.set(live + 1);
+            return Miss::Deeper;
+        }
+        for why in [Loss::Aged, Loss::Bound, Loss::Limit] {
+            let n = &self.lost[why as usize];
+            if n.get() > 0 {
+                n.set(n.get() - 1);
+                return Miss::Lost(why);
+            }
+        }
+        Miss::Unexplained
+    }
+
     /// The low-water mark since the last sweep: zombies no acquire touched.
     pub fn untouched(&self) -> u32 {
         self.cold_len.get()
+    }
+
+    /// At a full collection: how many in a row its list has now been idle
+    /// through (no acquire touched any zombie since the last one).
+    pub fn count_idle(&self) -> u32 {
+        let idle = match self.len() > 0 && self.untouched() == self.len() {
+            true => self.idle.get() + 1,
+            false => 0,
+        };
+        self.idle.set(idle);
+        idle
     }
 
     /// At a sweep: every zombie becomes cold.

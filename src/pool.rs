@@ -8,7 +8,7 @@
 //! the caller still holds ever dangles.
 
 use crate::block::{block_bytes, size_class, Block, Heap};
-use crate::code::{Code, PoolLink};
+use crate::code::{Code, Loss, Miss, PoolLink};
 use crate::config::{ZfConfig, ZF_BUDGET_AUTO, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
 use crate::error::Error;
@@ -57,6 +57,8 @@ pub struct Pool {
     watched: bool,
     /// `ZF_FLAG_DEBUG`: every frame this pool handed out (src/debug.rs).
     record: Record,
+    /// Why the latest system allocation was needed (read by the replay).
+    last_miss: Cell<Miss>,
 }
 
 /// CPython 3.9's `PyFrame_MAXFREELIST`.
@@ -108,6 +110,7 @@ impl Pool {
             watched: cfg.debug() || trace.is_some() || cfg.policy == ZF_POLICY_LEGACY,
             trace,
             record: Record::new(heap),
+            last_miss: Cell::new(Miss::None),
         };
         heap.boxed(pool, "a pool")
     }
@@ -283,7 +286,14 @@ impl Pool {
         code.mark_used();
         let (block, hit) = match self.take_zombie(code) {
             Some(block) => (block, true),
-            None => (self.miss(code)?, false),
+            None => {
+                let (why, before) = (code.why_miss(), self.system_allocs());
+                let block = self.miss(code)?;
+                if self.system_allocs() > before {
+                    self.last_miss.set(why);
+                }
+                (block, false)
+            }
         };
         if !hit {
             code.add_live(1);
@@ -428,7 +438,14 @@ impl Pool {
             }
             p.sync(c);
             if !p.give_zombie(c, block) {
-                if !(p.grant_slot(c) && p.give_zombie(c, block)) {
+                let kept = match p.grant_slot(c) {
+                    Ok(()) => p.give_zombie(c, block),
+                    Err(why) => {
+                        c.note_loss(why);
+                        false
+                    }
+                };
+                if !kept {
                     p.n.releases.add(1);
                     p.n.live_frames.sub(1);
                     c.add_live(-1);
@@ -446,19 +463,17 @@ impl Pool {
 
     /// One more slot for `code`, charged to the budget (making room by
     /// evicting idle zombies of other codes when it is short).
-    fn grant_slot(&self, code: &Code) -> bool {
+    fn grant_slot(&self, code: &Code) -> Result<(), Loss> {
         let need = code.bytes() as u64;
         let fits = self.committed() + need <= self.budget.get() as u64;
         // Past half its limit, a code grows only into room nobody holds: a
         // deep recursion keeps its frames while the bound is not spent, but
         // many codes with long lists (coroutines) do not rob each other.
-        let may = code.may_grow()
-            && match code.may_make_room() {
-                true => fits || self.make_room(code, need),
-                false => fits,
-            };
-        if !may {
-            return false;
+        if !code.may_grow() || !(fits || code.may_make_room()) {
+            return Err(Loss::Limit);
+        }
+        if !fits && !self.make_room(code, need) {
+            return Err(Loss::Bound);
         }
         code.grant();
         self.n.allowance_bytes.add(need);
@@ -466,7 +481,7 @@ impl Pool {
             self.ring.link(code);
         }
         self.raise_peak();
-        true
+        Ok(())
     }
 
     /// The automatic bound, set again from `ran_bytes` (nothing when the
@@ -536,6 +551,22 @@ impl Pool {
         }
         self.free_block(block);
         false
+    }
+
+    /// Fresh blocks and resizes so far: what the system was asked for.
+    pub fn system_allocs(&self) -> u64 {
+        self.n.fresh_allocs.get() + self.n.reallocs.get()
+    }
+
+    /// Why the latest system allocation was needed.
+    pub fn last_miss(&self) -> Miss {
+        self.last_miss.get()
+    }
+
+    /// Cached frames and their bytes as counted now: exact for a watched
+    /// pool (legacy), whose every event reaches the library.
+    pub fn cached_now(&self) -> (u64, u64) {
+        (self.n.cached_frames.get(), self.n.cached_bytes.get())
     }
 
     pub(crate) fn uncount_cached(&self, block: Block) {
@@ -612,14 +643,14 @@ impl Pool {
     }
 }
 
-/// How high room for recursion may lift the automatic bound: 1.5 times its
-/// floor (192 KiB). CPython holds one zombie per code plus its free list;
+/// How high room for recursion may lift the automatic bound: 192 KiB.
+/// CPython holds one zombie per code plus its free list;
 /// a small program's deep recursion fills that list (legacy's peak on the
 /// two recursion traces: 168 and 202 KiB). In a program with thousands of
 /// codes and frames live at once (asyncio), the codes' share alone is
 /// already near CPython's peak, and adding a full free list on top went
 /// past it (1.04x to 1.06x).
-const RECURSION_CEILING: u64 = crate::config::ZF_AUTO_BOUND_FLOOR as u64 * 3 / 2;
+const RECURSION_CEILING: u64 = 192 * 1024;
 
 /// The automatic bound, within the floor and the ceiling: the live codes
 /// that have run (`ran_bytes`: one frame each, at the size asked, what

@@ -1,7 +1,9 @@
 //! Replaying a trace through the C ABI, exactly as an interpreter would
 //! drive it: the engine behind `zf-replay`, the trace tests and benchmarks.
 
+use crate::code::{Loss, Miss};
 use crate::ffi::*;
+use crate::pool::Pool;
 use crate::trace::Event;
 use crate::{ZfConfig, ZfStats};
 use std::ffi::{c_int, c_void};
@@ -49,90 +51,216 @@ impl Outcome {
 pub fn replay(events: &[Event], slots: u32, contender: Contender, check_budget: bool) -> Result<Outcome, String> {
     match contender {
         Contender::Malloc => Ok(replay_malloc(events, slots)),
-        Contender::Oracle => {
-            let unbounded = ZfConfig {
-                per_code_max: u32::MAX,
-                budget_bytes: usize::MAX,
-                reserve_max: u32::MAX,
-                ..ZfConfig::default()
-            };
-            let cfg = ZfConfig { sweep_every: 0, ..unbounded };
-            replay_pool(events, slots, &cfg, false, check_budget)
-        }
+        Contender::Oracle => replay_pool(events, slots, &oracle(), false, check_budget),
         Contender::Pool(cfg) => replay_pool(events, slots, &cfg, true, check_budget),
     }
 }
 
-// One SAFETY argument covers every call of the loop below, as it would a C
-// caller's: the block is one unit, not a bundle of unrelated operations.
-#[allow(clippy::multiple_unsafe_ops_per_block)]
-fn replay_pool(events: &[Event], slots: u32, cfg: &ZfConfig, collect: bool, check: bool) -> Result<Outcome, String> {
-    // SAFETY: a valid config; every handle below comes from this pool and
-    // is used by the rules the trace reader checked (no release of a frame
-    // that is not live, no use of a destroyed code).
-    unsafe {
-        let pool = zf_pool_new(cfg);
+/// One pool driven through a trace, event by event, as an interpreter
+/// would drive it.
+struct Run {
+    pool: *mut ZfPool,
+    codes: Vec<*mut ZfCode>,
+    frames: Vec<*mut c_void>,
+    /// `s` lines become `zf_pool_collect`.
+    collect: bool,
+}
+
+impl Run {
+    fn new(cfg: &ZfConfig, slots: u32, collect: bool) -> Result<Run, String> {
+        // SAFETY: a valid config.
+        let pool = unsafe { zf_pool_new(cfg) };
         if pool.is_null() {
             return Err(last_error());
         }
-        let mut codes: Vec<*mut ZfCode> = Vec::new();
-        let mut frames: Vec<*mut c_void> = vec![null_mut(); slots as usize];
-        let budget = cfg.budget_bytes as u64;
-        let check = check && cfg.policy == crate::ZF_POLICY_PER_CODE;
-        let start = Instant::now();
-        for (i, e) in events.iter().enumerate() {
+        Ok(Run { pool, codes: Vec::new(), frames: vec![null_mut(); slots as usize], collect })
+    }
+
+    /// The pool itself, for what only the library can say (`lockstep`).
+    fn inner(&self) -> &Pool {
+        // SAFETY: a live pool (freed only by `finish`, which takes self).
+        unsafe { &*self.pool.cast::<Pool>() }
+    }
+
+    /// Event `i` (from 0), `e`.
+    fn step(&mut self, i: usize, e: &Event) -> Result<(), String> {
+        // SAFETY: every handle comes from this pool and is used by the rules
+        // the trace reader checked (no release of a frame that is not live,
+        // no use of a destroyed code).
+        unsafe {
             match *e {
                 Event::Create { bytes, .. } => {
-                    let code = zf_code_new(pool, bytes);
+                    let code = zf_code_new(self.pool, bytes);
                     if code.is_null() {
                         return Err(format!("event {}: {}", i + 1, last_error()));
                     }
-                    codes.push(code);
+                    self.codes.push(code);
                 }
                 Event::Acquire { code, slot } => {
-                    let frame = zf_frame_acquire(codes[code as usize], null_mut());
+                    let frame = zf_frame_acquire(self.codes[code as usize], null_mut());
                     if frame.is_null() {
                         return Err(format!("event {}: {}", i + 1, last_error()));
                     }
-                    frames[slot as usize] = frame;
+                    self.frames[slot as usize] = frame;
                 }
                 Event::Release { code, slot } => {
-                    zf_frame_release(codes[code as usize], frames[slot as usize]);
-                    if check {
-                        let s = stats(pool);
-                        let held = s.cached_bytes + s.allowance_bytes;
-                        let (cached, bound) = (s.cached_bytes, s.bound_bytes);
-                        if held > bound || (budget != 0 && bound != budget) {
-                            return Err(format!(
-                                "event {}: zombies hold {cached} bytes and allowances {} more, over the bound of {bound} (budget_bytes {budget})",
-                                i + 1,
-                                s.allowance_bytes
-                            ));
-                        }
-                    }
+                    zf_frame_release(self.codes[code as usize], self.frames[slot as usize])
                 }
-                Event::Destroy { code } => zf_code_free(codes[code as usize]),
-                Event::Collect { generation } if collect => _ = zf_pool_collect(pool, generation as c_int),
+                Event::Destroy { code } => zf_code_free(self.codes[code as usize]),
+                Event::Collect { generation } if self.collect => _ = zf_pool_collect(self.pool, generation as c_int),
                 Event::Collect { .. } => {}
             }
         }
-        let nanos = start.elapsed().as_nanos() as u64;
-        let outcome = Outcome { stats: stats(pool), events: events.len() as u64, nanos };
-        // Frames live at the end stay live, as in the interpreter; the pool
-        // and every code still go, so a leak checker sees nothing.
-        zf_pool_free(pool);
-        for (code, e) in codes.iter().zip(destroyed(events, codes.len())) {
-            if !e {
-                zf_code_free(*code);
+        Ok(())
+    }
+
+    fn stats(&self) -> ZfStats {
+        stats(self.pool)
+    }
+
+    /// Frees the pool and every code; frames live at the end stay live
+    /// until then, as in the interpreter, so a leak checker sees nothing.
+    fn finish(self, events: &[Event]) {
+        // SAFETY: the handles of this run, each freed once.
+        unsafe {
+            zf_pool_free(self.pool);
+            for (code, e) in self.codes.iter().zip(destroyed(events, self.codes.len())) {
+                if !e {
+                    zf_code_free(*code);
+                }
+            }
+            for (slot, code) in frames_live_at_end(events, self.frames.len() as u32).iter().enumerate() {
+                if let Some(code) = code {
+                    zf_frame_release(self.codes[*code as usize], self.frames[slot]);
+                }
             }
         }
-        let live = frames_live_at_end(events, slots);
-        for (slot, frame) in frames.iter().enumerate() {
-            if let Some(code) = live[slot] {
-                zf_frame_release(codes[code as usize], *frame);
+    }
+}
+
+fn replay_pool(events: &[Event], slots: u32, cfg: &ZfConfig, collect: bool, check: bool) -> Result<Outcome, String> {
+    let mut run = Run::new(cfg, slots, collect)?;
+    let budget = cfg.budget_bytes as u64;
+    let check = check && cfg.policy == crate::ZF_POLICY_PER_CODE;
+    let start = Instant::now();
+    for (i, e) in events.iter().enumerate() {
+        run.step(i, e)?;
+        if check && matches!(e, Event::Release { .. }) {
+            let s = run.stats();
+            let held = s.cached_bytes + s.allowance_bytes;
+            let (cached, bound) = (s.cached_bytes, s.bound_bytes);
+            if held > bound || (budget != 0 && bound != budget) {
+                return Err(format!(
+                    "event {}: zombies hold {cached} bytes and allowances {} more, over the bound of {bound} (budget_bytes {budget})",
+                    i + 1,
+                    s.allowance_bytes
+                ));
             }
         }
-        Ok(outcome)
+    }
+    let nanos = start.elapsed().as_nanos() as u64;
+    let outcome = Outcome { stats: run.stats(), events: events.len() as u64, nanos };
+    run.finish(events);
+    Ok(outcome)
+}
+
+/// Why per-code asked the system for blocks (`lockstep`), one count each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Causes {
+    /// The oracle (no limits) allocated at the same acquire: unavoidable.
+    pub cold: u64,
+    /// A depth the code never reached, which the oracle served from
+    /// another code's retired frame: the reserve had none of the class.
+    pub no_reserve_frame: u64,
+    /// The code had the frame once; the bound took it back (evicted, or no
+    /// room for it within the bound when it was released).
+    pub bound: u64,
+    /// Its release found the code's list at its limit.
+    pub limit: u64,
+    /// An aging sweep took it.
+    pub aged: u64,
+    /// The code had that many frames before and lost none that it can name.
+    pub unexplained: u64,
+}
+
+impl Causes {
+    fn add(&mut self, why: Miss, oracle_allocated: bool) {
+        let n = match why {
+            _ if oracle_allocated => &mut self.cold,
+            Miss::Deeper => &mut self.no_reserve_frame,
+            Miss::Lost(Loss::Bound) => &mut self.bound,
+            Miss::Lost(Loss::Limit) => &mut self.limit,
+            Miss::Lost(Loss::Aged) => &mut self.aged,
+            Miss::None | Miss::Unexplained => &mut self.unexplained,
+        };
+        *n += 1;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.cold + self.no_reserve_frame + self.bound + self.limit + self.aged + self.unexplained
+    }
+}
+
+/// Per-code, legacy and the oracle replayed together, event by event.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lockstep {
+    pub per_code: ZfStats,
+    pub legacy: ZfStats,
+    pub oracle: ZfStats,
+    /// Acquires at which per-code asked the system for a block and legacy
+    /// did not; `better`: the reverse.
+    pub worse: u64,
+    pub better: u64,
+    /// Every system allocation of per-code by cause, and those of `worse`.
+    pub causes: Causes,
+    pub worse_causes: Causes,
+    /// Legacy's peak cached bytes without the library's block headers: what
+    /// CPython's own frames would have held.
+    pub legacy_peak_own_bytes: u64,
+}
+
+/// Replays `events` through per-code (`cfg`), legacy and the oracle at
+/// once, and says at which acquires per-code asked the system for a block
+/// where legacy did not, and why per-code had no frame at hand.
+pub fn lockstep(events: &[Event], slots: u32, cfg: &ZfConfig) -> Result<Lockstep, String> {
+    let legacy_cfg = ZfConfig { policy: crate::ZF_POLICY_LEGACY, ..ZfConfig::default() };
+    let mut runs =
+        [Run::new(cfg, slots, true)?, Run::new(&legacy_cfg, slots, true)?, Run::new(&oracle(), slots, false)?];
+    let mut l = Lockstep::default();
+    for (i, e) in events.iter().enumerate() {
+        let before = runs.each_ref().map(|r| r.inner().system_allocs());
+        for run in &mut runs {
+            run.step(i, e)?;
+        }
+        let [p, leg, o] = [0, 1, 2].map(|k| runs[k].inner().system_allocs() > before[k]);
+        if p {
+            let why = runs[0].inner().last_miss();
+            l.causes.add(why, o);
+            if !leg {
+                l.worse += 1;
+                l.worse_causes.add(why, o);
+            }
+        } else if leg {
+            l.better += 1;
+        }
+        let (frames, bytes) = runs[1].inner().cached_now();
+        l.legacy_peak_own_bytes = l.legacy_peak_own_bytes.max(bytes - frames * crate::ZF_HEADER_BYTES as u64);
+    }
+    [l.per_code, l.legacy, l.oracle] = runs.each_ref().map(Run::stats);
+    for run in runs {
+        run.finish(events);
+    }
+    Ok(l)
+}
+
+/// The oracle's configuration: no limits, no aging.
+fn oracle() -> ZfConfig {
+    ZfConfig {
+        per_code_max: u32::MAX,
+        budget_bytes: usize::MAX,
+        reserve_max: u32::MAX,
+        sweep_every: 0,
+        ..ZfConfig::default()
     }
 }
 

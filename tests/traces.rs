@@ -10,7 +10,7 @@
 use flate2::read::GzDecoder;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use zombie_frames::replay::{replay, Contender};
+use zombie_frames::replay::{lockstep, replay, Contender};
 use zombie_frames::trace::{read_all, Event};
 use zombie_frames::*;
 
@@ -129,6 +129,32 @@ fn every_shipped_trace_replays_to_the_live_pools_counts() {
     }
     assert!(checked >= 12, "only {checked} recorded traces in {}", dir.display());
     println!("{checked} recorded traces: legacy replay = live pool");
+}
+
+/// Per-code, legacy and the oracle in lockstep: each runs exactly as it
+/// does alone, the per-event counts add up to the totals, and every system
+/// allocation of per-code has a cause the library can name.
+#[test]
+fn the_lockstep_replay_accounts_for_every_system_allocation() {
+    for name in ["json", "deep_recursion", "regrtest"] {
+        let trace = root().join(format!("traces/{name}.zft.gz"));
+        let (events, slots) = load(&trace);
+        let cfg = ZfConfig::default();
+        let l = lockstep(&events, slots, &cfg).expect("lockstep");
+        let alone = |c| replay(&events, slots, c, false).unwrap().stats;
+        let legacy = ZfConfig { policy: ZF_POLICY_LEGACY, ..cfg };
+        assert_eq!(l.per_code, alone(Contender::Pool(cfg)), "{name}: per-code");
+        assert_eq!(l.legacy, alone(Contender::Pool(legacy)), "{name}: legacy");
+        assert_eq!(l.oracle, alone(Contender::Oracle), "{name}: oracle");
+        let allocs = |s: &ZfStats| s.fresh_allocs + s.reallocs;
+        assert_eq!(l.causes.total(), allocs(&l.per_code), "{name}: one cause per system allocation");
+        assert_eq!(l.worse_causes.total(), l.worse, "{name}");
+        assert_eq!(allocs(&l.per_code) + l.better, allocs(&l.legacy) + l.worse, "{name}: the events add up");
+        assert_eq!(l.causes.unexplained, 0, "{name}: a loss the library did not record: {:?}", l.causes);
+        assert!(l.causes.cold <= allocs(&l.oracle), "{name}: cold misses are the oracle's");
+        assert!(l.legacy_peak_own_bytes < l.legacy.peak_cached_bytes, "{name}: headers counted out");
+        println!("{name}: {:?}", l.causes);
+    }
 }
 
 /// A pool that records, driven through a pattern with every event kind,

@@ -15,7 +15,7 @@ use report::{Row, TraceReport};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
-use zombie_frames::replay::{replay, Contender, Outcome};
+use zombie_frames::replay::{lockstep, replay, Contender, Outcome};
 use zombie_frames::stats::count;
 use zombie_frames::{ZfConfig, ZF_POLICY_LEGACY};
 
@@ -75,13 +75,14 @@ fn run(path: &Path, args: &Args) -> Result<TraceReport, String> {
     let cfg = args.per_code_config();
     let policies = args.policies();
     let plotting = args.plot.is_some();
-    let passes = policies.len() + policies.contains(&Policy::PerCode) as usize;
+    let both = policies.contains(&Policy::PerCode) && policies.contains(&Policy::Legacy);
+    let passes = policies.len() + policies.contains(&Policy::PerCode) as usize + both as usize;
     let passes = passes + if plotting { plot::budgets().len() + 1 } else { 0 };
     progress.replaying(passes as u64);
     let mut replayer = Replayer { trace: &trace, progress: &progress };
     let mut contenders = Vec::new();
     let mut legacy = None;
-    for p in policies {
+    for &p in &policies {
         let outcome = replayer.run(p, &cfg)?;
         if p == Policy::Legacy {
             legacy = Some(outcome);
@@ -104,6 +105,15 @@ fn run(path: &Path, args: &Args) -> Result<TraceReport, String> {
         plot_sweep(&mut replayer, &cfg, &legacy, &file, &title)?;
     }
     let p = &trace.parser;
+    let lockstep = match policies.contains(&Policy::PerCode) && policies.contains(&Policy::Legacy) {
+        true => {
+            progress.pass("lockstep: per-code, legacy and the oracle together");
+            let l = lockstep(&trace.events, p.slots(), &cfg)?;
+            progress.inc(1);
+            Some((&l).into())
+        }
+        false => None,
+    };
     Ok(TraceReport {
         trace: path.display().to_string(),
         events: trace.events.len() as u64,
@@ -111,6 +121,7 @@ fn run(path: &Path, args: &Args) -> Result<TraceReport, String> {
         peak_live_frames: p.peak_live as u64,
         per_code: (&cfg).into(),
         contenders,
+        lockstep,
     })
 }
 

@@ -1,7 +1,7 @@
 //! The per-trace table and its JSON twin.
 
 use serde::Serialize;
-use zombie_frames::replay::Outcome;
+use zombie_frames::replay::{Causes, Lockstep, Outcome};
 use zombie_frames::stats::count;
 use zombie_frames::{ZfConfig, ZF_BUDGET_AUTO};
 
@@ -21,6 +21,75 @@ pub struct TraceReport {
     /// The configuration of the per-code contender.
     pub per_code: Settings,
     pub contenders: Vec<Row>,
+    /// Per-code against legacy, event by event (when both are contenders).
+    pub lockstep: Option<LockstepReport>,
+}
+
+/// `replay::Lockstep`, as the report prints it.
+#[derive(Serialize)]
+pub struct LockstepReport {
+    /// Acquires at which per-code asked the system for a block and legacy did not.
+    pub per_code_only: u64,
+    /// Acquires at which legacy did and per-code did not.
+    pub legacy_only: u64,
+    /// Per-code's system allocations by cause, and those it alone made.
+    pub causes: CauseCounts,
+    pub per_code_only_causes: CauseCounts,
+    /// Legacy's peak cached bytes without the library's 16-byte headers:
+    /// CPython's own frames.
+    pub cpython_peak_bytes: u64,
+    /// Per-code's peak cached bytes over `cpython_peak_bytes`.
+    pub per_code_peak_vs_cpython: f64,
+}
+
+#[derive(Serialize)]
+pub struct CauseCounts {
+    pub cold: u64,
+    pub no_reserve_frame: u64,
+    pub bound: u64,
+    pub limit: u64,
+    pub aged: u64,
+    pub unexplained: u64,
+}
+
+impl From<&Causes> for CauseCounts {
+    fn from(c: &Causes) -> CauseCounts {
+        CauseCounts {
+            cold: c.cold,
+            no_reserve_frame: c.no_reserve_frame,
+            bound: c.bound,
+            limit: c.limit,
+            aged: c.aged,
+            unexplained: c.unexplained,
+        }
+    }
+}
+
+impl From<&Lockstep> for LockstepReport {
+    fn from(l: &Lockstep) -> LockstepReport {
+        LockstepReport {
+            per_code_only: l.worse,
+            legacy_only: l.better,
+            causes: (&l.causes).into(),
+            per_code_only_causes: (&l.worse_causes).into(),
+            cpython_peak_bytes: l.legacy_peak_own_bytes,
+            per_code_peak_vs_cpython: l.per_code.peak_cached_bytes as f64 / l.legacy_peak_own_bytes.max(1) as f64,
+        }
+    }
+}
+
+impl CauseCounts {
+    fn line(&self) -> String {
+        format!(
+            "cold {}, no reserve frame {}, bound {}, limit {}, aged {}, unexplained {}",
+            count(self.cold),
+            count(self.no_reserve_frame),
+            count(self.bound),
+            count(self.limit),
+            count(self.aged),
+            count(self.unexplained)
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -150,6 +219,17 @@ pub fn table(r: &TraceReport) -> String {
         }
         out += line.trim_end();
         out.push('\n');
+    }
+    if let Some(l) = &r.lockstep {
+        out += &format!(
+            "\nlockstep: per-code asked the system for a block where legacy did not at {} acquires; legacy where per-code did not at {}\n  per-code's system allocations by cause: {}\n  those legacy did not make:             {}\npeak cached against CPython's own bytes (legacy without block headers, {}): per-code {:.3}x\n",
+            count(l.per_code_only),
+            count(l.legacy_only),
+            l.causes.line(),
+            l.per_code_only_causes.line(),
+            kib(l.cpython_peak_bytes),
+            l.per_code_peak_vs_cpython
+        );
     }
     out
 }
