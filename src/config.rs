@@ -34,7 +34,7 @@ pub const ZF_BUDGET_AUTO: usize = 0;
 pub const ZF_DEFAULT_BUDGET_BYTES: usize = ZF_BUDGET_AUTO;
 /// The automatic bound never goes below this: about 300 typical CPython
 /// frames, the fixed default of 0.3.
-pub const ZF_AUTO_BOUND_FLOOR: usize = 128 * 1024;
+pub const ZF_AUTO_BOUND_FLOOR: usize = 32 * 1024;
 /// The automatic bound never goes above this (16 MiB), however many codes
 /// have run.
 pub const ZF_AUTO_BOUND_CEILING: usize = 16 * 1024 * 1024;

@@ -442,11 +442,11 @@ fn a_deep_recursion_makes_room_up_to_a_ceiling_until_a_full_collection() {
     unsafe {
         let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
         let floor = ZF_AUTO_BOUND_FLOOR as u64;
-        let ceiling = floor * 3 / 2;
+        let ceiling = 192 * 1024; // how high room for recursion goes (src/pool.rs)
         let code = zf_code_new(pool, 1000);
         let shallow = zf_code_new(pool, 1000);
-        // 49 frames past the first: 50 KiB of room, under the floor.
-        recurse(shallow, 50);
+        // 19 frames past the first: 20 KiB of room, under the floor.
+        recurse(shallow, 20);
         assert_eq!(assert_within_bound(pool, "shallow").bound_bytes, floor);
         // CPython would keep 200 frames of this one in its free list (200
         // KiB with the codes' own): the room stops at the ceiling.

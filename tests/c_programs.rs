@@ -35,6 +35,7 @@ macro_rules! c_programs {
 }
 
 c_programs!(
+    test_aging_defaults,
     test_api,
     test_auto_bound,
     test_call_loop,

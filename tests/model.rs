@@ -14,6 +14,8 @@ use std::ptr;
 use zombie_frames::*;
 
 const HEADER: u64 = ZF_HEADER_BYTES as u64;
+/// The most the room for recursion lifts the automatic bound to.
+const RECURSION_CEILING: u64 = 192 * 1024;
 
 struct Rng(u64);
 impl Rng {
@@ -79,6 +81,8 @@ struct MCode {
     unseen_releases: u64,
     /// Missed once: counts in the automatic bound.
     ran: bool,
+    /// Full collections in a row through which its list was untouched.
+    idle: u32,
 }
 
 impl MCode {
@@ -181,6 +185,7 @@ impl Model {
             unseen_hits: 0,
             unseen_releases: 0,
             ran: false,
+            idle: 0,
         });
         self.s.codes += 1;
         self.s.codes_created += 1;
@@ -196,7 +201,7 @@ impl Model {
         }
         let ran: u64 = self.codes.iter().filter(|c| c.ran && !c.freed).map(|c| asked_bytes(c.frame_bytes)).sum();
         let clamp = |b: u64| b.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64);
-        clamp(ran).max(clamp((ran + self.deep).min(ZF_AUTO_BOUND_FLOOR as u64 * 3 / 2)))
+        clamp(ran).max(clamp((ran + self.deep).min(RECURSION_CEILING)))
     }
 
     fn allowance(&self) -> u64 {
@@ -423,7 +428,31 @@ impl Model {
         }
         if generation >= self.sweep_generation {
             self.sweep();
+        } else if generation >= 2 {
+            self.age_idle();
         }
+    }
+
+    /// A full collection that does not sweep: a list untouched through
+    /// more than 4 in a row frees half its zombies (it keeps the last).
+    fn age_idle(&mut self) {
+        for ci in self.ring.clone() {
+            self.sync(ci);
+            let c = &mut self.codes[ci];
+            let len = c.hot.len() + c.cold.len();
+            c.idle = if len > 0 && c.cold.len() == len { c.idle + 1 } else { 0 };
+            if c.idle > 4 {
+                for _ in 0..len / 2 {
+                    let addr = self.take_out(ci, true).unwrap();
+                    self.free(addr);
+                    self.s.aged_frees += 1;
+                }
+            }
+            let c = &mut self.codes[ci];
+            let hot = std::mem::take(&mut c.hot);
+            c.cold.extend(hot);
+        }
+        self.s.sweeps += 1;
     }
 
     /// The reserve frame aging and trimming give back first: of the
@@ -584,7 +613,7 @@ fn run(seed: u64, steps: usize) {
         cfg.budget_bytes = rng.pick(&[0, 300, 2048, 16 << 10, 256 << 10, usize::MAX]);
         cfg.sweep_every = rng.pick(&[0, 1, 7, 64, 4096]);
         cfg.reserve_max = rng.pick(&[0, 1, 4, 200]);
-        cfg.sweep_generation = rng.pick(&[0, 1, 2]);
+        cfg.sweep_generation = rng.pick(&[0, 1, 2, 3]);
         cfg.alloc = Some(ledger_alloc);
         cfg.dealloc = Some(ledger_dealloc);
         cfg.alloc_ctx = (&mut *ledger as *mut Ledger).cast();
