@@ -428,9 +428,11 @@ void *zf_frame_acquire(struct ZfCode *code, int *is_zombie);
 void zf_frame_release(struct ZfCode *code, void *frame);
 
 /**
- * The interpreter ran a garbage collection of `generation` (0 or more):
- * one aging sweep (under ZF_POLICY_LEGACY: generation 2 and up empty the
- * shared free list, as CPython's full collections do). Returns the bytes freed.
+ * The interpreter ran a garbage collection of `generation` (0 or more).
+ * Under ZF_POLICY_PER_CODE, a generation of `sweep_generation` or older
+ * runs one aging sweep (by default none does); under ZF_POLICY_LEGACY,
+ * generation 2 and up empty the reserve (CPython's global free list), as
+ * CPython's full collections do. Returns the bytes freed.
  */
 size_t zf_pool_collect(struct ZfPool *pool, int generation);
 
