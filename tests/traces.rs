@@ -7,6 +7,8 @@
 //!   `../shared/traces`) holds it.
 //! * A trace the pool records (`trace_path`) replays to identical stats.
 
+mod common;
+
 use flate2::read::GzDecoder;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -190,8 +192,7 @@ fn record(cfg: &ZfConfig) -> ZfStats {
                 _ => {}
             }
         }
-        let mut s = ZfStats::default();
-        zf_pool_stats(pool, &mut s);
+        let s = common::stats(pool);
         zf_pool_free(pool);
         for (c, f) in live {
             zf_frame_release(codes[c], f);
