@@ -3,8 +3,8 @@
 //! * `ZF_POLICY_LEGACY` reproduces, to the unit, what CPython 3.9's own
 //!   frame scheme did on each trace, as counted inside the real interpreter
 //!   (`traces/json.json` beside the trace). The sample in `traces/` always
-//!   runs; the full shared set too when `ZF_SHARED_TRACES` (default
-//!   `../shared/traces`) holds it.
+//!   runs; the five seed traces too when `ZF_SHARED_TRACES` names their
+//!   directory (by default a `shared/traces` directory beside the clone).
 //! * A trace the pool records (`trace_path`) replays to identical stats.
 
 mod common;
