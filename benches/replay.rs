@@ -1,5 +1,6 @@
-//! Group 5: replay of the real CPython 3.9 traces (`../shared/traces/`, or
-//! the repository's `traces/` when that is absent; `ZF_TRACES=dir`
+//! Group 5: replay of the real CPython 3.9 traces (the seed set, from a
+//! `shared/traces` directory beside the clone, or the repository's
+//! `traces/` when that is absent; `ZF_TRACES=dir`
 //! overrides). Each criterion iteration replays one whole trace from a
 //! fresh cache through the C loop of `benches/c/patterns.h` (codes made
 //! and destroyed, frames acquired and released, collections), and frees

@@ -55,59 +55,42 @@
 #define ZF_FLAG_DEBUG 1
 
 /**
- * Default `per_code_max`: deep enough for the recursion that real programs
- * repeat. Past half of it a code grows only into room nobody holds, so
- * codes with many live frames (asyncio coroutines) do not rob each other:
- * letting them evict up to 128 made 1.5x CPython's system allocations on
- * the asyncio traces (BENCHMARKS.md).
+ * Default `per_code_max`: 128 zombies; past 64 a code grows only into room nobody holds.
  */
 #define ZF_DEFAULT_PER_CODE_MAX 128
 
 /**
- * `budget_bytes` 0: no fixed cap; the bound follows the program (see
- * `ZF_AUTO_BOUND_FLOOR`). `ZF_BUDGET=auto` in the environment.
+ * `budget_bytes` 0: no fixed cap, the bound follows the program (`ZF_BUDGET=auto`).
  */
 #define ZF_BUDGET_AUTO 0
 
 /**
- * Default `budget_bytes`: `ZF_BUDGET_AUTO`, a bound that grows with the
- * live codes that have run and shrinks back when they die (README, "How it
- * decides"; BENCHMARKS.md has the traces that chose it).
+ * Default `budget_bytes`: `ZF_BUDGET_AUTO`, the automatic bound.
  */
 #define ZF_DEFAULT_BUDGET_BYTES ZF_BUDGET_AUTO
 
 /**
- * The automatic bound never goes below this: about 300 typical CPython
- * frames, the fixed default of 0.3.
+ * The automatic bound never goes below this (32 KiB).
  */
-#define ZF_AUTO_BOUND_FLOOR (128 * 1024)
+#define ZF_AUTO_BOUND_FLOOR (32 * 1024)
 
 /**
- * The automatic bound never goes above this (16 MiB), however many codes
- * have run.
+ * The automatic bound never goes above this (16 MiB).
  */
 #define ZF_AUTO_BOUND_CEILING ((16 * 1024) * 1024)
 
 /**
- * Default `reserve_max`: as many frames as CPython's global free list.
+ * Default `reserve_max`: 200 frames, as many as CPython's global free list.
  */
 #define ZF_DEFAULT_RESERVE_MAX 200
 
 /**
- * Default `sweep_generation`: 3, no collection runs an aging sweep (the
- * automatic bound and the sweep every `sweep_every` releases bound the
- * lists). A test suite calling `gc.collect()` hundreds of times had its
- * lists aged at each and made 1.5x CPython's system allocations with
- * sweeps from generation 1; sweeping from generation 0 made up to 2.3x
- * on the shared traces.
+ * Default `sweep_generation`: 3, no `zf_pool_collect` runs a full sweep (full collections free idle lists).
  */
 #define ZF_DEFAULT_SWEEP_GENERATION 3
 
 /**
- * Default `sweep_every`: with collections not sweeping by default
- * (`ZF_DEFAULT_SWEEP_GENERATION`), what ages the lists. Rare on purpose:
- * on the shared CPython traces, a sweep every 4096 releases cost up to 60%
- * more system allocations.
+ * Default `sweep_every`: an aging sweep every 65536 releases.
  */
 #define ZF_DEFAULT_SWEEP_EVERY 65536
 
@@ -190,7 +173,8 @@ typedef struct ZfConfig {
    */
   uint32_t policy;
   /**
-   * Most zombies one code keeps.
+   * Most zombies one code keeps (default `ZF_DEFAULT_PER_CODE_MAX`; 0:
+   * none). Past half of it a code grows only into room nobody holds.
    */
   uint32_t per_code_max;
   /**
@@ -202,8 +186,9 @@ typedef struct ZfConfig {
    */
   size_t budget_bytes;
   /**
-   * Releases between automatic aging sweeps, checked when a release
-   * reaches the library (the inline fast path never sweeps); 0: only on
+   * Releases between automatic aging sweeps (default
+   * `ZF_DEFAULT_SWEEP_EVERY`), checked when a release reaches the
+   * library (the inline fast path never sweeps); 0: only on
    * zf_pool_collect.
    */
   uint32_t sweep_every;
@@ -232,13 +217,15 @@ typedef struct ZfConfig {
    */
   const char *trace_path;
   /**
-   * Most frames in the reserve: retired frames that serve the first
-   * call of any code of a close size (0: no reserve).
+   * Most frames in the reserve (default `ZF_DEFAULT_RESERVE_MAX`; 0: no
+   * reserve): retired frames that serve a code with no zombie of its
+   * own, from frames of its size class.
    */
   uint32_t reserve_max;
   /**
    * The youngest generation whose zf_pool_collect runs an aging sweep
-   * (default 1: generation 0 runs too often to age by).
+   * (default `ZF_DEFAULT_SWEEP_GENERATION`, 3: none does; 0 to 2: that
+   * generation and older ones).
    */
   uint32_t sweep_generation;
 } ZfConfig;
@@ -441,9 +428,11 @@ void *zf_frame_acquire(struct ZfCode *code, int *is_zombie);
 void zf_frame_release(struct ZfCode *code, void *frame);
 
 /**
- * The interpreter ran a garbage collection of `generation` (0 or more):
- * one aging sweep (under ZF_POLICY_LEGACY: generation 2 and up empty the
- * shared free list, as CPython's full collections do). Returns the bytes freed.
+ * The interpreter ran a garbage collection of `generation` (0 or more).
+ * Under ZF_POLICY_PER_CODE, a generation of `sweep_generation` or older
+ * runs one aging sweep (by default none does); under ZF_POLICY_LEGACY,
+ * generation 2 and up empty the reserve (CPython's global free list), as
+ * CPython's full collections do. Returns the bytes freed.
  */
 size_t zf_pool_collect(struct ZfPool *pool, int generation);
 

@@ -4,8 +4,9 @@ per-code defaults and the oracle; where the defaults lose to legacy; then
 per-code variations (--set) against legacy on every trace.
 
     cargo build --release -p zf-replay
-    python3 scripts/trace_findings.py [TRACE ...]   # default: ../shared/traces/*.zft.gz
-                                                    # and traces/*.zft.gz but the sample
+    python3 scripts/trace_findings.py [TRACE ...]   # default: the five seed traces, when a
+                                                    # shared/traces directory beside the clone
+                                                    # holds them, and traces/*.zft.gz but the sample
 
 A variation "dominates" legacy on a trace when it has no realloc, more warm
 (zombie) hits, no more system allocations (fresh + reallocs) and a peak of

@@ -7,6 +7,7 @@
 
 use crate::config::{ZfAllocFn, ZfConfig, ZfDeallocFn, ZF_MAX_FRAME_BYTES};
 use crate::error::Error;
+use crate::os;
 use core::cell::Cell;
 use core::ffi::c_void;
 use core::mem::{align_of, size_of};
@@ -197,15 +198,8 @@ impl Heap {
         let p = match self.alloc {
             // SAFETY: the hook's contract is malloc's; size is nonzero.
             Some(hook) => unsafe { hook(self.ctx, size) }.cast::<u8>(),
-            None => {
-                let mut p = core::ptr::null_mut();
-                // SAFETY: `p` is a valid out-pointer and ALIGN a power of two
-                // multiple of sizeof(void *), as posix_memalign requires.
-                match unsafe { libc::posix_memalign(&mut p, ALIGN, size) } {
-                    0 => p.cast::<u8>(),
-                    _ => core::ptr::null_mut(),
-                }
-            }
+            // ALIGN is a power of two and a multiple of sizeof(void *).
+            None => os::alloc_aligned(ALIGN, size).cast::<u8>(),
         };
         let p = NonNull::new(p).ok_or(Error::OutOfMemory { what, bytes: size })?;
         if p.as_ptr() as usize % ALIGN != 0 {
@@ -222,8 +216,8 @@ impl Heap {
         match self.dealloc {
             // SAFETY: by the contract, `p` is the hook's own block of `size` bytes.
             Some(hook) => unsafe { hook(self.ctx, p.as_ptr().cast(), size) },
-            // SAFETY: by the contract, `p` came from posix_memalign.
-            None => unsafe { libc::free(p.as_ptr().cast()) },
+            // SAFETY: by the contract, `p` came from os::alloc_aligned.
+            None => unsafe { os::free(p.as_ptr().cast()) },
         }
     }
 

@@ -19,38 +19,21 @@ pub const ZF_POLICY_LEGACY: u32 = 1;
 pub const ZF_FLAG_DEBUG: u32 = 1;
 const KNOWN_FLAGS: u32 = ZF_FLAG_DEBUG;
 
-/// Default `per_code_max`: deep enough for the recursion that real programs
-/// repeat. Past half of it a code grows only into room nobody holds, so
-/// codes with many live frames (asyncio coroutines) do not rob each other:
-/// letting them evict up to 128 made 1.5x CPython's system allocations on
-/// the asyncio traces (BENCHMARKS.md).
+/// Default `per_code_max`: 128 zombies; past 64 a code grows only into room nobody holds.
 pub const ZF_DEFAULT_PER_CODE_MAX: u32 = 128;
-/// `budget_bytes` 0: no fixed cap; the bound follows the program (see
-/// `ZF_AUTO_BOUND_FLOOR`). `ZF_BUDGET=auto` in the environment.
+/// `budget_bytes` 0: no fixed cap, the bound follows the program (`ZF_BUDGET=auto`).
 pub const ZF_BUDGET_AUTO: usize = 0;
-/// Default `budget_bytes`: `ZF_BUDGET_AUTO`, a bound that grows with the
-/// live codes that have run and shrinks back when they die (README, "How it
-/// decides"; BENCHMARKS.md has the traces that chose it).
+/// Default `budget_bytes`: `ZF_BUDGET_AUTO`, the automatic bound.
 pub const ZF_DEFAULT_BUDGET_BYTES: usize = ZF_BUDGET_AUTO;
-/// The automatic bound never goes below this: about 300 typical CPython
-/// frames, the fixed default of 0.3.
+/// The automatic bound never goes below this (32 KiB).
 pub const ZF_AUTO_BOUND_FLOOR: usize = 32 * 1024;
-/// The automatic bound never goes above this (16 MiB), however many codes
-/// have run.
+/// The automatic bound never goes above this (16 MiB).
 pub const ZF_AUTO_BOUND_CEILING: usize = 16 * 1024 * 1024;
-/// Default `reserve_max`: as many frames as CPython's global free list.
+/// Default `reserve_max`: 200 frames, as many as CPython's global free list.
 pub const ZF_DEFAULT_RESERVE_MAX: u32 = 200;
-/// Default `sweep_generation`: 3, no collection runs an aging sweep (the
-/// automatic bound and the sweep every `sweep_every` releases bound the
-/// lists). A test suite calling `gc.collect()` hundreds of times had its
-/// lists aged at each and made 1.5x CPython's system allocations with
-/// sweeps from generation 1; sweeping from generation 0 made up to 2.3x
-/// on the shared traces.
+/// Default `sweep_generation`: 3, no `zf_pool_collect` runs a full sweep (full collections free idle lists).
 pub const ZF_DEFAULT_SWEEP_GENERATION: u32 = 3;
-/// Default `sweep_every`: with collections not sweeping by default
-/// (`ZF_DEFAULT_SWEEP_GENERATION`), what ages the lists. Rare on purpose:
-/// on the shared CPython traces, a sweep every 4096 releases cost up to 60%
-/// more system allocations.
+/// Default `sweep_every`: an aging sweep every 65536 releases.
 pub const ZF_DEFAULT_SWEEP_EVERY: u32 = 65536;
 
 /// The largest `frame_bytes` a code may ask for (1 GiB).
@@ -175,7 +158,8 @@ pub struct ZfConfig {
     pub struct_size: u32,
     /// ZF_POLICY_PER_CODE (default) or ZF_POLICY_LEGACY.
     pub policy: u32,
-    /// Most zombies one code keeps.
+    /// Most zombies one code keeps (default `ZF_DEFAULT_PER_CODE_MAX`; 0:
+    /// none). Past half of it a code grows only into room nobody holds.
     pub per_code_max: u32,
     /// Most bytes all cached frames of the pool hold together (zombies and
     /// reserve, headers included): a hard bound. 0 (`ZF_BUDGET_AUTO`, the
@@ -183,8 +167,9 @@ pub struct ZfConfig {
     /// `ZF_AUTO_BOUND_FLOOR` to `ZF_AUTO_BOUND_CEILING` (`bound_bytes` in
     /// `ZfStats` says where it is).
     pub budget_bytes: usize,
-    /// Releases between automatic aging sweeps, checked when a release
-    /// reaches the library (the inline fast path never sweeps); 0: only on
+    /// Releases between automatic aging sweeps (default
+    /// `ZF_DEFAULT_SWEEP_EVERY`), checked when a release reaches the
+    /// library (the inline fast path never sweeps); 0: only on
     /// zf_pool_collect.
     pub sweep_every: u32,
     /// ZF_FLAG_DEBUG, ...
@@ -201,11 +186,13 @@ pub struct ZfConfig {
     /// zf_pool_new. A file that cannot be written is reported once on
     /// stderr; the pool works on without recording.
     pub trace_path: *const c_char,
-    /// Most frames in the reserve: retired frames that serve the first
-    /// call of any code of a close size (0: no reserve).
+    /// Most frames in the reserve (default `ZF_DEFAULT_RESERVE_MAX`; 0: no
+    /// reserve): retired frames that serve a code with no zombie of its
+    /// own, from frames of its size class.
     pub reserve_max: u32,
     /// The youngest generation whose zf_pool_collect runs an aging sweep
-    /// (default 1: generation 0 runs too often to age by).
+    /// (default `ZF_DEFAULT_SWEEP_GENERATION`, 3: none does; 0 to 2: that
+    /// generation and older ones).
     pub sweep_generation: u32,
 }
 

@@ -156,8 +156,7 @@ impl Record {
 
     /// Claims the pool for this thread; false if another thread is inside.
     pub(crate) fn enter(&self) -> bool {
-        // SAFETY: pthread_self has no preconditions; its value names this thread.
-        let me = unsafe { libc::pthread_self() } as usize;
+        let me = os::thread_id();
         match self.owner.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
             Ok(_) => true,
             // Re-entry from the same thread (a handler or hook calling back) is not concurrency.

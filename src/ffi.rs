@@ -262,9 +262,11 @@ fn release_null_code(code: *mut ZfCode) {
     non_null!("zf_frame_release", code, ());
 }
 
-/// The interpreter ran a garbage collection of `generation` (0 or more):
-/// one aging sweep (under ZF_POLICY_LEGACY: generation 2 and up empty the
-/// shared free list, as CPython's full collections do). Returns the bytes freed.
+/// The interpreter ran a garbage collection of `generation` (0 or more).
+/// Under ZF_POLICY_PER_CODE, a generation of `sweep_generation` or older
+/// runs one aging sweep (by default none does); under ZF_POLICY_LEGACY,
+/// generation 2 and up empty the reserve (CPython's global free list), as
+/// CPython's full collections do. Returns the bytes freed.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -> usize {
     let pool = non_null!("zf_pool_collect", pool, 0);

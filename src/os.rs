@@ -51,11 +51,55 @@ pub fn abort() -> ! {
     unsafe { libc::abort() }
 }
 
+/// `size` bytes from the C library's heap, aligned to `align` (a power of
+/// two and a multiple of the pointer size), or NULL.
+#[inline]
+pub fn alloc_aligned(align: usize, size: usize) -> *mut c_void {
+    let mut block = core::ptr::null_mut();
+    // SAFETY: `block` is a valid out-pointer; posix_memalign refuses a bad
+    // alignment with EINVAL (leaving it NULL) rather than misbehaving.
+    match unsafe { libc::posix_memalign(&mut block, align, size) } {
+        0 => block,
+        _ => core::ptr::null_mut(),
+    }
+}
+
+/// `size` bytes from the C library's heap, or NULL.
+#[inline]
+pub fn malloc(size: usize) -> *mut c_void {
+    // SAFETY: malloc has no preconditions.
+    unsafe { libc::malloc(size) }
+}
+
+/// Gives a block back to the C library's heap.
+///
+/// # Safety
+/// `block` is NULL, or came from `alloc_aligned` or `malloc` and is not
+/// used afterwards.
+#[inline]
+pub unsafe fn free(block: *mut c_void) {
+    // SAFETY: by the contract, `block` is NULL or a live block of the C heap.
+    unsafe { libc::free(block) }
+}
+
+/// A number naming the calling thread, distinct from every other live
+/// thread's and never 0 (its `pthread_t`).
+#[inline]
+pub fn thread_id() -> usize {
+    // SAFETY: pthread_self has no preconditions; its value names this thread.
+    unsafe { libc::pthread_self() as usize }
+}
+
 /// An `errno` value, printed as the C library words it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OsError(pub c_int);
 
 impl OsError {
+    /// EINVAL: an argument the C library would refuse (a path holding a NUL).
+    pub fn invalid() -> OsError {
+        OsError(libc::EINVAL)
+    }
+
     /// This thread's `errno` now.
     pub fn last() -> OsError {
         #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
@@ -216,21 +260,16 @@ mod runtime {
     unsafe impl GlobalAlloc for Malloc {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             if layout.align() <= MALLOC_ALIGN && layout.align() <= layout.size() {
-                // SAFETY: malloc has no preconditions.
-                return unsafe { libc::malloc(layout.size()) }.cast();
+                return super::malloc(layout.size()).cast();
             }
-            let mut block = core::ptr::null_mut();
+            // A power of two and a multiple of the pointer size.
             let align = layout.align().max(core::mem::size_of::<usize>());
-            // SAFETY: `align` is a power of two and a multiple of the pointer size.
-            match unsafe { libc::posix_memalign(&mut block, align, layout.size()) } {
-                0 => block.cast(),
-                _ => core::ptr::null_mut(),
-            }
+            super::alloc_aligned(align, layout.size()).cast()
         }
 
         unsafe fn dealloc(&self, block: *mut u8, _layout: Layout) {
             // SAFETY: `block` came from `alloc` above (GlobalAlloc's contract).
-            unsafe { libc::free(block.cast()) }
+            unsafe { super::free(block.cast()) }
         }
     }
 

@@ -31,7 +31,7 @@ impl Recorder {
         let frames = FrameTable::new(heap, "the ZF_TRACE record of live frames");
         let mut r = Recorder { out: None, buf: String::new(), frames, next_frame: 0, path };
         // Paths from C hold no NUL byte (ZfConfig::trace_path is a C string).
-        match os::c_string(&r.path).ok_or(OsError(libc::EINVAL)).and_then(|c| File::create(os::c_str(&c))) {
+        match os::c_string(&r.path).ok_or(OsError::invalid()).and_then(|c| File::create(os::c_str(&c))) {
             Ok(f) => r.out = Some(f),
             Err(e) => r.fail(e),
         }

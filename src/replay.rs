@@ -3,6 +3,7 @@
 
 use crate::code::{Loss, Miss};
 use crate::ffi::*;
+use crate::os;
 use crate::pool::Pool;
 use crate::trace::Event;
 use crate::{ZfConfig, ZfStats};
@@ -273,15 +274,15 @@ fn replay_malloc(events: &[Event], slots: u32) -> Outcome {
         match *e {
             Event::Create { bytes: b, .. } => bytes.push(b),
             Event::Acquire { code, slot } => {
-                // SAFETY: plain malloc; a NULL result is only ever freed.
-                frames[slot as usize] = unsafe { libc::malloc(bytes[code as usize]) };
+                // Plain malloc; a NULL result is only ever freed.
+                frames[slot as usize] = os::malloc(bytes[code as usize]);
                 s.fresh_allocs += 1;
                 s.live_frames += 1;
                 s.peak_live_frames = s.peak_live_frames.max(s.live_frames);
             }
             Event::Release { slot, .. } => {
                 // SAFETY: malloc'd by the acquire of this slot, freed once.
-                unsafe { libc::free(frames[slot as usize]) };
+                unsafe { os::free(frames[slot as usize]) };
                 s.releases += 1;
                 s.frees += 1;
                 s.live_frames -= 1;
@@ -295,7 +296,7 @@ fn replay_malloc(events: &[Event], slots: u32) -> Outcome {
     for (slot, code) in frames_live_at_end(events, slots).iter().enumerate() {
         if code.is_some() {
             // SAFETY: still live from its acquire.
-            unsafe { libc::free(frames[slot]) };
+            unsafe { os::free(frames[slot]) };
         }
     }
     Outcome { stats: s, events: events.len() as u64, nanos }

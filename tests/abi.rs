@@ -34,8 +34,9 @@ fn version_macros_match_the_crate() {
     assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
 
-/// The functions of the contract, ../shared/API.md. Copied, so that a clone
-/// without ../shared still checks its exports; `contract_is_api_md` compares
+/// The functions of the external contract (the API.md the project was
+/// specified by, kept outside the repository). Copied, so that a clone
+/// without it still checks its exports; `contract_is_api_md` compares
 /// the copy with API.md wherever API.md is at hand.
 const CONTRACT: &[&str] = &[
     "zf_code_free",
@@ -115,8 +116,9 @@ fn declared_functions_ignores_comments_and_macros() {
     assert_eq!(declared_functions(c), ["zf_b", "zf_e"]);
 }
 
-/// API.md's C blocks declare exactly CONTRACT. API.md lives beside the
-/// repository (`../shared/API.md`, or wherever `ZF_API_MD` points); a clone
+/// API.md's C blocks declare exactly CONTRACT. That API.md lives beside the
+/// repository (in a `shared` directory next to the clone, or wherever
+/// `ZF_API_MD` points); a clone
 /// without it skips this comparison and says so.
 #[test]
 fn contract_is_api_md() {

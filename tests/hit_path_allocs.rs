@@ -4,6 +4,8 @@
 //! global allocator sees what the library's Rust code would allocate).
 //! Each count is per thread, so the harness's other threads do not blur it.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -131,8 +133,7 @@ fn stats_report_hits_without_allocating() {
         recurse(code, 1);
         let before = counts();
         recurse(code, 1);
-        let mut s = ZfStats::default();
-        zf_pool_stats(pool, &mut s);
+        let s = common::stats(pool);
         assert_eq!(counts(), before);
         assert_eq!((s.acquires, s.zombie_hits, s.fresh_allocs), (2, 1, 1));
         zf_code_free(code);

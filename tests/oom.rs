@@ -9,6 +9,9 @@
 //! failure), or every allocation from the Nth fails until the scenario
 //! reports the failure and memory is given back.
 
+mod common;
+
+use common::{last_error, stats};
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::null_mut;
 use zombie_frames::*;
@@ -58,13 +61,6 @@ unsafe extern "C" fn faulty_dealloc(ctx: *mut c_void, p: *mut c_void, size: usiz
     unsafe { libc::free(p) };
 }
 
-fn last_error() -> String {
-    let e = zf_last_error();
-    assert!(!e.is_null(), "a NULL result leaves a message");
-    // SAFETY: a NUL-terminated string from the library.
-    unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
-}
-
 fn assert_oom_message(call: &str) {
     let msg = last_error();
     assert!(msg.contains("out of memory"), "{call}: {msg}");
@@ -81,15 +77,8 @@ struct Driver<'a> {
 }
 
 impl Driver<'_> {
-    fn stats(&self) -> ZfStats {
-        let mut s = ZfStats::default();
-        // SAFETY: a live pool.
-        unsafe { zf_pool_stats(self.pool, &mut s) };
-        s
-    }
-
     fn check(&self, when: &str) {
-        let s = self.stats();
+        let s = stats(self.pool);
         assert_eq!(s.live_frames, self.live.len() as u64, "{when}: live frames");
         assert_eq!(s.codes, self.codes, "{when}: codes");
         assert_eq!(s.acquires - s.releases, s.live_frames, "{when}: acquires - releases");

@@ -3,9 +3,11 @@
 //! * `ZF_POLICY_LEGACY` reproduces, to the unit, what CPython 3.9's own
 //!   frame scheme did on each trace, as counted inside the real interpreter
 //!   (`traces/json.json` beside the trace). The sample in `traces/` always
-//!   runs; the full shared set too when `ZF_SHARED_TRACES` (default
-//!   `../shared/traces`) holds it.
+//!   runs; the five seed traces too when `ZF_SHARED_TRACES` names their
+//!   directory (by default a `shared/traces` directory beside the clone).
 //! * A trace the pool records (`trace_path`) replays to identical stats.
+
+mod common;
 
 use flate2::read::GzDecoder;
 use std::io::{BufRead, BufReader};
@@ -216,8 +218,7 @@ fn record(cfg: &ZfConfig) -> ZfStats {
                 _ => {}
             }
         }
-        let mut s = ZfStats::default();
-        zf_pool_stats(pool, &mut s);
+        let s = common::stats(pool);
         zf_pool_free(pool);
         for (c, f) in live {
             zf_frame_release(codes[c], f);

@@ -188,12 +188,28 @@ smoke_run() {  # label, then env assignments
   echo "smoke ($label): $((SECONDS - t0)) s"
 }
 
+# ZF_CPY_FINAL_STATS=1 gives one report, from the process it was set for:
+# the children and forks it starts print nothing on stderr.
+smoke_final_stats() {
+  step "smoke: ZF_CPY_FINAL_STATS=1 reports once, from the top process only"
+  local err status=0 reports
+  err=$(mktemp)
+  ZF_CPY_FINAL_STATS=1 "$PATCHED/python" "$common/final_stats_child.py" 2> "$err" || status=$?
+  reports=$(grep -c '^zombie-frames [^ ]* pool' "$err" || true)
+  if [ $status != 0 ] || [ "$reports" != 1 ]; then
+    echo "exit $status, $reports report(s) on stderr:"; cat "$err"; rm -f "$err"; return 1
+  fi
+  rm -f "$err"
+  echo "children silent; one report from the top process"
+}
+
 stage_smoke() {
   local p
   for p in ${ZF_CPY_SMOKE_POLICIES:-per-code legacy}; do
     smoke_run "$p" ZF_POLICY="$p"
   done
   smoke_run "per-code, ZF_DEBUG=1" ZF_POLICY=per-code ZF_DEBUG=1
+  smoke_final_stats
   if declare -F smoke_extra >/dev/null; then smoke_extra; fi   # a kit's own checks
 }
 

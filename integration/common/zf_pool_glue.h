@@ -21,10 +21,14 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 static ZfPool *pool;
 static int finalized;
 static int eager = -1;           /* ZF_CPY_EAGER=1: a ZfCode per code at creation */
+static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see wants_final_stats) */
+static pid_t final_stats_pid;    /* the process it was set for */
 unsigned long _PyZf_frame_blocks_taken;
 
 /* Blocks at least this big hold frames; the library's own structs (a ZfCode,
@@ -36,6 +40,25 @@ env_is_one(const char *name)
 {
     const char *v = getenv(name);
     return v != NULL && strcmp(v, "1") == 0;
+}
+
+/* ZF_CPY_FINAL_STATS=1 asks for the pool's report on stderr as the pool
+ * closes, from the process it was set for and from no other: a diagnostic
+ * must not change what a program sees, and a child whose stderr a test
+ * reads must stay silent. So the setting is read once, at the first code
+ * object (before the interpreter copies the environment into os.environ),
+ * and taken out of the environment, so the processes this one starts do not
+ * inherit it; a fork that finalizes has another pid, and stays silent too. */
+static void
+read_final_stats(void)
+{
+    if (final_stats < 0) {
+        final_stats = env_is_one("ZF_CPY_FINAL_STATS");
+        if (final_stats) {
+            final_stats_pid = getpid();
+            (void)unsetenv("ZF_CPY_FINAL_STATS");
+        }
+    }
 }
 
 static void *
@@ -80,6 +103,7 @@ get_pool(void)
     if (pool != NULL || finalized) {
         return pool;
     }
+    read_final_stats();
     zf_config_default(&cfg);
     if (zf_config_from_env(&cfg) < 0) {
         Py_FatalError(zf_last_error());
@@ -118,6 +142,7 @@ _PyZf_CodeGet(PyCodeObject *co, ZfCode **out)
 void
 _PyZf_CodeMade(PyCodeObject *co)
 {
+    read_final_stats();
     if (eager < 0) {
         eager = env_is_one("ZF_CPY_EAGER");
     }
@@ -149,8 +174,9 @@ void
 _PyZf_Fini(void)
 {
     /* ZF_CPY_FINAL_STATS=1: the report as the pool closes, the moment a
-     * ZF_TRACE recording ends, so a replay can be checked against it. */
-    if (pool != NULL && env_is_one("ZF_CPY_FINAL_STATS")) {
+     * ZF_TRACE recording ends, so a replay can be checked against it; only
+     * in the process the setting was made for (read_final_stats). */
+    if (pool != NULL && final_stats == 1 && getpid() == final_stats_pid) {
         fflush(stderr);
         (void)zf_pool_print_stats(pool, 2);
     }

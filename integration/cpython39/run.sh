@@ -21,7 +21,8 @@
 #   ZF_CPY_TRACE_BENCH  benchmarks the trace stage records (default "fib richards")
 # Patched-build settings at run time: ZF_* (the library's), ZF_CPY_EAGER=1
 # (a ZfCode per code object when it is made), ZF_CPY_FINAL_STATS=1 (the
-# pool's report on stderr as it closes at exit).
+# pool's report on stderr as it closes at exit, from that process only: the
+# glue takes the variable out of the environment, so children stay silent).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"

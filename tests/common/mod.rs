@@ -1,7 +1,28 @@
-//! What the integration tests share.
+//! What the integration tests share. Each test crate uses some of it.
+#![allow(dead_code)]
 
+use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use zombie_frames::{zf_last_error, zf_pool_stats, ZfPool, ZfStats};
+
+/// The pool's counters now, as `zf_pool_stats` fills them.
+pub fn stats(pool: *const ZfPool) -> ZfStats {
+    let mut s = ZfStats::default();
+    // SAFETY: `pool` is a live pool or NULL (refused with a message, `s`
+    // left as it is); `s` is a whole ZfStats.
+    unsafe { zf_pool_stats(pool, &mut s) };
+    s
+}
+
+/// The message of the last failed call on this thread; there must be one.
+pub fn last_error() -> String {
+    let e = zf_last_error();
+    assert!(!e.is_null(), "a failed call leaves a message");
+    // SAFETY: a NUL-terminated string from the library, valid until the
+    // next call on this thread.
+    unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
+}
 
 /// Where the libraries built for this test run are. This binary is
 /// target/<profile>/deps/<name>. `cargo test` builds the staticlib and the
