@@ -372,11 +372,15 @@ static void test_zombie_bytes(void)
 static void test_alignment(void)
 {
     enum { SIZES = 64, EACH = 3 };
-    ZfPool *pool = zf_pool_new(NULL);
+    ZfConfig cfg;
+    ZfPool *pool;
     ZfCode *code[SIZES];
     void *f[SIZES][EACH];
     uint64_t misaligned = 0;
     int i, k, round;
+    zf_config_default(&cfg);
+    cfg.budget_bytes = 1 << 20; /* room for every frame: the second round is all zombies */
+    pool = zf_pool_new(&cfg);
     for (i = 0; i < SIZES; i++)
         code[i] = zf_code_new(pool, (size_t)(1 + i * 13));
     for (round = 0; round < 2; round++) { /* fresh, then zombies */
