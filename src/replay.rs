@@ -218,6 +218,10 @@ pub struct Lockstep {
     /// Legacy's peak cached bytes without the library's block headers: what
     /// CPython's own frames would have held.
     pub legacy_peak_own_bytes: u64,
+    /// Per-code's peak of what its zombies and reserve held, without the
+    /// free room of allowances that `peak_cached_bytes` adds (read after
+    /// every release: only releases add to it).
+    pub per_code_peak_held_bytes: u64,
 }
 
 /// Replays `events` through per-code (`cfg`), legacy and the oracle at
@@ -243,6 +247,9 @@ pub fn lockstep(events: &[Event], slots: u32, cfg: &ZfConfig) -> Result<Lockstep
             }
         } else if leg {
             l.better += 1;
+        }
+        if matches!(e, Event::Release { .. }) {
+            l.per_code_peak_held_bytes = l.per_code_peak_held_bytes.max(runs[0].stats().cached_bytes);
         }
         let (frames, bytes) = runs[1].inner().cached_now();
         l.legacy_peak_own_bytes = l.legacy_peak_own_bytes.max(bytes - frames * crate::ZF_HEADER_BYTES as u64);

@@ -40,6 +40,11 @@ pub struct LockstepReport {
     pub cpython_peak_bytes: u64,
     /// Per-code's peak cached bytes over `cpython_peak_bytes`.
     pub per_code_peak_vs_cpython: f64,
+    /// Per-code's peak of bytes its zombies and reserve held (its
+    /// `peak_cached_bytes` adds the allowances' free room), and that over
+    /// legacy's peak.
+    pub per_code_peak_held_bytes: u64,
+    pub per_code_peak_held_vs_legacy: f64,
 }
 
 #[derive(Serialize)]
@@ -74,6 +79,9 @@ impl From<&Lockstep> for LockstepReport {
             per_code_only_causes: (&l.worse_causes).into(),
             cpython_peak_bytes: l.legacy_peak_own_bytes,
             per_code_peak_vs_cpython: l.per_code.peak_cached_bytes as f64 / l.legacy_peak_own_bytes.max(1) as f64,
+            per_code_peak_held_bytes: l.per_code_peak_held_bytes,
+            per_code_peak_held_vs_legacy: l.per_code_peak_held_bytes as f64
+                / l.legacy.peak_cached_bytes.max(1) as f64,
         }
     }
 }
@@ -222,13 +230,15 @@ pub fn table(r: &TraceReport) -> String {
     }
     if let Some(l) = &r.lockstep {
         out += &format!(
-            "\nlockstep: per-code asked the system for a block where legacy did not at {} acquires; legacy where per-code did not at {}\n  per-code's system allocations by cause: {}\n  those legacy did not make:             {}\npeak cached against CPython's own bytes (legacy without block headers, {}): per-code {:.3}x\n",
+            "\nlockstep: per-code asked the system for a block where legacy did not at {} acquires; legacy where per-code did not at {}\n  per-code's system allocations by cause: {}\n  those legacy did not make:             {}\npeak cached against CPython's own bytes (legacy without block headers, {}): per-code {:.3}x\nper-code's peak of bytes held, without its allowances' free room: {}, {:.3}x legacy's peak\n",
             count(l.per_code_only),
             count(l.legacy_only),
             l.causes.line(),
             l.per_code_only_causes.line(),
             kib(l.cpython_peak_bytes),
-            l.per_code_peak_vs_cpython
+            l.per_code_peak_vs_cpython,
+            kib(l.per_code_peak_held_bytes),
+            l.per_code_peak_held_vs_legacy
         );
     }
     out
