@@ -73,7 +73,7 @@ pub struct Code {
     pub(crate) prev: Cell<Option<NonNull<Code>>>,
     pub(crate) next: Cell<Option<NonNull<Code>>>,
     /// Frames it had and lost, by `Loss`, not yet charged to a miss; and
-    /// the most frames it ever had live (slow path only: see `why_miss`).
+    /// the most frames it ever had live (slow path only: see `charge_miss`).
     lost: [Cell<u32>; 3],
     deepest: Cell<u64>,
     /// Full collections in a row through which no acquire touched its list.
@@ -341,12 +341,21 @@ impl Code {
         n.set(n.get().saturating_add(1));
     }
 
-    /// Why this miss (synced first: `live` is the frames live before it):
-    /// a new depth, or one loss charged to it.
-    pub fn why_miss(&self) -> Miss {
+    /// At a miss (synced first: `live` is the frames live before it):
+    /// whether it takes the code to a depth it never had.
+    pub fn reach_depth(&self) -> bool {
         let live = self.live.get();
-        if live >= self.deepest.get() {
+        let deeper = live >= self.deepest.get();
+        if deeper {
             self.deepest.set(live + 1);
+        }
+        deeper
+    }
+
+    /// Why a miss that asks the system for a block had no zombie: a new
+    /// depth (`reach_depth`), or one of the code's losses, charged to it.
+    pub fn charge_miss(&self, deeper: bool) -> Miss {
+        if deeper {
             return Miss::Deeper;
         }
         for why in [Loss::Aged, Loss::Bound, Loss::Limit] {

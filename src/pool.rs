@@ -286,14 +286,7 @@ impl Pool {
         code.mark_used();
         let (block, hit) = match self.take_zombie(code) {
             Some(block) => (block, true),
-            None => {
-                let (why, before) = (code.why_miss(), self.system_allocs());
-                let block = self.miss(code)?;
-                if self.system_allocs() > before {
-                    self.last_miss.set(why);
-                }
-                (block, false)
-            }
+            None => (self.miss(code)?, false),
         };
         if !hit {
             code.add_live(1);
@@ -354,15 +347,22 @@ impl Pool {
             self.follow_program();
         }
         self.note_depth(code);
+        let deeper = code.reach_depth();
+        self.serve_miss(code, deeper)
+    }
+
+    /// `miss` past its bookkeeping; `deeper`: the code never had so many
+    /// frames live (why it had no zombie, if the system must be asked).
+    fn serve_miss(&self, code: &Code, deeper: bool) -> Result<Block, Error> {
         // Legacy: the head of its one list, whatever the size.
         let Some(block) = self.reserve.take_class(code.capacity()) else {
-            return self.fresh_block(code);
+            return self.fresh_block(code, deeper);
         };
         self.aging.note_reserve(self.reserve.len());
         self.uncount_cached(block);
         if self.cfg.debug() && self.corrupt_zombie(block) {
             self.free_block(block);
-            return self.miss(code);
+            return self.serve_miss(code, deeper);
         }
         if block.capacity() >= code.frame_bytes {
             self.n.shared_hits.add(1);
@@ -375,6 +375,7 @@ impl Pool {
                 // SAFETY: taken out of the reserve just now.
                 unsafe { self.heap.free_block(block) };
                 self.n.reallocs.add(1);
+                self.last_miss.set(code.charge_miss(deeper));
                 Ok(bigger)
             }
             Err(e) => {
@@ -384,9 +385,10 @@ impl Pool {
         }
     }
 
-    fn fresh_block(&self, code: &Code) -> Result<Block, Error> {
+    fn fresh_block(&self, code: &Code, deeper: bool) -> Result<Block, Error> {
         let block = self.new_block(code)?;
         self.n.fresh_allocs.add(1);
+        self.last_miss.set(code.charge_miss(deeper));
         Ok(block)
     }
 
@@ -553,18 +555,22 @@ impl Pool {
         false
     }
 
-    /// Fresh blocks and resizes so far: what the system was asked for.
+    /// Fresh blocks and resizes so far: what the system was asked for
+    /// (these three: for the replay's lockstep).
+    #[cfg(feature = "std")]
     pub fn system_allocs(&self) -> u64 {
         self.n.fresh_allocs.get() + self.n.reallocs.get()
     }
 
     /// Why the latest system allocation was needed.
+    #[cfg(feature = "std")]
     pub fn last_miss(&self) -> Miss {
         self.last_miss.get()
     }
 
     /// Cached frames and their bytes as counted now: exact for a watched
     /// pool (legacy), whose every event reaches the library.
+    #[cfg(feature = "std")]
     pub fn cached_now(&self) -> (u64, u64) {
         (self.n.cached_frames.get(), self.n.cached_bytes.get())
     }

@@ -83,34 +83,40 @@ impl Run {
         unsafe { &*self.pool.cast::<Pool>() }
     }
 
-    /// Event `i` (from 0), `e`.
+    /// Event `i` (from 0), `e`. Every handle comes from this pool and is
+    /// used by the rules the trace reader checked (no release of a frame
+    /// that is not live, no use of a destroyed code): the safety argument
+    /// of each call below.
     fn step(&mut self, i: usize, e: &Event) -> Result<(), String> {
-        // SAFETY: every handle comes from this pool and is used by the rules
-        // the trace reader checked (no release of a frame that is not live,
-        // no use of a destroyed code).
-        unsafe {
-            match *e {
-                Event::Create { bytes, .. } => {
-                    let code = zf_code_new(self.pool, bytes);
-                    if code.is_null() {
-                        return Err(format!("event {}: {}", i + 1, last_error()));
-                    }
-                    self.codes.push(code);
+        let failed = |what| Err(format!("event {}: {what}", i + 1));
+        match *e {
+            Event::Create { bytes, .. } => {
+                // SAFETY: a live pool.
+                let code = unsafe { zf_code_new(self.pool, bytes) };
+                if code.is_null() {
+                    return failed(last_error());
                 }
-                Event::Acquire { code, slot } => {
-                    let frame = zf_frame_acquire(self.codes[code as usize], null_mut());
-                    if frame.is_null() {
-                        return Err(format!("event {}: {}", i + 1, last_error()));
-                    }
-                    self.frames[slot as usize] = frame;
-                }
-                Event::Release { code, slot } => {
-                    zf_frame_release(self.codes[code as usize], self.frames[slot as usize])
-                }
-                Event::Destroy { code } => zf_code_free(self.codes[code as usize]),
-                Event::Collect { generation } if self.collect => _ = zf_pool_collect(self.pool, generation as c_int),
-                Event::Collect { .. } => {}
+                self.codes.push(code);
             }
+            Event::Acquire { code, slot } => {
+                // SAFETY: a live code of this pool.
+                let frame = unsafe { zf_frame_acquire(self.codes[code as usize], null_mut()) };
+                if frame.is_null() {
+                    return failed(last_error());
+                }
+                self.frames[slot as usize] = frame;
+            }
+            // SAFETY: the slot's frame is live, acquired on this code.
+            Event::Release { code, slot } => unsafe {
+                zf_frame_release(self.codes[code as usize], self.frames[slot as usize])
+            },
+            // SAFETY: a code of this pool, freed once.
+            Event::Destroy { code } => unsafe { zf_code_free(self.codes[code as usize]) },
+            Event::Collect { generation } if self.collect => {
+                // SAFETY: a live pool.
+                _ = unsafe { zf_pool_collect(self.pool, generation as c_int) }
+            }
+            Event::Collect { .. } => {}
         }
         Ok(())
     }
@@ -122,18 +128,18 @@ impl Run {
     /// Frees the pool and every code; frames live at the end stay live
     /// until then, as in the interpreter, so a leak checker sees nothing.
     fn finish(self, events: &[Event]) {
-        // SAFETY: the handles of this run, each freed once.
-        unsafe {
-            zf_pool_free(self.pool);
-            for (code, e) in self.codes.iter().zip(destroyed(events, self.codes.len())) {
-                if !e {
-                    zf_code_free(*code);
-                }
+        // SAFETY: the pool of this run, freed once.
+        unsafe { zf_pool_free(self.pool) };
+        for (code, e) in self.codes.iter().zip(destroyed(events, self.codes.len())) {
+            if !e {
+                // SAFETY: a code the trace never destroyed, freed once.
+                unsafe { zf_code_free(*code) };
             }
-            for (slot, code) in frames_live_at_end(events, self.frames.len() as u32).iter().enumerate() {
-                if let Some(code) = code {
-                    zf_frame_release(self.codes[*code as usize], self.frames[slot]);
-                }
+        }
+        for (slot, code) in frames_live_at_end(events, self.frames.len() as u32).iter().enumerate() {
+            if let Some(code) = code {
+                // SAFETY: still live from its acquire on that code, released once.
+                unsafe { zf_frame_release(self.codes[*code as usize], self.frames[slot]) };
             }
         }
     }

@@ -80,8 +80,7 @@ impl From<&Lockstep> for LockstepReport {
             cpython_peak_bytes: l.legacy_peak_own_bytes,
             per_code_peak_vs_cpython: l.per_code.peak_cached_bytes as f64 / l.legacy_peak_own_bytes.max(1) as f64,
             per_code_peak_held_bytes: l.per_code_peak_held_bytes,
-            per_code_peak_held_vs_legacy: l.per_code_peak_held_bytes as f64
-                / l.legacy.peak_cached_bytes.max(1) as f64,
+            per_code_peak_held_vs_legacy: l.per_code_peak_held_bytes as f64 / l.legacy.peak_cached_bytes.max(1) as f64,
         }
     }
 }
