@@ -65,6 +65,14 @@ static inline uint64_t block_bytes_of(uint64_t frame_bytes)
 }
 #define BLOCK_BYTES(frame_bytes) block_bytes_of((uint64_t)(frame_bytes))
 
+/* The pool's counters now. */
+static inline ZfStats stats_of(const ZfPool *pool)
+{
+    ZfStats s;
+    zf_pool_stats(pool, &s);
+    return s;
+}
+
 /* minipy's audit (see minipy.h) found nothing wrong. */
 #define CHECK_AUDIT_CLEAN()                 \
     do {                                    \

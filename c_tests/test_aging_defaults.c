@@ -20,13 +20,6 @@ static void recurse(ZfCode *code, int depth)
     zf_frame_release_fast(code, frame);
 }
 
-static ZfStats stats_of(const ZfPool *pool)
-{
-    ZfStats s;
-    zf_pool_stats(pool, &s);
-    return s;
-}
-
 int main(void)
 {
     ZfConfig cfg;

@@ -15,13 +15,6 @@
 #include "check.h"
 #include "zombie_frames.h"
 
-static ZfStats stats_of(const ZfPool *pool)
-{
-    ZfStats s;
-    zf_pool_stats(pool, &s);
-    return s;
-}
-
 /* ---- a counting allocator for the hooks -------------------------------- */
 
 enum { MAX_BLOCKS = 4096 };

@@ -9,13 +9,6 @@
 
 enum { CODES = 120, FRAME = 3000 };
 
-static ZfStats stats_of(const ZfPool *pool)
-{
-    ZfStats s;
-    zf_pool_stats(pool, &s);
-    return s;
-}
-
 static void run_once(ZfCode *code)
 {
     int zombie;

@@ -96,13 +96,6 @@ static ZfPool *debug_pool(Heap *heap, Reports *rep)
     return pool;
 }
 
-static ZfStats stats_of(const ZfPool *pool)
-{
-    ZfStats s;
-    zf_pool_stats(pool, &s);
-    return s;
-}
-
 /* The pool still works: a round trip on `code` reports nothing and the
  * zombie comes back with its bytes. */
 static void check_usable(ZfCode *code, size_t bytes, const Reports *rep)

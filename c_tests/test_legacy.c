@@ -14,13 +14,6 @@ enum { DEPTH = 300, MAXFREELIST = 200 };
 
 #define BLOCK(n) ((((uint64_t)(n) + 15) & ~(uint64_t)15) + ZF_HEADER_BYTES)
 
-static ZfStats stats(const ZfPool *pool)
-{
-    ZfStats s;
-    zf_pool_stats(pool, &s);
-    return s;
-}
-
 int main(void)
 {
     ZfConfig cfg;
@@ -54,7 +47,7 @@ int main(void)
         frames[i] = zf_frame_acquire(a, NULL);
     for (i = DEPTH - 1; i >= 0; i--)
         zf_frame_release(a, frames[i]);
-    s = stats(pool);
+    s = stats_of(pool);
     CHECK_EQ(s.zombie_hits, 99 + 1);
     CHECK_EQ(s.fresh_allocs, 1 + DEPTH - 1);
     CHECK_EQ(s.frees, DEPTH - 1 - MAXFREELIST);
@@ -68,7 +61,7 @@ int main(void)
     CHECK_EQ(zombie, 0);
     g = zf_frame_acquire(c, &zombie);
     CHECK_EQ(zombie, 0);
-    s = stats(pool);
+    s = stats_of(pool);
     CHECK_EQ(s.shared_hits, 1);
     CHECK_EQ(s.reallocs, 1);
     CHECK_EQ(s.fresh_allocs, DEPTH);
@@ -79,7 +72,7 @@ int main(void)
     /* b's frame becomes b's zombie and keeps its 400-byte block. */
     zf_frame_release(b, f);
     zf_frame_release(c, g);
-    s = stats(pool);
+    s = stats_of(pool);
     CHECK_EQ(s.cached_frames, 1 + (MAXFREELIST - 2) + 2);
     CHECK_EQ(s.cached_bytes, MAXFREELIST * BLOCK(400) + BLOCK(480));
     CHECK(zf_frame_acquire(b, &zombie) == f);
@@ -91,7 +84,7 @@ int main(void)
     CHECK_EQ(zf_pool_collect(pool, 0), 0);
     CHECK_EQ(zf_pool_collect(pool, 1), 0);
     CHECK_EQ(zf_pool_collect(pool, 2), (MAXFREELIST - 2) * BLOCK(400));
-    s = stats(pool);
+    s = stats_of(pool);
     CHECK_EQ(s.cached_frames, 3);
     CHECK_EQ(s.frees, DEPTH - 1 - MAXFREELIST + MAXFREELIST - 2);
 
@@ -99,16 +92,16 @@ int main(void)
     d = zf_code_new(pool, 64);
     f = zf_frame_acquire(d, &zombie);
     CHECK(f != NULL);
-    CHECK_EQ(stats(pool).fresh_allocs, DEPTH + 1);
+    CHECK_EQ(stats_of(pool).fresh_allocs, DEPTH + 1);
     zf_frame_release(d, f);
     zf_code_free(d); /* its zombie goes with it */
-    CHECK_EQ(stats(pool).frees, DEPTH - 1 - MAXFREELIST + MAXFREELIST - 2 + 1);
+    CHECK_EQ(stats_of(pool).frees, DEPTH - 1 - MAXFREELIST + MAXFREELIST - 2 + 1);
 
     /* A dying code frees its zombie; zf_pool_clear drops all the rest. */
     zf_code_free(a);
-    CHECK_EQ(stats(pool).cached_frames, 2);
+    CHECK_EQ(stats_of(pool).cached_frames, 2);
     CHECK_EQ(zf_pool_clear(pool), BLOCK(400) + BLOCK(480));
-    CHECK_EQ(stats(pool).cached_bytes, 0);
+    CHECK_EQ(stats_of(pool).cached_bytes, 0);
 
     zf_code_free(b);
     zf_code_free(c);

@@ -204,7 +204,19 @@ impl Causes {
     }
 
     pub fn total(&self) -> u64 {
-        self.cold + self.no_reserve_frame + self.bound + self.limit + self.aged + self.unexplained
+        self.named().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Each count with its field's name, in the order above.
+    pub fn named(&self) -> [(&'static str, u64); 6] {
+        [
+            ("cold", self.cold),
+            ("no_reserve_frame", self.no_reserve_frame),
+            ("bound", self.bound),
+            ("limit", self.limit),
+            ("aged", self.aged),
+            ("unexplained", self.unexplained),
+        ]
     }
 }
 

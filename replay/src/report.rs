@@ -1,6 +1,7 @@
 //! The per-trace table and its JSON twin.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use zombie_frames::replay::{Causes, Lockstep, Outcome};
 use zombie_frames::stats::count;
 use zombie_frames::{ZfConfig, ZF_BUDGET_AUTO};
@@ -47,27 +48,11 @@ pub struct LockstepReport {
     pub per_code_peak_held_vs_legacy: f64,
 }
 
-#[derive(Serialize)]
-pub struct CauseCounts {
-    pub cold: u64,
-    pub no_reserve_frame: u64,
-    pub bound: u64,
-    pub limit: u64,
-    pub aged: u64,
-    pub unexplained: u64,
-}
+/// Counts by cause, by the names of `replay::Causes`' fields.
+pub type CauseCounts = BTreeMap<&'static str, u64>;
 
-impl From<&Causes> for CauseCounts {
-    fn from(c: &Causes) -> CauseCounts {
-        CauseCounts {
-            cold: c.cold,
-            no_reserve_frame: c.no_reserve_frame,
-            bound: c.bound,
-            limit: c.limit,
-            aged: c.aged,
-            unexplained: c.unexplained,
-        }
-    }
+fn cause_counts(c: &Causes) -> CauseCounts {
+    c.named().into_iter().collect()
 }
 
 impl From<&Lockstep> for LockstepReport {
@@ -75,8 +60,8 @@ impl From<&Lockstep> for LockstepReport {
         LockstepReport {
             per_code_only: l.worse,
             legacy_only: l.better,
-            causes: (&l.causes).into(),
-            per_code_only_causes: (&l.worse_causes).into(),
+            causes: cause_counts(&l.causes),
+            per_code_only_causes: cause_counts(&l.worse_causes),
             cpython_peak_bytes: l.legacy_peak_own_bytes,
             per_code_peak_vs_cpython: l.per_code.peak_cached_bytes as f64 / l.legacy_peak_own_bytes.max(1) as f64,
             per_code_peak_held_bytes: l.per_code_peak_held_bytes,
@@ -85,18 +70,10 @@ impl From<&Lockstep> for LockstepReport {
     }
 }
 
-impl CauseCounts {
-    fn line(&self) -> String {
-        format!(
-            "cold {}, no reserve frame {}, bound {}, limit {}, aged {}, unexplained {}",
-            count(self.cold),
-            count(self.no_reserve_frame),
-            count(self.bound),
-            count(self.limit),
-            count(self.aged),
-            count(self.unexplained)
-        )
-    }
+/// "cold 1, no reserve frame 2, ...", in `replay::Causes`' order.
+fn cause_line(c: &CauseCounts) -> String {
+    let names = Causes::default().named().map(|(name, _)| name);
+    names.map(|name| format!("{} {}", name.replace('_', " "), count(c[name]))).join(", ")
 }
 
 #[derive(Serialize)]
@@ -232,8 +209,8 @@ pub fn table(r: &TraceReport) -> String {
             "\nlockstep: per-code asked the system for a block where legacy did not at {} acquires; legacy where per-code did not at {}\n  per-code's system allocations by cause: {}\n  those legacy did not make:             {}\npeak cached against CPython's own bytes (legacy without block headers, {}): per-code {:.3}x\nper-code's peak of bytes held, without its allowances' free room: {}, {:.3}x legacy's peak\n",
             count(l.per_code_only),
             count(l.legacy_only),
-            l.causes.line(),
-            l.per_code_only_causes.line(),
+            cause_line(&l.causes),
+            cause_line(&l.per_code_only_causes),
             kib(l.cpython_peak_bytes),
             l.per_code_peak_vs_cpython,
             kib(l.per_code_peak_held_bytes),
