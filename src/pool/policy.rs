@@ -8,6 +8,10 @@
 //!   everything; an idle list of n zombies is empty after about
 //!   log2(n) + 1 sweeps. Sweeps run on `zf_pool_collect` and every
 //!   `sweep_every` releases (checked when a release reaches the library).
+//!   A full collection that does not sweep (the default) ages only lists
+//!   idle through several full collections, and keeps their last zombie
+//!   (`age_idle`): calls through the inline pair count no releases, so
+//!   this is what ages them.
 //! * **Budget**: when a code needs one more slot and the budget is spent,
 //!   the CLOCK algorithm (second chance) picks victims among the codes
 //!   with an allowance: a code used (acquired from, or releasing past the
