@@ -83,11 +83,13 @@ CORPUS = """
 27|recursion|$WL/wl_corpus.py recursion 12
 27|compiler|$WL/wl_corpus.py compiler 1
 27|minidom|$WL/wl_corpus.py minidom 20
-27|difflib|$WL/wl_corpus.py difflib 100
+27|difflib|$WL/wl_corpus.py difflib 50
 27|exec|$WL/wl_corpus.py exec 400
 27|lambdas|$WL/wl_corpus.py lambdas 2500
 27|test-idna|$WL/wl_tests.py -p $PKGS/idna-2.10 tests.test_idna tests.test_idna_codec tests.test_idna_compat tests.test_idna_other tests.test_intranges
 """
+CORPUS_NAMES = {ln: {e.split("|")[1] for e in CORPUS.strip().splitlines() if e.startswith(ln + "|")}
+                for ln in ("39", "27")}
 PYPERF_WORKER = ["--worker", "--values", "1", "--warmups", "0", "-p", "1", "--loops"]
 
 
@@ -261,8 +263,21 @@ def outdir_of(line):
     return d
 
 
+def warm_pycs(line):
+    """Byte code compiled ahead (as record_traces.sh does), so that no run
+    compiles what it imports, and stock and patched import the same way."""
+    w = LINES[line]["work"]
+    for d in ("pylib", "corpus-pkgs", os.path.join(REPO, "traces", "workloads")):
+        d = os.path.join(w, d)
+        if os.path.isdir(d):
+            subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", "LC_ALL=C.UTF-8", python_of(w, "stock"),
+                            "-m", "compileall", "-q", d], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def cmd_run(a):
     rand = norand()
+    for line in a.line:
+        warm_pycs(line)
     jobs = []
     only = set(a.only.split(",")) if a.only else None
     for line in a.line:
@@ -270,7 +285,13 @@ def cmd_run(a):
             if only and name not in only:
                 continue
             for config in CONFIGS:
+                done = os.path.join(outdir_of(line), f"{name}-{config}.json")
+                if a.keep and os.path.exists(done) and \
+                        os.path.getmtime(done) > os.path.getmtime(python_of(LINES[line]["work"], config)):
+                    continue
                 jobs.append((line, name, argv, config, outdir_of(line), rand))
+    if a.corpus_first:
+        jobs.sort(key=lambda j: j[1] not in CORPUS_NAMES[j[0]] and j[1] != "pass")
     with ThreadPoolExecutor(a.jobs) as ex:
         for r in ex.map(lambda j: run_one(*j), jobs):
             fw = (r["new"] + r["dealloc"]) / max(r["frames"], 1)
@@ -356,6 +377,9 @@ def main():
         if n == "run":
             p.add_argument("--only", help="program names, comma-separated")
             p.add_argument("--jobs", type=int, default=2)
+            p.add_argument("--keep", action="store_true",
+                           help="skip runs whose results are newer than their interpreter")
+            p.add_argument("--corpus-first", action="store_true", help="the corpus programs first")
         if n == "rss":
             p.add_argument("--runs", type=int, default=7)
     p = sub.add_parser("diff")
