@@ -325,7 +325,7 @@ def cmd_table(a):
             frames = f"{s['frames']:,}" if s["frames"] == p["frames"] else f"{s['frames']:,} / {p['frames']:,}"
             label = "`python -c pass`" if name == "pass" else name
             print(f"| {label} | {line[0]}.{line[1]} | {s['total']:,} | {p['total']:,} | "
-                  f"{p['total'] / s['total']:.4f}x | {frames} | {fs:.1f} | {fp:.1f} | {fp / fs:.3f}x |")
+                  f"{p['total'] / s['total']:.4f}x | {frames} | {fs:.1f} | {fp:.1f} | {fp / fs:.4f}x |")
 
 
 def cmd_diff(a):
