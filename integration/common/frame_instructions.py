@@ -267,7 +267,7 @@ def warm_pycs(line):
     """Byte code compiled ahead (as record_traces.sh does), so that no run
     compiles what it imports, and stock and patched import the same way."""
     w = LINES[line]["work"]
-    for d in ("pylib", "corpus-pkgs", os.path.join(REPO, "traces", "workloads")):
+    for d in ("pylib", "corpus-pkgs"):   # not traces/workloads: no byte code in the repository
         d = os.path.join(w, d)
         if os.path.isdir(d):
             subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", "LC_ALL=C.UTF-8", python_of(w, "stock"),
