@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""Callgrind instructions in frame creation and deallocation, per frame,
+stock against patched (per-code), for the CPython 3.9 and 2.7 kits' builds.
+
+    integration/common/frame_instructions.py run [--line 39|27] [--only NAME,...] [--jobs N]
+    integration/common/frame_instructions.py table          # the Markdown table of what was run
+    integration/common/frame_instructions.py diff LINE NAME [--top N]   # where the extra instructions go
+    integration/common/frame_instructions.py rss [--runs 7]  # `python -c pass` max RSS, both lines
+
+Needs the kits' builds: $ZF_CPY_WORK39 (default /tmp/zf-cpython39) and
+$ZF_CPY_WORK27 (default /tmp/zf-cpython27) with stock/python,
+patched/python, pylib/ (run.sh bench-deps) and corpus-pkgs/
+(record_traces.sh). Results, with the callgrind files, go to
+$W/results/frames/.
+
+Programs, per line: `python -c pass`; the kits' benchmarks (bench_table of
+integration/common/kit.sh and the line's run.sh, read from those files) at
+the loop count of the kits' single run, run in pyperf's worker mode as
+record_traces.sh runs them (no once.py, whose report at exit would be
+counted); and programs of the corpus (record_traces.sh) at sizes that
+callgrind runs in about a minute.
+
+How each run is made: the kits' conventions (stage_bench_once,
+record_traces.sh): PYTHONHASHSEED=0, PYTHONPATH=$W/pylib, a fixed
+environment (env -i), no address randomisation (setarch -R) where the
+kernel allows it, stock's python or the patched one under
+ZF_POLICY=per-code, under `valgrind --tool=callgrind`.
+
+What is counted:
+  total        every instruction of the process (callgrind's Ir).
+  frames       the calls of the frame constructor (3.9:
+               _PyFrame_New_NoTrack, 2.7: PyFrame_New), from callgrind's
+               call counts.
+  frame work   the instructions of the frame constructor and of
+               frame_dealloc, inclusive of everything they call (the
+               library, the glue, malloc, the GC allocator) except what is
+               not frame allocation: the deallocation of the objects the
+               frame referenced (every *dealloc* callee, and the trashcan's
+               deferred chains) and garbage collections (collect and the
+               functions that run one), which both builds run from the
+               same points. Computed from the callgrind profile's call
+               arcs; a callee shared with other callers (the GC allocator,
+               say) is charged with the same share of its excluded
+               callees as over the whole run.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+WL = os.path.join(REPO, "traces", "workloads")
+CONFIGS = ("stock", "per-code")
+
+LINES = {
+    "39": {"work": os.environ.get("ZF_CPY_WORK39", "/tmp/zf-cpython39"),
+           "run_sh": os.path.join(REPO, "integration", "cpython39", "run.sh"),
+           "pyperf_bm": "pylib/pyperformance/data-files/benchmarks",
+           "new": "_PyFrame_New_NoTrack"},
+    "27": {"work": os.environ.get("ZF_CPY_WORK27", "/tmp/zf-cpython27"),
+           "run_sh": os.path.join(REPO, "integration", "cpython27", "run.sh"),
+           "pyperf_bm": "pylib/pyperformance/benchmarks",
+           "new": "PyFrame_New"},
+}
+
+# Corpus programs (record_traces.sh's table), smaller where callgrind needs it.
+# line | name | argv after the interpreter ($WL, $PKGS expand)
+CORPUS = """
+39|recursion|$WL/wl_corpus.py recursion 12
+39|asyncgen|$WL/wl_async.py asyncgen 500
+39|minidom|$WL/wl_corpus.py minidom 20
+39|difflib|$WL/wl_corpus.py difflib 50
+39|exec|$WL/wl_corpus.py exec 400
+39|lambdas|$WL/wl_corpus.py lambdas 3000
+39|test-idna|$WL/wl_tests.py -p $PKGS/idna-2.10 tests.test_idna tests.test_idna_codec tests.test_idna_compat tests.test_idna_other tests.test_intranges
+27|recursion|$WL/wl_corpus.py recursion 12
+27|compiler|$WL/wl_corpus.py compiler 1
+27|minidom|$WL/wl_corpus.py minidom 20
+27|difflib|$WL/wl_corpus.py difflib 50
+27|exec|$WL/wl_corpus.py exec 400
+27|lambdas|$WL/wl_corpus.py lambdas 2500
+27|test-idna|$WL/wl_tests.py -p $PKGS/idna-2.10 tests.test_idna tests.test_idna_codec tests.test_idna_compat tests.test_idna_other tests.test_intranges
+"""
+CORPUS_NAMES = {ln: {e.split("|")[1] for e in CORPUS.strip().splitlines() if e.startswith(ln + "|")}
+                for ln in ("39", "27")}
+PYPERF_WORKER = ["--worker", "--values", "1", "--warmups", "0", "-p", "1", "--loops"]
+
+
+def bench_rows(line):
+    """The kit's bench_table rows (name, argv, loops), read from kit.sh and run.sh."""
+    cfg = LINES[line]
+    w = cfg["work"]
+    subst = {"$BENCH": os.path.join(HERE, "bench"),
+             "$here": os.path.dirname(cfg["run_sh"]),
+             "$PYPERF_BM": os.path.join(w, cfg["pyperf_bm"])}
+    rows = []
+    for path in (os.path.join(HERE, "kit.sh"), cfg["run_sh"]):
+        text = open(path).read()
+        for m in re.finditer(r"^([a-z_0-9]+)\|([^|\n]+)\|(\d+)$", text, re.M):
+            name, script, loops = m.groups()
+            for k, v in subst.items():
+                script = script.replace(k, v)
+            rows.append((name, script.split() + PYPERF_WORKER + [loops]))
+    return rows
+
+
+def programs(line):
+    w = LINES[line]["work"]
+    rows = [("pass", ["-c", "pass"])]
+    rows += bench_rows(line)
+    for entry in CORPUS.strip().splitlines():
+        ln, name, args = entry.split("|")
+        if ln == line:
+            args = args.replace("$WL", WL).replace("$PKGS", os.path.join(w, "corpus-pkgs"))
+            rows.append((name, args.split()))
+    return rows
+
+
+def norand():
+    try:
+        subprocess.run(["setarch", os.uname().machine, "-R", "true"], check=True,
+                       stderr=subprocess.DEVNULL)
+        return ["setarch", os.uname().machine, "-R"]
+    except (OSError, subprocess.CalledProcessError):
+        return []
+
+
+def base_env(w, config):
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C.UTF-8",
+           "PYTHONHASHSEED": "0", "PYTHONPATH": os.path.join(w, "pylib")}
+    if config != "stock":
+        env["ZF_POLICY"] = config
+    return env
+
+
+def python_of(w, config):
+    return os.path.join(w, "stock" if config == "stock" else "patched", "python")
+
+
+# ---- the callgrind profile ----------------------------------------------------
+
+# GCC's clones (.part.0, .cold, ...) and callgrind's recursion levels ('2).
+SUFFIX = re.compile(r"('\d+|\.(part|cold|constprop|isra|lto_priv)(\.\d+)*)$")
+
+
+def base(name):
+    while True:
+        b = SUFFIX.sub("", name)
+        if b == name:
+            return b
+        name = b
+
+
+def parse_callgrind(path):
+    """self[fn] and arcs[(caller, callee)] = [calls, inclusive Ir], and the total."""
+    selfc, arcs, total = {}, {}, None
+    fn = cfn = None
+    pending = None   # calls count of the call whose cost line comes next
+    with open(path, errors="replace") as f:
+        for line in f:
+            c = line[0]
+            if c.isdigit() or c in "+-*":
+                parts = line.split()
+                ir = int(parts[1]) if len(parts) > 1 else 0
+                if pending is not None:
+                    a = arcs.setdefault((fn, cfn), [0, 0])
+                    a[0] += pending
+                    a[1] += ir
+                    pending = None
+                else:
+                    selfc[fn] = selfc.get(fn, 0) + ir
+            elif line.startswith("fn="):
+                fn = line[3:].rstrip("\n")
+            elif line.startswith("cfn="):
+                cfn = line[4:].rstrip("\n")
+            elif line.startswith("calls="):
+                pending = int(line[6:].split()[0])
+            elif line.startswith("summary:") or line.startswith("totals:"):
+                total = int(line.split()[1])
+    return selfc, arcs, total
+
+
+GC_RUNS = {"collect", "collect_with_callback", "gc_collect_main", "invoke_gc_callback"}
+
+
+def not_frame_work(name):
+    b = base(name)
+    return "dealloc" in b.lower() or b in GC_RUNS or "destroy_chain" in b
+
+
+def frame_work(selfc, arcs, targets):
+    """Instructions of the target functions, inclusive, without what not_frame_work names."""
+    out = {}
+    for (caller, callee), (calls, ir) in arcs.items():
+        out.setdefault(caller, []).append((callee, ir))
+    incl = {fn: selfc.get(fn, 0) + sum(ir for _, ir in out.get(fn, ())) for fn in set(selfc) | set(out)}
+    memo = {}
+
+    def kept(fn, stack):
+        if fn in memo:
+            return memo[fn]
+        if fn in stack:
+            return incl.get(fn, 0)
+        stack.add(fn)
+        k = selfc.get(fn, 0)
+        for callee, ir in out.get(fn, ()):
+            if not_frame_work(callee) or base(callee) in targets:
+                continue
+            i = incl.get(callee, 0)
+            k += ir if i == 0 else ir * min(1.0, kept(callee, stack) / i)
+        stack.discard(fn)
+        memo[fn] = k
+        return k
+
+    per = {}
+    for fn in set(selfc) | set(out):
+        b = base(fn)
+        if b in targets:
+            per[b] = per.get(b, 0) + kept(fn, set())
+    return per
+
+
+def frames_made(arcs, new):
+    return sum(calls for (caller, callee), (calls, _) in arcs.items()
+               if base(callee) == new and base(caller) != new)
+
+
+# ---- running ------------------------------------------------------------------
+
+def run_one(line, name, argv, config, outdir, rand):
+    w = LINES[line]["work"]
+    out = os.path.join(outdir, f"{name}-{config}.callgrind")
+    res = os.path.join(outdir, f"{name}-{config}.json")
+    tmp = tempfile.mkdtemp(prefix="zf-frames-")
+    cmd = ["env", "-i"] + [f"{k}={v}" for k, v in base_env(w, config).items()] + rand + [
+        "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
+        "--compress-strings=no", "--compress-pos=no", python_of(w, config)] + argv
+    p = subprocess.run(cmd, cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, errors="replace")
+    shutil.rmtree(tmp, ignore_errors=True)
+    if p.returncode != 0:
+        raise SystemExit(f"{line} {name} {config}: exit {p.returncode}\n{p.stderr[-2000:]}")
+    selfc, arcs, total = parse_callgrind(out)
+    new = LINES[line]["new"]
+    per = frame_work(selfc, arcs, {new, "frame_dealloc"})
+    r = {"line": line, "name": name, "config": config, "argv": argv, "total": total,
+         "frames": frames_made(arcs, new), "new": round(per.get(new, 0)),
+         "dealloc": round(per.get("frame_dealloc", 0))}
+    json.dump(r, open(res, "w"), indent=1)
+    return r
+
+
+def outdir_of(line):
+    d = os.path.join(LINES[line]["work"], "results", "frames")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def warm_pycs(line):
+    """Byte code compiled ahead (as record_traces.sh does), so that no run
+    compiles what it imports, and stock and patched import the same way."""
+    w = LINES[line]["work"]
+    for d in ("pylib", "corpus-pkgs"):   # not traces/workloads: no byte code in the repository
+        d = os.path.join(w, d)
+        if os.path.isdir(d):
+            subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", "LC_ALL=C.UTF-8", python_of(w, "stock"),
+                            "-m", "compileall", "-q", d], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def cmd_run(a):
+    rand = norand()
+    for line in a.line:
+        warm_pycs(line)
+    jobs = []
+    only = set(a.only.split(",")) if a.only else None
+    for line in a.line:
+        for name, argv in programs(line):
+            if only and name not in only:
+                continue
+            for config in CONFIGS:
+                done = os.path.join(outdir_of(line), f"{name}-{config}.json")
+                if a.keep and os.path.exists(done) and \
+                        os.path.getmtime(done) > os.path.getmtime(python_of(LINES[line]["work"], config)):
+                    continue
+                jobs.append((line, name, argv, config, outdir_of(line), rand))
+    if a.corpus_first:
+        jobs.sort(key=lambda j: j[1] not in CORPUS_NAMES[j[0]] and j[1] != "pass")
+    with ThreadPoolExecutor(a.jobs) as ex:
+        for r in ex.map(lambda j: run_one(*j), jobs):
+            fw = (r["new"] + r["dealloc"]) / max(r["frames"], 1)
+            print(f"{r['line']} {r['name']:<20} {r['config']:<8} Ir {r['total']:>14,}  "
+                  f"frames {r['frames']:>9,}  frame work/frame {fw:7.2f}", flush=True)
+
+
+def load(line):
+    d = outdir_of(line)
+    got = {}
+    for name, _ in programs(line):
+        rs = {}
+        for c in CONFIGS:
+            p = os.path.join(d, f"{name}-{c}.json")
+            if os.path.exists(p):
+                rs[c] = json.load(open(p))
+        if len(rs) == 2:
+            got[name] = rs
+    return got
+
+
+def cmd_table(a):
+    print("| program | line | stock instructions | patched instructions | ratio | frames "
+          "| frame work per frame, stock | patched | ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for line in a.line:
+        for name, rs in load(line).items():
+            s, p = rs["stock"], rs["per-code"]
+            fs = (s["new"] + s["dealloc"]) / s["frames"]
+            fp = (p["new"] + p["dealloc"]) / p["frames"]
+            frames = f"{s['frames']:,}" if s["frames"] == p["frames"] else f"{s['frames']:,} / {p['frames']:,}"
+            label = "`python -c pass`" if name == "pass" else name
+            print(f"| {label} | {line[0]}.{line[1]} | {s['total']:,} | {p['total']:,} | "
+                  f"{p['total'] / s['total']:.4f}x | {frames} | {fs:.1f} | {fp:.1f} | {fp / fs:.4f}x |")
+
+
+def cmd_diff(a):
+    d = outdir_of(a.line_one)
+    prof = {}
+    for c in CONFIGS:
+        selfc, arcs, total = parse_callgrind(os.path.join(d, f"{a.name}-{c}.callgrind"))
+        out = {}
+        for (caller, callee), (_, ir) in arcs.items():
+            if base(caller) != base(callee):
+                out[base(caller)] = out.get(base(caller), 0) + ir
+        s = {}
+        for fn, v in selfc.items():
+            s[base(fn)] = s.get(base(fn), 0) + v
+        incl = {fn: s.get(fn, 0) + out.get(fn, 0) for fn in set(s) | set(out)}
+        prof[c] = (s, incl, total)
+    (s0, i0, t0), (s1, i1, t1) = prof["stock"], prof["per-code"]
+    print(f"{a.line_one} {a.name}: total stock {t0:,}, patched {t1:,}, difference {t1 - t0:+,}")
+    for title, x0, x1 in (("self", s0, s1), ("inclusive (callgrind_annotate's: recursion counted again)", i0, i1)):
+        print(f"\ntop {a.top} by |difference|, {title}: patched - stock (stock, patched)")
+        keys = sorted(set(x0) | set(x1), key=lambda k: -abs(x1.get(k, 0) - x0.get(k, 0)))
+        for k in keys[:a.top]:
+            print(f"  {x1.get(k, 0) - x0.get(k, 0):+12,}  {k}  ({x0.get(k, 0):,}, {x1.get(k, 0):,})")
+
+
+def cmd_rss(a):
+    for line in a.line:
+        w = LINES[line]["work"]
+        got = {c: [] for c in CONFIGS}
+        for _ in range(a.runs):
+            for c in CONFIGS:
+                with tempfile.NamedTemporaryFile("r") as t:
+                    subprocess.run(["env", "-i"] + [f"{k}={v}" for k, v in base_env(w, c).items()] +
+                                   ["/usr/bin/time", "-f", "%M", "-o", t.name, python_of(w, c), "-c", "pass"],
+                                   check=True)
+                    got[c].append(int(t.read().split()[-1]))
+        ms = {c: statistics.median(v) for c, v in got.items()}
+        print(f"{line[0]}.{line[1]} `python -c pass` max RSS KiB, median of {a.runs}: stock {ms['stock']:.0f}, "
+              f"patched {ms['per-code']:.0f}, difference {ms['per-code'] - ms['stock']:+.0f} "
+              f"(stock {sorted(got['stock'])}, patched {sorted(got['per-code'])})")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for n in ("run", "table", "rss"):
+        p = sub.add_parser(n)
+        p.add_argument("--line", action="append", choices=sorted(LINES))
+        if n == "run":
+            p.add_argument("--only", help="program names, comma-separated")
+            p.add_argument("--jobs", type=int, default=2)
+            p.add_argument("--keep", action="store_true",
+                           help="skip runs whose results are newer than their interpreter")
+            p.add_argument("--corpus-first", action="store_true", help="the corpus programs first")
+        if n == "rss":
+            p.add_argument("--runs", type=int, default=7)
+    p = sub.add_parser("diff")
+    p.add_argument("line_one", choices=sorted(LINES))
+    p.add_argument("name")
+    p.add_argument("--top", type=int, default=20)
+    a = ap.parse_args()
+    if getattr(a, "line", None) is None:
+        a.line = ["39", "27"]
+    {"run": cmd_run, "table": cmd_table, "diff": cmd_diff, "rss": cmd_rss}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
