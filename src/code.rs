@@ -1,17 +1,19 @@
 //! One code object's zombies and allowance: what `ZfCode *` points to.
 //!
-//! Zombies sit in two LIFO stacks threaded through their block headers:
-//! * **hot**, whose top is in `ZfCodeHot` (`src/hot.rs`): what the fast
-//!   path pops and pushes;
+//! Zombies sit in the hot state's slot (`ZfCodeHot`, `src/hot.rs`) and in
+//! two LIFO stacks threaded through their block headers:
+//! * **hot**, whose top is in `ZfCodeHot`: what the fast path pops and
+//!   pushes under the slot;
 //! * **cold**, under it: the zombies no acquire has touched since the last
-//!   aging sweep. Each sweep moves the hot ones down here; an acquire that
-//!   finds the hot stack empty brings one back up (the slow path). So what
-//!   is left here at the next sweep is exactly the list's low-water mark,
-//!   tcmalloc's measure of zombies nobody needed, and the fast path pays
-//!   nothing to keep it.
+//!   aging sweep. Each sweep moves the slot's and the hot ones down here;
+//!   an acquire that finds the slot and the hot stack empty brings one back
+//!   up (the slow path). So what is left here at the next sweep is exactly
+//!   the list's low-water mark, tcmalloc's measure of zombies nobody
+//!   needed, and the fast path pays nothing to keep it.
 //!
 //! The allowance is `slots` blocks of `bytes` each, charged to the pool's
-//! budget: the zombies, plus `room` the fast path may still fill. Every
+//! budget: the zombies, plus the free units the fast path may still fill
+//! (the slot when NULL, and `room`). Every
 //! frame a code owns, live or zombie, is a block of its size class (the
 //! reserve hands out only blocks of the class asked for), so counts times
 //! `bytes` are exact.
@@ -54,8 +56,8 @@ pub struct Code {
     cold_len: Cell<u32>,
     /// The allowance, charged to the budget: zombies plus room.
     slots: Cell<u32>,
-    /// `room` as of the last `sync`.
-    room_seen: Cell<u32>,
+    /// The free units as of the last `sync`.
+    free_seen: Cell<u32>,
     /// Most slots: `per_code_max`, or 0 once the code is freed.
     limit: Cell<u32>,
     /// The frame capacity (its size class) and block size of every frame
@@ -161,7 +163,7 @@ impl Code {
             cold: Cell::new(core::ptr::null_mut()),
             cold_len: Cell::new(0),
             slots: Cell::new(0),
-            room_seen: Cell::new(0),
+            free_seen: Cell::new(0),
             limit: Cell::new(limit),
             capacity,
             bytes,
@@ -194,8 +196,8 @@ impl Code {
     pub fn pending(&self) -> Work {
         let s = self.state();
         let hits = s.hits.get();
-        // Each hit added one to `room`, each cached release took one.
-        let releases = hits + self.room_seen.get() as u64 - s.room.get() as u64;
+        // Each hit freed a unit, each cached release filled one.
+        let releases = hits + self.free_seen.get() as u64 - s.free_units() as u64;
         Work { hits, releases, bytes: self.bytes as u64 }
     }
 
@@ -204,18 +206,20 @@ impl Code {
         let work = self.pending();
         let s = self.state();
         s.hits.set(0);
-        self.room_seen.set(s.room.get());
+        s.open_slot();
+        self.free_seen.set(s.free_units());
         self.live.set(self.live.get() + work.hits - work.releases);
         work
     }
 
     /// Zombies held.
     pub fn len(&self) -> u32 {
-        self.slots.get() - self.state().room.get()
+        self.slots.get() - self.room()
     }
 
+    /// Free units of the allowance.
     pub fn room(&self) -> u32 {
-        self.state().room.get()
+        self.state().free_units()
     }
 
     pub fn slots(&self) -> u32 {
@@ -290,31 +294,33 @@ impl Code {
     /// One more slot, already charged to the budget by the pool.
     pub fn grant(&self) {
         self.slots.set(self.slots.get() + 1);
-        let s = self.state();
-        s.room.set(s.room.get() + 1);
-        self.room_seen.set(self.room_seen.get() + 1);
+        self.state().add_unit();
+        self.free_seen.set(self.free_seen.get() + 1);
     }
 
     /// Takes back up to `most` unused slots; returns how many.
     pub fn revoke_room(&self, most: u32) -> u32 {
         let s = self.state();
-        debug_assert_eq!(s.room.get(), self.room_seen.get(), "synced first");
-        let room = s.room.get().min(most);
-        s.room.set(s.room.get() - room);
-        self.room_seen.set(s.room.get());
+        debug_assert_eq!(s.free_units(), self.free_seen.get(), "synced first");
+        let room = s.take_free_units(most);
+        self.free_seen.set(s.free_units());
         self.slots.set(self.slots.get() - room);
         room
     }
 
     /// The zombie an acquire would take next, if any.
     pub fn peek(&self) -> Option<Block> {
-        self.state().stack().iter().next().or_else(|| self.cold().iter().next())
+        let s = self.state();
+        // SAFETY: the slot holds only this code's zombies.
+        let slot = s.slot_zombie().map(|frame| unsafe { Block::from_frame(frame) });
+        slot.or_else(|| s.stack().iter().next()).or_else(|| self.cold().iter().next())
     }
 
-    /// When the hot stack is empty, brings the top cold zombie up into it.
+    /// When the slot and the hot stack are empty, brings the top cold
+    /// zombie up into the stack.
     pub fn warm_up(&self) {
         let hot = self.state().stack();
-        if hot.is_empty() {
+        if self.state().slot_zombie().is_none() && hot.is_empty() {
             if let Some(block) = self.cold().pop() {
                 self.cold_len.set(self.cold_len.get() - 1);
                 hot.push(block);
@@ -326,9 +332,12 @@ impl Code {
     /// coldest first (eviction), or the one an acquire would take next.
     pub fn remove(&self, coldest_first: bool) -> Option<Block> {
         let (hot, cold) = (self.state().stack(), self.cold());
+        let cold = || cold.pop().inspect(|_| self.cold_len.set(self.cold_len.get() - 1));
+        // SAFETY: the slot holds only this code's zombies.
+        let slot = || self.state().remove_slot_zombie().map(|frame| unsafe { Block::from_frame(frame) });
         let block = match coldest_first {
-            true => cold.pop().inspect(|_| self.cold_len.set(self.cold_len.get() - 1)).or_else(|| hot.pop()),
-            false => hot.pop().or_else(|| cold.pop().inspect(|_| self.cold_len.set(self.cold_len.get() - 1))),
+            true => cold().or_else(|| hot.pop()).or_else(slot),
+            false => slot().or_else(|| hot.pop()).or_else(cold),
         }?;
         self.slots.set(self.slots.get() - 1);
         Some(block)
@@ -386,7 +395,12 @@ impl Code {
 
     /// At a sweep: every zombie becomes cold.
     pub fn cool_down(&self) {
-        self.cold().cover_with(self.state().stack());
+        let s = self.state();
+        self.cold().cover_with(s.stack());
+        if let Some(frame) = s.remove_slot_zombie() {
+            // SAFETY: the slot holds only this code's zombies.
+            self.cold().push(unsafe { Block::from_frame(frame) });
+        }
         self.cold_len.set(self.len());
     }
 

@@ -6,18 +6,26 @@
 //! exported functions run `take` and `give` first too, so every caller
 //! shares one hit path, and everything else is the library's slow path.
 //!
+//! A code's free units of allowance (slots the pool charged to its bound
+//! and no zombie fills) are of two kinds: `slot` when it is NULL, and
+//! `room`. The slot comes first both ways: a hit takes the slot's zombie
+//! before the stack's, a release fills an empty slot before it pushes. So
+//! the common call, one frame of a code at a time, costs what CPython's own
+//! zombie costs (a load, a test, a store, and a count), and recursion uses
+//! the stack under it.
+//!
 //! The fast path never touches the pool. It keeps two promises the slow
 //! path relies on:
-//! * `room` counts the free slots of the code's allowance, which the pool
-//!   charged to its budget: a release caches only into one, so the budget
-//!   holds without the pool seeing the release. A hit frees a slot.
-//! * `hits` counts hits. With `room`, that tells the slow path exactly what
-//!   happened since it last looked (`Code::sync`): each hit added one to
-//!   `room`, each cached release took one away.
+//! * it caches only into a free unit, which the pool charged to its bound:
+//!   the bound holds without the pool seeing the release;
+//! * `hits` counts hits. With the free units, that tells the slow path
+//!   exactly what happened since it last looked (`Code::sync`): each hit
+//!   freed one unit, each cached release filled one.
 //!
-//! A pool the library must watch call by call (debug mode, a trace, the
-//! legacy policy) leaves this state inert, `top` NULL and `room` 0, so
-//! both functions always fall through to the slow path.
+//! A slot the code has no unit for holds `ZF_SLOT_SHUT`: neither function
+//! uses it. A pool the library must watch call by call (debug mode, a
+//! trace, the legacy policy) leaves this state inert (`slot` shut, `top`
+//! NULL, `room` 0), so both functions always fall through to the slow path.
 
 use crate::block::{Block, Stack};
 use core::cell::Cell;
@@ -30,32 +38,104 @@ use core::ptr::NonNull;
 /// write it, under the pool's one-thread-at-a-time rule.
 #[repr(C)]
 pub struct ZfCodeHot {
-    /// The code's warmest zombie, or NULL: then the fast acquire calls
-    /// `zf_frame_acquire`. Each zombie's block header holds the next one's
-    /// frame in its first word, `ZF_HEADER_BYTES` before the frame.
+    /// The top of the code's stack of zombies under the slot, or NULL.
+    /// Each zombie's block header holds the next one's frame in its first
+    /// word, `ZF_HEADER_BYTES` before the frame.
     pub top: Cell<*mut c_void>,
-    /// Releases the fast path may still cache: free slots of the code's
-    /// allowance. 0: the fast release calls `zf_frame_release`.
+    /// Free units of the allowance besides the slot: releases the stack may
+    /// still take.
     pub room: Cell<u32>,
     /// Reserved; always 0.
     pub reserved: u32,
     /// Zombie hits since the library last looked; it adds them to the
     /// pool's count and sets this back to 0.
     pub hits: Cell<u64>,
+    /// The code's warmest zombie; NULL: a free unit; `ZF_SLOT_SHUT`: no
+    /// unit. Both fast functions try it first.
+    pub slot: Cell<*mut c_void>,
 }
 
 /// `sizeof(ZfCodeHot)`: the header checks its own layout against it.
-pub const ZF_CODE_HOT_BYTES: usize = 24;
+pub const ZF_CODE_HOT_BYTES: usize = 32;
 const _: () = assert!(
     size_of::<ZfCodeHot>() == ZF_CODE_HOT_BYTES
         && offset_of!(ZfCodeHot, top) == 0
         && offset_of!(ZfCodeHot, room) == 8
         && offset_of!(ZfCodeHot, hits) == 16
+        && offset_of!(ZfCodeHot, slot) == 24
 );
+
+/// `ZfCodeHot.slot` when the code has no free unit there: the fast release
+/// leaves it to the library. No frame has this address.
+pub const ZF_SLOT_SHUT: usize = 1;
+
+fn shut() -> *mut c_void {
+    ZF_SLOT_SHUT as *mut c_void
+}
 
 impl ZfCodeHot {
     pub fn inert() -> ZfCodeHot {
-        ZfCodeHot { top: Cell::new(core::ptr::null_mut()), room: Cell::new(0), reserved: 0, hits: Cell::new(0) }
+        ZfCodeHot {
+            top: Cell::new(core::ptr::null_mut()),
+            room: Cell::new(0),
+            reserved: 0,
+            hits: Cell::new(0),
+            slot: Cell::new(shut()),
+        }
+    }
+
+    /// The slot's zombie, if it holds one.
+    pub fn slot_zombie(&self) -> Option<NonNull<u8>> {
+        let slot = self.slot.get();
+        NonNull::new(slot.cast::<u8>()).filter(|_| slot != shut())
+    }
+
+    /// Whether the slot is a free unit (NULL).
+    pub fn slot_free(&self) -> bool {
+        self.slot.get().is_null()
+    }
+
+    /// Free units: releases the fast path may still cache.
+    pub fn free_units(&self) -> u32 {
+        self.room.get() + self.slot_free() as u32
+    }
+
+    /// One more free unit: the slot, if it has none, else room.
+    pub fn add_unit(&self) {
+        match self.slot.get() == shut() {
+            true => self.slot.set(core::ptr::null_mut()),
+            false => self.room.set(self.room.get() + 1),
+        }
+    }
+
+    /// Gives a shut slot one of the free room units, if there is one, so
+    /// that the next release takes the short way (the free units stay as
+    /// they are).
+    pub fn open_slot(&self) {
+        if self.slot.get() == shut() && self.room.get() > 0 {
+            self.room.set(self.room.get() - 1);
+            self.slot.set(core::ptr::null_mut());
+        }
+    }
+
+    /// Takes back up to `most` free units, room first; returns how many.
+    pub fn take_free_units(&self, most: u32) -> u32 {
+        let room = self.room.get().min(most);
+        self.room.set(self.room.get() - room);
+        let slot = room < most && self.slot_free();
+        if slot {
+            self.slot.set(shut());
+        }
+        room + slot as u32
+    }
+
+    /// Takes the zombie out of the slot, leaving it shut (or open, if a
+    /// room unit can move in): the free units stay as they are.
+    pub fn remove_slot_zombie(&self) -> Option<NonNull<u8>> {
+        let frame = self.slot_zombie()?;
+        self.slot.set(shut());
+        self.open_slot();
+        Some(frame)
     }
 
     /// The stack of hot zombies, for the slow path.
@@ -64,22 +144,36 @@ impl ZfCodeHot {
         Stack(unsafe { &*(&self.top as *const Cell<*mut c_void>).cast::<Cell<*mut u8>>() })
     }
 
-    /// A zombie hit: the warmest zombie, or None. `zf_frame_acquire_fast`.
+    /// A zombie hit: the slot's zombie, else the stack's top, or None.
+    /// `zf_frame_acquire_fast`.
     #[inline(always)]
     pub fn take(&self) -> Option<NonNull<u8>> {
-        let block = self.stack().pop()?;
-        self.room.set(self.room.get() + 1);
+        let frame = match self.slot_zombie() {
+            Some(frame) => {
+                self.slot.set(core::ptr::null_mut());
+                frame
+            }
+            None => {
+                let block = self.stack().pop()?;
+                self.room.set(self.room.get() + 1);
+                block.frame()
+            }
+        };
         self.hits.set(self.hits.get() + 1);
-        Some(block.frame())
+        Some(frame)
     }
 
-    /// A cached release: the frame becomes the warmest zombie, if the
-    /// allowance has room. `zf_frame_release_fast`.
+    /// A cached release: the frame fills the slot if it is free, else goes
+    /// on the stack if there is room. `zf_frame_release_fast`.
     ///
     /// # Safety
     /// `frame` is a live frame of this code.
     #[inline(always)]
     pub unsafe fn give(&self, frame: NonNull<u8>) -> bool {
+        if self.slot_free() {
+            self.slot.set(frame.as_ptr().cast());
+            return true;
+        }
         let room = self.room.get();
         if room == 0 {
             return false;

@@ -82,7 +82,7 @@ pub use config::*;
 pub use debug::*;
 pub use error::Error;
 pub use ffi::*;
-pub use hot::{ZfCodeHot, ZF_CODE_HOT_BYTES};
+pub use hot::{ZfCodeHot, ZF_CODE_HOT_BYTES, ZF_SLOT_SHUT};
 pub use stats::ZfStats;
 
 /// The crate version; `zf_version()` returns it to C.

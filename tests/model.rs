@@ -65,11 +65,15 @@ struct MCode {
     frame_bytes: usize,
     /// Block bytes of its size class.
     bytes: u64,
-    /// Zombies an acquire takes first, top last; under them, the cold ones
-    /// no acquire touched since the last sweep.
+    /// The zombie in the hot state's slot, which an acquire takes first;
+    /// then the hot ones, top last; under them, the cold ones no acquire
+    /// touched since the last sweep.
+    slot: Option<usize>,
     hot: Vec<usize>,
     cold: Vec<usize>,
-    /// Free slots of the allowance: zombies + room = slots.
+    /// Whether the slot holds a unit of the allowance (free or full).
+    slot_open: bool,
+    /// Free units besides the slot: zombies + free units = slots.
     room: u32,
     used: bool,
     in_ring: bool,
@@ -86,8 +90,64 @@ struct MCode {
 }
 
 impl MCode {
+    fn len(&self) -> usize {
+        self.hot.len() + self.cold.len() + self.slot.is_some() as usize
+    }
+
     fn slots(&self) -> u32 {
-        (self.hot.len() + self.cold.len()) as u32 + self.room
+        self.len() as u32 + self.free()
+    }
+
+    /// Free units: the slot when open and empty, and the room.
+    fn free(&self) -> u32 {
+        self.room + (self.slot_open && self.slot.is_none()) as u32
+    }
+
+    /// A shut slot takes a free room unit, if any.
+    fn open_slot(&mut self) {
+        if !self.slot_open && self.room > 0 {
+            self.room -= 1;
+            self.slot_open = true;
+        }
+    }
+
+    /// One more unit: the slot if shut, else room.
+    fn grant(&mut self) {
+        match self.slot_open {
+            false => self.slot_open = true,
+            true => self.room += 1,
+        }
+    }
+
+    /// A cached release: into the empty slot, else onto the stack if it
+    /// has room; false if neither.
+    fn give(&mut self, addr: usize) -> bool {
+        if self.slot_open && self.slot.is_none() {
+            self.slot = Some(addr);
+        } else if self.room > 0 {
+            self.room -= 1;
+            self.hot.push(addr);
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// The slot's zombie out; the slot shuts, or opens with a room unit.
+    fn take_slot(&mut self) -> Option<usize> {
+        let addr = self.slot.take()?;
+        self.slot_open = false;
+        self.open_slot();
+        Some(addr)
+    }
+
+    /// At a sweep: the slot's and the hot zombies become cold.
+    fn cool_down(&mut self) {
+        let hot = std::mem::take(&mut self.hot);
+        self.cold.extend(hot);
+        if let Some(addr) = self.take_slot() {
+            self.cold.push(addr);
+        }
     }
 }
 
@@ -168,6 +228,7 @@ impl Model {
         self.seen_releases += c.unseen_releases;
         c.unseen_hits = 0;
         c.unseen_releases = 0;
+        c.open_slot();
     }
 
     fn new_code(&mut self, handle: *mut ZfCode, frame_bytes: usize) {
@@ -175,8 +236,10 @@ impl Model {
             handle,
             frame_bytes,
             bytes: class_bytes(frame_bytes),
+            slot: None,
             hot: vec![],
             cold: vec![],
+            slot_open: false,
             room: 0,
             used: false,
             in_ring: false,
@@ -205,7 +268,7 @@ impl Model {
     }
 
     fn allowance(&self) -> u64 {
-        self.codes.iter().map(|c| c.room as u64 * c.bytes).sum()
+        self.codes.iter().map(|c| c.free() as u64 * c.bytes).sum()
     }
 
     /// What the budget bounds: zombies, the reserve and every room.
@@ -237,10 +300,15 @@ impl Model {
         self.s.acquires += 1;
         self.s.live_frames += 1;
         self.codes[ci].live += 1;
-        // A hot zombie: the inline path's hit, counted at the next look.
-        if let Some(addr) = self.codes[ci].hot.pop() {
+        // The slot's or a hot zombie: the inline path's hit, counted at the
+        // next look.
+        let c = &mut self.codes[ci];
+        let hit = match c.slot.take() {
+            Some(addr) => Some(addr),
+            None => c.hot.pop().inspect(|_| c.room += 1),
+        };
+        if let Some(addr) = hit {
             let c = &mut self.codes[ci];
-            c.room += 1;
             c.unseen_hits += 1;
             c.used = true;
             self.uncache(addr);
@@ -254,6 +322,7 @@ impl Model {
         c.used = true;
         if let Some(addr) = c.cold.pop() {
             c.room += 1;
+            c.open_slot();
             self.uncache(addr);
             self.s.zombie_hits += 1;
             self.s.allowance_bytes = self.allowance();
@@ -287,8 +356,8 @@ impl Model {
     fn take_out(&mut self, ci: usize, coldest_first: bool) -> Option<usize> {
         let c = &mut self.codes[ci];
         let addr = match coldest_first {
-            true => c.cold.pop().or_else(|| c.hot.pop()),
-            false => c.hot.pop().or_else(|| c.cold.pop()),
+            true => c.cold.pop().or_else(|| c.hot.pop()).or_else(|| c.take_slot()),
+            false => c.take_slot().or_else(|| c.hot.pop()).or_else(|| c.cold.pop()),
         }?;
         self.uncache(addr);
         if self.codes[ci].slots() == 0 {
@@ -299,7 +368,11 @@ impl Model {
 
     fn revoke(&mut self, ci: usize, most: u32) {
         let c = &mut self.codes[ci];
-        c.room -= c.room.min(most);
+        let room = c.room.min(most);
+        c.room -= room;
+        if room < most && c.slot_open && c.slot.is_none() {
+            c.slot_open = false;
+        }
         self.s.allowance_bytes = self.allowance();
         if self.codes[ci].slots() == 0 {
             self.unlink(ci);
@@ -322,11 +395,9 @@ impl Model {
         self.s.releases += 1;
         self.s.live_frames -= 1;
         self.codes[ci].live -= 1;
-        if self.codes[ci].room > 0 {
+        if self.codes[ci].give(addr) {
             let c = &mut self.codes[ci];
-            c.room -= 1;
             c.unseen_releases += 1;
-            c.hot.push(addr);
             self.cache(addr);
             self.s.allowance_bytes = self.allowance();
             return;
@@ -348,7 +419,8 @@ impl Model {
             // A slot granted and filled at once.
             self.s.peak_cached_bytes = self.s.peak_cached_bytes.max(self.committed() + need);
             let c = &mut self.codes[ci];
-            c.hot.push(addr);
+            c.grant();
+            assert!(c.give(addr));
             if !c.in_ring {
                 c.in_ring = true;
                 self.ring.push(ci);
@@ -374,7 +446,7 @@ impl Model {
         while self.committed() + need > bound {
             match self.clock_victim() {
                 Some(v) if v != ci => {
-                    if self.codes[v].room > 0 {
+                    if self.codes[v].free() > 0 {
                         self.revoke(v, 1);
                     } else if let Some(addr) = self.take_out(v, true) {
                         self.free(addr);
@@ -397,7 +469,7 @@ impl Model {
             self.hand = (self.hand + 1) % self.ring.len();
             self.sync(ci);
             let c = &mut self.codes[ci];
-            if c.room > 0 || !std::mem::replace(&mut c.used, false) {
+            if c.free() > 0 || !std::mem::replace(&mut c.used, false) {
                 return Some(ci);
             }
         }
@@ -439,7 +511,7 @@ impl Model {
         for ci in self.ring.clone() {
             self.sync(ci);
             let c = &mut self.codes[ci];
-            let len = c.hot.len() + c.cold.len();
+            let len = c.len();
             c.idle = if len > 0 && c.cold.len() == len { c.idle + 1 } else { 0 };
             if c.idle > 4 {
                 for _ in 0..len / 2 {
@@ -448,9 +520,7 @@ impl Model {
                     self.s.aged_frees += 1;
                 }
             }
-            let c = &mut self.codes[ci];
-            let hot = std::mem::take(&mut c.hot);
-            c.cold.extend(hot);
+            self.codes[ci].cool_down();
         }
         self.s.sweeps += 1;
     }
@@ -479,9 +549,7 @@ impl Model {
                 let addr = self.take_out(ci, true).unwrap();
                 self.s.aged_frees += !self.retire(addr) as u64;
             }
-            let c = &mut self.codes[ci];
-            let hot = std::mem::take(&mut c.hot);
-            c.cold.extend(hot);
+            self.codes[ci].cool_down();
         }
         self.reserve_low = self.reserve.len();
         self.s.sweeps += 1;
@@ -522,7 +590,7 @@ impl Model {
     fn trim(&mut self) {
         while self.committed() > self.bound() {
             if let Some(v) = self.clock_victim() {
-                if self.codes[v].room > 0 {
+                if self.codes[v].free() > 0 {
                     self.revoke(v, 1);
                 } else if let Some(addr) = self.take_out(v, true) {
                     self.free(addr);
@@ -561,18 +629,23 @@ fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
 unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
     let hot = unsafe { &*code.cast::<ZfCodeHot>() };
-    let frame = hot.top.get();
-    if !frame.is_null() {
+    let mut frame = hot.slot.get();
+    if frame as usize > ZF_SLOT_SHUT {
+        hot.slot.set(std::ptr::null_mut());
+    } else {
+        frame = hot.top.get();
+        if frame.is_null() {
+            // SAFETY: forwarded contract.
+            return unsafe { zf_frame_acquire(code, is_zombie) };
+        }
         // SAFETY: `top` is a zombie's frame; its header's first word is the next one.
         hot.top.set(unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() });
         hot.room.set(hot.room.get() + 1);
-        hot.hits.set(hot.hits.get() + 1);
-        // SAFETY: writable, by the contract.
-        unsafe { *is_zombie = 1 };
-        return frame;
     }
-    // SAFETY: forwarded contract.
-    unsafe { zf_frame_acquire(code, is_zombie) }
+    hot.hits.set(hot.hits.get() + 1);
+    // SAFETY: writable, by the contract.
+    unsafe { *is_zombie = 1 };
+    frame
 }
 
 /// The header's inline zf_frame_release_fast, line for line.
@@ -582,6 +655,10 @@ unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void 
 unsafe fn release_fast(code: *mut ZfCode, frame: *mut c_void) {
     // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
     let hot = unsafe { &*code.cast::<ZfCodeHot>() };
+    if hot.slot.get().is_null() {
+        hot.slot.set(frame);
+        return;
+    }
     if hot.room.get() != 0 {
         // SAFETY: a live frame of ours: its header's first word is the library's link.
         unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() = hot.top.get() };
