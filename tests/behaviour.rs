@@ -1,6 +1,9 @@
 //! The policy's promises, one scenario each, through the C ABI.
 
-use std::ffi::{c_int, c_void, CStr};
+mod common;
+
+use common::{last_error, stats};
+use std::ffi::{c_int, c_void};
 use std::ptr;
 use zombie_frames::*;
 
@@ -28,15 +31,6 @@ fn pool_with_reserve(per_code_max: u32, budget: usize, sweep_every: u32, reserve
     }
 }
 
-fn stats(pool: *mut ZfPool) -> ZfStats {
-    // SAFETY: every handle and frame below is used as the header says.
-    unsafe {
-        let mut s = ZfStats::default();
-        zf_pool_stats(pool, &mut s);
-        s
-    }
-}
-
 fn acquire(code: *mut ZfCode) -> (*mut c_void, bool) {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
@@ -58,10 +52,6 @@ fn recurse(code: *mut ZfCode, depth: usize) -> usize {
         }
         hits
     }
-}
-
-fn last_error() -> String {
-    unsafe { CStr::from_ptr(zf_last_error()) }.to_string_lossy().into_owned()
 }
 
 #[test]

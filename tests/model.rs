@@ -13,10 +13,10 @@ mod common;
 #[path = "common/model.rs"]
 mod model;
 
-use common::stats;
+use common::{last_error, stats};
 use model::*;
 use std::collections::HashMap;
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, c_void};
 use std::ptr;
 use zombie_frames::*;
 
@@ -177,7 +177,7 @@ fn last_error_is_per_thread_and_names_the_problem() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
         assert!(zf_code_new(ptr::null_mut(), 8).is_null());
-        let msg = CStr::from_ptr(zf_last_error()).to_string_lossy().into_owned();
+        let msg = last_error();
         assert!(msg.contains("zf_code_new") && msg.contains("pool"), "{msg}");
         std::thread::spawn(|| assert!(zf_last_error().is_null())).join().unwrap();
     }
