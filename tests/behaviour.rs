@@ -1,6 +1,10 @@
-//! The policy's promises, one scenario each, through the C ABI.
+//! The policy's promises, one scenario each, through the C ABI. That the
+//! hit path allocates nothing is tests/hit_path_allocs.rs's.
 
-use std::ffi::{c_int, c_void, CStr};
+mod common;
+
+use common::{last_error, stats};
+use std::ffi::{c_int, c_void};
 use std::ptr;
 use zombie_frames::*;
 
@@ -28,15 +32,6 @@ fn pool_with_reserve(per_code_max: u32, budget: usize, sweep_every: u32, reserve
     }
 }
 
-fn stats(pool: *mut ZfPool) -> ZfStats {
-    // SAFETY: every handle and frame below is used as the header says.
-    unsafe {
-        let mut s = ZfStats::default();
-        zf_pool_stats(pool, &mut s);
-        s
-    }
-}
-
 fn acquire(code: *mut ZfCode) -> (*mut c_void, bool) {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
@@ -58,10 +53,6 @@ fn recurse(code: *mut ZfCode, depth: usize) -> usize {
         }
         hits
     }
-}
-
-fn last_error() -> String {
-    unsafe { CStr::from_ptr(zf_last_error()) }.to_string_lossy().into_owned()
 }
 
 #[test]
@@ -338,40 +329,6 @@ fn bad_arguments_fail_cleanly() {
         assert!(last_error().contains("policy"), "{}", last_error());
         zf_pool_free(pool); // the huge code is still alive: the pool waits for it
         zf_code_free(huge); // and goes with it
-    }
-}
-
-unsafe extern "C" fn counting_alloc(ctx: *mut c_void, size: usize) -> *mut c_void {
-    unsafe { *ctx.cast::<u64>() += 1 };
-    unsafe { libc::malloc(size) }
-}
-unsafe extern "C" fn plain_free(_: *mut c_void, p: *mut c_void, _: usize) {
-    unsafe { libc::free(p) }
-}
-
-#[test]
-fn the_hit_path_never_allocates() {
-    // SAFETY: every handle and frame below is used as the header says.
-    unsafe {
-        let mut allocs = 0u64;
-        let cfg = ZfConfig {
-            alloc: Some(counting_alloc),
-            dealloc: Some(plain_free),
-            alloc_ctx: (&mut allocs as *mut u64).cast(),
-            ..Default::default()
-        };
-        let pool = zf_pool_new(&cfg);
-        let code = zf_code_new(pool, FRAME);
-        recurse(code, 1);
-        let before = allocs;
-        for _ in 0..100_000 {
-            let (f, hit) = acquire(code);
-            assert!(hit);
-            zf_frame_release(code, f);
-        }
-        assert_eq!(allocs, before);
-        zf_code_free(code);
-        zf_pool_free(pool);
     }
 }
 

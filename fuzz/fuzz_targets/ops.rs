@@ -1,7 +1,7 @@
 //! Operation sequences (new code, acquire, write, release, free code,
 //! collect, clear, a new pool with another configuration) decoded from the
 //! fuzzer's bytes, run through the C ABI beside the reference model of
-//! tests/model.rs. After every step the stats must equal the model's, a
+//! tests/common/model.rs (the model test's, the very same module). After every step the stats must equal the model's, a
 //! zombie must come back with the bytes its last user wrote, and the bound
 //! in force must hold (budget 0: the automatic bound); at the end a
 //! counting allocator hook must have got every byte back. AddressSanitizer
@@ -9,11 +9,18 @@
 //! must stay silent on correct use (the default handler aborts, which the
 //! fuzzer reports).
 #![no_main]
-#![allow(dead_code, unused_imports)]
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+#[path = "../../tests/common/model.rs"]
+mod model;
+
+use common::stats;
 use libfuzzer_sys::fuzz_target;
-
-include!(concat!(env!("OUT_DIR"), "/model.rs"));
+use model::*;
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use zombie_frames::*;
 
 /// The fuzzer's bytes, read as small choices; zeros once they run out.
 struct Input<'a>(&'a [u8]);
@@ -97,7 +104,7 @@ impl Run {
                 let ci = alive[input.below(alive.len())];
                 let mut is_zombie: c_int = -1;
                 let handle = self.m.codes[ci].handle;
-                // The exported function, or the header's inline pair (its copy in tests/model.rs).
+                // The exported function, or the header's inline pair (its copy in tests/common/model.rs).
                 let frame = match input.byte() % 2 {
                     0 => zf_frame_acquire(handle, &mut is_zombie),
                     _ => acquire_fast(handle, &mut is_zombie),

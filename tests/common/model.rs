@@ -1,0 +1,651 @@
+//! The reference model of the policy: plain vectors and loops, no
+//! pointers, fed the same operations as a pool and asked what the pool
+//! must answer (which frame, which stats). One file, used as a module by
+//! the model test (`tests/model.rs`) and the `ops` fuzzer
+//! (`fuzz/fuzz_targets/ops.rs`), so the two never drift apart. Beside it:
+//! a leak-counting allocator hook, the fill and check of a frame's bytes,
+//! and a line-for-line copy of the header's inline acquire and release.
+
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use std::ptr;
+use zombie_frames::*;
+
+const HEADER: u64 = ZF_HEADER_BYTES as u64;
+/// The most the room for recursion lifts the automatic bound to.
+const RECURSION_CEILING: u64 = 192 * 1024;
+
+/// Bytes the hooks handed out and took back, to prove nothing leaks.
+#[derive(Default)]
+pub struct Ledger {
+    pub allocs: u64,
+    pub frees: u64,
+    pub bytes_out: i64,
+}
+
+pub unsafe extern "C" fn ledger_alloc(ctx: *mut c_void, size: usize) -> *mut c_void {
+    let ledger = unsafe { &mut *ctx.cast::<Ledger>() };
+    ledger.allocs += 1;
+    ledger.bytes_out += size as i64;
+    let mut p = ptr::null_mut();
+    assert_eq!(unsafe { libc::posix_memalign(&mut p, 16, size) }, 0);
+    p
+}
+
+pub unsafe extern "C" fn ledger_dealloc(ctx: *mut c_void, p: *mut c_void, size: usize) {
+    let ledger = unsafe { &mut *ctx.cast::<Ledger>() };
+    ledger.frees += 1;
+    ledger.bytes_out -= size as i64;
+    unsafe { libc::free(p) };
+}
+
+/// One code object, as the model sees it.
+pub struct MCode {
+    pub handle: *mut ZfCode,
+    pub frame_bytes: usize,
+    /// Block bytes of its size class.
+    bytes: u64,
+    /// The zombie in the hot state's slot, which an acquire takes first;
+    /// then the hot ones, top last; under them, the cold ones no acquire
+    /// touched since the last sweep.
+    slot: Option<usize>,
+    hot: Vec<usize>,
+    cold: Vec<usize>,
+    /// Whether the slot holds a unit of the allowance (free or full).
+    slot_open: bool,
+    /// Free units besides the slot: zombies + free units = slots.
+    room: u32,
+    used: bool,
+    in_ring: bool,
+    pub freed: bool,
+    live: usize,
+    /// Hits and releases the inline path made since the library last
+    /// looked at this code (it counts them then).
+    unseen_hits: u64,
+    unseen_releases: u64,
+    /// Missed once: counts in the automatic bound.
+    ran: bool,
+    /// Full collections in a row through which its list was untouched.
+    idle: u32,
+}
+
+impl MCode {
+    fn len(&self) -> usize {
+        self.hot.len() + self.cold.len() + self.slot.is_some() as usize
+    }
+
+    fn slots(&self) -> u32 {
+        self.len() as u32 + self.free()
+    }
+
+    /// Free units: the slot when open and empty, and the room.
+    fn free(&self) -> u32 {
+        self.room + (self.slot_open && self.slot.is_none()) as u32
+    }
+
+    /// A shut slot takes a free room unit, if any.
+    fn open_slot(&mut self) {
+        if !self.slot_open && self.room > 0 {
+            self.room -= 1;
+            self.slot_open = true;
+        }
+    }
+
+    /// One more unit: the slot if shut, else room.
+    fn grant(&mut self) {
+        match self.slot_open {
+            false => self.slot_open = true,
+            true => self.room += 1,
+        }
+    }
+
+    /// A cached release: into the empty slot, else onto the stack if it
+    /// has room; false if neither.
+    fn give(&mut self, addr: usize) -> bool {
+        if self.slot_open && self.slot.is_none() {
+            self.slot = Some(addr);
+        } else if self.room > 0 {
+            self.room -= 1;
+            self.hot.push(addr);
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// The slot's zombie out; the slot shuts, or opens with a room unit.
+    fn take_slot(&mut self) -> Option<usize> {
+        let addr = self.slot.take()?;
+        self.slot_open = false;
+        self.open_slot();
+        Some(addr)
+    }
+
+    /// At a sweep: the slot's and the hot zombies become cold.
+    fn cool_down(&mut self) {
+        let hot = std::mem::take(&mut self.hot);
+        self.cold.extend(hot);
+        if let Some(addr) = self.take_slot() {
+            self.cold.push(addr);
+        }
+    }
+}
+
+/// Where an acquire's frame must come from.
+pub enum Want {
+    Zombie(usize),
+    Reserve(usize),
+    Fresh,
+}
+
+pub struct Model {
+    per_code_max: u32,
+    /// `budget_bytes`; 0: the automatic bound.
+    budget: u64,
+    sweep_every: u64,
+    sweep_at: u64,
+    reserve_max: usize,
+    sweep_generation: u32,
+    pub codes: Vec<MCode>,
+    /// Every block the pool holds, live or cached: address -> bytes.
+    blocks: HashMap<usize, u64>,
+    /// Retired frames, top last, and the fewest held since the last sweep.
+    pub reserve: Vec<usize>,
+    reserve_low: usize,
+    ring: Vec<usize>,
+    hand: usize,
+    pub s: ZfStats,
+    /// Live frames and releases as the library has counted them: what the
+    /// live peak and the sweep countdown read.
+    seen_live: u64,
+    seen_releases: u64,
+    /// Block bytes (at the size asked) of the deepest recursion a miss saw
+    /// since the last full collection, up to 200 frames: the room the
+    /// automatic bound makes for recursion.
+    deep: u64,
+}
+
+/// A frame's block at the size asked, as the automatic bound counts it.
+fn asked_bytes(frame_bytes: usize) -> u64 {
+    HEADER + frame_bytes.next_multiple_of(16) as u64
+}
+
+/// A frame's size class, worked out independently of the library: rounded
+/// up to an eighth of its power of two, at least 16.
+fn class_bytes(frame_bytes: usize) -> u64 {
+    let power = 1usize << (usize::BITS - 1 - frame_bytes.leading_zeros());
+    let step = (power / 8).max(16);
+    HEADER + frame_bytes.next_multiple_of(step) as u64
+}
+
+impl Model {
+    pub fn new(cfg: &ZfConfig) -> Model {
+        let every = cfg.sweep_every as u64;
+        Model {
+            per_code_max: cfg.per_code_max,
+            budget: cfg.budget_bytes as u64,
+            sweep_every: every,
+            sweep_at: if every == 0 { u64::MAX } else { every },
+            reserve_max: cfg.reserve_max as usize,
+            sweep_generation: cfg.sweep_generation,
+            codes: vec![],
+            blocks: HashMap::new(),
+            reserve: vec![],
+            reserve_low: 0,
+            ring: vec![],
+            hand: 0,
+            s: ZfStats::default(),
+            seen_live: 0,
+            seen_releases: 0,
+            deep: 0,
+        }
+    }
+
+    /// The library looks at a code: what the inline path did is counted.
+    fn sync(&mut self, ci: usize) {
+        let c = &mut self.codes[ci];
+        self.seen_live = self.seen_live + c.unseen_hits - c.unseen_releases;
+        self.seen_releases += c.unseen_releases;
+        c.unseen_hits = 0;
+        c.unseen_releases = 0;
+        c.open_slot();
+    }
+
+    pub fn new_code(&mut self, handle: *mut ZfCode, frame_bytes: usize) {
+        self.codes.push(MCode {
+            handle,
+            frame_bytes,
+            bytes: class_bytes(frame_bytes),
+            slot: None,
+            hot: vec![],
+            cold: vec![],
+            slot_open: false,
+            room: 0,
+            used: false,
+            in_ring: false,
+            freed: false,
+            live: 0,
+            unseen_hits: 0,
+            unseen_releases: 0,
+            ran: false,
+            idle: 0,
+        });
+        self.s.codes += 1;
+        self.s.codes_created += 1;
+    }
+
+    /// The bound in force: the budget, or with budget 0 one block (at the
+    /// size asked) of every live code that has run, within floor and
+    /// ceiling; and, while it stays within 1.5 times the floor, that sum
+    /// plus the room for recursion (`deep`).
+    pub fn bound(&self) -> u64 {
+        if self.budget != 0 {
+            return self.budget;
+        }
+        let ran: u64 = self.codes.iter().filter(|c| c.ran && !c.freed).map(|c| asked_bytes(c.frame_bytes)).sum();
+        let clamp = |b: u64| b.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64);
+        clamp(ran).max(clamp((ran + self.deep).min(RECURSION_CEILING)))
+    }
+
+    pub fn allowance(&self) -> u64 {
+        self.codes.iter().map(|c| c.free() as u64 * c.bytes).sum()
+    }
+
+    /// What the budget bounds: zombies, the reserve and every room.
+    fn committed(&self) -> u64 {
+        self.s.cached_bytes + self.allowance()
+    }
+
+    fn raise_peak(&mut self) {
+        self.s.allowance_bytes = self.allowance();
+        self.s.peak_cached_bytes = self.s.peak_cached_bytes.max(self.committed());
+    }
+
+    fn cache(&mut self, addr: usize) {
+        self.s.cached_frames += 1;
+        self.s.cached_bytes += self.blocks[&addr];
+    }
+
+    fn uncache(&mut self, addr: usize) {
+        self.s.cached_frames -= 1;
+        self.s.cached_bytes -= self.blocks[&addr];
+    }
+
+    fn free(&mut self, addr: usize) {
+        self.blocks.remove(&addr);
+        self.s.frees += 1;
+    }
+
+    pub fn acquire(&mut self, ci: usize) -> Want {
+        self.s.acquires += 1;
+        self.s.live_frames += 1;
+        self.codes[ci].live += 1;
+        // The slot's or a hot zombie: the inline path's hit, counted at the
+        // next look.
+        let c = &mut self.codes[ci];
+        let hit = match c.slot.take() {
+            Some(addr) => Some(addr),
+            None => c.hot.pop().inspect(|_| c.room += 1),
+        };
+        if let Some(addr) = hit {
+            let c = &mut self.codes[ci];
+            c.unseen_hits += 1;
+            c.used = true;
+            self.uncache(addr);
+            self.s.zombie_hits += 1;
+            self.s.allowance_bytes = self.allowance();
+            return Want::Zombie(addr);
+        }
+        self.sync(ci);
+        self.seen_live += 1;
+        let c = &mut self.codes[ci];
+        c.used = true;
+        if let Some(addr) = c.cold.pop() {
+            c.room += 1;
+            c.open_slot();
+            self.uncache(addr);
+            self.s.zombie_hits += 1;
+            self.s.allowance_bytes = self.allowance();
+            return Want::Zombie(addr);
+        }
+        c.ran = true;
+        // A miss with frames of its code live: CPython's free list would
+        // keep that many (up to 200) when the recursion returns.
+        let deep = (c.live as u64 - 1).min(200) * asked_bytes(c.frame_bytes);
+        self.deep = self.deep.max(deep);
+        self.s.peak_live_frames = self.s.peak_live_frames.max(self.seen_live);
+        let bytes = self.codes[ci].bytes;
+        if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
+            let addr = self.reserve.remove(i);
+            self.reserve_low = self.reserve_low.min(self.reserve.len());
+            self.uncache(addr);
+            self.s.shared_hits += 1;
+            return Want::Reserve(addr);
+        }
+        self.s.fresh_allocs += 1;
+        Want::Fresh
+    }
+
+    /// A fresh block was handed out at `addr` for `ci`.
+    pub fn fresh(&mut self, ci: usize, addr: usize) {
+        self.blocks.insert(addr, self.codes[ci].bytes);
+    }
+
+    /// Takes out one zombie with its slot: the coldest first, or the one an
+    /// acquire would take next.
+    fn take_out(&mut self, ci: usize, coldest_first: bool) -> Option<usize> {
+        let c = &mut self.codes[ci];
+        let addr = match coldest_first {
+            true => c.cold.pop().or_else(|| c.hot.pop()).or_else(|| c.take_slot()),
+            false => c.take_slot().or_else(|| c.hot.pop()).or_else(|| c.cold.pop()),
+        }?;
+        self.uncache(addr);
+        if self.codes[ci].slots() == 0 {
+            self.unlink(ci);
+        }
+        Some(addr)
+    }
+
+    fn revoke(&mut self, ci: usize, most: u32) {
+        let c = &mut self.codes[ci];
+        let room = c.room.min(most);
+        c.room -= room;
+        if room < most && c.slot_open && c.slot.is_none() {
+            c.slot_open = false;
+        }
+        self.s.allowance_bytes = self.allowance();
+        if self.codes[ci].slots() == 0 {
+            self.unlink(ci);
+        }
+    }
+
+    /// To the reserve if it has room within the budget, else freed; true when kept.
+    fn retire(&mut self, addr: usize) -> bool {
+        if self.reserve.len() < self.reserve_max && self.committed() + self.blocks[&addr] <= self.bound() {
+            self.reserve.push(addr);
+            self.cache(addr);
+            self.raise_peak();
+            return true;
+        }
+        self.free(addr);
+        false
+    }
+
+    pub fn release(&mut self, ci: usize, addr: usize) {
+        self.s.releases += 1;
+        self.s.live_frames -= 1;
+        self.codes[ci].live -= 1;
+        if self.codes[ci].give(addr) {
+            let c = &mut self.codes[ci];
+            c.unseen_releases += 1;
+            self.cache(addr);
+            self.s.allowance_bytes = self.allowance();
+            return;
+        }
+        self.sync(ci);
+        self.seen_live -= 1;
+        self.seen_releases += 1;
+        let limit = if self.codes[ci].freed { 0 } else { self.per_code_max };
+        let need = self.codes[ci].bytes;
+        // Below half the limit, room is made if need be; above, only free
+        // room is taken.
+        let slots = self.codes[ci].slots();
+        let granted = slots < limit
+            && match slots < limit.div_ceil(2) {
+                true => self.fits(ci, need),
+                false => self.committed() + need <= self.bound(),
+            };
+        if granted {
+            // A slot granted and filled at once.
+            self.s.peak_cached_bytes = self.s.peak_cached_bytes.max(self.committed() + need);
+            let c = &mut self.codes[ci];
+            c.grant();
+            assert!(c.give(addr));
+            if !c.in_ring {
+                c.in_ring = true;
+                self.ring.push(ci);
+            }
+            self.cache(addr);
+        } else {
+            self.retire(addr);
+        }
+        if self.seen_releases >= self.sweep_at {
+            self.sweep();
+        }
+    }
+
+    fn fits(&mut self, ci: usize, need: u64) -> bool {
+        let bound = self.bound();
+        if self.committed() + need <= bound {
+            return true;
+        }
+        self.codes[ci].used = true;
+        if need > bound {
+            return false;
+        }
+        while self.committed() + need > bound {
+            match self.clock_victim() {
+                Some(v) if v != ci => {
+                    if self.codes[v].free() > 0 {
+                        self.revoke(v, 1);
+                    } else if let Some(addr) = self.take_out(v, true) {
+                        self.free(addr);
+                        self.s.evicted_frees += 1;
+                    }
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// A code with room is a victim at once; else one not used since the hand passed.
+    fn clock_victim(&mut self) -> Option<usize> {
+        for _ in 0..=2 * self.ring.len() {
+            if self.ring.is_empty() {
+                return None;
+            }
+            let ci = self.ring[self.hand];
+            self.hand = (self.hand + 1) % self.ring.len();
+            self.sync(ci);
+            let c = &mut self.codes[ci];
+            if c.free() > 0 || !std::mem::replace(&mut c.used, false) {
+                return Some(ci);
+            }
+        }
+        None
+    }
+
+    fn unlink(&mut self, ci: usize) {
+        if !self.codes[ci].in_ring {
+            return;
+        }
+        self.codes[ci].in_ring = false;
+        let i = self.ring.iter().position(|&x| x == ci).unwrap();
+        self.ring.remove(i);
+        if i < self.hand {
+            self.hand -= 1;
+        }
+        if self.hand >= self.ring.len() {
+            self.hand = 0;
+        }
+    }
+
+    pub fn collect(&mut self, generation: u32) {
+        // A full collection empties CPython's free list: the room for
+        // recursion goes, and the cache is trimmed to the bound left.
+        if generation >= 2 && self.deep > 0 {
+            self.deep = 0;
+            self.trim();
+        }
+        if generation >= self.sweep_generation {
+            self.sweep();
+        } else if generation >= 2 {
+            self.age_idle();
+        }
+    }
+
+    /// A full collection that does not sweep: a list untouched through
+    /// more than 4 in a row frees half its zombies (it keeps the last).
+    fn age_idle(&mut self) {
+        for ci in self.ring.clone() {
+            self.sync(ci);
+            let c = &mut self.codes[ci];
+            let len = c.len();
+            c.idle = if len > 0 && c.cold.len() == len { c.idle + 1 } else { 0 };
+            if c.idle > 4 {
+                for _ in 0..len / 2 {
+                    let addr = self.take_out(ci, true).unwrap();
+                    self.free(addr);
+                    self.s.aged_frees += 1;
+                }
+            }
+            self.codes[ci].cool_down();
+        }
+        self.s.sweeps += 1;
+    }
+
+    /// The reserve frame aging and trimming give back first: of the
+    /// smallest class held, the last retired.
+    fn reserve_smallest(&mut self) -> Option<usize> {
+        let least = self.reserve.iter().map(|a| self.blocks[a]).min()?;
+        let i = self.reserve.iter().rposition(|a| self.blocks[a] == least)?;
+        Some(self.reserve.remove(i))
+    }
+
+    fn sweep(&mut self) {
+        let drop = self.reserve_low.div_ceil(4);
+        for _ in 0..drop {
+            let addr = self.reserve_smallest().unwrap();
+            self.uncache(addr);
+            self.free(addr);
+        }
+        self.s.aged_frees += drop as u64;
+        for ci in self.ring.clone() {
+            self.sync(ci);
+            let low = self.codes[ci].cold.len() as u32;
+            let drop = if low > 1 { low / 2 } else { low };
+            for _ in 0..drop {
+                let addr = self.take_out(ci, true).unwrap();
+                self.s.aged_frees += !self.retire(addr) as u64;
+            }
+            self.codes[ci].cool_down();
+        }
+        self.reserve_low = self.reserve.len();
+        self.s.sweeps += 1;
+        self.sweep_at = if self.sweep_every == 0 { u64::MAX } else { self.seen_releases + self.sweep_every };
+    }
+
+    pub fn clear(&mut self) {
+        while let Some(addr) = self.reserve.pop() {
+            self.uncache(addr);
+            self.free(addr);
+        }
+        self.reserve_low = 0;
+        while let Some(&ci) = self.ring.first() {
+            self.sync(ci);
+            while let Some(addr) = self.take_out(ci, false) {
+                self.free(addr);
+            }
+            self.revoke(ci, u32::MAX);
+        }
+        self.hand = 0;
+    }
+
+    /// Its room goes, then the bound shrinks (its zombies retire only
+    /// within what is left), then the cache is trimmed to the bound.
+    pub fn free_code(&mut self, ci: usize) {
+        self.sync(ci);
+        self.revoke(ci, u32::MAX);
+        self.codes[ci].freed = true;
+        self.s.codes -= 1;
+        while let Some(addr) = self.take_out(ci, false) {
+            self.retire(addr);
+        }
+        self.trim();
+    }
+
+    /// The clock takes room and zombies from any code, then the reserve
+    /// gives back its smallest frames, until the cache fits the bound.
+    fn trim(&mut self) {
+        while self.committed() > self.bound() {
+            if let Some(v) = self.clock_victim() {
+                if self.codes[v].free() > 0 {
+                    self.revoke(v, 1);
+                } else if let Some(addr) = self.take_out(v, true) {
+                    self.free(addr);
+                    self.s.evicted_frees += 1;
+                }
+            } else if let Some(addr) = self.reserve_smallest() {
+                self.reserve_low = self.reserve_low.min(self.reserve.len());
+                self.uncache(addr);
+                self.free(addr);
+                self.s.evicted_frees += 1;
+            } else {
+                break;
+            }
+        }
+    }
+}
+
+pub fn fill(frame: *mut u8, len: usize, seed: u64) {
+    // SAFETY: `frame` is a live frame of at least `len` bytes.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(frame, len) };
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8;
+    }
+}
+
+pub fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
+    // SAFETY: `frame` is a live frame of at least `len` bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(frame, len) };
+    bytes.iter().enumerate().all(|(i, &b)| b == (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8)
+}
+
+/// The header's inline zf_frame_acquire_fast, line for line.
+///
+/// # Safety
+/// `code` is a live code of a live pool; `is_zombie` points to a writable int.
+pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
+    // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
+    let hot = unsafe { &*code.cast::<ZfCodeHot>() };
+    let mut frame = hot.slot.get();
+    if frame as usize > ZF_SLOT_SHUT {
+        hot.slot.set(std::ptr::null_mut());
+    } else {
+        frame = hot.top.get();
+        if frame.is_null() {
+            // SAFETY: forwarded contract.
+            return unsafe { zf_frame_acquire(code, is_zombie) };
+        }
+        // SAFETY: `top` is a zombie's frame; its header's first word is the next one.
+        hot.top.set(unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() });
+        hot.room.set(hot.room.get() + 1);
+    }
+    hot.hits.set(hot.hits.get() + 1);
+    // SAFETY: writable, by the contract.
+    unsafe { *is_zombie = 1 };
+    frame
+}
+
+/// The header's inline zf_frame_release_fast, line for line.
+///
+/// # Safety
+/// `code` is a live code; `frame` a live frame acquired for it.
+pub unsafe fn release_fast(code: *mut ZfCode, frame: *mut c_void) {
+    // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
+    let hot = unsafe { &*code.cast::<ZfCodeHot>() };
+    if hot.slot.get().is_null() {
+        hot.slot.set(frame);
+        return;
+    }
+    if hot.room.get() != 0 {
+        // SAFETY: a live frame of ours: its header's first word is the library's link.
+        unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() = hot.top.get() };
+        hot.top.set(frame);
+        hot.room.set(hot.room.get() - 1);
+        return;
+    }
+    // SAFETY: forwarded contract.
+    unsafe { zf_frame_release(code, frame) }
+}
