@@ -2,7 +2,10 @@
  * A recursion DEPTH deep, run RUNS times.
  *
  * 1. per_code_max = DEPTH and a budget of exactly DEPTH blocks: the whole
- *    depth is cached, and LIFO order gives every level back its own block.
+ *    depth is cached. The innermost frame, released first, fills the
+ *    code's slot and the others go on its stack, so the next run's
+ *    outermost level takes the innermost's block and every other level the
+ *    block its caller had (CPython's zombie and free list do the same).
  * 2. scenario_config: each code keeps 32 zombies, so only
  *    the outermost levels of each run hit and the rest fall back to malloc.
  */
@@ -11,16 +14,15 @@
 
 enum { DEPTH = 1000, RUNS = 10 };
 
-static PyFrameObject *first_run[DEPTH]; /* the frame of each level in run 1 */
-static uint64_t moved_levels;           /* levels whose frame moved since */
+static PyFrameObject *frames[RUNS][DEPTH]; /* the frame of each level, by run */
+static uint64_t misplaced;                  /* levels that took another block */
 
 static void recurse(PyCodeObject *co, PyFrameObject *back, int level, int run)
 {
     PyFrameObject *f = call_enter(co, back);
-    if (run == 0)
-        first_run[level] = f;
-    else
-        moved_levels += f != first_run[level];
+    frames[run][level] = f;
+    if (run > 0)
+        misplaced += f != frames[run - 1][(level + DEPTH - 1) % DEPTH];
     if (level + 1 < DEPTH)
         recurse(co, f, level + 1, run);
     call_leave(f);
@@ -50,7 +52,7 @@ static void whole_depth_cached(void)
     }
     co = make_code();
     CHECK_EQ(BLOCK_BYTES(code_frame_bytes(co)), block);
-    moved_levels = 0;
+    misplaced = 0;
     for (run = 0; run < RUNS; run++)
         recurse(co, NULL, 0, run);
 
@@ -69,8 +71,8 @@ static void whole_depth_cached(void)
     CHECK_EQ(s.cached_bytes, DEPTH * block);
     CHECK_EQ(s.peak_cached_bytes, cfg.budget_bytes);
     CHECK_EQ(s.peak_live_frames, DEPTH);
-    /* Innermost released first, outermost on top: level k gets its block back. */
-    CHECK_EQ(moved_levels, 0);
+    /* Level k takes the block level k - 1 had; level 0, the innermost's. */
+    CHECK_EQ(misplaced, 0);
     print_summary("recursion-1000 (per_code_max 1000, budget 1000 blocks)");
 
     code_dealloc(co);
