@@ -49,7 +49,7 @@ pub struct Pool {
     reserve: Reserve,
     reserve_max: u32,
     handler: Cell<Handler>,
-    n: Counters,
+    counters: Counters,
     /// `ZF_TRACE`: the recorder of every event, when asked for.
     trace: Option<RefCell<Recorder>>,
     /// Debug mode, a trace or the legacy policy: every call takes the slow
@@ -104,7 +104,7 @@ impl Pool {
             reserve: Reserve::new(cfg.policy == ZF_POLICY_LEGACY),
             reserve_max,
             handler: Cell::new(Handler::default()),
-            n: Counters::default(),
+            counters: Counters::default(),
             // Legacy too: CPython hands any block to any code, which the
             // fast path's one-size-per-code accounting cannot follow.
             watched: cfg.debug() || trace.is_some() || cfg.policy == ZF_POLICY_LEGACY,
@@ -155,7 +155,7 @@ impl Pool {
         let p = unsafe { pool.as_ref() };
         // Live frames keep their code's struct, hence the pool, even once
         // the code itself was freed.
-        let unused = p.closed.get() && p.n.codes.get() == 0 && p.n.live_frames.get() == 0;
+        let unused = p.closed.get() && p.counters.codes.get() == 0 && p.counters.live_frames.get() == 0;
         let heap = p.heap;
         if unused {
             // SAFETY: closed by the caller and no code points to it any more.
@@ -167,7 +167,7 @@ impl Pool {
         if frame_bytes == 0 || frame_bytes > ZF_MAX_FRAME_BYTES {
             return Err(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES });
         }
-        let id = self.n.codes_created.get() + 1;
+        let id = self.counters.codes_created.get() + 1;
         let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
         // Legacy blocks keep the size asked, as CPython's do.
         let capacity = if self.legacy() { block_frame } else { size_class(block_frame) };
@@ -176,8 +176,8 @@ impl Pool {
         let code =
             Code::new(PoolLink(NonNull::from(self).cast()), id, block_frame, capacity, bytes, limit, self.watched);
         let code = self.heap.boxed(code, "a code's free list")?;
-        self.n.codes_created.set(id);
-        self.n.codes.add(1);
+        self.counters.codes_created.set(id);
+        self.counters.codes.add(1);
         self.traced(|t| t.create_code(id, frame_bytes));
         Ok(code)
     }
@@ -211,7 +211,7 @@ impl Pool {
                 p.trim();
             }
             c.set_freed();
-            p.n.codes.sub(1);
+            p.counters.codes.sub(1);
         }
         // SAFETY: no reference is held here.
         unsafe { Pool::free_code_if_unused(code) };
@@ -245,20 +245,20 @@ impl Pool {
         if work.hits == 0 && work.releases == 0 {
             return;
         }
-        work.apply(&self.n);
+        work.apply(&self.counters);
         if work.hits > 0 {
             code.mark_used();
         }
     }
 
-    /// Bytes the budget bounds: zombies, the reserve, and the room of
-    /// every allowance.
-    pub(crate) fn committed(&self) -> u64 {
-        self.n.cached_bytes.get() + self.n.allowance_bytes.get()
+    /// Bytes charged to the bound: what is held (zombies and the reserve)
+    /// and what is promised (the room of every allowance).
+    pub(crate) fn charged_bytes(&self) -> u64 {
+        self.counters.cached_bytes.get() + self.counters.allowance_bytes.get()
     }
 
     fn raise_peak(&self) {
-        self.n.peak_cached_bytes.raise_to(self.committed());
+        self.counters.peak_cached_bytes.raise_to(self.charged_bytes());
     }
 
     /// `zf_frame_acquire` when the hot stack was empty: a cold zombie of
@@ -290,10 +290,10 @@ impl Pool {
         };
         if !hit {
             code.add_live(1);
-            self.n.live_frames.add(1);
+            self.counters.live_frames.add(1);
         }
         if !hit || self.legacy() {
-            self.n.peak_live_frames.raise_to(self.n.live_frames.get());
+            self.counters.peak_live_frames.raise_to(self.counters.live_frames.get());
         }
         if self.legacy() {
             // CPython keeps no place for the zombie it just handed out.
@@ -331,7 +331,7 @@ impl Pool {
         let extra = block.bytes() as i64 - code.bytes() as i64;
         if extra != 0 {
             debug_assert!(self.legacy(), "a per-code code owns blocks of one size");
-            self.n.cached_bytes.shift(sign * extra);
+            self.counters.cached_bytes.shift(sign * extra);
             self.raise_peak();
         }
     }
@@ -365,7 +365,7 @@ impl Pool {
             return self.serve_miss(code, deeper);
         }
         if block.capacity() >= code.frame_bytes {
-            self.n.shared_hits.add(1);
+            self.counters.shared_hits.add(1);
             return Ok(block);
         }
         // A resize. Another code's contents are dead: no need to copy them.
@@ -374,7 +374,7 @@ impl Pool {
                 self.forget_if_debug(block);
                 // SAFETY: taken out of the reserve just now.
                 unsafe { self.heap.free_block(block) };
-                self.n.reallocs.add(1);
+                self.counters.reallocs.add(1);
                 self.last_miss.set(code.charge_miss(deeper));
                 Ok(bigger)
             }
@@ -387,7 +387,7 @@ impl Pool {
 
     fn fresh_block(&self, code: &Code, deeper: bool) -> Result<Block, Error> {
         let block = self.new_block(code)?;
-        self.n.fresh_allocs.add(1);
+        self.counters.fresh_allocs.add(1);
         self.last_miss.set(code.charge_miss(deeper));
         Ok(block)
     }
@@ -395,7 +395,7 @@ impl Pool {
     fn new_block(&self, code: &Code) -> Result<Block, Error> {
         let capacity = code.capacity();
         match self.heap.new_block(capacity) {
-            Err(_) if self.n.cached_frames.get() > 0 => {
+            Err(_) if self.counters.cached_frames.get() > 0 => {
                 self.clear(); // memory is short: our zombies are the first to go
                 self.heap.new_block(capacity)
             }
@@ -448,8 +448,8 @@ impl Pool {
                     }
                 };
                 if !kept {
-                    p.n.releases.add(1);
-                    p.n.live_frames.sub(1);
+                    p.counters.releases.add(1);
+                    p.counters.live_frames.sub(1);
                     c.add_live(-1);
                     p.retire(block);
                 }
@@ -467,7 +467,7 @@ impl Pool {
     /// evicting idle zombies of other codes when it is short).
     fn grant_slot(&self, code: &Code) -> Result<(), Loss> {
         let need = code.bytes() as u64;
-        let fits = self.committed() + need <= self.budget.get() as u64;
+        let fits = self.charged_bytes() + need <= self.budget.get() as u64;
         // Past half its limit, a code grows only into room nobody holds: a
         // deep recursion keeps its frames while the bound is not spent, but
         // many codes with long lists (coroutines) do not rob each other.
@@ -478,7 +478,7 @@ impl Pool {
             return Err(Loss::Bound);
         }
         code.grant();
-        self.n.allowance_bytes.add(need);
+        self.counters.allowance_bytes.add(need);
         if !code.in_ring.get() {
             self.ring.link(code);
         }
@@ -522,7 +522,7 @@ impl Pool {
     /// without slots leaves the ring.
     pub(crate) fn revoke_room(&self, code: &Code, most: u32) {
         let room = code.revoke_room(most);
-        self.n.allowance_bytes.sub(room as u64 * code.bytes() as u64);
+        self.counters.allowance_bytes.sub(room as u64 * code.bytes() as u64);
         if code.slots() == 0 {
             self.ring.unlink(code);
         }
@@ -544,10 +544,10 @@ impl Pool {
     #[cold]
     pub(crate) fn retire(&self, block: Block) -> bool {
         let room = self.reserve.len() < self.reserve_max;
-        if room && self.committed() + block.bytes() as u64 <= self.budget.get() as u64 {
+        if room && self.charged_bytes() + block.bytes() as u64 <= self.budget.get() as u64 {
             self.reserve.push(block);
-            self.n.cached_frames.add(1);
-            self.n.cached_bytes.add(block.bytes() as u64);
+            self.counters.cached_frames.add(1);
+            self.counters.cached_bytes.add(block.bytes() as u64);
             self.raise_peak();
             return true;
         }
@@ -559,7 +559,7 @@ impl Pool {
     /// (these three: for the replay's lockstep).
     #[cfg(feature = "std")]
     pub fn system_allocs(&self) -> u64 {
-        self.n.fresh_allocs.get() + self.n.reallocs.get()
+        self.counters.fresh_allocs.get() + self.counters.reallocs.get()
     }
 
     /// Why the latest system allocation was needed.
@@ -572,12 +572,12 @@ impl Pool {
     /// pool (legacy), whose every event reaches the library.
     #[cfg(feature = "std")]
     pub fn cached_now(&self) -> (u64, u64) {
-        (self.n.cached_frames.get(), self.n.cached_bytes.get())
+        (self.counters.cached_frames.get(), self.counters.cached_bytes.get())
     }
 
     pub(crate) fn uncount_cached(&self, block: Block) {
-        self.n.cached_frames.sub(1);
-        self.n.cached_bytes.sub(block.bytes() as u64);
+        self.counters.cached_frames.sub(1);
+        self.counters.cached_bytes.sub(block.bytes() as u64);
     }
 
     /// Gives back a block that is in no list.
@@ -585,7 +585,7 @@ impl Pool {
         self.forget_if_debug(block);
         // SAFETY: the caller has taken the block out of every list.
         unsafe { self.heap.free_block(block) };
-        self.n.frees.add(1);
+        self.counters.frees.add(1);
     }
 
     /// Frees up to `count` blocks of the reserve; returns the bytes
@@ -627,7 +627,7 @@ impl Pool {
     /// looked. Reading them changes nothing.
     pub fn stats(&self) -> ZfStats {
         let bound_bytes = self.budget.get() as u64;
-        let mut s = ZfStats { shared_frames: self.reserve.len() as u64, bound_bytes, ..self.n.snapshot() };
+        let mut s = ZfStats { shared_frames: self.reserve.len() as u64, bound_bytes, ..self.counters.snapshot() };
         for code in self.ring.iter() {
             code.pending().add_to(&mut s);
         }

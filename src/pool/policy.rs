@@ -45,7 +45,7 @@ impl Pool {
         if need > budget {
             return false;
         }
-        while self.committed() + need > budget {
+        while self.charged_bytes() + need > budget {
             // Room costs nothing to take back (no frame is freed): a code
             // with some gives it up, used or not.
             let used = |c: &Code| {
@@ -66,14 +66,14 @@ impl Pool {
     #[cold]
     pub(crate) fn trim(&self) {
         let budget = self.budget.get() as u64;
-        while self.committed() > budget {
+        while self.charged_bytes() > budget {
             let used = |c: &Code| {
                 self.sync(c);
                 c.room() == 0 && c.take_used()
             };
             match self.ring.clock_victim(used) {
                 Some(victim) => self.evict(victim),
-                None if self.drain_reserve(1) > 0 => self.n.evicted_frees.add(1),
+                None if self.drain_reserve(1) > 0 => self.counters.evicted_frees.add(1),
                 None => break,
             }
         }
@@ -86,7 +86,7 @@ impl Pool {
         } else if let Some(block) = self.drop_zombie(victim, true) {
             victim.note_loss(Loss::Bound);
             self.free_block(block);
-            self.n.evicted_frees.add(1);
+            self.counters.evicted_frees.add(1);
         }
     }
 
@@ -101,7 +101,7 @@ impl Pool {
         }
         match self.legacy() {
             true if generation >= 2 => {
-                self.n.sweeps.add(1);
+                self.counters.sweeps.add(1);
                 self.drain_reserve(u32::MAX)
             }
             false if generation >= self.cfg.sweep_generation => self.sweep(),
@@ -128,12 +128,12 @@ impl Pool {
                     code.note_loss(Loss::Aged);
                     freed += block.bytes() as u64;
                     self.free_block(block);
-                    self.n.aged_frees.add(1);
+                    self.counters.aged_frees.add(1);
                 }
             }
             code.cool_down();
         }
-        self.n.sweeps.add(1);
+        self.counters.sweeps.add(1);
         freed
     }
 
@@ -146,7 +146,7 @@ impl Pool {
     pub fn sweep(&self) -> u64 {
         let drop = self.aging.reserve_unused().div_ceil(4);
         let mut freed = self.drain_reserve(drop);
-        self.n.aged_frees.add(drop as u64);
+        self.counters.aged_frees.add(drop as u64);
         for code in self.ring.iter() {
             self.sync(code);
             let low = code.untouched();
@@ -156,14 +156,14 @@ impl Pool {
                 code.note_loss(Loss::Aged);
                 let bytes = block.bytes() as u64;
                 if !self.retire(block) {
-                    self.n.aged_frees.add(1);
+                    self.counters.aged_frees.add(1);
                     freed += bytes;
                 }
             }
             code.cool_down();
         }
-        self.n.sweeps.add(1);
-        self.aging.restart(self.n.releases.get(), self.reserve.len());
+        self.counters.sweeps.add(1);
+        self.aging.restart(self.counters.releases.get(), self.reserve.len());
         freed
     }
 
@@ -171,7 +171,7 @@ impl Pool {
     /// counted since the last one (the inline path's, when their code next
     /// reaches the library). Asked where a release reaches the library.
     pub(crate) fn sweep_if_due(&self) {
-        if self.aging.is_due(self.n.releases.get()) {
+        if self.aging.is_due(self.counters.releases.get()) {
             self.sweep();
         }
     }
