@@ -9,7 +9,7 @@
 
 use crate::block::{block_bytes, size_class, Block, Heap};
 use crate::code::{Code, Loss, Miss, PoolLink};
-use crate::config::{ZfConfig, ZF_BUDGET_AUTO, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
+use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
 use crate::error::Error;
 use crate::record::Recorder;
@@ -17,29 +17,20 @@ use crate::reserve::Reserve;
 use crate::ring::Ring;
 use crate::stats::{Counters, Tally, ZfStats};
 use alloc::string::String;
+use bound::Bound;
 use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
 use policy::Aging;
 
+mod bound;
 mod checked;
 mod policy;
 
 pub struct Pool {
     cfg: ZfConfig,
     heap: Heap,
-    /// The bound in force: `cfg.budget_bytes`, or the automatic bound
-    /// (`auto`), unbounded under legacy, or 0 once the pool is freed: then
-    /// nothing is cached.
-    budget: Cell<usize>,
-    /// `budget_bytes` was `ZF_BUDGET_AUTO`: the bound follows `ran_bytes`.
-    auto: bool,
-    /// Block bytes of one frame of every live code that has run (missed
-    /// once): what the automatic bound follows.
-    ran_bytes: Cell<u64>,
-    /// Bytes of the deepest recursion past a code's list since the last
-    /// full collection, up to CPython's 200 frames: what its free list
-    /// would hold on top of one zombie per code (see `note_depth`).
-    deep_bytes: Cell<u64>,
+    /// The bound in force, and what the automatic bound follows.
+    bound: Bound,
     closed: Cell<bool>,
     /// When the next sweep is due, and what the reserve never served.
     aging: Aging,
@@ -76,17 +67,16 @@ impl Pool {
     pub fn create(cfg: &ZfConfig) -> Result<NonNull<Pool>, Error> {
         cfg.validate()?;
         let mut cfg = *cfg;
-        let (budget, reserve_max) = match cfg.policy {
+        let bound = Bound::new(&cfg);
+        let reserve_max = match cfg.policy {
             ZF_POLICY_LEGACY => {
                 // One zombie per code, bounded the way CPython bounds it.
                 cfg.per_code_max = 1;
                 cfg.sweep_every = 0;
-                (usize::MAX, LEGACY_FREE_LIST_MAX)
+                LEGACY_FREE_LIST_MAX
             }
-            _ => (cfg.budget_bytes, cfg.reserve_max),
+            _ => cfg.reserve_max,
         };
-        let auto = cfg.policy != ZF_POLICY_LEGACY && cfg.budget_bytes == ZF_BUDGET_AUTO;
-        let budget = if auto { auto_bound(0, 0) } else { budget };
         let heap = Heap::new(&cfg);
         let trace = cfg.trace_file().ok().flatten().and_then(|path| Recorder::create(path, heap)).map(RefCell::new);
         // The caller's string need not outlive zf_pool_new: keep no pointer to it.
@@ -94,10 +84,7 @@ impl Pool {
         let pool = Pool {
             cfg,
             heap,
-            budget: Cell::new(budget),
-            auto,
-            ran_bytes: Cell::new(0),
-            deep_bytes: Cell::new(0),
+            bound,
             closed: Cell::new(false),
             aging: Aging::new(cfg.sweep_every),
             ring: Ring::default(),
@@ -139,7 +126,7 @@ impl Pool {
             p.traced(|t| t.finish());
             p.clear();
             p.closed.set(true);
-            p.budget.set(0);
+            p.bound.close();
             if p.cfg.debug() {
                 p.report_leaks();
             }
@@ -197,10 +184,7 @@ impl Pool {
             // Its room first, then the bound shrinks: its zombies retire
             // only within what is left, and others are trimmed if need be.
             p.revoke_room(c, u32::MAX);
-            if c.has_run() {
-                p.ran_bytes.sub(c.ran_bytes());
-            }
-            let shrunk = p.follow_program();
+            let shrunk = c.has_run() && p.bound.code_gone(c.ran_bytes());
             while let Some(block) = p.drop_zombie(c, false) {
                 match p.legacy() {
                     true => p.free_block(block),
@@ -343,10 +327,9 @@ impl Pool {
     #[cold]
     fn miss(&self, code: &Code) -> Result<Block, Error> {
         if code.first_run() {
-            self.ran_bytes.add(code.ran_bytes());
-            self.follow_program();
+            self.bound.code_ran(code.ran_bytes());
         }
-        self.note_depth(code);
+        self.bound.note_depth(code);
         let deeper = code.reach_depth();
         self.serve_miss(code, deeper)
     }
@@ -421,7 +404,7 @@ impl Pool {
     }
 
     /// The frame becomes a zombie if the code may have one more slot (its
-    /// limit and the budget allow, making room if need be); else it
+    /// limit and the bound allow, making room if need be); else it
     /// retires to the reserve or goes back to the allocator.
     ///
     /// # Safety
@@ -463,11 +446,11 @@ impl Pool {
         unsafe { Pool::free_code_if_unused(code) };
     }
 
-    /// One more slot for `code`, charged to the budget (making room by
+    /// One more slot for `code`, charged to the bound (making room by
     /// evicting idle zombies of other codes when it is short).
     fn grant_slot(&self, code: &Code) -> Result<(), Loss> {
         let need = code.bytes() as u64;
-        let fits = self.charged_bytes() + need <= self.budget.get() as u64;
+        let fits = self.charged_bytes() + need <= self.bound.bytes();
         // Past half its limit, a code grows only into room nobody holds: a
         // deep recursion keeps its frames while the bound is not spent, but
         // many codes with long lists (coroutines) do not rob each other.
@@ -484,38 +467,6 @@ impl Pool {
         }
         self.raise_peak();
         Ok(())
-    }
-
-    /// The automatic bound, set again from `ran_bytes` (nothing when the
-    /// caller set a budget, or once the pool is freed). True when it
-    /// shrank: the caller then trims (see `trim`).
-    pub(crate) fn follow_program(&self) -> bool {
-        if !self.auto || self.closed.get() {
-            return false;
-        }
-        let bound = auto_bound(self.ran_bytes.get(), self.deep_bytes.get());
-        self.budget.replace(bound) > bound
-    }
-
-    /// A miss of `code` with frames of it live: a recursion deeper than its
-    /// list. CPython would serve it from its free list and keep that many
-    /// frames (up to 200) there when it returns: the bound makes the same
-    /// room, once per depth reached.
-    fn note_depth(&self, code: &Code) {
-        let depth = code.live().min(LEGACY_FREE_LIST_MAX as u64);
-        let bytes = depth * code.ran_bytes();
-        if self.auto && bytes > self.deep_bytes.get() {
-            self.deep_bytes.set(bytes);
-            self.follow_program();
-        }
-    }
-
-    /// A full collection: CPython empties its free list, so the room made
-    /// for recursion goes (the cache is trimmed into the bound left).
-    pub(crate) fn forget_depth(&self) {
-        if self.deep_bytes.replace(0) > 0 && self.follow_program() {
-            self.trim();
-        }
     }
 
     /// Takes back a code's unused slots (up to `most`); a code left
@@ -540,11 +491,11 @@ impl Pool {
 
     /// A frame its code will not keep (its list is full, aging dropped it,
     /// or its code died): onto the reserve if there is room within the
-    /// budget, else back to the allocator. True when kept.
+    /// bound, else back to the allocator. True when kept.
     #[cold]
     pub(crate) fn retire(&self, block: Block) -> bool {
         let room = self.reserve.len() < self.reserve_max;
-        if room && self.charged_bytes() + block.bytes() as u64 <= self.budget.get() as u64 {
+        if room && self.charged_bytes() + block.bytes() as u64 <= self.bound.bytes() {
             self.reserve.push(block);
             self.counters.cached_frames.add(1);
             self.counters.cached_bytes.add(block.bytes() as u64);
@@ -626,7 +577,7 @@ impl Pool {
     /// The counters, with what the fast path did since the library last
     /// looked. Reading them changes nothing.
     pub fn stats(&self) -> ZfStats {
-        let bound_bytes = self.budget.get() as u64;
+        let bound_bytes = self.bound.bytes();
         let mut s = ZfStats { shared_frames: self.reserve.len() as u64, bound_bytes, ..self.counters.snapshot() };
         for code in self.ring.iter() {
             code.pending().add_to(&mut s);
@@ -647,24 +598,4 @@ impl Pool {
     pub fn set_handler(&self, handler: Handler) {
         self.handler.set(handler);
     }
-}
-
-/// How high room for recursion may lift the automatic bound: 192 KiB.
-/// CPython holds one zombie per code plus its free list;
-/// a small program's deep recursion fills that list (legacy's peak on the
-/// two recursion traces: 168 and 202 KiB). In a program with thousands of
-/// codes and frames live at once (asyncio), the codes' share alone is
-/// already near CPython's peak, and adding a full free list on top went
-/// past it (1.04x to 1.06x).
-const RECURSION_CEILING: u64 = 192 * 1024;
-
-/// The automatic bound, within the floor and the ceiling: the live codes
-/// that have run (`ran_bytes`: one frame each, at the size asked, what
-/// CPython 3.9 keeps as their zombies), plus room for recursion
-/// (`deep_bytes`: what CPython's free list would keep after the deepest
-/// recursion seen) as long as the sum stays within `RECURSION_CEILING`.
-fn auto_bound(ran_bytes: u64, deep_bytes: u64) -> usize {
-    let floor = crate::config::ZF_AUTO_BOUND_FLOOR as u64;
-    let ceiling = crate::config::ZF_AUTO_BOUND_CEILING as u64;
-    ran_bytes.max((ran_bytes + deep_bytes).min(RECURSION_CEILING)).clamp(floor, ceiling) as usize
 }

@@ -12,10 +12,10 @@
 //!   idle through several full collections, and keeps their last zombie
 //!   (`age_idle`): calls through the inline pair count no releases, so
 //!   this is what ages them.
-//! * **Budget**: when a code needs one more slot and the budget is spent,
+//! * **Bound**: when a code needs one more slot and the bound is spent,
 //!   the CLOCK algorithm (second chance) picks victims among the codes
 //!   with an allowance: a code used (acquired from, or releasing past the
-//!   budget) since the hand last passed is spared once; a code with unused
+//!   bound) since the hand last passed is spared once; a code with unused
 //!   room gives up a slot of it at once (that frees nothing and costs
 //!   only a slow release later), else the victim gives up its coldest
 //!   zombie. Idle codes pay first;
@@ -33,7 +33,7 @@ use alloc::vec::Vec;
 use core::cell::Cell;
 
 impl Pool {
-    /// Takes budget back until `need` more bytes fit: idle codes' unused
+    /// Takes room back until `need` more bytes fit: idle codes' unused
     /// room first, then their coldest zombies. False when that cannot be
     /// done without robbing `code` itself.
     #[cold]
@@ -41,11 +41,11 @@ impl Pool {
         // A code returning from deep recursion acquires nothing while it
         // releases, yet it is the one in use: keep the hand off it.
         code.mark_used();
-        let budget = self.budget.get() as u64;
-        if need > budget {
+        let bound = self.bound.bytes();
+        if need > bound {
             return false;
         }
-        while self.charged_bytes() + need > budget {
+        while self.charged_bytes() + need > bound {
             // Room costs nothing to take back (no frame is freed): a code
             // with some gives it up, used or not.
             let used = |c: &Code| {
@@ -65,8 +65,8 @@ impl Pool {
     /// what is held fits the bound again.
     #[cold]
     pub(crate) fn trim(&self) {
-        let budget = self.budget.get() as u64;
-        while self.charged_bytes() > budget {
+        let bound = self.bound.bytes();
+        while self.charged_bytes() > bound {
             let used = |c: &Code| {
                 self.sync(c);
                 c.room() == 0 && c.take_used()
@@ -96,8 +96,8 @@ impl Pool {
     /// Returns the bytes given back.
     pub fn collect(&self, generation: u32) -> u64 {
         self.traced(|t| t.collect(generation));
-        if generation >= 2 {
-            self.forget_depth();
+        if generation >= 2 && self.bound.forget_depth() {
+            self.trim();
         }
         match self.legacy() {
             true if generation >= 2 => {
