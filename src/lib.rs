@@ -26,7 +26,10 @@
 //! - `ring`, `reserve`, `debug`, `record`: the codes with an allowance and
 //!   the clock hand; retired frames by size class; the record of frames and
 //!   misuse reports of a debug pool; the `ZF_TRACE` recorder.
-//! - `pool`: the accounting and the slow paths, with `pool::policy` (aging
+//! - `pool`: the pool struct and its accounting, with one module a job:
+//!   `pool::lifetime` (pools and codes made and freed), `pool::acquire`
+//!   and `pool::release` (the slow paths), `pool::drain` (frames leaving
+//!   the cache), `pool::bound` (the bound in force), `pool::policy` (aging
 //!   and eviction) and `pool::checked` (a debug pool's checked paths).
 //! - `ffi`: the C ABI, which is also the Rust API: tests and tools call the
 //!   same functions C does.

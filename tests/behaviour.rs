@@ -399,7 +399,7 @@ fn a_deep_recursion_makes_room_up_to_a_ceiling_until_a_full_collection() {
     unsafe {
         let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
         let floor = ZF_AUTO_BOUND_FLOOR as u64;
-        let ceiling = 192 * 1024; // how high room for recursion goes (src/pool.rs)
+        let ceiling = 192 * 1024; // how high room for recursion goes (src/pool/bound.rs)
         let code = zf_code_new(pool, 1000);
         let shallow = zf_code_new(pool, 1000);
         // 19 frames past the first: 20 KiB of room, under the floor.

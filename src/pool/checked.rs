@@ -97,7 +97,7 @@ impl Pool {
             return;
         };
         // Releasing the last frame of a freed pool's last code frees the pool.
-        let pool_goes = p.closed.get() && p.n.codes.get() == 0 && p.n.live_frames.get() == 1;
+        let pool_goes = p.closed.get() && p.counters.codes.get() == 0 && p.counters.live_frames.get() == 1;
         // SAFETY: `frame` is a live frame of `owner` (the record says so).
         unsafe { Pool::release_unchecked(owner, frame) };
         if !pool_goes {
@@ -146,7 +146,7 @@ impl Pool {
 
     /// `zf_pool_free` in debug mode: every frame still live, like a leak checker.
     pub(crate) fn report_leaks(&self) {
-        let live = self.n.live_frames.get();
+        let live = self.counters.live_frames.get();
         if live == 0 {
             return;
         }

@@ -12,10 +12,10 @@
 //!   idle through several full collections, and keeps their last zombie
 //!   (`age_idle`): calls through the inline pair count no releases, so
 //!   this is what ages them.
-//! * **Budget**: when a code needs one more slot and the budget is spent,
+//! * **Bound**: when a code needs one more slot and the bound is spent,
 //!   the CLOCK algorithm (second chance) picks victims among the codes
 //!   with an allowance: a code used (acquired from, or releasing past the
-//!   budget) since the hand last passed is spared once; a code with unused
+//!   bound) since the hand last passed is spared once; a code with unused
 //!   room gives up a slot of it at once (that frees nothing and costs
 //!   only a slow release later), else the victim gives up its coldest
 //!   zombie. Idle codes pay first;
@@ -33,7 +33,7 @@ use alloc::vec::Vec;
 use core::cell::Cell;
 
 impl Pool {
-    /// Takes budget back until `need` more bytes fit: idle codes' unused
+    /// Takes room back until `need` more bytes fit: idle codes' unused
     /// room first, then their coldest zombies. False when that cannot be
     /// done without robbing `code` itself.
     #[cold]
@@ -41,11 +41,11 @@ impl Pool {
         // A code returning from deep recursion acquires nothing while it
         // releases, yet it is the one in use: keep the hand off it.
         code.mark_used();
-        let budget = self.budget.get() as u64;
-        if need > budget {
+        let bound = self.bound.bytes();
+        if need > bound {
             return false;
         }
-        while self.committed() + need > budget {
+        while self.charged_bytes() + need > bound {
             // Room costs nothing to take back (no frame is freed): a code
             // with some gives it up, used or not.
             let used = |c: &Code| {
@@ -65,15 +65,15 @@ impl Pool {
     /// what is held fits the bound again.
     #[cold]
     pub(crate) fn trim(&self) {
-        let budget = self.budget.get() as u64;
-        while self.committed() > budget {
+        let bound = self.bound.bytes();
+        while self.charged_bytes() > bound {
             let used = |c: &Code| {
                 self.sync(c);
                 c.room() == 0 && c.take_used()
             };
             match self.ring.clock_victim(used) {
                 Some(victim) => self.evict(victim),
-                None if self.drain_reserve(1) > 0 => self.n.evicted_frees.add(1),
+                None if self.drain_reserve(1) > 0 => self.counters.evicted_frees.add(1),
                 None => break,
             }
         }
@@ -86,7 +86,7 @@ impl Pool {
         } else if let Some(block) = self.drop_zombie(victim, true) {
             victim.note_loss(Loss::Bound);
             self.free_block(block);
-            self.n.evicted_frees.add(1);
+            self.counters.evicted_frees.add(1);
         }
     }
 
@@ -96,12 +96,12 @@ impl Pool {
     /// Returns the bytes given back.
     pub fn collect(&self, generation: u32) -> u64 {
         self.traced(|t| t.collect(generation));
-        if generation >= 2 {
-            self.forget_depth();
+        if generation >= 2 && self.bound.forget_depth() {
+            self.trim();
         }
         match self.legacy() {
             true if generation >= 2 => {
-                self.n.sweeps.add(1);
+                self.counters.sweeps.add(1);
                 self.drain_reserve(u32::MAX)
             }
             false if generation >= self.cfg.sweep_generation => self.sweep(),
@@ -128,12 +128,12 @@ impl Pool {
                     code.note_loss(Loss::Aged);
                     freed += block.bytes() as u64;
                     self.free_block(block);
-                    self.n.aged_frees.add(1);
+                    self.counters.aged_frees.add(1);
                 }
             }
             code.cool_down();
         }
-        self.n.sweeps.add(1);
+        self.counters.sweeps.add(1);
         freed
     }
 
@@ -146,7 +146,7 @@ impl Pool {
     pub fn sweep(&self) -> u64 {
         let drop = self.aging.reserve_unused().div_ceil(4);
         let mut freed = self.drain_reserve(drop);
-        self.n.aged_frees.add(drop as u64);
+        self.counters.aged_frees.add(drop as u64);
         for code in self.ring.iter() {
             self.sync(code);
             let low = code.untouched();
@@ -156,14 +156,14 @@ impl Pool {
                 code.note_loss(Loss::Aged);
                 let bytes = block.bytes() as u64;
                 if !self.retire(block) {
-                    self.n.aged_frees.add(1);
+                    self.counters.aged_frees.add(1);
                     freed += bytes;
                 }
             }
             code.cool_down();
         }
-        self.n.sweeps.add(1);
-        self.aging.restart(self.n.releases.get(), self.reserve.len());
+        self.counters.sweeps.add(1);
+        self.aging.restart(self.counters.releases.get(), self.reserve.len());
         freed
     }
 
@@ -171,7 +171,7 @@ impl Pool {
     /// counted since the last one (the inline path's, when their code next
     /// reaches the library). Asked where a release reaches the library.
     pub(crate) fn sweep_if_due(&self) {
-        if self.aging.is_due(self.n.releases.get()) {
+        if self.aging.is_due(self.counters.releases.get()) {
             self.sweep();
         }
     }

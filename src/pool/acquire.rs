@@ -1,0 +1,131 @@
+//! The slow acquire: reached when the code's hot stack was empty. A cold
+//! zombie of the code if it has one (a hit), else a miss: a frame from
+//! the reserve, resized under legacy when too small, or a fresh block.
+
+use super::Pool;
+use crate::block::Block;
+use crate::code::Code;
+use crate::error::Error;
+use crate::stats::Tally;
+use core::ptr::NonNull;
+
+impl Pool {
+    /// `zf_frame_acquire` when the hot stack was empty: a cold zombie of
+    /// this code, else a frame from the reserve or a fresh block.
+    #[cold]
+    #[inline(never)]
+    pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+        if self.cfg.debug() {
+            return self.checked_acquire(code);
+        }
+        self.acquire_unchecked(code)
+    }
+
+    pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+        // What the inline path serves, a watched pool serves the same way,
+        // leaving the counting to the next sync: so every pool counts, and
+        // decides, at the same moments. Legacy has no inline path.
+        if !self.legacy() {
+            if let Some(frame) = code.state().take() {
+                self.traced(|t| t.acquire(code.id, frame.as_ptr()));
+                return Ok((frame, true));
+            }
+        }
+        self.sync(code);
+        code.mark_used();
+        let (block, hit) = match self.take_zombie(code) {
+            Some(block) => (block, true),
+            None => (self.miss(code)?, false),
+        };
+        if !hit {
+            code.add_live(1);
+            self.counters.live_frames.add(1);
+        }
+        if !hit || self.legacy() {
+            self.counters.peak_live_frames.raise_to(self.counters.live_frames.get());
+        }
+        if self.legacy() {
+            // CPython keeps no place for the zombie it just handed out.
+            self.revoke_room(code, u32::MAX);
+        }
+        self.traced(|t| t.acquire(code.id, block.frame().as_ptr()));
+        Ok((block.frame(), hit))
+    }
+
+    /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),
+    /// after bringing a cold zombie up if the hot stack is empty.
+    fn take_zombie(&self, code: &Code) -> Option<Block> {
+        code.warm_up();
+        // SAFETY: the hot stack holds only this code's zombies.
+        let block = unsafe { Block::from_frame(code.state().take()?) };
+        self.sync(code);
+        self.count_own_size(code, block, -1);
+        Some(block)
+    }
+
+    /// A frame for a code without zombies: from the reserve, else a fresh
+    /// block. Under legacy, CPython's rule: the head of the list, resized
+    /// when too small. Else the first frame of the code's size class, so
+    /// nothing is resized and all frames of a code are one size.
+    #[cold]
+    fn miss(&self, code: &Code) -> Result<Block, Error> {
+        if code.first_run() {
+            self.bound.code_ran(code.ran_bytes());
+        }
+        self.bound.note_depth(code);
+        let deeper = code.reach_depth();
+        self.serve_miss(code, deeper)
+    }
+
+    /// `miss` past its bookkeeping; `deeper`: the code never had so many
+    /// frames live (why it had no zombie, if the system must be asked).
+    fn serve_miss(&self, code: &Code, deeper: bool) -> Result<Block, Error> {
+        // Legacy: the head of its one list, whatever the size.
+        let Some(block) = self.reserve.take_class(code.capacity()) else {
+            return self.fresh_block(code, deeper);
+        };
+        self.aging.note_reserve(self.reserve.len());
+        self.uncount_cached(block);
+        if self.cfg.debug() && self.corrupt_zombie(block) {
+            self.free_block(block);
+            return self.serve_miss(code, deeper);
+        }
+        if block.capacity() >= code.frame_bytes {
+            self.counters.shared_hits.add(1);
+            return Ok(block);
+        }
+        // A resize. Another code's contents are dead: no need to copy them.
+        match self.new_block(code) {
+            Ok(bigger) => {
+                self.forget_if_debug(block);
+                // SAFETY: taken out of the reserve just now.
+                unsafe { self.heap.free_block(block) };
+                self.counters.reallocs.add(1);
+                self.last_miss.set(code.charge_miss(deeper));
+                Ok(bigger)
+            }
+            Err(e) => {
+                self.free_block(block);
+                Err(e)
+            }
+        }
+    }
+
+    fn fresh_block(&self, code: &Code, deeper: bool) -> Result<Block, Error> {
+        let block = self.new_block(code)?;
+        self.counters.fresh_allocs.add(1);
+        self.last_miss.set(code.charge_miss(deeper));
+        Ok(block)
+    }
+
+    fn new_block(&self, code: &Code) -> Result<Block, Error> {
+        let capacity = code.capacity();
+        match self.heap.new_block(capacity) {
+            Err(_) if self.counters.cached_frames.get() > 0 => {
+                self.clear(); // memory is short: our zombies are the first to go
+                self.heap.new_block(capacity)
+            }
+            other => other,
+        }
+    }
+}

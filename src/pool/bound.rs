@@ -1,0 +1,124 @@
+//! The bound in force: what zombies, the reserve and every allowance may
+//! hold together (`Pool::charged_bytes`). The caller's `budget_bytes`, or
+//! under `ZF_BUDGET_AUTO` a bound that follows the program: one frame of
+//! every live code that has run, plus room for the deepest recursion since
+//! the last full collection.
+//!
+//! `Bound` alone writes its fields. Its methods say when the bound shrank;
+//! the pool then trims what it holds into it (`Pool::trim`).
+
+use super::LEGACY_FREE_LIST_MAX;
+use crate::code::Code;
+use crate::config::{ZfConfig, ZF_AUTO_BOUND_CEILING, ZF_AUTO_BOUND_FLOOR, ZF_BUDGET_AUTO, ZF_POLICY_LEGACY};
+use crate::stats::Tally;
+use core::cell::Cell;
+
+pub(super) struct Bound {
+    /// The bound in force: `cfg.budget_bytes`, or the automatic bound,
+    /// unbounded under legacy, or 0 once the pool is freed: then nothing
+    /// is cached.
+    bytes: Cell<usize>,
+    /// `budget_bytes` was `ZF_BUDGET_AUTO` and the pool is not freed: the
+    /// bound follows `ran_bytes` and `deep_bytes`.
+    auto: Cell<bool>,
+    /// Block bytes of one frame of every live code that has run (missed
+    /// once): what the automatic bound follows.
+    ran_bytes: Cell<u64>,
+    /// Bytes of the deepest recursion past a code's list since the last
+    /// full collection, up to CPython's 200 frames: what its free list
+    /// would hold on top of one zombie per code (see `note_depth`).
+    deep_bytes: Cell<u64>,
+}
+
+impl Bound {
+    /// The bound of a pool made from `cfg` (already validated).
+    pub fn new(cfg: &ZfConfig) -> Bound {
+        let legacy = cfg.policy == ZF_POLICY_LEGACY;
+        let auto = !legacy && cfg.budget_bytes == ZF_BUDGET_AUTO;
+        let bytes = if legacy {
+            usize::MAX
+        } else if auto {
+            auto_bound(0, 0)
+        } else {
+            cfg.budget_bytes
+        };
+        Bound { bytes: Cell::new(bytes), auto: Cell::new(auto), ran_bytes: Cell::new(0), deep_bytes: Cell::new(0) }
+    }
+
+    /// The bound in force, in bytes.
+    #[inline]
+    pub fn bytes(&self) -> u64 {
+        self.bytes.get() as u64
+    }
+
+    /// `zf_pool_free`: nothing is cached any more, and the bound stays 0.
+    pub fn close(&self) {
+        self.auto.set(false);
+        self.bytes.set(0);
+    }
+
+    /// A code missed for the first time: one frame of it (`bytes`) joins
+    /// what the automatic bound follows.
+    pub fn code_ran(&self, bytes: u64) {
+        self.ran_bytes.add(bytes);
+        self.follow_program();
+    }
+
+    /// A code that has run was freed: its frame (`bytes`) leaves what the
+    /// automatic bound follows. True when the bound shrank.
+    pub fn code_gone(&self, bytes: u64) -> bool {
+        self.ran_bytes.sub(bytes);
+        self.follow_program()
+    }
+
+    /// The automatic bound, set again from `ran_bytes` and `deep_bytes`
+    /// (nothing when the caller set a budget, or once the pool is freed).
+    /// True when it shrank.
+    fn follow_program(&self) -> bool {
+        if !self.auto.get() {
+            return false;
+        }
+        let bound = auto_bound(self.ran_bytes.get(), self.deep_bytes.get());
+        self.bytes.replace(bound) > bound
+    }
+
+    /// A miss of `code` with frames of it live: a recursion deeper than its
+    /// list. CPython would serve it from its free list and keep that many
+    /// frames (up to 200) there when it returns: the bound makes the same
+    /// room, once per depth reached.
+    pub fn note_depth(&self, code: &Code) {
+        let depth = code.live().min(LEGACY_FREE_LIST_MAX as u64);
+        let bytes = depth * code.ran_bytes();
+        if self.auto.get() && bytes > self.deep_bytes.get() {
+            self.deep_bytes.set(bytes);
+            self.follow_program();
+        }
+    }
+
+    /// A full collection: CPython empties its free list, so the room made
+    /// for recursion goes. True when the bound shrank (the cache is then
+    /// trimmed into the bound left).
+    pub fn forget_depth(&self) -> bool {
+        self.deep_bytes.replace(0) > 0 && self.follow_program()
+    }
+}
+
+/// How high room for recursion may lift the automatic bound: 192 KiB.
+/// CPython holds one zombie per code plus its free list;
+/// a small program's deep recursion fills that list (legacy's peak on the
+/// two recursion traces: 168 and 202 KiB). In a program with thousands of
+/// codes and frames live at once (asyncio), the codes' share alone is
+/// already near CPython's peak, and adding a full free list on top went
+/// past it (1.04x to 1.06x).
+const RECURSION_CEILING: u64 = 192 * 1024;
+
+/// The automatic bound, within the floor and the ceiling: the live codes
+/// that have run (`ran_bytes`: one frame each, at the size asked, what
+/// CPython 3.9 keeps as their zombies), plus room for recursion
+/// (`deep_bytes`: what CPython's free list would keep after the deepest
+/// recursion seen) as long as the sum stays within `RECURSION_CEILING`.
+fn auto_bound(ran_bytes: u64, deep_bytes: u64) -> usize {
+    let floor = ZF_AUTO_BOUND_FLOOR as u64;
+    let ceiling = ZF_AUTO_BOUND_CEILING as u64;
+    ran_bytes.max((ran_bytes + deep_bytes).min(RECURSION_CEILING)).clamp(floor, ceiling) as usize
+}

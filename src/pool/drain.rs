@@ -1,0 +1,63 @@
+//! Frames leaving the cache: a zombie taken out of its code's list, the
+//! reserve drained, every zombie and allowance cleared, and the block
+//! given back to the allocator.
+
+use super::Pool;
+use crate::block::Block;
+use crate::code::Code;
+use crate::stats::Tally;
+
+impl Pool {
+    /// Takes one zombie of `code` out of the cache, with its slot.
+    pub(crate) fn drop_zombie(&self, code: &Code, coldest_first: bool) -> Option<Block> {
+        let block = code.remove(coldest_first)?;
+        self.uncount_cached(block);
+        if code.slots() == 0 {
+            self.ring.unlink(code);
+        }
+        Some(block)
+    }
+
+    /// Gives back a block that is in no list.
+    pub(crate) fn free_block(&self, block: Block) {
+        self.forget_if_debug(block);
+        // SAFETY: the caller has taken the block out of every list.
+        unsafe { self.heap.free_block(block) };
+        self.counters.frees.add(1);
+    }
+
+    /// Frees up to `count` blocks of the reserve; returns the bytes
+    /// given back. Its low-water mark follows it down.
+    pub(crate) fn drain_reserve(&self, count: u32) -> u64 {
+        let mut freed = 0;
+        for _ in 0..count {
+            let Some(block) = self.reserve.pop() else { break };
+            self.uncount_cached(block);
+            freed += block.bytes() as u64;
+            self.free_block(block);
+        }
+        self.aging.note_reserve(self.reserve.len());
+        freed
+    }
+
+    /// `zf_pool_clear`. A trace keeps it as a comment: the format has no
+    /// event for it, so a replay of such a trace differs from here on.
+    pub fn clear_on_request(&self) -> u64 {
+        self.traced(|t| t.note("zf_pool_clear"));
+        self.clear()
+    }
+
+    /// Every zombie goes now, and every allowance.
+    pub fn clear(&self) -> u64 {
+        let mut freed = self.drain_reserve(u32::MAX);
+        while let Some(code) = self.ring.front() {
+            self.sync(code);
+            while let Some(block) = self.drop_zombie(code, false) {
+                freed += block.bytes() as u64;
+                self.free_block(block);
+            }
+            self.revoke_room(code, u32::MAX);
+        }
+        freed
+    }
+}

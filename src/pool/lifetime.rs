@@ -1,0 +1,167 @@
+//! The lifetimes of pools and codes: made, freed by the caller, and their
+//! memory given back with the last thing that needs it.
+//!
+//! Ownership runs one way: a live frame keeps its code alive, a code keeps
+//! its pool alive. `zf_code_free` and `zf_pool_free` drop the caller's claim
+//! and every zombie at once; the memory of the struct itself goes with the
+//! last thing that needs it. So any order of frees is defined, and no handle
+//! the caller still holds ever dangles.
+
+use super::bound::Bound;
+use super::policy::Aging;
+use super::{Pool, LEGACY_FREE_LIST_MAX};
+use crate::block::{block_bytes, size_class, Heap};
+use crate::code::{Code, Miss, PoolLink};
+use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
+use crate::debug::{self, Handler, Record};
+use crate::error::Error;
+use crate::record::Recorder;
+use crate::reserve::Reserve;
+use crate::ring::Ring;
+use crate::stats::{Counters, Tally};
+use core::cell::{Cell, RefCell};
+use core::ptr::NonNull;
+
+impl Pool {
+    pub fn create(cfg: &ZfConfig) -> Result<NonNull<Pool>, Error> {
+        cfg.validate()?;
+        let mut cfg = *cfg;
+        let bound = Bound::new(&cfg);
+        let reserve_max = match cfg.policy {
+            ZF_POLICY_LEGACY => {
+                // One zombie per code, bounded the way CPython bounds it.
+                cfg.per_code_max = 1;
+                cfg.sweep_every = 0;
+                LEGACY_FREE_LIST_MAX
+            }
+            _ => cfg.reserve_max,
+        };
+        let heap = Heap::new(&cfg);
+        let trace = cfg.trace_file().ok().flatten().and_then(|path| Recorder::create(path, heap)).map(RefCell::new);
+        // The caller's string need not outlive zf_pool_new: keep no pointer to it.
+        cfg.trace_path = core::ptr::null();
+        let pool = Pool {
+            cfg,
+            heap,
+            bound,
+            closed: Cell::new(false),
+            aging: Aging::new(cfg.sweep_every),
+            ring: Ring::default(),
+            reserve: Reserve::new(cfg.policy == ZF_POLICY_LEGACY),
+            reserve_max,
+            handler: Cell::new(Handler::default()),
+            counters: Counters::default(),
+            // Legacy too: CPython hands any block to any code, which the
+            // fast path's one-size-per-code accounting cannot follow.
+            watched: cfg.debug() || trace.is_some() || cfg.policy == ZF_POLICY_LEGACY,
+            trace,
+            record: Record::new(heap),
+            last_miss: Cell::new(Miss::None),
+        };
+        heap.boxed(pool, "a pool")
+    }
+
+    /// `zf_pool_free`: drops every zombie and stops caching. The struct lives
+    /// on while codes do (they may still acquire and release: uncached).
+    ///
+    /// # Safety
+    /// `pool` came from `create` and this is the caller's only free of it.
+    pub unsafe fn close(pool: NonNull<Pool>) {
+        {
+            // SAFETY: the pool is alive (the caller has not freed it before).
+            let p = unsafe { pool.as_ref() };
+            p.traced(|t| t.finish());
+            p.clear();
+            p.closed.set(true);
+            p.bound.close();
+            if p.cfg.debug() {
+                p.report_leaks();
+            }
+        }
+        // SAFETY: no reference to the pool is held here.
+        unsafe { Pool::free_if_unused(pool) };
+    }
+
+    /// # Safety
+    /// `pool` is alive and no reference to it outlives this call.
+    unsafe fn free_if_unused(pool: NonNull<Pool>) {
+        // SAFETY: alive by the contract.
+        let p = unsafe { pool.as_ref() };
+        // Live frames keep their code's struct, hence the pool, even once
+        // the code itself was freed.
+        let unused = p.closed.get() && p.counters.codes.get() == 0 && p.counters.live_frames.get() == 0;
+        let heap = p.heap;
+        if unused {
+            // SAFETY: closed by the caller and no code points to it any more.
+            unsafe { heap.unbox(pool) };
+        }
+    }
+
+    pub fn new_code(&self, frame_bytes: usize) -> Result<NonNull<Code>, Error> {
+        if frame_bytes == 0 || frame_bytes > ZF_MAX_FRAME_BYTES {
+            return Err(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES });
+        }
+        let id = self.counters.codes_created.get() + 1;
+        let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
+        // Legacy blocks keep the size asked, as CPython's do.
+        let capacity = if self.legacy() { block_frame } else { size_class(block_frame) };
+        let bytes = block_bytes(capacity).ok_or(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES })?;
+        let limit = self.cfg.per_code_max;
+        let code =
+            Code::new(PoolLink(NonNull::from(self).cast()), id, block_frame, capacity, bytes, limit, self.watched);
+        let code = self.heap.boxed(code, "a code's free list")?;
+        self.counters.codes_created.set(id);
+        self.counters.codes.add(1);
+        self.traced(|t| t.create_code(id, frame_bytes));
+        Ok(code)
+    }
+
+    /// `zf_code_free`: the code object is gone. Its zombies go at once; the
+    /// struct stays until its last live frame is released.
+    ///
+    /// # Safety
+    /// `code` came from `new_code` and this is the caller's only free of it.
+    pub unsafe fn free_code(code: NonNull<Code>) {
+        {
+            // SAFETY: alive: the caller has not freed it before.
+            let c = unsafe { code.as_ref() };
+            let p = Pool::of(c);
+            p.traced(|t| t.destroy(c.id));
+            p.sync(c);
+            // Its room first, then the bound shrinks: its zombies retire
+            // only within what is left, and others are trimmed if need be.
+            p.revoke_room(c, u32::MAX);
+            let shrunk = c.has_run() && p.bound.code_gone(c.ran_bytes());
+            while let Some(block) = p.drop_zombie(c, false) {
+                match p.legacy() {
+                    true => p.free_block(block),
+                    false => _ = p.retire(block),
+                }
+            }
+            if shrunk {
+                p.trim();
+            }
+            c.set_freed();
+            p.counters.codes.sub(1);
+        }
+        // SAFETY: no reference is held here.
+        unsafe { Pool::free_code_if_unused(code) };
+    }
+
+    /// # Safety
+    /// `code` is alive and no reference to it outlives this call.
+    pub(super) unsafe fn free_code_if_unused(code: NonNull<Code>) {
+        // SAFETY: alive by the contract.
+        let c = unsafe { code.as_ref() };
+        if !c.is_freed() || c.live() > 0 {
+            return;
+        }
+        let p = Pool::of(c);
+        let pool = NonNull::from(p);
+        let heap = p.heap;
+        // SAFETY: freed by the caller, no live frames, out of the ring.
+        unsafe { heap.unbox(code) };
+        // SAFETY: no reference to the pool is held any more.
+        unsafe { Pool::free_if_unused(pool) };
+    }
+}

@@ -1,0 +1,132 @@
+//! The slow release: reached when the code's allowance had no room. The
+//! frame becomes a zombie if its code is granted one more slot within the
+//! bound; else it retires to the reserve, or goes back to the allocator.
+
+use super::Pool;
+use crate::block::Block;
+use crate::code::{Code, Loss};
+use crate::stats::Tally;
+use core::ptr::NonNull;
+
+impl Pool {
+    /// `zf_frame_release` when the code's allowance had no room.
+    ///
+    /// # Safety
+    /// `frame` came from `acquire` on `code` and has not been released since.
+    #[cold]
+    #[inline(never)]
+    pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>) {
+        // SAFETY: a code with a live frame is alive.
+        let p = Pool::of(unsafe { code.as_ref() });
+        match p.cfg.debug() {
+            // SAFETY: forwarded; debug mode checks the frame before reading its header.
+            true => unsafe { Pool::checked_release(code, frame) },
+            // SAFETY: forwarded contract.
+            false => unsafe { Pool::release_unchecked(code, frame) },
+        }
+    }
+
+    /// The frame becomes a zombie if the code may have one more slot (its
+    /// limit and the bound allow, making room if need be); else it
+    /// retires to the reserve or goes back to the allocator.
+    ///
+    /// # Safety
+    /// As `release`.
+    pub(crate) unsafe fn release_unchecked(code: NonNull<Code>, frame: NonNull<u8>) {
+        {
+            // SAFETY: a code with a live frame is alive.
+            let c = unsafe { code.as_ref() };
+            let p = Pool::of(c);
+            // SAFETY: by the contract, `frame` is a live frame of ours.
+            let block = unsafe { Block::from_frame(frame) };
+            p.traced(|t| t.release(frame.as_ptr()));
+            // SAFETY: `frame` is a live frame of `c` (the contract).
+            if !p.legacy() && unsafe { c.state().give(frame) } {
+                return; // as the inline path would: counted at the next sync
+            }
+            p.sync(c);
+            if !p.give_zombie(c, block) {
+                let kept = match p.grant_slot(c) {
+                    Ok(()) => p.give_zombie(c, block),
+                    Err(why) => {
+                        c.note_loss(why);
+                        false
+                    }
+                };
+                if !kept {
+                    p.counters.releases.add(1);
+                    p.counters.live_frames.sub(1);
+                    c.add_live(-1);
+                    p.retire(block);
+                }
+                p.sweep_if_due();
+            }
+            if c.live() > 0 || !c.is_freed() {
+                return;
+            }
+        }
+        // SAFETY: the code was freed and this was its last live frame.
+        unsafe { Pool::free_code_if_unused(code) };
+    }
+
+    /// The slow path's cached release: the hit path itself (`ZfCodeHot::give`).
+    fn give_zombie(&self, code: &Code, block: Block) -> bool {
+        // SAFETY: `block` is a live frame of `code` (the callers' contract).
+        if !unsafe { code.state().give(block.frame()) } {
+            return false;
+        }
+        self.sync(code);
+        self.count_own_size(code, block, 1);
+        true
+    }
+
+    /// One more slot for `code`, charged to the bound (making room by
+    /// evicting idle zombies of other codes when it is short).
+    fn grant_slot(&self, code: &Code) -> Result<(), Loss> {
+        let need = code.bytes() as u64;
+        let fits = self.charged_bytes() + need <= self.bound.bytes();
+        // Past half its limit, a code grows only into room nobody holds: a
+        // deep recursion keeps its frames while the bound is not spent, but
+        // many codes with long lists (coroutines) do not rob each other.
+        if !code.may_grow() || !(fits || code.may_make_room()) {
+            return Err(Loss::Limit);
+        }
+        if !fits && !self.make_room(code, need) {
+            return Err(Loss::Bound);
+        }
+        code.grant();
+        self.counters.allowance_bytes.add(need);
+        if !code.in_ring.get() {
+            self.ring.link(code);
+        }
+        self.raise_peak();
+        Ok(())
+    }
+
+    /// Takes back a code's unused slots (up to `most`); a code left
+    /// without slots leaves the ring.
+    pub(crate) fn revoke_room(&self, code: &Code, most: u32) {
+        let room = code.revoke_room(most);
+        self.counters.allowance_bytes.sub(room as u64 * code.bytes() as u64);
+        if code.slots() == 0 {
+            self.ring.unlink(code);
+        }
+    }
+
+    /// A frame its code will not keep (its list is full, aging dropped it,
+    /// or its code died): onto the reserve if there is room within the
+    /// bound, else back to the allocator. True when kept.
+    #[cold]
+    pub(crate) fn retire(&self, block: Block) -> bool {
+        let room = self.reserve.len() < self.reserve_max;
+        if room && self.charged_bytes() + block.bytes() as u64 <= self.bound.bytes() {
+            self.reserve.push(block);
+            self.counters.cached_frames.add(1);
+            self.counters.cached_bytes.add(block.bytes() as u64);
+            self.raise_peak();
+            return true;
+        }
+        self.free_block(block);
+        false
+    }
+}
