@@ -199,7 +199,7 @@ impl Heap {
             // SAFETY: the hook's contract is malloc's; size is nonzero.
             Some(hook) => unsafe { hook(self.ctx, size) }.cast::<u8>(),
             // ALIGN is a power of two and a multiple of sizeof(void *).
-            None => os::alloc_aligned(ALIGN, size).cast::<u8>(),
+            None => os::alloc(ALIGN, size).cast::<u8>(),
         };
         let p = NonNull::new(p).ok_or(Error::OutOfMemory { what, bytes: size })?;
         if p.as_ptr() as usize % ALIGN != 0 {
@@ -216,7 +216,7 @@ impl Heap {
         match self.dealloc {
             // SAFETY: by the contract, `p` is the hook's own block of `size` bytes.
             Some(hook) => unsafe { hook(self.ctx, p.as_ptr().cast(), size) },
-            // SAFETY: by the contract, `p` came from os::alloc_aligned.
+            // SAFETY: by the contract, `p` came from os::alloc.
             None => unsafe { os::free(p.as_ptr().cast()) },
         }
     }

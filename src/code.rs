@@ -25,8 +25,7 @@
 //! the pool's ring, and a pool is used by one thread at a time.
 
 use crate::block::{Block, Stack};
-use crate::hot::ZfCodeHot;
-use crate::stats::{Counters, Tally, ZfStats};
+use crate::hot::{Work, ZfCodeHot};
 use core::cell::Cell;
 use core::ptr::NonNull;
 
@@ -106,40 +105,6 @@ pub enum Miss {
     Lost(Loss),
     /// It had as many frames before and lost none it can name.
     Unexplained,
-}
-
-/// What the fast path did on one code since the library last looked.
-pub struct Work {
-    pub hits: u64,
-    pub releases: u64,
-    /// The code's block size.
-    pub bytes: u64,
-}
-
-impl Work {
-    /// Adds this work to the pool's live counters (`add_to`'s twin, for
-    /// the slow path: no snapshot).
-    pub fn apply(&self, n: &Counters) {
-        n.zombie_hits.add(self.hits);
-        n.releases.add(self.releases);
-        let moved = self.releases as i64 - self.hits as i64;
-        n.live_frames.shift(-moved);
-        n.cached_frames.shift(moved);
-        n.cached_bytes.shift(moved * self.bytes as i64);
-        n.allowance_bytes.shift(-moved * self.bytes as i64);
-    }
-
-    /// Adds this work to a snapshot of the pool's counters.
-    pub fn add_to(&self, s: &mut ZfStats) {
-        s.zombie_hits += self.hits;
-        s.acquires += self.hits;
-        s.releases += self.releases;
-        s.live_frames = s.live_frames + self.hits - self.releases;
-        // Cached releases moved bytes from the allowance into zombies, hits back.
-        s.cached_frames = s.cached_frames + self.releases - self.hits;
-        s.cached_bytes = s.cached_bytes + self.releases * self.bytes - self.hits * self.bytes;
-        s.allowance_bytes = s.allowance_bytes + self.hits * self.bytes - self.releases * self.bytes;
-    }
 }
 
 impl Code {

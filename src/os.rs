@@ -64,6 +64,20 @@ pub fn alloc_aligned(align: usize, size: usize) -> *mut c_void {
     }
 }
 
+/// What malloc aligns every block to on this target, at least.
+pub const MALLOC_ALIGN: usize = if cfg!(target_pointer_width = "64") { 16 } else { 8 };
+
+/// `size` bytes from the C library's heap, aligned to `align` (a power of
+/// two and a multiple of the pointer size), or NULL: plain malloc when it
+/// aligns that much anyway, as it is the cheaper call.
+#[inline]
+pub fn alloc(align: usize, size: usize) -> *mut c_void {
+    match align <= MALLOC_ALIGN {
+        true => malloc(size),
+        false => alloc_aligned(align, size),
+    }
+}
+
 /// `size` bytes from the C library's heap, or NULL.
 #[inline]
 pub fn malloc(size: usize) -> *mut c_void {
@@ -250,8 +264,7 @@ unsafe extern "C" fn free_buffer(buffer: *mut c_void) {
 mod runtime {
     use core::alloc::{GlobalAlloc, Layout};
 
-    /// What malloc aligns every block to on this target, at least.
-    const MALLOC_ALIGN: usize = if cfg!(target_pointer_width = "64") { 16 } else { 8 };
+    use super::MALLOC_ALIGN;
 
     struct Malloc;
 
