@@ -125,6 +125,7 @@ TABLE
 27|py27-genpipe|$WL/wl_corpus.py genpipe 3000
 27|py27-genexps|$WL/wl_corpus.py genexps 3000
 27|py27-recursion|$WL/wl_corpus.py recursion 12
+27|py27-nested-eval|$WL/wl_corpus.py nested_eval 20
 27|py27-exec|$WL/wl_corpus.py exec 2500
 27|py27-lambdas|$WL/wl_corpus.py lambdas 6000
 27|py27-imports|$WL/wl_corpus.py imports 150

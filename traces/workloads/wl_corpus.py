@@ -8,6 +8,7 @@ PYTHONHASHSEED=0.
 genpipe     (a) waves of generator pipelines, SIZE pipelines of 5 stages live at once
 genexps     (a) waves of SIZE three-deep generator-expression chains live at once
 recursion   (b) recursion 200 to 2,000 deep through 6 functions of different frame sizes
+nested_eval (b) a recursive-descent parser and evaluator of arithmetic nested 100 to 1,300 deep
 exec        (c) SIZE generated modules compiled, exec'd, called and dropped
 lambdas     (c) lambda and closure factories: SIZE eval'd lambdas, each called a few times
 imports     (c) imports of SIZE stdlib modules, then they are dropped and imported again, once
@@ -163,6 +164,71 @@ def recursion(size):
         total += mutual_a(d)
         total += walk(chain, 0)
         total += tree(18 + r % 3)
+    return total
+
+
+# A recursive-descent parser and evaluator of nested arithmetic: three
+# mutually recursive parsing functions per nesting level, then recursive
+# evaluation and printing of the tree, 100 to 1,300 levels deep.
+def nested_source(depth, seed):
+    text = str(seed % 10)
+    for i in range(depth):
+        op = "+-*"[(seed + i) % 3]
+        text = "(%d%s%s)" % ((seed * 7 + i) % 10, op, text) if i % 2 else "(%s%s%d)" % (text, op, (seed + i) % 10)
+    return text
+
+
+def parse_expr(s, i):
+    node, i = parse_term(s, i)
+    while i < len(s) and s[i] in "+-":
+        op = s[i]
+        right, i = parse_term(s, i + 1)
+        node = (op, node, right)
+    return node, i
+
+
+def parse_term(s, i):
+    node, i = parse_factor(s, i)
+    while i < len(s) and s[i] == "*":
+        right, i = parse_factor(s, i + 1)
+        node = ("*", node, right)
+    return node, i
+
+
+def parse_factor(s, i):
+    if s[i] == "(":
+        node, i = parse_expr(s, i + 1)
+        return node, i + 1
+    return int(s[i]), i + 1
+
+
+def evaluate(node):
+    if isinstance(node, int):
+        return node
+    op, left, right = node
+    a, b = evaluate(left), evaluate(right)
+    return (a + b if op == "+" else a - b if op == "-" else a * b) % 1000003
+
+
+def render(node, out):
+    if isinstance(node, int):
+        out.append(str(node))
+        return out
+    out.append("(")
+    render(node[1], out)
+    out.append(node[0])
+    render(node[2], out)
+    out.append(")")
+    return out
+
+
+def nested_eval(size):
+    sys.setrecursionlimit(10000)
+    total = 0
+    for r in range(size):
+        src = nested_source(100 + (r * 211) % 1200, r)
+        tree, _ = parse_expr(src, 0)
+        total += evaluate(tree) + len("".join(render(tree, [])))
     return total
 
 
@@ -500,7 +566,7 @@ def pickle_(size):
     return total
 
 
-MODES = {"genpipe": genpipe, "genexps": genexps, "dataclasses": dataclasses_, "recursion": recursion, "exec": exec_, "lambdas": lambdas,
+MODES = {"genpipe": genpipe, "genexps": genexps, "dataclasses": dataclasses_, "recursion": recursion, "nested_eval": nested_eval, "exec": exec_, "lambdas": lambdas,
          "imports": imports, "compiler": compiler_, "phases": phases, "minidom": minidom,
          "difflib": difflib_, "email": email_, "argparse": argparse_, "textwrap": textwrap_,
          "re": re_, "decimal": decimal_, "fractions": fractions_, "statistics": statistics_,
