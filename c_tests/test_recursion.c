@@ -2,10 +2,7 @@
  * A recursion DEPTH deep, run RUNS times.
  *
  * 1. per_code_max = DEPTH and a budget of exactly DEPTH blocks: the whole
- *    depth is cached. The innermost frame, released first, fills the
- *    code's slot and the others go on its stack, so the next run's
- *    outermost level takes the innermost's block and every other level the
- *    block its caller had (CPython's zombie and free list do the same).
+ *    depth is cached, and LIFO order gives every level back its own block.
  * 2. scenario_config: each code keeps 32 zombies, so only
  *    the outermost levels of each run hit and the rest fall back to malloc.
  */
@@ -14,15 +11,16 @@
 
 enum { DEPTH = 1000, RUNS = 10 };
 
-static PyFrameObject *frames[RUNS][DEPTH]; /* the frame of each level, by run */
-static uint64_t misplaced;                  /* levels that took another block */
+static PyFrameObject *first_run[DEPTH]; /* the frame of each level in run 1 */
+static uint64_t moved_levels;           /* levels whose frame moved since */
 
 static void recurse(PyCodeObject *co, PyFrameObject *back, int level, int run)
 {
     PyFrameObject *f = call_enter(co, back);
-    frames[run][level] = f;
-    if (run > 0)
-        misplaced += f != frames[run - 1][(level + DEPTH - 1) % DEPTH];
+    if (run == 0)
+        first_run[level] = f;
+    else
+        moved_levels += f != first_run[level];
     if (level + 1 < DEPTH)
         recurse(co, f, level + 1, run);
     call_leave(f);
@@ -52,7 +50,7 @@ static void whole_depth_cached(void)
     }
     co = make_code();
     CHECK_EQ(BLOCK_BYTES(code_frame_bytes(co)), block);
-    misplaced = 0;
+    moved_levels = 0;
     for (run = 0; run < RUNS; run++)
         recurse(co, NULL, 0, run);
 
@@ -71,8 +69,8 @@ static void whole_depth_cached(void)
     CHECK_EQ(s.cached_bytes, DEPTH * block);
     CHECK_EQ(s.peak_cached_bytes, cfg.budget_bytes);
     CHECK_EQ(s.peak_live_frames, DEPTH);
-    /* Level k takes the block level k - 1 had; level 0, the innermost's. */
-    CHECK_EQ(misplaced, 0);
+    /* Innermost released first, outermost on top: level k gets its block back. */
+    CHECK_EQ(moved_levels, 0);
     print_summary("recursion-1000 (per_code_max 1000, budget 1000 blocks)");
 
     code_dealloc(co);

@@ -355,7 +355,7 @@ typedef void (*ZfErrorHandler)(void *ctx, int kind, const char *message);
  */
 typedef struct ZfCodeHot {
   /**
-   * The top of the code's stack of zombies under the slot, or NULL.
+   * The top of the code's stack of zombies, over the slot, or NULL.
    * Each zombie's block header holds the next one's frame in its first
    * word, `ZF_HEADER_BYTES` before the frame.
    */
@@ -375,8 +375,8 @@ typedef struct ZfCodeHot {
    */
   uint64_t hits;
   /**
-   * The code's warmest zombie; NULL: a free unit; `ZF_SLOT_SHUT`: no
-   * unit. Both fast functions try it first.
+   * A zombie under the stack; NULL: a free unit; `ZF_SLOT_SHUT`: no
+   * unit. A release tries it first, a hit last.
    */
   void *slot;
 } ZfCodeHot;
@@ -504,10 +504,11 @@ void zf_set_error_handler(struct ZfPool *pool, ZfErrorHandler func, void *ctx);
  * every ZfCodeHot inert (slot ZF_SLOT_SHUT, top NULL, room 0), so every
  * call reaches the library and its checks.
  *
- * Cost (x86-64, gcc -O2, inlined): a slot hit and its release are a load,
- * a test, a store and a count, and a load, a test and a store: CPython's
- * own zombie plus the count. A stack hit and release (recursion) add the
- * slot's test to each, and the link and `room` updates.
+ * A release fills the slot when it is free (NULL), else pushes onto the
+ * stack while `room` lasts; a hit pops the stack, else takes the slot's
+ * zombie: the order is LIFO, and a code with one frame at a time costs
+ * CPython's own zombie (a load, a test, a store), plus the count and the
+ * empty stack's test.
  *
  * Unlike the exported pair, neither tests its arguments for NULL: pass a
  * code from zf_code_new and, to the release, a frame acquired for it.
@@ -525,12 +526,12 @@ typedef char zf_check_code_hot_layout[
 static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
 {
     ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
-    void *frame = hot->slot;
-    if ((uintptr_t)frame > ZF_SLOT_SHUT) {
-        hot->slot = NULL;
-    } else if ((frame = hot->top) != NULL) {
+    void *frame = hot->top;
+    if (frame != NULL) {
         hot->top = *(void **)(void *)((char *)frame - ZF_HEADER_BYTES);
         hot->room += 1;
+    } else if ((uintptr_t)(frame = hot->slot) > ZF_SLOT_SHUT) {
+        hot->slot = NULL;
     } else {
         return zf_frame_acquire(code, is_zombie);
     }

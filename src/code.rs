@@ -278,7 +278,7 @@ impl Code {
         let s = self.state();
         // SAFETY: the slot holds only this code's zombies.
         let slot = s.slot_zombie().map(|frame| unsafe { Block::from_frame(frame) });
-        slot.or_else(|| s.stack().iter().next()).or_else(|| self.cold().iter().next())
+        s.stack().iter().next().or(slot).or_else(|| self.cold().iter().next())
     }
 
     /// When the slot and the hot stack are empty, brings the top cold
@@ -301,8 +301,8 @@ impl Code {
         // SAFETY: the slot holds only this code's zombies.
         let slot = || self.state().remove_slot_zombie().map(|frame| unsafe { Block::from_frame(frame) });
         let block = match coldest_first {
-            true => cold().or_else(|| hot.pop()).or_else(slot),
-            false => slot().or_else(|| hot.pop()).or_else(cold),
+            true => cold().or_else(slot).or_else(|| hot.pop()),
+            false => hot.pop().or_else(slot).or_else(cold),
         }?;
         self.slots.set(self.slots.get() - 1);
         Some(block)

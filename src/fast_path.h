@@ -9,10 +9,11 @@
  * every ZfCodeHot inert (slot ZF_SLOT_SHUT, top NULL, room 0), so every
  * call reaches the library and its checks.
  *
- * Cost (x86-64, gcc -O2, inlined): a slot hit and its release are a load,
- * a test, a store and a count, and a load, a test and a store: CPython's
- * own zombie plus the count. A stack hit and release (recursion) add the
- * slot's test to each, and the link and `room` updates.
+ * A release fills the slot when it is free (NULL), else pushes onto the
+ * stack while `room` lasts; a hit pops the stack, else takes the slot's
+ * zombie: the order is LIFO, and a code with one frame at a time costs
+ * CPython's own zombie (a load, a test, a store), plus the count and the
+ * empty stack's test.
  *
  * Unlike the exported pair, neither tests its arguments for NULL: pass a
  * code from zf_code_new and, to the release, a frame acquired for it.
@@ -30,12 +31,12 @@ typedef char zf_check_code_hot_layout[
 static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
 {
     ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
-    void *frame = hot->slot;
-    if ((uintptr_t)frame > ZF_SLOT_SHUT) {
-        hot->slot = NULL;
-    } else if ((frame = hot->top) != NULL) {
+    void *frame = hot->top;
+    if (frame != NULL) {
         hot->top = *(void **)(void *)((char *)frame - ZF_HEADER_BYTES);
         hot->room += 1;
+    } else if ((uintptr_t)(frame = hot->slot) > ZF_SLOT_SHUT) {
+        hot->slot = NULL;
     } else {
         return zf_frame_acquire(code, is_zombie);
     }

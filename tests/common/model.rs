@@ -45,8 +45,8 @@ pub struct MCode {
     pub frame_bytes: usize,
     /// Block bytes of its size class.
     bytes: u64,
-    /// The zombie in the hot state's slot, which an acquire takes first;
-    /// then the hot ones, top last; under them, the cold ones no acquire
+    /// The hot zombies, top last, which an acquire takes first; then the
+    /// zombie in the hot state's slot; under them, the cold ones no acquire
     /// touched since the last sweep.
     slot: Option<usize>,
     hot: Vec<usize>,
@@ -283,9 +283,12 @@ impl Model {
         // The slot's or a hot zombie: the inline path's hit, counted at the
         // next look.
         let c = &mut self.codes[ci];
-        let hit = match c.slot.take() {
-            Some(addr) => Some(addr),
-            None => c.hot.pop().inspect(|_| c.room += 1),
+        let hit = match c.hot.pop() {
+            Some(addr) => {
+                c.room += 1;
+                Some(addr)
+            }
+            None => c.slot.take(),
         };
         if let Some(addr) = hit {
             let c = &mut self.codes[ci];
@@ -336,8 +339,8 @@ impl Model {
     fn take_out(&mut self, ci: usize, coldest_first: bool) -> Option<usize> {
         let c = &mut self.codes[ci];
         let addr = match coldest_first {
-            true => c.cold.pop().or_else(|| c.hot.pop()).or_else(|| c.take_slot()),
-            false => c.take_slot().or_else(|| c.hot.pop()).or_else(|| c.cold.pop()),
+            true => c.cold.pop().or_else(|| c.take_slot()).or_else(|| c.hot.pop()),
+            false => c.hot.pop().or_else(|| c.take_slot()).or_else(|| c.cold.pop()),
         }?;
         self.uncache(addr);
         if self.codes[ci].slots() == 0 {
@@ -609,18 +612,18 @@ pub fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
 pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
     let hot = unsafe { &*code.cast::<ZfCodeHot>() };
-    let mut frame = hot.slot.get();
-    if frame as usize > ZF_SLOT_SHUT {
-        hot.slot.set(std::ptr::null_mut());
-    } else {
-        frame = hot.top.get();
-        if frame.is_null() {
-            // SAFETY: forwarded contract.
-            return unsafe { zf_frame_acquire(code, is_zombie) };
-        }
+    let mut frame = hot.top.get();
+    if !frame.is_null() {
         // SAFETY: `top` is a zombie's frame; its header's first word is the next one.
         hot.top.set(unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() });
         hot.room.set(hot.room.get() + 1);
+    } else {
+        frame = hot.slot.get();
+        if frame as usize <= ZF_SLOT_SHUT {
+            // SAFETY: forwarded contract.
+            return unsafe { zf_frame_acquire(code, is_zombie) };
+        }
+        hot.slot.set(std::ptr::null_mut());
     }
     hot.hits.set(hot.hits.get() + 1);
     // SAFETY: writable, by the contract.
