@@ -167,7 +167,10 @@ _PyZf_AfterFrameBlockTaken(void)
 void
 _PyZf_Collected(int generation)
 {
-    zf_pool_collect(pool, generation);
+    /* No pool yet (no function has run) or no more: nothing to age. */
+    if (pool != NULL) {
+        zf_pool_collect(pool, generation);
+    }
 }
 
 void
