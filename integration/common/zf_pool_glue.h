@@ -26,7 +26,10 @@
 
 static ZfPool *pool;
 static int finalized;
-static int eager = -1;           /* ZF_CPY_EAGER=1: a ZfCode per code at creation */
+/* ZF_CPY_EAGER=1: a ZfCode per code at creation. Nonzero until read (the
+ * first code's _PyZf_CodeMade reads it), so that the check inlined in
+ * PyCode_New is one test, and only the first code makes a call. */
+int _PyZf_eager = -1;
 static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see wants_final_stats) */
 static pid_t final_stats_pid;    /* the process it was set for */
 unsigned long _PyZf_frame_blocks_taken;
@@ -140,13 +143,13 @@ _PyZf_CodeGet(PyCodeObject *co, ZfCode **out)
 }
 
 void
-_PyZf_CodeMade(PyCodeObject *co)
+_PyZf_CodeMadeSlow(PyCodeObject *co)
 {
     read_final_stats();
-    if (eager < 0) {
-        eager = env_is_one("ZF_CPY_EAGER");
+    if (_PyZf_eager < 0) {
+        _PyZf_eager = env_is_one("ZF_CPY_EAGER");
     }
-    if (eager) {
+    if (_PyZf_eager) {
         (void)make_zf_code(co);   /* on failure, the first frame tries again */
     }
 }
