@@ -131,9 +131,27 @@ make_zf_code(PyCodeObject *co)
     return co->co_zf;
 }
 
+/* Which codes get a ZfCode: those of functions (CO_OPTIMIZED: lambdas,
+ * comprehensions and generators included). A module or class body, or
+ * code given to exec or eval, runs once in nearly every program: a ZfCode
+ * for it would cost its making, a miss, a slow release and its freeing
+ * (about 1,000 instructions, where CPython's own allocation of the frame
+ * costs about 150) and keep a block for a frame that never comes back.
+ * Its frames come from the GC allocator instead, as after the pool is
+ * finalized: co_zf stays NULL, so frame_dealloc frees them the same way. */
+static int
+wants_zf_code(PyCodeObject *co)
+{
+    return (co->co_flags & CO_OPTIMIZED) != 0;
+}
+
 int
 _PyZf_CodeGet(PyCodeObject *co, ZfCode **out)
 {
+    if (!wants_zf_code(co)) {
+        *out = NULL;
+        return 0;
+    }
     *out = make_zf_code(co);
     if (*out == NULL && !finalized) {
         PyErr_NoMemory();
