@@ -26,6 +26,7 @@
 
 static ZfPool *pool;
 static int finalized;
+static int every_code;           /* legacy or a trace: every code's frames go to the pool */
 /* ZF_CPY_EAGER=1: a ZfCode per code at creation. Nonzero until read (the
  * first code's _PyZf_CodeMade reads it), so that the check inlined in
  * PyCode_New is one test, and only the first code makes a call. */
@@ -113,6 +114,8 @@ get_pool(void)
     }
     cfg.alloc = heap_alloc;
     cfg.dealloc = heap_dealloc;
+    /* CPython's own scheme, and a trace of it, see every frame. */
+    every_code = cfg.policy == ZF_POLICY_LEGACY || cfg.trace_path != NULL;
     pool = zf_pool_new(&cfg);
     if (pool == NULL) {
         Py_FatalError(zf_last_error());
@@ -138,11 +141,13 @@ make_zf_code(PyCodeObject *co)
  * (about 1,000 instructions, where CPython's own allocation of the frame
  * costs about 150) and keep a block for a frame that never comes back.
  * Its frames come from the GC allocator instead, as after the pool is
- * finalized: co_zf stays NULL, so frame_dealloc frees them the same way. */
+ * finalized: co_zf stays NULL, so frame_dealloc frees them the same way.
+ * Under the legacy policy or ZF_TRACE every code gets one: CPython's
+ * scheme, and the traces recorded of it, hold every frame. */
 static int
 wants_zf_code(PyCodeObject *co)
 {
-    return (co->co_flags & CO_OPTIMIZED) != 0;
+    return (co->co_flags & CO_OPTIMIZED) != 0 || (get_pool() != NULL && every_code);
 }
 
 int
