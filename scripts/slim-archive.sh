@@ -28,9 +28,19 @@ readelf -sW "$in" | awk '$4 == "FUNC" && $5 == "GLOBAL" && $7 != "UND" && $8 ~ /
 # shellcheck disable=SC2046
 ld -r --gc-sections $(sed 's/^/--require-defined=/' "$tmp/exports") \
   --whole-archive "$in" -o "$tmp/linked.o"
+# Undefined symbols that no relocation uses any more are dropped: the
+# sections that used them went with --gc-sections, but ld -r keeps the
+# symbols, and a program linking one needs whatever library defines it.
+# (_Unwind_Resume, from core's unwinding code: it made every C program
+# that links the archive load libgcc_s.so.1, for nothing.)
+readelf -sW "$tmp/linked.o" | awk '$7 == "UND" && $8 != "" {print $8}' | sort -u > "$tmp/undefined"
+readelf -rW "$tmp/linked.o" | awk 'NF >= 5 && $1 ~ /^[0-9a-f]+$/ {sub(/@.*/, "", $5); print $5}' |
+  sort -u > "$tmp/used"
+comm -23 "$tmp/undefined" "$tmp/used" | sed 's/^/--strip-symbol=/' > "$tmp/unused"
 # Debug info and LLVM bitcode are dropped too: no C link reads them.
+# shellcheck disable=SC2046
 objcopy --strip-debug -R .llvmbc -R .llvmcmd --keep-global-symbols="$tmp/exports" \
-  "$tmp/linked.o" "$tmp/zombie_frames.o"
+  $(cat "$tmp/unused") "$tmp/linked.o" "$tmp/zombie_frames.o"
 rm -f "$tmp/slim.a"
 ar rcs "$tmp/slim.a" "$tmp/zombie_frames.o"
 mv "$tmp/slim.a" "$out"

@@ -26,7 +26,11 @@
 
 static ZfPool *pool;
 static int finalized;
-static int eager = -1;           /* ZF_CPY_EAGER=1: a ZfCode per code at creation */
+static int every_code;           /* legacy or a trace: every code's frames go to the pool */
+/* ZF_CPY_EAGER=1: a ZfCode per code at creation. Nonzero until read (the
+ * first code's _PyZf_CodeMade reads it), so that the check inlined in
+ * PyCode_New is one test, and only the first code makes a call. */
+int _PyZf_eager = -1;
 static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see wants_final_stats) */
 static pid_t final_stats_pid;    /* the process it was set for */
 unsigned long _PyZf_frame_blocks_taken;
@@ -110,6 +114,8 @@ get_pool(void)
     }
     cfg.alloc = heap_alloc;
     cfg.dealloc = heap_dealloc;
+    /* CPython's own scheme, and a trace of it, see every frame. */
+    every_code = cfg.policy == ZF_POLICY_LEGACY || cfg.trace_path != NULL;
     pool = zf_pool_new(&cfg);
     if (pool == NULL) {
         Py_FatalError(zf_last_error());
@@ -128,9 +134,29 @@ make_zf_code(PyCodeObject *co)
     return co->co_zf;
 }
 
+/* Which codes get a ZfCode: those of functions (CO_OPTIMIZED: lambdas,
+ * comprehensions and generators included). A module or class body, or
+ * code given to exec or eval, runs once in nearly every program: a ZfCode
+ * for it would cost its making, a miss, a slow release and its freeing
+ * (about 1,000 instructions, where CPython's own allocation of the frame
+ * costs about 150) and keep a block for a frame that never comes back.
+ * Its frames come from the GC allocator instead, as after the pool is
+ * finalized: co_zf stays NULL, so frame_dealloc frees them the same way.
+ * Under the legacy policy or ZF_TRACE every code gets one: CPython's
+ * scheme, and the traces recorded of it, hold every frame. */
+static int
+wants_zf_code(PyCodeObject *co)
+{
+    return (co->co_flags & CO_OPTIMIZED) != 0 || (get_pool() != NULL && every_code);
+}
+
 int
 _PyZf_CodeGet(PyCodeObject *co, ZfCode **out)
 {
+    if (!wants_zf_code(co)) {
+        *out = NULL;
+        return 0;
+    }
     *out = make_zf_code(co);
     if (*out == NULL && !finalized) {
         PyErr_NoMemory();
@@ -140,13 +166,13 @@ _PyZf_CodeGet(PyCodeObject *co, ZfCode **out)
 }
 
 void
-_PyZf_CodeMade(PyCodeObject *co)
+_PyZf_CodeMadeSlow(PyCodeObject *co)
 {
     read_final_stats();
-    if (eager < 0) {
-        eager = env_is_one("ZF_CPY_EAGER");
+    if (_PyZf_eager < 0) {
+        _PyZf_eager = env_is_one("ZF_CPY_EAGER");
     }
-    if (eager) {
+    if (_PyZf_eager) {
         (void)make_zf_code(co);   /* on failure, the first frame tries again */
     }
 }
@@ -167,7 +193,10 @@ _PyZf_AfterFrameBlockTaken(void)
 void
 _PyZf_Collected(int generation)
 {
-    zf_pool_collect(pool, generation);
+    /* No pool yet (no function has run) or no more: nothing to age. */
+    if (pool != NULL) {
+        zf_pool_collect(pool, generation);
+    }
 }
 
 void

@@ -17,13 +17,26 @@
 #include "frameobject.h"
 #include "zombie_frames.h"
 
-/* Sets *out to the code's ZfCode, made now if it has none; or to NULL once
- * the pool is finalized: frames of that code then come from the GC
- * allocator directly. -1 with MemoryError set when memory runs out. */
+/* Sets *out to the code's ZfCode, made now if it has none; or to NULL
+ * when the code gets none: the pool is finalized, or the code is not a
+ * function's (a module or class body, exec or eval code: it runs once, see
+ * zf_pool_glue.h). Frames of that code then come from the GC allocator
+ * directly, and co_zf stays NULL. -1 with MemoryError set when memory runs
+ * out. */
 int _PyZf_CodeGet(PyCodeObject *co, struct ZfCode **out);
 
-/* PyCode_New: with ZF_CPY_EAGER=1, make the code's ZfCode now. */
-void _PyZf_CodeMade(PyCodeObject *co);
+/* PyCode_New: with ZF_CPY_EAGER=1, make the code's ZfCode now (every
+ * code's). The setting is read at the first code, so after it this is one
+ * test of _PyZf_eager: start-up makes hundreds of codes. */
+extern int _PyZf_eager;
+void _PyZf_CodeMadeSlow(PyCodeObject *co);
+static inline void
+_PyZf_CodeMade(PyCodeObject *co)
+{
+    if (_PyZf_eager) {
+        _PyZf_CodeMadeSlow(co);
+    }
+}
 
 /* code_dealloc: frees the code's zombies (and its ZfCode, once no frame of
  * it is live). */
