@@ -257,7 +257,8 @@ typedef struct ZfStats {
    */
   uint64_t fresh_allocs;
   /**
-   * Acquires served by resizing a frame from the shared list (never under ZF_POLICY_PER_CODE).
+   * Acquires served by resizing a frame from the reserve (only under ZF_POLICY_LEGACY,
+   * whose reserve is CPython's global free list).
    */
   uint64_t reallocs;
   /**
@@ -317,14 +318,14 @@ typedef struct ZfStats {
    */
   uint64_t evicted_frees;
   /**
-   * Acquires served, without a resize, by a frame from the shared list:
-   * another code's frame, which needs full initialisation (CPython's
-   * global free list under ZF_POLICY_LEGACY).
+   * Acquires served, without a resize, by a frame from the reserve:
+   * another code's frame, which needs full initialisation (the reserve
+   * is CPython's global free list under ZF_POLICY_LEGACY).
    */
   uint64_t shared_hits;
   /**
-   * Frames in the shared list now (part of `cached_frames`): the reserve,
-   * or CPython's global free list under ZF_POLICY_LEGACY.
+   * Frames in the reserve now (part of `cached_frames`; under
+   * ZF_POLICY_LEGACY, CPython's global free list).
    */
   uint64_t shared_frames;
   /**

@@ -20,7 +20,8 @@ pub struct ZfStats {
     pub zombie_hits: u64,
     /// Acquires served by a new block from the allocator.
     pub fresh_allocs: u64,
-    /// Acquires served by resizing a frame from the shared list (never under ZF_POLICY_PER_CODE).
+    /// Acquires served by resizing a frame from the reserve (only under ZF_POLICY_LEGACY,
+    /// whose reserve is CPython's global free list).
     pub reallocs: u64,
     /// zf_frame_release calls on a frame.
     pub releases: u64,
@@ -54,12 +55,12 @@ pub struct ZfStats {
     pub aged_frees: u64,
     /// Zombies freed to keep the budget (part of `frees`).
     pub evicted_frees: u64,
-    /// Acquires served, without a resize, by a frame from the shared list:
-    /// another code's frame, which needs full initialisation (CPython's
-    /// global free list under ZF_POLICY_LEGACY).
+    /// Acquires served, without a resize, by a frame from the reserve:
+    /// another code's frame, which needs full initialisation (the reserve
+    /// is CPython's global free list under ZF_POLICY_LEGACY).
     pub shared_hits: u64,
-    /// Frames in the shared list now (part of `cached_frames`): the reserve,
-    /// or CPython's global free list under ZF_POLICY_LEGACY.
+    /// Frames in the reserve now (part of `cached_frames`; under
+    /// ZF_POLICY_LEGACY, CPython's global free list).
     pub shared_frames: u64,
     /// The memory bound in force now: `budget_bytes` when the caller set
     /// one, else the automatic bound, which follows the live codes that

@@ -54,7 +54,7 @@ impl Pool {
     }
 
     /// Frees the zombies an acquire would take next whose bytes changed
-    /// since their release (a miss checks what it takes from the shared list).
+    /// since their release (a miss checks what it takes from the reserve).
     fn drop_corrupt_zombies(&self, code: &Code) {
         while code.peek().is_some_and(|b| self.corrupt_zombie(b)) {
             self.sync(code);
