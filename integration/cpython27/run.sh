@@ -30,7 +30,8 @@ SRC="$W/src/python2.7-2.7.18"
 SRC_PKG="python2.7=2.7.18-8+deb11u1"
 PATCH="$here/python-2.7.18-zombie-frames.patch"
 GLUE=("$here/zf_frames.c:Objects/zf_frames.c" "$here/zf_frames.h:Include/zf_frames.h"
-      "$here/../common/zf_pool_glue.h:Objects/zf_pool_glue.h")
+      "$here/../common/zf_pool_glue.h:Objects/zf_pool_glue.h"
+      "$here/../common/zf_code_hook.h:Include/zf_code_hook.h")
 TRACE_BENCH="fib two_recursions generator_pipeline richards deltablue"
 # The whole suite: stock, then the patched build under each policy.
 SUITE_CONFIGS=(stock per-code legacy)

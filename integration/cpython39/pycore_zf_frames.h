@@ -21,18 +21,8 @@
  * out. */
 int _PyZf_CodeGet(PyCodeObject *co, struct ZfCode **out);
 
-/* PyCode_New: with ZF_CPY_EAGER=1, make the code's ZfCode now (every
- * code's). The setting is read at the first code, so after it this is one
- * test of _PyZf_eager: start-up makes hundreds of codes. */
-extern int _PyZf_eager;
-void _PyZf_CodeMadeSlow(PyCodeObject *co);
-static inline void
-_PyZf_CodeMade(PyCodeObject *co)
-{
-    if (_PyZf_eager) {
-        _PyZf_CodeMadeSlow(co);
-    }
-}
+/* PyCode_New's hook (ZF_CPY_EAGER=1): integration/common/zf_code_hook.h. */
+#include "zf_code_hook.h"
 
 /* code_dealloc: frees the code's zombies (and its ZfCode, once no frame of
  * it is live). */
