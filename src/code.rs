@@ -276,9 +276,7 @@ impl Code {
     /// The zombie an acquire would take next, if any.
     pub fn peek(&self) -> Option<Block> {
         let s = self.state();
-        // SAFETY: the slot holds only this code's zombies.
-        let slot = s.slot_zombie().map(|frame| unsafe { Block::from_frame(frame) });
-        s.stack().iter().next().or(slot).or_else(|| self.cold().iter().next())
+        s.stack().iter().next().or_else(|| s.slot_block()).or_else(|| self.cold().iter().next())
     }
 
     /// When the slot and the hot stack are empty, brings the top cold
@@ -298,8 +296,7 @@ impl Code {
     pub fn remove(&self, coldest_first: bool) -> Option<Block> {
         let (hot, cold) = (self.state().stack(), self.cold());
         let cold = || cold.pop().inspect(|_| self.cold_len.set(self.cold_len.get() - 1));
-        // SAFETY: the slot holds only this code's zombies.
-        let slot = || self.state().remove_slot_zombie().map(|frame| unsafe { Block::from_frame(frame) });
+        let slot = || self.state().remove_slot_block();
         let block = match coldest_first {
             true => cold().or_else(slot).or_else(|| hot.pop()),
             false => hot.pop().or_else(slot).or_else(cold),
@@ -362,9 +359,8 @@ impl Code {
     pub fn cool_down(&self) {
         let s = self.state();
         self.cold().cover_with(s.stack());
-        if let Some(frame) = s.remove_slot_zombie() {
-            // SAFETY: the slot holds only this code's zombies.
-            self.cold().push(unsafe { Block::from_frame(frame) });
+        if let Some(block) = s.remove_slot_block() {
+            self.cold().push(block);
         }
         self.cold_len.set(self.len());
     }

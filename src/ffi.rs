@@ -216,8 +216,8 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
     unsafe { acquire_slow(code, is_zombie) }
 }
 
-/// `zf_frame_acquire` when the code's hot stack is empty (or its pool is
-/// watched), or the code is NULL.
+/// `zf_frame_acquire` when the code's stack and slot are empty (or its
+/// pool is watched), or the code is NULL.
 #[cold]
 #[inline(never)]
 unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {

@@ -131,13 +131,19 @@ impl ZfCodeHot {
         room + slot as u32
     }
 
+    /// The slot's zombie as a block, if it holds one.
+    pub fn slot_block(&self) -> Option<Block> {
+        // SAFETY: the slot holds only frames of this code the library made.
+        self.slot_zombie().map(|frame| unsafe { Block::from_frame(frame) })
+    }
+
     /// Takes the zombie out of the slot, leaving it shut (or open, if a
     /// room unit can move in): the free units stay as they are.
-    pub fn remove_slot_zombie(&self) -> Option<NonNull<u8>> {
-        let frame = self.slot_zombie()?;
+    pub fn remove_slot_block(&self) -> Option<Block> {
+        let block = self.slot_block()?;
         self.slot.set(shut());
         self.open_slot();
-        Some(frame)
+        Some(block)
     }
 
     /// The stack of hot zombies, for the slow path.

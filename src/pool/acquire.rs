@@ -1,6 +1,7 @@
-//! The slow acquire: reached when the code's hot stack was empty. A cold
-//! zombie of the code if it has one (a hit), else a miss: a frame from
-//! the reserve, resized under legacy when too small, or a fresh block.
+//! The slow acquire: reached when the code's slot and hot stack were
+//! empty. A cold zombie of the code if it has one (a hit), else a miss: a
+//! frame from the reserve, resized under legacy when too small, or a fresh
+//! block.
 
 use super::Pool;
 use crate::block::Block;
@@ -10,8 +11,8 @@ use crate::stats::Tally;
 use core::ptr::NonNull;
 
 impl Pool {
-    /// `zf_frame_acquire` when the hot stack was empty: a cold zombie of
-    /// this code, else a frame from the reserve or a fresh block.
+    /// `zf_frame_acquire` when the slot and hot stack were empty: a cold
+    /// zombie of this code, else a frame from the reserve or a fresh block.
     #[cold]
     #[inline(never)]
     pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
@@ -53,10 +54,10 @@ impl Pool {
     }
 
     /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),
-    /// after bringing a cold zombie up if the hot stack is empty.
+    /// after bringing a cold zombie up if the slot and hot stack are empty.
     fn take_zombie(&self, code: &Code) -> Option<Block> {
         code.warm_up();
-        // SAFETY: the hot stack holds only this code's zombies.
+        // SAFETY: the slot and the hot stack hold only this code's zombies.
         let block = unsafe { Block::from_frame(code.state().take()?) };
         self.sync(code);
         self.count_own_size(code, block, -1);
