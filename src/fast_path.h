@@ -1,7 +1,8 @@
 /*
  * The inline fast path: the zombie hit and the cached release, in the
  * caller, with exactly the meaning of zf_frame_acquire and
- * zf_frame_release (mix the two pairs freely, frame by frame). They read
+ * zf_frame_release (mix the two pairs freely, frame by frame); and the hit
+ * alone, zf_frame_hit_fast. They read
  * and write the ZfCodeHot at the start of every ZfCode, and the first word
  * of a stacked zombie's block header (ZF_HEADER_BYTES before the frame):
  * the next zombie's frame. Everything else, they leave to the exported
@@ -28,7 +29,11 @@ typedef char zf_check_code_hot_layout[
      offsetof(ZfCodeHot, slot) == 24 && ZF_HEADER_BYTES == 16)
         ? 1 : -1];
 
-static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
+/* The hit alone: the zombie the inline state holds for `code`, counted as
+ * a zombie hit, or NULL when it holds none; NULL is not an error: acquire
+ * with zf_frame_acquire then (which may still find a zombie). For glue that
+ * keeps its miss path out of line, so the hit writes no is_zombie flag. */
+static inline void *zf_frame_hit_fast(ZfCode *code)
 {
     ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
     void *frame = hot->top;
@@ -38,9 +43,17 @@ static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
     } else if ((uintptr_t)(frame = hot->slot) > ZF_SLOT_SHUT) {
         hot->slot = NULL;
     } else {
-        return zf_frame_acquire(code, is_zombie);
+        return NULL;
     }
     hot->hits += 1;
+    return frame;
+}
+
+static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
+{
+    void *frame = zf_frame_hit_fast(code);
+    if (frame == NULL)
+        return zf_frame_acquire(code, is_zombie);
     if (is_zombie != NULL)
         *is_zombie = 1;
     return frame;

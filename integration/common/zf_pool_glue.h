@@ -14,8 +14,11 @@
  * The including file first provides, for its version: the GC header type
  * PyGC_Head, PyCodeObject's co_zf, _PyObject_GC_CountFrames(int) and
  * _PyObject_GC_MaybeCollect() (its patch adds them to gcmodule.c), and
- * static size_t frame_bytes(PyCodeObject *): what the GC allocator would
- * allocate for one frame of that code, header included.
+ * these statics: Py_ssize_t frame_slots(PyCodeObject *), a frame's
+ * f_localsplus slots (its ob_size); size_t frame_bytes(PyCodeObject *),
+ * what the GC allocator would allocate for one frame of that code, header
+ * included; void gc_head_init(PyGC_Head *), the GC header of an untracked
+ * object as the GC allocator leaves it.
  *
  * Both kits' zf_frames.c include it.
  */
@@ -33,7 +36,7 @@ static int every_code;           /* legacy or a trace: every code's frames go to
 int _PyZf_eager = -1;
 static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see wants_final_stats) */
 static pid_t final_stats_pid;    /* the process it was set for */
-unsigned long _PyZf_frame_blocks_taken;
+static unsigned long frame_blocks_taken;
 
 /* Blocks at least this big hold frames; the library's own structs (a ZfCode,
  * the pool) are smaller and are not GC objects, so they are not counted. */
@@ -71,7 +74,7 @@ heap_alloc(void *ctx, size_t size)
     void *p = PyObject_Malloc(size);
     (void)ctx;
     if (p != NULL && size >= FRAME_BLOCK_MIN) {
-        _PyZf_frame_blocks_taken++;
+        frame_blocks_taken++;
         _PyObject_GC_CountFrames(1);
     }
     return p;
@@ -150,19 +153,53 @@ wants_zf_code(PyCodeObject *co)
     return (co->co_flags & CO_OPTIMIZED) != 0 || (get_pool() != NULL && every_code);
 }
 
-int
-_PyZf_CodeGet(PyCodeObject *co, ZfCode **out)
+/* Sets *out to the code's ZfCode, made now if it has none and wants one;
+ * or to NULL when it gets none (the pool is finalized, or wants_zf_code
+ * says no). -1 with MemoryError set when memory runs out. */
+static int
+code_get(PyCodeObject *co, ZfCode **out)
 {
-    if (!wants_zf_code(co)) {
-        *out = NULL;
-        return 0;
-    }
-    *out = make_zf_code(co);
-    if (*out == NULL && !finalized) {
-        PyErr_NoMemory();
-        return -1;
+    *out = co->co_zf;
+    if (*out == NULL && wants_zf_code(co)) {
+        *out = make_zf_code(co);
+        if (*out == NULL && !finalized) {
+            PyErr_NoMemory();
+            return -1;
+        }
     }
     return 0;
+}
+
+PyFrameObject *
+_PyZf_FrameNew(PyCodeObject *co, int *warm)
+{
+    unsigned long taken = frame_blocks_taken;
+    ZfCode *zc;
+    PyGC_Head *g;
+    PyFrameObject *f;
+
+    *warm = 0;
+    if (code_get(co, &zc) < 0) {
+        return NULL;
+    }
+    if (zc == NULL) {
+        return PyObject_GC_NewVar(PyFrameObject, &PyFrame_Type, frame_slots(co));
+    }
+    g = (PyGC_Head *)zf_frame_acquire(zc, warm);
+    if (g == NULL) {
+        return (PyFrameObject *)PyErr_NoMemory();
+    }
+    f = (PyFrameObject *)(g + 1);
+    if (*warm) {
+        _Py_NewReference((PyObject *)f);
+        return f;
+    }
+    gc_head_init(g);
+    if (taken != frame_blocks_taken) {
+        /* As the GC allocator does after taking memory for an object. */
+        _PyObject_GC_MaybeCollect();
+    }
+    return (PyFrameObject *)PyObject_INIT_VAR(f, &PyFrame_Type, frame_slots(co));
 }
 
 void
@@ -182,12 +219,6 @@ _PyZf_CodeFree(PyCodeObject *co)
 {
     zf_code_free(co->co_zf);
     co->co_zf = NULL;
-}
-
-void
-_PyZf_AfterFrameBlockTaken(void)
-{
-    _PyObject_GC_MaybeCollect();
 }
 
 void

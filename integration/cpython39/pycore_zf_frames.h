@@ -13,14 +13,6 @@
 #include "pycore_gc.h"
 #include "zombie_frames.h"
 
-/* Sets *out to the code's ZfCode, made now if it has none; or to NULL
- * when the code gets none: the pool is finalized, or the code is not a
- * function's (a module or class body, exec or eval code: it runs once, see
- * zf_pool_glue.h). Frames of that code then come from the GC allocator
- * directly, and co_zf stays NULL. -1 with MemoryError set when memory runs
- * out. */
-int _PyZf_CodeGet(PyCodeObject *co, struct ZfCode **out);
-
 /* PyCode_New's hook (ZF_CPY_EAGER=1): integration/common/zf_code_hook.h. */
 #include "zf_code_hook.h"
 
@@ -28,37 +20,30 @@ int _PyZf_CodeGet(PyCodeObject *co, struct ZfCode **out);
  * it is live). */
 void _PyZf_CodeFree(PyCodeObject *co);
 
-/* Frame blocks the pool has taken from the heap (zf_pool_glue.h). */
-extern unsigned long _PyZf_frame_blocks_taken;
-
-/* Runs a collection if the GC's thresholds call for one. */
-void _PyZf_AfterFrameBlockTaken(void);
-
-/* A frame that is not a zombie, set up as _PyObject_GC_NewVar sets one up
- * for `co`: GC header cleared, type, size, one reference; and a
- * collection if the GC's thresholds call for one after a block was taken
- * from the heap. Out of line: the hit path stays short. */
-PyFrameObject *_PyZf_FrameInit(PyGC_Head *g, PyCodeObject *co);
-
-/* A frame of `co` (whose ZfCode is `zc`): a zombie of `co` (*warm = 1),
- * whose per-code fields (f_code, f_valuestack, cleared locals) are still
- * valid, or a frame set up by _PyZf_FrameInit. NULL with MemoryError set.
- * Inline, with the library's inline fast path: a zombie hit never leaves
- * the caller. `zc` is never NULL here. */
+/* A zombie of `co` from the pool's inline state, with one reference; its
+ * per-code fields (f_code, f_valuestack, cleared locals) are still valid.
+ * NULL when the inline state holds none: then _PyZf_FrameNew. Inline: the
+ * hit costs CPython's zombie plus the library's count. */
 static inline PyFrameObject *
-_PyZf_FrameAcquire(struct ZfCode *zc, PyCodeObject *co, int *warm)
+_PyZf_Zombie(PyCodeObject *co)
 {
-    PyGC_Head *g = (PyGC_Head *)zf_frame_acquire_fast(zc, warm);
-    if (g == NULL) {
-        return (PyFrameObject *)PyErr_NoMemory();
+    struct ZfCode *zc = co->co_zf;
+    PyGC_Head *g;
+    PyFrameObject *f;
+    if (zc == NULL || (g = (PyGC_Head *)zf_frame_hit_fast(zc)) == NULL) {
+        return NULL;
     }
-    if (*warm) {
-        PyFrameObject *f = (PyFrameObject *)(g + 1);
-        _Py_NewReference((PyObject *)f);
-        return f;
-    }
-    return _PyZf_FrameInit(g, co);
+    f = (PyFrameObject *)(g + 1);
+    _Py_NewReference((PyObject *)f);
+    return f;
 }
+
+/* Any other frame of `co`, out of line: a zombie all the same (*warm = 1),
+ * or a frame set up as _PyObject_GC_NewVar sets one up (*warm = 0): from
+ * the pool, making the code's ZfCode if it has none, or from the GC
+ * allocator for a code that gets no ZfCode (the pool is finalized, or the
+ * code is not a function's: zf_pool_glue.h). NULL with MemoryError set. */
+PyFrameObject *_PyZf_FrameNew(PyCodeObject *co, int *warm);
 
 /* frame_dealloc, in place of caching or PyObject_GC_Del: the frame is
  * untracked and its references are dropped. */

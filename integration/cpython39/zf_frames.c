@@ -2,10 +2,10 @@
  *
  * One pool for the process, as 3.9's frame free list is one for the
  * process (subinterpreters share the GIL). The pool's life, its allocator
- * hooks and the code hooks are integration/common/zf_pool_glue.h, shared
- * with the 2.7 kit; this file gives it 3.9's frame size and adds what only
- * 3.9 has: the set-up of a frame that is not a zombie, and the clearing
- * of the cache (_PyFrame_ClearFreeList).
+ * hooks, the code hooks and the frames that are not inline hits are
+ * integration/common/zf_pool_glue.h, shared with the 2.7 kit; this file
+ * gives it 3.9's frame size and GC header, and adds the clearing of the
+ * cache (_PyFrame_ClearFreeList).
  */
 #include "Python.h"
 #include "pycore_gc.h"
@@ -28,24 +28,15 @@ frame_bytes(PyCodeObject *co)
     return sizeof(PyGC_Head) + _PyObject_VAR_SIZE(&PyFrame_Type, frame_slots(co));
 }
 
-#include "zf_pool_glue.h"
-
-/* _PyZf_frame_blocks_taken as of the last _PyZf_FrameInit. */
-static unsigned long blocks_seen;
-
-PyFrameObject *
-_PyZf_FrameInit(PyGC_Head *g, PyCodeObject *co)
+/* An untracked object's GC header, as _PyObject_GC_Alloc leaves it. */
+static void
+gc_head_init(PyGC_Head *g)
 {
-    PyFrameObject *f = (PyFrameObject *)(g + 1);
     g->_gc_next = 0;
     g->_gc_prev = 0;
-    if (blocks_seen != _PyZf_frame_blocks_taken) {
-        /* As _PyObject_GC_Alloc does after taking memory for an object. */
-        blocks_seen = _PyZf_frame_blocks_taken;
-        _PyZf_AfterFrameBlockTaken();
-    }
-    return (PyFrameObject *)PyObject_INIT_VAR(f, &PyFrame_Type, frame_slots(co));
 }
+
+#include "zf_pool_glue.h"
 
 void
 _PyZf_Clear(void)

@@ -605,11 +605,12 @@ pub fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
     bytes.iter().enumerate().all(|(i, &b)| b == (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8)
 }
 
-/// The header's inline zf_frame_acquire_fast, line for line.
+/// The header's inline zf_frame_hit_fast, line for line: the inline
+/// state's zombie, counted as a hit, or null.
 ///
 /// # Safety
-/// `code` is a live code of a live pool; `is_zombie` points to a writable int.
-pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
+/// `code` is a live code of a live pool.
+pub unsafe fn hit_fast(code: *mut ZfCode) -> *mut c_void {
     // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
     let hot = unsafe { &*code.cast::<ZfCodeHot>() };
     let mut frame = hot.top.get();
@@ -620,12 +621,25 @@ pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_v
     } else {
         frame = hot.slot.get();
         if frame as usize <= ZF_SLOT_SHUT {
-            // SAFETY: forwarded contract.
-            return unsafe { zf_frame_acquire(code, is_zombie) };
+            return std::ptr::null_mut();
         }
         hot.slot.set(std::ptr::null_mut());
     }
     hot.hits.set(hot.hits.get() + 1);
+    frame
+}
+
+/// The header's inline zf_frame_acquire_fast, line for line.
+///
+/// # Safety
+/// `code` is a live code of a live pool; `is_zombie` points to a writable int.
+pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
+    // SAFETY: forwarded contract.
+    let frame = unsafe { hit_fast(code) };
+    if frame.is_null() {
+        // SAFETY: forwarded contract.
+        return unsafe { zf_frame_acquire(code, is_zombie) };
+    }
     // SAFETY: writable, by the contract.
     unsafe { *is_zombie = 1 };
     frame
