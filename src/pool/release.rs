@@ -37,30 +37,32 @@ impl Pool {
             // SAFETY: a code with a live frame is alive.
             let c = unsafe { code.as_ref() };
             let p = Pool::of(c);
-            // SAFETY: by the contract, `frame` is a live frame of ours.
-            let block = unsafe { Block::from_frame(frame) };
             p.traced(|t| t.release(frame.as_ptr()));
             // SAFETY: `frame` is a live frame of `c` (the contract).
-            if !p.legacy() && unsafe { c.state().give(frame) } {
+            if unsafe { c.state().give(frame) } {
                 return; // as the inline path would: counted at the next sync
             }
+            // No free unit (legacy never has one here: its acquires take
+            // them back), and `sync` makes none: only a slot granted now
+            // can keep the frame.
             p.sync(c);
-            if !p.give_zombie(c, block) {
-                let kept = match p.grant_slot(c) {
-                    Ok(()) => p.give_zombie(c, block),
-                    Err(why) => {
-                        c.note_loss(why);
-                        false
-                    }
-                };
-                if !kept {
-                    p.counters.releases.add(1);
-                    p.counters.live_frames.sub(1);
-                    c.add_live(-1);
-                    p.retire(block);
+            debug_assert_eq!(c.room(), 0, "a free unit the release missed");
+            // SAFETY: by the contract, `frame` is a live frame of ours.
+            let block = unsafe { Block::from_frame(frame) };
+            let kept = match p.grant_slot(c) {
+                Ok(()) => p.give_zombie(c, block),
+                Err(why) => {
+                    c.note_loss(why);
+                    false
                 }
-                p.sweep_if_due();
+            };
+            if !kept {
+                p.counters.releases.add(1);
+                p.counters.live_frames.sub(1);
+                c.add_live(-1);
+                p.retire(block);
             }
+            p.sweep_if_due();
             if c.live() > 0 || !c.is_freed() {
                 return;
             }
