@@ -167,13 +167,17 @@ impl Code {
     }
 
     /// `pending`, now taken into this code's own counts.
+    #[inline]
     pub fn sync(&self) -> Work {
         let work = self.pending();
         let s = self.state();
-        s.hits.set(0);
         s.open_slot();
-        self.free_seen.set(s.free_units());
-        self.live.set(self.live.get() + work.hits - work.releases);
+        // Most slow calls follow no fast-path work on their code.
+        if work.hits != 0 || work.releases != 0 {
+            s.hits.set(0);
+            self.free_seen.set(s.free_units());
+            self.live.set(self.live.get() + work.hits - work.releases);
+        }
         work
     }
 
