@@ -60,9 +60,12 @@ pub struct Code {
     /// Most slots: `per_code_max`, or 0 once the code is freed.
     limit: Cell<u32>,
     /// The frame capacity (its size class) and block size of every frame
-    /// this code owns.
+    /// this code owns, and its class's list in the reserve.
     capacity: usize,
     bytes: usize,
+    pub(crate) class: usize,
+    /// `ran_bytes`, worked out once: a miss reads it.
+    ran_bytes: u64,
     /// Frames acquired and not yet released, as of the last `sync`.
     live: Cell<u64>,
     /// The pool that made this code (`Pool::of` follows it).
@@ -107,16 +110,20 @@ pub enum Miss {
     Unexplained,
 }
 
+/// What a code's frames weigh, fixed when it is made.
+pub struct Shape {
+    /// The frame bytes asked for (plus a debug pool's guard).
+    pub frame_bytes: usize,
+    /// The size class its frames get, and their blocks' bytes.
+    pub capacity: usize,
+    pub bytes: usize,
+    /// Its class's list in the reserve (`Reserve::class_of`).
+    pub class: usize,
+}
+
 impl Code {
-    pub fn new(
-        pool: PoolLink,
-        id: u64,
-        frame_bytes: usize,
-        capacity: usize,
-        bytes: usize,
-        limit: u32,
-        watched: bool,
-    ) -> Code {
+    pub fn new(pool: PoolLink, id: u64, shape: Shape, limit: u32, watched: bool) -> Code {
+        let Shape { frame_bytes, capacity, bytes, class } = shape;
         Code {
             hot: ZfCodeHot::inert(),
             shadow: ZfCodeHot::inert(),
@@ -132,6 +139,8 @@ impl Code {
             limit: Cell::new(limit),
             capacity,
             bytes,
+            class,
+            ran_bytes: crate::block::block_bytes(frame_bytes).unwrap_or(bytes) as u64,
             live: Cell::new(0),
             pool,
             frame_bytes,
@@ -215,7 +224,7 @@ impl Code {
     /// block at the size asked (not its class), as CPython 3.9 would hold
     /// it as the code's one zombie.
     pub fn ran_bytes(&self) -> u64 {
-        crate::block::block_bytes(self.frame_bytes).unwrap_or(self.bytes) as u64
+        self.ran_bytes
     }
 
     /// `zf_code_free` was called.

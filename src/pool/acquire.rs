@@ -82,7 +82,7 @@ impl Pool {
     /// frames live (why it had no zombie, if the system must be asked).
     fn serve_miss(&self, code: &Code, deeper: bool) -> Result<Block, Error> {
         // Legacy: the head of its one list, whatever the size.
-        let Some(block) = self.reserve.take_class(code.capacity()) else {
+        let Some(block) = self.reserve.take(code.class) else {
             return self.fresh_block(code, deeper);
         };
         self.aging.note_reserve(self.reserve.len());

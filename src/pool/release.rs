@@ -60,7 +60,7 @@ impl Pool {
                 p.counters.releases.add(1);
                 p.counters.live_frames.sub(1);
                 c.add_live(-1);
-                p.retire(block);
+                p.retire(c, block);
             }
             p.sweep_if_due();
             if c.live() > 0 || !c.is_freed() {
@@ -115,14 +115,14 @@ impl Pool {
         }
     }
 
-    /// A frame its code will not keep (its list is full, aging dropped it,
-    /// or its code died): onto the reserve if there is room within the
+    /// A frame `code` will not keep (its list is full, aging dropped it,
+    /// or the code died): onto the reserve if there is room within the
     /// bound, else back to the allocator. True when kept.
     #[cold]
-    pub(crate) fn retire(&self, block: Block) -> bool {
+    pub(crate) fn retire(&self, code: &Code, block: Block) -> bool {
         let room = self.reserve.len() < self.reserve_max;
         if room && self.charged_bytes() + block.bytes() as u64 <= self.bound.bytes() {
-            self.reserve.push(block);
+            self.reserve.push(code.class, block);
             self.counters.cached_frames.add(1);
             self.counters.cached_bytes.add(block.bytes() as u64);
             self.raise_peak();
