@@ -293,15 +293,16 @@ impl Code {
     }
 
     /// When the slot and the hot stack are empty, brings the top cold
-    /// zombie up into the stack.
-    pub fn warm_up(&self) {
-        let hot = self.state().stack();
-        if self.state().slot_zombie().is_none() && hot.is_empty() {
-            if let Some(block) = self.cold().pop() {
-                self.cold_len.set(self.cold_len.get() - 1);
-                hot.push(block);
-            }
+    /// zombie up into the stack. False when there is none anywhere.
+    pub fn warm_up(&self) -> bool {
+        let s = self.state();
+        if s.slot_zombie().is_some() || !s.stack().is_empty() {
+            return true;
         }
+        let Some(block) = self.cold().pop() else { return false };
+        self.cold_len.set(self.cold_len.get() - 1);
+        s.stack().push(block);
+        true
     }
 
     /// Takes a zombie out, with its slot, without handing it out: the
