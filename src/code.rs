@@ -76,10 +76,8 @@ pub struct Code {
     pub(crate) id: u64,
     pub(crate) prev: Cell<Option<NonNull<Code>>>,
     pub(crate) next: Cell<Option<NonNull<Code>>>,
-    /// Frames it had and lost, by `Loss`, not yet charged to a miss; and
-    /// the most frames it ever had live (slow path only: see `charge_miss`).
-    lost: [Cell<u32>; 3],
-    deepest: Cell<u64>,
+    /// Why its misses happened (`charge_miss`).
+    causes: Causes,
     /// Full collections in a row through which no acquire touched its list.
     idle: Cell<u32>,
 }
@@ -96,8 +94,9 @@ pub enum Loss {
     Aged,
 }
 
-/// Why a code had no zombie when it missed.
+/// Why a code had no zombie when it missed (a `std` build's: see `Causes`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub enum Miss {
     /// No miss yet.
     #[default]
@@ -147,8 +146,7 @@ impl Code {
             id,
             prev: Cell::new(None),
             next: Cell::new(None),
-            lost: Default::default(),
-            deepest: Cell::new(0),
+            causes: Causes::default(),
             idle: Cell::new(0),
         }
     }
@@ -322,35 +320,19 @@ impl Code {
     /// The code lost a frame it had (its release found no slot, or a
     /// zombie was taken away).
     pub fn note_loss(&self, why: Loss) {
-        let n = &self.lost[why as usize];
-        n.set(n.get().saturating_add(1));
+        self.causes.note_loss(why);
     }
 
     /// At a miss (synced first: `live` is the frames live before it):
     /// whether it takes the code to a depth it never had.
     pub fn reach_depth(&self) -> bool {
-        let live = self.live.get();
-        let deeper = live >= self.deepest.get();
-        if deeper {
-            self.deepest.set(live + 1);
-        }
-        deeper
+        self.causes.reach_depth(self.live.get())
     }
 
     /// Why a miss that asks the system for a block had no zombie: a new
     /// depth (`reach_depth`), or one of the code's losses, charged to it.
     pub fn charge_miss(&self, deeper: bool) -> Miss {
-        if deeper {
-            return Miss::Deeper;
-        }
-        for why in [Loss::Aged, Loss::Bound, Loss::Limit] {
-            let n = &self.lost[why as usize];
-            if n.get() > 0 {
-                n.set(n.get() - 1);
-                return Miss::Lost(why);
-            }
-        }
-        Miss::Unexplained
+        self.causes.charge_miss(deeper)
     }
 
     /// The low-water mark since the last sweep: zombies no acquire touched.
@@ -382,5 +364,61 @@ impl Code {
     /// Bytes the zombies hold together.
     pub fn cached_bytes(&self) -> u64 {
         self.len() as u64 * self.bytes as u64
+    }
+}
+
+/// What explains a code's misses: the frames it had and lost, by `Loss`,
+/// not yet charged to a miss, and the most frames it ever had live. Read
+/// by the replay alone (`Pool::last_miss`, `zf-replay`'s lockstep), so
+/// only a `std` build keeps them: the C library's misses and releases
+/// skip the bookkeeping (a ZST, whose methods do nothing).
+#[derive(Default)]
+struct Causes {
+    #[cfg(feature = "std")]
+    lost: [Cell<u32>; 3],
+    #[cfg(feature = "std")]
+    deepest: Cell<u64>,
+}
+
+#[cfg(feature = "std")]
+impl Causes {
+    fn note_loss(&self, why: Loss) {
+        let n = &self.lost[why as usize];
+        n.set(n.get().saturating_add(1));
+    }
+
+    fn reach_depth(&self, live: u64) -> bool {
+        let deeper = live >= self.deepest.get();
+        if deeper {
+            self.deepest.set(live + 1);
+        }
+        deeper
+    }
+
+    fn charge_miss(&self, deeper: bool) -> Miss {
+        if deeper {
+            return Miss::Deeper;
+        }
+        for why in [Loss::Aged, Loss::Bound, Loss::Limit] {
+            let n = &self.lost[why as usize];
+            if n.get() > 0 {
+                n.set(n.get() - 1);
+                return Miss::Lost(why);
+            }
+        }
+        Miss::Unexplained
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl Causes {
+    fn note_loss(&self, _: Loss) {}
+
+    fn reach_depth(&self, _: u64) -> bool {
+        false
+    }
+
+    fn charge_miss(&self, _: bool) -> Miss {
+        Miss::None
     }
 }
