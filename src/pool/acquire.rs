@@ -71,7 +71,7 @@ impl Pool {
     /// block. Under legacy, CPython's rule: the head of the list, resized
     /// when too small. Else the first frame of the code's size class, so
     /// nothing is resized and all frames of a code are one size.
-    /// Inlined: its one caller is the slow acquire, which it mostly is.
+    /// Inlined into its one caller: most slow acquires are misses.
     #[inline]
     fn miss(&self, code: &Code) -> Result<Block, Error> {
         if code.first_run() {
