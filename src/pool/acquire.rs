@@ -13,8 +13,7 @@ use core::ptr::NonNull;
 impl Pool {
     /// `zf_frame_acquire` when the slot and hot stack were empty: a cold
     /// zombie of this code, else a frame from the reserve or a fresh block.
-    #[cold]
-    #[inline(never)]
+    #[inline]
     pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
         if self.cfg.debug() {
             return self.checked_acquire(code);

@@ -13,8 +13,7 @@ impl Pool {
     ///
     /// # Safety
     /// `frame` came from `acquire` on `code` and has not been released since.
-    #[cold]
-    #[inline(never)]
+    #[inline]
     pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>) {
         // SAFETY: a code with a live frame is alive.
         let p = Pool::of(unsafe { code.as_ref() });
