@@ -131,7 +131,9 @@ impl Pool {
             // only within what is left, and others are trimmed if need be.
             p.revoke_room(c, u32::MAX);
             let shrunk = c.has_run() && p.bound.code_gone(c.ran_bytes());
-            while let Some(block) = p.drop_zombie(c, false) {
+            // With its room gone, every slot it has left holds a zombie.
+            for _ in 0..c.slots() {
+                let Some(block) = p.drop_zombie(c, false) else { break };
                 match p.legacy() {
                     true => p.free_block(block),
                     false => _ = p.retire(c, block),
