@@ -60,9 +60,12 @@ pub struct Code {
     /// Most slots: `per_code_max`, or 0 once the code is freed.
     limit: Cell<u32>,
     /// The frame capacity (its size class) and block size of every frame
-    /// this code owns.
+    /// this code owns, and its class's list in the reserve.
     capacity: usize,
     bytes: usize,
+    pub(crate) class: usize,
+    /// `ran_bytes`, worked out once: a miss reads it.
+    ran_bytes: u64,
     /// Frames acquired and not yet released, as of the last `sync`.
     live: Cell<u64>,
     /// The pool that made this code (`Pool::of` follows it).
@@ -73,10 +76,8 @@ pub struct Code {
     pub(crate) id: u64,
     pub(crate) prev: Cell<Option<NonNull<Code>>>,
     pub(crate) next: Cell<Option<NonNull<Code>>>,
-    /// Frames it had and lost, by `Loss`, not yet charged to a miss; and
-    /// the most frames it ever had live (slow path only: see `charge_miss`).
-    lost: [Cell<u32>; 3],
-    deepest: Cell<u64>,
+    /// Why its misses happened (`charge_miss`).
+    causes: Causes,
     /// Full collections in a row through which no acquire touched its list.
     idle: Cell<u32>,
 }
@@ -93,8 +94,9 @@ pub enum Loss {
     Aged,
 }
 
-/// Why a code had no zombie when it missed.
+/// Why a code had no zombie when it missed (a `std` build's: see `Causes`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub enum Miss {
     /// No miss yet.
     #[default]
@@ -107,16 +109,20 @@ pub enum Miss {
     Unexplained,
 }
 
+/// What a code's frames weigh, fixed when it is made.
+pub struct Shape {
+    /// The frame bytes asked for (plus a debug pool's guard).
+    pub frame_bytes: usize,
+    /// The size class its frames get, and their blocks' bytes.
+    pub capacity: usize,
+    pub bytes: usize,
+    /// Its class's list in the reserve (`Reserve::class_of`).
+    pub class: usize,
+}
+
 impl Code {
-    pub fn new(
-        pool: PoolLink,
-        id: u64,
-        frame_bytes: usize,
-        capacity: usize,
-        bytes: usize,
-        limit: u32,
-        watched: bool,
-    ) -> Code {
+    pub fn new(pool: PoolLink, id: u64, shape: Shape, limit: u32, watched: bool) -> Code {
+        let Shape { frame_bytes, capacity, bytes, class } = shape;
         Code {
             hot: ZfCodeHot::inert(),
             shadow: ZfCodeHot::inert(),
@@ -132,14 +138,15 @@ impl Code {
             limit: Cell::new(limit),
             capacity,
             bytes,
+            class,
+            ran_bytes: crate::block::block_bytes(frame_bytes).unwrap_or(bytes) as u64,
             live: Cell::new(0),
             pool,
             frame_bytes,
             id,
             prev: Cell::new(None),
             next: Cell::new(None),
-            lost: Default::default(),
-            deepest: Cell::new(0),
+            causes: Causes::default(),
             idle: Cell::new(0),
         }
     }
@@ -167,13 +174,17 @@ impl Code {
     }
 
     /// `pending`, now taken into this code's own counts.
+    #[inline]
     pub fn sync(&self) -> Work {
         let work = self.pending();
         let s = self.state();
-        s.hits.set(0);
         s.open_slot();
-        self.free_seen.set(s.free_units());
-        self.live.set(self.live.get() + work.hits - work.releases);
+        // Most slow calls follow no fast-path work on their code.
+        if work.hits != 0 || work.releases != 0 {
+            s.hits.set(0);
+            self.free_seen.set(s.free_units());
+            self.live.set(self.live.get() + work.hits - work.releases);
+        }
         work
     }
 
@@ -211,7 +222,7 @@ impl Code {
     /// block at the size asked (not its class), as CPython 3.9 would hold
     /// it as the code's one zombie.
     pub fn ran_bytes(&self) -> u64 {
-        crate::block::block_bytes(self.frame_bytes).unwrap_or(self.bytes) as u64
+        self.ran_bytes
     }
 
     /// `zf_code_free` was called.
@@ -280,15 +291,16 @@ impl Code {
     }
 
     /// When the slot and the hot stack are empty, brings the top cold
-    /// zombie up into the stack.
-    pub fn warm_up(&self) {
-        let hot = self.state().stack();
-        if self.state().slot_zombie().is_none() && hot.is_empty() {
-            if let Some(block) = self.cold().pop() {
-                self.cold_len.set(self.cold_len.get() - 1);
-                hot.push(block);
-            }
+    /// zombie up into the stack. False when there is none anywhere.
+    pub fn warm_up(&self) -> bool {
+        let s = self.state();
+        if s.slot_zombie().is_some() || !s.stack().is_empty() {
+            return true;
         }
+        let Some(block) = self.cold().pop() else { return false };
+        self.cold_len.set(self.cold_len.get() - 1);
+        s.stack().push(block);
+        true
     }
 
     /// Takes a zombie out, with its slot, without handing it out: the
@@ -308,35 +320,19 @@ impl Code {
     /// The code lost a frame it had (its release found no slot, or a
     /// zombie was taken away).
     pub fn note_loss(&self, why: Loss) {
-        let n = &self.lost[why as usize];
-        n.set(n.get().saturating_add(1));
+        self.causes.note_loss(why);
     }
 
     /// At a miss (synced first: `live` is the frames live before it):
     /// whether it takes the code to a depth it never had.
     pub fn reach_depth(&self) -> bool {
-        let live = self.live.get();
-        let deeper = live >= self.deepest.get();
-        if deeper {
-            self.deepest.set(live + 1);
-        }
-        deeper
+        self.causes.reach_depth(self.live.get())
     }
 
     /// Why a miss that asks the system for a block had no zombie: a new
     /// depth (`reach_depth`), or one of the code's losses, charged to it.
     pub fn charge_miss(&self, deeper: bool) -> Miss {
-        if deeper {
-            return Miss::Deeper;
-        }
-        for why in [Loss::Aged, Loss::Bound, Loss::Limit] {
-            let n = &self.lost[why as usize];
-            if n.get() > 0 {
-                n.set(n.get() - 1);
-                return Miss::Lost(why);
-            }
-        }
-        Miss::Unexplained
+        self.causes.charge_miss(deeper)
     }
 
     /// The low-water mark since the last sweep: zombies no acquire touched.
@@ -368,5 +364,61 @@ impl Code {
     /// Bytes the zombies hold together.
     pub fn cached_bytes(&self) -> u64 {
         self.len() as u64 * self.bytes as u64
+    }
+}
+
+/// What explains a code's misses: the frames it had and lost, by `Loss`,
+/// not yet charged to a miss, and the most frames it ever had live. Read
+/// by the replay alone (`Pool::last_miss`, `zf-replay`'s lockstep), so
+/// only a `std` build keeps them: the C library's misses and releases
+/// skip the bookkeeping (a ZST, whose methods do nothing).
+#[derive(Default)]
+struct Causes {
+    #[cfg(feature = "std")]
+    lost: [Cell<u32>; 3],
+    #[cfg(feature = "std")]
+    deepest: Cell<u64>,
+}
+
+#[cfg(feature = "std")]
+impl Causes {
+    fn note_loss(&self, why: Loss) {
+        let n = &self.lost[why as usize];
+        n.set(n.get().saturating_add(1));
+    }
+
+    fn reach_depth(&self, live: u64) -> bool {
+        let deeper = live >= self.deepest.get();
+        if deeper {
+            self.deepest.set(live + 1);
+        }
+        deeper
+    }
+
+    fn charge_miss(&self, deeper: bool) -> Miss {
+        if deeper {
+            return Miss::Deeper;
+        }
+        for why in [Loss::Aged, Loss::Bound, Loss::Limit] {
+            let n = &self.lost[why as usize];
+            if n.get() > 0 {
+                n.set(n.get() - 1);
+                return Miss::Lost(why);
+            }
+        }
+        Miss::Unexplained
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl Causes {
+    fn note_loss(&self, _: Loss) {}
+
+    fn reach_depth(&self, _: u64) -> bool {
+        false
+    }
+
+    fn charge_miss(&self, _: bool) -> Miss {
+        Miss::None
     }
 }

@@ -53,7 +53,8 @@ impl Reserve {
         self.len.get()
     }
 
-    fn index(&self, capacity: usize) -> usize {
+    /// The list of frames of `capacity` (a size class; under legacy, any).
+    pub fn class_of(&self, capacity: usize) -> usize {
         if self.one_list {
             0
         } else {
@@ -73,26 +74,23 @@ impl Reserve {
         Some(w * 64 + word.get().trailing_zeros() as usize)
     }
 
-    pub fn push(&self, block: Block) {
-        let i = self.index(block.capacity());
+    /// Retires `block` to list `i` (`class_of` its capacity).
+    pub fn push(&self, i: usize, block: Block) {
+        debug_assert_eq!(i, self.class_of(block.capacity()));
         self.classes[i].push(block);
         self.mark(i, true);
         self.len.set(self.len.get() + 1);
     }
 
-    fn take(&self, i: usize) -> Option<Block> {
+    /// The most recently retired frame of list `i` (`class_of`; under
+    /// legacy: the head of the one list, whatever its size).
+    pub fn take(&self, i: usize) -> Option<Block> {
         let block = self.classes[i].pop()?;
         if self.classes[i].len() == 0 {
             self.mark(i, false);
         }
         self.len.set(self.len.get() - 1);
         Some(block)
-    }
-
-    /// The most recently retired frame of the class of `capacity` (under
-    /// legacy: the head of the one list, whatever its size).
-    pub fn take_class(&self, capacity: usize) -> Option<Block> {
-        self.take(self.index(capacity))
     }
 
     /// A frame of the smallest class held (legacy: the head of the list):
@@ -143,14 +141,14 @@ mod tests {
         let (heap, b) = blocks(&[448, 100, 440, 4000, 100]);
         let r = Reserve::new(false);
         for &block in &b {
-            r.push(block);
+            r.push(r.class_of(block.capacity()), block);
         }
         assert_eq!(r.len(), 5);
         // 440 and 448 share a class: the later one comes first (LIFO).
-        assert_eq!(r.take_class(size_class(445)), Some(b[2]));
-        assert_eq!(r.take_class(size_class(448)), Some(b[0]));
-        assert_eq!(r.take_class(size_class(448)), None, "the class is empty; nothing else is handed out");
-        assert_eq!(r.take_class(size_class(2000)), None);
+        assert_eq!(r.take(r.class_of(size_class(445))), Some(b[2]));
+        assert_eq!(r.take(r.class_of(size_class(448))), Some(b[0]));
+        assert_eq!(r.take(r.class_of(size_class(448))), None, "the class is empty; nothing else is handed out");
+        assert_eq!(r.take(r.class_of(size_class(2000))), None);
         assert_eq!(r.len(), 3);
         // Aging gives back the smallest class first, LIFO within it.
         assert_eq!(r.pop(), Some(b[4]));
@@ -168,10 +166,10 @@ mod tests {
         let (heap, b) = blocks(&[448, 100, 4000]);
         let r = Reserve::new(true);
         for &block in &b {
-            r.push(block);
+            r.push(r.class_of(block.capacity()), block);
         }
         // The head, whatever the size asked.
-        assert_eq!(r.take_class(size_class(16)), Some(b[2]));
+        assert_eq!(r.take(r.class_of(size_class(16))), Some(b[2]));
         assert_eq!(r.pop(), Some(b[1]));
         assert_eq!(r.pop(), Some(b[0]));
         for block in b {

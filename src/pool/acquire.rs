@@ -13,8 +13,7 @@ use core::ptr::NonNull;
 impl Pool {
     /// `zf_frame_acquire` when the slot and hot stack were empty: a cold
     /// zombie of this code, else a frame from the reserve or a fresh block.
-    #[cold]
-    #[inline(never)]
+    #[inline]
     pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
         if self.cfg.debug() {
             return self.checked_acquire(code);
@@ -25,8 +24,9 @@ impl Pool {
     pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
         // What the inline path serves, a watched pool serves the same way,
         // leaving the counting to the next sync: so every pool counts, and
-        // decides, at the same moments. Legacy has no inline path.
-        if !self.legacy() {
+        // decides, at the same moments. Legacy has no inline path; other
+        // pools' callers tried it already (`zf_frame_acquire`).
+        if self.watched && !self.legacy() {
             if let Some(frame) = code.state().take() {
                 self.traced(|t| t.acquire(code.id, frame.as_ptr()));
                 return Ok((frame, true));
@@ -56,7 +56,9 @@ impl Pool {
     /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),
     /// after bringing a cold zombie up if the slot and hot stack are empty.
     fn take_zombie(&self, code: &Code) -> Option<Block> {
-        code.warm_up();
+        if !code.warm_up() {
+            return None;
+        }
         // SAFETY: the slot and the hot stack hold only this code's zombies.
         let block = unsafe { Block::from_frame(code.state().take()?) };
         self.sync(code);
@@ -68,55 +70,53 @@ impl Pool {
     /// block. Under legacy, CPython's rule: the head of the list, resized
     /// when too small. Else the first frame of the code's size class, so
     /// nothing is resized and all frames of a code are one size.
-    #[cold]
+    /// Inlined into its one caller: most slow acquires are misses.
+    #[inline]
     fn miss(&self, code: &Code) -> Result<Block, Error> {
         if code.first_run() {
             self.bound.code_ran(code.ran_bytes());
         }
         self.bound.note_depth(code);
+        // Whether the code never had so many frames live (why it had no
+        // zombie, if the system must be asked).
         let deeper = code.reach_depth();
-        self.serve_miss(code, deeper)
-    }
-
-    /// `miss` past its bookkeeping; `deeper`: the code never had so many
-    /// frames live (why it had no zombie, if the system must be asked).
-    fn serve_miss(&self, code: &Code, deeper: bool) -> Result<Block, Error> {
-        // Legacy: the head of its one list, whatever the size.
-        let Some(block) = self.reserve.take_class(code.capacity()) else {
-            return self.fresh_block(code, deeper);
-        };
-        self.aging.note_reserve(self.reserve.len());
-        self.uncount_cached(block);
-        if self.cfg.debug() && self.corrupt_zombie(block) {
-            self.free_block(block);
-            return self.serve_miss(code, deeper);
-        }
-        if block.capacity() >= code.frame_bytes {
+        let shared = self.take_reserve(code);
+        if let Some(block) = shared.filter(|b| b.capacity() >= code.frame_bytes) {
             self.counters.shared_hits.add(1);
             return Ok(block);
         }
-        // A resize. Another code's contents are dead: no need to copy them.
-        match self.new_block(code) {
-            Ok(bigger) => {
-                self.forget_if_debug(block);
+        // A fresh block, or under legacy a resize of the reserve's head
+        // (another code's contents are dead: no need to copy them).
+        let fresh = self.new_block(code);
+        match (shared, &fresh) {
+            (None, Ok(_)) => self.counters.fresh_allocs.add(1),
+            (None, Err(_)) => {}
+            (Some(small), Ok(_)) => {
+                self.forget_if_debug(small);
                 // SAFETY: taken out of the reserve just now.
-                unsafe { self.heap.free_block(block) };
+                unsafe { self.heap.free_block(small) };
                 self.counters.reallocs.add(1);
-                self.last_miss.set(code.charge_miss(deeper));
-                Ok(bigger)
             }
-            Err(e) => {
-                self.free_block(block);
-                Err(e)
-            }
+            (Some(small), Err(_)) => self.free_block(small),
         }
-    }
-
-    fn fresh_block(&self, code: &Code, deeper: bool) -> Result<Block, Error> {
-        let block = self.new_block(code)?;
-        self.counters.fresh_allocs.add(1);
+        let block = fresh?;
         self.last_miss.set(code.charge_miss(deeper));
         Ok(block)
+    }
+
+    /// The reserve's latest frame for the code's class (legacy: the head
+    /// of its one list, whatever the size), out of the cache. A debug
+    /// pool frees those whose bytes changed since they retired.
+    fn take_reserve(&self, code: &Code) -> Option<Block> {
+        loop {
+            let block = self.reserve.take(code.class)?;
+            self.aging.note_reserve(self.reserve.len());
+            self.uncount_cached(block);
+            if !(self.cfg.debug() && self.corrupt_zombie(block)) {
+                return Some(block);
+            }
+            self.free_block(block);
+        }
     }
 
     fn new_block(&self, code: &Code) -> Result<Block, Error> {

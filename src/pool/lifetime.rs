@@ -11,7 +11,7 @@ use super::bound::Bound;
 use super::policy::Aging;
 use super::{Pool, LEGACY_FREE_LIST_MAX};
 use crate::block::{block_bytes, size_class, Heap};
-use crate::code::{Code, Miss, PoolLink};
+use crate::code::{Code, Miss, PoolLink, Shape};
 use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
 use crate::error::Error;
@@ -106,9 +106,8 @@ impl Pool {
         // Legacy blocks keep the size asked, as CPython's do.
         let capacity = if self.legacy() { block_frame } else { size_class(block_frame) };
         let bytes = block_bytes(capacity).ok_or(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES })?;
-        let limit = self.cfg.per_code_max;
-        let code =
-            Code::new(PoolLink(NonNull::from(self).cast()), id, block_frame, capacity, bytes, limit, self.watched);
+        let shape = Shape { frame_bytes: block_frame, capacity, bytes, class: self.reserve.class_of(capacity) };
+        let code = Code::new(PoolLink(NonNull::from(self).cast()), id, shape, self.cfg.per_code_max, self.watched);
         let code = self.heap.boxed(code, "a code's free list")?;
         self.counters.codes_created.set(id);
         self.counters.codes.add(1);
@@ -132,10 +131,12 @@ impl Pool {
             // only within what is left, and others are trimmed if need be.
             p.revoke_room(c, u32::MAX);
             let shrunk = c.has_run() && p.bound.code_gone(c.ran_bytes());
-            while let Some(block) = p.drop_zombie(c, false) {
+            // With its room gone, every slot it has left holds a zombie.
+            for _ in 0..c.slots() {
+                let Some(block) = p.drop_zombie(c, false) else { break };
                 match p.legacy() {
                     true => p.free_block(block),
-                    false => _ = p.retire(block),
+                    false => _ = p.retire(c, block),
                 }
             }
             if shrunk {

@@ -155,7 +155,7 @@ impl Pool {
                 let Some(block) = self.drop_zombie(code, true) else { break };
                 code.note_loss(Loss::Aged);
                 let bytes = block.bytes() as u64;
-                if !self.retire(block) {
+                if !self.retire(code, block) {
                     self.counters.aged_frees.add(1);
                     freed += bytes;
                 }

@@ -13,8 +13,7 @@ impl Pool {
     ///
     /// # Safety
     /// `frame` came from `acquire` on `code` and has not been released since.
-    #[cold]
-    #[inline(never)]
+    #[inline]
     pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>) {
         // SAFETY: a code with a live frame is alive.
         let p = Pool::of(unsafe { code.as_ref() });
@@ -37,30 +36,32 @@ impl Pool {
             // SAFETY: a code with a live frame is alive.
             let c = unsafe { code.as_ref() };
             let p = Pool::of(c);
-            // SAFETY: by the contract, `frame` is a live frame of ours.
-            let block = unsafe { Block::from_frame(frame) };
             p.traced(|t| t.release(frame.as_ptr()));
             // SAFETY: `frame` is a live frame of `c` (the contract).
-            if !p.legacy() && unsafe { c.state().give(frame) } {
+            if unsafe { c.state().give(frame) } {
                 return; // as the inline path would: counted at the next sync
             }
+            // No free unit (legacy never has one here: its acquires take
+            // them back), and `sync` makes none: only a slot granted now
+            // can keep the frame.
             p.sync(c);
-            if !p.give_zombie(c, block) {
-                let kept = match p.grant_slot(c) {
-                    Ok(()) => p.give_zombie(c, block),
-                    Err(why) => {
-                        c.note_loss(why);
-                        false
-                    }
-                };
-                if !kept {
-                    p.counters.releases.add(1);
-                    p.counters.live_frames.sub(1);
-                    c.add_live(-1);
-                    p.retire(block);
+            debug_assert_eq!(c.room(), 0, "a free unit the release missed");
+            // SAFETY: by the contract, `frame` is a live frame of ours.
+            let block = unsafe { Block::from_frame(frame) };
+            let kept = match p.grant_slot(c) {
+                Ok(()) => p.give_zombie(c, block),
+                Err(why) => {
+                    c.note_loss(why);
+                    false
                 }
-                p.sweep_if_due();
+            };
+            if !kept {
+                p.counters.releases.add(1);
+                p.counters.live_frames.sub(1);
+                c.add_live(-1);
+                p.retire(c, block);
             }
+            p.sweep_if_due();
             if c.live() > 0 || !c.is_freed() {
                 return;
             }
@@ -113,14 +114,14 @@ impl Pool {
         }
     }
 
-    /// A frame its code will not keep (its list is full, aging dropped it,
-    /// or its code died): onto the reserve if there is room within the
+    /// A frame `code` will not keep (its list is full, aging dropped it,
+    /// or the code died): onto the reserve if there is room within the
     /// bound, else back to the allocator. True when kept.
     #[cold]
-    pub(crate) fn retire(&self, block: Block) -> bool {
+    pub(crate) fn retire(&self, code: &Code, block: Block) -> bool {
         let room = self.reserve.len() < self.reserve_max;
         if room && self.charged_bytes() + block.bytes() as u64 <= self.bound.bytes() {
-            self.reserve.push(block);
+            self.reserve.push(code.class, block);
             self.counters.cached_frames.add(1);
             self.counters.cached_bytes.add(block.bytes() as u64);
             self.raise_peak();
