@@ -3,10 +3,9 @@
 //! frame from the reserve, resized under legacy when too small, or a fresh
 //! block.
 
-use super::Pool;
+use super::{Failed, Pool};
 use crate::block::Block;
 use crate::code::Code;
-use crate::error::Error;
 use crate::stats::Tally;
 use core::ptr::NonNull;
 
@@ -14,14 +13,14 @@ impl Pool {
     /// `zf_frame_acquire` when the slot and hot stack were empty: a cold
     /// zombie of this code, else a frame from the reserve or a fresh block.
     #[inline]
-    pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+    pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         if self.cfg.debug() {
             return self.checked_acquire(code);
         }
         self.acquire_unchecked(code)
     }
 
-    pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+    pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         // What the inline path serves, a watched pool serves the same way,
         // leaving the counting to the next sync: so every pool counts, and
         // decides, at the same moments. Legacy has no inline path; other
@@ -72,7 +71,7 @@ impl Pool {
     /// nothing is resized and all frames of a code are one size.
     /// Inlined into its one caller: most slow acquires are misses.
     #[inline]
-    fn miss(&self, code: &Code) -> Result<Block, Error> {
+    fn miss(&self, code: &Code) -> Result<Block, Failed> {
         if code.first_run() {
             self.bound.code_ran(code.ran_bytes());
         }
@@ -119,7 +118,7 @@ impl Pool {
         }
     }
 
-    fn new_block(&self, code: &Code) -> Result<Block, Error> {
+    fn new_block(&self, code: &Code) -> Result<Block, Failed> {
         let capacity = code.capacity();
         match self.heap.new_block(capacity) {
             Err(_) if self.counters.cached_frames.get() > 0 => {
@@ -128,5 +127,6 @@ impl Pool {
             }
             other => other,
         }
+        .map_err(|e| self.fail(e))
     }
 }
