@@ -66,6 +66,10 @@ impl Write for Truncating<'_> {
     }
 }
 
+/// Out of line: every function's error path calls it, and none of their
+/// success paths should pay for its stack frame.
+#[cold]
+#[inline(never)]
 fn set_error(e: &Error) {
     // No buffer (no memory for one): zf_last_error() stays as it was.
     let Some(buf) = LAST_ERROR.get(true) else { return };
