@@ -195,13 +195,14 @@ impl Heap {
 
     /// `size` bytes aligned to 16.
     pub fn alloc(&self, size: usize, what: &'static str) -> Result<NonNull<u8>, Error> {
-        let p = match self.alloc {
-            // SAFETY: the hook's contract is malloc's; size is nonzero.
-            Some(hook) => unsafe { hook(self.ctx, size) }.cast::<u8>(),
-            // ALIGN is a power of two and a multiple of sizeof(void *).
-            None => os::alloc(ALIGN, size).cast::<u8>(),
+        let out_of_memory = Error::OutOfMemory { what, bytes: size };
+        let Some(hook) = self.alloc else {
+            // ALIGN is a power of two and a multiple of sizeof(void *), and
+            // os::alloc aligns to it: only a hook's block needs checking.
+            return NonNull::new(os::alloc(ALIGN, size).cast::<u8>()).ok_or(out_of_memory);
         };
-        let p = NonNull::new(p).ok_or(Error::OutOfMemory { what, bytes: size })?;
+        // SAFETY: the hook's contract is malloc's; size is nonzero.
+        let p = NonNull::new(unsafe { hook(self.ctx, size) }.cast::<u8>()).ok_or(out_of_memory)?;
         if p.as_ptr() as usize % ALIGN != 0 {
             // SAFETY: `p` came from the hook just now, for `size` bytes.
             unsafe { self.free(p, size) };
