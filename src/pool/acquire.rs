@@ -79,26 +79,26 @@ impl Pool {
         // Whether the code never had so many frames live (why it had no
         // zombie, if the system must be asked).
         let deeper = code.reach_depth();
-        let shared = self.take_reserve(code);
-        if let Some(block) = shared.filter(|b| b.capacity() >= code.frame_bytes) {
-            self.counters.shared_hits.add(1);
+        let Some(shared) = self.take_reserve(code) else {
+            let block = self.new_block(code)?;
+            self.counters.fresh_allocs.add(1);
+            self.last_miss.set(code.charge_miss(deeper));
             return Ok(block);
+        };
+        if shared.capacity() >= code.frame_bytes {
+            self.counters.shared_hits.add(1);
+            return Ok(shared);
         }
-        // A fresh block, or under legacy a resize of the reserve's head
-        // (another code's contents are dead: no need to copy them).
-        let fresh = self.new_block(code);
-        match (shared, &fresh) {
-            (None, Ok(_)) => self.counters.fresh_allocs.add(1),
-            (None, Err(_)) => {}
-            (Some(small), Ok(_)) => {
-                self.forget_if_debug(small);
-                // SAFETY: taken out of the reserve just now.
-                unsafe { self.heap.free_block(small) };
-                self.counters.reallocs.add(1);
-            }
-            (Some(small), Err(_)) => self.free_block(small),
-        }
-        let block = fresh?;
+        // Legacy: a resize of the reserve's head (another code's contents
+        // are dead: no need to copy them).
+        let Ok(block) = self.new_block(code) else {
+            self.free_block(shared);
+            return Err(Failed(()));
+        };
+        self.forget_if_debug(shared);
+        // SAFETY: taken out of the reserve just now.
+        unsafe { self.heap.free_block(shared) };
+        self.counters.reallocs.add(1);
         self.last_miss.set(code.charge_miss(deeper));
         Ok(block)
     }
@@ -107,17 +107,33 @@ impl Pool {
     /// of its one list, whatever the size), out of the cache. A debug
     /// pool frees those whose bytes changed since they retired.
     fn take_reserve(&self, code: &Code) -> Option<Block> {
-        loop {
-            let block = self.reserve.take(code.class)?;
-            self.aging.note_reserve(self.reserve.len());
-            self.uncount_cached(block);
-            if !(self.cfg.debug() && self.corrupt_zombie(block)) {
-                return Some(block);
-            }
-            self.free_block(block);
+        let block = self.take_reserve_block(code)?;
+        if self.cfg.debug() {
+            return self.vetted_reserve(code, block);
         }
+        Some(block)
     }
 
+    /// A debug pool's `take_reserve`: `block`, else the next frame whose
+    /// bytes are as they retired (the others are freed).
+    #[cold]
+    fn vetted_reserve(&self, code: &Code, mut block: Block) -> Option<Block> {
+        while self.corrupt_zombie(block) {
+            self.free_block(block);
+            block = self.take_reserve_block(code)?;
+        }
+        Some(block)
+    }
+
+    fn take_reserve_block(&self, code: &Code) -> Option<Block> {
+        let block = self.reserve.take(code.class)?;
+        self.aging.note_reserve(self.reserve.len());
+        self.uncount_cached(block);
+        Some(block)
+    }
+
+    /// Inlined into both of `miss`'s calls: one is every fresh block's.
+    #[inline(always)]
     fn new_block(&self, code: &Code) -> Result<Block, Failed> {
         let capacity = code.capacity();
         match self.heap.new_block(capacity) {
