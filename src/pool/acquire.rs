@@ -135,11 +135,11 @@ impl Pool {
     /// Inlined into both of `miss`'s calls: one is every fresh block's.
     #[inline(always)]
     fn new_block(&self, code: &Code) -> Result<Block, Failed> {
-        let capacity = code.capacity();
-        match self.heap.new_block(capacity) {
+        let (capacity, bytes) = (code.capacity(), code.bytes());
+        match self.heap.new_sized_block(capacity, bytes) {
             Err(_) if self.counters.cached_frames.get() > 0 => {
                 self.clear(); // memory is short: our zombies are the first to go
-                self.heap.new_block(capacity)
+                self.heap.new_sized_block(capacity, bytes)
             }
             other => other,
         }
