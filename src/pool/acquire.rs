@@ -40,16 +40,29 @@ impl Pool {
         if !hit {
             code.add_live(1);
             self.counters.live_frames.add(1);
+            self.raise_peak_live();
         }
-        if !hit || self.legacy() {
-            self.counters.peak_live_frames.raise_to(self.counters.live_frames.get());
+        // Legacy and a trace make a pool watched: one test for both.
+        if self.watched {
+            self.watched_acquired(code, block);
         }
+        Ok((block.frame(), hit))
+    }
+
+    /// What a watched pool does past a slow acquire: legacy's accounting,
+    /// and the trace's event.
+    #[cold]
+    fn watched_acquired(&self, code: &Code, block: Block) {
         if self.legacy() {
+            self.raise_peak_live();
             // CPython keeps no place for the zombie it just handed out.
             self.revoke_room(code, u32::MAX);
         }
         self.traced(|t| t.acquire(code.id, block.frame().as_ptr()));
-        Ok((block.frame(), hit))
+    }
+
+    fn raise_peak_live(&self) {
+        self.counters.peak_live_frames.raise_to(self.counters.live_frames.get());
     }
 
     /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),
