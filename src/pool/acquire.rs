@@ -12,53 +12,60 @@ use core::ptr::NonNull;
 impl Pool {
     /// `zf_frame_acquire` when the slot and hot stack were empty: a cold
     /// zombie of this code, else a frame from the reserve or a fresh block.
+    /// A pool nobody watches, the common one, goes straight to the work,
+    /// inlined into `zf_frame_acquire`'s slow path.
     #[inline]
     pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
+        if self.watched {
+            return self.watched_acquire(code);
+        }
+        self.take_or_miss(code)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn watched_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         if self.cfg.debug() {
             return self.checked_acquire(code);
         }
         self.acquire_unchecked(code)
     }
 
+    /// A watched pool's acquire, checks aside (`checked_acquire` makes them).
     pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         // What the inline path serves, a watched pool serves the same way,
         // leaving the counting to the next sync: so every pool counts, and
-        // decides, at the same moments. Legacy has no inline path; other
-        // pools' callers tried it already (`zf_frame_acquire`).
-        if self.watched && !self.legacy() {
+        // decides, at the same moments. Legacy has no inline path.
+        if !self.legacy() {
             if let Some(frame) = code.state().take() {
                 self.traced(|t| t.acquire(code.id, frame.as_ptr()));
                 return Ok((frame, true));
             }
         }
-        self.sync(code);
-        code.mark_used();
-        let (block, hit) = match self.take_zombie(code) {
-            Some(block) => (block, true),
-            None => (self.miss(code)?, false),
-        };
-        if !hit {
-            code.add_live(1);
-            self.counters.live_frames.add(1);
-            self.raise_peak_live();
-        }
-        // Legacy and a trace make a pool watched: one test for both.
-        if self.watched {
-            self.watched_acquired(code, block);
-        }
-        Ok((block.frame(), hit))
-    }
-
-    /// What a watched pool does past a slow acquire: legacy's accounting,
-    /// and the trace's event.
-    #[cold]
-    fn watched_acquired(&self, code: &Code, block: Block) {
+        let (frame, hit) = self.take_or_miss(code)?;
         if self.legacy() {
             self.raise_peak_live();
             // CPython keeps no place for the zombie it just handed out.
             self.revoke_room(code, u32::MAX);
         }
-        self.traced(|t| t.acquire(code.id, block.frame().as_ptr()));
+        self.traced(|t| t.acquire(code.id, frame.as_ptr()));
+        Ok((frame, hit))
+    }
+
+    /// The slow acquire proper, once the hot state is found empty: a cold
+    /// zombie, else a miss.
+    #[inline(always)]
+    fn take_or_miss(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
+        self.sync(code);
+        code.mark_used();
+        if let Some(block) = self.take_zombie(code) {
+            return Ok((block.frame(), true));
+        }
+        let block = self.miss(code)?;
+        code.add_live(1);
+        self.counters.live_frames.add(1);
+        self.raise_peak_live();
+        Ok((block.frame(), false))
     }
 
     fn raise_peak_live(&self) {
@@ -67,6 +74,7 @@ impl Pool {
 
     /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),
     /// after bringing a cold zombie up if the slot and hot stack are empty.
+    #[inline(always)]
     fn take_zombie(&self, code: &Code) -> Option<Block> {
         if !code.warm_up() {
             return None;
@@ -82,8 +90,8 @@ impl Pool {
     /// block. Under legacy, CPython's rule: the head of the list, resized
     /// when too small. Else the first frame of the code's size class, so
     /// nothing is resized and all frames of a code are one size.
-    /// Inlined into its one caller: most slow acquires are misses.
-    #[inline]
+    /// Inlined: most slow acquires are misses.
+    #[inline(always)]
     fn miss(&self, code: &Code) -> Result<Block, Failed> {
         if code.first_run() {
             self.bound.code_ran(code.ran_bytes());
