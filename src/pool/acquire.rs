@@ -19,7 +19,8 @@ impl Pool {
         if self.watched {
             return self.watched_acquire(code);
         }
-        self.take_or_miss(code)
+        // `zf_frame_acquire` found the hot state without a zombie.
+        self.take_or_miss(code, true)
     }
 
     #[cold]
@@ -42,7 +43,7 @@ impl Pool {
                 return Ok((frame, true));
             }
         }
-        let (frame, hit) = self.take_or_miss(code)?;
+        let (frame, hit) = self.take_or_miss(code, !self.legacy())?;
         if self.legacy() {
             self.raise_peak_live();
             // CPython keeps no place for the zombie it just handed out.
@@ -52,13 +53,13 @@ impl Pool {
         Ok((frame, hit))
     }
 
-    /// The slow acquire proper, once the hot state is found empty: a cold
-    /// zombie, else a miss.
+    /// The slow acquire proper: a cold zombie, else a miss. `hot_tried`:
+    /// the caller found the slot and the hot stack without a zombie.
     #[inline(always)]
-    fn take_or_miss(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
+    fn take_or_miss(&self, code: &Code, hot_tried: bool) -> Result<(NonNull<u8>, bool), Failed> {
         self.sync(code);
         code.mark_used();
-        if let Some(block) = self.take_zombie(code) {
+        if let Some(block) = self.take_zombie(code, hot_tried) {
             return Ok((block.frame(), true));
         }
         let block = self.miss(code)?;
@@ -73,10 +74,15 @@ impl Pool {
     }
 
     /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),
-    /// after bringing a cold zombie up if the slot and hot stack are empty.
+    /// after bringing a cold zombie up if the slot and hot stack are empty
+    /// (`hot_tried`: known to be; sync fills neither).
     #[inline(always)]
-    fn take_zombie(&self, code: &Code) -> Option<Block> {
-        if !code.warm_up() {
+    fn take_zombie(&self, code: &Code, hot_tried: bool) -> Option<Block> {
+        let warm = match hot_tried {
+            true => code.warm_up_cold(),
+            false => code.warm_up(),
+        };
+        if !warm {
             return None;
         }
         // SAFETY: the slot and the hot stack hold only this code's zombies.
