@@ -17,22 +17,18 @@ impl Pool {
     #[inline]
     pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         if self.watched {
-            return self.watched_acquire(code);
+            return match self.cfg.debug() {
+                true => self.checked_acquire(code),
+                false => self.acquire_unchecked(code),
+            };
         }
         // `zf_frame_acquire` found the hot state without a zombie.
         self.take_or_miss(code, true)
     }
 
+    /// A watched pool's acquire, checks aside (`checked_acquire` makes them).
     #[cold]
     #[inline(never)]
-    fn watched_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
-        if self.cfg.debug() {
-            return self.checked_acquire(code);
-        }
-        self.acquire_unchecked(code)
-    }
-
-    /// A watched pool's acquire, checks aside (`checked_acquire` makes them).
     pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         // What the inline path serves, a watched pool serves the same way,
         // leaving the counting to the next sync: so every pool counts, and
