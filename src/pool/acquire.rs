@@ -114,9 +114,12 @@ impl Pool {
         }
         // Legacy: a resize of the reserve's head (another code's contents
         // are dead: no need to copy them).
-        let Ok(block) = self.new_block(code) else {
-            self.free_block(shared);
-            return Err(Failed(()));
+        let block = match self.new_block(code) {
+            Ok(block) => block,
+            Err(failed) => {
+                self.free_block(shared);
+                return Err(failed);
+            }
         };
         self.forget_if_debug(shared);
         // SAFETY: taken out of the reserve just now.
