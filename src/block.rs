@@ -195,13 +195,14 @@ impl Heap {
 
     /// `size` bytes aligned to 16.
     pub fn alloc(&self, size: usize, what: &'static str) -> Result<NonNull<u8>, Error> {
-        let p = match self.alloc {
-            // SAFETY: the hook's contract is malloc's; size is nonzero.
-            Some(hook) => unsafe { hook(self.ctx, size) }.cast::<u8>(),
-            // ALIGN is a power of two and a multiple of sizeof(void *).
-            None => os::alloc(ALIGN, size).cast::<u8>(),
+        let out_of_memory = Error::OutOfMemory { what, bytes: size };
+        let Some(hook) = self.alloc else {
+            // ALIGN is a power of two and a multiple of sizeof(void *), and
+            // os::alloc aligns to it: only a hook's block needs checking.
+            return NonNull::new(os::alloc(ALIGN, size).cast::<u8>()).ok_or(out_of_memory);
         };
-        let p = NonNull::new(p).ok_or(Error::OutOfMemory { what, bytes: size })?;
+        // SAFETY: the hook's contract is malloc's; size is nonzero.
+        let p = NonNull::new(unsafe { hook(self.ctx, size) }.cast::<u8>()).ok_or(out_of_memory)?;
         if p.as_ptr() as usize % ALIGN != 0 {
             // SAFETY: `p` came from the hook just now, for `size` bytes.
             unsafe { self.free(p, size) };
@@ -221,10 +222,23 @@ impl Heap {
         }
     }
 
-    /// A block for frames of up to `frame_bytes` (at most ZF_MAX_FRAME_BYTES).
+    /// A block for frames of up to `frame_bytes` (at most ZF_MAX_FRAME_BYTES):
+    /// the tests' shorthand for `new_sized_block`.
+    #[cfg(test)]
     pub fn new_block(&self, frame_bytes: usize) -> Result<Block, Error> {
-        let bytes = block_bytes(frame_bytes).filter(|_| frame_bytes <= ZF_MAX_FRAME_BYTES);
-        let bytes = bytes.ok_or(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES })?;
+        let too_big = Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES };
+        self.new_sized_block(frame_bytes, block_bytes(frame_bytes).ok_or(too_big)?)
+    }
+
+    /// A block for frames of up to `frame_bytes` (at most ZF_MAX_FRAME_BYTES),
+    /// of `bytes`, `block_bytes(frame_bytes)`: a code keeps its own, so a
+    /// miss need not work it out again.
+    #[inline]
+    pub fn new_sized_block(&self, frame_bytes: usize, bytes: usize) -> Result<Block, Error> {
+        debug_assert_eq!(block_bytes(frame_bytes), Some(bytes));
+        if frame_bytes > ZF_MAX_FRAME_BYTES {
+            return Err(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES });
+        }
         let block = Block(self.alloc(bytes, "a frame")?.cast());
         // Both fit in u32: ZF_MAX_FRAME_BYTES is 1 GiB.
         let header = Header { next: core::ptr::null_mut(), capacity: frame_bytes as u32, bytes: bytes as u32 };
@@ -234,7 +248,7 @@ impl Heap {
     }
 
     /// # Safety
-    /// `block` came from `self.new_block` and is not used afterwards.
+    /// `block` came from `self.new_sized_block` and is not used afterwards.
     pub unsafe fn free_block(&self, block: Block) {
         // SAFETY: forwarded contract; the header says how big the block is.
         unsafe { self.free(block.0.cast(), block.bytes()) }

@@ -297,9 +297,15 @@ impl Code {
         if s.slot_zombie().is_some() || !s.stack().is_empty() {
             return true;
         }
+        self.warm_up_cold()
+    }
+
+    /// `warm_up` for a caller that found the slot and the hot stack
+    /// without a zombie just now.
+    pub fn warm_up_cold(&self) -> bool {
         let Some(block) = self.cold().pop() else { return false };
         self.cold_len.set(self.cold_len.get() - 1);
-        s.stack().push(block);
+        self.state().stack().push(block);
         true
     }
 

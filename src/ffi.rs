@@ -66,6 +66,10 @@ impl Write for Truncating<'_> {
     }
 }
 
+/// Out of line: every function's error path calls it, and none of their
+/// success paths should pay for its stack frame.
+#[cold]
+#[inline(never)]
 fn set_error(e: &Error) {
     // No buffer (no memory for one): zf_last_error() stays as it was.
     let Some(buf) = LAST_ERROR.get(true) else { return };
@@ -225,9 +229,11 @@ unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void 
     // SAFETY: a non-null code is alive (header contract).
     let c = unsafe { code.as_ref() };
     let p = Pool::of(c);
-    let (frame, hit) = match p.acquire(c) {
-        Ok(got) => got,
-        Err(e) => return fail(e, ptr::null_mut()),
+    let Ok((frame, hit)) = p.acquire(c) else {
+        if let Some(e) = p.take_failure() {
+            set_error(&e);
+        }
+        return ptr::null_mut();
     };
     // SAFETY: a non-null `is_zombie` points to a writable int.
     if let Some(out) = unsafe { is_zombie.as_mut() } {

@@ -14,6 +14,7 @@ use crate::block::{Block, Heap};
 use crate::code::{Code, Miss};
 use crate::config::{ZfConfig, ZF_POLICY_LEGACY};
 use crate::debug::{Handler, Record};
+use crate::error::Error;
 use crate::record::Recorder;
 use crate::reserve::Reserve;
 use crate::ring::Ring;
@@ -55,7 +56,15 @@ pub struct Pool {
     record: Record,
     /// Why the latest system allocation was needed (read by the replay).
     last_miss: Cell<Miss>,
+    /// Why the latest acquire failed (`Failed`), until the caller takes it.
+    failure: Cell<Option<Error>>,
 }
+
+/// A failed acquire; the pool keeps the error (`Pool::take_failure`). An
+/// `Error` is 40 bytes: in the result, it sent every acquire's answer
+/// through memory, where a pointer and a flag fit in two registers.
+#[derive(Debug)]
+pub struct Failed(());
 
 /// CPython 3.9's `PyFrame_MAXFREELIST`.
 const LEGACY_FREE_LIST_MAX: u32 = 200;
@@ -158,6 +167,18 @@ impl Pool {
     /// What `zf_pool_print_stats` writes.
     pub fn stats_report(&self) -> String {
         crate::stats::report(&self.stats(), &self.cfg, self.closed.get(), &self.top_lists(5))
+    }
+
+    /// Keeps `e` for the caller of the failed acquire (`take_failure`).
+    #[cold]
+    pub(crate) fn fail(&self, e: Error) -> Failed {
+        self.failure.set(Some(e));
+        Failed(())
+    }
+
+    /// Why the latest acquire failed, once: every `Failed` comes from `fail`.
+    pub fn take_failure(&self) -> Option<Error> {
+        self.failure.take()
     }
 
     /// A misuse report, through the handler the caller set.

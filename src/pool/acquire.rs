@@ -3,60 +3,82 @@
 //! frame from the reserve, resized under legacy when too small, or a fresh
 //! block.
 
-use super::Pool;
+use super::{Failed, Pool};
 use crate::block::Block;
 use crate::code::Code;
-use crate::error::Error;
 use crate::stats::Tally;
 use core::ptr::NonNull;
 
 impl Pool {
     /// `zf_frame_acquire` when the slot and hot stack were empty: a cold
     /// zombie of this code, else a frame from the reserve or a fresh block.
+    /// A pool nobody watches, the common one, goes straight to the work,
+    /// inlined into `zf_frame_acquire`'s slow path.
     #[inline]
-    pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
-        if self.cfg.debug() {
-            return self.checked_acquire(code);
+    pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
+        if self.watched {
+            return match self.cfg.debug() {
+                true => self.checked_acquire(code),
+                false => self.acquire_unchecked(code),
+            };
         }
-        self.acquire_unchecked(code)
+        // `zf_frame_acquire` found the hot state without a zombie.
+        self.take_or_miss(code, true)
     }
 
-    pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+    /// A watched pool's acquire, checks aside (`checked_acquire` makes them).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn acquire_unchecked(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         // What the inline path serves, a watched pool serves the same way,
         // leaving the counting to the next sync: so every pool counts, and
-        // decides, at the same moments. Legacy has no inline path; other
-        // pools' callers tried it already (`zf_frame_acquire`).
-        if self.watched && !self.legacy() {
+        // decides, at the same moments. Legacy has no inline path.
+        if !self.legacy() {
             if let Some(frame) = code.state().take() {
                 self.traced(|t| t.acquire(code.id, frame.as_ptr()));
                 return Ok((frame, true));
             }
         }
-        self.sync(code);
-        code.mark_used();
-        let (block, hit) = match self.take_zombie(code) {
-            Some(block) => (block, true),
-            None => (self.miss(code)?, false),
-        };
-        if !hit {
-            code.add_live(1);
-            self.counters.live_frames.add(1);
-        }
-        if !hit || self.legacy() {
-            self.counters.peak_live_frames.raise_to(self.counters.live_frames.get());
-        }
+        let (frame, hit) = self.take_or_miss(code, !self.legacy())?;
         if self.legacy() {
+            self.raise_peak_live();
             // CPython keeps no place for the zombie it just handed out.
             self.revoke_room(code, u32::MAX);
         }
-        self.traced(|t| t.acquire(code.id, block.frame().as_ptr()));
-        Ok((block.frame(), hit))
+        self.traced(|t| t.acquire(code.id, frame.as_ptr()));
+        Ok((frame, hit))
+    }
+
+    /// The slow acquire proper: a cold zombie, else a miss. `hot_tried`:
+    /// the caller found the slot and the hot stack without a zombie.
+    #[inline(always)]
+    fn take_or_miss(&self, code: &Code, hot_tried: bool) -> Result<(NonNull<u8>, bool), Failed> {
+        self.sync(code);
+        code.mark_used();
+        if let Some(block) = self.take_zombie(code, hot_tried) {
+            return Ok((block.frame(), true));
+        }
+        let block = self.miss(code)?;
+        code.add_live(1);
+        self.counters.live_frames.add(1);
+        self.raise_peak_live();
+        Ok((block.frame(), false))
+    }
+
+    fn raise_peak_live(&self) {
+        self.counters.peak_live_frames.raise_to(self.counters.live_frames.get());
     }
 
     /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),
-    /// after bringing a cold zombie up if the slot and hot stack are empty.
-    fn take_zombie(&self, code: &Code) -> Option<Block> {
-        if !code.warm_up() {
+    /// after bringing a cold zombie up if the slot and hot stack are empty
+    /// (`hot_tried`: known to be; sync fills neither).
+    #[inline(always)]
+    fn take_zombie(&self, code: &Code, hot_tried: bool) -> Option<Block> {
+        let warm = match hot_tried {
+            true => code.warm_up_cold(),
+            false => code.warm_up(),
+        };
+        if !warm {
             return None;
         }
         // SAFETY: the slot and the hot stack hold only this code's zombies.
@@ -70,9 +92,9 @@ impl Pool {
     /// block. Under legacy, CPython's rule: the head of the list, resized
     /// when too small. Else the first frame of the code's size class, so
     /// nothing is resized and all frames of a code are one size.
-    /// Inlined into its one caller: most slow acquires are misses.
-    #[inline]
-    fn miss(&self, code: &Code) -> Result<Block, Error> {
+    /// Inlined: most slow acquires are misses.
+    #[inline(always)]
+    fn miss(&self, code: &Code) -> Result<Block, Failed> {
         if code.first_run() {
             self.bound.code_ran(code.ran_bytes());
         }
@@ -80,26 +102,29 @@ impl Pool {
         // Whether the code never had so many frames live (why it had no
         // zombie, if the system must be asked).
         let deeper = code.reach_depth();
-        let shared = self.take_reserve(code);
-        if let Some(block) = shared.filter(|b| b.capacity() >= code.frame_bytes) {
-            self.counters.shared_hits.add(1);
+        let Some(shared) = self.take_reserve(code) else {
+            let block = self.new_block(code)?;
+            self.counters.fresh_allocs.add(1);
+            self.last_miss.set(code.charge_miss(deeper));
             return Ok(block);
+        };
+        if shared.capacity() >= code.frame_bytes {
+            self.counters.shared_hits.add(1);
+            return Ok(shared);
         }
-        // A fresh block, or under legacy a resize of the reserve's head
-        // (another code's contents are dead: no need to copy them).
-        let fresh = self.new_block(code);
-        match (shared, &fresh) {
-            (None, Ok(_)) => self.counters.fresh_allocs.add(1),
-            (None, Err(_)) => {}
-            (Some(small), Ok(_)) => {
-                self.forget_if_debug(small);
-                // SAFETY: taken out of the reserve just now.
-                unsafe { self.heap.free_block(small) };
-                self.counters.reallocs.add(1);
+        // Legacy: a resize of the reserve's head (another code's contents
+        // are dead: no need to copy them).
+        let block = match self.new_block(code) {
+            Ok(block) => block,
+            Err(failed) => {
+                self.free_block(shared);
+                return Err(failed);
             }
-            (Some(small), Err(_)) => self.free_block(small),
-        }
-        let block = fresh?;
+        };
+        self.forget_if_debug(shared);
+        // SAFETY: taken out of the reserve just now.
+        unsafe { self.heap.free_block(shared) };
+        self.counters.reallocs.add(1);
         self.last_miss.set(code.charge_miss(deeper));
         Ok(block)
     }
@@ -108,25 +133,42 @@ impl Pool {
     /// of its one list, whatever the size), out of the cache. A debug
     /// pool frees those whose bytes changed since they retired.
     fn take_reserve(&self, code: &Code) -> Option<Block> {
-        loop {
-            let block = self.reserve.take(code.class)?;
-            self.aging.note_reserve(self.reserve.len());
-            self.uncount_cached(block);
-            if !(self.cfg.debug() && self.corrupt_zombie(block)) {
-                return Some(block);
-            }
-            self.free_block(block);
+        let block = self.take_reserve_block(code)?;
+        if self.cfg.debug() {
+            return self.vetted_reserve(code, block);
         }
+        Some(block)
     }
 
-    fn new_block(&self, code: &Code) -> Result<Block, Error> {
-        let capacity = code.capacity();
-        match self.heap.new_block(capacity) {
+    /// A debug pool's `take_reserve`: `block`, else the next frame whose
+    /// bytes are as they retired (the others are freed).
+    #[cold]
+    fn vetted_reserve(&self, code: &Code, mut block: Block) -> Option<Block> {
+        while self.corrupt_zombie(block) {
+            self.free_block(block);
+            block = self.take_reserve_block(code)?;
+        }
+        Some(block)
+    }
+
+    fn take_reserve_block(&self, code: &Code) -> Option<Block> {
+        let block = self.reserve.take(code.class)?;
+        self.aging.note_reserve(self.reserve.len());
+        self.uncount_cached(block);
+        Some(block)
+    }
+
+    /// Inlined into both of `miss`'s calls: one is every fresh block's.
+    #[inline(always)]
+    fn new_block(&self, code: &Code) -> Result<Block, Failed> {
+        let (capacity, bytes) = (code.capacity(), code.bytes());
+        match self.heap.new_sized_block(capacity, bytes) {
             Err(_) if self.counters.cached_frames.get() > 0 => {
                 self.clear(); // memory is short: our zombies are the first to go
-                self.heap.new_block(capacity)
+                self.heap.new_sized_block(capacity, bytes)
             }
             other => other,
         }
+        .map_err(|e| self.fail(e))
     }
 }

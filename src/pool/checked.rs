@@ -2,7 +2,7 @@
 //! release goes through the record of frames (`src/debug.rs`), which names
 //! misuse before it can corrupt anything.
 
-use super::Pool;
+use super::{Failed, Pool};
 use crate::block::Block;
 use crate::code::Code;
 use crate::debug::*;
@@ -29,11 +29,11 @@ impl Pool {
     /// the frame handed out is recorded and its guard filled.
     #[cold]
     #[inline(never)]
-    pub(crate) fn checked_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Error> {
+    pub(crate) fn checked_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         if !self.record.enter() {
-            return Err(self.concurrent("zf_frame_acquire", code));
+            return Err(self.fail(self.concurrent("zf_frame_acquire", code)));
         }
-        let got = self.record.frames.reserve().and_then(|()| {
+        let got = self.record.frames.reserve().map_err(|e| self.fail(e)).and_then(|()| {
             self.drop_corrupt_zombies(code);
             self.acquire_unchecked(code)
         });

@@ -57,6 +57,7 @@ impl Pool {
             trace,
             record: Record::new(heap),
             last_miss: Cell::new(Miss::None),
+            failure: Cell::new(None),
         };
         heap.boxed(pool, "a pool")
     }

@@ -59,7 +59,7 @@ impl Pool {
                 p.counters.releases.add(1);
                 p.counters.live_frames.sub(1);
                 c.add_live(-1);
-                p.retire(c, block);
+                p.retire_inline(c, block);
             }
             p.sweep_if_due();
             if c.live() > 0 || !c.is_freed() {
@@ -119,6 +119,13 @@ impl Pool {
     /// bound, else back to the allocator. True when kept.
     #[cold]
     pub(crate) fn retire(&self, code: &Code, block: Block) -> bool {
+        self.retire_inline(code, block)
+    }
+
+    /// `retire`, inlined into the slow release: there, past a code's
+    /// list, it runs at every release.
+    #[inline(always)]
+    fn retire_inline(&self, code: &Code, block: Block) -> bool {
         let room = self.reserve.len() < self.reserve_max;
         if room && self.charged_bytes() + block.bytes() as u64 <= self.bound.bytes() {
             self.reserve.push(code.class, block);
