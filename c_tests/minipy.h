@@ -15,20 +15,11 @@
 #include "zombie_frames.h"
 
 /* Built with -DZF_TEST_FAST, minipy and the scenarios call the header's
- * inline functions wherever they name the exported pair, as the CPython
- * kits do: the hit alone (zf_frame_hit_fast), then the exported acquire;
- * the inline release. tests/c_programs.rs runs every scenario both ways
- * (test_aging_defaults.c calls zf_frame_acquire_fast). */
+ * inline pair wherever they name the exported one (the acquire is the
+ * kits' zf_frame_hit_fast, then the exported acquire): tests/c_programs.rs
+ * runs every scenario both ways. */
 #ifdef ZF_TEST_FAST
-static inline void *minipy_acquire(ZfCode *code, int *is_zombie)
-{
-    void *frame = zf_frame_hit_fast(code);
-    if (frame == NULL)
-        return (zf_frame_acquire)(code, is_zombie);
-    *is_zombie = 1;
-    return frame;
-}
-#define zf_frame_acquire(code, is_zombie) minipy_acquire(code, is_zombie)
+#define zf_frame_acquire(code, is_zombie) zf_frame_acquire_fast(code, is_zombie)
 #define zf_frame_release(code, frame) zf_frame_release_fast(code, frame)
 #endif
 

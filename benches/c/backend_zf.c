@@ -7,26 +7,20 @@
 #include "bench.h"
 #include "zombie_frames.h"
 
-/* ZF_BENCH_FAST: the header's inline functions, as the CPython kits call
- * them: the hit alone, then the exported acquire; the inline release. */
+/* ZF_BENCH_FAST: the header's inline pair (its acquire is zf_frame_hit_fast,
+ * then the exported acquire, as the CPython kits call them). */
 #ifdef ZF_BENCH_FAST
+#define ACQUIRE zf_frame_acquire_fast
 #define RELEASE zf_frame_release_fast
 #else
+#define ACQUIRE zf_frame_acquire
 #define RELEASE zf_frame_release
 #endif
 
 static inline void *b_acquire(void *bench, void *code, int *warm)
 {
-    void *f;
+    void *f = ACQUIRE(code, warm);
     (void)bench;
-#ifdef ZF_BENCH_FAST
-    f = zf_frame_hit_fast(code);
-    if (f != NULL) {
-        *warm = 1;
-        return f;
-    }
-#endif
-    f = zf_frame_acquire(code, warm);
     if (f == NULL)
         abort();
     return f;
