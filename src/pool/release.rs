@@ -114,11 +114,23 @@ impl Pool {
         }
     }
 
-    /// A frame `code` will not keep (its list is full, aging dropped it,
-    /// or the code died): onto the reserve if there is room within the
+    /// A frame `code` will not keep (its list is full, or aging dropped
+    /// it): onto the reserve if there is room within the
     /// bound, else back to the allocator. True when kept.
     #[cold]
     pub(crate) fn retire(&self, code: &Code, block: Block) -> bool {
+        self.retire_inline(code, block)
+    }
+
+    /// `retire` for a zombie of a dying code. Where the bound is short,
+    /// room is made from what CPython's scheme would not hold either
+    /// (`make_spare_room`): the dead code's frame is the newest, and the
+    /// next new code of its class takes it instead of asking the system.
+    #[cold]
+    pub(crate) fn retire_dead(&self, code: &Code, block: Block) -> bool {
+        if self.reserve.len() < self.reserve_max {
+            self.make_spare_room(code, block.bytes() as u64);
+        }
         self.retire_inline(code, block)
     }
 
