@@ -58,6 +58,9 @@ pub struct Pool {
     last_miss: Cell<Miss>,
     /// Why the latest acquire failed (`Failed`), until the caller takes it.
     failure: Cell<Option<Error>>,
+    /// Codes holding two slots or more: each has something spare, room
+    /// or a zombie past its first (`make_spare_room` looks for them).
+    multi_slot: Cell<u32>,
 }
 
 /// A failed acquire; the pool keeps the error (`Pool::take_failure`). An
@@ -125,6 +128,15 @@ impl Pool {
             debug_assert!(self.legacy(), "a per-code code owns blocks of one size");
             self.counters.cached_bytes.shift(sign * extra);
             self.raise_peak();
+        }
+    }
+
+    /// `code`'s slots went from `before` to what it holds now.
+    fn note_slots(&self, code: &Code, before: u32) {
+        match (before >= 2, code.slots() >= 2) {
+            (false, true) => self.multi_slot.set(self.multi_slot.get() + 1),
+            (true, false) => self.multi_slot.set(self.multi_slot.get() - 1),
+            _ => {}
         }
     }
 

@@ -58,6 +58,7 @@ impl Pool {
             record: Record::new(heap),
             last_miss: Cell::new(Miss::None),
             failure: Cell::new(None),
+            multi_slot: Cell::new(0),
         };
         heap.boxed(pool, "a pool")
     }

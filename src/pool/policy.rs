@@ -62,17 +62,19 @@ impl Pool {
 
     /// Takes back, until `need` more bytes fit, only what CPython's scheme
     /// would not hold in our place: unused room, and zombies beyond a
-    /// code's first (CPython keeps one zombie per code). The clock hand
-    /// walks at most `SPARE_WALK` codes (skipping `code`), so the cost
-    /// stays bounded when nothing is spare. True when `need` fits.
+    /// code's first (CPython keeps one zombie per code), from codes with
+    /// two slots or more. The clock hand walks at most `SPARE_WALK` codes
+    /// (skipping `code`), and none when no code has two slots: a dying
+    /// code costs O(1) when nothing is spare. True when `need` fits.
     pub(crate) fn make_spare_room(&self, code: &Code, need: u64) -> bool {
+        debug_assert_eq!(self.multi_slot.get() as usize, self.ring.iter().filter(|c| c.slots() >= 2).count());
         let bound = self.bound.bytes();
         for _ in 0..SPARE_WALK.min(self.ring.len()) {
-            if self.charged_bytes() + need <= bound {
-                return true;
+            if self.charged_bytes() + need <= bound || self.multi_slot.get() == 0 {
+                break;
             }
             let Some(c) = self.ring.advance() else { break };
-            if core::ptr::eq(c, code) {
+            if core::ptr::eq(c, code) || c.slots() < 2 {
                 continue;
             }
             self.sync(c);
@@ -220,9 +222,9 @@ impl Pool {
 }
 
 /// Codes `make_spare_room` looks at, at most, for one frame: enough to
-/// find spare room among lists of one zombie (the tuning half lost a
-/// little at 8), few enough that a dying code costs a few hundred
-/// instructions when nothing is spare.
+/// find codes with two slots among codes with one (the tuning half lost a
+/// little at 8), few enough that a dying code costs at most a few hundred
+/// instructions.
 const SPARE_WALK: usize = 32;
 
 /// Full collections a list must stay idle through before `age_idle` starts

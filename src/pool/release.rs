@@ -96,6 +96,7 @@ impl Pool {
             return Err(Loss::Bound);
         }
         code.grant();
+        self.note_slots(code, code.slots() - 1);
         self.counters.allowance_bytes.add(need);
         if !code.in_ring.get() {
             self.ring.link(code);
@@ -107,7 +108,9 @@ impl Pool {
     /// Takes back a code's unused slots (up to `most`); a code left
     /// without slots leaves the ring.
     pub(crate) fn revoke_room(&self, code: &Code, most: u32) {
+        let before = code.slots();
         let room = code.revoke_room(most);
+        self.note_slots(code, before);
         self.counters.allowance_bytes.sub(room as u64 * code.bytes() as u64);
         if code.slots() == 0 {
             self.ring.unlink(code);

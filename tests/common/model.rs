@@ -572,16 +572,18 @@ impl Model {
         self.trim();
     }
 
-    /// Up to 32 codes from the hand (not `ci`) give up their room and
-    /// every zombie but one, coldest first, until `need` fits.
+    /// Up to 32 codes from the hand (not `ci`), those with two slots or
+    /// more, give up their room and every zombie but one, coldest first,
+    /// until `need` fits; no walk when no code has two slots.
     fn spare_room(&mut self, ci: usize, need: u64) {
         for _ in 0..self.ring.len().min(32) {
-            if self.committed() + need <= self.bound() {
+            let multi = self.ring.iter().any(|&v| self.codes[v].slots() >= 2);
+            if self.committed() + need <= self.bound() || !multi {
                 return;
             }
             let v = self.ring[self.hand];
             self.hand = (self.hand + 1) % self.ring.len();
-            if v == ci {
+            if v == ci || self.codes[v].slots() < 2 {
                 continue;
             }
             self.sync(v);
