@@ -131,13 +131,11 @@ impl Pool {
         }
     }
 
-    /// `code`'s slots went from `before` to what it holds now.
+    /// `code`'s slots went from `before` to what it holds now (a grant
+    /// adds one; a revoke or a drop takes some away).
     fn note_slots(&self, code: &Code, before: u32) {
-        match (before >= 2, code.slots() >= 2) {
-            (false, true) => self.multi_slot.set(self.multi_slot.get() + 1),
-            (true, false) => self.multi_slot.set(self.multi_slot.get() - 1),
-            _ => {}
-        }
+        let (was, is) = (before >= 2, code.slots() >= 2);
+        self.multi_slot.set(self.multi_slot.get() + is as u32 - was as u32);
     }
 
     pub(crate) fn uncount_cached(&self, block: Block) {
