@@ -79,11 +79,8 @@ impl Pool {
             }
             self.sync(c);
             self.revoke_room(c, u32::MAX);
-            while c.len() > 1 && self.charged_bytes() + need > bound {
-                let Some(block) = self.drop_zombie(c, true) else { break };
-                c.note_loss(Loss::Bound);
-                self.free_block(block);
-                self.counters.evicted_frees.add(1);
+            while c.slots() >= 2 && self.charged_bytes() + need > bound {
+                self.evict(c); // its coldest zombie: the room is gone
             }
         }
         self.charged_bytes() + need <= bound

@@ -134,7 +134,7 @@ impl Pool {
         if self.reserve.len() < self.reserve_max {
             self.make_spare_room(code, block.bytes() as u64);
         }
-        self.retire_inline(code, block)
+        self.retire(code, block)
     }
 
     /// `retire`, inlined into the slow release: there, past a code's
