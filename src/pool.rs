@@ -58,6 +58,9 @@ pub struct Pool {
     last_miss: Cell<Miss>,
     /// Why the latest acquire failed (`Failed`), until the caller takes it.
     failure: Cell<Option<Error>>,
+    /// Codes holding two slots or more: each has something spare, room
+    /// or a zombie past its first (`make_spare_room` looks for them).
+    multi_slot: Cell<u32>,
 }
 
 /// A failed acquire; the pool keeps the error (`Pool::take_failure`). An
@@ -126,6 +129,13 @@ impl Pool {
             self.counters.cached_bytes.shift(sign * extra);
             self.raise_peak();
         }
+    }
+
+    /// `code`'s slots went from `before` to what it holds now (a grant
+    /// adds one; a revoke or a drop takes some away).
+    fn note_slots(&self, code: &Code, before: u32) {
+        let (was, is) = (before >= 2, code.slots() >= 2);
+        self.multi_slot.set(self.multi_slot.get() + is as u32 - was as u32);
     }
 
     pub(crate) fn uncount_cached(&self, block: Block) {

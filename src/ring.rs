@@ -84,6 +84,18 @@ impl Ring {
         })
     }
 
+    /// The member under the clock hand; the hand moves on past it.
+    pub fn advance(&self) -> Option<&Code> {
+        // SAFETY: the hand (None: the head) is always a member.
+        let code = unsafe { member(self.hand.get().or(self.head.get())?) };
+        self.hand.set(code.next.get());
+        Some(code)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len.get()
+    }
+
     /// The next victim of the clock: the first member, from the hand on,
     /// that `used` says has not been used since the hand last passed (it
     /// clears the mark as it answers). Two turns at most.

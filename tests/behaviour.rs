@@ -394,6 +394,44 @@ fn the_automatic_bound_grows_with_the_codes_that_run_and_shrinks_when_they_die()
 }
 
 #[test]
+fn a_dying_codes_frame_takes_spare_room_never_another_codes_only_zombie() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
+        // Frames of a whole size class: a block weighs what the bound counts.
+        let codes: Vec<_> = (0..10).map(|_| zf_code_new(pool, 4096)).collect();
+        codes.iter().for_each(|&c| run_once(c));
+        // The first code recurses once: room for it, and a second zombie.
+        recurse(codes[0], 2);
+        let s = assert_within_bound(pool, "full");
+        assert_eq!((s.cached_frames, s.cached_bytes), (11, s.bound_bytes), "the cache fills the bound");
+        // A code dies and the bound shrinks by its frame: its zombie takes
+        // the first code's second zombie's place, in the reserve.
+        zf_code_free(codes[9]);
+        let s = assert_within_bound(pool, "one died");
+        assert_eq!((s.cached_frames, s.shared_frames, s.evicted_frees), (10, 1, 1), "{s:?}");
+        // The next new code of its class takes it: no system allocation.
+        let newcomer = zf_code_new(pool, 4000);
+        run_once(newcomer);
+        let after = stats(pool);
+        assert_eq!((after.fresh_allocs, after.shared_hits), (s.fresh_allocs, s.shared_hits + 1));
+        zf_code_free(newcomer);
+        // Nothing spare now (one zombie a code): a dying code's frame is
+        // freed, and every other code keeps its zombie.
+        zf_code_free(codes[8]);
+        let s = assert_within_bound(pool, "nothing spare");
+        assert_eq!((s.cached_frames, s.evicted_frees), (9, 1), "{s:?}");
+        for &code in &codes[..8] {
+            let (frame, zombie) = acquire(code);
+            assert!(zombie, "every live code kept its zombie");
+            zf_frame_release(code, frame);
+        }
+        zf_pool_free(pool);
+        codes[..8].iter().for_each(|&c| zf_code_free(c));
+    }
+}
+
+#[test]
 fn a_deep_recursion_makes_room_up_to_a_ceiling_until_a_full_collection() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {

@@ -53,8 +53,15 @@ fn run(seed: u64, steps: usize) {
         cfg.alloc = Some(ledger_alloc);
         cfg.dealloc = Some(ledger_dealloc);
         cfg.alloc_ctx = (&mut *ledger as *mut Ledger).cast();
+        // A third of the runs churn codes of big frames under the automatic
+        // bound, as exec and lambda factories do: a dying code's frame then
+        // finds the bound short.
+        let churn = rng.below(3) == 0;
+        if churn {
+            cfg.budget_bytes = ZF_BUDGET_AUTO;
+        }
         let what = format!(
-            "seed {seed}: per_code_max {}, budget {}, sweep_every {}, reserve_max {}, sweep_generation {}",
+            "seed {seed}: per_code_max {}, budget {}, sweep_every {}, reserve_max {}, sweep_generation {}, churn {churn}",
             cfg.per_code_max, cfg.budget_bytes, cfg.sweep_every, cfg.reserve_max, cfg.sweep_generation
         );
         let pool = zf_pool_new(&cfg);
@@ -67,9 +74,13 @@ fn run(seed: u64, steps: usize) {
             let alive: Vec<usize> = (0..m.codes.len()).filter(|&i| !m.codes[i].freed).collect();
             let roll = rng.below(100);
             let op;
-            if alive.len() < 2 || roll < 4 {
+            let (new_below, free_from) = if churn { (10, 85) } else { (4, 92) };
+            if alive.len() < 2 || roll < new_below {
                 op = "new code";
-                let size = rng.pick(&[8, 24, 100, 384, 448, 1000, 4000]);
+                let size = match churn {
+                    true => rng.pick(&[1000, 4000, 4096, 16000]),
+                    false => rng.pick(&[8, 24, 100, 384, 448, 1000, 4000]),
+                };
                 let code = zf_code_new(pool, size);
                 assert!(!code.is_null());
                 m.new_code(code, size);
@@ -105,7 +116,7 @@ fn run(seed: u64, steps: usize) {
                 fill(frame.cast(), len, seed);
                 contents.insert(frame as usize, seed);
                 live.push((ci, frame));
-            } else if roll < 92 {
+            } else if roll < free_from {
                 op = "release";
                 if live.is_empty() {
                     continue;

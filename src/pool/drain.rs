@@ -11,6 +11,7 @@ impl Pool {
     /// Takes one zombie of `code` out of the cache, with its slot.
     pub(crate) fn drop_zombie(&self, code: &Code, coldest_first: bool) -> Option<Block> {
         let block = code.remove(coldest_first)?;
+        self.note_slots(code, code.slots() + 1);
         self.uncount_cached(block);
         if code.slots() == 0 {
             self.ring.unlink(code);

@@ -58,6 +58,7 @@ impl Pool {
             record: Record::new(heap),
             last_miss: Cell::new(Miss::None),
             failure: Cell::new(None),
+            multi_slot: Cell::new(0),
         };
         heap.boxed(pool, "a pool")
     }
@@ -129,7 +130,8 @@ impl Pool {
             p.traced(|t| t.destroy(c.id));
             p.sync(c);
             // Its room first, then the bound shrinks: its zombies retire
-            // only within what is left, and others are trimmed if need be.
+            // within what is left or what others hold spare, and others
+            // are trimmed if need be.
             p.revoke_room(c, u32::MAX);
             let shrunk = c.has_run() && p.bound.code_gone(c.ran_bytes());
             // With its room gone, every slot it has left holds a zombie.
@@ -137,7 +139,7 @@ impl Pool {
                 let Some(block) = p.drop_zombie(c, false) else { break };
                 match p.legacy() {
                     true => p.free_block(block),
-                    false => _ = p.retire(c, block),
+                    false => _ = p.retire_dead(c, block),
                 }
             }
             if shrunk {

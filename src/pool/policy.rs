@@ -60,6 +60,32 @@ impl Pool {
         true
     }
 
+    /// Takes back, until `need` more bytes fit, only what CPython's scheme
+    /// would not hold in our place: unused room, and zombies beyond a
+    /// code's first (CPython keeps one zombie per code), from codes with
+    /// two slots or more. The clock hand walks at most `SPARE_WALK` codes
+    /// (skipping `code`), and none when no code has two slots: a dying
+    /// code costs O(1) when nothing is spare. True when `need` fits.
+    pub(crate) fn make_spare_room(&self, code: &Code, need: u64) -> bool {
+        debug_assert_eq!(self.multi_slot.get() as usize, self.ring.iter().filter(|c| c.slots() >= 2).count());
+        let bound = self.bound.bytes();
+        for _ in 0..SPARE_WALK.min(self.ring.len()) {
+            if self.charged_bytes() + need <= bound || self.multi_slot.get() == 0 {
+                break;
+            }
+            let Some(c) = self.ring.advance() else { break };
+            if core::ptr::eq(c, code) || c.slots() < 2 {
+                continue;
+            }
+            self.sync(c);
+            self.revoke_room(c, u32::MAX);
+            while c.slots() >= 2 && self.charged_bytes() + need > bound {
+                self.evict(c); // its coldest zombie: the room is gone
+            }
+        }
+        self.charged_bytes() + need <= bound
+    }
+
     /// After the bound shrank: takes back room and zombies by the same
     /// clock as `make_room` (no code spared), then reserve frames, until
     /// what is held fits the bound again.
@@ -191,6 +217,12 @@ impl Pool {
         top.into_iter().map(|(_, id, fb, n)| (u64::MAX - id, fb, n)).collect()
     }
 }
+
+/// Codes `make_spare_room` looks at, at most, for one frame: enough to
+/// find codes with two slots among codes with one (the tuning half lost a
+/// little at 8), few enough that a dying code costs at most a few hundred
+/// instructions.
+const SPARE_WALK: usize = 32;
 
 /// Full collections a list must stay idle through before `age_idle` starts
 /// to free it.

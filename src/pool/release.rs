@@ -96,6 +96,7 @@ impl Pool {
             return Err(Loss::Bound);
         }
         code.grant();
+        self.note_slots(code, code.slots() - 1);
         self.counters.allowance_bytes.add(need);
         if !code.in_ring.get() {
             self.ring.link(code);
@@ -107,19 +108,33 @@ impl Pool {
     /// Takes back a code's unused slots (up to `most`); a code left
     /// without slots leaves the ring.
     pub(crate) fn revoke_room(&self, code: &Code, most: u32) {
+        let before = code.slots();
         let room = code.revoke_room(most);
+        self.note_slots(code, before);
         self.counters.allowance_bytes.sub(room as u64 * code.bytes() as u64);
         if code.slots() == 0 {
             self.ring.unlink(code);
         }
     }
 
-    /// A frame `code` will not keep (its list is full, aging dropped it,
-    /// or the code died): onto the reserve if there is room within the
+    /// A frame `code` will not keep (its list is full, or aging dropped
+    /// it): onto the reserve if there is room within the
     /// bound, else back to the allocator. True when kept.
     #[cold]
     pub(crate) fn retire(&self, code: &Code, block: Block) -> bool {
         self.retire_inline(code, block)
+    }
+
+    /// `retire` for a zombie of a dying code. Where the bound is short,
+    /// room is made from what CPython's scheme would not hold either
+    /// (`make_spare_room`): the dead code's frame is the newest, and the
+    /// next new code of its class takes it instead of asking the system.
+    #[cold]
+    pub(crate) fn retire_dead(&self, code: &Code, block: Block) -> bool {
+        if self.reserve.len() < self.reserve_max {
+            self.make_spare_room(code, block.bytes() as u64);
+        }
+        self.retire(code, block)
     }
 
     /// `retire`, inlined into the slow release: there, past a code's

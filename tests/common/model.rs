@@ -555,17 +555,45 @@ impl Model {
         self.hand = 0;
     }
 
-    /// Its room goes, then the bound shrinks (its zombies retire only
-    /// within what is left), then the cache is trimmed to the bound.
+    /// Its room goes, then the bound shrinks (its zombies retire within
+    /// what is left, or what others hold spare), then the cache is trimmed
+    /// to the bound.
     pub fn free_code(&mut self, ci: usize) {
         self.sync(ci);
         self.revoke(ci, u32::MAX);
         self.codes[ci].freed = true;
         self.s.codes -= 1;
         while let Some(addr) = self.take_out(ci, false) {
+            if self.reserve.len() < self.reserve_max {
+                self.spare_room(ci, self.blocks[&addr]);
+            }
             self.retire(addr);
         }
         self.trim();
+    }
+
+    /// Up to 32 codes from the hand (not `ci`), those with two slots or
+    /// more, give up their room and every zombie but one, coldest first,
+    /// until `need` fits; no walk when no code has two slots.
+    fn spare_room(&mut self, ci: usize, need: u64) {
+        for _ in 0..self.ring.len().min(32) {
+            let multi = self.ring.iter().any(|&v| self.codes[v].slots() >= 2);
+            if self.committed() + need <= self.bound() || !multi {
+                return;
+            }
+            let v = self.ring[self.hand];
+            self.hand = (self.hand + 1) % self.ring.len();
+            if v == ci || self.codes[v].slots() < 2 {
+                continue;
+            }
+            self.sync(v);
+            self.revoke(v, u32::MAX);
+            while self.codes[v].len() > 1 && self.committed() + need > self.bound() {
+                let addr = self.take_out(v, true).unwrap();
+                self.free(addr);
+                self.s.evicted_frees += 1;
+            }
+        }
     }
 
     /// The clock takes room and zombies from any code, then the reserve
