@@ -117,9 +117,9 @@ impl Pool {
         }
     }
 
-    /// A frame `code` will not keep (its list is full, or aging dropped
-    /// it): onto the reserve if there is room within the
-    /// bound, else back to the allocator. True when kept.
+    /// A frame `code` will not keep (its list is full, aging dropped it,
+    /// or the code died: `retire_dead`): onto the reserve if there is room
+    /// within the bound, else back to the allocator. True when kept.
     #[cold]
     pub(crate) fn retire(&self, code: &Code, block: Block) -> bool {
         self.retire_inline(code, block)
