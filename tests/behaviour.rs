@@ -416,11 +416,12 @@ fn a_dying_codes_frame_takes_spare_room_never_another_codes_only_zombie() {
         let after = stats(pool);
         assert_eq!((after.fresh_allocs, after.shared_hits), (s.fresh_allocs, s.shared_hits + 1));
         zf_code_free(newcomer);
-        // Nothing spare now (one zombie a code): a dying code's frame is
+        // Nothing spare now (one zombie a code; the newcomer's first frame
+        // took the room the recursion made): a dying code's frame is
         // freed, and every other code keeps its zombie.
         zf_code_free(codes[8]);
         let s = assert_within_bound(pool, "nothing spare");
-        assert_eq!((s.cached_frames, s.evicted_frees), (9, 1), "{s:?}");
+        assert_eq!((s.cached_frames, s.evicted_frees), (8, 1), "{s:?}");
         for &code in &codes[..8] {
             let (frame, zombie) = acquire(code);
             assert!(zombie, "every live code kept its zombie");
@@ -461,6 +462,31 @@ fn a_deep_recursion_makes_room_up_to_a_ceiling_until_a_full_collection() {
         assert!(s.cached_bytes <= floor, "trimmed back: {s:?}");
         zf_code_free(code);
         zf_code_free(shallow);
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
+fn a_new_codes_first_frame_comes_out_of_the_room_for_recursion() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
+        let weight = (ZF_HEADER_BYTES + 1008) as u64; // a 1000-byte frame's block, at the size asked
+        let code = zf_code_new(pool, 1000);
+        // 99 frames past the first: CPython's free list keeps them when it returns.
+        recurse(code, 100);
+        let s = assert_within_bound(pool, "deep");
+        assert_eq!(s.bound_bytes, (1 + 99) * weight);
+        // Ten new codes run: CPython serves each from that free list, and
+        // the frame stays as the code's zombie. The bound does not grow.
+        let newcomers: Vec<_> = (0..10).map(|_| zf_code_new(pool, 1000)).collect();
+        newcomers.iter().for_each(|&c| run_once(c));
+        assert_eq!(assert_within_bound(pool, "new codes").bound_bytes, s.bound_bytes, "no byte counted twice");
+        // The same recursion again fills CPython's free list again.
+        recurse(code, 100);
+        assert_eq!(assert_within_bound(pool, "deep again").bound_bytes, (11 + 99) * weight);
+        newcomers.iter().for_each(|&c| zf_code_free(c));
+        zf_code_free(code);
         zf_pool_free(pool);
     }
 }

@@ -2,7 +2,7 @@
 //! hold together (`Pool::charged_bytes`). The caller's `budget_bytes`, or
 //! under `ZF_BUDGET_AUTO` a bound that follows the program: one frame of
 //! every live code that has run, plus room for the deepest recursion since
-//! the last full collection.
+//! the last full collection, less the first frames of codes run since.
 //!
 //! `Bound` alone writes its fields. Its methods say when the bound shrank;
 //! the pool then trims what it holds into it (`Pool::trim`).
@@ -25,8 +25,9 @@ pub(super) struct Bound {
     /// once): what the automatic bound follows.
     ran_bytes: Cell<u64>,
     /// Bytes of the deepest recursion past a code's list since the last
-    /// full collection, up to CPython's 200 frames: what its free list
-    /// would hold on top of one zombie per code (see `note_depth`).
+    /// full collection, up to CPython's 200 frames, less the first frames
+    /// of codes run since: what its free list would hold on top of one
+    /// zombie per code (see `note_depth`, `code_ran`).
     deep_bytes: Cell<u64>,
 }
 
@@ -58,9 +59,12 @@ impl Bound {
     }
 
     /// A code missed for the first time: one frame of it (`bytes`) joins
-    /// what the automatic bound follows.
+    /// what the automatic bound follows. CPython would take that frame
+    /// from its free list, where it stays as the code's zombie: the room
+    /// for recursion gives up as much, so no byte counts twice.
     pub fn code_ran(&self, bytes: u64) {
         self.ran_bytes.add(bytes);
+        self.deep_bytes.set(self.deep_bytes.get().saturating_sub(bytes));
         self.follow_program();
     }
 

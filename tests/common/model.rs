@@ -236,7 +236,7 @@ impl Model {
 
     /// The bound in force: the budget, or with budget 0 one block (at the
     /// size asked) of every live code that has run, within floor and
-    /// ceiling; and, while it stays within 1.5 times the floor, that sum
+    /// ceiling; and, while it stays within `RECURSION_CEILING`, that sum
     /// plus the room for recursion (`deep`).
     pub fn bound(&self) -> u64 {
         if self.budget != 0 {
@@ -311,7 +311,13 @@ impl Model {
             self.s.allowance_bytes = self.allowance();
             return Want::Zombie(addr);
         }
-        c.ran = true;
+        if !c.ran {
+            // A first run: CPython's free list would hand it a frame, which
+            // stays as the code's zombie.
+            c.ran = true;
+            self.deep = self.deep.saturating_sub(asked_bytes(c.frame_bytes));
+        }
+        let c = &self.codes[ci];
         // A miss with frames of its code live: CPython's free list would
         // keep that many (up to 200) when the recursion returns.
         let deep = (c.live as u64 - 1).min(200) * asked_bytes(c.frame_bytes);
