@@ -456,9 +456,12 @@ fn a_deep_recursion_makes_room_up_to_a_ceiling_until_a_full_collection() {
         assert!(served * 1016 > floor, "the next recursion is served from it: {served} frames");
         zf_pool_collect(pool, 1);
         assert_eq!(assert_within_bound(pool, "young collection").bound_bytes, ceiling, "only a full collection");
-        zf_pool_collect(pool, 2);
+        let before = stats(pool);
+        let given_back = zf_pool_collect(pool, 2) as u64;
         let s = assert_within_bound(pool, "full collection");
         assert_eq!(s.bound_bytes, floor, "CPython empties its free list: the room goes");
+        assert!(given_back > 0, "the trim freed frames");
+        assert_eq!(given_back, before.cached_bytes - s.cached_bytes, "every byte given back is reported");
         assert!(s.cached_bytes <= floor, "trimmed back: {s:?}");
         zf_code_free(code);
         zf_code_free(shallow);

@@ -143,7 +143,7 @@ impl Pool {
                 }
             }
             if shrunk {
-                p.trim();
+                _ = p.trim();
             }
             c.set_freed();
             p.counters.codes.sub(1);
