@@ -9,8 +9,8 @@ use core::fmt::{self, Write};
 /// A snapshot of a pool's counters. Totals count since the pool was made;
 /// `cached_*`, `live_frames`, `codes`, `shared_frames`, `bound_bytes` and
 /// `allowance_bytes` are the state now. Every field but `peak_live_frames`
-/// is exact when read: what the inline fast path did is counted per code
-/// and added in by `zf_pool_stats`.
+/// (see there) is exact when read: what the inline fast path did is
+/// counted per code and added in by `zf_pool_stats`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ZfStats {
@@ -40,14 +40,13 @@ pub struct ZfStats {
     pub peak_cached_bytes: u64,
     /// Frames acquired and not released.
     pub live_frames: u64,
-    /// The most `live_frames` counted at an acquire that took a new block
-    /// or a reserve frame. Exact under ZF_POLICY_LEGACY, which counts at
-    /// every acquire. Otherwise an estimate, the same in every pool,
-    /// watched or not: the inline path's hits and releases on other codes
-    /// count only when each code next reaches the library, so frames a
-    /// code returned that way still count as live until then, and the
-    /// estimate can read several times the true peak when codes that
-    /// recursed fall idle.
+    /// The most frames live at an acquire that took a new block or a
+    /// reserve frame (under ZF_POLICY_LEGACY, at every acquire): never
+    /// more than were live then, the inline path's work included. Per-code
+    /// pools, watched or not, count a new peak only once it passes the
+    /// last by a quarter of the codes holding slots, or by an eighth if
+    /// less: it may read up to an eighth low, and hits alone (no acquire
+    /// of a new block) raise it only at the next such acquire.
     pub peak_live_frames: u64,
     /// Codes made and not yet passed to zf_code_free.
     pub codes: u64,

@@ -495,6 +495,35 @@ fn a_new_codes_first_frame_comes_out_of_the_room_for_recursion() {
 }
 
 #[test]
+fn the_peak_of_live_frames_counts_no_frame_returned_unseen() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(ptr::null()); // the defaults
+        let (a, b) = (zf_code_new(pool, 400), zf_code_new(pool, 400));
+        recurse(a, 50); // 50 live at most, and a list of 50
+        let first = stats(pool).peak_live_frames;
+        assert!((50 - 50 / 8..=50).contains(&first), "peak {first}, true 50: counted within an eighth");
+        // Again, all hits; a full collection at the bottom looks at every
+        // code (50 live), then the 50 go back through the inline path,
+        // unseen: a's count stays at 50 until it next reaches the library.
+        let frames: Vec<_> = (0..50).map(|_| acquire(a)).collect();
+        assert!(frames.iter().all(|f| f.1));
+        zf_pool_collect(pool, 2);
+        frames.into_iter().rev().for_each(|(f, _)| zf_frame_release(a, f));
+        // b misses 30 deep: never more than 50 live at once.
+        recurse(b, 30);
+        assert_eq!(stats(pool).peak_live_frames, first, "a's returned frames count no more");
+        // b 80 deep: a new peak, counted within an eighth.
+        recurse(b, 80);
+        let peak = stats(pool).peak_live_frames;
+        assert!((80 - 80 / 8..=80).contains(&peak), "peak {peak}, true 80");
+        zf_code_free(a);
+        zf_code_free(b);
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
 fn a_users_budget_is_a_hard_cap_however_many_codes_run() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {

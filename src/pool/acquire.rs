@@ -65,8 +65,40 @@ impl Pool {
         Ok((block.frame(), false))
     }
 
+    /// Raises `peak_live_frames` at a miss. The live count leaves other
+    /// codes' inline work unseen (frames they returned still counted,
+    /// hits not yet), so a count past the peak is first made exact by
+    /// adding in every code's pending work, as `stats` does, without
+    /// changing anything: the peak is never more than the frames live
+    /// then. That look reads every code with an allowance, so it waits
+    /// until the count passes the peak by a quarter of those codes, or by
+    /// an eighth of the peak if less: the peak may read up to an eighth
+    /// under the most live at a miss. Legacy counts every call: exact.
+    #[inline(always)]
     fn raise_peak_live(&self) {
-        self.counters.peak_live_frames.raise_to(self.counters.live_frames.get());
+        let (peak, live) = (self.counters.peak_live_frames.get(), self.counters.live_frames.get());
+        if live > peak {
+            self.raise_peak_past(peak, live);
+        }
+    }
+
+    #[cold]
+    fn raise_peak_past(&self, peak: u64, live: u64) {
+        let peak_live = &self.counters.peak_live_frames;
+        if self.legacy() {
+            peak_live.raise_to(live);
+        } else if live > peak + (peak / 8).min(self.ring.len() as u64 / 4) {
+            peak_live.raise_to(self.live_now());
+        }
+    }
+
+    /// The frames live now, the inline path's work included.
+    fn live_now(&self) -> u64 {
+        let pending = |c: &Code| {
+            let work = c.pending();
+            work.hits as i64 - work.releases as i64
+        };
+        (self.counters.live_frames.get() as i64 + self.ring.iter().map(pending).sum::<i64>()) as u64
     }
 
     /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),

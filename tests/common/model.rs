@@ -322,7 +322,14 @@ impl Model {
         // keep that many (up to 200) when the recursion returns.
         let deep = (c.live as u64 - 1).min(200) * asked_bytes(c.frame_bytes);
         self.deep = self.deep.max(deep);
-        self.s.peak_live_frames = self.s.peak_live_frames.max(self.seen_live);
+        // A count past the peak by more than a margin (an eighth of it, or
+        // a quarter of the codes with an allowance, the smaller) is made
+        // exact, their unseen work added in, before it is the peak.
+        let peak = self.s.peak_live_frames;
+        if self.seen_live > peak + (peak / 8).min(self.ring.len() as u64 / 4) {
+            let unseen: i64 = self.ring.iter().map(|&cj| self.codes[cj].unseen_hits as i64 - self.codes[cj].unseen_releases as i64).sum();
+            self.s.peak_live_frames = peak.max((self.seen_live as i64 + unseen) as u64);
+        }
         let bytes = self.codes[ci].bytes;
         if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
             let addr = self.reserve.remove(i);
