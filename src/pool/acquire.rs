@@ -67,29 +67,35 @@ impl Pool {
 
     /// Raises `peak_live_frames` at a miss. The live count leaves other
     /// codes' inline work unseen (frames they returned still counted,
-    /// hits not yet), so a count past the peak is first made exact by
-    /// adding in every code's pending work, as `stats` does, without
-    /// changing anything: the peak is never more than the frames live
-    /// then. That look reads every code with an allowance, so it waits
-    /// until the count passes the peak by a quarter of those codes, or by
-    /// an eighth of the peak if less: the peak may read up to an eighth
-    /// under the most live at a miss. Legacy counts every call: exact.
+    /// hits not yet), so the peak is raised only to an exact count: every
+    /// code's pending work added in, as `stats` does, without changing
+    /// anything. That look reads every code with an allowance, so it is
+    /// due only once the count has grown, since the last look or its
+    /// lowest after, past the peak by a margin: a quarter of those codes,
+    /// or an eighth of the peak if less. So a look costs at most four
+    /// reads a frame of growth in a big pool, and the peak may read up to
+    /// an eighth under the most live at a miss, never over. Legacy counts
+    /// every call: its count is exact, with no margin.
     #[inline(always)]
     fn raise_peak_live(&self) {
-        let (peak, live) = (self.counters.peak_live_frames.get(), self.counters.live_frames.get());
-        if live > peak {
-            self.raise_peak_past(peak, live);
+        let live = self.counters.live_frames.get();
+        if live > self.live_look.get() || live < self.live_low.get() {
+            self.follow_live(live);
         }
     }
 
     #[cold]
-    fn raise_peak_past(&self, peak: u64, live: u64) {
-        let peak_live = &self.counters.peak_live_frames;
-        if self.legacy() {
-            peak_live.raise_to(live);
-        } else if live > peak + (peak / 8).min(self.ring.len() as u64 / 4) {
-            peak_live.raise_to(self.live_now());
+    fn follow_live(&self, live: u64) {
+        let peak = &self.counters.peak_live_frames;
+        if live > self.live_look.get() {
+            peak.raise_to(if self.legacy() { live } else { self.live_now() });
         }
+        let margin = match self.legacy() {
+            true => 0,
+            false => (peak.get() / 8).min(self.ring.len() as u64 / 4),
+        };
+        self.live_low.set(live);
+        self.live_look.set(live.max(peak.get()) + margin);
     }
 
     /// The frames live now, the inline path's work included.
