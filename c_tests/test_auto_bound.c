@@ -86,9 +86,45 @@ static void a_budget_set_by_the_caller_is_a_hard_cap(void)
     zf_pool_free(pool);
 }
 
+static void recurse(ZfCode *code, int depth)
+{
+    void *f;
+    if (depth == 0)
+        return;
+    f = zf_frame_acquire(code, NULL);
+    CHECK(f != NULL);
+    recurse(code, depth - 1);
+    zf_frame_release(code, f);
+}
+
+/* A deep recursion makes room in the bound until the next full collection,
+ * which forgets it: the frames that no longer fit are freed, and
+ * zf_pool_collect returns their bytes. */
+static void a_full_collection_reports_the_frames_it_trims(void)
+{
+    ZfPool *pool = zf_pool_new(NULL);
+    ZfCode *code = zf_code_new(pool, 448);
+    ZfStats before, after;
+    size_t given_back;
+
+    recurse(code, 300);
+    before = within_bound(pool);
+    CHECK(before.cached_bytes > ZF_AUTO_BOUND_FLOOR);
+    CHECK_EQ(zf_pool_collect(pool, 1), 0); /* only a full collection forgets it */
+    given_back = zf_pool_collect(pool, 2);
+    after = within_bound(pool);
+    CHECK_EQ(after.bound_bytes, ZF_AUTO_BOUND_FLOOR);
+    CHECK(given_back > 0);
+    CHECK_EQ(given_back, before.cached_bytes - after.cached_bytes);
+    CHECK_EQ(after.evicted_frees - before.evicted_frees, after.frees - before.frees);
+    zf_code_free(code);
+    zf_pool_free(pool);
+}
+
 int main(void)
 {
     the_default_bound_follows_the_program();
     a_budget_set_by_the_caller_is_a_hard_cap();
+    a_full_collection_reports_the_frames_it_trims();
     return check_done();
 }

@@ -436,6 +436,7 @@ static void test_default_handler(void)
     CHECK(strncmp(line, "zombie-frames: double release: frame 0x", 39) == 0);
     CHECK(strchr(line, '\n') == line + strlen(line) - 1); /* one line */
     CHECK(contains(line, "of code #1 (100 bytes) was released again"));
+    CHECK(contains(line, "(no handler set: abort)\n"));
     printf("  stderr: %s", line);
 }
 

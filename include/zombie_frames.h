@@ -238,8 +238,9 @@ typedef struct ZfConfig {
 
 /**
  * A snapshot of a pool's counters. Totals count since the pool was made;
- * `cached_*`, `live_frames`, `codes` and `allowance_bytes` are the state
- * now. Every field is exact when read: what the inline fast path did is
+ * `cached_*`, `live_frames`, `codes`, `shared_frames`, `bound_bytes` and
+ * `allowance_bytes` are the state now. Every field but `peak_live_frames`
+ * (see there) is exact when read: what the inline fast path did is
  * counted per code and added in by `zf_pool_stats`.
  */
 typedef struct ZfStats {
@@ -270,11 +271,12 @@ typedef struct ZfStats {
    */
   uint64_t frees;
   /**
-   * Zombies held now.
+   * Frames cached now: zombies and the reserve.
    */
   uint64_t cached_frames;
   /**
-   * Bytes of the blocks held as zombies now (the library's headers included).
+   * Bytes of the blocks cached now, zombies and the reserve (the
+   * library's headers included).
    */
   uint64_t cached_bytes;
   /**
@@ -289,12 +291,13 @@ typedef struct ZfStats {
    */
   uint64_t live_frames;
   /**
-   * The most `live_frames` counted at an acquire that took a new block
-   * or a reserve frame (under ZF_POLICY_LEGACY, at every acquire). A
-   * new peak needs more frames than the lists hold, so it is almost
-   * always reached by such an acquire; the inline path's hits and
-   * releases on other codes are counted when each code next reaches
-   * the library. The same in every pool, watched or not.
+   * The most frames live at an acquire that took a new block or a
+   * reserve frame (under ZF_POLICY_LEGACY, at every acquire): never
+   * more than were live then, the inline path's work included. Per-code
+   * pools, watched or not, count a new peak only once it passes the
+   * last by a quarter of the codes holding slots, or by an eighth if
+   * less: it may read up to an eighth low, and hits alone (no acquire
+   * of a new block) raise it only at the next such acquire.
    */
   uint64_t peak_live_frames;
   /**
@@ -392,8 +395,9 @@ extern "C" {
 void zf_config_default(struct ZfConfig *out);
 
 /**
- * Applies ZF_POLICY, ZF_PER_CODE_MAX, ZF_BUDGET (512K, 4M, ...),
- * ZF_SWEEP_EVERY and ZF_DEBUG from the environment. Returns 0, or -1 with
+ * Applies ZF_POLICY, ZF_PER_CODE_MAX, ZF_BUDGET (512K, 4M, auto, ...),
+ * ZF_SWEEP_EVERY, ZF_RESERVE_MAX, ZF_SWEEP_GENERATION, ZF_TRACE and
+ * ZF_DEBUG from the environment. Returns 0, or -1 with
  * zf_last_error() naming the variable and its value; then `cfg` is unchanged.
  */
 int zf_config_from_env(struct ZfConfig *cfg);
@@ -419,37 +423,46 @@ void zf_pool_free(struct ZfPool *pool);
 struct ZfCode *zf_code_new(struct ZfPool *pool, size_t frame_bytes);
 
 /**
- * The code object is gone: its zombies are freed now. Frames of it still
- * live stay valid and are freed when released, through this same handle,
+ * The code object is gone: its zombies leave now, to the reserve while
+ * it has room within the bound (the next code of their size class takes
+ * them), else back to the allocator; under ZF_POLICY_LEGACY always back,
+ * as CPython frees a dead code's zombie. Frames of it still live stay
+ * valid and go the same way when released, through this same handle,
  * which stays valid until then. NULL is a no-op.
  */
 void zf_code_free(struct ZfCode *code);
 
 /**
  * A frame of `frame_bytes` for this code, aligned to 16: one of its
- * zombies (every byte as it was released; `*is_zombie` = 1) or a fresh
- * block (`*is_zombie` = 0). `is_zombie` may be NULL. NULL only when memory
+ * zombies (every byte as it was released; `*is_zombie` = 1), or else a
+ * frame from the reserve (another code's, of the same size class) or a
+ * fresh block (`*is_zombie` = 0: initialise it in full). `is_zombie` may be NULL. NULL only when memory
  * runs out (or `code` is NULL).
  */
 void *zf_frame_acquire(struct ZfCode *code, int *is_zombie);
 
 /**
- * The frame is no longer used: it becomes a zombie of `code`, or goes back
- * to the allocator. A NULL frame is a no-op.
+ * The frame is no longer used: it becomes a zombie of `code`, or else
+ * retires to the reserve, or goes back to the allocator. A NULL frame is a no-op.
  */
 void zf_frame_release(struct ZfCode *code, void *frame);
 
 /**
  * The interpreter ran a garbage collection of `generation` (0 or more).
  * Under ZF_POLICY_PER_CODE, a generation of `sweep_generation` or older
- * runs one aging sweep (by default none does); under ZF_POLICY_LEGACY,
- * generation 2 and up empty the reserve (CPython's global free list), as
- * CPython's full collections do. Returns the bytes freed.
+ * runs one aging sweep (by default none does), and a full one (2 and up)
+ * below it halves the lists no acquire touched through several full
+ * collections; either counts in `sweeps`. A full one also forgets the
+ * room the automatic bound made for recursion, freeing what no longer
+ * fits. Under ZF_POLICY_LEGACY, generation 2 and up empty the reserve
+ * (CPython's global free list), as CPython's full collections do.
+ * Returns every byte freed.
  */
 size_t zf_pool_collect(struct ZfPool *pool, int generation);
 
 /**
- * Frees every zombie now (PyFrame_ClearFreeList). Returns the bytes freed.
+ * Frees every zombie and every reserve frame now (PyFrame_ClearFreeList).
+ * Returns the bytes freed.
  */
 size_t zf_pool_clear(struct ZfPool *pool);
 

@@ -239,7 +239,7 @@ impl ZfConfig {
             return bad("flags", format!("has unknown bits {:#x}", self.flags & !KNOWN_FLAGS));
         }
         if self.alloc.is_some() != self.dealloc.is_some() {
-            return bad("alloc", "alloc and dealloc hooks must be set together".into());
+            return bad("alloc", "is set without dealloc, or dealloc without it: set both hooks or neither".into());
         }
         if self.trace_file().is_err() {
             return bad("trace_path", "is not UTF-8 text".into());
@@ -280,7 +280,7 @@ impl ZfConfig {
             cfg.policy = match v.to_ascii_lowercase().replace('_', "-").as_str() {
                 "per-code" | "0" => ZF_POLICY_PER_CODE,
                 "legacy" | "1" => ZF_POLICY_LEGACY,
-                _ => return Err(Error::env("ZF_POLICY", v, "per-code or legacy")),
+                _ => return Err(Error::env("ZF_POLICY", v, "per-code (or 0) or legacy (or 1)")),
             };
         }
         for opt in &OPTIONS {
@@ -296,7 +296,7 @@ impl ZfConfig {
             let on = match v.to_ascii_lowercase().as_str() {
                 "1" | "yes" | "true" | "on" => true,
                 "0" | "no" | "false" | "off" | "" => false,
-                _ => return Err(Error::env("ZF_DEBUG", v, "1 or 0")),
+                _ => return Err(Error::env("ZF_DEBUG", v, "1, yes, true, on, or 0, no, false, off")),
             };
             cfg.flags = if on { cfg.flags | ZF_FLAG_DEBUG } else { cfg.flags & !ZF_FLAG_DEBUG };
         }

@@ -77,7 +77,8 @@ impl Handler {
                 unsafe { f(self.ctx, kind, text.as_ptr().cast()) }
             }
             None => {
-                os::eprint(format_args!("{line}\n"));
+                // What the message says follows only if a handler returns.
+                os::eprint(format_args!("{line} (no handler set: abort)\n"));
                 os::abort();
             }
         }

@@ -131,8 +131,9 @@ pub unsafe extern "C" fn zf_config_default(out: *mut ZfConfig) {
     unsafe { out.as_ptr().write(ZfConfig::default()) }
 }
 
-/// Applies ZF_POLICY, ZF_PER_CODE_MAX, ZF_BUDGET (512K, 4M, ...),
-/// ZF_SWEEP_EVERY and ZF_DEBUG from the environment. Returns 0, or -1 with
+/// Applies ZF_POLICY, ZF_PER_CODE_MAX, ZF_BUDGET (512K, 4M, auto, ...),
+/// ZF_SWEEP_EVERY, ZF_RESERVE_MAX, ZF_SWEEP_GENERATION, ZF_TRACE and
+/// ZF_DEBUG from the environment. Returns 0, or -1 with
 /// zf_last_error() naming the variable and its value; then `cfg` is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
@@ -190,8 +191,11 @@ pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *
     }
 }
 
-/// The code object is gone: its zombies are freed now. Frames of it still
-/// live stay valid and are freed when released, through this same handle,
+/// The code object is gone: its zombies leave now, to the reserve while
+/// it has room within the bound (the next code of their size class takes
+/// them), else back to the allocator; under ZF_POLICY_LEGACY always back,
+/// as CPython frees a dead code's zombie. Frames of it still live stay
+/// valid and go the same way when released, through this same handle,
 /// which stays valid until then. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
@@ -202,8 +206,9 @@ pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
 }
 
 /// A frame of `frame_bytes` for this code, aligned to 16: one of its
-/// zombies (every byte as it was released; `*is_zombie` = 1) or a fresh
-/// block (`*is_zombie` = 0). `is_zombie` may be NULL. NULL only when memory
+/// zombies (every byte as it was released; `*is_zombie` = 1), or else a
+/// frame from the reserve (another code's, of the same size class) or a
+/// fresh block (`*is_zombie` = 0: initialise it in full). `is_zombie` may be NULL. NULL only when memory
 /// runs out (or `code` is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
@@ -242,8 +247,8 @@ unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void 
     frame.as_ptr().cast()
 }
 
-/// The frame is no longer used: it becomes a zombie of `code`, or goes back
-/// to the allocator. A NULL frame is a no-op.
+/// The frame is no longer used: it becomes a zombie of `code`, or else
+/// retires to the reserve, or goes back to the allocator. A NULL frame is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void) {
     let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };
@@ -270,9 +275,13 @@ fn release_null_code(code: *mut ZfCode) {
 
 /// The interpreter ran a garbage collection of `generation` (0 or more).
 /// Under ZF_POLICY_PER_CODE, a generation of `sweep_generation` or older
-/// runs one aging sweep (by default none does); under ZF_POLICY_LEGACY,
-/// generation 2 and up empty the reserve (CPython's global free list), as
-/// CPython's full collections do. Returns the bytes freed.
+/// runs one aging sweep (by default none does), and a full one (2 and up)
+/// below it halves the lists no acquire touched through several full
+/// collections; either counts in `sweeps`. A full one also forgets the
+/// room the automatic bound made for recursion, freeing what no longer
+/// fits. Under ZF_POLICY_LEGACY, generation 2 and up empty the reserve
+/// (CPython's global free list), as CPython's full collections do.
+/// Returns every byte freed.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -> usize {
     let pool = non_null!("zf_pool_collect", pool, 0);
@@ -285,7 +294,8 @@ pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -
     p.collect(generation as u32) as usize
 }
 
-/// Frees every zombie now (PyFrame_ClearFreeList). Returns the bytes freed.
+/// Frees every zombie and every reserve frame now (PyFrame_ClearFreeList).
+/// Returns the bytes freed.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_clear(pool: *mut ZfPool) -> usize {
     let pool = non_null!("zf_pool_clear", pool, 0);

@@ -61,6 +61,11 @@ pub struct Pool {
     /// Codes holding two slots or more: each has something spare, room
     /// or a zombie past its first (`make_spare_room` looks for them).
     multi_slot: Cell<u32>,
+    /// The live count as misses see it: its lowest since the last exact
+    /// look at the peak, and the count past which the next look is due
+    /// (`raise_peak_live`).
+    live_low: Cell<u64>,
+    live_look: Cell<u64>,
 }
 
 /// A failed acquire; the pool keeps the error (`Pool::take_failure`). An

@@ -7,8 +7,9 @@ use core::cell::Cell;
 use core::fmt::{self, Write};
 
 /// A snapshot of a pool's counters. Totals count since the pool was made;
-/// `cached_*`, `live_frames`, `codes` and `allowance_bytes` are the state
-/// now. Every field is exact when read: what the inline fast path did is
+/// `cached_*`, `live_frames`, `codes`, `shared_frames`, `bound_bytes` and
+/// `allowance_bytes` are the state now. Every field but `peak_live_frames`
+/// (see there) is exact when read: what the inline fast path did is
 /// counted per code and added in by `zf_pool_stats`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,9 +28,10 @@ pub struct ZfStats {
     pub releases: u64,
     /// Blocks given back to the allocator, for any reason.
     pub frees: u64,
-    /// Zombies held now.
+    /// Frames cached now: zombies and the reserve.
     pub cached_frames: u64,
-    /// Bytes of the blocks held as zombies now (the library's headers included).
+    /// Bytes of the blocks cached now, zombies and the reserve (the
+    /// library's headers included).
     pub cached_bytes: u64,
     /// The most `cached_bytes + allowance_bytes` ever reached: the bytes the
     /// pool held or had promised to the fast path, which the budget bounds;
@@ -38,12 +40,13 @@ pub struct ZfStats {
     pub peak_cached_bytes: u64,
     /// Frames acquired and not released.
     pub live_frames: u64,
-    /// The most `live_frames` counted at an acquire that took a new block
-    /// or a reserve frame (under ZF_POLICY_LEGACY, at every acquire). A
-    /// new peak needs more frames than the lists hold, so it is almost
-    /// always reached by such an acquire; the inline path's hits and
-    /// releases on other codes are counted when each code next reaches
-    /// the library. The same in every pool, watched or not.
+    /// The most frames live at an acquire that took a new block or a
+    /// reserve frame (under ZF_POLICY_LEGACY, at every acquire): never
+    /// more than were live then, the inline path's work included. Per-code
+    /// pools, watched or not, count a new peak only once it passes the
+    /// last by a quarter of the codes holding slots, or by an eighth if
+    /// less: it may read up to an eighth low, and hits alone (no acquire
+    /// of a new block) raise it only at the next such acquire.
     pub peak_live_frames: u64,
     /// Codes made and not yet passed to zf_code_free.
     pub codes: u64,
@@ -197,9 +200,10 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     );
     let _ = writeln!(
         r,
-        "  cached now  {:>14}   {} frames, {} of them shared; peak {} ({}% of the bound now)",
+        "  cached now  {:>14}   {} {}, {} of them shared; peak {} ({}% of the bound now)",
         bytes(s.cached_bytes),
         count(s.cached_frames),
+        if s.cached_frames == 1 { "frame" } else { "frames" },
         count(s.shared_frames),
         bytes(s.peak_cached_bytes),
         percent(s.peak_cached_bytes, s.bound_bytes, 1)

@@ -456,9 +456,12 @@ fn a_deep_recursion_makes_room_up_to_a_ceiling_until_a_full_collection() {
         assert!(served * 1016 > floor, "the next recursion is served from it: {served} frames");
         zf_pool_collect(pool, 1);
         assert_eq!(assert_within_bound(pool, "young collection").bound_bytes, ceiling, "only a full collection");
-        zf_pool_collect(pool, 2);
+        let before = stats(pool);
+        let given_back = zf_pool_collect(pool, 2) as u64;
         let s = assert_within_bound(pool, "full collection");
         assert_eq!(s.bound_bytes, floor, "CPython empties its free list: the room goes");
+        assert!(given_back > 0, "the trim freed frames");
+        assert_eq!(given_back, before.cached_bytes - s.cached_bytes, "every byte given back is reported");
         assert!(s.cached_bytes <= floor, "trimmed back: {s:?}");
         zf_code_free(code);
         zf_code_free(shallow);
@@ -487,6 +490,35 @@ fn a_new_codes_first_frame_comes_out_of_the_room_for_recursion() {
         assert_eq!(assert_within_bound(pool, "deep again").bound_bytes, (11 + 99) * weight);
         newcomers.iter().for_each(|&c| zf_code_free(c));
         zf_code_free(code);
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
+fn the_peak_of_live_frames_counts_no_frame_returned_unseen() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(ptr::null()); // the defaults
+        let (a, b) = (zf_code_new(pool, 400), zf_code_new(pool, 400));
+        recurse(a, 50); // 50 live at most, and a list of 50
+        let first = stats(pool).peak_live_frames;
+        assert!((50 - 50 / 8..=50).contains(&first), "peak {first}, true 50: counted within an eighth");
+        // Again, all hits; a full collection at the bottom looks at every
+        // code (50 live), then the 50 go back through the inline path,
+        // unseen: a's count stays at 50 until it next reaches the library.
+        let frames: Vec<_> = (0..50).map(|_| acquire(a)).collect();
+        assert!(frames.iter().all(|f| f.1));
+        zf_pool_collect(pool, 2);
+        frames.into_iter().rev().for_each(|(f, _)| zf_frame_release(a, f));
+        // b misses 30 deep: never more than 50 live at once.
+        recurse(b, 30);
+        assert_eq!(stats(pool).peak_live_frames, first, "a's returned frames count no more");
+        // b 80 deep: a new peak, counted within an eighth.
+        recurse(b, 80);
+        let peak = stats(pool).peak_live_frames;
+        assert!((80 - 80 / 8..=80).contains(&peak), "peak {peak}, true 80");
+        zf_code_free(a);
+        zf_code_free(b);
         zf_pool_free(pool);
     }
 }

@@ -65,8 +65,46 @@ impl Pool {
         Ok((block.frame(), false))
     }
 
+    /// Raises `peak_live_frames` at a miss. The live count leaves other
+    /// codes' inline work unseen (frames they returned still counted,
+    /// hits not yet), so the peak is raised only to an exact count: every
+    /// code's pending work added in, as `stats` does, without changing
+    /// anything. That look reads every code with an allowance, so it is
+    /// due only once the count has grown, since the last look or its
+    /// lowest after, past the peak by a margin: a quarter of those codes,
+    /// or an eighth of the peak if less. So a look costs at most four
+    /// reads a frame of growth in a big pool, and the peak may read up to
+    /// an eighth under the most live at a miss, never over. Legacy counts
+    /// every call: its count is exact, with no margin.
+    #[inline(always)]
     fn raise_peak_live(&self) {
-        self.counters.peak_live_frames.raise_to(self.counters.live_frames.get());
+        let live = self.counters.live_frames.get();
+        if live > self.live_look.get() || live < self.live_low.get() {
+            self.follow_live(live);
+        }
+    }
+
+    #[cold]
+    fn follow_live(&self, live: u64) {
+        let peak = &self.counters.peak_live_frames;
+        if live > self.live_look.get() {
+            peak.raise_to(if self.legacy() { live } else { self.live_now() });
+        }
+        let margin = match self.legacy() {
+            true => 0,
+            false => (peak.get() / 8).min(self.ring.len() as u64 / 4),
+        };
+        self.live_low.set(live);
+        self.live_look.set(live.max(peak.get()) + margin);
+    }
+
+    /// The frames live now, the inline path's work included.
+    fn live_now(&self) -> u64 {
+        let pending = |c: &Code| {
+            let work = c.pending();
+            work.hits as i64 - work.releases as i64
+        };
+        (self.counters.live_frames.get() as i64 + self.ring.iter().map(pending).sum::<i64>()) as u64
     }
 
     /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),

@@ -59,6 +59,8 @@ impl Pool {
             last_miss: Cell::new(Miss::None),
             failure: Cell::new(None),
             multi_slot: Cell::new(0),
+            live_low: Cell::new(0),
+            live_look: Cell::new(0),
         };
         heap.boxed(pool, "a pool")
     }
@@ -143,7 +145,7 @@ impl Pool {
                 }
             }
             if shrunk {
-                p.trim();
+                _ = p.trim();
             }
             c.set_freed();
             p.counters.codes.sub(1);

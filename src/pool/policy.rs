@@ -53,7 +53,7 @@ impl Pool {
                 c.room() == 0 && c.take_used()
             };
             match self.ring.clock_victim(used) {
-                Some(victim) if !core::ptr::eq(victim, code) => self.evict(victim),
+                Some(victim) if !core::ptr::eq(victim, code) => _ = self.evict(victim),
                 _ => return false,
             }
         }
@@ -80,7 +80,7 @@ impl Pool {
             self.sync(c);
             self.revoke_room(c, u32::MAX);
             while c.slots() >= 2 && self.charged_bytes() + need > bound {
-                self.evict(c); // its coldest zombie: the room is gone
+                _ = self.evict(c); // its coldest zombie: the room is gone
             }
         }
         self.charged_bytes() + need <= bound
@@ -88,44 +88,58 @@ impl Pool {
 
     /// After the bound shrank: takes back room and zombies by the same
     /// clock as `make_room` (no code spared), then reserve frames, until
-    /// what is held fits the bound again.
+    /// what is held fits the bound again. Returns the bytes given back.
     #[cold]
-    pub(crate) fn trim(&self) {
+    pub(crate) fn trim(&self) -> u64 {
         let bound = self.bound.bytes();
+        let mut freed = 0;
         while self.charged_bytes() > bound {
             let used = |c: &Code| {
                 self.sync(c);
                 c.room() == 0 && c.take_used()
             };
             match self.ring.clock_victim(used) {
-                Some(victim) => self.evict(victim),
-                None if self.drain_reserve(1) > 0 => self.counters.evicted_frees.add(1),
-                None => break,
+                Some(victim) => freed += self.evict(victim),
+                None => match self.drain_reserve(1) {
+                    0 => break,
+                    bytes => {
+                        self.counters.evicted_frees.add(1);
+                        freed += bytes;
+                    }
+                },
             }
         }
+        freed
     }
 
     /// A victim of the clock gives up its room, or else one zombie.
-    fn evict(&self, victim: &Code) {
+    /// Returns the bytes given back (0 for room: no frame is freed).
+    fn evict(&self, victim: &Code) -> u64 {
         if victim.room() > 0 {
             self.revoke_room(victim, 1);
-        } else if let Some(block) = self.drop_zombie(victim, true) {
-            victim.note_loss(Loss::Bound);
-            self.free_block(block);
-            self.counters.evicted_frees.add(1);
+            return 0;
         }
+        let Some(block) = self.drop_zombie(victim, true) else { return 0 };
+        victim.note_loss(Loss::Bound);
+        let bytes = block.bytes() as u64;
+        self.free_block(block);
+        self.counters.evicted_frees.add(1);
+        bytes
     }
 
     /// The interpreter ran a collection of `generation`: under legacy, a
     /// full one (2) empties the reserve, as CPython's `gc` does; else
-    /// collections of `sweep_generation` and older run one aging sweep.
-    /// Returns the bytes given back.
+    /// collections of `sweep_generation` and older run one aging sweep,
+    /// and full ones below it age idle lists (`age_idle`). A full one
+    /// also forgets the room made for recursion, and what no longer fits
+    /// goes. Returns every byte given back.
     pub fn collect(&self, generation: u32) -> u64 {
         self.traced(|t| t.collect(generation));
-        if generation >= 2 && self.bound.forget_depth() {
-            self.trim();
-        }
-        match self.legacy() {
+        let trimmed = match generation >= 2 && self.bound.forget_depth() {
+            true => self.trim(),
+            false => 0,
+        };
+        let aged = match self.legacy() {
             true if generation >= 2 => {
                 self.counters.sweeps.add(1);
                 self.drain_reserve(u32::MAX)
@@ -133,7 +147,8 @@ impl Pool {
             false if generation >= self.cfg.sweep_generation => self.sweep(),
             false if generation >= 2 => self.age_idle(),
             _ => 0,
-        }
+        };
+        trimmed + aged
     }
 
     /// A full collection when collections do not sweep (the default): a

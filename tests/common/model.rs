@@ -159,6 +159,10 @@ pub struct Model {
     /// live peak and the sweep countdown read.
     seen_live: u64,
     seen_releases: u64,
+    /// The live count as misses see it: its lowest since the last exact
+    /// look at the peak, and the count past which the next look is due.
+    live_low: u64,
+    live_look: u64,
     /// Block bytes (at the size asked) of the deepest recursion a miss saw
     /// since the last full collection, up to 200 frames: the room the
     /// automatic bound makes for recursion.
@@ -197,6 +201,8 @@ impl Model {
             s: ZfStats::default(),
             seen_live: 0,
             seen_releases: 0,
+            live_low: 0,
+            live_look: 0,
             deep: 0,
         }
     }
@@ -322,7 +328,21 @@ impl Model {
         // keep that many (up to 200) when the recursion returns.
         let deep = (c.live as u64 - 1).min(200) * asked_bytes(c.frame_bytes);
         self.deep = self.deep.max(deep);
-        self.s.peak_live_frames = self.s.peak_live_frames.max(self.seen_live);
+        // The peak is raised only to an exact count (the unseen work of
+        // every code with an allowance added in), looked at once the
+        // count has grown, since the last look or its lowest after, past
+        // the peak by a margin: an eighth of it, or a quarter of those
+        // codes, the smaller.
+        let live = self.seen_live;
+        if live > self.live_look || live < self.live_low {
+            if live > self.live_look {
+                let unseen: i64 = self.ring.iter().map(|&cj| self.codes[cj].unseen_hits as i64 - self.codes[cj].unseen_releases as i64).sum();
+                self.s.peak_live_frames = self.s.peak_live_frames.max((live as i64 + unseen) as u64);
+            }
+            let margin = (self.s.peak_live_frames / 8).min(self.ring.len() as u64 / 4);
+            self.live_low = live;
+            self.live_look = live.max(self.s.peak_live_frames) + margin;
+        }
         let bytes = self.codes[ci].bytes;
         if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
             let addr = self.reserve.remove(i);
