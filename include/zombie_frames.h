@@ -436,14 +436,15 @@ void zf_code_free(struct ZfCode *code);
  * A frame of `frame_bytes` for this code, aligned to 16: one of its
  * zombies (every byte as it was released; `*is_zombie` = 1), or else a
  * frame from the reserve (another code's, of the same size class) or a
- * fresh block (`*is_zombie` = 0: initialise it in full). `is_zombie` may be NULL. NULL only when memory
- * runs out (or `code` is NULL).
+ * fresh block (`*is_zombie` = 0: initialise it in full). `is_zombie` may
+ * be NULL. NULL only when memory runs out (or `code` is NULL).
  */
 void *zf_frame_acquire(struct ZfCode *code, int *is_zombie);
 
 /**
  * The frame is no longer used: it becomes a zombie of `code`, or else
- * retires to the reserve, or goes back to the allocator. A NULL frame is a no-op.
+ * retires to the reserve, or goes back to the allocator. A NULL frame is
+ * a no-op.
  */
 void zf_frame_release(struct ZfCode *code, void *frame);
 

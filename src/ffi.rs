@@ -208,8 +208,8 @@ pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
 /// A frame of `frame_bytes` for this code, aligned to 16: one of its
 /// zombies (every byte as it was released; `*is_zombie` = 1), or else a
 /// frame from the reserve (another code's, of the same size class) or a
-/// fresh block (`*is_zombie` = 0: initialise it in full). `is_zombie` may be NULL. NULL only when memory
-/// runs out (or `code` is NULL).
+/// fresh block (`*is_zombie` = 0: initialise it in full). `is_zombie` may
+/// be NULL. NULL only when memory runs out (or `code` is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     // The hit path first, as zf_frame_acquire_fast runs it; all else is cold.
@@ -248,7 +248,8 @@ unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void 
 }
 
 /// The frame is no longer used: it becomes a zombie of `code`, or else
-/// retires to the reserve, or goes back to the allocator. A NULL frame is a no-op.
+/// retires to the reserve, or goes back to the allocator. A NULL frame is
+/// a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void) {
     let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };

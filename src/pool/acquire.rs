@@ -72,10 +72,10 @@ impl Pool {
     /// anything. That look reads every code with an allowance, so it is
     /// due only once the count has grown, since the last look or its
     /// lowest after, past the peak by a margin: a quarter of those codes,
-    /// or an eighth of the peak if less. So a look costs at most four
-    /// reads a frame of growth in a big pool, and the peak may read up to
-    /// an eighth under the most live at a miss, never over. Legacy counts
-    /// every call: its count is exact, with no margin.
+    /// or an eighth of the peak if less. So once the peak passes twice
+    /// the codes, looks cost four code reads a frame of growth; the peak
+    /// may read up to an eighth under the most live at a miss, never over.
+    /// Legacy counts every call: its count is exact, with no margin.
     #[inline(always)]
     fn raise_peak_live(&self) {
         let live = self.counters.live_frames.get();
