@@ -98,13 +98,14 @@ impl Pool {
         self.live_look.set(live.max(peak.get()) + margin);
     }
 
-    /// The frames live now, the inline path's work included.
+    /// The frames live now, the inline path's work included (what
+    /// `Work::add_to` adds to `live_frames` in `stats`; a code released no
+    /// more than it had live, so no step goes below zero).
     fn live_now(&self) -> u64 {
-        let pending = |c: &Code| {
+        self.ring.iter().fold(self.counters.live_frames.get(), |live, c| {
             let work = c.pending();
-            work.hits as i64 - work.releases as i64
-        };
-        (self.counters.live_frames.get() as i64 + self.ring.iter().map(pending).sum::<i64>()) as u64
+            live + work.hits - work.releases
+        })
     }
 
     /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),
