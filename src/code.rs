@@ -3,7 +3,7 @@
 //! Zombies sit in the hot state's slot (`ZfCodeHot`, `src/hot.rs`) and in
 //! two LIFO stacks threaded through their block headers:
 //! * **hot**, whose top is in `ZfCodeHot`: what the fast path pops and
-//!   pushes over the slot;
+//!   pushes once the slot is taken;
 //! * **cold**, under it: the zombies no acquire has touched since the last
 //!   aging sweep. Each sweep moves the slot's and the hot ones down here;
 //!   an acquire that finds the slot and the hot stack empty brings one back
@@ -287,7 +287,7 @@ impl Code {
     /// The zombie an acquire would take next, if any.
     pub fn peek(&self) -> Option<Block> {
         let s = self.state();
-        s.stack().iter().next().or_else(|| s.slot_block()).or_else(|| self.cold().iter().next())
+        s.slot_block().or_else(|| s.stack().iter().next()).or_else(|| self.cold().iter().next())
     }
 
     /// When the slot and the hot stack are empty, brings the top cold
@@ -316,8 +316,8 @@ impl Code {
         let cold = || cold.pop().inspect(|_| self.cold_len.set(self.cold_len.get() - 1));
         let slot = || self.state().remove_slot_block();
         let block = match coldest_first {
-            true => cold().or_else(slot).or_else(|| hot.pop()),
-            false => hot.pop().or_else(slot).or_else(cold),
+            true => cold().or_else(|| hot.pop()).or_else(slot),
+            false => slot().or_else(|| hot.pop()).or_else(cold),
         }?;
         self.slots.set(self.slots.get() - 1);
         Some(block)

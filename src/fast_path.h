@@ -1,23 +1,29 @@
 /*
  * The inline fast path: the zombie hit and the cached release, in the
  * caller, with exactly the meaning of zf_frame_acquire and
- * zf_frame_release (mix the two pairs freely, frame by frame); and the hit
- * alone, zf_frame_hit_fast. They read
- * and write the ZfCodeHot at the start of every ZfCode, and the first word
- * of a stacked zombie's block header (ZF_HEADER_BYTES before the frame):
- * the next zombie's frame. Everything else, they leave to the exported
- * functions. A pool in debug mode, tracing, or under ZF_POLICY_LEGACY keeps
- * every ZfCodeHot inert (slot ZF_SLOT_SHUT, top NULL, room 0), so every
- * call reaches the library and its checks.
+ * zf_frame_release (mix the two pairs freely, frame by frame); and each
+ * half alone, zf_frame_hit_fast and zf_frame_give_fast, for glue with slow
+ * paths of its own. They read and write the ZfCodeHot at the start of
+ * every ZfCode, and the first word of a stacked zombie's block header
+ * (ZF_HEADER_BYTES before the frame): the next zombie's frame. Everything
+ * else, they leave to the exported functions. A pool in debug mode,
+ * tracing, or under ZF_POLICY_LEGACY keeps every ZfCodeHot inert (slot
+ * ZF_SLOT_SHUT, top NULL, room 0), so every call reaches the library and
+ * its checks.
  *
  * A release fills the slot when it is free (NULL), else pushes onto the
- * stack while `room` lasts; a hit pops the stack, else takes the slot's
- * zombie: the order is LIFO, and a code with one frame at a time costs
- * CPython's own zombie (a load, a test, a store), plus the count and the
- * empty stack's test.
+ * stack while `room` lasts; a hit takes the slot's zombie, else pops the
+ * stack. So a code with one frame at a time costs CPython's own zombie (a
+ * load, a test, a store) plus the count; a recursion's frames cost a push
+ * and a pop. A code's zombies are blocks of one size: which one a hit
+ * gets does not matter.
  *
- * Unlike the exported pair, neither tests its arguments for NULL: pass a
- * code from zf_code_new and, to the release, a frame acquired for it.
+ * Unlike the exported pair, none tests its arguments for NULL: pass a
+ * code from zf_code_new and, to the release, a frame acquired for it. Or,
+ * to the two halves, an inert ZfCodeHot of the caller's own
+ * (ZF_CODE_HOT_INERT): it never hits and never takes a frame, so glue can
+ * stand it in for "no ZfCode yet" and test for that on its slow paths
+ * only, never pass it to the exported functions.
  */
 
 #define ZF_HAVE_FAST_PATH 1
@@ -29,6 +35,9 @@ typedef char zf_check_code_hot_layout[
      offsetof(ZfCodeHot, slot) == 24 && ZF_HEADER_BYTES == 16)
         ? 1 : -1];
 
+/* An inert ZfCodeHot's initializer: static ZfCodeHot none = ZF_CODE_HOT_INERT; */
+#define ZF_CODE_HOT_INERT { NULL, 0, 0, 0, (void *)ZF_SLOT_SHUT }
+
 /* The hit alone: the zombie the inline state holds for `code`, counted as
  * a zombie hit, or NULL when it holds none; NULL is not an error: acquire
  * with zf_frame_acquire then (which may still find a zombie). For glue that
@@ -36,12 +45,12 @@ typedef char zf_check_code_hot_layout[
 static inline void *zf_frame_hit_fast(ZfCode *code)
 {
     ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
-    void *frame = hot->top;
-    if (frame != NULL) {
+    void *frame = hot->slot;
+    if ((uintptr_t)frame > ZF_SLOT_SHUT) {
+        hot->slot = NULL;
+    } else if ((frame = hot->top) != NULL) {
         hot->top = *(void **)(void *)((char *)frame - ZF_HEADER_BYTES);
         hot->room += 1;
-    } else if ((uintptr_t)(frame = hot->slot) > ZF_SLOT_SHUT) {
-        hot->slot = NULL;
     } else {
         return NULL;
     }
@@ -59,18 +68,26 @@ static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
     return frame;
 }
 
-static inline void zf_frame_release_fast(ZfCode *code, void *frame)
+/* The cached release alone: 1 when the inline state took the frame, else
+ * 0: release it with zf_frame_release then. */
+static inline int zf_frame_give_fast(ZfCode *code, void *frame)
 {
     ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
     if (hot->slot == NULL) {
         hot->slot = frame;
-        return;
+        return 1;
     }
     if (hot->room != 0) {
         *(void **)(void *)((char *)frame - ZF_HEADER_BYTES) = hot->top;
         hot->top = frame;
         hot->room -= 1;
-        return;
+        return 1;
     }
-    zf_frame_release(code, frame);
+    return 0;
+}
+
+static inline void zf_frame_release_fast(ZfCode *code, void *frame)
+{
+    if (!zf_frame_give_fast(code, frame))
+        zf_frame_release(code, frame);
 }

@@ -9,11 +9,11 @@
 //! A code's free units of allowance (slots the pool charged to its bound
 //! and no zombie fills) are of two kinds: `slot` when it is NULL, and
 //! `room`. A release fills an empty slot before it pushes onto the stack;
-//! a hit pops the stack before it takes the slot's zombie. So a code with
-//! one frame at a time lives in the slot at nearly what CPython's own
-//! zombie costs (a load, a test, a store, and a count), recursion pays
-//! about what it paid without the slot, and the order stays LIFO: the slot
-//! holds the oldest zombie, released first.
+//! a hit takes the slot's zombie before it pops the stack. So a code with
+//! one frame at a time lives in the slot at what CPython's own zombie
+//! costs (a load, a test, a store) plus a count, and a recursion's frames
+//! pay the slot's test more than a push and a pop. A code's zombies are
+//! blocks of one size, so which one a hit gets does not matter.
 //!
 //! The fast path never touches the pool. It keeps two promises the slow
 //! path relies on:
@@ -40,7 +40,7 @@ use core::ptr::NonNull;
 /// write it, under the pool's one-thread-at-a-time rule.
 #[repr(C)]
 pub struct ZfCodeHot {
-    /// The top of the code's stack of zombies, over the slot, or NULL.
+    /// The top of the code's stack of zombies, or NULL.
     /// Each zombie's block header holds the next one's frame in its first
     /// word, `ZF_HEADER_BYTES` before the frame.
     pub top: Cell<*mut c_void>,
@@ -52,8 +52,8 @@ pub struct ZfCodeHot {
     /// Zombie hits since the library last looked; it adds them to the
     /// pool's count and sets this back to 0.
     pub hits: Cell<u64>,
-    /// A zombie under the stack; NULL: a free unit; `ZF_SLOT_SHUT`: no
-    /// unit. A release tries it first, a hit last.
+    /// A zombie beside the stack; NULL: a free unit; `ZF_SLOT_SHUT`: no
+    /// unit. A release and a hit both try it first.
     pub slot: Cell<*mut c_void>,
 }
 
@@ -152,19 +152,19 @@ impl ZfCodeHot {
         Stack(unsafe { &*(&self.top as *const Cell<*mut c_void>).cast::<Cell<*mut u8>>() })
     }
 
-    /// A zombie hit: the stack's top, else the slot's zombie, or None.
-    /// `zf_frame_acquire_fast`.
+    /// A zombie hit: the slot's zombie, else the stack's top, or None.
+    /// `zf_frame_hit_fast`.
     #[inline(always)]
     pub fn take(&self) -> Option<NonNull<u8>> {
-        let frame = match self.stack().pop() {
-            Some(block) => {
-                self.room.set(self.room.get() + 1);
-                block.frame()
-            }
-            None => {
-                let frame = self.slot_zombie()?;
+        let frame = match self.slot_zombie() {
+            Some(frame) => {
                 self.slot.set(core::ptr::null_mut());
                 frame
+            }
+            None => {
+                let block = self.stack().pop()?;
+                self.room.set(self.room.get() + 1);
+                block.frame()
             }
         };
         self.hits.set(self.hits.get() + 1);

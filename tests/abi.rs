@@ -62,7 +62,7 @@ const CONTRACT: &[&str] = &[
 const ADDITIONS: &[&str] = &["zf_frame_block_bytes"];
 
 /// The header's static inline functions: declared, never exported.
-const INLINE: &[&str] = &["zf_frame_acquire_fast", "zf_frame_hit_fast", "zf_frame_release_fast"];
+const INLINE: &[&str] = &["zf_frame_acquire_fast", "zf_frame_give_fast", "zf_frame_hit_fast", "zf_frame_release_fast"];
 
 /// CONTRACT and ADDITIONS, sorted: what the shared library must export.
 fn api() -> Vec<&'static str> {

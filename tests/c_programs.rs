@@ -46,6 +46,7 @@ c_programs!(
     test_many_codes,
     test_mutual_recursion,
     test_panic,
+    test_fast_halves,
     test_peak_live,
     test_recursion,
     test_reserve,

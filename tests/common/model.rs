@@ -289,12 +289,9 @@ impl Model {
         // The slot's or a hot zombie: the inline path's hit, counted at the
         // next look.
         let c = &mut self.codes[ci];
-        let hit = match c.hot.pop() {
-            Some(addr) => {
-                c.room += 1;
-                Some(addr)
-            }
-            None => c.slot.take(),
+        let hit = match c.slot.take() {
+            Some(addr) => Some(addr),
+            None => c.hot.pop().inspect(|_| c.room += 1),
         };
         if let Some(addr) = hit {
             let c = &mut self.codes[ci];
@@ -365,8 +362,8 @@ impl Model {
     fn take_out(&mut self, ci: usize, coldest_first: bool) -> Option<usize> {
         let c = &mut self.codes[ci];
         let addr = match coldest_first {
-            true => c.cold.pop().or_else(|| c.take_slot()).or_else(|| c.hot.pop()),
-            false => c.hot.pop().or_else(|| c.take_slot()).or_else(|| c.cold.pop()),
+            true => c.cold.pop().or_else(|| c.hot.pop()).or_else(|| c.take_slot()),
+            false => c.take_slot().or_else(|| c.hot.pop()).or_else(|| c.cold.pop()),
         }?;
         self.uncache(addr);
         if self.codes[ci].slots() == 0 {
@@ -667,17 +664,17 @@ pub fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
 pub unsafe fn hit_fast(code: *mut ZfCode) -> *mut c_void {
     // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
     let hot = unsafe { &*code.cast::<ZfCodeHot>() };
-    let mut frame = hot.top.get();
-    if !frame.is_null() {
+    let mut frame = hot.slot.get();
+    if frame as usize > ZF_SLOT_SHUT {
+        hot.slot.set(std::ptr::null_mut());
+    } else {
+        frame = hot.top.get();
+        if frame.is_null() {
+            return std::ptr::null_mut();
+        }
         // SAFETY: `top` is a zombie's frame; its header's first word is the next one.
         hot.top.set(unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() });
         hot.room.set(hot.room.get() + 1);
-    } else {
-        frame = hot.slot.get();
-        if frame as usize <= ZF_SLOT_SHUT {
-            return std::ptr::null_mut();
-        }
-        hot.slot.set(std::ptr::null_mut());
     }
     hot.hits.set(hot.hits.get() + 1);
     frame
