@@ -12,7 +12,7 @@
  * from the heap, -1 per frame block given back).
  *
  * The including file first provides, for its version: the GC header type
- * PyGC_Head, PyCodeObject's co_zf, _PyObject_GC_CountFrames(int) and
+ * PyGC_Head, PyCodeObject's co_zf (_PyZf_NONE until the code has a ZfCode), _PyObject_GC_CountFrames(int) and
  * _PyObject_GC_MaybeCollect() (its patch adds them to gcmodule.c), and
  * these statics: Py_ssize_t frame_slots(PyCodeObject *), a frame's
  * f_localsplus slots (its ob_size); size_t frame_bytes(PyCodeObject *),
@@ -27,6 +27,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+ZfCodeHot _PyZf_none = ZF_CODE_HOT_INERT;
 static ZfPool *pool;
 static int finalized;
 static int every_code;           /* legacy or a trace: every code's frames go to the pool */
@@ -127,14 +128,20 @@ get_pool(void)
     return pool;
 }
 
+/* The code's ZfCode, made now if it has none; NULL if none can be made. */
 static ZfCode *
 make_zf_code(PyCodeObject *co)
 {
     ZfPool *p = get_pool();
-    if (p != NULL && co->co_zf == NULL) {
-        co->co_zf = zf_code_new(p, frame_bytes(co));
+    ZfCode *zc;
+    if (co->co_zf != _PyZf_NONE) {
+        return co->co_zf;
     }
-    return co->co_zf;
+    if (p == NULL || (zc = zf_code_new(p, frame_bytes(co))) == NULL) {
+        return NULL;
+    }
+    co->co_zf = zc;
+    return zc;
 }
 
 /* Which codes get a ZfCode: those of functions (CO_OPTIMIZED: lambdas,
@@ -144,7 +151,7 @@ make_zf_code(PyCodeObject *co)
  * (about 1,000 instructions, where CPython's own allocation of the frame
  * costs about 150) and keep a block for a frame that never comes back.
  * Its frames come from the GC allocator instead, as after the pool is
- * finalized: co_zf stays NULL, so frame_dealloc frees them the same way.
+ * finalized: co_zf stays _PyZf_NONE, so their release frees them the same way.
  * Under the legacy policy or ZF_TRACE every code gets one: CPython's
  * scheme, and the traces recorded of it, hold every frame. */
 static int
@@ -159,7 +166,7 @@ wants_zf_code(PyCodeObject *co)
 static int
 code_get(PyCodeObject *co, ZfCode **out)
 {
-    *out = co->co_zf;
+    *out = co->co_zf == _PyZf_NONE ? NULL : co->co_zf;
     if (*out == NULL && wants_zf_code(co)) {
         *out = make_zf_code(co);
         if (*out == NULL && !finalized) {
@@ -215,10 +222,21 @@ _PyZf_CodeMadeSlow(PyCodeObject *co)
 }
 
 void
+_PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f)
+{
+    if (co->co_zf == _PyZf_NONE) {
+        PyObject_GC_Del(f);
+    }
+    else {
+        zf_frame_release(co->co_zf, _Py_AS_GC(f));
+    }
+}
+
+void
 _PyZf_CodeFree(PyCodeObject *co)
 {
     zf_code_free(co->co_zf);
-    co->co_zf = NULL;
+    co->co_zf = _PyZf_NONE;
 }
 
 void

@@ -33,11 +33,11 @@ void _PyObject_GC_MaybeCollect(void);
 static inline PyFrameObject *
 _PyZf_Zombie(PyCodeObject *co)
 {
-    struct ZfCode *zc = co->co_zf;
-    PyGC_Head *g;
+    PyGC_Head *g = (PyGC_Head *)zf_frame_hit_fast(co->co_zf);
     PyFrameObject *f;
-    if (zc == NULL || (g = (PyGC_Head *)zf_frame_hit_fast(zc)) == NULL)
+    if (g == NULL) {
         return NULL;
+    }
     f = (PyFrameObject *)(g + 1);
     _Py_NewReference((PyObject *)f);
     return f;
@@ -51,11 +51,16 @@ _PyZf_Zombie(PyCodeObject *co)
 PyFrameObject *_PyZf_FrameNew(PyCodeObject *co, int *warm);
 
 /* frame_dealloc, in place of caching or PyObject_GC_Del: the frame is
- * untracked and its references are dropped. */
+ * untracked and its references are dropped. Inline: the cached release;
+ * out of line, the library's release, or the GC allocator's for a code
+ * without a ZfCode. */
+void _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f);
 static inline void
-_PyZf_FrameRelease(struct ZfCode *zc, PyFrameObject *f)
+_PyZf_FrameRelease(PyCodeObject *co, PyFrameObject *f)
 {
-    zf_frame_release_fast(zc, _Py_AS_GC(f));
+    if (!zf_frame_give_fast(co->co_zf, _Py_AS_GC(f))) {
+        _PyZf_FrameReleaseSlow(co, f);
+    }
 }
 
 /* The GC finished a collection of this generation. */
