@@ -9,7 +9,7 @@ stock against patched (per-code), for the CPython 3.9 and 2.7 kits' builds.
 
 Needs the kits' builds: $ZF_CPY_WORK39 (default /tmp/zf-cpython39) and
 $ZF_CPY_WORK27 (default /tmp/zf-cpython27) with stock/python,
-patched/python, pylib/ (run.sh bench-deps) and corpus-pkgs/
+patch/python (the patched build), pylib/ (run.sh bench-deps) and corpus-pkgs/
 (record_traces.sh). Results, with the callgrind files, go to
 $W/results/frames/.
 
@@ -141,7 +141,7 @@ def base_env(w, config):
 
 
 def python_of(w, config):
-    return os.path.join(w, "stock" if config == "stock" else "patched", "python")
+    return os.path.join(w, "stock" if config == "stock" else "patch", "python")
 
 
 # ---- the callgrind profile ----------------------------------------------------

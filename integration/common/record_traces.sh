@@ -18,7 +18,7 @@
 # are put on sys.path by the program, never installed.
 # Settings:
 #   ZF_CPY_WORK   the kit's work directory (default /tmp/zf-cpython39 or
-#                 /tmp/zf-cpython27): its patched/python and pylib/ are used
+#                 /tmp/zf-cpython27): its patch/python and pylib/ are used
 #   ZF_REC_OUT    where the traces go (default: the repository's traces/)
 #   ZF_REC_CHECK_ONLY=1  record nothing; check the line's traces in ZF_REC_OUT
 #                 against their .live.json
@@ -47,7 +47,7 @@ case $LINE in
   *) echo "usage: $0 39|27 [NAME ...]" >&2; exit 2 ;;
 esac
 shift
-PATCHED="$W/patched"
+PATCHED="$W/patch"
 PY="$PATCHED/python"
 PYLIB="$W/pylib"
 BM="$PYLIB/pyperformance/data-files/benchmarks"
