@@ -28,10 +28,13 @@ int main()
     zf_frame_release(code, frame);
     ZfStats stats;
     zf_pool_stats(pool, &stats);
+    ZfCodeHot none = ZF_CODE_HOT_INERT; // the inline halves' stand-in for "no ZfCode yet"
+    ZfCode *no_code = reinterpret_cast<ZfCode *>(&none);
+    bool inert = zf_frame_hit_fast(no_code) == nullptr && zf_frame_give_fast(no_code, &stats) == 0;
     zf_code_free(code);
     zf_pool_free(pool);
     bool ok = std::strcmp(zf_version(), ZF_VERSION_STRING) == 0 && zombie == 1 && stats.zombie_hits == 1 &&
-              reports == 0;
+              reports == 0 && inert;
     std::printf("%d passed, %d failed\n", ok ? 1 : 0, ok ? 0 : 1);
     return ok ? 0 : 1;
 }

@@ -3,8 +3,8 @@
  *
  * 1. per_code_max = DEPTH and a budget of exactly DEPTH blocks: the whole
  *    depth is cached, and every later run is served by the first run's
- *    blocks (a hit takes the slot's zombie first, so which level gets
- *    which block turns by one each run).
+ *    blocks, turned by one level a run: a hit takes the slot's zombie
+ *    (the innermost level's, released first) before the stack's.
  * 2. scenario_config: each code keeps 32 zombies, so only
  *    the outermost levels of each run hit and the rest fall back to malloc.
  */
@@ -14,16 +14,7 @@
 enum { DEPTH = 1000, RUNS = 10 };
 
 static PyFrameObject *first_run[DEPTH]; /* the frame of each level in run 1 */
-static uint64_t foreign_levels;         /* later levels on a block run 1 did not have */
-
-static int was_first_runs(const PyFrameObject *f)
-{
-    int i;
-    for (i = 0; i < DEPTH; i++)
-        if (first_run[i] == f)
-            return 1;
-    return 0;
-}
+static uint64_t moved_levels;           /* later levels not on the block expected */
 
 static void recurse(PyCodeObject *co, PyFrameObject *back, int level, int run)
 {
@@ -31,7 +22,7 @@ static void recurse(PyCodeObject *co, PyFrameObject *back, int level, int run)
     if (run == 0)
         first_run[level] = f;
     else
-        foreign_levels += !was_first_runs(f);
+        moved_levels += f != first_run[(level + DEPTH - run) % DEPTH];
     if (level + 1 < DEPTH)
         recurse(co, f, level + 1, run);
     call_leave(f);
@@ -61,7 +52,7 @@ static void whole_depth_cached(void)
     }
     co = make_code();
     CHECK_EQ(BLOCK_BYTES(code_frame_bytes(co)), block);
-    foreign_levels = 0;
+    moved_levels = 0;
     for (run = 0; run < RUNS; run++)
         recurse(co, NULL, 0, run);
 
@@ -80,8 +71,8 @@ static void whole_depth_cached(void)
     CHECK_EQ(s.cached_bytes, DEPTH * block);
     CHECK_EQ(s.peak_cached_bytes, cfg.budget_bytes);
     CHECK_EQ(s.peak_live_frames, DEPTH);
-    /* No block came from anywhere else. */
-    CHECK_EQ(foreign_levels, 0);
+    /* Run r's level k has run 1's block of level k - r (mod DEPTH). */
+    CHECK_EQ(moved_levels, 0);
     print_summary("recursion-1000 (per_code_max 1000, budget 1000 blocks)");
 
     code_dealloc(co);

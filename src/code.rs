@@ -2,8 +2,8 @@
 //!
 //! Zombies sit in the hot state's slot (`ZfCodeHot`, `src/hot.rs`) and in
 //! two LIFO stacks threaded through their block headers:
-//! * **hot**, whose top is in `ZfCodeHot`: what the fast path pops and
-//!   pushes once the slot is taken;
+//! * **hot**, whose top is in `ZfCodeHot`: what the fast path pushes onto
+//!   when the slot is full, and pops when it holds no zombie;
 //! * **cold**, under it: the zombies no acquire has touched since the last
 //!   aging sweep. Each sweep moves the slot's and the hot ones down here;
 //!   an acquire that finds the slot and the hot stack empty brings one back

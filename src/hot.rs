@@ -1,8 +1,8 @@
 //! The hit path: what a zombie hit and a cached release do, in one place.
 //!
-//! `ZfCodeHot` starts every `ZfCode`. The header's inline pair
-//! (`zf_frame_acquire_fast`, `zf_frame_release_fast`, in `src/fast_path.h`)
-//! is the C twin of `take` and `give` below, reading the same fields; the
+//! `ZfCodeHot` starts every `ZfCode`. The header's inline halves
+//! (`zf_frame_hit_fast`, `zf_frame_give_fast`, in `src/fast_path.h`) are
+//! the C twins of `take` and `give` below, reading the same fields; the
 //! exported functions run `take` and `give` first too, so every caller
 //! shares one hit path, and everything else is the library's slow path.
 //!
@@ -12,7 +12,7 @@
 //! a hit takes the slot's zombie before it pops the stack. So a code with
 //! one frame at a time lives in the slot at what CPython's own zombie
 //! costs (a load, a test, a store) plus a count, and a recursion's frames
-//! pay the slot's test more than a push and a pop. A code's zombies are
+//! pay the slot's test on top of a push and a pop. A code's zombies are
 //! blocks of one size, so which one a hit gets does not matter.
 //!
 //! The fast path never touches the pool. It keeps two promises the slow
@@ -172,7 +172,7 @@ impl ZfCodeHot {
     }
 
     /// A cached release: the frame fills the slot if it is free, else goes
-    /// on the stack if there is room. `zf_frame_release_fast`.
+    /// on the stack if there is room. `zf_frame_give_fast`.
     ///
     /// # Safety
     /// `frame` is a live frame of this code.

@@ -99,7 +99,7 @@ fn run(seed: u64, steps: usize) {
                 match m.acquire(ci) {
                     Want::Zombie(addr) => {
                         assert_eq!(is_zombie, 1, "{what}, step {step}: is_zombie");
-                        assert_eq!(frame as usize, addr, "{what}, step {step}: not the zombie on top");
+                        assert_eq!(frame as usize, addr, "{what}, step {step}: not the zombie the hit takes next");
                         let seed = contents[&addr];
                         assert!(holds(frame.cast(), len, seed), "{what}, step {step}: zombie bytes changed");
                     }

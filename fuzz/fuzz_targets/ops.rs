@@ -113,7 +113,7 @@ impl Run {
                 let len = self.user_bytes[ci];
                 match self.m.acquire(ci) {
                     Want::Zombie(addr) => {
-                        assert_eq!((is_zombie, frame as usize), (1, addr), "not the zombie on top");
+                        assert_eq!((is_zombie, frame as usize), (1, addr), "not the zombie the hit takes next");
                         assert!(holds(frame.cast(), len, self.contents[&addr]), "zombie bytes changed");
                     }
                     Want::Reserve(addr) => assert_eq!((is_zombie, frame as usize), (0, addr), "not the reserve frame"),

@@ -26,7 +26,7 @@ repo="$(cd "$common/../.." && pwd)"
 JOBS="${ZF_CPY_JOBS:-$(nproc)}"
 STOCK="$W/stock"
 # As long as "stock": each build's prefix is baked into it, and a longer
-# path alone costs start-up about 75,000 instructions more (3.9, -c pass),
+# path alone costs start-up 40,000 to 75,000 instructions more (3.9, -c pass),
 # which instruction counts of one build against the other must not see.
 PATCHED="$W/patch"
 PYLIB="$W/pylib"        # pyperf, installed with --target, shared by both builds

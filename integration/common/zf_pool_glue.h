@@ -12,7 +12,8 @@
  * from the heap, -1 per frame block given back).
  *
  * The including file first provides, for its version: the GC header type
- * PyGC_Head, PyCodeObject's co_zf (_PyZf_NONE until the code has a ZfCode), _PyObject_GC_CountFrames(int) and
+ * PyGC_Head, PyCodeObject's co_zf (_PyZf_NONE until the code has a
+ * ZfCode), _PyObject_GC_CountFrames(int) and
  * _PyObject_GC_MaybeCollect() (its patch adds them to gcmodule.c), and
  * these statics: Py_ssize_t frame_slots(PyCodeObject *), a frame's
  * f_localsplus slots (its ob_size); size_t frame_bytes(PyCodeObject *),

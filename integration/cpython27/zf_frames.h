@@ -1,8 +1,8 @@
 /* zombie-frames glue for CPython 2.7 (copied to Include/zf_frames.h).
  *
  * The interpreter's frames come from one zombie-frames pool: each code
- * object holds a ZfCode * (co_zf, where co_zombieframe was) and the pool
- * decides which released frames to keep. A frame's memory is laid out as
+ * object holds a ZfCode * (co_zf, where co_zombieframe was; _PyZf_NONE
+ * until it gets one) and the pool decides which released frames to keep. A frame's memory is laid out as
  * 2.7's GC allocation lays it out (the PyGC_Head union, then the object),
  * inside a block of the pool.
  */

@@ -1,8 +1,8 @@
 /* zombie-frames glue for CPython 3.9 (Objects/zf_frames.c).
  *
  * The interpreter's frames come from one zombie-frames pool: each code
- * object holds a ZfCode * (co_zf, where co_zombieframe was) and the pool
- * decides which released frames to keep. A frame's memory is laid out as
+ * object holds a ZfCode * (co_zf, where co_zombieframe was; _PyZf_NONE
+ * until it gets one) and the pool decides which released frames to keep. A frame's memory is laid out as
  * CPython's GC allocation lays it out (PyGC_Head, then the object), inside
  * a block of the pool.
  */

@@ -45,9 +45,9 @@ pub struct MCode {
     pub frame_bytes: usize,
     /// Block bytes of its size class.
     bytes: u64,
-    /// The hot zombies, top last, which an acquire takes first; then the
-    /// zombie in the hot state's slot; under them, the cold ones no acquire
-    /// touched since the last sweep.
+    /// The zombie in the hot state's slot, which an acquire takes first;
+    /// then the hot zombies, top last; under them, the cold ones no
+    /// acquire touched since the last sweep.
     slot: Option<usize>,
     hot: Vec<usize>,
     cold: Vec<usize>,
@@ -696,7 +696,8 @@ pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_v
     frame
 }
 
-/// The header's inline zf_frame_release_fast, line for line.
+/// The header's inline zf_frame_release_fast (zf_frame_give_fast, then
+/// zf_frame_release), line for line.
 ///
 /// # Safety
 /// `code` is a live code; `frame` a live frame acquired for it.
