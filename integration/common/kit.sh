@@ -87,7 +87,9 @@ stage_fetch() {
 # configure + make in $1 (a copy of the source); extra configure args after.
 build_tree() {
   local dir=$1; shift
-  (cd "$dir" && ./configure -q --prefix="$dir/inst" "$@" >/dev/null && make -s -j"$JOBS" >/dev/null)
+  # One prefix for both builds (nothing is installed there): it is baked
+  # into each, and a program's paths must not differ between them.
+  (cd "$dir" && ./configure -q --prefix="$W/inst" "$@" >/dev/null && make -s -j"$JOBS" >/dev/null)
   # Byte-compile the library as `make install` would, so that no run pays
   # for compiling the modules it imports (some files are bad on purpose).
   # shellcheck disable=SC2086
