@@ -25,9 +25,10 @@ common="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$common/../.." && pwd)"
 JOBS="${ZF_CPY_JOBS:-$(nproc)}"
 STOCK="$W/stock"
-# As long as "stock": each build's prefix is baked into it, and a longer
-# path alone costs start-up 40,000 to 75,000 instructions more (3.9, -c pass),
-# which instruction counts of one build against the other must not see.
+# As long as "stock": a longer path alone costs 3.9's start-up 40,000 to
+# 75,000 instructions, which counts taken from each build's own directory
+# (stage_bench_once) must not see. frame_instructions.py goes further and
+# runs both from one path.
 PATCHED="$W/patch"
 PYLIB="$W/pylib"        # pyperf, installed with --target, shared by both builds
 RESULTS="$W/results"

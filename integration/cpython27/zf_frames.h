@@ -2,9 +2,9 @@
  *
  * The interpreter's frames come from one zombie-frames pool: each code
  * object holds a ZfCode * (co_zf, where co_zombieframe was; _PyZf_NONE
- * until it gets one) and the pool decides which released frames to keep. A frame's memory is laid out as
- * 2.7's GC allocation lays it out (the PyGC_Head union, then the object),
- * inside a block of the pool.
+ * until it gets one) and the pool decides which released frames to keep.
+ * A frame's memory is laid out as 2.7's GC allocation lays it out (the
+ * PyGC_Head union, then the object), inside a block of the pool.
  */
 #ifndef Py_ZF_FRAMES_H
 #define Py_ZF_FRAMES_H
