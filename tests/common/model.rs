@@ -289,10 +289,7 @@ impl Model {
         // The slot's or a hot zombie: the inline path's hit, counted at the
         // next look.
         let c = &mut self.codes[ci];
-        let hit = match c.slot.take() {
-            Some(addr) => Some(addr),
-            None => c.hot.pop().inspect(|_| c.room += 1),
-        };
+        let hit = c.slot.take().or_else(|| c.hot.pop().inspect(|_| c.room += 1));
         if let Some(addr) = hit {
             let c = &mut self.codes[ci];
             c.unseen_hits += 1;
@@ -696,25 +693,36 @@ pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_v
     frame
 }
 
-/// The header's inline zf_frame_release_fast (zf_frame_give_fast, then
-/// zf_frame_release), line for line.
+/// The header's inline zf_frame_give_fast, line for line: true when the
+/// inline state took the frame.
 ///
 /// # Safety
 /// `code` is a live code; `frame` a live frame acquired for it.
-pub unsafe fn release_fast(code: *mut ZfCode, frame: *mut c_void) {
+pub unsafe fn give_fast(code: *mut ZfCode, frame: *mut c_void) -> bool {
     // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
     let hot = unsafe { &*code.cast::<ZfCodeHot>() };
     if hot.slot.get().is_null() {
         hot.slot.set(frame);
-        return;
+        return true;
     }
     if hot.room.get() != 0 {
         // SAFETY: a live frame of ours: its header's first word is the library's link.
         unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() = hot.top.get() };
         hot.top.set(frame);
         hot.room.set(hot.room.get() - 1);
-        return;
+        return true;
     }
+    false
+}
+
+/// The header's inline zf_frame_release_fast, line for line.
+///
+/// # Safety
+/// As `give_fast`.
+pub unsafe fn release_fast(code: *mut ZfCode, frame: *mut c_void) {
     // SAFETY: forwarded contract.
-    unsafe { zf_frame_release(code, frame) }
+    if !unsafe { give_fast(code, frame) } {
+        // SAFETY: forwarded contract.
+        unsafe { zf_frame_release(code, frame) }
+    }
 }
