@@ -48,21 +48,30 @@ static inline void *zf_frame_hit_fast(ZfCode *code)
     void *frame = hot->slot;
     if ((uintptr_t)frame > ZF_SLOT_SHUT) {
         hot->slot = NULL;
-    } else if ((frame = hot->top) != NULL) {
+        hot->hits += 1;
+        return frame;
+    }
+    frame = hot->top;
+    if (frame != NULL) {
         hot->top = *(void **)(void *)((char *)frame - ZF_HEADER_BYTES);
         hot->room += 1;
-    } else {
-        return NULL;
+        hot->hits += 1;
     }
-    hot->hits += 1;
     return frame;
 }
 
 static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
 {
     void *frame = zf_frame_hit_fast(code);
-    if (frame == NULL)
-        return zf_frame_acquire(code, is_zombie);
+    if (frame == NULL) {
+        /* A flag of its own for the call: the caller's never has its
+         * address passed on, so it can stay in a register on a hit. */
+        int zombie = 0;
+        frame = zf_frame_acquire(code, &zombie);
+        if (frame != NULL && is_zombie != NULL)
+            *is_zombie = zombie;
+        return frame;
+    }
     if (is_zombie != NULL)
         *is_zombie = 1;
     return frame;

@@ -661,35 +661,44 @@ pub fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
 pub unsafe fn hit_fast(code: *mut ZfCode) -> *mut c_void {
     // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
     let hot = unsafe { &*code.cast::<ZfCodeHot>() };
-    let mut frame = hot.slot.get();
+    let frame = hot.slot.get();
     if frame as usize > ZF_SLOT_SHUT {
         hot.slot.set(std::ptr::null_mut());
-    } else {
-        frame = hot.top.get();
-        if frame.is_null() {
-            return std::ptr::null_mut();
-        }
+        hot.hits.set(hot.hits.get() + 1);
+        return frame;
+    }
+    let frame = hot.top.get();
+    if !frame.is_null() {
         // SAFETY: `top` is a zombie's frame; its header's first word is the next one.
         hot.top.set(unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() });
         hot.room.set(hot.room.get() + 1);
+        hot.hits.set(hot.hits.get() + 1);
     }
-    hot.hits.set(hot.hits.get() + 1);
     frame
 }
 
 /// The header's inline zf_frame_acquire_fast, line for line.
 ///
 /// # Safety
-/// `code` is a live code of a live pool; `is_zombie` points to a writable int.
+/// `code` is a live code of a live pool; `is_zombie` is null or points to
+/// a writable int.
 pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     // SAFETY: forwarded contract.
     let frame = unsafe { hit_fast(code) };
     if frame.is_null() {
+        let mut zombie = 0;
         // SAFETY: forwarded contract.
-        return unsafe { zf_frame_acquire(code, is_zombie) };
+        let frame = unsafe { zf_frame_acquire(code, &mut zombie) };
+        if !frame.is_null() && !is_zombie.is_null() {
+            // SAFETY: writable, by the contract.
+            unsafe { *is_zombie = zombie };
+        }
+        return frame;
     }
-    // SAFETY: writable, by the contract.
-    unsafe { *is_zombie = 1 };
+    if !is_zombie.is_null() {
+        // SAFETY: writable, by the contract.
+        unsafe { *is_zombie = 1 };
+    }
     frame
 }
 
