@@ -6,11 +6,14 @@
 
 /* What the interpreter does with a frame it gets: one store (f_lasti, say)
  * and a read of the warm flag. The empty asm makes the frame escape, so the
- * compiler cannot drop a malloc/free pair or hoist anything out of a loop. */
+ * compiler cannot drop a malloc/free pair or hoist anything out of a loop.
+ * The flag passes through an empty asm too, so reading it costs the same
+ * whatever its value: else a path known to give 0 (CPython's free list)
+ * would drop the add that a path giving 1 (a zombie) pays. */
 static inline uint64_t use_frame(void *f, int warm, uint64_t i)
 {
     ((uint64_t *)f)[3] = i;
-    __asm__ volatile("" : : "r"(f) : "memory");
+    __asm__ volatile("" : "+r"(warm) : "r"(f) : "memory");
     return (uint64_t)warm;
 }
 
