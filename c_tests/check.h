@@ -52,16 +52,17 @@ static inline int contains(const char *text, const char *part)
     check_record_eq((uint64_t)(a), (uint64_t)(b), __FILE__, __LINE__, #a, #b)
 
 /* The block a frame of `frame_bytes` occupies in a per-code pool, by the
- * library's rule, worked out here independently: ZF_HEADER_BYTES, then the
- * frame rounded up to its size class, a multiple of an eighth of its
- * power of two (at least ZF_FRAME_ALIGN). */
+ * library's rule, worked out here independently: the frame rounded up to
+ * ZF_FRAME_ALIGN, plus ZF_HEADER_BYTES, then rounded up to its size class,
+ * a multiple of an eighth of its power of two (at least ZF_FRAME_ALIGN). */
 static inline uint64_t block_bytes_of(uint64_t frame_bytes)
 {
+    uint64_t block = (frame_bytes + ZF_FRAME_ALIGN - 1) / ZF_FRAME_ALIGN * ZF_FRAME_ALIGN + ZF_HEADER_BYTES;
     uint64_t power = 1, step;
-    while (power * 2 <= frame_bytes)
+    while (power * 2 <= block)
         power *= 2;
     step = power / 8 < ZF_FRAME_ALIGN ? ZF_FRAME_ALIGN : power / 8;
-    return ZF_HEADER_BYTES + (frame_bytes + step - 1) / step * step;
+    return (block + step - 1) / step * step;
 }
 #define BLOCK_BYTES(frame_bytes) block_bytes_of((uint64_t)(frame_bytes))
 

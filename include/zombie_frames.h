@@ -480,9 +480,9 @@ int zf_pool_print_stats(const struct ZfPool *pool, int fd);
 
 /**
  * Bytes one frame of `frame_bytes` takes in a per-code pool's cache and
- * budget: its size class (`frame_bytes` rounded up by at most an eighth)
- * plus the library's header. 0 when `frame_bytes` is out of range.
- * (Legacy pools and debug pools size blocks otherwise.)
+ * budget: the frame rounded up to 16, plus the library's header, rounded
+ * up to its size class (by at most an eighth). 0 when `frame_bytes` is
+ * out of range. (Legacy pools and debug pools size blocks otherwise.)
  */
 size_t zf_frame_block_bytes(size_t frame_bytes);
 

@@ -39,13 +39,22 @@ pub fn block_bytes(frame_bytes: usize) -> Option<usize> {
     frame_bytes.checked_add(ALIGN - 1).map(|n| n & !(ALIGN - 1))?.checked_add(HEADER_BYTES)
 }
 
-/// The size class of a frame of `frame_bytes`: rounded up to an eighth of
-/// its power of two (at least 16 bytes), so at most 12.5% is wasted, and
-/// frames of a class are interchangeable. Overflow is left to `block_bytes`.
+/// The size class of a frame of `frame_bytes`: what a block of its class
+/// holds. The block (`block_bytes`) is rounded up to an eighth of its
+/// power of two (at least 16 bytes), so at most 12.5% is wasted, frames of
+/// a class are interchangeable, and blocks fall on an allocator's size
+/// steps: a frame whose block fits 512 bytes gets a block of at most 512,
+/// which CPython's small-object allocator serves. Overflow is left to
+/// `block_bytes`.
 pub fn size_class(frame_bytes: usize) -> usize {
-    let power = 1usize << (usize::BITS - 1 - frame_bytes.max(1).leading_zeros());
-    let step = (power / 8).max(ALIGN);
-    frame_bytes.checked_next_multiple_of(step).unwrap_or(frame_bytes)
+    let Some(block) = block_bytes(frame_bytes.max(1)) else { return frame_bytes };
+    block_class(block).map_or(frame_bytes, |class| class - HEADER_BYTES)
+}
+
+/// `block` rounded up to an eighth of its power of two, at least 16 bytes.
+pub(crate) fn block_class(block: usize) -> Option<usize> {
+    let power = 1usize << (usize::BITS - 1 - block.max(1).leading_zeros());
+    block.checked_next_multiple_of((power / 8).max(ALIGN))
 }
 
 /// A block the library allocated and has not freed yet. Only `Heap` makes
@@ -287,6 +296,16 @@ mod tests {
         assert_eq!(block_bytes(440), Some(464));
         assert_eq!(block_bytes(usize::MAX), None);
         assert_eq!(block_bytes(usize::MAX - 20), None);
+    }
+
+    #[test]
+    fn classes_round_blocks_to_an_eighth_of_their_power_of_two() {
+        let class_block = |f| block_bytes(size_class(f)).unwrap();
+        assert_eq!([1, 16, 17, 112, 113].map(class_block), [32, 32, 48, 128, 144]);
+        // 256 to 511 in steps of 32: a frame whose block fits 512 keeps it.
+        assert_eq!([448, 464, 465, 496, 497].map(class_block), [480, 480, 512, 512, 576]);
+        assert_eq!(size_class(ZF_MAX_FRAME_BYTES), ZF_MAX_FRAME_BYTES + (1 << 27) - HEADER_BYTES);
+        assert_eq!(size_class(usize::MAX - 8), usize::MAX - 8, "overflow is left to block_bytes");
     }
 
     #[test]

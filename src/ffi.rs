@@ -337,9 +337,9 @@ pub unsafe extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> 
 }
 
 /// Bytes one frame of `frame_bytes` takes in a per-code pool's cache and
-/// budget: its size class (`frame_bytes` rounded up by at most an eighth)
-/// plus the library's header. 0 when `frame_bytes` is out of range.
-/// (Legacy pools and debug pools size blocks otherwise.)
+/// budget: the frame rounded up to 16, plus the library's header, rounded
+/// up to its size class (by at most an eighth). 0 when `frame_bytes` is
+/// out of range. (Legacy pools and debug pools size blocks otherwise.)
 #[no_mangle]
 pub extern "C" fn zf_frame_block_bytes(frame_bytes: usize) -> usize {
     if frame_bytes == 0 || frame_bytes > crate::ZF_MAX_FRAME_BYTES {

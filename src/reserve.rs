@@ -2,31 +2,34 @@
 //! size class so that a miss finds a frame of its class, or knows there is
 //! none, in O(1) whatever the reserve holds.
 //!
-//! One LIFO list per class (`block::size_class`: a frame rounded up to an
+//! One LIFO list per class (`block::size_class`: a block rounded up to an
 //! eighth of its power of two), and a bitmap of the classes that hold
 //! frames, so the smallest frame held is found in O(1) too (aging and
 //! trimming give those back first). Under the legacy policy every block goes to
 //! one list, CPython's global free list, whatever its size.
 
-use crate::block::{Block, List, ALIGN};
+use crate::block::{Block, List, ALIGN, HEADER_BYTES};
 use core::cell::Cell;
 
-/// Classes of capacities from 16 bytes to `ZF_MAX_FRAME_BYTES` plus a debug
-/// guard (2^30 + 2^27 is class 192): 7 below 128, then 8 per power of two.
-pub(crate) const CLASSES: usize = 7 + 24 * 8;
+/// Classes of blocks from 32 bytes to those of `ZF_MAX_FRAME_BYTES` plus a
+/// debug guard (2^30 + 2^27 is class 190): 6 below 128, then 8 per power
+/// of two.
+pub(crate) const CLASSES: usize = 6 + 24 * 8;
 const WORDS: usize = CLASSES.div_ceil(64);
 
-/// The index of the size class `capacity` (a value of `size_class`, so a
-/// multiple of 16 of at most eight steps per power of two): 16 to 112 are
-/// 0 to 6, then eight per power of two from 128.
+/// The index of the size class `capacity` (a value of `size_class`: its
+/// block, `capacity + HEADER_BYTES`, is a multiple of 16 of at most eight
+/// steps per power of two): blocks of 32 to 112 bytes are 0 to 5, then
+/// eight per power of two from 128.
 pub(crate) fn class_index(capacity: usize) -> usize {
-    if capacity < 128 {
-        return (capacity / ALIGN).max(1) - 1;
+    let block = capacity + HEADER_BYTES;
+    if block < 128 {
+        return (block / ALIGN).max(2) - 2;
     }
-    let log = (usize::BITS - 1 - capacity.leading_zeros()) as usize;
+    let log = (usize::BITS - 1 - block.leading_zeros()) as usize;
     let power = 1usize << log;
-    let index = 7 + (log - 7) * 8 + (capacity - power) / (power / 8);
-    debug_assert!(index < CLASSES && capacity % (power / 8) == 0, "not a size class: {capacity}");
+    let index = 6 + (log - 7) * 8 + (block - power) / (power / 8);
+    debug_assert!(index < CLASSES && block % (power / 8) == 0, "not a size class: {capacity}");
     index.min(CLASSES - 1)
 }
 
@@ -127,7 +130,7 @@ mod tests {
             bytes = class + 1;
         }
         assert_eq!(seen + 1, class_index(size_class(ZF_MAX_FRAME_BYTES + 32)) + 1);
-        assert_eq!([16, 112, 128, 240, 256, 448, 512].map(class_index), [0, 6, 7, 14, 15, 21, 23]);
+        assert_eq!([16, 96, 112, 224, 240, 432, 496].map(class_index), [0, 5, 6, 13, 14, 20, 22]);
     }
 
     /// Blocks of the given frame sizes, and the heap to free them.

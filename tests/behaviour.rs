@@ -8,7 +8,7 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 use zombie_frames::*;
 
-const FRAME: usize = 448; // a typical CPython 3.9 frame, and a size class of its own
+const FRAME: usize = 464; // a typical CPython 3.9 frame, and a size class of its own
 const BLOCK: u64 = (ZF_HEADER_BYTES + FRAME) as u64;
 
 /// A pool without a reserve, so each code's list is seen alone.
@@ -399,7 +399,7 @@ fn a_dying_codes_frame_takes_spare_room_never_another_codes_only_zombie() {
     unsafe {
         let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
         // Frames of a whole size class: a block weighs what the bound counts.
-        let codes: Vec<_> = (0..10).map(|_| zf_code_new(pool, 4096)).collect();
+        let codes: Vec<_> = (0..10).map(|_| zf_code_new(pool, 4096 - ZF_HEADER_BYTES)).collect();
         codes.iter().for_each(|&c| run_once(c));
         // The first code recurses once: room for it, and a second zombie.
         recurse(codes[0], 2);

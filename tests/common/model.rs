@@ -174,12 +174,13 @@ fn asked_bytes(frame_bytes: usize) -> u64 {
     HEADER + frame_bytes.next_multiple_of(16) as u64
 }
 
-/// A frame's size class, worked out independently of the library: rounded
-/// up to an eighth of its power of two, at least 16.
+/// The block of a frame's size class, worked out independently of the
+/// library: the block at the size asked, rounded up to an eighth of its
+/// power of two, at least 16.
 fn class_bytes(frame_bytes: usize) -> u64 {
-    let power = 1usize << (usize::BITS - 1 - frame_bytes.leading_zeros());
-    let step = (power / 8).max(16);
-    HEADER + frame_bytes.next_multiple_of(step) as u64
+    let block = asked_bytes(frame_bytes);
+    let power = 1u64 << (u64::BITS - 1 - block.leading_zeros());
+    block.next_multiple_of((power / 8).max(16))
 }
 
 impl Model {
