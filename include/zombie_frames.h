@@ -558,15 +558,13 @@ static inline void *zf_frame_hit_fast(ZfCode *code)
     void *frame = hot->slot;
     if ((uintptr_t)frame > ZF_SLOT_SHUT) {
         hot->slot = NULL;
-        hot->hits += 1;
-        return frame;
-    }
-    frame = hot->top;
-    if (frame != NULL) {
+    } else if ((frame = hot->top) != NULL) {
         hot->top = *(void **)(void *)((char *)frame - ZF_HEADER_BYTES);
         hot->room += 1;
-        hot->hits += 1;
+    } else {
+        return NULL;
     }
+    hot->hits += 1;
     return frame;
 }
 

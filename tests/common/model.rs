@@ -662,19 +662,19 @@ pub fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
 pub unsafe fn hit_fast(code: *mut ZfCode) -> *mut c_void {
     // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
     let hot = unsafe { &*code.cast::<ZfCodeHot>() };
-    let frame = hot.slot.get();
+    let mut frame = hot.slot.get();
     if frame as usize > ZF_SLOT_SHUT {
         hot.slot.set(std::ptr::null_mut());
-        hot.hits.set(hot.hits.get() + 1);
-        return frame;
-    }
-    let frame = hot.top.get();
-    if !frame.is_null() {
+    } else {
+        frame = hot.top.get();
+        if frame.is_null() {
+            return std::ptr::null_mut();
+        }
         // SAFETY: `top` is a zombie's frame; its header's first word is the next one.
         hot.top.set(unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() });
         hot.room.set(hot.room.get() + 1);
-        hot.hits.set(hot.hits.get() + 1);
     }
+    hot.hits.set(hot.hits.get() + 1);
     frame
 }
 
