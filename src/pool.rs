@@ -22,6 +22,7 @@ use crate::stats::{Counters, Tally, ZfStats};
 use alloc::string::String;
 use bound::Bound;
 use core::cell::{Cell, RefCell};
+use core::ptr::NonNull;
 use policy::Aging;
 
 mod acquire;
@@ -66,6 +67,11 @@ pub struct Pool {
     /// (`raise_peak_live`).
     live_low: Cell<u64>,
     live_look: Cell<u64>,
+    /// Structs of dead codes, kept for the next codes (`lifetime`): a
+    /// program that makes and drops codes (exec, lambdas) then costs the
+    /// allocator nothing per code. Linked through `Code::next`.
+    spare_codes: Cell<Option<NonNull<Code>>>,
+    spare_len: Cell<u32>,
 }
 
 /// A failed acquire; the pool keeps the error (`Pool::take_failure`). An

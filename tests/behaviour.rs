@@ -584,3 +584,69 @@ fn a_miss_takes_a_reserve_frame_of_its_own_class_among_many() {
         zf_pool_free(pool);
     }
 }
+
+/// Allocator hooks that count what they hand out (`ctx`: a `[u64; 2]`,
+/// allocations and frees).
+unsafe extern "C" fn counting_alloc(ctx: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: the test's counters, alive while its pool is.
+    unsafe { (*ctx.cast::<[u64; 2]>())[0] += 1 };
+    let mut p = ptr::null_mut();
+    // SAFETY: a plain aligned allocation.
+    assert_eq!(unsafe { libc::posix_memalign(&mut p, 16, size) }, 0);
+    p
+}
+
+unsafe extern "C" fn counting_dealloc(ctx: *mut c_void, p: *mut c_void, _: usize) {
+    // SAFETY: as in `counting_alloc`; `p` came from it.
+    unsafe {
+        (*ctx.cast::<[u64; 2]>())[1] += 1;
+        libc::free(p);
+    }
+}
+
+#[test]
+fn a_dead_codes_struct_serves_the_next_code_once_its_frames_are_back() {
+    for debug in [false, true] {
+        let mut counts = [0u64; 2];
+        let cfg = ZfConfig {
+            alloc: Some(counting_alloc),
+            dealloc: Some(counting_dealloc),
+            alloc_ctx: (&mut counts as *mut [u64; 2]).cast(),
+            flags: if debug { ZF_FLAG_DEBUG } else { 0 },
+            ..ZfConfig::default()
+        };
+        let allocs = |counts: &[u64; 2]| counts[0];
+        // SAFETY: every handle and frame below is used as the header says;
+        // `counts` outlives the pool and is read only between calls.
+        unsafe {
+            let pool = zf_pool_new(&cfg);
+            let a = zf_code_new(pool, FRAME);
+            recurse(a, 1);
+            zf_code_free(a);
+            let before = allocs(&*ptr::addr_of!(counts));
+            let b = zf_code_new(pool, 300);
+            // A debug pool keeps no spare: a freed handle's misuse stays visible.
+            assert_eq!(allocs(&*ptr::addr_of!(counts)) - before, debug as u64, "debug {debug}");
+            assert_eq!(recurse(b, 2), 0, "a new code: no zombie of the old one's");
+            assert_eq!(recurse(b, 2), 2);
+            // A freed code with a frame live keeps its struct until the release.
+            let (frame, _) = acquire(b);
+            zf_code_free(b);
+            let before = allocs(&*ptr::addr_of!(counts));
+            let c = zf_code_new(pool, FRAME);
+            assert_eq!(allocs(&*ptr::addr_of!(counts)) - before, 1, "b's struct serves its live frame");
+            zf_frame_release(b, frame);
+            let before = allocs(&*ptr::addr_of!(counts));
+            let d = zf_code_new(pool, FRAME);
+            assert_eq!(allocs(&*ptr::addr_of!(counts)) - before, debug as u64);
+            let s = stats(pool);
+            assert_eq!((s.codes, s.codes_created, s.live_frames), (2, 4, 0));
+            zf_code_free(c);
+            zf_code_free(d);
+            zf_pool_free(pool);
+            // The spare structs went with the pool: every allocation is back.
+            let [made, freed] = *ptr::addr_of!(counts);
+            assert_eq!(made, freed, "debug {debug}");
+        }
+    }
+}

@@ -61,6 +61,8 @@ impl Pool {
             multi_slot: Cell::new(0),
             live_low: Cell::new(0),
             live_look: Cell::new(0),
+            spare_codes: Cell::new(None),
+            spare_len: Cell::new(0),
         };
         heap.boxed(pool, "a pool")
     }
@@ -76,6 +78,7 @@ impl Pool {
             let p = unsafe { pool.as_ref() };
             p.traced(|t| t.finish());
             p.clear();
+            p.free_spare_codes();
             p.closed.set(true);
             p.bound.close();
             if p.cfg.debug() {
@@ -112,7 +115,15 @@ impl Pool {
         let bytes = block_bytes(capacity).ok_or(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES })?;
         let shape = Shape { frame_bytes: block_frame, capacity, bytes, class: self.reserve.class_of(capacity) };
         let code = Code::new(PoolLink(NonNull::from(self).cast()), id, shape, self.cfg.per_code_max, self.watched);
-        let code = self.heap.boxed(code, "a code's free list")?;
+        let code = match self.take_spare_code() {
+            Some(spare) => {
+                // SAFETY: a dead code's struct, which nothing refers to
+                // (`keep_spare_code`); a Code has nothing to drop.
+                unsafe { spare.as_ptr().write(code) };
+                spare
+            }
+            None => self.heap.boxed(code, "a code's free list")?,
+        };
         self.counters.codes_created.set(id);
         self.counters.codes.add(1);
         self.traced(|t| t.create_code(id, frame_bytes));
@@ -163,6 +174,9 @@ impl Pool {
             return;
         }
         let p = Pool::of(c);
+        if p.keep_spare_code(code) {
+            return;
+        }
         let pool = NonNull::from(p);
         let heap = p.heap;
         // SAFETY: freed by the caller, no live frames, out of the ring.
@@ -170,4 +184,42 @@ impl Pool {
         // SAFETY: no reference to the pool is held any more.
         unsafe { Pool::free_if_unused(pool) };
     }
+
+    /// Keeps a dead code's struct for the next new code: up to
+    /// `SPARE_CODES_MAX`, while the pool is open, and never in debug mode,
+    /// where a struct used again would hide a freed handle's misuse.
+    fn keep_spare_code(&self, code: NonNull<Code>) -> bool {
+        if self.closed.get() || self.cfg.debug() || self.spare_len.get() >= SPARE_CODES_MAX {
+            return false;
+        }
+        // SAFETY: dead (freed, no live frames, out of the ring): only the
+        // spare list refers to it from now on.
+        unsafe { code.as_ref() }.next.set(self.spare_codes.get());
+        self.spare_codes.set(Some(code));
+        self.spare_len.set(self.spare_len.get() + 1);
+        true
+    }
+
+    fn take_spare_code(&self) -> Option<NonNull<Code>> {
+        let code = self.spare_codes.get()?;
+        // SAFETY: a spare struct, alive until freed here or reused.
+        self.spare_codes.set(unsafe { code.as_ref() }.next.get());
+        self.spare_len.set(self.spare_len.get() - 1);
+        Some(code)
+    }
+
+    /// `zf_pool_free`: the spare structs go with the zombies.
+    fn free_spare_codes(&self) {
+        while let Some(code) = self.take_spare_code() {
+            // SAFETY: a spare struct, referred to by nothing else.
+            unsafe { self.heap.unbox(code) };
+        }
+    }
 }
+
+/// Dead codes' structs a pool keeps (`Pool::spare_codes`): 32 of about 200
+/// bytes.
+const SPARE_CODES_MAX: u32 = 32;
+
+// A spare struct is overwritten with the next code, never dropped.
+const _: () = assert!(!core::mem::needs_drop::<Code>());
