@@ -52,7 +52,7 @@ pub fn size_class(frame_bytes: usize) -> usize {
 }
 
 /// `block` rounded up to an eighth of its power of two, at least 16 bytes.
-pub(crate) fn block_class(block: usize) -> Option<usize> {
+fn block_class(block: usize) -> Option<usize> {
     let power = 1usize << (usize::BITS - 1 - block.max(1).leading_zeros());
     block.checked_next_multiple_of((power / 8).max(ALIGN))
 }
