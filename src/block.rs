@@ -51,9 +51,10 @@ pub fn size_class(frame_bytes: usize) -> usize {
     block_class(block).map_or(frame_bytes, |class| class - HEADER_BYTES)
 }
 
-/// `block` rounded up to an eighth of its power of two, at least 16 bytes.
+/// `block` (a block's bytes, so at least 32) rounded up to an eighth of
+/// its power of two, at least 16 bytes.
 fn block_class(block: usize) -> Option<usize> {
-    let power = 1usize << (usize::BITS - 1 - block.max(1).leading_zeros());
+    let power = 1usize << (usize::BITS - 1 - block.leading_zeros());
     block.checked_next_multiple_of((power / 8).max(ALIGN))
 }
 

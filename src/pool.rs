@@ -69,9 +69,9 @@ pub struct Pool {
     live_look: Cell<u64>,
     /// Structs of dead codes, kept for the next codes (`lifetime`): a
     /// program that makes and drops codes (exec, lambdas) then costs the
-    /// allocator nothing per code. Linked through `Code::next`.
-    spare_codes: Cell<Option<NonNull<Code>>>,
-    spare_len: Cell<u32>,
+    /// allocator nothing per code. The first `spare_len` are held.
+    spare_codes: [Cell<Option<NonNull<Code>>>; lifetime::SPARE_CODES_MAX],
+    spare_len: Cell<usize>,
 }
 
 /// A failed acquire; the pool keeps the error (`Pool::take_failure`). An

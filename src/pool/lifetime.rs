@@ -61,7 +61,7 @@ impl Pool {
             multi_slot: Cell::new(0),
             live_low: Cell::new(0),
             live_look: Cell::new(0),
-            spare_codes: Cell::new(None),
+            spare_codes: Default::default(),
             spare_len: Cell::new(0),
         };
         heap.boxed(pool, "a pool")
@@ -189,23 +189,23 @@ impl Pool {
     /// `SPARE_CODES_MAX`, while the pool is open, and never in debug mode,
     /// where a struct used again would hide a freed handle's misuse.
     fn keep_spare_code(&self, code: NonNull<Code>) -> bool {
-        if self.closed.get() || self.cfg.debug() || self.spare_len.get() >= SPARE_CODES_MAX {
+        let len = self.spare_len.get();
+        // The list's end: full when there is no cell past it.
+        let Some(end) = self.spare_codes.get(len) else { return false };
+        if self.closed.get() || self.cfg.debug() {
             return false;
         }
-        // SAFETY: dead (freed, no live frames, out of the ring): only the
-        // spare list refers to it from now on.
-        unsafe { code.as_ref() }.next.set(self.spare_codes.get());
-        self.spare_codes.set(Some(code));
-        self.spare_len.set(self.spare_len.get() + 1);
+        // Dead (freed, no live frames, out of the ring): only this list
+        // refers to it from now on.
+        end.set(Some(code));
+        self.spare_len.set(len + 1);
         true
     }
 
     fn take_spare_code(&self) -> Option<NonNull<Code>> {
-        let code = self.spare_codes.get()?;
-        // SAFETY: a spare struct, alive until freed here or reused.
-        self.spare_codes.set(unsafe { code.as_ref() }.next.get());
-        self.spare_len.set(self.spare_len.get() - 1);
-        Some(code)
+        let len = self.spare_len.get().checked_sub(1)?;
+        self.spare_len.set(len);
+        self.spare_codes.get(len)?.take()
     }
 
     /// `zf_pool_free`: the spare structs go with the zombies.
@@ -219,7 +219,7 @@ impl Pool {
 
 /// Dead codes' structs a pool keeps (`Pool::spare_codes`): 32 of about 200
 /// bytes.
-const SPARE_CODES_MAX: u32 = 32;
+pub(super) const SPARE_CODES_MAX: usize = 32;
 
 // A spare struct is overwritten with the next code, never dropped.
 const _: () = assert!(!core::mem::needs_drop::<Code>());
