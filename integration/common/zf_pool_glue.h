@@ -31,7 +31,7 @@
 ZfCodeHot _PyZf_none = ZF_CODE_HOT_INERT;
 static ZfPool *pool;
 static int finalized;
-static int every_code;           /* legacy or a trace: every code's frames go to the pool */
+static int every_code;           /* legacy or a trace: every code's frames, and every collection, go to the pool */
 /* ZF_CPY_EAGER=1: a ZfCode per code at creation. Nonzero until read (the
  * first code's _PyZf_CodeMade reads it), so that the check inlined in
  * PyCode_New is one test, and only the first code makes a call. */
@@ -243,8 +243,10 @@ _PyZf_CodeFree(PyCodeObject *co)
 void
 _PyZf_Collected(int generation)
 {
-    /* No pool yet (no function has run) or no more: nothing to age. */
-    if (pool != NULL) {
+    /* No pool yet (no function has run) or no more: nothing to age. Nor
+     * while the interpreter finalizes, as the pool goes with it; but
+     * CPython's scheme, and a trace of it, see every collection. */
+    if (pool != NULL && (Py_IsInitialized() || every_code)) {
         zf_pool_collect(pool, generation);
     }
 }
