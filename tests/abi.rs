@@ -57,7 +57,7 @@ const CONTRACT: &[&str] = &[
 ];
 
 /// Functions the project exports beyond the contract, each documented in the
-/// header and in README's API table. A new C function is added here, or the
+/// header and in docs/API.md's table. A new C function is added here, or the
 /// export test fails.
 const ADDITIONS: &[&str] = &["zf_frame_block_bytes"];
 

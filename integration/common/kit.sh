@@ -15,8 +15,8 @@
 # run) and stage_bench_deps (pyperf into $PYLIB for the built interpreters).
 #
 # Settings every kit reads: ZF_CPY_WORK, ZF_CPY_JOBS, ZF_CPY_SMOKE_POLICIES,
-# ZF_CPY_BENCH, ZF_CPY_ROUNDS, ZF_CPY_PROCS, ZF_CPY_TRACE_BENCH (see the
-# kits' own headers).
+# ZF_CPY_BENCH, ZF_CPY_ROUNDS, ZF_CPY_PROCS, ZF_CPY_RUNS, ZF_CPY_TRACE_BENCH
+# (see the kits' own headers).
 
 # Settings from the caller's shell that change what tests see.
 unset PYTHONUNBUFFERED PYTHONDONTWRITEBYTECODE PYTHONHASHSEED PYTHONPATH

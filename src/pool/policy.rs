@@ -153,8 +153,9 @@ impl Pool {
 
     /// A full collection when collections do not sweep (the default): a
     /// list that no acquire touched through `IDLE_COLLECTIONS` full
-    /// collections in a row frees half its zombies at each one after (the
-    /// last one too), so an idle list of n zombies is gone within
+    /// collections in a row frees half its zombies at each one after, down
+    /// to one, which it keeps (CPython keeps a zombie for every code that
+    /// ran): an idle list of n zombies is down to it within about
     /// `IDLE_COLLECTIONS` + log2(n) + 1 full collections. A list its code
     /// uses at all keeps everything: trimming the unused part of live
     /// lists at this cadence cost more misses than it saved memory.
