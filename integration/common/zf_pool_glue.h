@@ -150,7 +150,8 @@ make_zf_code(PyCodeObject *co)
  * code given to exec or eval, runs once in nearly every program: a ZfCode
  * for it would cost its making, a miss, a slow release and its freeing
  * (about 720 instructions in the library, where CPython's own allocation
- * of the frame costs about 150) and keep a block for a frame that never comes back.
+ * of the frame costs about 150) and keep a block for a frame that never
+ * comes back.
  * Its frames come from the GC allocator instead, as after the pool is
  * finalized: co_zf stays _PyZf_NONE, so their release frees them the same way.
  * Under the legacy policy or ZF_TRACE every code gets one: CPython's
