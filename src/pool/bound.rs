@@ -111,9 +111,9 @@ impl Bound {
 /// CPython holds one zombie per code plus its free list;
 /// a small program's deep recursion fills that list (legacy's peak on the
 /// tuning half's recursion traces: 172 to 202 KiB). In a program with
-/// thousands of codes and frames live at once (asyncio), the codes' share alone is
-/// already near CPython's peak, and adding a full free list on top went
-/// past it (1.04x to 1.06x).
+/// thousands of codes and frames live at once (asyncio), the codes' share
+/// alone is already near CPython's peak, and adding a full free list on
+/// top went past it (1.04x to 1.06x).
 const RECURSION_CEILING: u64 = 192 * 1024;
 
 /// The automatic bound, within the floor and the ceiling: the live codes
