@@ -4,7 +4,7 @@ stock against patched (per-code), for the CPython 3.9 and 2.7 kits' builds.
 
     integration/common/frame_instructions.py run [--line 39|27] [--only NAME,...] [--jobs N]
     integration/common/frame_instructions.py table          # the Markdown table of what was run
-    integration/common/frame_instructions.py diff LINE NAME [--top N]   # where the extra instructions go
+    integration/common/frame_instructions.py diff LINE NAME [--top N]   # where the extra instructions go, with calls
     integration/common/frame_instructions.py rss [--runs 7]  # `python -c pass` max RSS, both lines
 
 Needs the kits' builds: $ZF_CPY_WORK39 (default /tmp/zf-cpython39) and
@@ -350,27 +350,57 @@ def cmd_table(a):
                   f"{p['total'] / s['total']:.4f}x | {frames} | {fs:.1f} | {fp:.1f} | {fp / fs:.4f}x |")
 
 
+# Where valgrind loads a position-independent executable.
+VALGRIND_PIE_BASE = 0x108000
+
+
+def plt_names(binary, profile):
+    """{address in the profile: name} for the binary's `.plt.got` stubs,
+    which callgrind names by address alone. The patched build has them
+    (its Rust objects call memcpy and others through the GOT), and
+    callgrind shows them as functions of one instruction a call, where it
+    charges stock's `.plt` stubs to their callers: so a `memcpy` row of
+    1.0 instructions a call is the stubs' jumps, moved, not extra work.
+    Empty when the binary was rebuilt after the profile (stubs move)."""
+    if not os.path.exists(binary) or os.path.getmtime(binary) > os.path.getmtime(profile):
+        return {}
+    names = {}
+    for section in (".plt", ".plt.got", ".plt.sec"):
+        r = subprocess.run(["objdump", "-d", "-j", section, binary], capture_output=True, text=True)
+        for m in re.finditer(r"^([0-9a-f]+) <([^>@]+)@plt>:", r.stdout, re.M):
+            names[f"0x{int(m.group(1), 16) + VALGRIND_PIE_BASE:016x}"] = m.group(2)
+    return names
+
+
 def cmd_diff(a):
     d = outdir_of(a.line_one)
     prof = {}
     for c in CONFIGS:
-        selfc, arcs, total = parse_callgrind(os.path.join(d, f"{a.name}-{c}.callgrind"))
-        out = {}
-        for (caller, callee), (_, ir) in arcs.items():
-            if base(caller) != base(callee):
-                out[base(caller)] = out.get(base(caller), 0) + ir
+        path = os.path.join(d, f"{a.name}-{c}.callgrind")
+        selfc, arcs, total = parse_callgrind(path)
+        plt = plt_names(python_of(LINES[a.line_one]["work"], c), path)
+        name = lambda fn: plt.get(fn, base(fn))
+        out, calls = {}, {}
+        for (caller, callee), (n, ir) in arcs.items():
+            if name(caller) != name(callee):
+                out[name(caller)] = out.get(name(caller), 0) + ir
+                calls[name(callee)] = calls.get(name(callee), 0) + n
         s = {}
         for fn, v in selfc.items():
-            s[base(fn)] = s.get(base(fn), 0) + v
+            s[name(fn)] = s.get(name(fn), 0) + v
         incl = {fn: s.get(fn, 0) + out.get(fn, 0) for fn in set(s) | set(out)}
-        prof[c] = (s, incl, total)
-    (s0, i0, t0), (s1, i1, t1) = prof["stock"], prof["per-code"]
+        prof[c] = (s, incl, total, calls)
+    (s0, i0, t0, n0), (s1, i1, t1, n1) = prof["stock"], prof["per-code"]
     print(f"{a.line_one} {a.name}: total stock {t0:,}, patched {t1:,}, difference {t1 - t0:+,}")
     for title, x0, x1 in (("self", s0, s1), ("inclusive (callgrind_annotate's: recursion counted again)", i0, i1)):
-        print(f"\ntop {a.top} by |difference|, {title}: patched - stock (stock, patched)")
+        print(f"\ntop {a.top} by |difference|, {title}: patched - stock (stock, patched)"
+              + ("; calls, stock and patched, and the patched build's instructions a call" if title == "self" else ""))
         keys = sorted(set(x0) | set(x1), key=lambda k: -abs(x1.get(k, 0) - x0.get(k, 0)))
         for k in keys[:a.top]:
-            print(f"  {x1.get(k, 0) - x0.get(k, 0):+12,}  {k}  ({x0.get(k, 0):,}, {x1.get(k, 0):,})")
+            row = f"  {x1.get(k, 0) - x0.get(k, 0):+12,}  {k}  ({x0.get(k, 0):,}, {x1.get(k, 0):,})"
+            if title == "self" and n1.get(k, 0) > 0:
+                row += f"  calls {n0.get(k, 0):,}, {n1[k]:,}: {x1.get(k, 0) / n1[k]:.1f} a call"
+            print(row)
 
 
 def cmd_rss(a):
