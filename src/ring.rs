@@ -119,10 +119,12 @@ mod tests {
 
     fn codes(n: u64) -> Vec<Code> {
         // The ring reads only its own links: no pool is needed.
-        (0..n).map(|id| {
-            let shape = crate::code::Shape { frame_bytes: 64, capacity: 64, bytes: 80, class: 0 };
-            Code::new(crate::code::PoolLink(NonNull::dangling()), id, shape, 1, false)
-        }).collect()
+        (0..n)
+            .map(|id| {
+                let shape = crate::code::Shape { frame_bytes: 64, capacity: 64, bytes: 80, class: 0 };
+                Code::new(crate::code::PoolLink(NonNull::dangling()), id, shape, 1, false)
+            })
+            .collect()
     }
 
     fn ids(ring: &Ring) -> Vec<u64> {

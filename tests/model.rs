@@ -140,7 +140,11 @@ fn run(seed: u64, steps: usize) {
                 let given_back = zf_pool_collect(pool, generation as c_int) as u64;
                 let cached = m.s.cached_bytes;
                 m.collect(generation as u32);
-                assert_eq!(given_back, cached - m.s.cached_bytes, "{what}, step {step}: the bytes a collection gave back");
+                assert_eq!(
+                    given_back,
+                    cached - m.s.cached_bytes,
+                    "{what}, step {step}: the bytes a collection gave back"
+                );
             } else {
                 op = "clear";
                 zf_pool_clear(pool);

@@ -331,7 +331,11 @@ impl Model {
         let live = self.seen_live;
         if live > self.live_look || live < self.live_low {
             if live > self.live_look {
-                let unseen: i64 = self.ring.iter().map(|&cj| self.codes[cj].unseen_hits as i64 - self.codes[cj].unseen_releases as i64).sum();
+                let unseen: i64 = self
+                    .ring
+                    .iter()
+                    .map(|&cj| self.codes[cj].unseen_hits as i64 - self.codes[cj].unseen_releases as i64)
+                    .sum();
                 self.s.peak_live_frames = self.s.peak_live_frames.max((live as i64 + unseen) as u64);
             }
             let margin = (self.s.peak_live_frames / 8).min(self.ring.len() as u64 / 4);
