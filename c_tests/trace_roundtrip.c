@@ -14,7 +14,7 @@ int main(void)
 {
     ZfConfig cfg;
     PyCodeObject *mod, *fib, *helper;
-    PyFrameObject *top;
+    PyFrameObject *top, *held;
     ZfStats s;
     int round, i;
 
@@ -32,8 +32,14 @@ int main(void)
         helper = code_new("<lambda>", 1 + round % 3, 2, round % 2, 0);
         for (i = 0; i < 10; i++)
             call_leave(call_enter(helper, top));
+        /* now and then the code goes while a frame of it is live, as the
+         * API allows (CPython's frames hold their code: it never does) */
+        held = round % 7 == 3 ? call_enter(helper, top) : NULL;
         code_dealloc(helper);
-        gc_collect(round % 3);
+        if (held != NULL)
+            call_leave(held);
+        /* generation 3 too: past CPython's 2, and sweep_generation's default */
+        gc_collect(round % 4);
     }
     call_leave(top);
     s = pool_stats();

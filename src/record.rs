@@ -84,8 +84,7 @@ impl Recorder {
     }
 
     pub fn collect(&mut self, generation: u32) {
-        // The format knows generations 0 to 2; an older one is a full collection too.
-        self.write(format_args!("s {}\n", generation.min(2)));
+        self.write(format_args!("s {generation}\n"));
     }
 
     /// Events the format has no line for are kept as comments.
@@ -124,22 +123,24 @@ mod tests {
         let path = std::env::temp_dir().join(alloc::format!("zf-record-{}-%p.zft", os::pid()));
         let heap = Heap::new(&crate::ZfConfig::default());
         let mut r = Recorder::create(path.to_str().unwrap(), heap).unwrap();
-        let frame = 0x1000 as *const u8;
+        let (frame, other) = (0x1000 as *const u8, 0x2000 as *const u8);
         r.create_code(0, 400);
         r.acquire(0, frame);
         r.release(frame);
         r.release(frame); // not live: no line
-        r.collect(7);
+        r.acquire(0, other);
+        r.collect(7); // as given: a replay must collect the same generation
         r.note("teardown");
-        r.destroy(0);
+        r.destroy(0); // with a frame live, as the API allows
+        r.release(other);
         let file = path.to_str().unwrap().replace("%p", &alloc::format!("{}", os::pid()));
         drop(r);
         let text = std::fs::read_to_string(&file).unwrap();
         std::fs::remove_file(&file).unwrap();
         let body: std::vec::Vec<&str> = text.lines().filter(|l| !l.starts_with("# recorded")).collect();
-        assert_eq!(body, ["zftrace 1", "c 0 400", "a 0 0", "r 0", "s 2", "# teardown", "d 0"]);
+        assert_eq!(body, ["zftrace 1", "c 0 400", "a 0 0", "r 0", "a 0 1", "s 7", "# teardown", "d 0", "r 1"]);
         let (events, _) = crate::trace::read_all(text.as_bytes()).unwrap();
-        assert_eq!(events.len(), 5);
+        assert_eq!(events.len(), 7);
     }
 
     #[test]

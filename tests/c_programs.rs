@@ -179,10 +179,16 @@ fn trace_roundtrip() -> &'static Path {
 fn a_trace_recorded_from_c_replays_to_identical_stats() {
     use zombie_frames::replay::{replay, Contender};
     let exe = trace_roundtrip();
-    // Sweeps at generation-1 collections, so that the trace's collections age the lists.
-    let per_code = [("ZF_BUDGET", "16K"), ("ZF_SWEEP_GENERATION", "1")];
-    for (policy, extra) in [("per-code", per_code), ("legacy", [("ZF_BUDGET", "128K"), ("ZF_SWEEP_GENERATION", "1")])] {
-        let path = out_dir().join(format!("roundtrip-{policy}.zft"));
+    // Sweeps at generation-1 collections, so that the trace's collections
+    // age the lists; and at the default's, generation 3, which the program
+    // reports now and then.
+    let sweep_at_1 = [("ZF_BUDGET", "16K"), ("ZF_SWEEP_GENERATION", "1")];
+    let sweep_at_3 = [("ZF_BUDGET", "16K"), ("ZF_SWEEP_GENERATION", "3")];
+    let legacy = [("ZF_BUDGET", "128K"), ("ZF_SWEEP_GENERATION", "1")];
+    for (i, (policy, extra)) in
+        [("per-code", sweep_at_1), ("per-code", sweep_at_3), ("legacy", legacy)].into_iter().enumerate()
+    {
+        let path = out_dir().join(format!("roundtrip-{i}-{policy}.zft"));
         let mut cmd = Command::new(exe);
         cmd.env("ZF_TRACE", &path).env("ZF_POLICY", policy).envs(extra);
         let out = cmd.output().expect("run trace_roundtrip");
@@ -210,8 +216,8 @@ fn a_trace_recorded_from_c_replays_to_identical_stats() {
             s.peak_cached_bytes,
             s.sweeps,
         ];
-        assert_eq!(printed, replayed, "{policy}: printed by C vs replayed");
-        assert!(s.zombie_hits > 0 && s.frees > 0 && s.sweeps > 0, "{policy}: {s:?}");
+        assert_eq!(printed, replayed, "{policy} {extra:?}: printed by C vs replayed");
+        assert!(s.zombie_hits > 0 && s.frees > 0 && s.sweeps > 0, "{policy} {extra:?}: {s:?}");
     }
 }
 

@@ -315,14 +315,16 @@ fn rule_release_of_a_live_frame() {
     rejects("release-unknown", "zftrace 1\nc 1 400\na 1 0\nr 9\n", 4, "r names frame 9, which was never acquired");
 }
 
+/// The C API lets a code go while frames of it are live (CPython never
+/// does): such a trace, as the recorder writes it, replays under every
+/// contender, the frame released after its code.
 #[test]
-fn rule_destroy_without_live_frames() {
-    rejects(
-        "destroy-live",
-        "zftrace 1\nc 1 400\na 1 0\na 1 1\nr 0\nd 1\n",
-        6,
-        "d names code 1, which still has 1 live frame",
-    );
+fn a_code_may_go_before_its_last_frame() {
+    let file = tmp("destroy-live.zft");
+    std::fs::write(&file, "zftrace 1\nc 1 400\na 1 0\na 1 1\nr 0\nd 1\nr 1\ns 3\n").unwrap();
+    let out = zf_replay(&[file.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("\"releases\": 2"), "{}", stdout(&out));
 }
 
 #[test]
@@ -333,7 +335,7 @@ fn rule_no_use_after_destroy() {
 
 #[test]
 fn rule_generation() {
-    rejects("generation", "zftrace 1\nc 1 400\ns 3\n", 3, "generation 3 is not 0, 1 or 2");
+    rejects("generation", "zftrace 1\nc 1 400\ns 2147483648\n", 3, "generation 2147483648 is over 2147483647");
 }
 
 #[test]
