@@ -437,7 +437,8 @@ void zf_code_free(struct ZfCode *code);
  * zombies (every byte as it was released; `*is_zombie` = 1), or else a
  * frame from the reserve (another code's, of the same size class) or a
  * fresh block (`*is_zombie` = 0: initialise it in full). `is_zombie` may
- * be NULL. NULL only when memory runs out (or `code` is NULL).
+ * be NULL. NULL only when memory runs out (or `code` is NULL, or a
+ * debug pool finds a second thread inside it).
  */
 void *zf_frame_acquire(struct ZfCode *code, int *is_zombie);
 

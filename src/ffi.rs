@@ -209,7 +209,8 @@ pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
 /// zombies (every byte as it was released; `*is_zombie` = 1), or else a
 /// frame from the reserve (another code's, of the same size class) or a
 /// fresh block (`*is_zombie` = 0: initialise it in full). `is_zombie` may
-/// be NULL. NULL only when memory runs out (or `code` is NULL).
+/// be NULL. NULL only when memory runs out (or `code` is NULL, or a
+/// debug pool finds a second thread inside it).
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     // The hit path first, as zf_frame_acquire_fast runs it; all else is cold.

@@ -25,7 +25,7 @@ pub enum Event {
 }
 
 /// The oldest generation a trace may name: `zf_pool_collect` takes a C `int`.
-pub const GENERATION_MAX: u32 = i32::MAX as u32;
+const GENERATION_MAX: u32 = i32::MAX as u32;
 
 /// A line that breaks the format, and the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
