@@ -4,7 +4,8 @@
 //! every step the stats must be equal, the frame handed out must be the one
 //! the model expects, a zombie must hold exactly the bytes its last user
 //! wrote, and the budget must hold. A counting allocator hook proves that
-//! nothing leaks.
+//! nothing leaks. A quarter of the runs record a trace (`ZF_TRACE`'s
+//! recorder), which must replay to the counts the pool ended with.
 //!
 //! ZF_MODEL_SEED and ZF_MODEL_STEPS make longer or other runs:
 //! `ZF_MODEL_STEPS=5000000 cargo test --release --test model`.
@@ -60,9 +61,19 @@ fn run(seed: u64, steps: usize) {
         if churn {
             cfg.budget_bytes = ZF_BUDGET_AUTO;
         }
+        // A quarter of the runs record a trace (the pool is then watched:
+        // every call takes the slow path, and must count the same), which
+        // must replay to the same counts. zf_pool_clear has no trace event:
+        // those runs collect instead.
+        let trace = (rng.below(4) == 0)
+            .then(|| std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("model-{seed}.zft")));
+        let trace_c = trace.as_ref().map(|t| std::ffi::CString::new(t.to_str().unwrap()).unwrap());
+        if let Some(t) = &trace_c {
+            cfg.trace_path = t.as_ptr();
+        }
         let what = format!(
-            "seed {seed}: per_code_max {}, budget {}, sweep_every {}, reserve_max {}, sweep_generation {}, churn {churn}",
-            cfg.per_code_max, cfg.budget_bytes, cfg.sweep_every, cfg.reserve_max, cfg.sweep_generation
+            "seed {seed}: per_code_max {}, budget {}, sweep_every {}, reserve_max {}, sweep_generation {}, churn {churn}, traced {}",
+            cfg.per_code_max, cfg.budget_bytes, cfg.sweep_every, cfg.reserve_max, cfg.sweep_generation, trace.is_some()
         );
         let pool = zf_pool_new(&cfg);
         assert!(!pool.is_null(), "{what}");
@@ -134,9 +145,10 @@ fn run(seed: u64, steps: usize) {
                 let ci = rng.pick(&alive);
                 zf_code_free(m.codes[ci].handle);
                 m.free_code(ci);
-            } else if roll < 99 {
+            } else if roll < 99 || trace.is_some() {
                 op = "collect";
-                let generation = rng.below(3);
+                // Past CPython's generation 2 too, as a C caller may ask.
+                let generation = rng.below(4);
                 let given_back = zf_pool_collect(pool, generation as c_int) as u64;
                 let cached = m.s.cached_bytes;
                 m.collect(generation as u32);
@@ -162,8 +174,13 @@ fn run(seed: u64, steps: usize) {
             }
         }
 
-        // Free in the worst order: the pool first, with codes and frames alive.
+        // Free in the worst order: the pool first, with codes and frames
+        // alive. Freeing it ends the trace.
+        let counted = stats(pool);
         zf_pool_free(pool);
+        if let Some(path) = &trace {
+            replays_to(path, &cfg, counted, &what);
+        }
         for (ci, frame) in live.drain(..) {
             zf_frame_release(m.codes[ci].handle, frame);
         }
@@ -173,6 +190,18 @@ fn run(seed: u64, steps: usize) {
         assert_eq!(ledger.allocs, ledger.frees, "{what}: blocks leaked");
         assert_eq!(ledger.bytes_out, 0, "{what}: bytes leaked");
     }
+}
+
+/// The trace recorded at `path` replays, under `cfg` without its hooks and
+/// trace, to the counts the pool had (`got`) before it was freed.
+fn replays_to(path: &std::path::Path, cfg: &ZfConfig, got: ZfStats, what: &str) {
+    use zombie_frames::replay::{replay, Contender};
+    let mut cfg = *cfg;
+    (cfg.alloc, cfg.dealloc, cfg.alloc_ctx, cfg.trace_path) = (None, None, ptr::null_mut(), ptr::null());
+    let file = std::fs::File::open(path).expect("the trace");
+    let (events, parser) = zombie_frames::trace::read_all(std::io::BufReader::new(file)).expect("a valid trace");
+    let replayed = replay(&events, parser.slots(), Contender::Pool(cfg), true).expect("replay").stats;
+    assert_eq!(replayed, got, "{what}: the recorded trace replays to other counts");
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
