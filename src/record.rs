@@ -87,9 +87,8 @@ impl Recorder {
         self.write(format_args!("s {generation}\n"));
     }
 
-    /// Events the format has no line for are kept as comments.
-    pub fn note(&mut self, what: &str) {
-        self.write(format_args!("# {what}\n"));
+    pub fn clear(&mut self) {
+        self.write(format_args!("x\n"));
     }
 
     pub fn flush(&mut self) {
@@ -130,7 +129,7 @@ mod tests {
         r.release(frame); // not live: no line
         r.acquire(0, other);
         r.collect(7); // as given: a replay must collect the same generation
-        r.note("teardown");
+        r.clear();
         r.destroy(0); // with a frame live, as the API allows
         r.release(other);
         let file = path.to_str().unwrap().replace("%p", &alloc::format!("{}", os::pid()));
@@ -138,9 +137,9 @@ mod tests {
         let text = std::fs::read_to_string(&file).unwrap();
         std::fs::remove_file(&file).unwrap();
         let body: std::vec::Vec<&str> = text.lines().filter(|l| !l.starts_with("# recorded")).collect();
-        assert_eq!(body, ["zftrace 1", "c 0 400", "a 0 0", "r 0", "a 0 1", "s 7", "# teardown", "d 0", "r 1"]);
+        assert_eq!(body, ["zftrace 1", "c 0 400", "a 0 0", "r 0", "a 0 1", "s 7", "x", "d 0", "r 1"]);
         let (events, _) = crate::trace::read_all(text.as_bytes()).unwrap();
-        assert_eq!(events.len(), 7);
+        assert_eq!(events.len(), 8);
     }
 
     #[test]

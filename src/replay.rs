@@ -117,6 +117,8 @@ impl Run {
                 _ = unsafe { zf_pool_collect(self.pool, generation as c_int) }
             }
             Event::Collect { .. } => {}
+            // SAFETY: a live pool.
+            Event::Clear => _ = unsafe { zf_pool_clear(self.pool) },
         }
         Ok(())
     }
@@ -312,7 +314,7 @@ fn replay_malloc(events: &[Event], slots: u32) -> Outcome {
                 s.frees += 1;
                 s.live_frames -= 1;
             }
-            Event::Destroy { .. } | Event::Collect { .. } => {}
+            Event::Destroy { .. } | Event::Collect { .. } | Event::Clear => {}
         }
     }
     let nanos = start.elapsed().as_nanos() as u64;

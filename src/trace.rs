@@ -22,6 +22,8 @@ pub enum Event {
     Destroy { code: u32 },
     /// A garbage collection of `generation` ran.
     Collect { generation: u32 },
+    /// The cache was emptied (`zf_pool_clear`).
+    Clear,
 }
 
 /// The oldest generation a trace may name: `zf_pool_collect` takes a C `int`.
@@ -105,8 +107,9 @@ impl Parser {
         let want = match kind {
             "c" | "a" => 2,
             "r" | "d" | "s" => 1,
-            "" => return Err(err("empty line: expected an event (c, a, r, d, s) or a # comment".into())),
-            _ => return Err(err(format!("unknown event {:?}: expected c, a, r, d, s or a # comment", clip(kind)))),
+            "x" => 0,
+            "" => return Err(err("empty line: expected an event (c, a, r, d, s, x) or a # comment".into())),
+            _ => return Err(err(format!("unknown event {:?}: expected c, a, r, d, s, x or a # comment", clip(kind)))),
         };
         if args.len() != want {
             let found = args.len();
@@ -125,6 +128,7 @@ impl Parser {
             "a" => self.acquire(x, y),
             "r" => self.release(x),
             "d" => self.destroy(x),
+            "x" => Ok(Event::Clear),
             _ => match u32::try_from(x).ok().filter(|&g| g <= GENERATION_MAX) {
                 Some(generation) => Ok(Event::Collect { generation }),
                 None => Err(format!("generation {x} is over {GENERATION_MAX}, the most zf_pool_collect takes")),
@@ -263,7 +267,8 @@ mod tests {
         let cases = [
             ("", 1, "empty"),
             ("zftrace 2\n", 1, "first line"),
-            ("zftrace 1\nx 1\n", 2, "unknown event"),
+            ("zftrace 1\nq 1\n", 2, "unknown event"),
+            ("zftrace 1\nx 1\n", 2, "event x takes 0"),
             ("zftrace 1\n\n", 2, "empty line"),
             ("zftrace 1\nc 1\n", 2, "takes 2"),
             ("zftrace 1\nc 1  400\n", 2, "takes 2"),
@@ -293,7 +298,7 @@ mod tests {
         // What the C API allows and CPython never does: the code freed
         // with a frame live, the frame released after; and collections
         // past CPython's generation 2.
-        let events = parse("zftrace 1\nc 1 400\na 1 0\nd 1\nr 0\ns 3\ns 2147483647\n").unwrap();
+        let events = parse("zftrace 1\nc 1 400\na 1 0\nd 1\nr 0\ns 3\ns 2147483647\nx\n").unwrap();
         use Event::*;
         let collect = |generation| Collect { generation };
         assert_eq!(
@@ -304,7 +309,8 @@ mod tests {
                 Destroy { code: 0 },
                 Release { code: 0, slot: 0 },
                 collect(3),
-                collect(GENERATION_MAX)
+                collect(GENERATION_MAX),
+                Clear
             ]
         );
     }

@@ -63,8 +63,7 @@ fn run(seed: u64, steps: usize) {
         }
         // A quarter of the runs record a trace (the pool is then watched:
         // every call takes the slow path, and must count the same), which
-        // must replay to the same counts. zf_pool_clear has no trace event:
-        // those runs collect instead.
+        // must replay to the same counts.
         let trace = (rng.below(4) == 0)
             .then(|| std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("model-{seed}.zft")));
         let trace_c = trace.as_ref().map(|t| std::ffi::CString::new(t.to_str().unwrap()).unwrap());
@@ -145,7 +144,7 @@ fn run(seed: u64, steps: usize) {
                 let ci = rng.pick(&alive);
                 zf_code_free(m.codes[ci].handle);
                 m.free_code(ci);
-            } else if roll < 99 || trace.is_some() {
+            } else if roll < 99 {
                 op = "collect";
                 // Past CPython's generation 2 too, as a C caller may ask.
                 let generation = rng.below(4);

@@ -370,7 +370,7 @@ fn unreadable_input_is_an_error_not_a_panic() {
 fn a_broken_trace_fails_the_run_but_not_the_others() {
     let (plain, _) = small_sample(5_000);
     let broken = tmp("broken-among-good.zft");
-    std::fs::write(&broken, "zftrace 1\nx\n").unwrap();
+    std::fs::write(&broken, "zftrace 1\nq\n").unwrap();
     let out = zf_replay(&["--policy", "legacy", broken.to_str().unwrap(), plain.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{}: ", plain.display())));

@@ -41,10 +41,9 @@ impl Pool {
         freed
     }
 
-    /// `zf_pool_clear`. A trace keeps it as a comment: the format has no
-    /// event for it, so a replay of such a trace differs from here on.
+    /// `zf_pool_clear`.
     pub fn clear_on_request(&self) -> u64 {
-        self.traced(|t| t.note("zf_pool_clear"));
+        self.traced(|t| t.clear());
         self.clear()
     }
 
