@@ -291,6 +291,28 @@ static void *acquire_in_thread(void *arg)
     return NULL;
 }
 
+/* Every other call that reads or writes the pool is refused too, while
+ * another thread is inside: reported, and the caller gets its failure
+ * value and a message (zf_code_free of a live pool frees nothing). */
+static void refused_while_inside(ZfPool *pool, ZfCode *code, const Reports *rep)
+{
+    int calls = rep->calls;
+    ZfStats s;
+    memset(&s, 0xFF, sizeof s);
+    CHECK(zf_code_new(pool, 64) == NULL);
+    CHECK(contains(zf_last_error(), "zf_code_new: another thread"));
+    zf_code_free(code);
+    CHECK_EQ(zf_pool_collect(pool, 2), 0);
+    CHECK(contains(zf_last_error(), "zf_pool_collect: another thread"));
+    CHECK_EQ(zf_pool_clear(pool), 0);
+    zf_pool_stats(pool, &s);
+    CHECK_EQ(s.acquires, 0); /* all zeros, as for a NULL pool */
+    CHECK_EQ(zf_pool_print_stats(pool, 1), -1);
+    CHECK(contains(zf_last_error(), "zf_pool_print_stats: another thread"));
+    CHECK_EQ(rep->calls, calls + 6);
+    CHECK_EQ(rep->kind, ZF_ERR_CONCURRENT_USE);
+}
+
 static void test_concurrent_use(void)
 {
     Heap heap;
@@ -322,6 +344,7 @@ static void test_concurrent_use(void)
     zf_frame_release(codes[1], f); /* refused too: f stays live */
     CHECK_EQ(rep.calls, 2);
     CHECK(contains(rep.message, "zf_frame_release"));
+    refused_while_inside(pool, codes[1], &rep);
     pthread_mutex_lock(&heap.lock);
     heap.release = 1;
     pthread_cond_broadcast(&heap.changed);
@@ -332,8 +355,74 @@ static void test_concurrent_use(void)
     /* One at a time, the pool works from either thread. */
     zf_frame_release(codes[0], in.frame);
     zf_frame_release(codes[1], f);
-    CHECK_EQ(rep.calls, 2);
+    CHECK_EQ(rep.calls, 8);
     check_usable(codes[0], 100, &rep);
+    finish(pool, codes, 2, &heap, &rep);
+}
+
+/* Threads refused at the same moment write nothing of the pool's: each
+ * keeps its own message. (Once, they shared one slot for it, and 3 or
+ * more threads freed it twice.) */
+static int refusals;
+
+static void count_refusal(void *ctx, int kind, const char *message)
+{
+    (void)ctx;
+    (void)message;
+    if (kind == ZF_ERR_CONCURRENT_USE)
+        __atomic_fetch_add(&refusals, 1, __ATOMIC_RELAXED);
+}
+
+#define REFUSED_THREADS 6
+#define REFUSED_CALLS 2000
+
+static void *refused_in_thread(void *arg)
+{
+    ZfCode *code = arg;
+    long bad = 0;
+    for (int i = 0; i < REFUSED_CALLS; i++) {
+        if (zf_frame_acquire(code, NULL) != NULL || !contains(zf_last_error(), "another thread"))
+            bad++;
+        zf_frame_release(code, &bad); /* refused before it is looked at */
+    }
+    return (void *)bad;
+}
+
+static void test_many_threads_refused(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *codes[2] = { zf_code_new(pool, 100), zf_code_new(pool, 200) };
+    pthread_t inside, others[REFUSED_THREADS];
+    Inside in = { codes[0], NULL };
+    void *bad;
+
+    puts("many threads refused at once");
+    zf_set_error_handler(pool, count_refusal, NULL);
+    heap.stop_next = 1;
+    CHECK(pthread_create(&inside, NULL, acquire_in_thread, &in) == 0);
+    pthread_mutex_lock(&heap.lock);
+    while (!heap.stopped)
+        pthread_cond_wait(&heap.changed, &heap.lock);
+    pthread_mutex_unlock(&heap.lock);
+    for (int i = 0; i < REFUSED_THREADS; i++)
+        CHECK(pthread_create(&others[i], NULL, refused_in_thread, codes[1]) == 0);
+    for (int i = 0; i < REFUSED_THREADS; i++) {
+        CHECK(pthread_join(others[i], &bad) == 0);
+        CHECK_EQ((long)bad, 0);
+    }
+    CHECK_EQ(refusals, 2 * REFUSED_THREADS * REFUSED_CALLS);
+    pthread_mutex_lock(&heap.lock);
+    heap.release = 1;
+    pthread_cond_broadcast(&heap.changed);
+    pthread_mutex_unlock(&heap.lock);
+    CHECK(pthread_join(inside, NULL) == 0);
+    CHECK(in.frame != NULL);
+    zf_set_error_handler(pool, record, &rep);
+    zf_frame_release(codes[0], in.frame);
+    check_usable(codes[1], 200, &rep);
+    CHECK_EQ(rep.calls, 0);
     finish(pool, codes, 2, &heap, &rep);
 }
 
@@ -449,6 +538,7 @@ int main(void)
     test_write_after_release();
     test_overrun();
     test_concurrent_use();
+    test_many_threads_refused();
     test_leak();
     test_silent_on_correct_use();
     return check_done();

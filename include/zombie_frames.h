@@ -418,7 +418,8 @@ void zf_pool_free(struct ZfPool *pool);
 
 /**
  * A code object was made whose frames need `frame_bytes` bytes (1 to
- * ZF_MAX_FRAME_BYTES). NULL on a bad size or no memory.
+ * ZF_MAX_FRAME_BYTES). NULL on a bad size or no memory (or, in a debug
+ * pool, another thread inside it).
  */
 struct ZfCode *zf_code_new(struct ZfPool *pool, size_t frame_bytes);
 

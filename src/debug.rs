@@ -11,13 +11,15 @@
 //! checked before it is handed out again (a zombie that fails is freed, not
 //! handed out). Frames that are not zombies come filled with 0xCD, as
 //! `PYTHONMALLOC=debug` does. An atomic owner word catches a second thread inside
-//! acquire or release. The non-debug paths only test the flag.
+//! the pool (`Pool::exclusive`, and the checked acquire and release). The
+//! non-debug paths only test the flag.
 
 use crate::block::{Block, Heap, ALIGN};
 use crate::code::Code;
 use crate::os;
 use crate::table::FrameTable;
 use alloc::string::String;
+use core::cell::Cell;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -142,13 +144,20 @@ impl Entry {
 /// thread inside the pool now.
 pub(crate) struct Record {
     pub(crate) frames: FrameTable<Entry>,
-    /// The thread inside acquire or release (its pthread_self), or 0.
+    /// The thread inside the pool (its pthread_self), or 0.
     owner: AtomicUsize,
+    /// How deep the owner is inside (a handler or hook may call back in);
+    /// only the owner writes it.
+    depth: Cell<u32>,
 }
 
 impl Record {
     pub fn new(heap: Heap) -> Record {
-        Record { frames: FrameTable::new(heap, "the debug record of frames"), owner: AtomicUsize::new(0) }
+        Record {
+            frames: FrameTable::new(heap, "the debug record of frames"),
+            owner: AtomicUsize::new(0),
+            depth: Cell::new(0),
+        }
     }
 
     pub(crate) fn live(&self) -> impl Iterator<Item = (usize, Entry)> + '_ {
@@ -156,17 +165,24 @@ impl Record {
     }
 
     /// Claims the pool for this thread; false if another thread is inside.
+    /// Re-entry from the same thread (a handler or hook calling back) is
+    /// not concurrency: the pool stays this thread's until the outer
+    /// call leaves.
     pub(crate) fn enter(&self) -> bool {
         let me = os::thread_id();
         match self.owner.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
-            Ok(_) => true,
-            // Re-entry from the same thread (a handler or hook calling back) is not concurrency.
-            Err(owner) => owner == me,
+            Err(owner) if owner != me => return false,
+            _ => self.depth.set(self.depth.get() + 1),
         }
+        true
     }
 
+    /// The end of what `enter` began.
     pub(crate) fn leave(&self) {
-        self.owner.store(0, Ordering::Release);
+        self.depth.set(self.depth.get() - 1);
+        if self.depth.get() == 0 {
+            self.owner.store(0, Ordering::Release);
+        }
     }
 }
 

@@ -1,7 +1,10 @@
-//! The library's one error type; the C layer turns it into `zf_last_error()`.
+//! The library's one error type, and each thread's last one, which
+//! `zf_last_error()` returns.
 
+use crate::os::ThreadBuffer;
 use alloc::string::String;
-use core::fmt;
+use core::ffi::c_char;
+use core::fmt::{self, Write};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -51,3 +54,51 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+const ERROR_CAPACITY: usize = 512;
+
+/// Each thread's last error message, NUL-terminated; no buffer: no error
+/// yet. Formatted in place, so reporting an error allocates only once per
+/// thread.
+static LAST_ERROR: ThreadBuffer<ERROR_CAPACITY> = ThreadBuffer::new();
+
+/// Fills a buffer and drops what does not fit, cut at a character
+/// boundary, always leaving room for the NUL.
+struct Truncating<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl Write for Truncating<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.buf.len() - 1 - self.len;
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+/// Out of line: every function's error path calls it, and none of their
+/// success paths should pay for its stack frame.
+#[cold]
+#[inline(never)]
+pub(crate) fn set_error(e: &Error) {
+    // No buffer (no memory for one): zf_last_error() stays as it was.
+    let Some(buf) = LAST_ERROR.get(true) else { return };
+    // SAFETY: this thread's buffer, used by this thread alone; no reference
+    // to it from an earlier call is alive (zf_last_error returns a pointer).
+    let buf = unsafe { &mut *buf.as_ptr() };
+    let mut text = Truncating { buf, len: 0 };
+    let _ = write!(text, "{e}");
+    let end = text.len;
+    buf[end] = 0;
+}
+
+/// This thread's last error message, or NULL if none yet.
+pub(crate) fn last() -> *const c_char {
+    LAST_ERROR.get(false).map_or(core::ptr::null(), |b| b.as_ptr().cast::<c_char>().cast_const())
+}

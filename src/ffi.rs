@@ -21,12 +21,11 @@
 use crate::code::Code;
 use crate::config::ZfConfig;
 use crate::debug::ZfErrorHandler;
-use crate::error::Error;
-use crate::os::{self, ThreadBuffer};
+use crate::error::{self, set_error, Error};
+use crate::os;
 use crate::pool::Pool;
 use crate::stats::ZfStats;
 use core::ffi::{c_char, c_int, c_void};
-use core::fmt::{self, Write};
 use core::ptr::{self, NonNull};
 
 /// Every cached frame of one interpreter. Used by one thread at a time.
@@ -37,49 +36,6 @@ pub struct ZfPool {
 /// The zombie free list of one code object (in place of `co_zombieframe`).
 pub struct ZfCode {
     _opaque: [u8; 0],
-}
-
-const ERROR_CAPACITY: usize = 512;
-
-/// Each thread's last error message, NUL-terminated; no buffer: no error
-/// yet. Formatted in place, so reporting an error allocates only once per
-/// thread.
-static LAST_ERROR: ThreadBuffer<ERROR_CAPACITY> = ThreadBuffer::new();
-
-/// Fills a buffer and drops what does not fit, cut at a character
-/// boundary, always leaving room for the NUL.
-struct Truncating<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl Write for Truncating<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.buf.len() - 1 - self.len;
-        let mut n = s.len().min(room);
-        while !s.is_char_boundary(n) {
-            n -= 1;
-        }
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
-}
-
-/// Out of line: every function's error path calls it, and none of their
-/// success paths should pay for its stack frame.
-#[cold]
-#[inline(never)]
-fn set_error(e: &Error) {
-    // No buffer (no memory for one): zf_last_error() stays as it was.
-    let Some(buf) = LAST_ERROR.get(true) else { return };
-    // SAFETY: this thread's buffer, used by this thread alone; no reference
-    // to it from an earlier call is alive (zf_last_error returns a pointer).
-    let buf = unsafe { &mut *buf.as_ptr() };
-    let mut text = Truncating { buf, len: 0 };
-    let _ = write!(text, "{e}");
-    let end = text.len;
-    buf[end] = 0;
 }
 
 fn fail<T>(e: Error, value: T) -> T {
@@ -180,12 +136,19 @@ pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
 }
 
 /// A code object was made whose frames need `frame_bytes` bytes (1 to
-/// ZF_MAX_FRAME_BYTES). NULL on a bad size or no memory.
+/// ZF_MAX_FRAME_BYTES). NULL on a bad size or no memory (or, in a debug
+/// pool, another thread inside it).
 #[no_mangle]
 pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *mut ZfCode {
     let pool = non_null!("zf_code_new", pool, ptr::null_mut());
     // SAFETY: the module's contract: a live pool.
-    match unsafe { pool_ref(pool) }.new_code(frame_bytes) {
+    let p = unsafe { pool_ref(pool) };
+    if !p.claim("zf_code_new") {
+        return ptr::null_mut();
+    }
+    let made = p.new_code(frame_bytes);
+    p.unclaim();
+    match made {
         Ok(code) => code.as_ptr().cast(),
         Err(e) => fail(e, ptr::null_mut()),
     }
@@ -199,9 +162,18 @@ pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *
 /// which stays valid until then. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
-    if let Some(code) = code_ptr(code) {
-        // SAFETY: the caller frees each code once (header contract).
-        unsafe { Pool::free_code(code) }
+    let Some(code) = code_ptr(code) else { return };
+    // SAFETY: a code not yet freed is alive, and so is its pool.
+    let p = Pool::of(unsafe { code.as_ref() });
+    // A freed pool may go with this code: nothing to claim then.
+    let open = !p.is_closed();
+    if open && !p.claim("zf_code_free") {
+        return;
+    }
+    // SAFETY: the caller frees each code once (header contract).
+    unsafe { Pool::free_code(code) };
+    if open {
+        p.unclaim();
     }
 }
 
@@ -235,12 +207,8 @@ unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void 
     // SAFETY: a non-null code is alive (header contract).
     let c = unsafe { code.as_ref() };
     let p = Pool::of(c);
-    let Ok((frame, hit)) = p.acquire(c) else {
-        if let Some(e) = p.take_failure() {
-            set_error(&e);
-        }
-        return ptr::null_mut();
-    };
+    // A failure has left its message already (`Pool::fail`).
+    let Ok((frame, hit)) = p.acquire(c) else { return ptr::null_mut() };
     // SAFETY: a non-null `is_zombie` points to a writable int.
     if let Some(out) = unsafe { is_zombie.as_mut() } {
         *out = hit as c_int;
@@ -293,7 +261,12 @@ pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -
         let why = format!("generation {generation} is negative");
         return fail(Error::Invalid { function: "zf_pool_collect", why }, 0);
     }
-    p.collect(generation as u32) as usize
+    if !p.claim("zf_pool_collect") {
+        return 0;
+    }
+    let freed = p.collect(generation as u32);
+    p.unclaim();
+    freed as usize
 }
 
 /// Frees every zombie and every reserve frame now (PyFrame_ClearFreeList).
@@ -302,7 +275,13 @@ pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -
 pub unsafe extern "C" fn zf_pool_clear(pool: *mut ZfPool) -> usize {
     let pool = non_null!("zf_pool_clear", pool, 0);
     // SAFETY: the module's contract: a live pool.
-    unsafe { pool_ref(pool) }.clear_on_request() as usize
+    let p = unsafe { pool_ref(pool) };
+    if !p.claim("zf_pool_clear") {
+        return 0;
+    }
+    let freed = p.clear_on_request();
+    p.unclaim();
+    freed as usize
 }
 
 /// Copies the pool's counters into `out`; a NULL pool gives all zeros
@@ -315,7 +294,12 @@ pub unsafe extern "C" fn zf_pool_stats(pool: *const ZfPool, out: *mut ZfStats) {
     let pool = pool.cast_mut();
     let pool = non_null!("zf_pool_stats", pool, ());
     // SAFETY: the module's contract: a live pool.
-    let stats = unsafe { pool_ref(pool) }.stats();
+    let p = unsafe { pool_ref(pool) };
+    if !p.claim("zf_pool_stats") {
+        return;
+    }
+    let stats = p.stats();
+    p.unclaim();
     // SAFETY: as above.
     unsafe { out.as_ptr().write(stats) }
 }
@@ -327,7 +311,11 @@ pub unsafe extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> 
     let pool = non_null!("zf_pool_print_stats", pool, -1);
     // SAFETY: the module's contract: a live pool.
     let p = unsafe { pool_ref(pool) };
+    if !p.claim("zf_pool_print_stats") {
+        return -1;
+    }
     let text = p.stats_report();
+    p.unclaim();
     match os::write_all(fd, text.as_bytes()) {
         Ok(()) => 0,
         Err(err) => {
@@ -353,7 +341,7 @@ pub extern "C" fn zf_frame_block_bytes(frame_bytes: usize) -> usize {
 /// Valid until the next failing call on this thread.
 #[no_mangle]
 pub extern "C" fn zf_last_error() -> *const c_char {
-    LAST_ERROR.get(false).map_or(ptr::null(), |b| b.as_ptr().cast::<c_char>().cast_const())
+    error::last()
 }
 
 /// The library's version, "MAJOR.MINOR.PATCH" (ZF_VERSION_STRING of the

@@ -57,8 +57,6 @@ pub struct Pool {
     record: Record,
     /// Why the latest system allocation was needed (read by the replay).
     last_miss: Cell<Miss>,
-    /// Why the latest acquire failed (`Failed`), until the caller takes it.
-    failure: Cell<Option<Error>>,
     /// Codes holding two slots or more: each has something spare, room
     /// or a zombie past its first (`make_spare_room` looks for them).
     multi_slot: Cell<u32>,
@@ -74,7 +72,7 @@ pub struct Pool {
     spare_len: Cell<usize>,
 }
 
-/// A failed acquire; the pool keeps the error (`Pool::take_failure`). An
+/// A failed acquire; its message is the thread's last error (`Pool::fail`). An
 /// `Error` is 40 bytes: in the result, it sent every acquire's answer
 /// through memory, where a pointer and a flag fit in two registers.
 #[derive(Debug)]
@@ -98,6 +96,11 @@ impl Pool {
         if let Some(trace) = &self.trace {
             record(&mut trace.borrow_mut());
         }
+    }
+
+    /// `zf_pool_free` was called: the pool goes with its last code.
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
     }
 
     pub fn legacy(&self) -> bool {
@@ -190,16 +193,13 @@ impl Pool {
         crate::stats::report(&self.stats(), &self.cfg, self.closed.get(), &self.top_lists(5))
     }
 
-    /// Keeps `e` for the caller of the failed acquire (`take_failure`).
+    /// Leaves `e` as this thread's last error, for the caller of the
+    /// failed acquire. Nothing of the pool is written: a debug pool fails
+    /// this way when another thread is inside it.
     #[cold]
     pub(crate) fn fail(&self, e: Error) -> Failed {
-        self.failure.set(Some(e));
+        crate::error::set_error(&e);
         Failed(())
-    }
-
-    /// Why the latest acquire failed, once: every `Failed` comes from `fail`.
-    pub fn take_failure(&self) -> Option<Error> {
-        self.failure.take()
     }
 
     /// A misuse report, through the handler the caller set.

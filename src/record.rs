@@ -22,12 +22,26 @@ pub struct Recorder {
     next_frame: u64,
 }
 
+/// `path` with every `%p` replaced by the process id.
+fn with_pid(mut path: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (before, after) = crate::stats::around_pair(path, b"%p");
+        out.push_str(before);
+        if before.len() == path.len() {
+            return out;
+        }
+        let _ = write!(out, "{}", os::pid());
+        path = after;
+    }
+}
+
 impl Recorder {
     /// Starts a trace at `path` (`%p` becomes the process id, so each
     /// process of a program writes its own file). None, after one line on
     /// stderr, when the file cannot be made.
     pub fn create(path: &str, heap: Heap) -> Option<Recorder> {
-        let path = path.replace("%p", &format!("{}", os::pid()));
+        let path = with_pid(path);
         let frames = FrameTable::new(heap, "the ZF_TRACE record of live frames");
         let mut r = Recorder { out: None, buf: String::new(), frames, next_frame: 0, path };
         // Paths from C hold no NUL byte (ZfConfig::trace_path is a C string).
@@ -140,6 +154,14 @@ mod tests {
         assert_eq!(body, ["zftrace 1", "c 0 400", "a 0 0", "r 0", "a 0 1", "s 7", "x", "d 0", "r 1"]);
         let (events, _) = crate::trace::read_all(text.as_bytes()).unwrap();
         assert_eq!(events.len(), 8);
+    }
+
+    #[test]
+    fn every_percent_p_becomes_the_pid() {
+        let pid = os::pid();
+        assert_eq!(with_pid("t.zft"), "t.zft");
+        assert_eq!(with_pid("%p"), alloc::format!("{pid}"));
+        assert_eq!(with_pid("a%p/b-%p%.zft"), alloc::format!("a{pid}/b-{pid}%.zft"));
     }
 
     #[test]

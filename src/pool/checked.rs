@@ -19,10 +19,39 @@ impl Pool {
         }
     }
 
-    fn concurrent(&self, function: &'static str, code: &Code) -> Error {
+    /// Reports a second thread inside the pool; the error for its caller.
+    fn concurrent(&self, function: &'static str, code: Option<&Code>) -> Error {
         let why = "another thread is inside this pool (the caller must hold the pool's lock, e.g. the GIL)";
-        self.report(ZF_ERR_CONCURRENT_USE, &format!("{function} on {}: {why}", describe(code)));
+        let on = code.map(|c| format!(" on {}", describe(c))).unwrap_or_default();
+        self.report(ZF_ERR_CONCURRENT_USE, &format!("{function}{on}: {why}"));
         Error::Invalid { function, why: why.into() }
+    }
+
+    /// Claims the pool for a call other than an acquire or release. A
+    /// debug pool that finds another thread inside reports it and leaves
+    /// the error for the caller: false, and the call must do nothing.
+    /// Every true is followed by `unclaim`. Not for a call that may free
+    /// the pool.
+    #[inline]
+    pub(crate) fn claim(&self, function: &'static str) -> bool {
+        !self.cfg.debug() || self.claim_checked(function)
+    }
+
+    #[cold]
+    fn claim_checked(&self, function: &'static str) -> bool {
+        let entered = self.record.enter();
+        if !entered {
+            crate::error::set_error(&self.concurrent(function, None));
+        }
+        entered
+    }
+
+    /// The end of a call that `claim` let in.
+    #[inline]
+    pub(crate) fn unclaim(&self) {
+        if self.cfg.debug() {
+            self.record.leave();
+        }
     }
 
     /// `acquire` in debug mode: zombies that fail their checksum are freed,
@@ -31,7 +60,7 @@ impl Pool {
     #[inline(never)]
     pub(crate) fn checked_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         if !self.record.enter() {
-            return Err(self.fail(self.concurrent("zf_frame_acquire", code)));
+            return Err(self.fail(self.concurrent("zf_frame_acquire", Some(code))));
         }
         let got = self.record.frames.reserve().map_err(|e| self.fail(e)).and_then(|()| {
             self.drop_corrupt_zombies(code);
@@ -89,7 +118,7 @@ impl Pool {
         let c = unsafe { code.as_ref() };
         let p = Pool::of(c);
         if !p.record.enter() {
-            p.concurrent("zf_frame_release", c);
+            p.concurrent("zf_frame_release", Some(c));
             return;
         }
         let Some(owner) = p.vet_release(c, frame) else {

@@ -57,7 +57,6 @@ impl Pool {
             trace,
             record: Record::new(heap),
             last_miss: Cell::new(Miss::None),
-            failure: Cell::new(None),
             multi_slot: Cell::new(0),
             live_low: Cell::new(0),
             live_look: Cell::new(0),
