@@ -39,6 +39,12 @@ pub fn block_bytes(frame_bytes: usize) -> Option<usize> {
     frame_bytes.checked_add(ALIGN - 1).map(|n| n & !(ALIGN - 1))?.checked_add(HEADER_BYTES)
 }
 
+/// The most a block's frame holds: the size class of the largest frame a
+/// code may ask for, with a debug guard after it. Its block's bytes fit
+/// the header's u32.
+pub(crate) const BLOCK_FRAME_MAX: usize = ZF_MAX_FRAME_BYTES + (ZF_MAX_FRAME_BYTES >> 3) - HEADER_BYTES;
+const _: () = assert!(BLOCK_FRAME_MAX + HEADER_BYTES <= u32::MAX as usize);
+
 /// The size class of a frame of `frame_bytes`: what a block of its class
 /// holds. The block (`block_bytes`) is rounded up to an eighth of its
 /// power of two (at least 16 bytes), so at most 12.5% is wasted, frames of
@@ -240,17 +246,16 @@ impl Heap {
         self.new_sized_block(frame_bytes, block_bytes(frame_bytes).ok_or(too_big)?)
     }
 
-    /// A block for frames of up to `frame_bytes` (at most ZF_MAX_FRAME_BYTES),
-    /// of `bytes`, `block_bytes(frame_bytes)`: a code keeps its own, so a
-    /// miss need not work it out again.
+    /// A block for frames of up to `frame_bytes`, of `bytes`,
+    /// `block_bytes(frame_bytes)`: a code keeps its own, so a miss need not
+    /// work it out again. `frame_bytes` is a size class of at most
+    /// ZF_MAX_FRAME_BYTES and a debug guard (`BLOCK_FRAME_MAX`).
     #[inline]
     pub fn new_sized_block(&self, frame_bytes: usize, bytes: usize) -> Result<Block, Error> {
         debug_assert_eq!(block_bytes(frame_bytes), Some(bytes));
-        if frame_bytes > ZF_MAX_FRAME_BYTES {
-            return Err(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES });
-        }
+        debug_assert!(frame_bytes <= BLOCK_FRAME_MAX, "zf_code_new let {frame_bytes} bytes through");
         let block = Block(self.alloc(bytes, "a frame")?.cast());
-        // Both fit in u32: ZF_MAX_FRAME_BYTES is 1 GiB.
+        // Both fit in u32 (BLOCK_FRAME_MAX).
         let header = Header { next: core::ptr::null_mut(), capacity: frame_bytes as u32, bytes: bytes as u32 };
         // SAFETY: fresh, aligned memory of at least HEADER_BYTES.
         unsafe { block.0.as_ptr().write(header) };
@@ -306,6 +311,8 @@ mod tests {
         // 256 to 511 in steps of 32: a frame whose block fits 512 keeps it.
         assert_eq!([448, 464, 465, 496, 497].map(class_block), [480, 480, 512, 512, 576]);
         assert_eq!(size_class(ZF_MAX_FRAME_BYTES), ZF_MAX_FRAME_BYTES + (1 << 27) - HEADER_BYTES);
+        let guarded = crate::debug::block_frame_bytes(ZF_MAX_FRAME_BYTES, true);
+        assert_eq!(size_class(guarded), BLOCK_FRAME_MAX);
         assert_eq!(size_class(usize::MAX - 8), usize::MAX - 8, "overflow is left to block_bytes");
     }
 

@@ -302,6 +302,55 @@ fn codes_outlive_a_freed_pool_uncached() {
     }
 }
 
+/// Serves up to 1 MiB, refuses more: a frame near `ZF_MAX_FRAME_BYTES`
+/// gets as far as the allocator without a gigabyte being taken.
+unsafe extern "C" fn small_only(_: *mut c_void, size: usize) -> *mut c_void {
+    match size <= 1 << 20 {
+        // SAFETY: malloc's contract; aligned_alloc wants a multiple of 16.
+        true => unsafe { libc::aligned_alloc(16, size.next_multiple_of(16)) },
+        false => ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn small_only_free(_: *mut c_void, p: *mut c_void, _: usize) {
+    // SAFETY: from small_only.
+    unsafe { libc::free(p) }
+}
+
+/// Every size `zf_code_new` takes can be acquired: a frame of up to
+/// `ZF_MAX_FRAME_BYTES` reaches the allocator (here refused: out of
+/// memory), in every pool. Its size class is larger than that, and a
+/// check of the class against it once refused the frames of the top
+/// eighth under a message about `zf_code_new` and a size nobody asked.
+#[test]
+fn the_largest_frames_reach_the_allocator() {
+    for (policy, flags) in [(ZF_POLICY_PER_CODE, 0), (ZF_POLICY_LEGACY, 0), (ZF_POLICY_PER_CODE, ZF_FLAG_DEBUG)] {
+        // SAFETY: every handle and frame below is used as the header says.
+        unsafe {
+            let cfg = ZfConfig {
+                policy,
+                flags,
+                alloc: Some(small_only),
+                dealloc: Some(small_only_free),
+                ..ZfConfig::default()
+            };
+            let pool = zf_pool_new(&cfg);
+            for bytes in [ZF_MAX_FRAME_BYTES - 32, ZF_MAX_FRAME_BYTES - 16, ZF_MAX_FRAME_BYTES] {
+                let code = zf_code_new(pool, bytes);
+                assert!(!code.is_null(), "{bytes}: {}", last_error());
+                assert!(zf_frame_acquire(code, ptr::null_mut()).is_null());
+                let e = last_error();
+                assert!(
+                    e.contains("out of memory") && e.contains("for a frame"),
+                    "policy {policy} flags {flags}, {bytes}: {e}"
+                );
+                zf_code_free(code);
+            }
+            zf_pool_free(pool);
+        }
+    }
+}
+
 #[test]
 fn bad_arguments_fail_cleanly() {
     // SAFETY: every handle and frame below is used as the header says.
