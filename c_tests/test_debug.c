@@ -360,6 +360,41 @@ static void test_concurrent_use(void)
     finish(pool, codes, 2, &heap, &rep);
 }
 
+/* A code used after zf_code_free: its struct stays readable while the
+ * pool is open, so a second free or an acquire is reported, not a use
+ * after free; its live frames still go back through it. */
+static void test_freed_code(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *a = zf_code_new(pool, 100), *b = zf_code_new(pool, 48);
+    void *g = zf_frame_acquire(b, NULL);
+
+    puts("use of a freed code");
+    zf_frame_release(a, zf_frame_acquire(a, NULL));
+    zf_code_free(a);
+    CHECK_EQ(rep.calls, 0);
+    zf_code_free(a); /* no frame left: its struct would be gone */
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_FREED_CODE);
+    CHECK(contains(rep.message, "zf_code_free(code #1 (100 bytes)): the code was freed already"));
+    zf_code_free(b); /* with g live: allowed */
+    zf_code_free(b);
+    CHECK_EQ(rep.calls, 2);
+    CHECK_EQ(stats_of(pool).codes, 0); /* each code counted out once */
+    CHECK(zf_frame_acquire(b, NULL) == NULL);
+    CHECK_EQ(rep.calls, 3);
+    CHECK(contains(rep.message, "zf_frame_acquire(code #2 (48 bytes))"));
+    CHECK(contains(zf_last_error(), "its code was freed"));
+    zf_frame_release(b, g); /* its last frame goes back as usual */
+    CHECK_EQ(rep.calls, 3);
+    CHECK_EQ(stats_of(pool).live_frames, 0);
+    zf_code_free(b);
+    CHECK_EQ(rep.calls, 4);
+    finish(pool, NULL, 0, &heap, &rep);
+}
+
 /* Threads refused at the same moment write nothing of the pool's: each
  * keeps its own message. (Once, they shared one slot for it, and 3 or
  * more threads freed it twice.) */
@@ -539,6 +574,7 @@ int main(void)
     test_overrun();
     test_concurrent_use();
     test_many_threads_refused();
+    test_freed_code();
     test_leak();
     test_silent_on_correct_use();
     return check_done();

@@ -135,6 +135,11 @@
 #define ZF_ERR_LEAK 7
 
 /**
+ * A code was used after `zf_code_free`: freed again, or a frame acquired on it.
+ */
+#define ZF_ERR_FREED_CODE 8
+
+/**
  * `sizeof(ZfCodeHot)`: the header checks its own layout against it.
  */
 #define ZF_CODE_HOT_BYTES 32

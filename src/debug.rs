@@ -38,6 +38,8 @@ pub const ZF_ERR_OVERRUN: c_int = 5;
 pub const ZF_ERR_CONCURRENT_USE: c_int = 6;
 /// Frames were still live when the pool was freed.
 pub const ZF_ERR_LEAK: c_int = 7;
+/// A code was used after `zf_code_free`: freed again, or a frame acquired on it.
+pub const ZF_ERR_FREED_CODE: c_int = 8;
 
 /// Receives a misuse report. When it returns, the library goes on safely.
 pub type ZfErrorHandler = Option<unsafe extern "C" fn(ctx: *mut c_void, kind: c_int, message: *const c_char)>;
@@ -51,6 +53,7 @@ pub fn kind_name(kind: c_int) -> &'static str {
         ZF_ERR_OVERRUN => "write past the end of a frame",
         ZF_ERR_CONCURRENT_USE => "concurrent use",
         ZF_ERR_LEAK => "leak",
+        ZF_ERR_FREED_CODE => "use of a freed code",
         _ => "misuse",
     }
 }
@@ -144,6 +147,10 @@ impl Entry {
 /// thread inside the pool now.
 pub(crate) struct Record {
     pub(crate) frames: FrameTable<Entry>,
+    /// Structs of freed codes with no live frame left, kept while the pool
+    /// is open: their handles stay readable, so a second `zf_code_free`
+    /// or an acquire on one is reported, not a use after free.
+    pub(crate) dead_codes: FrameTable<bool>,
     /// The thread inside the pool (its pthread_self), or 0.
     owner: AtomicUsize,
     /// How deep the owner is inside (a handler or hook may call back in);
@@ -155,6 +162,7 @@ impl Record {
     pub fn new(heap: Heap) -> Record {
         Record {
             frames: FrameTable::new(heap, "the debug record of frames"),
+            dead_codes: FrameTable::new(heap, "the debug record of freed codes"),
             owner: AtomicUsize::new(0),
             depth: Cell::new(0),
         }

@@ -137,6 +137,17 @@ impl<V: Copy + Default> FrameTable<V> {
         Some(value)
     }
 
+    /// Empties the table, handing each address and value to `f`.
+    pub fn drain(&self, mut f: impl FnMut(usize, V)) {
+        for slot in self.slots() {
+            let (at, value) = slot.replace((0, V::default()));
+            if at != 0 {
+                f(at, value);
+            }
+        }
+        self.len.set(0);
+    }
+
     /// Every frame and its value, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, V)> + '_ {
         self.slots().iter().map(Cell::get).filter(|s| s.0 != 0)

@@ -19,6 +19,14 @@ impl Pool {
         }
     }
 
+    /// Reports a code used after `zf_code_free` (a debug pool keeps its
+    /// struct readable: `Pool::keep_dead_code`).
+    #[cold]
+    pub(crate) fn report_freed_code(&self, function: &str, code: &Code) {
+        let msg = format!("{function}({}): the code was freed already; ignored", describe(code));
+        self.report(ZF_ERR_FREED_CODE, &msg);
+    }
+
     /// Reports a second thread inside the pool; the error for its caller.
     fn concurrent(&self, function: &'static str, code: Option<&Code>) -> Error {
         let why = "another thread is inside this pool (the caller must hold the pool's lock, e.g. the GIL)";
@@ -61,6 +69,12 @@ impl Pool {
     pub(crate) fn checked_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         if !self.record.enter() {
             return Err(self.fail(self.concurrent("zf_frame_acquire", Some(code))));
+        }
+        if code.is_freed() {
+            self.report_freed_code("zf_frame_acquire", code);
+            self.record.leave();
+            let why = "its code was freed (zf_code_free)".into();
+            return Err(self.fail(Error::Invalid { function: "zf_frame_acquire", why }));
         }
         let got = self.record.frames.reserve().map_err(|e| self.fail(e)).and_then(|()| {
             self.drop_corrupt_zombies(code);

@@ -139,6 +139,10 @@ impl Pool {
             // SAFETY: alive: the caller has not freed it before.
             let c = unsafe { code.as_ref() };
             let p = Pool::of(c);
+            if c.is_freed() && p.cfg.debug() {
+                // A debug pool keeps freed codes readable (`keep_dead_code`).
+                return p.report_freed_code("zf_code_free", c);
+            }
             p.traced(|t| t.destroy(c.id));
             p.sync(c);
             // Its room first, then the bound shrinks: its zombies retire
@@ -173,7 +177,7 @@ impl Pool {
             return;
         }
         let p = Pool::of(c);
-        if p.keep_spare_code(code) {
+        if p.keep_spare_code(code) || p.keep_dead_code(code) {
             return;
         }
         let pool = NonNull::from(p);
@@ -213,6 +217,19 @@ impl Pool {
             // SAFETY: a spare struct, referred to by nothing else.
             unsafe { self.heap.unbox(code) };
         }
+        // SAFETY: dead codes' structs (`keep_dead_code`), which only stale
+        // handles refer to: past zf_pool_free, using one is undefined.
+        self.record.dead_codes.drain(|code, _| unsafe { self.heap.unbox(NonNull::new_unchecked(code as *mut Code)) });
+    }
+
+    /// A debug pool keeps a dead code's struct while it is open
+    /// (`Record::dead_codes`). False when it is not kept.
+    fn keep_dead_code(&self, code: NonNull<Code>) -> bool {
+        let keep = self.cfg.debug() && !self.closed.get() && self.record.dead_codes.reserve().is_ok();
+        if keep {
+            self.record.dead_codes.set(code.as_ptr() as usize, true);
+        }
+        keep
     }
 }
 
