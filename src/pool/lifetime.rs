@@ -217,9 +217,14 @@ impl Pool {
             // SAFETY: a spare struct, referred to by nothing else.
             unsafe { self.heap.unbox(code) };
         }
-        // SAFETY: dead codes' structs (`keep_dead_code`), which only stale
-        // handles refer to: past zf_pool_free, using one is undefined.
-        self.record.dead_codes.drain(|code, _| unsafe { self.heap.unbox(NonNull::new_unchecked(code as *mut Code)) });
+        self.record.dead_codes.drain(|code, _| {
+            if let Some(code) = NonNull::new(code as *mut Code) {
+                // SAFETY: a dead code's struct (`keep_dead_code`), which
+                // only stale handles refer to: past zf_pool_free, using
+                // one is undefined.
+                unsafe { self.heap.unbox(code) };
+            }
+        });
     }
 
     /// A debug pool keeps a dead code's struct while it is open
