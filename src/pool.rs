@@ -8,7 +8,7 @@
 //! - `drain`: frames leaving the cache (dropped, drained, cleared);
 //! - `bound`: the bound in force, fixed or following the program;
 //! - `policy`: aging (low-water sweeps) and eviction (CLOCK);
-//! - `checked`: a debug pool's checked acquire and release.
+//! - `checked`: a debug pool's checks (acquire, release, one thread inside).
 
 use crate::block::{Block, Heap};
 use crate::code::{Code, Miss};

@@ -1,6 +1,7 @@
 //! The checked paths of a debug pool (`ZF_FLAG_DEBUG`): every acquire and
 //! release goes through the record of frames (`src/debug.rs`), which names
-//! misuse before it can corrupt anything.
+//! misuse before it can corrupt anything; every other call claims the pool
+//! for its thread (`claim`).
 
 use super::{Failed, Pool};
 use crate::block::Block;
