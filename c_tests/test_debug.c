@@ -291,6 +291,27 @@ static void *acquire_in_thread(void *arg)
     return NULL;
 }
 
+/* Starts a thread that acquires on in->code and waits inside the pool
+ * (in the alloc hook) until let_go. */
+static void hold_inside(Heap *heap, pthread_t *thread, Inside *in)
+{
+    heap->stop_next = 1;
+    CHECK(pthread_create(thread, NULL, acquire_in_thread, in) == 0);
+    pthread_mutex_lock(&heap->lock);
+    while (!heap->stopped)
+        pthread_cond_wait(&heap->changed, &heap->lock);
+    pthread_mutex_unlock(&heap->lock);
+}
+
+static void let_go(Heap *heap, pthread_t thread)
+{
+    pthread_mutex_lock(&heap->lock);
+    heap->release = 1;
+    pthread_cond_broadcast(&heap->changed);
+    pthread_mutex_unlock(&heap->lock);
+    CHECK(pthread_join(thread, NULL) == 0);
+}
+
 /* Every other call that reads or writes the pool is refused too, while
  * another thread is inside: reported, and the caller gets its failure
  * value and a message (zf_code_free of a live pool frees nothing). */
@@ -328,13 +349,8 @@ static void test_concurrent_use(void)
     codes[1] = zf_code_new(pool, 100);
     f = zf_frame_acquire(codes[1], NULL); /* also makes the record */
     /* Another thread acquires, and waits inside the pool (in the alloc hook). */
-    heap.stop_next = 1;
     in.code = codes[0];
-    CHECK(pthread_create(&thread, NULL, acquire_in_thread, &in) == 0);
-    pthread_mutex_lock(&heap.lock);
-    while (!heap.stopped)
-        pthread_cond_wait(&heap.changed, &heap.lock);
-    pthread_mutex_unlock(&heap.lock);
+    hold_inside(&heap, &thread, &in);
     /* This thread comes in meanwhile: refused, and reported. */
     CHECK(zf_frame_acquire(codes[1], NULL) == NULL);
     CHECK(contains(zf_last_error(), "another thread"));
@@ -345,11 +361,7 @@ static void test_concurrent_use(void)
     CHECK_EQ(rep.calls, 2);
     CHECK(contains(rep.message, "zf_frame_release"));
     refused_while_inside(pool, codes[1], &rep);
-    pthread_mutex_lock(&heap.lock);
-    heap.release = 1;
-    pthread_cond_broadcast(&heap.changed);
-    pthread_mutex_unlock(&heap.lock);
-    CHECK(pthread_join(thread, NULL) == 0);
+    let_go(&heap, thread);
     CHECK(in.frame != NULL);
     CHECK_EQ(stats_of(pool).live_frames, 2);
     /* One at a time, the pool works from either thread. */
@@ -435,12 +447,7 @@ static void test_many_threads_refused(void)
 
     puts("many threads refused at once");
     zf_set_error_handler(pool, count_refusal, NULL);
-    heap.stop_next = 1;
-    CHECK(pthread_create(&inside, NULL, acquire_in_thread, &in) == 0);
-    pthread_mutex_lock(&heap.lock);
-    while (!heap.stopped)
-        pthread_cond_wait(&heap.changed, &heap.lock);
-    pthread_mutex_unlock(&heap.lock);
+    hold_inside(&heap, &inside, &in);
     for (int i = 0; i < REFUSED_THREADS; i++)
         CHECK(pthread_create(&others[i], NULL, refused_in_thread, codes[1]) == 0);
     for (int i = 0; i < REFUSED_THREADS; i++) {
@@ -448,11 +455,7 @@ static void test_many_threads_refused(void)
         CHECK_EQ((long)bad, 0);
     }
     CHECK_EQ(refusals, 2 * REFUSED_THREADS * REFUSED_CALLS);
-    pthread_mutex_lock(&heap.lock);
-    heap.release = 1;
-    pthread_cond_broadcast(&heap.changed);
-    pthread_mutex_unlock(&heap.lock);
-    CHECK(pthread_join(inside, NULL) == 0);
+    let_go(&heap, inside);
     CHECK(in.frame != NULL);
     zf_set_error_handler(pool, record, &rep);
     zf_frame_release(codes[0], in.frame);
