@@ -11,7 +11,7 @@
 //! checked before it is handed out again (a zombie that fails is freed, not
 //! handed out). Frames that are not zombies come filled with 0xCD, as
 //! `PYTHONMALLOC=debug` does. An atomic owner word catches a second thread inside
-//! the pool (`Pool::exclusive`, and the checked acquire and release). The
+//! the pool (`Pool::claim`, and the checked acquire and release). The
 //! non-debug paths only test the flag.
 
 use crate::block::{Block, Heap, ALIGN};
