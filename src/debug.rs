@@ -150,7 +150,7 @@ pub(crate) struct Record {
     /// Structs of freed codes with no live frame left, kept while the pool
     /// is open: their handles stay readable, so a second `zf_code_free`
     /// or an acquire on one is reported, not a use after free.
-    pub(crate) dead_codes: FrameTable<bool>,
+    pub(crate) dead_codes: FrameTable<()>,
     /// The thread inside the pool (its pthread_self), or 0.
     owner: AtomicUsize,
     /// How deep the owner is inside (a handler or hook may call back in);

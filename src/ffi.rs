@@ -55,6 +55,26 @@ macro_rules! non_null {
     };
 }
 
+/// The boundary's rule for a debug pool's one thread inside:
+/// `claimed!(pool, function, failed, call)` is `call`'s value, run with the
+/// pool claimed (`Pool::claim`), or returns `failed` from the function when
+/// another thread is inside (reported, with a message); without `failed`,
+/// for a function that returns nothing.
+macro_rules! claimed {
+    ($p:ident, $function:literal, $call:expr) => {
+        claimed!($p, $function, (), $call)
+    };
+    ($p:ident, $function:literal, $failed:expr, $call:expr) => {{
+        if !$p.claim($function) {
+            #[allow(clippy::unused_unit)]
+            return $failed;
+        }
+        let value = $call;
+        $p.unclaim();
+        value
+    }};
+}
+
 /// # Safety
 /// `pool` is a pool from zf_pool_new not yet freed (the module's contract).
 unsafe fn pool_ref<'a>(pool: NonNull<ZfPool>) -> &'a Pool {
@@ -143,12 +163,7 @@ pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *
     let pool = non_null!("zf_code_new", pool, ptr::null_mut());
     // SAFETY: the module's contract: a live pool.
     let p = unsafe { pool_ref(pool) };
-    if !p.claim("zf_code_new") {
-        return ptr::null_mut();
-    }
-    let made = p.new_code(frame_bytes);
-    p.unclaim();
-    match made {
+    match claimed!(p, "zf_code_new", ptr::null_mut(), p.new_code(frame_bytes)) {
         Ok(code) => code.as_ptr().cast(),
         Err(e) => fail(e, ptr::null_mut()),
     }
@@ -261,12 +276,7 @@ pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -
         let why = format!("generation {generation} is negative");
         return fail(Error::Invalid { function: "zf_pool_collect", why }, 0);
     }
-    if !p.claim("zf_pool_collect") {
-        return 0;
-    }
-    let freed = p.collect(generation as u32);
-    p.unclaim();
-    freed as usize
+    claimed!(p, "zf_pool_collect", 0, p.collect(generation as u32)) as usize
 }
 
 /// Frees every zombie and every reserve frame now (PyFrame_ClearFreeList).
@@ -276,12 +286,7 @@ pub unsafe extern "C" fn zf_pool_clear(pool: *mut ZfPool) -> usize {
     let pool = non_null!("zf_pool_clear", pool, 0);
     // SAFETY: the module's contract: a live pool.
     let p = unsafe { pool_ref(pool) };
-    if !p.claim("zf_pool_clear") {
-        return 0;
-    }
-    let freed = p.clear_on_request();
-    p.unclaim();
-    freed as usize
+    claimed!(p, "zf_pool_clear", 0, p.clear_on_request()) as usize
 }
 
 /// Copies the pool's counters into `out`; a NULL pool gives all zeros
@@ -295,11 +300,7 @@ pub unsafe extern "C" fn zf_pool_stats(pool: *const ZfPool, out: *mut ZfStats) {
     let pool = non_null!("zf_pool_stats", pool, ());
     // SAFETY: the module's contract: a live pool.
     let p = unsafe { pool_ref(pool) };
-    if !p.claim("zf_pool_stats") {
-        return;
-    }
-    let stats = p.stats();
-    p.unclaim();
+    let stats = claimed!(p, "zf_pool_stats", p.stats());
     // SAFETY: as above.
     unsafe { out.as_ptr().write(stats) }
 }
@@ -311,11 +312,7 @@ pub unsafe extern "C" fn zf_pool_print_stats(pool: *const ZfPool, fd: c_int) -> 
     let pool = non_null!("zf_pool_print_stats", pool, -1);
     // SAFETY: the module's contract: a live pool.
     let p = unsafe { pool_ref(pool) };
-    if !p.claim("zf_pool_print_stats") {
-        return -1;
-    }
-    let text = p.stats_report();
-    p.unclaim();
+    let text = claimed!(p, "zf_pool_print_stats", -1, p.stats_report());
     match os::write_all(fd, text.as_bytes()) {
         Ok(()) => 0,
         Err(err) => {

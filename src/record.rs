@@ -25,15 +25,12 @@ pub struct Recorder {
 /// `path` with every `%p` replaced by the process id.
 fn with_pid(mut path: &str) -> String {
     let mut out = String::new();
-    loop {
-        let (before, after) = crate::stats::around_pair(path, b"%p");
-        out.push_str(before);
-        if before.len() == path.len() {
-            return out;
-        }
-        let _ = write!(out, "{}", os::pid());
+    while let Some((before, after)) = crate::stats::split_pair(path, b"%p") {
+        let _ = write!(out, "{before}{}", os::pid());
         path = after;
     }
+    out.push_str(path);
+    out
 }
 
 impl Recorder {

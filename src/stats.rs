@@ -167,7 +167,7 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
                     Takes::Whole if words == opt.zero => String::new(),
                     Takes::Whole => count(n),
                 };
-                let (before, after) = around_pair(words, b"{}");
+                let (before, after) = split_pair(words, b"{}").unwrap_or((words, ""));
                 let _ = write!(r, ", {before}{value}{after}");
             }
             writeln!(r, "{debug}")
@@ -274,15 +274,13 @@ impl fmt::Display for Fixed {
     }
 }
 
-/// `text` before and after the first `pair` (all of it and "" if none).
-/// By hand: a `&str` pattern (`split_once`) brings in core's two-way
-/// searcher, about 3 KB of a library held under 100 KB.
-pub(crate) fn around_pair<'a>(text: &'a str, pair: &[u8; 2]) -> (&'a str, &'a str) {
-    match text.as_bytes().windows(2).position(|w| w == pair) {
-        // The pair is ASCII: both cuts fall on character boundaries.
-        Some(at) => (&text[..at], &text[at + 2..]),
-        None => (text, ""),
-    }
+/// `text` before and after the first `pair`, as `split_once` gives it.
+/// By hand: a `&str` pattern brings in core's two-way searcher, about
+/// 3 KB of a library held under 100 KB.
+pub(crate) fn split_pair<'a>(text: &'a str, pair: &[u8; 2]) -> Option<(&'a str, &'a str)> {
+    let at = text.as_bytes().windows(2).position(|w| w == pair)?;
+    // The pair is ASCII: both cuts fall on character boundaries.
+    Some((&text[..at], &text[at + 2..]))
 }
 
 #[cfg(test)]

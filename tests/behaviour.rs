@@ -446,8 +446,9 @@ fn the_automatic_bound_grows_with_the_codes_that_run_and_shrinks_when_they_die()
 fn a_dying_codes_frame_takes_spare_room_never_another_codes_only_zombie() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
-        let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
-                                             // Frames of a whole size class: a block weighs what the bound counts.
+        // The defaults (budget_bytes ZF_BUDGET_AUTO), and frames of a whole
+        // size class: a block weighs what the bound counts.
+        let pool = zf_pool_new(ptr::null());
         let codes: Vec<_> = (0..10).map(|_| zf_code_new(pool, 4096 - ZF_HEADER_BYTES)).collect();
         codes.iter().for_each(|&c| run_once(c));
         // The first code recurses once: room for it, and a second zombie.

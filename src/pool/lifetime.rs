@@ -232,7 +232,7 @@ impl Pool {
     fn keep_dead_code(&self, code: NonNull<Code>) -> bool {
         let keep = self.cfg.debug() && !self.closed.get() && self.record.dead_codes.reserve().is_ok();
         if keep {
-            self.record.dead_codes.set(code.as_ptr() as usize, true);
+            self.record.dead_codes.set(code.as_ptr() as usize, ());
         }
         keep
     }
