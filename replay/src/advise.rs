@@ -3,8 +3,9 @@
 //!
 //! Dominating legacy on a trace means, for the per-code pool against
 //! CPython 3.9's scheme replayed on the same trace: no realloc, more warm
-//! (zombie) hits, no more system allocations (fresh + reallocs), and a peak
-//! of cached bytes no higher.
+//! (zombie) hits (or, where legacy already has every hit the oracle has,
+//! as many: no policy can have more), no more system allocations (fresh +
+//! reallocs), and a peak of cached bytes no higher.
 //!
 //! The search: for each candidate (sweep_generation, per_code_max,
 //! reserve_max) of a small grid, a binary search on whole KiB for the smallest budget at which the
@@ -51,16 +52,27 @@ pub struct Target<'a> {
     pub name: String,
     pub trace: &'a Trace,
     pub legacy: Outcome,
+    /// The most zombie hits any policy gets on the trace: the oracle's.
+    pub most_hits: u64,
 }
 
-/// Which of the four targets an outcome misses against legacy.
-pub fn misses(o: &Outcome, legacy: &Outcome) -> Vec<&'static str> {
+impl Target<'_> {
+    /// Which of the four targets `o` misses on this trace.
+    pub fn misses(&self, o: &Outcome) -> Vec<&'static str> {
+        misses(o, &self.legacy, self.most_hits)
+    }
+}
+
+/// Which of the four targets an outcome misses against legacy, on a trace
+/// where no policy gets more than `most_hits` zombie hits.
+pub fn misses(o: &Outcome, legacy: &Outcome, most_hits: u64) -> Vec<&'static str> {
     let (s, l) = (&o.stats, &legacy.stats);
     let mut out = Vec::new();
     if s.reallocs > 0 {
         out.push("reallocs");
     }
-    if s.zombie_hits <= l.zombie_hits {
+    // More than legacy, unless legacy already has them all.
+    if s.zombie_hits <= l.zombie_hits && s.zombie_hits < most_hits {
         out.push("warm hits");
     }
     if o.system_allocs() > legacy.system_allocs() {
@@ -73,8 +85,8 @@ pub fn misses(o: &Outcome, legacy: &Outcome) -> Vec<&'static str> {
 }
 
 /// The allocation targets only (everything but the peak).
-fn allocs_hold(o: &Outcome, legacy: &Outcome) -> bool {
-    misses(o, legacy).iter().all(|m| *m == "peak cached")
+fn allocs_hold(missed: &[&str]) -> bool {
+    missed.iter().all(|m| *m == "peak cached")
 }
 
 /// Settings tried, with the outcome on each trace.
@@ -87,7 +99,7 @@ pub struct Candidate {
 impl Candidate {
     /// Traces dominated.
     pub fn wins(&self, targets: &[Target]) -> usize {
-        self.outcomes.iter().zip(targets).filter(|(o, t)| misses(o, &t.legacy).is_empty()).count()
+        self.outcomes.iter().zip(targets).filter(|(o, t)| t.misses(o).is_empty()).count()
     }
 
     fn peak_sum(&self) -> u64 {
@@ -134,7 +146,7 @@ impl Search<'_, '_> {
         for k in 0..n {
             let i = (self.hard + k) % n;
             let o = self.outcome(cfg, i)?;
-            if !allocs_hold(&o, &self.targets[i].legacy) {
+            if !allocs_hold(&self.targets[i].misses(&o)) {
                 self.hard = i;
                 return Ok(false);
             }
@@ -215,8 +227,7 @@ fn better(a: &Candidate, b: &Candidate) -> bool {
 
 /// More traces dominated, then fewer targets missed, then `better`.
 fn closer(a: &Candidate, b: &Candidate, targets: &[Target]) -> bool {
-    let missed =
-        |c: &Candidate| -> usize { c.outcomes.iter().zip(targets).map(|(o, t)| misses(o, &t.legacy).len()).sum() };
+    let missed = |c: &Candidate| -> usize { c.outcomes.iter().zip(targets).map(|(o, t)| t.misses(o).len()).sum() };
     let (wa, wb) = (a.wins(targets), b.wins(targets));
     wa > wb || (wa == wb && (missed(a) < missed(b) || (missed(a) == missed(b) && better(a, b))))
 }
@@ -250,7 +261,7 @@ pub fn table(c: &Candidate, targets: &[Target]) -> String {
     let header = ["trace", "warm hits", "legacy", "system allocs", "legacy", "peak cached", "legacy", "reallocs", ""];
     let mut rows = vec![header.map(String::from).to_vec()];
     for (o, t) in c.outcomes.iter().zip(targets) {
-        let missed = misses(o, &t.legacy);
+        let missed = t.misses(o);
         let verdict = match missed.is_empty() {
             true => "dominates".to_string(),
             false => format!("misses: {}", missed.join(", ")),
@@ -297,11 +308,22 @@ mod tests {
     #[test]
     fn dominating_needs_strictly_more_warm_hits_and_ties_elsewhere_are_fine() {
         let legacy = outcome(100, 10, 2, 5000);
-        assert!(misses(&outcome(101, 12, 0, 5000), &legacy).is_empty(), "12 = 10 + 2 system allocs, equal peak");
-        assert_eq!(misses(&outcome(100, 5, 0, 10), &legacy), ["warm hits"]);
-        assert_eq!(misses(&outcome(101, 13, 0, 10), &legacy), ["system allocs"]);
-        assert_eq!(misses(&outcome(101, 5, 1, 5001), &legacy), ["reallocs", "peak cached"]);
-        assert!(allocs_hold(&outcome(101, 5, 0, 9999), &legacy));
+        let most = 150; // the oracle's hits
+        assert!(misses(&outcome(101, 12, 0, 5000), &legacy, most).is_empty(), "12 = 10 + 2 system allocs, equal peak");
+        assert_eq!(misses(&outcome(100, 5, 0, 10), &legacy, most), ["warm hits"]);
+        assert_eq!(misses(&outcome(101, 13, 0, 10), &legacy, most), ["system allocs"]);
+        assert_eq!(misses(&outcome(101, 5, 1, 5001), &legacy, most), ["reallocs", "peak cached"]);
+        assert!(allocs_hold(&misses(&outcome(101, 5, 0, 9999), &legacy, most)));
+        assert!(!allocs_hold(&misses(&outcome(99, 5, 0, 9999), &legacy, most)));
+    }
+
+    /// Where legacy already has every hit the oracle has, matching it is
+    /// the most any policy can do: the target holds. One short still misses.
+    #[test]
+    fn a_tie_at_the_oracles_hits_meets_the_warm_hits_target() {
+        let legacy = outcome(100, 10, 0, 5000);
+        assert!(misses(&outcome(100, 10, 0, 5000), &legacy, 100).is_empty());
+        assert_eq!(misses(&outcome(99, 10, 0, 5000), &legacy, 100), ["warm hits"]);
     }
 
     /// The advice, read back as the library reads the environment, is the

@@ -196,10 +196,14 @@ fn run_advise(args: &Args) -> ExitCode {
     let mut targets = Vec::new();
     for (path, trace) in &traces {
         let slots = trace.parser.slots();
-        match replay(&trace.events, slots, Contender::Pool(legacy), false) {
-            Ok(o) => targets.push(advise::Target { name: stem(path), trace, legacy: o }),
+        let bars = replay(&trace.events, slots, Contender::Pool(legacy), false)
+            .and_then(|l| Ok((l, replay(&trace.events, slots, Contender::Oracle, false)?)));
+        match bars {
+            Ok((l, oracle)) => {
+                targets.push(advise::Target { name: stem(path), trace, legacy: l, most_hits: oracle.stats.zombie_hits })
+            }
             Err(e) => {
-                eprintln!("{}: legacy: {e}", path.display());
+                eprintln!("{}: {e}", path.display());
                 return ExitCode::FAILURE;
             }
         }
@@ -246,7 +250,7 @@ fn run_advise(args: &Args) -> ExitCode {
                 .iter()
                 .zip(&targets)
                 .filter_map(|(o, t)| {
-                    let m = advise::misses(o, &t.legacy);
+                    let m = t.misses(o);
                     (!m.is_empty()).then(|| format!("{} ({})", t.name, m.join(", ")))
                 })
                 .collect();

@@ -429,16 +429,19 @@ fn advised_settings(text: &str) -> Vec<(String, String)> {
 }
 
 /// Replays `trace` under per-code with `set` and under legacy; whether
-/// per-code dominates: no realloc, more warm hits, no more system
-/// allocations, no higher peak.
+/// per-code dominates: no realloc, more warm hits (or all the oracle's),
+/// no more system allocations, no higher peak.
 fn dominates(trace: &Path, set: &[(String, String)]) -> bool {
     let set = set.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
-    let v = json(&["--json", "--policy", "per-code,legacy", "--set", &set, trace.to_str().unwrap()]);
-    let (p, l) = (&v["traces"][0]["contenders"][0], &v["traces"][0]["contenders"][1]);
-    assert_eq!((p["policy"].as_str(), l["policy"].as_str()), (Some("per-code"), Some("legacy")));
+    let v = json(&["--json", "--policy", "per-code,legacy,oracle", "--set", &set, trace.to_str().unwrap()]);
+    let [p, l, o] = [0, 1, 2].map(|i| &v["traces"][0]["contenders"][i]);
+    let policies = [p, l, o].map(|r| r["policy"].as_str());
+    assert_eq!(policies, [Some("per-code"), Some("legacy"), Some("oracle")]);
     let n = |r: &Value, k: &str| r[k].as_u64().unwrap();
+    // More warm hits than legacy, or all the oracle's when legacy has them all.
+    let hits = n(p, "zombie_hits");
     n(p, "reallocs") == 0
-        && n(p, "zombie_hits") > n(l, "zombie_hits")
+        && (hits > n(l, "zombie_hits") || hits == n(o, "zombie_hits"))
         && n(p, "system_allocs") <= n(l, "system_allocs")
         && n(p, "peak_cached_bytes") <= n(l, "peak_cached_bytes")
 }
@@ -470,24 +473,54 @@ fn advise_prints_settings_that_really_dominate_legacy() {
 
 #[test]
 fn advise_says_so_when_nothing_dominates() {
+    // Two codes of two sizes take turns recursing three deep. CPython's
+    // shared free list serves both from 3.2 KiB, resizing now and then;
+    // per-code lists need 3.7 KiB to serve as many, and with less they ask
+    // the system more often.
+    let mut t = String::from("zftrace 1\nc 0 400\nc 1 800\n");
+    let mut frame = 0;
+    for _ in 0..50 {
+        for code in [0, 1] {
+            let first = frame;
+            for _ in 0..3 {
+                t += &format!("a {code} {frame}\n");
+                frame += 1;
+            }
+            for f in (first..frame).rev() {
+                t += &format!("r {f}\n");
+            }
+        }
+    }
+    let turns = tmp("advise-turns.zft");
+    std::fs::write(&turns, t).unwrap();
+    let deep = recursion_trace("advise-deep.zft", 20, 10);
+    let out = zf_replay(&["--advise", turns.to_str().unwrap(), deep.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "no setting dominates: exit status 1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NO setting tried dominates legacy on every trace"), "{text}");
+    assert!(text.contains("dominating on 1 of 2"), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("advise-turns ("), "the failing trace and target: {stderr}");
+    assert!(!stderr.contains("advise-deep"), "{stderr}");
+    advised_settings(&text);
+}
+
+#[test]
+fn advise_counts_a_tie_at_the_oracles_warm_hits_as_met() {
     // One code called again and again, one frame at a time: legacy's one
-    // zombie serves every call but the first; no setting has more warm hits.
+    // zombie serves every call but the first, as the oracle does. No
+    // setting can have more warm hits; as many meets the target.
     let mut t = String::from("zftrace 1\nc 0 400\n");
     for f in 0..100 {
         t += &format!("a 0 {f}\nr {f}\n");
     }
     let flat = tmp("advise-flat.zft");
     std::fs::write(&flat, t).unwrap();
-    let deep = recursion_trace("advise-deep.zft", 20, 10);
-    let out = zf_replay(&["--advise", flat.to_str().unwrap(), deep.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "no setting dominates: exit status 1");
+    let out = zf_replay(&["--advise", flat.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("NO setting tried dominates legacy on every trace"), "{text}");
-    assert!(text.contains("dominating on 1 of 2"), "{text}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("advise-flat (warm hits"), "the failing trace and target: {stderr}");
-    assert!(!stderr.contains("advise-deep"), "{stderr}");
-    advised_settings(&text);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let set = advised_settings(&text);
+    assert!(dominates(&flat, &set), "{text}");
 }
 
 #[test]
