@@ -314,12 +314,17 @@ static void let_go(Heap *heap, pthread_t thread)
 
 /* Every other call that reads or writes the pool is refused too, while
  * another thread is inside: reported, and the caller gets its failure
- * value and a message (zf_code_free of a live pool frees nothing). */
+ * value and a message (zf_code_free of a live pool frees nothing, nor
+ * does zf_pool_free, and the handler stays). */
 static void refused_while_inside(ZfPool *pool, ZfCode *code, const Reports *rep)
 {
     int calls = rep->calls;
     ZfStats s;
     memset(&s, 0xFF, sizeof s);
+    zf_set_error_handler(pool, NULL, NULL); /* refused: reports still reach rep */
+    CHECK(contains(zf_last_error(), "zf_set_error_handler: another thread"));
+    zf_pool_free(pool);
+    CHECK(contains(zf_last_error(), "zf_pool_free: another thread"));
     CHECK(zf_code_new(pool, 64) == NULL);
     CHECK(contains(zf_last_error(), "zf_code_new: another thread"));
     zf_code_free(code);
@@ -330,7 +335,7 @@ static void refused_while_inside(ZfPool *pool, ZfCode *code, const Reports *rep)
     CHECK_EQ(s.acquires, 0); /* all zeros, as for a NULL pool */
     CHECK_EQ(zf_pool_print_stats(pool, 1), -1);
     CHECK(contains(zf_last_error(), "zf_pool_print_stats: another thread"));
-    CHECK_EQ(rep->calls, calls + 6);
+    CHECK_EQ(rep->calls, calls + 8);
     CHECK_EQ(rep->kind, ZF_ERR_CONCURRENT_USE);
 }
 
@@ -367,7 +372,7 @@ static void test_concurrent_use(void)
     /* One at a time, the pool works from either thread. */
     zf_frame_release(codes[0], in.frame);
     zf_frame_release(codes[1], f);
-    CHECK_EQ(rep.calls, 8);
+    CHECK_EQ(rep.calls, 10);
     check_usable(codes[0], 100, &rep);
     finish(pool, codes, 2, &heap, &rep);
 }

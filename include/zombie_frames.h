@@ -417,7 +417,8 @@ struct ZfPool *zf_pool_new(const struct ZfConfig *cfg);
  * Frees every zombie and stops caching; NULL is a no-op. Codes still
  * alive stay valid (acquire and release go straight to the allocator) and
  * the pool's memory goes with the last of them. With ZF_FLAG_DEBUG, frames
- * still live are reported as ZF_ERR_LEAK.
+ * still live are reported as ZF_ERR_LEAK, and a call while another thread
+ * is inside the pool is refused (reported; nothing is freed).
  */
 void zf_pool_free(struct ZfPool *pool);
 
@@ -507,7 +508,8 @@ const char *zf_version(void);
 
 /**
  * Sets the handler for this pool's misuse reports; NULL `fn` restores the
- * default (a line on stderr, then abort()).
+ * default (a line on stderr, then abort()). In a debug pool, a call while
+ * another thread is inside it is refused (reported; the handler stays).
  */
 void zf_set_error_handler(struct ZfPool *pool, ZfErrorHandler func, void *ctx);
 

@@ -146,13 +146,18 @@ pub unsafe extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
 /// Frees every zombie and stops caching; NULL is a no-op. Codes still
 /// alive stay valid (acquire and release go straight to the allocator) and
 /// the pool's memory goes with the last of them. With ZF_FLAG_DEBUG, frames
-/// still live are reported as ZF_ERR_LEAK.
+/// still live are reported as ZF_ERR_LEAK, and a call while another thread
+/// is inside the pool is refused (reported; nothing is freed).
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
-    if let Some(pool) = NonNull::new(pool.cast::<Pool>()) {
+    let Some(pool) = NonNull::new(pool) else { return };
+    {
         // SAFETY: the caller frees each pool once (header contract).
-        unsafe { Pool::close(pool) }
+        let p = unsafe { pool_ref(pool) };
+        claimed!(p, "zf_pool_free", p.close());
     }
+    // SAFETY: closed, and no reference to it is held any more.
+    unsafe { Pool::free_if_unused(pool.cast()) }
 }
 
 /// A code object was made whose frames need `frame_bytes` bytes (1 to
@@ -349,10 +354,12 @@ pub extern "C" fn zf_version() -> *const c_char {
 }
 
 /// Sets the handler for this pool's misuse reports; NULL `fn` restores the
-/// default (a line on stderr, then abort()).
+/// default (a line on stderr, then abort()). In a debug pool, a call while
+/// another thread is inside it is refused (reported; the handler stays).
 #[no_mangle]
 pub unsafe extern "C" fn zf_set_error_handler(pool: *mut ZfPool, func: ZfErrorHandler, ctx: *mut c_void) {
     let pool = non_null!("zf_set_error_handler", pool, ());
     // SAFETY: the module's contract: a live pool.
-    unsafe { pool_ref(pool) }.set_handler(crate::debug::Handler { func, ctx });
+    let p = unsafe { pool_ref(pool) };
+    claimed!(p, "zf_set_error_handler", p.set_handler(crate::debug::Handler { func, ctx }));
 }

@@ -66,31 +66,23 @@ impl Pool {
         heap.boxed(pool, "a pool")
     }
 
-    /// `zf_pool_free`: drops every zombie and stops caching. The struct lives
-    /// on while codes do (they may still acquire and release: uncached).
-    ///
-    /// # Safety
-    /// `pool` came from `create` and this is the caller's only free of it.
-    pub unsafe fn close(pool: NonNull<Pool>) {
-        {
-            // SAFETY: the pool is alive (the caller has not freed it before).
-            let p = unsafe { pool.as_ref() };
-            p.traced(|t| t.finish());
-            p.clear();
-            p.free_spare_codes();
-            p.closed.set(true);
-            p.bound.close();
-            if p.cfg.debug() {
-                p.report_leaks();
-            }
+    /// `zf_pool_free`, before the struct may go (`free_if_unused`): drops
+    /// every zombie and stops caching. The struct lives on while codes do
+    /// (they may still acquire and release: uncached).
+    pub fn close(&self) {
+        self.traced(|t| t.finish());
+        self.clear();
+        self.free_spare_codes();
+        self.closed.set(true);
+        self.bound.close();
+        if self.cfg.debug() {
+            self.report_leaks();
         }
-        // SAFETY: no reference to the pool is held here.
-        unsafe { Pool::free_if_unused(pool) };
     }
 
     /// # Safety
     /// `pool` is alive and no reference to it outlives this call.
-    unsafe fn free_if_unused(pool: NonNull<Pool>) {
+    pub unsafe fn free_if_unused(pool: NonNull<Pool>) {
         // SAFETY: alive by the contract.
         let p = unsafe { pool.as_ref() };
         // Live frames keep their code's struct, hence the pool, even once
