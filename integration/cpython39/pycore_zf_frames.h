@@ -33,6 +33,15 @@ _PyZf_Zombie(PyCodeObject *co)
         return NULL;
     }
     f = (PyFrameObject *)(g + 1);
+#if defined(__GNUC__)
+    /* Hides that f is g + 1, so the caller's field stores after the call
+     * below address f, which lives in a saved register; else GCC keeps g
+     * for them and spills it across the call. */
+    __asm__("" : "+r"(f));
+    if (f == NULL) {
+        __builtin_unreachable();  /* g + 1, as the compiler no longer sees */
+    }
+#endif
     _Py_NewReference((PyObject *)f);
     return f;
 }
