@@ -80,7 +80,13 @@ static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
 static inline int zf_frame_give_fast(ZfCode *code, void *frame)
 {
     ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
+#if defined(__GNUC__)
+    /* Where a code with one frame at a time releases: GCC's guess (a
+     * pointer is seldom NULL) would put it out of line. */
+    if (__builtin_expect(hot->slot == NULL, 1)) {
+#else
     if (hot->slot == NULL) {
+#endif
         hot->slot = frame;
         return 1;
     }
