@@ -8,12 +8,14 @@
 //! reallocs), and a peak of cached bytes no higher.
 //!
 //! The search: for each candidate (sweep_generation, per_code_max,
-//! reserve_max) of a small grid, a binary search on whole KiB for the smallest budget at which the
+//! reserve_max) of a small grid, first the automatic bound (`auto`, the
+//! default), then a binary search on whole KiB for the smallest budget at which the
 //! allocation targets (zero reallocs, warm hits, system allocations) hold
 //! on every trace. More budget rarely hurts those and a smaller one keeps
 //! the peak low, so the smallest such budget is the one whose peak is then
-//! checked. Candidates are ranked by that budget, then by the sum of their
-//! peaks; the winner is replayed once more with the budget checked after
+//! checked. Candidates are ranked by that budget (`auto` first: it follows
+//! each program, where one fixed budget must fit them all), then by the
+//! sum of their peaks; the winner is replayed once more with the budget checked after
 //! every release. Replays are deterministic, so each (settings, trace) is
 //! replayed at most once. When nothing dominates everywhere, each grid point
 //! is also tried at the smallest legacy peak (where no peak target can
@@ -24,7 +26,7 @@ use crate::report::{percent, size};
 use std::collections::HashMap;
 use zombie_frames::replay::{replay, Contender, Outcome};
 use zombie_frames::stats::count;
-use zombie_frames::{Takes, ZfConfig, OPTIONS};
+use zombie_frames::{Takes, ZfConfig, OPTIONS, ZF_BUDGET_AUTO};
 
 /// The per_code_max values tried.
 pub const PER_CODE_MAX: [u32; 7] = [4, 8, 16, 32, 64, 128, 256];
@@ -176,6 +178,11 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
     for &(sweep_generation, per_code_max, reserve_max) in &grid {
         let at =
             |kib: usize| ZfConfig { per_code_max, reserve_max, sweep_generation, budget_bytes: kib * KIB, ..*base };
+        let auto = s.candidate(ZfConfig { budget_bytes: ZF_BUDGET_AUTO, ..at(1) })?;
+        consider(auto, &mut found, &mut best, targets);
+        if found.as_ref().is_some_and(|f| f.cfg.budget_bytes == ZF_BUDGET_AUTO) {
+            continue; // no fixed budget ranks before the automatic bound
+        }
         // A budget no smaller than one already found cannot win.
         let limit = found.as_ref().map_or(top_kib, |f| (f.cfg.budget_bytes / KIB).min(top_kib));
         let tried = match s.allocs_hold_everywhere(&at(limit))? {
@@ -192,13 +199,7 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
                 s.candidate(at(hi))?
             }
         };
-        let everywhere = tried.wins(targets) == targets.len();
-        if everywhere && found.as_ref().is_none_or(|f| better(&tried, f)) {
-            found = Some(tried.clone());
-        }
-        if best.as_ref().is_none_or(|b| closer(&tried, b, targets)) {
-            best = Some(tried);
-        }
+        consider(tried, &mut found, &mut best, targets);
     }
     if found.is_none() {
         // The closest may lie below the budgets the search stopped at: at
@@ -217,7 +218,20 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
     Ok(Advice { found, best, replays: s.replays })
 }
 
-/// Smaller budget first, then the smaller sum of peaks, then the smaller settings.
+/// Keeps `tried` as `found` if it dominates everywhere and ranks before
+/// it (`better`), and as `best` if it comes closer (`closer`).
+fn consider(tried: Candidate, found: &mut Option<Candidate>, best: &mut Option<Candidate>, targets: &[Target]) {
+    let everywhere = tried.wins(targets) == targets.len();
+    if everywhere && found.as_ref().is_none_or(|f| better(&tried, f)) {
+        *found = Some(tried.clone());
+    }
+    if best.as_ref().is_none_or(|b| closer(&tried, b, targets)) {
+        *best = Some(tried);
+    }
+}
+
+/// Smaller budget first (`auto`, 0, before any), then the smaller sum of
+/// peaks, then the smaller settings.
 fn better(a: &Candidate, b: &Candidate) -> bool {
     let key = |c: &Candidate| {
         (c.cfg.budget_bytes, c.peak_sum(), c.cfg.reserve_max, c.cfg.per_code_max, c.cfg.sweep_generation)
@@ -248,6 +262,7 @@ pub fn env_lines(cfg: &ZfConfig) -> String {
     for opt in always.chain(changed) {
         let n = (opt.get)(cfg);
         let value = match opt.takes {
+            Takes::SizeOrAuto if n == ZF_BUDGET_AUTO => "auto".to_string(),
             Takes::SizeOrAuto => size(n as u64),
             Takes::Whole => n.to_string(),
         };

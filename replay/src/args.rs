@@ -30,7 +30,7 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 
     /// Print the smallest per-code settings (ZF_* lines) that dominate legacy on every trace:
-    /// no reallocs, more warm hits (or all the oracle's), no more system allocations, no higher peak (--set fixes the rest)
+    /// no reallocs, more warm hits (or all the oracle's), no more system allocations, no higher peak; the automatic bound first, then the smallest fixed budget (--set fixes the rest)
     #[arg(long, conflicts_with_all = ["policy", "plot", "json"])]
     pub advise: bool,
 }

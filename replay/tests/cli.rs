@@ -447,8 +447,24 @@ fn dominates(trace: &Path, set: &[(String, String)]) -> bool {
 }
 
 #[test]
+fn advise_names_the_automatic_bound_when_it_dominates() {
+    let (a, b) = (recursion_trace("advise-auto-a.zft", 40, 30), recursion_trace("advise-auto-b.zft", 12, 50));
+    let text = stdout(&zf_replay(&["--advise", a.to_str().unwrap(), b.to_str().unwrap()]));
+    assert!(text.contains("dominate legacy on all 2 traces"), "{text}");
+    let set = advised_settings(&text);
+    assert_eq!((set[0].0.as_str(), set[0].1.as_str()), ("budget_bytes", "auto"), "{text}");
+    for t in [&a, &b] {
+        assert!(dominates(t, &set), "{}: the advice does not dominate legacy:\n{text}", t.display());
+    }
+}
+
+#[test]
 fn advise_prints_settings_that_really_dominate_legacy() {
-    let (a, b) = (recursion_trace("advise-a.zft", 40, 30), recursion_trace("advise-b.zft", 12, 50));
+    // 500 deep: past the automatic bound's room for recursion (200 frames),
+    // so only a fixed budget dominates.
+    let (a, b) = (recursion_trace("advise-a.zft", 500, 20), recursion_trace("advise-b.zft", 12, 50));
+    let auto = [("budget_bytes".to_string(), "auto".to_string())];
+    assert!(!dominates(&a, &auto), "the defaults dominate: the search below would not run");
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
     let text = stdout(&zf_replay(&["--advise", a, b]));
     assert!(text.contains("dominate legacy on all 2 traces"), "{text}");
