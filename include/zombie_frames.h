@@ -35,7 +35,9 @@
 #define ZF_FRAME_ALIGN 16
 
 /**
- * Bytes the library adds to each frame for its own bookkeeping.
+ * Bytes the library adds to each frame for its own bookkeeping; under
+ * `ZF_FLAG_FRAME_PREFIX`, the bytes of the frame's prefix, and a per-code
+ * pool adds none.
  */
 #define ZF_HEADER_BYTES 16
 
@@ -53,6 +55,16 @@
  * Check every frame against misuse and report it through the error handler.
  */
 #define ZF_FLAG_DEBUG 1
+
+/**
+ * Frames begin `ZF_HEADER_BYTES` before the pointer the library hands out
+ * and `frame_bytes` counts those bytes (CPython's GC head, before the
+ * object). While a frame is cached the library keeps the word just
+ * before that pointer; every other byte is kept. Blocks then need no
+ * header of their own: a per-code pool's frame costs what the
+ * interpreter's own allocation would.
+ */
+#define ZF_FLAG_FRAME_PREFIX 2
 
 /**
  * Default `per_code_max`: 128 zombies; past 64 a code grows only into room nobody holds.
@@ -151,6 +163,11 @@
 #define ZF_SLOT_SHUT 1
 
 /**
+ * Where a pool's frames sit in their blocks, fixed when it is made.
+ */
+typedef struct Layout Layout;
+
+/**
  * The zombie free list of one code object (in place of `co_zombieframe`).
  */
 typedef struct ZfCode ZfCode;
@@ -204,7 +221,7 @@ typedef struct ZfConfig {
    */
   uint32_t sweep_every;
   /**
-   * ZF_FLAG_DEBUG, ...
+   * ZF_FLAG_DEBUG, ZF_FLAG_FRAME_PREFIX.
    */
   uint32_t flags;
   /**
@@ -364,9 +381,8 @@ typedef void (*ZfErrorHandler)(void *ctx, int kind, const char *message);
  */
 typedef struct ZfCodeHot {
   /**
-   * The top of the code's stack of zombies, or NULL.
-   * Each zombie's block header holds the next one's frame in its first
-   * word, `ZF_HEADER_BYTES` before the frame.
+   * The top of the code's stack of zombies, or NULL. The word just
+   * before each zombie's frame holds the next one's frame.
    */
   void *top;
   /**
@@ -389,6 +405,8 @@ typedef struct ZfCodeHot {
    */
   void *slot;
 } ZfCodeHot;
+
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -490,7 +508,8 @@ int zf_pool_print_stats(const struct ZfPool *pool, int fd);
  * Bytes one frame of `frame_bytes` takes in a per-code pool's cache and
  * budget: the frame rounded up to 16, plus the library's header, rounded
  * up to its size class (by at most an eighth). 0 when `frame_bytes` is
- * out of range. (Legacy pools and debug pools size blocks otherwise.)
+ * out of range. (Legacy pools, debug pools and pools with
+ * ZF_FLAG_FRAME_PREFIX size blocks otherwise.)
  */
 size_t zf_frame_block_bytes(size_t frame_bytes);
 
@@ -523,9 +542,10 @@ void zf_set_error_handler(struct ZfPool *pool, ZfErrorHandler func, void *ctx);
  * zf_frame_release (mix the two pairs freely, frame by frame); and each
  * half alone, zf_frame_hit_fast and zf_frame_give_fast, for glue with slow
  * paths of its own. They read and write the ZfCodeHot at the start of
- * every ZfCode, and the first word of a stacked zombie's block header
- * (ZF_HEADER_BYTES before the frame): the next zombie's frame. Everything
- * else, they leave to the exported functions. A pool in debug mode,
+ * every ZfCode, and the word just before a stacked zombie's frame (its
+ * block header's last word, or the prefix's under ZF_FLAG_FRAME_PREFIX):
+ * the next zombie's frame. Everything else, they leave to the exported
+ * functions. A pool in debug mode,
  * tracing, or under ZF_POLICY_LEGACY keeps every ZfCodeHot inert (slot
  * ZF_SLOT_SHUT, top NULL, room 0), so every call reaches the library and
  * its checks.
@@ -568,7 +588,7 @@ static inline void *zf_frame_hit_fast(ZfCode *code)
     if ((uintptr_t)frame > ZF_SLOT_SHUT) {
         hot->slot = NULL;
     } else if ((frame = hot->top) != NULL) {
-        hot->top = *(void **)(void *)((char *)frame - ZF_HEADER_BYTES);
+        hot->top = ((void **)frame)[-1];
         hot->room += 1;
     } else {
         return NULL;
@@ -610,7 +630,7 @@ static inline int zf_frame_give_fast(ZfCode *code, void *frame)
         return 1;
     }
     if (hot->room != 0) {
-        *(void **)(void *)((char *)frame - ZF_HEADER_BYTES) = hot->top;
+        ((void **)frame)[-1] = hot->top;
         hot->top = frame;
         hot->room -= 1;
         return 1;

@@ -1,9 +1,18 @@
 //! Raw memory: the allocator (malloc or the caller's hooks) and the block
 //! that carries each frame.
 //!
-//! A block is `[Header | frame bytes, rounded up to 16]`. The header holds
-//! the library's bookkeeping, so the caller's frame bytes are never touched:
-//! a zombie keeps everything the interpreter left in it.
+//! A block is `[Header | frame bytes, rounded up to 16]` (the `Layout`):
+//! the header holds the library's bookkeeping, so the caller's frame bytes
+//! are never touched, and a zombie keeps everything the interpreter left
+//! in it. Under `ZF_FLAG_FRAME_PREFIX` the frame's own first 16 bytes (a
+//! GC head) come before the pointer the library hands out, and a plain
+//! per-code pool keeps no header at all: a block is then exactly the
+//! frame's bytes, as CPython's are, and what a header would say comes
+//! from the code or the reserve list the block belongs to.
+//!
+//! Every layout puts a stacked zombie's link in the word just before its
+//! frame pointer, so stacks, and the header's inline fast path, work the
+//! same on all of them.
 
 use crate::config::{ZfAllocFn, ZfConfig, ZfDeallocFn, ZF_MAX_FRAME_BYTES};
 use crate::error::Error;
@@ -18,25 +27,24 @@ pub(crate) const ALIGN: usize = 16;
 
 #[repr(C, align(16))]
 struct Header {
-    /// The next zombie's frame in its stack (NULL at the bottom);
-    /// meaningless while the frame is live. A frame pointer, not a block
-    /// pointer, so the header's inline fast path pops without arithmetic:
-    /// it reads this word `ZF_HEADER_BYTES` before the frame.
-    next: *mut u8,
     /// The frame bytes this block was sized for. Under the legacy policy a
     /// block handed to another code keeps its size, as CPython's do.
     capacity: u32,
     /// `block_bytes(capacity)`: what the block really holds.
     bytes: u32,
+    /// The link of a stacked zombie (`Block::next`) in the layout without
+    /// a prefix, where the header ends at the frame pointer.
+    _next: *mut u8,
 }
 
 pub(crate) const HEADER_BYTES: usize = size_of::<Header>();
-/// Where `next` sits, from the frame: the C fast path relies on it.
-const _: () = assert!(HEADER_BYTES == 16 && core::mem::offset_of!(Header, next) == 0);
+/// Where the link sits, from the frame: the C fast path relies on it.
+const _: () = assert!(HEADER_BYTES == 16 && core::mem::offset_of!(Header, _next) == HEADER_BYTES - size_of::<usize>());
 
-/// Bytes of one block for a frame of `frame_bytes`, or None on overflow.
+/// Bytes of one block for a frame of `frame_bytes` in the default layout,
+/// or None on overflow.
 pub fn block_bytes(frame_bytes: usize) -> Option<usize> {
-    frame_bytes.checked_add(ALIGN - 1).map(|n| n & !(ALIGN - 1))?.checked_add(HEADER_BYTES)
+    Layout::DEFAULT.block_bytes(frame_bytes)
 }
 
 /// The most a block's frame holds: the size class of the largest frame a
@@ -45,40 +53,92 @@ pub fn block_bytes(frame_bytes: usize) -> Option<usize> {
 pub(crate) const BLOCK_FRAME_MAX: usize = ZF_MAX_FRAME_BYTES + (ZF_MAX_FRAME_BYTES >> 3) - HEADER_BYTES;
 const _: () = assert!(BLOCK_FRAME_MAX + HEADER_BYTES <= u32::MAX as usize);
 
-/// The size class of a frame of `frame_bytes`: what a block of its class
-/// holds. The block (`block_bytes`) is rounded up to an eighth of its
-/// power of two (at least 16 bytes), so at most 12.5% is wasted, frames of
-/// a class are interchangeable, and blocks fall on an allocator's size
-/// steps: a frame whose block fits 512 bytes gets a block of at most 512,
-/// which CPython's small-object allocator serves. Overflow is left to
-/// `block_bytes`.
+/// The size class of a frame of `frame_bytes` in the default layout: what
+/// a block of its class holds (see `Layout::size_class`).
 pub fn size_class(frame_bytes: usize) -> usize {
-    let Some(block) = block_bytes(frame_bytes.max(1)) else { return frame_bytes };
-    block_class(block).map_or(frame_bytes, |class| class - HEADER_BYTES)
+    Layout::DEFAULT.size_class(frame_bytes)
 }
 
-/// `block` (a block's bytes, so at least 32) rounded up to an eighth of
-/// its power of two, at least 16 bytes.
+/// `block` (a block's bytes) rounded up to an eighth of its power of two,
+/// at least 16 bytes, and to at least 32 bytes.
 fn block_class(block: usize) -> Option<usize> {
+    let block = block.max(2 * ALIGN);
     let power = 1usize << (usize::BITS - 1 - block.leading_zeros());
     block.checked_next_multiple_of((power / 8).max(ALIGN))
 }
 
-/// A block the library allocated and has not freed yet. Only `Heap` makes
-/// one (or `from_frame`, from a pointer it handed out), so its header is
-/// always readable.
+/// Where a pool's frames sit in their blocks, fixed when it is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Bytes from the block's start to the frame pointer: the header's,
+    /// and the prefix's under `ZF_FLAG_FRAME_PREFIX`.
+    lead: usize,
+    /// A header starts the block (else its facts come from the owner).
+    headered: bool,
+}
+
+impl Layout {
+    /// A header, then the frame.
+    pub const DEFAULT: Layout = Layout { lead: HEADER_BYTES, headered: true };
+
+    /// `prefix`: the caller's frames begin `HEADER_BYTES` before the
+    /// pointer (`ZF_FLAG_FRAME_PREFIX`). `watched`: the pool sees every
+    /// call (debug, trace, legacy), and keeps a header in front of the
+    /// prefix: legacy hands blocks of any size to any code, and debug
+    /// checks a block before trusting its owner.
+    pub fn new(prefix: bool, watched: bool) -> Layout {
+        match (prefix, watched) {
+            (false, _) => Layout::DEFAULT,
+            (true, false) => Layout { lead: HEADER_BYTES, headered: false },
+            (true, true) => Layout { lead: 2 * HEADER_BYTES, headered: true },
+        }
+    }
+
+    /// The caller's bytes before the frame pointer (0 or `HEADER_BYTES`).
+    pub fn prefix(self) -> usize {
+        self.lead - self.header()
+    }
+
+    fn header(self) -> usize {
+        if self.headered {
+            HEADER_BYTES
+        } else {
+            0
+        }
+    }
+
+    /// Bytes of one block for a frame of `frame_bytes` (the prefix
+    /// included), or None on overflow.
+    pub fn block_bytes(self, frame_bytes: usize) -> Option<usize> {
+        frame_bytes.checked_add(ALIGN - 1).map(|n| n & !(ALIGN - 1))?.checked_add(self.header())
+    }
+
+    /// The size class of a frame of `frame_bytes`: what a block of its
+    /// class holds. The block (`block_bytes`) is rounded up to an eighth
+    /// of its power of two (at least 16 bytes), so at most 12.5% is
+    /// wasted, frames of a class are interchangeable, and blocks fall on
+    /// an allocator's size steps: a frame whose block fits 512 bytes gets
+    /// a block of at most 512, which CPython's small-object allocator
+    /// serves. Overflow is left to `block_bytes`.
+    pub fn size_class(self, frame_bytes: usize) -> usize {
+        let Some(block) = self.block_bytes(frame_bytes.max(1)) else { return frame_bytes };
+        block_class(block).map_or(frame_bytes, |class| class - self.header())
+    }
+}
+
+/// A block the library allocated and has not freed yet, by its frame
+/// pointer. Only `Heap` makes one (or `from_frame`, from a pointer it
+/// handed out), so the word before the frame is the library's to use
+/// while the block is cached, and a header, if the layout has one, is
+/// readable.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(transparent)]
-pub struct Block(NonNull<Header>);
+pub struct Block(NonNull<u8>);
 
 impl Block {
-    /// The caller's part of the block.
+    /// The caller's pointer.
     pub fn frame(self) -> NonNull<u8> {
-        // SAFETY: the block is at least HEADER_BYTES long, so the result stays
-        // inside the same allocation.
-        let frame = unsafe { self.0.as_ptr().cast::<u8>().add(HEADER_BYTES) };
-        // SAFETY: inside an allocation, hence not null.
-        unsafe { NonNull::new_unchecked(frame) }
+        self.0
     }
 
     /// The block whose frame is `frame`.
@@ -86,44 +146,35 @@ impl Block {
     /// # Safety
     /// `frame` must have come from `Block::frame` of a block not freed since.
     pub unsafe fn from_frame(frame: NonNull<u8>) -> Block {
-        // SAFETY: by the contract, the header sits HEADER_BYTES before the
-        // frame, in the same allocation.
-        let header = unsafe { frame.as_ptr().sub(HEADER_BYTES) };
-        // SAFETY: inside an allocation, hence not null.
-        Block(unsafe { NonNull::new_unchecked(header.cast()) })
+        Block(frame)
+    }
+
+    /// The word before the frame: a stacked zombie's link.
+    fn link(self) -> *mut *mut u8 {
+        // SAFETY: every layout has at least HEADER_BYTES of the block
+        // before the frame (`Layout::lead`), so this stays inside it.
+        unsafe { self.0.as_ptr().sub(size_of::<usize>()).cast() }
     }
 
     /// The frame stacked under this one (see `Stack`).
     fn next(self) -> *mut u8 {
-        // SAFETY: a Block always points to a live, aligned header (see type docs).
-        unsafe { (*self.0.as_ptr()).next }
+        // SAFETY: a Block's link word is readable and aligned (see `link`).
+        unsafe { *self.link() }
     }
 
     fn set_next(self, next: *mut u8) {
-        // SAFETY: as in `next`; only stacks write this word.
-        unsafe { (*self.0.as_ptr()).next = next }
-    }
-
-    /// The largest frame this block can hold.
-    pub fn capacity(self) -> usize {
-        // SAFETY: as in `next`.
-        unsafe { (*self.0.as_ptr()).capacity as usize }
-    }
-
-    /// Bytes the block holds, header included.
-    pub fn bytes(self) -> usize {
-        // SAFETY: as in `next`.
-        unsafe { (*self.0.as_ptr()).bytes as usize }
+        // SAFETY: as in `next`; only stacks write this word, and only
+        // while the block is cached.
+        unsafe { *self.link() = next }
     }
 }
 
 /// The block of a frame pointer read from a stack, if any.
 fn block_of(frame: *mut u8) -> Option<Block> {
-    // SAFETY: stacks hold only frames of live blocks (push takes a Block).
-    NonNull::new(frame).map(|f| unsafe { Block::from_frame(f) })
+    NonNull::new(frame).map(Block)
 }
 
-/// A LIFO stack of blocks threaded through their headers' `next`, whose
+/// A LIFO stack of blocks threaded through their links (`Block::next`), whose
 /// top is a frame pointer in a cell its owner chooses: a code's hot top
 /// (which the C fast path also pops and pushes), its cold stack, the
 /// reserve. The stack keeps no count: its owner does, if it needs one.
@@ -196,17 +247,19 @@ impl List {
     }
 }
 
-/// Where every byte of a pool comes from: the C library, or the caller's hooks.
+/// Where every byte of a pool comes from: the C library, or the caller's
+/// hooks; and how its frames sit in their blocks.
 #[derive(Clone, Copy)]
 pub struct Heap {
     alloc: ZfAllocFn,
     dealloc: ZfDeallocFn,
     ctx: *mut c_void,
+    pub layout: Layout,
 }
 
 impl Heap {
-    pub fn new(cfg: &ZfConfig) -> Heap {
-        Heap { alloc: cfg.alloc, dealloc: cfg.dealloc, ctx: cfg.alloc_ctx }
+    pub fn new(cfg: &ZfConfig, layout: Layout) -> Heap {
+        Heap { alloc: cfg.alloc, dealloc: cfg.dealloc, ctx: cfg.alloc_ctx, layout }
     }
 
     /// `size` bytes aligned to 16.
@@ -243,30 +296,66 @@ impl Heap {
     #[cfg(test)]
     pub fn new_block(&self, frame_bytes: usize) -> Result<Block, Error> {
         let too_big = Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES };
-        self.new_sized_block(frame_bytes, block_bytes(frame_bytes).ok_or(too_big)?)
+        self.new_sized_block(frame_bytes, self.layout.block_bytes(frame_bytes).ok_or(too_big)?)
     }
 
     /// A block for frames of up to `frame_bytes`, of `bytes`,
-    /// `block_bytes(frame_bytes)`: a code keeps its own, so a miss need not
-    /// work it out again. `frame_bytes` is a size class of at most
-    /// ZF_MAX_FRAME_BYTES and a debug guard (`BLOCK_FRAME_MAX`).
+    /// `layout.block_bytes(frame_bytes)`: a code keeps its own, so a miss
+    /// need not work it out again. `frame_bytes` is a size class of at
+    /// most ZF_MAX_FRAME_BYTES and a debug guard (`BLOCK_FRAME_MAX`).
     #[inline]
     pub fn new_sized_block(&self, frame_bytes: usize, bytes: usize) -> Result<Block, Error> {
-        debug_assert_eq!(block_bytes(frame_bytes), Some(bytes));
+        debug_assert_eq!(self.layout.block_bytes(frame_bytes), Some(bytes));
         debug_assert!(frame_bytes <= BLOCK_FRAME_MAX, "zf_code_new let {frame_bytes} bytes through");
-        let block = Block(self.alloc(bytes, "a frame")?.cast());
-        // Both fit in u32 (BLOCK_FRAME_MAX).
-        let header = Header { next: core::ptr::null_mut(), capacity: frame_bytes as u32, bytes: bytes as u32 };
-        // SAFETY: fresh, aligned memory of at least HEADER_BYTES.
-        unsafe { block.0.as_ptr().write(header) };
-        Ok(block)
+        let start = self.alloc(bytes, "a frame")?;
+        if self.layout.headered {
+            // Both fit in u32 (BLOCK_FRAME_MAX).
+            let header = Header { capacity: frame_bytes as u32, bytes: bytes as u32, _next: core::ptr::null_mut() };
+            // SAFETY: fresh, aligned memory of at least HEADER_BYTES.
+            unsafe { start.cast::<Header>().as_ptr().write(header) };
+        }
+        // SAFETY: the block holds its lead and at least 16 bytes of frame.
+        Ok(Block(unsafe { start.add(self.layout.lead) }))
+    }
+
+    /// A block's header, in a layout that has one.
+    fn header(&self, block: Block) -> &Header {
+        debug_assert!(self.layout.headered);
+        // SAFETY: in a headered layout the header starts the block, `lead`
+        // bytes before the frame, in the same allocation.
+        let header = unsafe { block.0.as_ptr().sub(self.layout.lead) }.cast::<Header>();
+        // SAFETY: written by `new_sized_block`; it lives as long as the block.
+        unsafe { &*header }
+    }
+
+    /// The largest frame `block` can hold, the prefix included: its
+    /// header's word, or else `owners`, that of every block of the code or
+    /// reserve list it belongs to.
+    pub fn capacity(&self, block: Block, owners: usize) -> usize {
+        match self.layout.headered {
+            true => self.header(block).capacity as usize,
+            false => owners,
+        }
+    }
+
+    /// Bytes `block` holds: its header's word, or else `owners`, those of
+    /// every block of the code or reserve list it belongs to.
+    pub fn bytes(&self, block: Block, owners: usize) -> usize {
+        match self.layout.headered {
+            true => self.header(block).bytes as usize,
+            false => owners,
+        }
     }
 
     /// # Safety
-    /// `block` came from `self.new_sized_block` and is not used afterwards.
-    pub unsafe fn free_block(&self, block: Block) {
-        // SAFETY: forwarded contract; the header says how big the block is.
-        unsafe { self.free(block.0.cast(), block.bytes()) }
+    /// `block` came from `self.new_sized_block`, holds `bytes`
+    /// (`self.bytes`), and is not used afterwards.
+    pub unsafe fn free_block(&self, block: Block, bytes: usize) {
+        debug_assert!(!self.layout.headered || self.header(block).bytes as usize == bytes);
+        // SAFETY: the block starts `lead` bytes before its frame.
+        let start = unsafe { block.0.sub(self.layout.lead) };
+        // SAFETY: forwarded contract.
+        unsafe { self.free(start, bytes) }
     }
 
     /// Moves `value` into memory from this heap.
@@ -294,6 +383,13 @@ impl Heap {
 mod tests {
     use super::*;
 
+    const PREFIXED: Layout = Layout { lead: HEADER_BYTES, headered: false };
+    const PREFIXED_HEADERED: Layout = Layout { lead: 2 * HEADER_BYTES, headered: true };
+
+    fn heap(layout: Layout) -> Heap {
+        Heap::new(&ZfConfig::default(), layout)
+    }
+
     #[test]
     fn blocks_round_frames_to_16_and_add_a_header() {
         assert_eq!(HEADER_BYTES, 16);
@@ -302,6 +398,11 @@ mod tests {
         assert_eq!(block_bytes(440), Some(464));
         assert_eq!(block_bytes(usize::MAX), None);
         assert_eq!(block_bytes(usize::MAX - 20), None);
+        // A prefix stands in for the header; a watched pool keeps one in front.
+        assert_eq!((Layout::new(true, false), Layout::new(true, true)), (PREFIXED, PREFIXED_HEADERED));
+        assert_eq!(Layout::new(false, true), Layout::DEFAULT);
+        assert_eq!([PREFIXED, PREFIXED_HEADERED].map(|l| l.block_bytes(440)), [Some(448), Some(464)]);
+        assert_eq!([Layout::DEFAULT, PREFIXED, PREFIXED_HEADERED].map(Layout::prefix), [0, 16, 16]);
     }
 
     #[test]
@@ -314,24 +415,64 @@ mod tests {
         let guarded = crate::debug::block_frame_bytes(ZF_MAX_FRAME_BYTES, true);
         assert_eq!(size_class(guarded), BLOCK_FRAME_MAX);
         assert_eq!(size_class(usize::MAX - 8), usize::MAX - 8, "overflow is left to block_bytes");
+        // Without a header a frame's block is its own bytes, rounded the
+        // same way: CPython 2.7's 504-byte frames stay within 512.
+        let prefixed = |f| PREFIXED.block_bytes(PREFIXED.size_class(f)).unwrap();
+        assert_eq!([1, 16, 17, 33, 504, 512, 513].map(prefixed), [32, 32, 32, 48, 512, 512, 576]);
+        assert_eq!(PREFIXED.size_class(504), 512);
     }
 
     #[test]
     fn frames_are_aligned_and_map_back_to_their_block() {
-        let heap = Heap::new(&ZfConfig::default());
-        let b = heap.new_block(40).unwrap();
-        assert_eq!((b.capacity(), b.bytes()), (40, 64));
-        assert_eq!(b.frame().as_ptr() as usize % ALIGN, 0);
-        // SAFETY: the frame came from this live block.
-        assert_eq!(unsafe { Block::from_frame(b.frame()) }, b);
-        let top = Cell::new(core::ptr::null_mut());
-        let stack = Stack(&top);
-        assert!(stack.is_empty() && stack.pop().is_none());
-        stack.push(b);
-        assert_eq!((b.next(), top.get()), (core::ptr::null_mut(), b.frame().as_ptr()));
-        assert_eq!((stack.pop(), stack.is_empty()), (Some(b), true));
-        // SAFETY: allocated above, not used again.
-        unsafe { heap.free_block(b) };
+        for layout in [Layout::DEFAULT, PREFIXED, PREFIXED_HEADERED] {
+            let heap = heap(layout);
+            let b = heap.new_block(40).unwrap();
+            assert_eq!((heap.capacity(b, 7), heap.bytes(b, 9)), if layout.headered { (40, 64) } else { (7, 9) });
+            assert_eq!(b.frame().as_ptr() as usize % ALIGN, 0);
+            // SAFETY: the frame came from this live block.
+            assert_eq!(unsafe { Block::from_frame(b.frame()) }, b);
+            let top = Cell::new(core::ptr::null_mut());
+            let stack = Stack(&top);
+            assert!(stack.is_empty() && stack.pop().is_none());
+            stack.push(b);
+            assert_eq!((b.next(), top.get()), (core::ptr::null_mut(), b.frame().as_ptr()));
+            assert_eq!((stack.pop(), stack.is_empty()), (Some(b), true));
+            // SAFETY: allocated above, not used again.
+            unsafe { heap.free_block(b, layout.block_bytes(40).unwrap()) };
+        }
+    }
+
+    #[test]
+    fn the_link_is_the_word_before_the_frame_and_nothing_else_is_written() {
+        for layout in [Layout::DEFAULT, PREFIXED, PREFIXED_HEADERED] {
+            let heap = heap(layout);
+            let (a, b) = (heap.new_block(64).unwrap(), heap.new_block(64).unwrap());
+            // SAFETY: a block holds its prefix, before the frame.
+            let start = |x: Block| unsafe { x.frame().as_ptr().sub(layout.prefix()) };
+            for x in [a, b] {
+                // SAFETY: each block holds 64 frame bytes from `start`.
+                unsafe { start(x).write_bytes(0xAB, 64) };
+            }
+            let top = Cell::new(core::ptr::null_mut());
+            Stack(&top).push(a);
+            Stack(&top).push(b);
+            // SAFETY: as above.
+            let bytes = unsafe { core::slice::from_raw_parts(start(b), 64) };
+            let link = layout.prefix().checked_sub(8);
+            for (i, &byte) in bytes.iter().enumerate() {
+                let in_link = link.is_some_and(|l| (l..l + 8).contains(&i));
+                assert!(in_link || byte == 0xAB, "{layout:?}: byte {i} written");
+            }
+            // SAFETY: the word before b's frame, inside the block.
+            let link = unsafe { b.frame().as_ptr().cast::<*mut u8>().sub(1) };
+            // SAFETY: that word, aligned and written by the push.
+            assert_eq!(unsafe { *link }, a.frame().as_ptr());
+            assert_eq!((Stack(&top).pop(), Stack(&top).pop()), (Some(b), Some(a)));
+            for x in [a, b] {
+                // SAFETY: allocated above, in no stack now.
+                unsafe { heap.free_block(x, layout.block_bytes(64).unwrap()) };
+            }
+        }
     }
 
     /// Blocks of capacities 16, 32, ... (so each is told by its capacity).
@@ -339,41 +480,48 @@ mod tests {
         (1..=n).map(|i| heap.new_block(16 * i).unwrap()).collect()
     }
 
-    fn capacities(stack: Stack<'_>) -> Vec<usize> {
-        stack.iter().map(Block::capacity).collect()
+    fn capacities(heap: &Heap, stack: Stack<'_>) -> Vec<usize> {
+        stack.iter().map(|b| heap.capacity(b, 0)).collect()
+    }
+
+    fn free_all(heap: &Heap, blocks: Vec<Block>) {
+        for b in blocks {
+            let bytes = heap.bytes(b, 0);
+            // SAFETY: allocated by the caller, in no stack now, not used again.
+            unsafe { heap.free_block(b, bytes) };
+        }
     }
 
     #[test]
     fn stacks_are_lifo_and_cover_keeps_order() {
-        let heap = Heap::new(&ZfConfig::default());
+        let heap = heap(Layout::DEFAULT);
         let all = blocks(&heap, 5);
         let (a, b) = (Cell::new(core::ptr::null_mut()), Cell::new(core::ptr::null_mut()));
         let (sa, sb) = (Stack(&a), Stack(&b));
         all[..2].iter().for_each(|&x| sa.push(x));
         all[2..].iter().for_each(|&x| sb.push(x));
-        assert_eq!((capacities(sa), capacities(sb)), (vec![32, 16], vec![80, 64, 48]));
+        assert_eq!((capacities(&heap, sa), capacities(&heap, sb)), (vec![32, 16], vec![80, 64, 48]));
         sa.cover_with(sb);
         assert!(sb.is_empty());
-        assert_eq!(capacities(sa), [80, 64, 48, 32, 16]);
+        assert_eq!(capacities(&heap, sa), [80, 64, 48, 32, 16]);
         sa.cover_with(sb); // covering with an empty stack changes nothing
-        assert_eq!(capacities(sa), [80, 64, 48, 32, 16]);
-        let popped: Vec<usize> = core::iter::from_fn(|| sa.pop()).map(Block::capacity).collect();
+        assert_eq!(capacities(&heap, sa), [80, 64, 48, 32, 16]);
+        let popped: Vec<usize> = core::iter::from_fn(|| sa.pop()).map(|b| heap.capacity(b, 0)).collect();
         assert_eq!((popped, sa.is_empty()), (vec![80, 64, 48, 32, 16], true));
-        // SAFETY: allocated above, in no stack now, not used again.
-        all.into_iter().for_each(|x| unsafe { heap.free_block(x) });
+        free_all(&heap, all);
     }
 
     #[test]
     fn lists_count_what_they_hold() {
-        let heap = Heap::new(&ZfConfig::default());
+        let heap = heap(Layout::DEFAULT);
         let all = blocks(&heap, 3);
         let list = List::default();
         all.iter().for_each(|&x| list.push(x));
         assert_eq!(list.len(), 3);
-        assert_eq!(list.pop().map(Block::capacity), Some(48));
-        assert_eq!((list.len(), list.pop().map(Block::capacity), list.len()), (2, Some(32), 1));
-        assert_eq!((list.pop().map(Block::capacity), list.pop(), list.len()), (Some(16), None, 0));
-        // SAFETY: allocated above, in no list now, not used again.
-        all.into_iter().for_each(|x| unsafe { heap.free_block(x) });
+        let cap = |b: Option<Block>| b.map(|b| heap.capacity(b, 0));
+        assert_eq!(cap(list.pop()), Some(48));
+        assert_eq!((list.len(), cap(list.pop()), list.len()), (2, Some(32), 1));
+        assert_eq!((cap(list.pop()), list.pop(), list.len()), (Some(16), None, 0));
+        free_all(&heap, all);
     }
 }

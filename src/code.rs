@@ -1,7 +1,7 @@
 //! One code object's zombies and allowance: what `ZfCode *` points to.
 //!
 //! Zombies sit in the hot state's slot (`ZfCodeHot`, `src/hot.rs`) and in
-//! two LIFO stacks threaded through their block headers:
+//! two LIFO stacks threaded through the word before each frame:
 //! * **hot**, whose top is in `ZfCodeHot`: what the fast path pushes onto
 //!   when the slot is full, and pops when it holds no zombie;
 //! * **cold**, under it: the zombies no acquire has touched since the last
@@ -116,13 +116,15 @@ pub struct Shape {
     /// The size class its frames get, and their blocks' bytes.
     pub capacity: usize,
     pub bytes: usize,
+    /// The block its frames would need unrounded (see `ran_bytes`).
+    pub ran_bytes: u64,
     /// Its class's list in the reserve (`Reserve::class_of`).
     pub class: usize,
 }
 
 impl Code {
     pub fn new(pool: PoolLink, id: u64, shape: Shape, limit: u32, watched: bool) -> Code {
-        let Shape { frame_bytes, capacity, bytes, class } = shape;
+        let Shape { frame_bytes, capacity, bytes, ran_bytes, class } = shape;
         Code {
             hot: ZfCodeHot::inert(),
             shadow: ZfCodeHot::inert(),
@@ -139,7 +141,7 @@ impl Code {
             capacity,
             bytes,
             class,
-            ran_bytes: crate::block::block_bytes(frame_bytes).unwrap_or(bytes) as u64,
+            ran_bytes,
             live: Cell::new(0),
             pool,
             frame_bytes,

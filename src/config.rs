@@ -17,7 +17,14 @@ pub const ZF_POLICY_LEGACY: u32 = 1;
 
 /// Check every frame against misuse and report it through the error handler.
 pub const ZF_FLAG_DEBUG: u32 = 1;
-const KNOWN_FLAGS: u32 = ZF_FLAG_DEBUG;
+/// Frames begin `ZF_HEADER_BYTES` before the pointer the library hands out
+/// and `frame_bytes` counts those bytes (CPython's GC head, before the
+/// object). While a frame is cached the library keeps the word just
+/// before that pointer; every other byte is kept. Blocks then need no
+/// header of their own: a per-code pool's frame costs what the
+/// interpreter's own allocation would.
+pub const ZF_FLAG_FRAME_PREFIX: u32 = 2;
+const KNOWN_FLAGS: u32 = ZF_FLAG_DEBUG | ZF_FLAG_FRAME_PREFIX;
 
 /// Default `per_code_max`: 128 zombies; past 64 a code grows only into room nobody holds.
 pub const ZF_DEFAULT_PER_CODE_MAX: u32 = 128;
@@ -172,7 +179,7 @@ pub struct ZfConfig {
     /// library (the inline fast path never sweeps); 0: only on
     /// zf_pool_collect.
     pub sweep_every: u32,
-    /// ZF_FLAG_DEBUG, ...
+    /// ZF_FLAG_DEBUG, ZF_FLAG_FRAME_PREFIX.
     pub flags: u32,
     /// Optional allocator hook; NULL means the C library's allocator. Must
     /// return memory aligned to 16.
@@ -259,6 +266,10 @@ impl ZfConfig {
 
     pub fn debug(&self) -> bool {
         self.flags & ZF_FLAG_DEBUG != 0
+    }
+
+    pub fn frame_prefix(&self) -> bool {
+        self.flags & ZF_FLAG_FRAME_PREFIX != 0
     }
 
     /// Applies the `ZF_*` variables that `var` finds: `ZF_POLICY`, those of

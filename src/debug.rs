@@ -194,13 +194,29 @@ impl Record {
     }
 }
 
-/// A checksum of every frame byte of a block, guard included (64-bit
-/// words, multiply and rotate): it needs nothing but the block.
-pub(crate) fn checksum(block: Block) -> u64 {
-    let len = block.capacity().next_multiple_of(ALIGN);
-    // SAFETY: the block holds `len` frame bytes, all initialised (fresh
-    // frames are filled, guards too) and ours while it is a zombie.
-    let bytes = unsafe { core::slice::from_raw_parts(block.frame().as_ptr(), len) };
+/// Where a block's frame starts (its prefix's first byte), and the bytes
+/// it holds from there (a debug pool's blocks have a header saying so).
+pub(crate) fn frame_span(heap: &Heap, block: Block) -> (*mut u8, usize) {
+    let prefix = heap.layout.prefix();
+    // SAFETY: the prefix is part of the block, before the frame pointer.
+    let start = unsafe { block.frame().as_ptr().sub(prefix) };
+    (start, heap.capacity(block, 0).next_multiple_of(ALIGN))
+}
+
+/// A checksum of every frame byte of a block past the frame pointer,
+/// guard included (64-bit words, multiply and rotate): it needs nothing
+/// but the block. A prefix is left out: its last word links the block
+/// into the cache's lists while it is a zombie.
+pub(crate) fn checksum(heap: &Heap, block: Block) -> u64 {
+    let (start, span) = frame_span(heap, block);
+    let prefix = heap.layout.prefix();
+    let len = span - prefix;
+    // SAFETY: the prefix is part of the frame's `span` bytes.
+    let first = unsafe { start.add(prefix) };
+    // SAFETY: the block holds `span` frame bytes from `start`, all
+    // initialised (fresh frames are filled, guards too) and ours while it
+    // is a zombie.
+    let bytes = unsafe { core::slice::from_raw_parts(first, len) };
     let mut h = len as u64;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
@@ -217,12 +233,12 @@ pub(crate) fn checksum(block: Block) -> u64 {
 /// # Safety
 /// The block's bytes are the pool's for `'a` (a frame being handed out or
 /// taken back), and nothing else refers to them meanwhile.
-pub(crate) unsafe fn guard<'a>(block: Block, code: &Code) -> &'a mut [u8] {
+pub(crate) unsafe fn guard<'a>(heap: &Heap, block: Block, code: &Code) -> &'a mut [u8] {
+    let (frame, end) = frame_span(heap, block);
     let start = user_bytes(code);
-    let end = block.capacity().next_multiple_of(ALIGN);
     // SAFETY: `start` < `end`, and the block holds `end` frame bytes (it
     // was made for at least this code's padded size).
-    let first = unsafe { block.frame().as_ptr().add(start) };
+    let first = unsafe { frame.add(start) };
     // SAFETY: those bytes, which the caller owns for 'a.
     unsafe { core::slice::from_raw_parts_mut(first, end - start) }
 }

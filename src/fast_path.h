@@ -4,9 +4,10 @@
  * zf_frame_release (mix the two pairs freely, frame by frame); and each
  * half alone, zf_frame_hit_fast and zf_frame_give_fast, for glue with slow
  * paths of its own. They read and write the ZfCodeHot at the start of
- * every ZfCode, and the first word of a stacked zombie's block header
- * (ZF_HEADER_BYTES before the frame): the next zombie's frame. Everything
- * else, they leave to the exported functions. A pool in debug mode,
+ * every ZfCode, and the word just before a stacked zombie's frame (its
+ * block header's last word, or the prefix's under ZF_FLAG_FRAME_PREFIX):
+ * the next zombie's frame. Everything else, they leave to the exported
+ * functions. A pool in debug mode,
  * tracing, or under ZF_POLICY_LEGACY keeps every ZfCodeHot inert (slot
  * ZF_SLOT_SHUT, top NULL, room 0), so every call reaches the library and
  * its checks.
@@ -49,7 +50,7 @@ static inline void *zf_frame_hit_fast(ZfCode *code)
     if ((uintptr_t)frame > ZF_SLOT_SHUT) {
         hot->slot = NULL;
     } else if ((frame = hot->top) != NULL) {
-        hot->top = *(void **)(void *)((char *)frame - ZF_HEADER_BYTES);
+        hot->top = ((void **)frame)[-1];
         hot->room += 1;
     } else {
         return NULL;
@@ -91,7 +92,7 @@ static inline int zf_frame_give_fast(ZfCode *code, void *frame)
         return 1;
     }
     if (hot->room != 0) {
-        *(void **)(void *)((char *)frame - ZF_HEADER_BYTES) = hot->top;
+        ((void **)frame)[-1] = hot->top;
         hot->top = frame;
         hot->room -= 1;
         return 1;

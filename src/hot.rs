@@ -40,9 +40,8 @@ use core::ptr::NonNull;
 /// write it, under the pool's one-thread-at-a-time rule.
 #[repr(C)]
 pub struct ZfCodeHot {
-    /// The top of the code's stack of zombies, or NULL.
-    /// Each zombie's block header holds the next one's frame in its first
-    /// word, `ZF_HEADER_BYTES` before the frame.
+    /// The top of the code's stack of zombies, or NULL. The word just
+    /// before each zombie's frame holds the next one's frame.
     pub top: Cell<*mut c_void>,
     /// Free units of the allowance besides the slot: releases the stack may
     /// still take.

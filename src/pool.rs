@@ -137,7 +137,7 @@ impl Pool {
     /// `sync` counted the block at its code's size; under legacy, a block
     /// keeps its own (`sign`: +1 cached, -1 taken out).
     fn count_own_size(&self, code: &Code, block: Block, sign: i64) {
-        let extra = block.bytes() as i64 - code.bytes() as i64;
+        let extra = self.heap.bytes(block, code.bytes()) as i64 - code.bytes() as i64;
         if extra != 0 {
             debug_assert!(self.legacy(), "a per-code code owns blocks of one size");
             self.counters.cached_bytes.shift(sign * extra);
@@ -152,9 +152,10 @@ impl Pool {
         self.multi_slot.set(self.multi_slot.get() + is as u32 - was as u32);
     }
 
-    pub(crate) fn uncount_cached(&self, block: Block) {
+    /// A block of `bytes` (`Heap::bytes`) leaves the cache.
+    pub(crate) fn uncount_cached(&self, bytes: usize) {
         self.counters.cached_frames.sub(1);
-        self.counters.cached_bytes.sub(block.bytes() as u64);
+        self.counters.cached_bytes.sub(bytes as u64);
     }
 
     /// Fresh blocks and resizes so far: what the system was asked for

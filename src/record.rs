@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn a_recording_is_a_valid_trace() {
         let path = std::env::temp_dir().join(alloc::format!("zf-record-{}-%p.zft", os::pid()));
-        let heap = Heap::new(&crate::ZfConfig::default());
+        let heap = Heap::new(&crate::ZfConfig::default(), crate::block::Layout::DEFAULT);
         let mut r = Recorder::create(path.to_str().unwrap(), heap).unwrap();
         let (frame, other) = (0x1000 as *const u8, 0x2000 as *const u8);
         r.create_code(0, 400);
@@ -163,6 +163,10 @@ mod tests {
 
     #[test]
     fn a_file_that_cannot_be_made_gives_no_recorder() {
-        assert!(Recorder::create("/nonexistent-dir/t.zft", Heap::new(&crate::ZfConfig::default())).is_none());
+        assert!(Recorder::create(
+            "/nonexistent-dir/t.zft",
+            Heap::new(&crate::ZfConfig::default(), crate::block::Layout::DEFAULT)
+        )
+        .is_none());
     }
 }

@@ -8,7 +8,7 @@
 //! trimming give those back first). Under the legacy policy every block goes to
 //! one list, CPython's global free list, whatever its size.
 
-use crate::block::{Block, List, ALIGN, HEADER_BYTES};
+use crate::block::{Block, List, ALIGN};
 use core::cell::Cell;
 
 /// Classes of blocks from 32 bytes to those of `ZF_MAX_FRAME_BYTES` plus a
@@ -17,20 +17,28 @@ use core::cell::Cell;
 pub(crate) const CLASSES: usize = 6 + 24 * 8;
 const WORDS: usize = CLASSES.div_ceil(64);
 
-/// The index of the size class `capacity` (a value of `size_class`: its
-/// block, `capacity + HEADER_BYTES`, is a multiple of 16 of at most eight
-/// steps per power of two): blocks of 32 to 112 bytes are 0 to 5, then
+/// The index of the size class of blocks of `block` bytes (a class's:
+/// a multiple of 16 of at most eight steps per power of two, from 32;
+/// see `Layout::size_class`): blocks of 32 to 112 bytes are 0 to 5, then
 /// eight per power of two from 128.
-pub(crate) fn class_index(capacity: usize) -> usize {
-    let block = capacity + HEADER_BYTES;
+pub(crate) fn class_index(block: usize) -> usize {
     if block < 128 {
         return (block / ALIGN).max(2) - 2;
     }
     let log = (usize::BITS - 1 - block.leading_zeros()) as usize;
     let power = 1usize << log;
     let index = 6 + (log - 7) * 8 + (block - power) / (power / 8);
-    debug_assert!(index < CLASSES && block % (power / 8) == 0, "not a size class: {capacity}");
+    debug_assert!(index < CLASSES && block % (power / 8) == 0, "not a size class: {block}");
     index.min(CLASSES - 1)
+}
+
+/// The bytes of every block of class `i` (`class_index`'s inverse).
+pub(crate) fn class_bytes(i: usize) -> usize {
+    if i < 6 {
+        return (i + 2) * ALIGN;
+    }
+    let power = 128usize << ((i - 6) / 8);
+    power + (i - 6) % 8 * (power / 8)
 }
 
 pub struct Reserve {
@@ -56,12 +64,12 @@ impl Reserve {
         self.len.get()
     }
 
-    /// The list of frames of `capacity` (a size class; under legacy, any).
-    pub fn class_of(&self, capacity: usize) -> usize {
+    /// The list of blocks of `bytes` (a size class's; under legacy, any).
+    pub fn class_of(&self, bytes: usize) -> usize {
         if self.one_list {
             0
         } else {
-            class_index(capacity)
+            class_index(bytes)
         }
     }
 
@@ -77,9 +85,8 @@ impl Reserve {
         Some(w * 64 + word.get().trailing_zeros() as usize)
     }
 
-    /// Retires `block` to list `i` (`class_of` its capacity).
+    /// Retires `block` to list `i` (`class_of` its bytes).
     pub fn push(&self, i: usize, block: Block) {
-        debug_assert_eq!(i, self.class_of(block.capacity()));
         self.classes[i].push(block);
         self.mark(i, true);
         self.len.set(self.len.get() + 1);
@@ -96,18 +103,24 @@ impl Reserve {
         Some(block)
     }
 
-    /// A frame of the smallest class held (legacy: the head of the list):
-    /// what aging and trimming give back first.
-    pub fn pop(&self) -> Option<Block> {
-        self.take(self.lowest()?)
+    /// A frame of the smallest class held (legacy: the head of the list),
+    /// with its list: what aging and trimming give back first.
+    pub fn pop(&self) -> Option<(usize, Block)> {
+        let i = self.lowest()?;
+        Some((i, self.take(i)?))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block::{size_class, Heap};
+    use crate::block::{block_bytes, size_class, Heap, Layout};
     use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES};
+
+    /// The class of a frame of `bytes` in the default layout.
+    fn class_of(bytes: usize) -> usize {
+        class_index(block_bytes(size_class(bytes)).unwrap())
+    }
 
     #[test]
     fn class_indices_are_dense_and_ordered() {
@@ -116,8 +129,9 @@ mod tests {
         let mut bytes = 1;
         while bytes <= ZF_MAX_FRAME_BYTES + 32 {
             let class = size_class(bytes);
-            let i = class_index(class);
+            let i = class_of(bytes);
             assert!(i < CLASSES, "{bytes}: index {i}");
+            assert_eq!(class_bytes(i), block_bytes(class).unwrap(), "{bytes}: class_bytes inverts class_index");
             match last {
                 Some((c, j)) if c == class => assert_eq!(i, j, "one class, one index"),
                 Some((_, j)) => {
@@ -129,14 +143,22 @@ mod tests {
             last = Some((class, i));
             bytes = class + 1;
         }
-        assert_eq!(seen + 1, class_index(size_class(ZF_MAX_FRAME_BYTES + 32)) + 1);
-        assert_eq!([16, 96, 112, 224, 240, 432, 496].map(class_index), [0, 5, 6, 13, 14, 20, 22]);
+        assert_eq!(seen + 1, class_of(ZF_MAX_FRAME_BYTES + 32) + 1);
+        assert_eq!([16, 96, 112, 224, 240, 432, 496].map(class_of), [0, 5, 6, 13, 14, 20, 22]);
     }
 
     /// Blocks of the given frame sizes, and the heap to free them.
     fn blocks(sizes: &[usize]) -> (Heap, Vec<Block>) {
-        let heap = Heap::new(&ZfConfig::default());
+        let heap = Heap::new(&ZfConfig::default(), Layout::DEFAULT);
         (heap, sizes.iter().map(|&s| heap.new_block(size_class(s)).unwrap()).collect())
+    }
+
+    fn free_all(heap: &Heap, blocks: Vec<Block>) {
+        for block in blocks {
+            let bytes = heap.bytes(block, 0);
+            // SAFETY: out of every list.
+            unsafe { heap.free_block(block, bytes) };
+        }
     }
 
     #[test]
@@ -144,24 +166,21 @@ mod tests {
         let (heap, b) = blocks(&[448, 100, 440, 4000, 100]);
         let r = Reserve::new(false);
         for &block in &b {
-            r.push(r.class_of(block.capacity()), block);
+            r.push(r.class_of(heap.bytes(block, 0)), block);
         }
         assert_eq!(r.len(), 5);
         // 440 and 448 share a class: the later one comes first (LIFO).
-        assert_eq!(r.take(r.class_of(size_class(445))), Some(b[2]));
-        assert_eq!(r.take(r.class_of(size_class(448))), Some(b[0]));
-        assert_eq!(r.take(r.class_of(size_class(448))), None, "the class is empty; nothing else is handed out");
-        assert_eq!(r.take(r.class_of(size_class(2000))), None);
+        assert_eq!(r.take(class_of(445)), Some(b[2]));
+        assert_eq!(r.take(class_of(448)), Some(b[0]));
+        assert_eq!(r.take(class_of(448)), None, "the class is empty; nothing else is handed out");
+        assert_eq!(r.take(class_of(2000)), None);
         assert_eq!(r.len(), 3);
         // Aging gives back the smallest class first, LIFO within it.
-        assert_eq!(r.pop(), Some(b[4]));
-        assert_eq!(r.pop(), Some(b[1]));
-        assert_eq!(r.pop(), Some(b[3]));
+        assert_eq!(r.pop(), Some((class_of(100), b[4])));
+        assert_eq!(r.pop(), Some((class_of(100), b[1])));
+        assert_eq!(r.pop(), Some((class_of(4000), b[3])));
         assert_eq!((r.pop(), r.len()), (None, 0));
-        for block in b {
-            // SAFETY: out of every list.
-            unsafe { heap.free_block(block) };
-        }
+        free_all(&heap, b);
     }
 
     #[test]
@@ -169,15 +188,12 @@ mod tests {
         let (heap, b) = blocks(&[448, 100, 4000]);
         let r = Reserve::new(true);
         for &block in &b {
-            r.push(r.class_of(block.capacity()), block);
+            r.push(r.class_of(heap.bytes(block, 0)), block);
         }
         // The head, whatever the size asked.
-        assert_eq!(r.take(r.class_of(size_class(16))), Some(b[2]));
-        assert_eq!(r.pop(), Some(b[1]));
-        assert_eq!(r.pop(), Some(b[0]));
-        for block in b {
-            // SAFETY: out of every list.
-            unsafe { heap.free_block(block) };
-        }
+        assert_eq!(r.take(r.class_of(16)), Some(b[2]));
+        assert_eq!(r.pop(), Some((0, b[1])));
+        assert_eq!(r.pop(), Some((0, b[0])));
+        free_all(&heap, b);
     }
 }

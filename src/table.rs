@@ -172,7 +172,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn table() -> FrameTable<u64> {
-        FrameTable::new(Heap::new(&ZfConfig::default()), "a test table")
+        FrameTable::new(Heap::new(&ZfConfig::default(), crate::block::Layout::DEFAULT), "a test table")
     }
 
     #[test]
@@ -220,7 +220,7 @@ mod tests {
             unreachable!()
         }
         let cfg = ZfConfig { alloc: Some(no_memory), dealloc: Some(never), ..ZfConfig::default() };
-        let t: FrameTable<u64> = FrameTable::new(Heap::new(&cfg), "a test table");
+        let t: FrameTable<u64> = FrameTable::new(Heap::new(&cfg, crate::block::Layout::DEFAULT), "a test table");
         assert!(matches!(t.reserve(), Err(Error::OutOfMemory { what: "a test table", .. })));
     }
 }

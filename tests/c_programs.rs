@@ -42,6 +42,7 @@ c_programs!(
     test_code_freed_while_live,
     test_debug,
     test_fast_halves,
+    test_frame_prefix,
     test_generators,
     test_legacy,
     test_many_codes,

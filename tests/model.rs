@@ -70,8 +70,14 @@ fn run(seed: u64, steps: usize) {
         if let Some(t) = &trace_c {
             cfg.trace_path = t.as_ptr();
         }
+        // A third of the runs give frames a prefix (CPython's GC head): a
+        // per-code pool's blocks then have no header of their own.
+        if rng.below(3) == 0 {
+            cfg.flags |= ZF_FLAG_FRAME_PREFIX;
+        }
+        let prefix = if cfg.flags & ZF_FLAG_FRAME_PREFIX != 0 { ZF_HEADER_BYTES } else { 0 };
         let what = format!(
-            "seed {seed}: per_code_max {}, budget {}, sweep_every {}, reserve_max {}, sweep_generation {}, churn {churn}, traced {}",
+            "seed {seed}: per_code_max {}, budget {}, sweep_every {}, reserve_max {}, sweep_generation {}, churn {churn}, traced {}, prefix {prefix}",
             cfg.per_code_max, cfg.budget_bytes, cfg.sweep_every, cfg.reserve_max, cfg.sweep_generation, trace.is_some()
         );
         let pool = zf_pool_new(&cfg);
@@ -111,7 +117,7 @@ fn run(seed: u64, steps: usize) {
                         assert_eq!(is_zombie, 1, "{what}, step {step}: is_zombie");
                         assert_eq!(frame as usize, addr, "{what}, step {step}: not the zombie the hit takes next");
                         let seed = contents[&addr];
-                        assert!(holds(frame.cast(), len, seed), "{what}, step {step}: zombie bytes changed");
+                        assert!(holds(frame.cast(), prefix, len, seed), "{what}, step {step}: zombie bytes changed");
                     }
                     Want::Reserve(addr) => {
                         assert_eq!(is_zombie, 0, "{what}, step {step}: is_zombie");
@@ -123,7 +129,7 @@ fn run(seed: u64, steps: usize) {
                     }
                 }
                 let seed = rng.next();
-                fill(frame.cast(), len, seed);
+                fill(frame.cast(), prefix, len, seed);
                 contents.insert(frame as usize, seed);
                 live.push((ci, frame));
             } else if roll < free_from {
@@ -191,12 +197,15 @@ fn run(seed: u64, steps: usize) {
     }
 }
 
-/// The trace recorded at `path` replays, under `cfg` without its hooks and
-/// trace, to the counts the pool had (`got`) before it was freed.
+/// The trace recorded at `path` replays, under `cfg` without its hooks,
+/// trace and prefix, to the counts the pool had (`got`) before it was freed.
 fn replays_to(path: &std::path::Path, cfg: &ZfConfig, got: ZfStats, what: &str) {
     use zombie_frames::replay::{replay, Contender};
     let mut cfg = *cfg;
     (cfg.alloc, cfg.dealloc, cfg.alloc_ctx, cfg.trace_path) = (None, None, ptr::null_mut(), ptr::null());
+    // A traced pool keeps its header in front of a prefix: untraced, the
+    // same blocks are the default layout's.
+    cfg.flags &= !ZF_FLAG_FRAME_PREFIX;
     let file = std::fs::File::open(path).expect("the trace");
     let (events, parser) = zombie_frames::trace::read_all(std::io::BufReader::new(file)).expect("a valid trace");
     let replayed = replay(&events, parser.slots(), Contender::Pool(cfg), true).expect("replay").stats;

@@ -12,7 +12,8 @@
  * from the heap, -1 per frame block given back).
  *
  * The including file first provides, for its version: the GC header type
- * PyGC_Head, PyCodeObject's co_zf (_PyZf_NONE until the code has a
+ * PyGC_Head, _PyZf_FRAME(p) and _PyZf_PTR(f) (a frame at a pointer the
+ * pool handed out, and back), PyCodeObject's co_zf (_PyZf_NONE until the code has a
  * ZfCode), _PyObject_GC_CountFrames(int) and
  * _PyObject_GC_MaybeCollect() (its patch adds them to gcmodule.c), and
  * these statics: Py_ssize_t frame_slots(PyCodeObject *), a frame's
@@ -42,7 +43,7 @@ static unsigned long frame_blocks_taken;
 
 /* Blocks at least this big hold frames; the library's own structs (a ZfCode,
  * the pool) are smaller and are not GC objects, so they are not counted. */
-#define FRAME_BLOCK_MIN (ZF_HEADER_BYTES + sizeof(PyGC_Head) + sizeof(PyFrameObject) - sizeof(PyObject *))
+#define FRAME_BLOCK_MIN (sizeof(PyGC_Head) + sizeof(PyFrameObject) - sizeof(PyObject *))
 
 static int
 env_is_one(const char *name)
@@ -119,6 +120,7 @@ get_pool(void)
     }
     cfg.alloc = heap_alloc;
     cfg.dealloc = heap_dealloc;
+    cfg.flags |= ZF_FLAG_FRAME_PREFIX;   /* the GC head (see the header) */
     /* CPython's own scheme, and a trace of it, see every frame. */
     every_code = cfg.policy == ZF_POLICY_LEGACY || cfg.trace_path != NULL;
     pool = zf_pool_new(&cfg);
@@ -184,7 +186,7 @@ _PyZf_FrameNew(PyCodeObject *co, int *warm)
 {
     unsigned long taken = frame_blocks_taken;
     ZfCode *zc;
-    PyGC_Head *g;
+    void *p;
     PyFrameObject *f;
 
     *warm = 0;
@@ -194,16 +196,16 @@ _PyZf_FrameNew(PyCodeObject *co, int *warm)
     if (zc == NULL) {
         return PyObject_GC_NewVar(PyFrameObject, &PyFrame_Type, frame_slots(co));
     }
-    g = (PyGC_Head *)zf_frame_acquire(zc, warm);
-    if (g == NULL) {
+    p = zf_frame_acquire(zc, warm);
+    if (p == NULL) {
         return (PyFrameObject *)PyErr_NoMemory();
     }
-    f = (PyFrameObject *)(g + 1);
+    f = _PyZf_FRAME(p);
     if (*warm) {
         _Py_NewReference((PyObject *)f);
         return f;
     }
-    gc_head_init(g);
+    gc_head_init(_Py_AS_GC(f));
     if (taken != frame_blocks_taken) {
         /* As the GC allocator does after taking memory for an object. */
         _PyObject_GC_MaybeCollect();
@@ -230,7 +232,7 @@ _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f)
         PyObject_GC_Del(f);
     }
     else {
-        zf_frame_release(co->co_zf, _Py_AS_GC(f));
+        zf_frame_release(co->co_zf, _PyZf_PTR(f));
     }
 }
 

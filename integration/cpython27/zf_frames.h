@@ -4,7 +4,10 @@
  * object holds a ZfCode * (co_zf, where co_zombieframe was; _PyZf_NONE
  * until it gets one) and the pool decides which released frames to keep.
  * A frame's memory is laid out as 2.7's GC allocation lays it out (the
- * PyGC_Head union, then the object), inside a block of the pool.
+ * PyGC_Head union, then the object): the pool's frames carry the head's
+ * first ZF_HEADER_BYTES as their prefix (ZF_FLAG_FRAME_PREFIX), so the
+ * pointer it hands out is at gc_refs, and a per-code pool's block is
+ * exactly the frame.
  */
 #ifndef Py_ZF_FRAMES_H
 #define Py_ZF_FRAMES_H
@@ -15,6 +18,10 @@
 
 /* PyCode_New's hook (ZF_CPY_EAGER=1): integration/common/zf_code_hook.h. */
 #include "zf_code_hook.h"
+
+/* The frame at a pointer the pool handed out, and back. */
+#define _PyZf_FRAME(p) ((PyFrameObject *)((char *)(p) + sizeof(PyGC_Head) - ZF_HEADER_BYTES))
+#define _PyZf_PTR(f) ((void *)((char *)(f) - (sizeof(PyGC_Head) - ZF_HEADER_BYTES)))
 
 /* code_dealloc: frees the code's zombies (and its ZfCode, once no frame of
  * it is live). */
@@ -33,12 +40,12 @@ void _PyObject_GC_MaybeCollect(void);
 static inline PyFrameObject *
 _PyZf_Zombie(PyCodeObject *co)
 {
-    PyGC_Head *g = (PyGC_Head *)zf_frame_hit_fast(co->co_zf);
+    void *p = zf_frame_hit_fast(co->co_zf);
     PyFrameObject *f;
-    if (g == NULL) {
+    if (p == NULL) {
         return NULL;
     }
-    f = (PyFrameObject *)(g + 1);
+    f = _PyZf_FRAME(p);
     _Py_NewReference((PyObject *)f);
     return f;
 }
@@ -58,7 +65,7 @@ void _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f);
 static inline void
 _PyZf_FrameRelease(PyCodeObject *co, PyFrameObject *f)
 {
-    if (!zf_frame_give_fast(co->co_zf, _Py_AS_GC(f))) {
+    if (!zf_frame_give_fast(co->co_zf, _PyZf_PTR(f))) {
         _PyZf_FrameReleaseSlow(co, f);
     }
 }

@@ -4,7 +4,9 @@
  * object holds a ZfCode * (co_zf, where co_zombieframe was; _PyZf_NONE
  * until it gets one) and the pool decides which released frames to keep.
  * A frame's memory is laid out as CPython's GC allocation lays it out
- * (PyGC_Head, then the object), inside a block of the pool.
+ * (PyGC_Head, then the object): the pool's frames carry that head as their
+ * prefix (ZF_FLAG_FRAME_PREFIX), so the pointer it hands out is the
+ * object's, and a per-code pool's block is exactly the frame.
  */
 #ifndef Py_INTERNAL_ZF_FRAMES_H
 #define Py_INTERNAL_ZF_FRAMES_H
@@ -15,6 +17,11 @@
 
 /* PyCode_New's hook (ZF_CPY_EAGER=1): integration/common/zf_code_hook.h. */
 #include "zf_code_hook.h"
+
+/* The frame at a pointer the pool handed out, and back: the same address. */
+#define _PyZf_FRAME(p) ((PyFrameObject *)(p))
+#define _PyZf_PTR(f) ((void *)(f))
+typedef char _PyZf_check_prefix[sizeof(PyGC_Head) == ZF_HEADER_BYTES ? 1 : -1];
 
 /* code_dealloc: frees the code's zombies (and its ZfCode, once no frame of
  * it is live). */
@@ -27,21 +34,12 @@ void _PyZf_CodeFree(PyCodeObject *co);
 static inline PyFrameObject *
 _PyZf_Zombie(PyCodeObject *co)
 {
-    PyGC_Head *g = (PyGC_Head *)zf_frame_hit_fast(co->co_zf);
+    void *p = zf_frame_hit_fast(co->co_zf);
     PyFrameObject *f;
-    if (g == NULL) {
+    if (p == NULL) {
         return NULL;
     }
-    f = (PyFrameObject *)(g + 1);
-#if defined(__GNUC__)
-    /* Hides that f is g + 1, so the caller's field stores after the call
-     * below address f, which lives in a saved register; else GCC keeps g
-     * for them and spills it across the call. */
-    __asm__("" : "+r"(f));
-    if (f == NULL) {
-        __builtin_unreachable();  /* g + 1, as the compiler no longer sees */
-    }
-#endif
+    f = _PyZf_FRAME(p);
     _Py_NewReference((PyObject *)f);
     return f;
 }
@@ -61,7 +59,7 @@ void _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f);
 static inline void
 _PyZf_FrameRelease(PyCodeObject *co, PyFrameObject *f)
 {
-    if (!zf_frame_give_fast(co->co_zf, _Py_AS_GC(f))) {
+    if (!zf_frame_give_fast(co->co_zf, _PyZf_PTR(f))) {
         _PyZf_FrameReleaseSlow(co, f);
     }
 }

@@ -147,7 +147,8 @@ impl Pool {
             self.last_miss.set(code.charge_miss(deeper));
             return Ok(block);
         };
-        if shared.capacity() >= code.frame_bytes {
+        // Per-code: the reserve's blocks of the code's class hold its frames.
+        if self.heap.capacity(shared, code.capacity()) >= code.frame_bytes {
             self.counters.shared_hits.add(1);
             return Ok(shared);
         }
@@ -156,13 +157,13 @@ impl Pool {
         let block = match self.new_block(code) {
             Ok(block) => block,
             Err(failed) => {
-                self.free_block(shared);
+                self.free_block(shared, self.heap.bytes(shared, code.bytes()));
                 return Err(failed);
             }
         };
         self.forget_if_debug(shared);
         // SAFETY: taken out of the reserve just now.
-        unsafe { self.heap.free_block(shared) };
+        unsafe { self.heap.free_block(shared, self.heap.bytes(shared, code.bytes())) };
         self.counters.reallocs.add(1);
         self.last_miss.set(code.charge_miss(deeper));
         Ok(block)
@@ -170,7 +171,9 @@ impl Pool {
 
     /// The reserve's latest frame for the code's class (legacy: the head
     /// of its one list, whatever the size), out of the cache. A debug
-    /// pool frees those whose bytes changed since they retired.
+    /// pool frees those whose bytes changed since they retired. Inlined
+    /// into `miss`, its one caller.
+    #[inline(always)]
     fn take_reserve(&self, code: &Code) -> Option<Block> {
         let block = self.take_reserve_block(code)?;
         if self.cfg.debug() {
@@ -184,7 +187,7 @@ impl Pool {
     #[cold]
     fn vetted_reserve(&self, code: &Code, mut block: Block) -> Option<Block> {
         while self.corrupt_zombie(block) {
-            self.free_block(block);
+            self.free_block(block, self.heap.bytes(block, code.bytes()));
             block = self.take_reserve_block(code)?;
         }
         Some(block)
@@ -193,7 +196,7 @@ impl Pool {
     fn take_reserve_block(&self, code: &Code) -> Option<Block> {
         let block = self.reserve.take(code.class)?;
         self.aging.note_reserve(self.reserve.len());
-        self.uncount_cached(block);
+        self.uncount_cached(self.heap.bytes(block, code.bytes()));
         Some(block)
     }
 

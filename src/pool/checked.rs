@@ -83,15 +83,15 @@ impl Pool {
         });
         if let Ok((frame, hit)) = got {
             self.record.frames.set(frame.as_ptr() as usize, Entry::live(code));
+            // SAFETY: a frame just handed out, so a block of ours.
+            let block = unsafe { Block::from_frame(frame) };
             if !hit {
                 // Like PYTHONMALLOC=debug: no byte a checksum reads is ever uninitialised.
                 // SAFETY: a frame just handed out, of at least this many bytes.
-                unsafe { frame.as_ptr().write_bytes(CLEAN_BYTE, user_bytes(code)) };
+                unsafe { frame_span(&self.heap, block).0.write_bytes(CLEAN_BYTE, user_bytes(code)) };
             }
-            // SAFETY: a frame just handed out, so a block of ours.
-            let block = unsafe { Block::from_frame(frame) };
             // SAFETY: the caller gets the frame only when this returns.
-            unsafe { guard(block, code) }.fill(GUARD_BYTE);
+            unsafe { guard(&self.heap, block, code) }.fill(GUARD_BYTE);
         }
         self.record.leave();
         got
@@ -103,7 +103,7 @@ impl Pool {
         while code.peek().is_some_and(|b| self.corrupt_zombie(b)) {
             self.sync(code);
             if let Some(bad) = self.drop_zombie(code, false) {
-                self.free_block(bad);
+                _ = self.free_zombie(code, bad);
             }
         }
     }
@@ -112,7 +112,7 @@ impl Pool {
     pub(crate) fn corrupt_zombie(&self, block: Block) -> bool {
         let frame = block.frame();
         let Some(e) = self.record.frames.get(frame.as_ptr() as usize).filter(|e| !e.live) else { return false };
-        if checksum(block) == e.sum {
+        if checksum(&self.heap, block) == e.sum {
             return false;
         }
         let msg = format!("frame {frame:p} of {}: its bytes changed after its release; freed, not handed out", e.who());
@@ -176,7 +176,7 @@ impl Pool {
         // SAFETY: a live frame of ours.
         let block = unsafe { Block::from_frame(frame) };
         // SAFETY: the caller gave the frame back; the pool has it now.
-        if let Some(at) = unsafe { guard(block, owner) }.iter().position(|&b| b != GUARD_BYTE) {
+        if let Some(at) = unsafe { guard(&self.heap, block, owner) }.iter().position(|&b| b != GUARD_BYTE) {
             let msg = format!(
                 "frame {frame:p} of {}: byte {} (past its end) was written",
                 describe(owner),
@@ -184,7 +184,7 @@ impl Pool {
             );
             self.report(ZF_ERR_OVERRUN, &msg);
         }
-        self.record.frames.set(addr, Entry { live: false, sum: checksum(block), ..entry });
+        self.record.frames.set(addr, Entry { live: false, sum: checksum(&self.heap, block), ..entry });
         Some(entry.code)
     }
 

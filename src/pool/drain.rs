@@ -5,6 +5,7 @@
 use super::Pool;
 use crate::block::Block;
 use crate::code::Code;
+use crate::reserve::class_bytes;
 use crate::stats::Tally;
 
 impl Pool {
@@ -12,19 +13,26 @@ impl Pool {
     pub(crate) fn drop_zombie(&self, code: &Code, coldest_first: bool) -> Option<Block> {
         let block = code.remove(coldest_first)?;
         self.note_slots(code, code.slots() + 1);
-        self.uncount_cached(block);
+        self.uncount_cached(self.heap.bytes(block, code.bytes()));
         if code.slots() == 0 {
             self.ring.unlink(code);
         }
         Some(block)
     }
 
-    /// Gives back a block that is in no list.
-    pub(crate) fn free_block(&self, block: Block) {
+    /// Gives back a block of `bytes` (`Heap::bytes`) that is in no list.
+    pub(crate) fn free_block(&self, block: Block, bytes: usize) {
         self.forget_if_debug(block);
         // SAFETY: the caller has taken the block out of every list.
-        unsafe { self.heap.free_block(block) };
+        unsafe { self.heap.free_block(block, bytes) };
         self.counters.frees.add(1);
+    }
+
+    /// Gives back a zombie `code` no longer holds; returns its bytes.
+    pub(crate) fn free_zombie(&self, code: &Code, block: Block) -> u64 {
+        let bytes = self.heap.bytes(block, code.bytes());
+        self.free_block(block, bytes);
+        bytes as u64
     }
 
     /// Frees up to `count` blocks of the reserve; returns the bytes
@@ -32,10 +40,11 @@ impl Pool {
     pub(crate) fn drain_reserve(&self, count: u32) -> u64 {
         let mut freed = 0;
         for _ in 0..count {
-            let Some(block) = self.reserve.pop() else { break };
-            self.uncount_cached(block);
-            freed += block.bytes() as u64;
-            self.free_block(block);
+            let Some((class, block)) = self.reserve.pop() else { break };
+            let bytes = self.heap.bytes(block, class_bytes(class));
+            self.uncount_cached(bytes);
+            freed += bytes as u64;
+            self.free_block(block, bytes);
         }
         self.aging.note_reserve(self.reserve.len());
         freed
@@ -53,8 +62,7 @@ impl Pool {
         while let Some(code) = self.ring.front() {
             self.sync(code);
             while let Some(block) = self.drop_zombie(code, false) {
-                freed += block.bytes() as u64;
-                self.free_block(block);
+                freed += self.free_zombie(code, block);
             }
             self.revoke_room(code, u32::MAX);
         }

@@ -10,7 +10,7 @@
 use super::bound::Bound;
 use super::policy::Aging;
 use super::{Pool, LEGACY_FREE_LIST_MAX};
-use crate::block::{block_bytes, size_class, Heap};
+use crate::block::{Heap, Layout};
 use crate::code::{Code, Miss, PoolLink, Shape};
 use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
@@ -36,8 +36,12 @@ impl Pool {
             }
             _ => cfg.reserve_max,
         };
-        let heap = Heap::new(&cfg);
+        let mut heap = Heap::new(&cfg, Layout::DEFAULT);
         let trace = cfg.trace_file().ok().flatten().and_then(|path| Recorder::create(path, heap)).map(RefCell::new);
+        // Legacy too: CPython hands any block to any code, which the
+        // fast path's one-size-per-code accounting cannot follow.
+        let watched = cfg.debug() || trace.is_some() || cfg.policy == ZF_POLICY_LEGACY;
+        heap.layout = Layout::new(cfg.frame_prefix(), watched);
         // The caller's string need not outlive zf_pool_new: keep no pointer to it.
         cfg.trace_path = core::ptr::null();
         let pool = Pool {
@@ -51,9 +55,7 @@ impl Pool {
             reserve_max,
             handler: Cell::new(Handler::default()),
             counters: Counters::default(),
-            // Legacy too: CPython hands any block to any code, which the
-            // fast path's one-size-per-code accounting cannot follow.
-            watched: cfg.debug() || trace.is_some() || cfg.policy == ZF_POLICY_LEGACY,
+            watched,
             trace,
             record: Record::new(heap),
             last_miss: Cell::new(Miss::None),
@@ -102,9 +104,12 @@ impl Pool {
         let id = self.counters.codes_created.get() + 1;
         let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
         // Legacy blocks keep the size asked, as CPython's do.
-        let capacity = if self.legacy() { block_frame } else { size_class(block_frame) };
-        let bytes = block_bytes(capacity).ok_or(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES })?;
-        let shape = Shape { frame_bytes: block_frame, capacity, bytes, class: self.reserve.class_of(capacity) };
+        let layout = self.heap.layout;
+        let capacity = if self.legacy() { block_frame } else { layout.size_class(block_frame) };
+        let too_big = || Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES };
+        let bytes = layout.block_bytes(capacity).ok_or_else(too_big)?;
+        let ran_bytes = layout.block_bytes(block_frame).ok_or_else(too_big)? as u64;
+        let shape = Shape { frame_bytes: block_frame, capacity, bytes, ran_bytes, class: self.reserve.class_of(bytes) };
         let code = Code::new(PoolLink(NonNull::from(self).cast()), id, shape, self.cfg.per_code_max, self.watched);
         let code = match self.take_spare_code() {
             Some(spare) => {
@@ -146,7 +151,7 @@ impl Pool {
             for _ in 0..c.slots() {
                 let Some(block) = p.drop_zombie(c, false) else { break };
                 match p.legacy() {
-                    true => p.free_block(block),
+                    true => _ = p.free_zombie(c, block),
                     false => _ = p.retire_dead(c, block),
                 }
             }

@@ -121,10 +121,8 @@ impl Pool {
         }
         let Some(block) = self.drop_zombie(victim, true) else { return 0 };
         victim.note_loss(Loss::Bound);
-        let bytes = block.bytes() as u64;
-        self.free_block(block);
         self.counters.evicted_frees.add(1);
-        bytes
+        self.free_zombie(victim, block)
     }
 
     /// The interpreter ran a collection of `generation`: under legacy, a
@@ -168,8 +166,7 @@ impl Pool {
                 for _ in 0..code.len() / 2 {
                     let Some(block) = self.drop_zombie(code, true) else { break };
                     code.note_loss(Loss::Aged);
-                    freed += block.bytes() as u64;
-                    self.free_block(block);
+                    freed += self.free_zombie(code, block);
                     self.counters.aged_frees.add(1);
                 }
             }
@@ -196,7 +193,7 @@ impl Pool {
             for _ in 0..drop {
                 let Some(block) = self.drop_zombie(code, true) else { break };
                 code.note_loss(Loss::Aged);
-                let bytes = block.bytes() as u64;
+                let bytes = self.heap.bytes(block, code.bytes()) as u64;
                 if !self.retire(code, block) {
                     self.counters.aged_frees.add(1);
                     freed += bytes;

@@ -132,7 +132,7 @@ impl Pool {
     #[cold]
     pub(crate) fn retire_dead(&self, code: &Code, block: Block) -> bool {
         if self.reserve.len() < self.reserve_max {
-            self.make_spare_room(code, block.bytes() as u64);
+            self.make_spare_room(code, self.heap.bytes(block, code.bytes()) as u64);
         }
         self.retire(code, block)
     }
@@ -142,14 +142,15 @@ impl Pool {
     #[inline(always)]
     fn retire_inline(&self, code: &Code, block: Block) -> bool {
         let room = self.reserve.len() < self.reserve_max;
-        if room && self.charged_bytes() + block.bytes() as u64 <= self.bound.bytes() {
+        let bytes = self.heap.bytes(block, code.bytes());
+        if room && self.charged_bytes() + bytes as u64 <= self.bound.bytes() {
             self.reserve.push(code.class, block);
             self.counters.cached_frames.add(1);
-            self.counters.cached_bytes.add(block.bytes() as u64);
+            self.counters.cached_bytes.add(bytes as u64);
             self.raise_peak();
             return true;
         }
-        self.free_block(block);
+        self.free_block(block, bytes);
         false
     }
 }

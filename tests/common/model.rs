@@ -139,6 +139,9 @@ pub enum Want {
 }
 
 pub struct Model {
+    /// The library's bytes in front of a frame: 0 for a per-code pool of
+    /// prefixed frames (`ZF_FLAG_FRAME_PREFIX`), whose block is the frame.
+    header: u64,
     per_code_max: u32,
     /// `budget_bytes`; 0: the automatic bound.
     budget: u64,
@@ -169,24 +172,27 @@ pub struct Model {
     deep: u64,
 }
 
-/// A frame's block at the size asked, as the automatic bound counts it.
-fn asked_bytes(frame_bytes: usize) -> u64 {
-    HEADER + frame_bytes.next_multiple_of(16) as u64
-}
-
-/// The block of a frame's size class, worked out independently of the
-/// library: the block at the size asked, rounded up to an eighth of its
-/// power of two, at least 16.
-fn class_bytes(frame_bytes: usize) -> u64 {
-    let block = asked_bytes(frame_bytes);
-    let power = 1u64 << (u64::BITS - 1 - block.leading_zeros());
-    block.next_multiple_of((power / 8).max(16))
-}
-
 impl Model {
+    /// A frame's block at the size asked, as the automatic bound counts it.
+    fn asked_bytes(&self, frame_bytes: usize) -> u64 {
+        self.header + frame_bytes.next_multiple_of(16) as u64
+    }
+
+    /// The block of a frame's size class, worked out independently of the
+    /// library: the block at the size asked (at least 32 bytes), rounded
+    /// up to an eighth of its power of two, at least 16.
+    fn class_bytes(&self, frame_bytes: usize) -> u64 {
+        let block = self.asked_bytes(frame_bytes).max(32);
+        let power = 1u64 << (u64::BITS - 1 - block.leading_zeros());
+        block.next_multiple_of((power / 8).max(16))
+    }
+
     pub fn new(cfg: &ZfConfig) -> Model {
         let every = cfg.sweep_every as u64;
+        // A traced pool is watched, and keeps its header in front of a prefix.
+        let prefixed = cfg.flags & ZF_FLAG_FRAME_PREFIX != 0 && cfg.trace_path.is_null();
         Model {
+            header: if prefixed { 0 } else { HEADER },
             per_code_max: cfg.per_code_max,
             budget: cfg.budget_bytes as u64,
             sweep_every: every,
@@ -222,7 +228,7 @@ impl Model {
         self.codes.push(MCode {
             handle,
             frame_bytes,
-            bytes: class_bytes(frame_bytes),
+            bytes: self.class_bytes(frame_bytes),
             slot: None,
             hot: vec![],
             cold: vec![],
@@ -249,7 +255,7 @@ impl Model {
         if self.budget != 0 {
             return self.budget;
         }
-        let ran: u64 = self.codes.iter().filter(|c| c.ran && !c.freed).map(|c| asked_bytes(c.frame_bytes)).sum();
+        let ran: u64 = self.codes.iter().filter(|c| c.ran && !c.freed).map(|c| self.asked_bytes(c.frame_bytes)).sum();
         let clamp = |b: u64| b.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64);
         clamp(ran).max(clamp((ran + self.deep).min(RECURSION_CEILING)))
     }
@@ -316,12 +322,13 @@ impl Model {
             // A first run: CPython's free list would hand it a frame, which
             // stays as the code's zombie.
             c.ran = true;
-            self.deep = self.deep.saturating_sub(asked_bytes(c.frame_bytes));
+            let asked = self.asked_bytes(self.codes[ci].frame_bytes);
+            self.deep = self.deep.saturating_sub(asked);
         }
         let c = &self.codes[ci];
         // A miss with frames of its code live: CPython's free list would
         // keep that many (up to 200) when the recursion returns.
-        let deep = (c.live as u64 - 1).min(200) * asked_bytes(c.frame_bytes);
+        let deep = (c.live as u64 - 1).min(200) * self.asked_bytes(c.frame_bytes);
         self.deep = self.deep.max(deep);
         // The peak is raised only to an exact count (the unseen work of
         // every code with an allowance added in), looked at once the
@@ -644,18 +651,27 @@ impl Model {
     }
 }
 
-pub fn fill(frame: *mut u8, len: usize, seed: u64) {
-    // SAFETY: `frame` is a live frame of at least `len` bytes.
-    let bytes = unsafe { std::slice::from_raw_parts_mut(frame, len) };
+/// Writes every byte of a live frame of `len` bytes that starts `prefix`
+/// (0, or `ZF_HEADER_BYTES` under `ZF_FLAG_FRAME_PREFIX`) bytes before
+/// `frame`.
+pub fn fill(frame: *mut u8, prefix: usize, len: usize, seed: u64) {
+    // SAFETY: the frame's `len` bytes start `prefix` bytes before `frame`.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(frame.sub(prefix), len) };
     for (i, b) in bytes.iter_mut().enumerate() {
         *b = (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8;
     }
 }
 
-pub fn holds(frame: *const u8, len: usize, seed: u64) -> bool {
-    // SAFETY: `frame` is a live frame of at least `len` bytes.
-    let bytes = unsafe { std::slice::from_raw_parts(frame, len) };
-    bytes.iter().enumerate().all(|(i, &b)| b == (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8)
+/// Whether a zombie holds what `fill` wrote, but for the word before
+/// `frame`, the library's while it is cached.
+pub fn holds(frame: *const u8, prefix: usize, len: usize, seed: u64) -> bool {
+    // SAFETY: as in `fill`.
+    let bytes = unsafe { std::slice::from_raw_parts(frame.sub(prefix), len) };
+    let link = prefix.wrapping_sub(8)..prefix;
+    bytes
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| link.contains(&i) || b == (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8)
 }
 
 /// The header's inline zf_frame_hit_fast, line for line: the inline
@@ -674,8 +690,8 @@ pub unsafe fn hit_fast(code: *mut ZfCode) -> *mut c_void {
         if frame.is_null() {
             return std::ptr::null_mut();
         }
-        // SAFETY: `top` is a zombie's frame; its header's first word is the next one.
-        hot.top.set(unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() });
+        // SAFETY: `top` is a zombie's frame; the word before it is the next one.
+        hot.top.set(unsafe { *frame.cast::<*mut c_void>().sub(1) });
         hot.room.set(hot.room.get() + 1);
     }
     hot.hits.set(hot.hits.get() + 1);
@@ -720,8 +736,8 @@ pub unsafe fn give_fast(code: *mut ZfCode, frame: *mut c_void) -> bool {
         return true;
     }
     if hot.room.get() != 0 {
-        // SAFETY: a live frame of ours: its header's first word is the library's link.
-        unsafe { *frame.cast::<u8>().sub(ZF_HEADER_BYTES).cast::<*mut c_void>() = hot.top.get() };
+        // SAFETY: a live frame of ours: the word before it is the library's link.
+        unsafe { *frame.cast::<*mut c_void>().sub(1) = hot.top.get() };
         hot.top.set(frame);
         hot.room.set(hot.room.get() - 1);
         return true;

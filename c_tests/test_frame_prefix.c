@@ -1,0 +1,211 @@
+/*
+ * ZF_FLAG_FRAME_PREFIX, as CPython's glue uses it: each frame starts
+ * ZF_HEADER_BYTES before the pointer the library hands out (the GC head
+ * before the object). Through the inline pair and the exported pair:
+ * every byte of a zombie but the word before its pointer comes back as
+ * the caller left it; a per-code pool's block is the frame's own size
+ * class, with no header; a legacy pool and a debug pool keep theirs in
+ * front and still check the frame's bytes; the hooks get every byte back.
+ */
+#define _POSIX_C_SOURCE 200809L /* posix_memalign */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "zombie_frames.h"
+
+#define FRAME 504 /* CPython 2.7's frame of a small function: 512 in pymalloc */
+#define PREFIX ZF_HEADER_BYTES
+
+static long blocks, bytes_out, last_size;
+
+static void *heap_alloc(void *ctx, size_t size)
+{
+    void *p = NULL;
+    (void)ctx;
+    if (posix_memalign(&p, 16, size) != 0)
+        return NULL;
+    blocks++;
+    bytes_out += (long)size;
+    last_size = (long)size;
+    return p;
+}
+
+static void heap_dealloc(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    blocks--;
+    bytes_out -= (long)size;
+    free(p);
+}
+
+static ZfPool *pool_with(uint32_t policy, uint32_t flags)
+{
+    ZfConfig cfg;
+    zf_config_default(&cfg);
+    cfg.policy = policy;
+    cfg.flags = ZF_FLAG_FRAME_PREFIX | flags;
+    cfg.alloc = heap_alloc;
+    cfg.dealloc = heap_dealloc;
+    return zf_pool_new(&cfg);
+}
+
+/* The frame's first byte: PREFIX before the pointer. */
+static unsigned char *start(void *p)
+{
+    return (unsigned char *)p - PREFIX;
+}
+
+static void fill(void *p, unsigned char seed)
+{
+    for (int i = 0; i < FRAME; i++)
+        start(p)[i] = (unsigned char)(seed + i * 31);
+}
+
+/* Every byte as `fill` left it, but the library's word before `p`. */
+static int holds(void *p, unsigned char seed)
+{
+    for (int i = 0; i < FRAME; i++) {
+        int link = i >= PREFIX - (int)sizeof(void *) && i < PREFIX;
+        if (!link && start(p)[i] != (unsigned char)(seed + i * 31))
+            return 0;
+    }
+    return 1;
+}
+
+static void test_per_code_blocks_are_the_frames_own(void)
+{
+    ZfPool *pool = pool_with(ZF_POLICY_PER_CODE, 0);
+    ZfCode *code = zf_code_new(pool, FRAME);
+    void *f[3], *again[3];
+    int zombie = -1;
+    ZfStats s;
+    CHECK(pool != NULL && code != NULL);
+    /* Three deep, released inline: one to the slot, two onto the stack,
+     * whose links go in the word before each frame. */
+    for (int i = 0; i < 3; i++) {
+        f[i] = zf_frame_acquire_fast(code, &zombie);
+        CHECK(f[i] != NULL && (uintptr_t)f[i] % ZF_FRAME_ALIGN == 0);
+        CHECK_EQ(zombie, 0);
+        CHECK_EQ(last_size, 512); /* no header: 504 bytes take pymalloc's 512 */
+        fill(f[i], (unsigned char)(7 * i + 1));
+    }
+    for (int i = 2; i >= 0; i--)
+        zf_frame_release_fast(code, f[i]);
+    zf_pool_stats(pool, &s);
+    CHECK_EQ(s.cached_frames, 3);
+    CHECK_EQ(s.cached_bytes, 3 * 512);
+    for (int n = 0; n < 3; n++) {
+        void *p = zf_frame_acquire_fast(code, &zombie);
+        int i = p == f[0] ? 0 : p == f[1] ? 1 : p == f[2] ? 2 : -1;
+        CHECK(i >= 0);
+        CHECK_EQ(zombie, 1);
+        if (i >= 0)
+            CHECK(holds(p, (unsigned char)(7 * i + 1)));
+        again[n] = p;
+    }
+    /* The exported pair, through the reserve: a second code of the class
+     * takes the first one's frames once that code is gone. */
+    for (int i = 0; i < 3; i++)
+        zf_frame_release(code, again[i]);
+    zf_code_free(code);
+    code = zf_code_new(pool, FRAME - 8);
+    f[0] = zf_frame_acquire(code, &zombie);
+    CHECK(f[0] != NULL);
+    CHECK_EQ(zombie, 0);
+    zf_pool_stats(pool, &s);
+    CHECK_EQ(s.shared_hits, 1);
+    zf_frame_release(code, f[0]);
+    zf_code_free(code);
+    zf_pool_free(pool);
+    CHECK_EQ(blocks, 0);
+    CHECK_EQ(bytes_out, 0);
+}
+
+static void test_legacy_keeps_a_header_in_front(void)
+{
+    ZfPool *pool = pool_with(ZF_POLICY_LEGACY, 0);
+    ZfCode *a = zf_code_new(pool, FRAME), *b = zf_code_new(pool, 100);
+    int zombie = -1;
+    void *f = zf_frame_acquire(a, &zombie), *g;
+    ZfStats s;
+    CHECK(f != NULL && (uintptr_t)f % ZF_FRAME_ALIGN == 0);
+    fill(f, 3);
+    zf_frame_release(a, f);
+    CHECK(zf_frame_acquire(a, &zombie) == f);
+    CHECK_EQ(zombie, 1);
+    CHECK(holds(f, 3));
+    /* Two of a's frames: the second goes to the free list, where b takes
+     * it whatever its size, as CPython's does. */
+    g = zf_frame_acquire(a, NULL);
+    zf_frame_release(a, f);
+    zf_frame_release(a, g);
+    zf_pool_stats(pool, &s);
+    CHECK_EQ(s.cached_bytes, 2 * (ZF_HEADER_BYTES + 512)); /* a header, then 504 rounded to 16 */
+    CHECK(zf_frame_acquire(b, &zombie) == g);
+    CHECK_EQ(zombie, 0);
+    zf_frame_release(b, g);
+    zf_code_free(a);
+    zf_code_free(b);
+    zf_pool_free(pool);
+    CHECK_EQ(blocks, 0);
+    CHECK_EQ(bytes_out, 0);
+}
+
+typedef struct Report {
+    int count, kind;
+} Report;
+
+static void on_misuse(void *ctx, int kind, const char *message)
+{
+    Report *r = ctx;
+    (void)message;
+    r->count++;
+    r->kind = kind;
+}
+
+static void test_debug_checks_the_frames_bytes(void)
+{
+    ZfPool *pool = pool_with(ZF_POLICY_PER_CODE, ZF_FLAG_DEBUG);
+    ZfCode *code = zf_code_new(pool, FRAME);
+    Report rep = {0, 0};
+    unsigned char *f;
+    int zombie = -1;
+    CHECK(pool != NULL && code != NULL);
+    zf_set_error_handler(pool, on_misuse, &rep);
+    /* The prefix and every byte after it are the caller's while live. */
+    f = zf_frame_acquire(code, NULL);
+    fill(f, 9);
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.count, 0);
+    CHECK((unsigned char *)zf_frame_acquire(code, NULL) == f);
+    CHECK(holds(f, 9));
+    /* One byte past the frame's end: the guard. */
+    start(f)[FRAME] ^= 1;
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.count, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_OVERRUN);
+    /* A write to a zombie's bytes: found at the next acquire. */
+    rep.count = 0;
+    f = zf_frame_acquire(code, NULL);
+    zf_frame_release(code, f);
+    f[40] ^= 1;
+    f = zf_frame_acquire(code, &zombie);
+    CHECK_EQ(zombie, 0); /* freed, not handed out */
+    CHECK_EQ(rep.count, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+    zf_frame_release(code, f);
+    zf_code_free(code);
+    zf_pool_free(pool);
+    CHECK_EQ(blocks, 0);
+}
+
+int main(void)
+{
+    test_per_code_blocks_are_the_frames_own();
+    test_legacy_keeps_a_header_in_front();
+    test_debug_checks_the_frames_bytes();
+    return check_done();
+}
