@@ -61,7 +61,7 @@ impl Run {
         cfg.sweep_every = input.pick(&[0, 1, 2, 7, 64]);
         cfg.reserve_max = input.pick(&[0, 1, 4, 200]);
         cfg.sweep_generation = input.pick(&[0, 1, 2]);
-        cfg.flags = input.pick(&[0, ZF_FLAG_DEBUG]);
+        cfg.flags = input.pick(&[0, ZF_FLAG_DEBUG, ZF_FLAG_FRAME_PREFIX, ZF_FLAG_DEBUG | ZF_FLAG_FRAME_PREFIX]);
         cfg.alloc = Some(ledger_alloc);
         cfg.dealloc = Some(ledger_dealloc);
         cfg.alloc_ctx = (&mut *ledger as *mut Ledger).cast();
@@ -76,13 +76,22 @@ impl Run {
         self.cfg.flags & ZF_FLAG_DEBUG != 0
     }
 
+    /// The frame's bytes before its pointer (`ZF_FLAG_FRAME_PREFIX`).
+    fn prefix(&self) -> usize {
+        if self.cfg.flags & ZF_FLAG_FRAME_PREFIX != 0 {
+            ZF_HEADER_BYTES
+        } else {
+            0
+        }
+    }
+
     fn alive(&self) -> Vec<usize> {
         (0..self.m.codes.len()).filter(|&i| !self.m.codes[i].freed).collect()
     }
 
     fn write(&mut self, frame: *mut c_void, len: usize) {
         self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        fill(frame.cast(), len, self.seed);
+        fill(frame.cast(), self.prefix(), len, self.seed);
         self.contents.insert(frame as usize, self.seed);
     }
 
@@ -114,7 +123,7 @@ impl Run {
                 match self.m.acquire(ci) {
                     Want::Zombie(addr) => {
                         assert_eq!((is_zombie, frame as usize), (1, addr), "not the zombie the hit takes next");
-                        assert!(holds(frame.cast(), len, self.contents[&addr]), "zombie bytes changed");
+                        assert!(holds(frame.cast(), self.prefix(), len, self.contents[&addr]), "zombie bytes changed");
                     }
                     Want::Reserve(addr) => assert_eq!((is_zombie, frame as usize), (0, addr), "not the reserve frame"),
                     Want::Fresh => {

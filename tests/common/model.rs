@@ -189,8 +189,10 @@ impl Model {
 
     pub fn new(cfg: &ZfConfig) -> Model {
         let every = cfg.sweep_every as u64;
-        // A traced pool is watched, and keeps its header in front of a prefix.
-        let prefixed = cfg.flags & ZF_FLAG_FRAME_PREFIX != 0 && cfg.trace_path.is_null();
+        // A traced or debug pool is watched, and keeps its header in front
+        // of a prefix.
+        let watched = !cfg.trace_path.is_null() || cfg.flags & ZF_FLAG_DEBUG != 0;
+        let prefixed = cfg.flags & ZF_FLAG_FRAME_PREFIX != 0 && !watched;
         Model {
             header: if prefixed { 0 } else { HEADER },
             per_code_max: cfg.per_code_max,
