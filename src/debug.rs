@@ -207,6 +207,7 @@ pub(crate) fn frame_span(heap: &Heap, block: Block) -> (*mut u8, usize) {
 /// guard included (64-bit words, multiply and rotate): it needs nothing
 /// but the block. A prefix is left out: its last word links the block
 /// into the cache's lists while it is a zombie.
+#[inline(never)]
 pub(crate) fn checksum(heap: &Heap, block: Block) -> u64 {
     let (start, span) = frame_span(heap, block);
     let prefix = heap.layout.prefix();

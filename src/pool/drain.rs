@@ -29,6 +29,8 @@ impl Pool {
     }
 
     /// Gives back a zombie `code` no longer holds; returns its bytes.
+    /// Out of line: it serves eviction, aging and clearing, none hot.
+    #[inline(never)]
     pub(crate) fn free_zombie(&self, code: &Code, block: Block) -> u64 {
         let bytes = self.heap.bytes(block, code.bytes());
         self.free_block(block, bytes);
@@ -37,6 +39,7 @@ impl Pool {
 
     /// Frees up to `count` blocks of the reserve; returns the bytes
     /// given back. Its low-water mark follows it down.
+    #[inline(never)]
     pub(crate) fn drain_reserve(&self, count: u32) -> u64 {
         let mut freed = 0;
         for _ in 0..count {
