@@ -59,10 +59,10 @@
 /**
  * Frames begin `ZF_HEADER_BYTES` before the pointer the library hands out
  * and `frame_bytes` counts those bytes (CPython's GC head, before the
- * object). While a frame is cached the library keeps the word just
- * before that pointer; every other byte is kept. Blocks then need no
- * header of their own: a per-code pool's frame costs what the
- * interpreter's own allocation would.
+ * object). While a frame is cached the library keeps a link in the word
+ * just before that pointer; every other byte stays as the caller left
+ * it. A per-code pool then adds no header: a block is the frame's size
+ * class. Debug, traced and legacy pools keep theirs, before the prefix.
  */
 #define ZF_FLAG_FRAME_PREFIX 2
 
