@@ -4,8 +4,10 @@
  * before the object). Through the inline pair and the exported pair:
  * every byte of a zombie but the word before its pointer comes back as
  * the caller left it; a per-code pool's block is the frame's own size
- * class, with no header; a legacy pool and a debug pool keep theirs in
- * front and still check the frame's bytes; the hooks get every byte back.
+ * class, with no header, and starts where the frame does; a legacy pool
+ * and a debug pool keep theirs in front, and debug mode checks the
+ * frame's bytes, its prefix's first word included; a frame smaller than
+ * its prefix is refused; the hooks get every byte back.
  */
 #define _POSIX_C_SOURCE 200809L /* posix_memalign */
 
@@ -20,6 +22,7 @@
 #define PREFIX ZF_HEADER_BYTES
 
 static long blocks, bytes_out, last_size;
+static void *last_block;
 
 static void *heap_alloc(void *ctx, size_t size)
 {
@@ -30,6 +33,7 @@ static void *heap_alloc(void *ctx, size_t size)
     blocks++;
     bytes_out += (long)size;
     last_size = (long)size;
+    last_block = p;
     return p;
 }
 
@@ -83,28 +87,42 @@ static void test_per_code_blocks_are_the_frames_own(void)
     int zombie = -1;
     ZfStats s;
     CHECK(pool != NULL && code != NULL);
-    /* Three deep, released inline: one to the slot, two onto the stack,
-     * whose links go in the word before each frame. */
+    /* Three deep: each a block of its own, the frame starting at it. */
     for (int i = 0; i < 3; i++) {
+        long before = blocks;
         f[i] = zf_frame_acquire_fast(code, &zombie);
         CHECK(f[i] != NULL && (uintptr_t)f[i] % ZF_FRAME_ALIGN == 0);
         CHECK_EQ(zombie, 0);
+        CHECK_EQ(blocks, before + 1);
         CHECK_EQ(last_size, 512); /* no header: 504 bytes take pymalloc's 512 */
+        CHECK(f[i] != NULL && start(f[i]) == (unsigned char *)last_block);
+        if (f[i] == NULL)
+            return;
         fill(f[i], (unsigned char)(7 * i + 1));
     }
     for (int i = 2; i >= 0; i--)
-        zf_frame_release_fast(code, f[i]);
+        zf_frame_release_fast(code, f[i]); /* the library grants the slots */
     zf_pool_stats(pool, &s);
     CHECK_EQ(s.cached_frames, 3);
     CHECK_EQ(s.cached_bytes, 3 * 512);
+    /* Now all inline: the slot's zombie and two pops of the stack, then
+     * one release into the slot and two pushes, whose links go in the
+     * word before each frame; then the same again, checking the bytes. */
+    for (int round = 0; round < 2; round++) {
+        for (int n = 0; n < 3; n++) {
+            void *p = zf_frame_hit_fast(code);
+            int i = p == f[0] ? 0 : p == f[1] ? 1 : p == f[2] ? 2 : -1;
+            CHECK(i >= 0);
+            if (i >= 0)
+                CHECK(holds(p, (unsigned char)(7 * i + 1)));
+            again[n] = p;
+        }
+        for (int n = 2; n >= 0; n--)
+            CHECK_EQ(zf_frame_give_fast(code, again[n]), 1);
+    }
     for (int n = 0; n < 3; n++) {
-        void *p = zf_frame_acquire_fast(code, &zombie);
-        int i = p == f[0] ? 0 : p == f[1] ? 1 : p == f[2] ? 2 : -1;
-        CHECK(i >= 0);
+        again[n] = zf_frame_acquire_fast(code, &zombie);
         CHECK_EQ(zombie, 1);
-        if (i >= 0)
-            CHECK(holds(p, (unsigned char)(7 * i + 1)));
-        again[n] = p;
     }
     /* The exported pair, through the reserve: a second code of the class
      * takes the first one's frames once that code is gone. */
@@ -132,6 +150,11 @@ static void test_legacy_keeps_a_header_in_front(void)
     void *f = zf_frame_acquire(a, &zombie), *g;
     ZfStats s;
     CHECK(f != NULL && (uintptr_t)f % ZF_FRAME_ALIGN == 0);
+    /* The header, then the prefix, then the pointer. */
+    CHECK((unsigned char *)f - ZF_HEADER_BYTES - PREFIX == (unsigned char *)last_block);
+    CHECK_EQ(last_size, ZF_HEADER_BYTES + 512);
+    if (f == NULL)
+        return;
     fill(f, 3);
     zf_frame_release(a, f);
     CHECK(zf_frame_acquire(a, &zombie) == f);
@@ -177,6 +200,9 @@ static void test_debug_checks_the_frames_bytes(void)
     zf_set_error_handler(pool, on_misuse, &rep);
     /* The prefix and every byte after it are the caller's while live. */
     f = zf_frame_acquire(code, NULL);
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
     fill(f, 9);
     zf_frame_release(code, f);
     CHECK_EQ(rep.count, 0);
@@ -187,16 +213,32 @@ static void test_debug_checks_the_frames_bytes(void)
     zf_frame_release(code, f);
     CHECK_EQ(rep.count, 1);
     CHECK_EQ(rep.kind, ZF_ERR_OVERRUN);
-    /* A write to a zombie's bytes: found at the next acquire. */
-    rep.count = 0;
-    f = zf_frame_acquire(code, NULL);
-    zf_frame_release(code, f);
-    f[40] ^= 1;
-    f = zf_frame_acquire(code, &zombie);
-    CHECK_EQ(zombie, 0); /* freed, not handed out */
-    CHECK_EQ(rep.count, 1);
-    CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
-    zf_frame_release(code, f);
+    /* A write to a zombie's bytes, past the pointer or in the prefix's
+     * first word (a GC head's link): found at the next acquire. */
+    for (int at = 40; at >= -PREFIX; at -= 40 + PREFIX) {
+        rep.count = 0;
+        f = zf_frame_acquire(code, NULL);
+        zf_frame_release(code, f);
+        f[at] ^= 1;
+        f = zf_frame_acquire(code, &zombie);
+        CHECK_EQ(zombie, 0); /* freed, not handed out */
+        CHECK_EQ(rep.count, 1);
+        CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+        zf_frame_release(code, f);
+    }
+    zf_code_free(code);
+    zf_pool_free(pool);
+    CHECK_EQ(blocks, 0);
+    CHECK_EQ(bytes_out, 0);
+}
+
+static void test_a_frame_holds_its_prefix(void)
+{
+    ZfPool *pool = pool_with(ZF_POLICY_PER_CODE, 0);
+    CHECK(zf_code_new(pool, PREFIX - 1) == NULL);
+    CHECK(contains(zf_last_error(), "expected 16 to"));
+    ZfCode *code = zf_code_new(pool, PREFIX);
+    CHECK(code != NULL);
     zf_code_free(code);
     zf_pool_free(pool);
     CHECK_EQ(blocks, 0);
@@ -207,5 +249,6 @@ int main(void)
     test_per_code_blocks_are_the_frames_own();
     test_legacy_keeps_a_header_in_front();
     test_debug_checks_the_frames_bytes();
+    test_a_frame_holds_its_prefix();
     return check_done();
 }

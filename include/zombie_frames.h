@@ -36,8 +36,8 @@
 
 /**
  * Bytes the library adds to each frame for its own bookkeeping; under
- * `ZF_FLAG_FRAME_PREFIX`, the bytes of the frame's prefix, and a per-code
- * pool adds none.
+ * `ZF_FLAG_FRAME_PREFIX`, also the bytes of the frame's prefix, and a
+ * per-code pool that is neither debug nor traced adds none.
  */
 #define ZF_HEADER_BYTES 16
 
@@ -58,11 +58,12 @@
 
 /**
  * Frames begin `ZF_HEADER_BYTES` before the pointer the library hands out
- * and `frame_bytes` counts those bytes (CPython's GC head, before the
- * object). While a frame is cached the library keeps a link in the word
- * just before that pointer; every other byte stays as the caller left
- * it. A per-code pool then adds no header: a block is the frame's size
- * class. Debug, traced and legacy pools keep theirs, before the prefix.
+ * and `frame_bytes` counts those bytes, so it is at least that (CPython's
+ * GC head, before the object). While the library holds a frame it keeps
+ * a link in the word just before that pointer; every other byte stays as
+ * the caller left it. A per-code pool then adds no header: a block is the
+ * frame's size class. Debug, traced and legacy pools keep theirs, before
+ * the prefix.
  */
 #define ZF_FLAG_FRAME_PREFIX 2
 
@@ -441,9 +442,10 @@ struct ZfPool *zf_pool_new(const struct ZfConfig *cfg);
 void zf_pool_free(struct ZfPool *pool);
 
 /**
- * A code object was made whose frames need `frame_bytes` bytes (1 to
- * ZF_MAX_FRAME_BYTES). NULL on a bad size or no memory (or, in a debug
- * pool, another thread inside it).
+ * A code object was made whose frames need `frame_bytes` bytes (1, or
+ * with ZF_FLAG_FRAME_PREFIX ZF_HEADER_BYTES, to ZF_MAX_FRAME_BYTES). NULL
+ * on a bad size or no memory (or, in a debug pool, another thread inside
+ * it).
  */
 struct ZfCode *zf_code_new(struct ZfPool *pool, size_t frame_bytes);
 

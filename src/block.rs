@@ -295,7 +295,7 @@ impl Heap {
     /// the tests' shorthand for `new_sized_block`.
     #[cfg(test)]
     pub fn new_block(&self, frame_bytes: usize) -> Result<Block, Error> {
-        let too_big = Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES };
+        let too_big = Error::FrameBytes { asked: frame_bytes, min: 1, max: ZF_MAX_FRAME_BYTES };
         self.new_sized_block(frame_bytes, self.layout.block_bytes(frame_bytes).ok_or(too_big)?)
     }
 

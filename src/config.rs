@@ -18,11 +18,12 @@ pub const ZF_POLICY_LEGACY: u32 = 1;
 /// Check every frame against misuse and report it through the error handler.
 pub const ZF_FLAG_DEBUG: u32 = 1;
 /// Frames begin `ZF_HEADER_BYTES` before the pointer the library hands out
-/// and `frame_bytes` counts those bytes (CPython's GC head, before the
-/// object). While a frame is cached the library keeps a link in the word
-/// just before that pointer; every other byte stays as the caller left
-/// it. A per-code pool then adds no header: a block is the frame's size
-/// class. Debug, traced and legacy pools keep theirs, before the prefix.
+/// and `frame_bytes` counts those bytes, so it is at least that (CPython's
+/// GC head, before the object). While the library holds a frame it keeps
+/// a link in the word just before that pointer; every other byte stays as
+/// the caller left it. A per-code pool then adds no header: a block is the
+/// frame's size class. Debug, traced and legacy pools keep theirs, before
+/// the prefix.
 pub const ZF_FLAG_FRAME_PREFIX: u32 = 2;
 const KNOWN_FLAGS: u32 = ZF_FLAG_DEBUG | ZF_FLAG_FRAME_PREFIX;
 

@@ -13,7 +13,7 @@ pub enum Error {
     /// A `ZF_*` environment variable holds something it cannot mean.
     Env { var: &'static str, value: String, expected: &'static str },
     /// `zf_code_new` was asked for a frame size it refuses.
-    FrameBytes { asked: usize, max: usize },
+    FrameBytes { asked: usize, min: usize, max: usize },
     /// The allocator (malloc or the hook) returned NULL.
     OutOfMemory { what: &'static str, bytes: usize },
     /// The alloc hook returned memory that is not aligned to 16.
@@ -37,8 +37,9 @@ impl fmt::Display for Error {
         match self {
             Error::Config { field, why } => write!(f, "invalid ZfConfig: field {field} {why}"),
             Error::Env { var, value, expected } => write!(f, "invalid {var}={value:?}: expected {expected}"),
-            Error::FrameBytes { asked, max } => {
-                write!(f, "zf_code_new: frame_bytes {asked} is out of range: expected 1 to {max} (ZF_MAX_FRAME_BYTES)")
+            Error::FrameBytes { asked, min, max } => {
+                let why = if *min > 1 { " (a frame holds its ZF_FLAG_FRAME_PREFIX prefix)" } else { "" };
+                write!(f, "zf_code_new: frame_bytes {asked} is out of range: expected {min} to {max} (ZF_MAX_FRAME_BYTES){why}")
             }
             Error::OutOfMemory { what, bytes } => {
                 write!(f, "out of memory: could not allocate {bytes} bytes for {what}")

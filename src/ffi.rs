@@ -160,9 +160,10 @@ pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
     unsafe { Pool::free_if_unused(pool.cast()) }
 }
 
-/// A code object was made whose frames need `frame_bytes` bytes (1 to
-/// ZF_MAX_FRAME_BYTES). NULL on a bad size or no memory (or, in a debug
-/// pool, another thread inside it).
+/// A code object was made whose frames need `frame_bytes` bytes (1, or
+/// with ZF_FLAG_FRAME_PREFIX ZF_HEADER_BYTES, to ZF_MAX_FRAME_BYTES). NULL
+/// on a bad size or no memory (or, in a debug pool, another thread inside
+/// it).
 #[no_mangle]
 pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *mut ZfCode {
     let pool = non_null!("zf_code_new", pool, ptr::null_mut());

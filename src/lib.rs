@@ -94,7 +94,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Frames are aligned to this many bytes.
 pub const ZF_FRAME_ALIGN: usize = 16;
 /// Bytes the library adds to each frame for its own bookkeeping; under
-/// `ZF_FLAG_FRAME_PREFIX`, the bytes of the frame's prefix, and a per-code
-/// pool adds none.
+/// `ZF_FLAG_FRAME_PREFIX`, also the bytes of the frame's prefix, and a
+/// per-code pool that is neither debug nor traced adds none.
 pub const ZF_HEADER_BYTES: usize = 16;
 const _: () = assert!(ZF_FRAME_ALIGN == block::ALIGN && ZF_HEADER_BYTES == block::HEADER_BYTES);

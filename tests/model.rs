@@ -96,7 +96,8 @@ fn run(seed: u64, steps: usize) {
                 let size = match churn {
                     true => rng.pick(&[1000, 4000, 4096, 16000]),
                     false => rng.pick(&[8, 24, 100, 384, 448, 1000, 4000]),
-                };
+                }
+                .max(prefix); // a prefixed frame holds its prefix
                 let code = zf_code_new(pool, size);
                 assert!(!code.is_null());
                 m.new_code(code, size);

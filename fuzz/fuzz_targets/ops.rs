@@ -103,7 +103,8 @@ impl Run {
                 let size = match input.byte() {
                     b @ 0..=199 => b as usize + 1,
                     b => (b as usize - 199) * 97,
-                };
+                }
+                .max(self.prefix()); // a prefixed frame holds its prefix
                 let code = zf_code_new(self.pool, size);
                 assert!(!code.is_null());
                 self.m.new_code(code, block_frame_bytes(size, self.debug()));

@@ -98,17 +98,19 @@ impl Pool {
     }
 
     pub fn new_code(&self, frame_bytes: usize) -> Result<NonNull<Code>, Error> {
-        if frame_bytes == 0 || frame_bytes > ZF_MAX_FRAME_BYTES {
-            return Err(Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES });
+        // A prefixed frame holds its prefix: the link is inside the frame.
+        let min = self.heap.layout.prefix().max(1);
+        let out_of_range = || Error::FrameBytes { asked: frame_bytes, min, max: ZF_MAX_FRAME_BYTES };
+        if frame_bytes < min || frame_bytes > ZF_MAX_FRAME_BYTES {
+            return Err(out_of_range());
         }
         let id = self.counters.codes_created.get() + 1;
         let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
         // Legacy blocks keep the size asked, as CPython's do.
         let layout = self.heap.layout;
         let capacity = if self.legacy() { block_frame } else { layout.size_class(block_frame) };
-        let too_big = || Error::FrameBytes { asked: frame_bytes, max: ZF_MAX_FRAME_BYTES };
-        let bytes = layout.block_bytes(capacity).ok_or_else(too_big)?;
-        let ran_bytes = layout.block_bytes(block_frame).ok_or_else(too_big)? as u64;
+        let bytes = layout.block_bytes(capacity).ok_or_else(out_of_range)?;
+        let ran_bytes = layout.block_bytes(block_frame).ok_or_else(out_of_range)? as u64;
         let shape = Shape { frame_bytes: block_frame, capacity, bytes, ran_bytes, class: self.reserve.class_of(bytes) };
         let code = Code::new(PoolLink(NonNull::from(self).cast()), id, shape, self.cfg.per_code_max, self.watched);
         let code = match self.take_spare_code() {
