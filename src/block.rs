@@ -94,6 +94,11 @@ impl Layout {
         }
     }
 
+    /// Whether a header starts each block (its sizes are then the block's own).
+    pub fn headered(self) -> bool {
+        self.headered
+    }
+
     /// The caller's bytes before the frame pointer (0 or `HEADER_BYTES`).
     pub fn prefix(self) -> usize {
         self.lead - self.header()

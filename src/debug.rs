@@ -197,6 +197,8 @@ impl Record {
 /// Where a block's frame starts (its prefix's first byte), and the bytes
 /// it holds from there (a debug pool's blocks have a header saying so).
 pub(crate) fn frame_span(heap: &Heap, block: Block) -> (*mut u8, usize) {
+    // A debug pool is watched: its blocks always carry their size.
+    debug_assert!(heap.layout.headered());
     let prefix = heap.layout.prefix();
     // SAFETY: the prefix is part of the block, before the frame pointer.
     let start = unsafe { block.frame().as_ptr().sub(prefix) };

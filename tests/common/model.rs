@@ -669,7 +669,7 @@ pub fn fill(frame: *mut u8, prefix: usize, len: usize, seed: u64) {
 pub fn holds(frame: *const u8, prefix: usize, len: usize, seed: u64) -> bool {
     // SAFETY: as in `fill`.
     let bytes = unsafe { std::slice::from_raw_parts(frame.sub(prefix), len) };
-    let link = prefix.wrapping_sub(8)..prefix;
+    let link = prefix.saturating_sub(8)..prefix; // empty without a prefix
     bytes
         .iter()
         .enumerate()
