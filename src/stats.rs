@@ -250,7 +250,7 @@ pub fn bytes(n: u64) -> String {
         return format!("{n} B");
     }
     let unit = 1u128 << (10 * u);
-    format!("{} {}", Fixed { scaled: (n as u128 * 10 + unit / 2) / unit, places: 1 }, UNITS[u])
+    format!("{} {}", Fixed::new((n as u128 * 10 + unit / 2) / unit, 1), UNITS[u])
 }
 
 /// `n` as a percentage of `of` with `places` decimals, rounded (0 when
@@ -258,19 +258,30 @@ pub fn bytes(n: u64) -> String {
 fn percent(n: u64, of: u64, places: u32) -> Fixed {
     let scale = 10u128.pow(places);
     let scaled = if of == 0 { 0 } else { (n as u128 * 100 * scale + of as u128 / 2) / of as u128 };
-    Fixed { scaled, places }
+    Fixed::new(scaled, places)
 }
 
-/// A decimal with `places` digits after the point, held as an integer.
+/// A decimal with `places` digits after the point: its whole part
+/// (at most u64's largest) and its digits after the point.
 struct Fixed {
-    scaled: u128,
+    whole: u64,
+    fraction: u64,
     places: u32,
+}
+
+impl Fixed {
+    /// `scaled` / 10^`places`. Split here so that only u64s are printed:
+    /// u128's printing costs the library over a kilobyte.
+    fn new(scaled: u128, places: u32) -> Fixed {
+        let scale = 10u128.pow(places);
+        let whole = u64::try_from(scaled / scale).unwrap_or(u64::MAX);
+        Fixed { whole, fraction: (scaled % scale) as u64, places }
+    }
 }
 
 impl fmt::Display for Fixed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scale = 10u128.pow(self.places);
-        write!(f, "{}.{:02$}", self.scaled / scale, self.scaled % scale, self.places as usize)
+        write!(f, "{}.{:02$}", self.whole, self.fraction, self.places as usize)
     }
 }
 
@@ -296,6 +307,11 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(4 << 20), "4.0 MiB");
+        assert_eq!(bytes(u64::MAX), "17179869184.0 GiB");
+        let pct = |n, of, places| percent(n, of, places).to_string();
+        assert_eq!([pct(1, 3, 2), pct(2, 3, 1), pct(5, 0, 2), pct(3, 2, 1)], ["33.33", "66.7", "0.00", "150.0"]);
+        // Past u64 the whole part saturates; the digits stay exact.
+        assert_eq!(pct(u64::MAX, 1, 1), format!("{}.0", u64::MAX));
     }
 
     #[test]
