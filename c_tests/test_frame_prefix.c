@@ -5,9 +5,10 @@
  * every byte of a zombie but the word before its pointer comes back as
  * the caller left it; a per-code pool's block is the frame's own size
  * class, with no header, and starts where the frame does; a legacy pool
- * and a debug pool keep theirs in front, and debug mode checks the
- * frame's bytes, its prefix's first word included; a frame smaller than
- * its prefix is refused; the hooks get every byte back.
+ * and a debug pool keep theirs in front, with the link in it, so every
+ * byte comes back, and debug mode checks them all, the prefix's words
+ * included; a frame smaller than its prefix is refused; the hooks get
+ * every byte back.
  */
 #define _POSIX_C_SOURCE 200809L /* posix_memalign */
 
@@ -68,15 +69,21 @@ static void fill(void *p, unsigned char seed)
         start(p)[i] = (unsigned char)(seed + i * 31);
 }
 
-/* Every byte as `fill` left it, but the library's word before `p`. */
-static int holds(void *p, unsigned char seed)
+/* Every byte as `fill` left it, but the word before `p` if `skip_link`
+ * (a plain per-code pool's link while it held the frame). */
+static int holds_but(void *p, unsigned char seed, int skip_link)
 {
     for (int i = 0; i < FRAME; i++) {
-        int link = i >= PREFIX - (int)sizeof(void *) && i < PREFIX;
+        int link = skip_link && i >= PREFIX - (int)sizeof(void *) && i < PREFIX;
         if (!link && start(p)[i] != (unsigned char)(seed + i * 31))
             return 0;
     }
     return 1;
+}
+
+static int holds(void *p, unsigned char seed)
+{
+    return holds_but(p, seed, 1);
 }
 
 static void test_per_code_blocks_are_the_frames_own(void)
@@ -159,16 +166,22 @@ static void test_legacy_keeps_a_header_in_front(void)
     zf_frame_release(a, f);
     CHECK(zf_frame_acquire(a, &zombie) == f);
     CHECK_EQ(zombie, 1);
-    CHECK(holds(f, 3));
+    CHECK(holds_but(f, 3, 0));
     /* Two of a's frames: the second goes to the free list, where b takes
-     * it whatever its size, as CPython's does. */
+     * it whatever its size, as CPython's does; its link was in the
+     * header, so every byte of it comes back. */
     g = zf_frame_acquire(a, NULL);
+    CHECK(g != NULL);
+    if (g == NULL)
+        return;
+    fill(g, 5);
     zf_frame_release(a, f);
     zf_frame_release(a, g);
     zf_pool_stats(pool, &s);
     CHECK_EQ(s.cached_bytes, 2 * (ZF_HEADER_BYTES + 512)); /* a header, then 504 rounded to 16 */
     CHECK(zf_frame_acquire(b, &zombie) == g);
     CHECK_EQ(zombie, 0);
+    CHECK(holds_but(g, 5, 0));
     zf_frame_release(b, g);
     zf_code_free(a);
     zf_code_free(b);
@@ -207,24 +220,38 @@ static void test_debug_checks_the_frames_bytes(void)
     zf_frame_release(code, f);
     CHECK_EQ(rep.count, 0);
     CHECK((unsigned char *)zf_frame_acquire(code, NULL) == f);
-    CHECK(holds(f, 9));
+    CHECK(holds_but(f, 9, 0));
     /* One byte past the frame's end: the guard. */
     start(f)[FRAME] ^= 1;
     zf_frame_release(code, f);
     CHECK_EQ(rep.count, 1);
     CHECK_EQ(rep.kind, ZF_ERR_OVERRUN);
-    /* A write to a zombie's bytes, past the pointer or in the prefix's
-     * first word (a GC head's link): found at the next acquire. */
-    for (int at = 40; at >= -PREFIX; at -= 40 + PREFIX) {
-        rep.count = 0;
-        f = zf_frame_acquire(code, NULL);
-        zf_frame_release(code, f);
-        f[at] ^= 1;
-        f = zf_frame_acquire(code, &zombie);
-        CHECK_EQ(zombie, 0); /* freed, not handed out */
-        CHECK_EQ(rep.count, 1);
-        CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
-        zf_frame_release(code, f);
+    /* A write to a zombie's bytes, past the pointer or in either word of
+     * the prefix (3.9's _gc_next, then the _gc_prev a plain pool links
+     * through), of a zombie alone or stacked on another: found when an
+     * acquire reaches it, and the stack under it is intact. */
+    static const int at[] = {40, -PREFIX, -(int)sizeof(void *)};
+    for (int stacked = 0; stacked < 2; stacked++) {
+        for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+            unsigned char *under = stacked ? zf_frame_acquire(code, NULL) : NULL;
+            rep.count = 0;
+            f = zf_frame_acquire(code, NULL);
+            CHECK(f != NULL);
+            if (f == NULL)
+                return;
+            zf_frame_release(code, under); /* the slot (NULL: a no-op) */
+            zf_frame_release(code, f);     /* the stack, over nothing */
+            f[at[i]] ^= 1;
+            if (stacked)
+                CHECK((unsigned char *)zf_frame_acquire(code, &zombie) == under && zombie == 1);
+            f = zf_frame_acquire(code, &zombie);
+            CHECK_EQ(zombie, 0); /* freed, not handed out */
+            CHECK_EQ(rep.count, 1);
+            CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+            zf_frame_release(code, f);
+            if (stacked)
+                zf_frame_release(code, under);
+        }
     }
     zf_code_free(code);
     zf_pool_free(pool);

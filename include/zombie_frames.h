@@ -59,11 +59,12 @@
 /**
  * Frames begin `ZF_HEADER_BYTES` before the pointer the library hands out
  * and `frame_bytes` counts those bytes, so it is at least that (CPython's
- * GC head, before the object). While the library holds a frame it keeps
- * a link in the word just before that pointer; every other byte stays as
- * the caller left it. A per-code pool then adds no header: a block is the
- * frame's size class. Debug, traced and legacy pools keep theirs, before
- * the prefix.
+ * GC head, before the object). While a per-code pool that is neither
+ * debug nor traced holds a frame, it keeps a link in the word just before
+ * that pointer; every other byte stays as the caller left it. Such a pool
+ * adds no header: a block is the frame's size class. Debug, traced and
+ * legacy pools keep theirs, before the prefix, with the link in it: they
+ * write none of the frame's bytes.
  */
 #define ZF_FLAG_FRAME_PREFIX 2
 
@@ -162,11 +163,6 @@
  * leaves it to the library. No frame has this address.
  */
 #define ZF_SLOT_SHUT 1
-
-/**
- * Where a pool's frames sit in their blocks, fixed when it is made.
- */
-typedef struct Layout Layout;
 
 /**
  * The zombie free list of one code object (in place of `co_zombieframe`).
@@ -406,8 +402,6 @@ typedef struct ZfCodeHot {
    */
   void *slot;
 } ZfCodeHot;
-
-
 
 #ifdef __cplusplus
 extern "C" {

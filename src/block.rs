@@ -10,16 +10,17 @@
 //! frame's bytes, as CPython's are, and what a header would say comes
 //! from the code or the reserve list the block belongs to.
 //!
-//! Every layout puts a stacked zombie's link in the word just before its
-//! frame pointer, so stacks, and the header's inline fast path, work the
-//! same on all of them.
+//! A stacked zombie's link is the header's last word, or, in the layout
+//! without one, the prefix's (`Layout::link`). In every layout the fast
+//! path serves that is the word just before the frame pointer, which the
+//! header's inline pair reads.
 
 use crate::config::{ZfAllocFn, ZfConfig, ZfDeallocFn, ZF_MAX_FRAME_BYTES};
 use crate::error::Error;
 use crate::os;
 use core::cell::Cell;
 use core::ffi::c_void;
-use core::mem::{align_of, size_of};
+use core::mem::{align_of, offset_of, size_of};
 use core::ptr::NonNull;
 
 /// Frames, and everything the library allocates, are aligned to this.
@@ -32,14 +33,14 @@ struct Header {
     capacity: u32,
     /// `block_bytes(capacity)`: what the block really holds.
     bytes: u32,
-    /// The link of a stacked zombie (`Block::next`) in the layout without
-    /// a prefix, where the header ends at the frame pointer.
+    /// The link of a stacked zombie (`Block::next`): a header keeps it out
+    /// of the caller's bytes, the prefix's too.
     _next: *mut u8,
 }
 
 pub(crate) const HEADER_BYTES: usize = size_of::<Header>();
 /// Where the link sits, from the frame: the C fast path relies on it.
-const _: () = assert!(HEADER_BYTES == 16 && core::mem::offset_of!(Header, _next) == HEADER_BYTES - size_of::<usize>());
+const _: () = assert!(HEADER_BYTES == 16 && offset_of!(Header, _next) == HEADER_BYTES - size_of::<usize>());
 
 /// Bytes of one block for a frame of `frame_bytes` in the default layout,
 /// or None on overflow.
@@ -79,6 +80,8 @@ pub struct Layout {
 
 impl Layout {
     /// A header, then the frame.
+    ///
+    /// cbindgen:ignore
     pub const DEFAULT: Layout = Layout { lead: HEADER_BYTES, headered: true };
 
     /// `prefix`: the caller's frames begin `HEADER_BYTES` before the
@@ -102,6 +105,16 @@ impl Layout {
     /// The caller's bytes before the frame pointer (0 or `HEADER_BYTES`).
     pub fn prefix(self) -> usize {
         self.lead - self.header()
+    }
+
+    /// Where a stacked zombie's link sits: the header's last word, so
+    /// that a watched pool writes none of a prefix's bytes (debug mode
+    /// then sees a write to any of them); else the prefix's last word.
+    pub fn link(self) -> Link {
+        match self.headered {
+            true => Link(offset_of!(Header, _next) as isize - self.lead as isize),
+            false => Link::FAST,
+        }
     }
 
     fn header(self) -> usize {
@@ -154,24 +167,38 @@ impl Block {
         Block(frame)
     }
 
-    /// The word before the frame: a stacked zombie's link.
-    fn link(self) -> *mut *mut u8 {
-        // SAFETY: every layout has at least HEADER_BYTES of the block
-        // before the frame (`Layout::lead`), so this stays inside it.
-        unsafe { self.0.as_ptr().sub(size_of::<usize>()).cast() }
+    /// A stacked zombie's link word.
+    fn link(self, at: Link) -> *mut *mut u8 {
+        // SAFETY: `at` is its layout's `link`, inside the block's lead
+        // (at most `Layout::lead` bytes before the frame).
+        unsafe { self.0.as_ptr().offset(at.0).cast() }
     }
 
     /// The frame stacked under this one (see `Stack`).
-    fn next(self) -> *mut u8 {
+    fn next(self, at: Link) -> *mut u8 {
         // SAFETY: a Block's link word is readable and aligned (see `link`).
-        unsafe { *self.link() }
+        unsafe { *self.link(at) }
     }
 
-    fn set_next(self, next: *mut u8) {
+    fn set_next(self, at: Link, next: *mut u8) {
         // SAFETY: as in `next`; only stacks write this word, and only
         // while the block is cached.
-        unsafe { *self.link() = next }
+        unsafe { *self.link(at) = next }
     }
+}
+
+/// Where a block's link word is, from its frame pointer (a negative
+/// offset): its layout's (`Layout::link`), fixed for the pool.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Link(isize);
+
+impl Link {
+    /// The word just before the frame: the link of every pool the fast
+    /// path serves (a plain pool's, whatever its layout), which the
+    /// header's inline pair reads.
+    ///
+    /// cbindgen:ignore
+    pub const FAST: Link = Link(-(size_of::<usize>() as isize));
 }
 
 /// The block of a frame pointer read from a stack, if any.
@@ -184,31 +211,39 @@ fn block_of(frame: *mut u8) -> Option<Block> {
 /// (which the C fast path also pops and pushes), its cold stack, the
 /// reserve. The stack keeps no count: its owner does, if it needs one.
 #[derive(Clone, Copy)]
-pub struct Stack<'a>(pub &'a Cell<*mut u8>);
+pub struct Stack<'a> {
+    top: &'a Cell<*mut u8>,
+    /// Where its blocks' links sit: their pool's layout's.
+    at: Link,
+}
 
-impl Stack<'_> {
+impl<'a> Stack<'a> {
+    pub fn new(top: &'a Cell<*mut u8>, at: Link) -> Stack<'a> {
+        Stack { top, at }
+    }
+
     pub fn is_empty(self) -> bool {
-        self.0.get().is_null()
+        self.top.get().is_null()
     }
 
     pub fn push(self, block: Block) {
-        block.set_next(self.0.get());
-        self.0.set(block.frame().as_ptr());
+        block.set_next(self.at, self.top.get());
+        self.top.set(block.frame().as_ptr());
     }
 
     /// The most recently pushed block (the warmest in the CPU caches).
     pub fn pop(self) -> Option<Block> {
-        let block = block_of(self.0.get())?;
-        self.0.set(block.next());
+        let block = block_of(self.top.get())?;
+        self.top.set(block.next(self.at));
         Some(block)
     }
 
     /// The blocks, top first.
     pub fn iter(self) -> impl Iterator<Item = Block> {
-        let mut at = block_of(self.0.get());
+        let (mut next, at) = (block_of(self.top.get()), self.at);
         core::iter::from_fn(move || {
-            let block = at?;
-            at = block_of(block.next());
+            let block = next?;
+            next = block_of(block.next(at));
             Some(block)
         })
     }
@@ -216,9 +251,10 @@ impl Stack<'_> {
     /// Covers this stack with every block of `other`, in their order, and
     /// empties `other`. Walks `other`, not this one.
     pub fn cover_with(self, other: Stack<'_>) {
+        debug_assert_eq!(self.at, other.at);
         let Some(bottom) = other.iter().last() else { return };
-        bottom.set_next(self.0.get());
-        self.0.set(other.0.replace(core::ptr::null_mut()));
+        bottom.set_next(self.at, self.top.get());
+        self.top.set(other.top.replace(core::ptr::null_mut()));
     }
 }
 
@@ -240,13 +276,13 @@ impl List {
         self.len.get()
     }
 
-    pub fn push(&self, block: Block) {
-        Stack(&self.head).push(block);
+    pub fn push(&self, at: Link, block: Block) {
+        Stack::new(&self.head, at).push(block);
         self.len.set(self.len.get() + 1);
     }
 
-    pub fn pop(&self) -> Option<Block> {
-        let block = Stack(&self.head).pop()?;
+    pub fn pop(&self, at: Link) -> Option<Block> {
+        let block = Stack::new(&self.head, at).pop()?;
         self.len.set(self.len.get() - 1);
         Some(block)
     }
@@ -437,10 +473,10 @@ mod tests {
             // SAFETY: the frame came from this live block.
             assert_eq!(unsafe { Block::from_frame(b.frame()) }, b);
             let top = Cell::new(core::ptr::null_mut());
-            let stack = Stack(&top);
+            let stack = Stack::new(&top, layout.link());
             assert!(stack.is_empty() && stack.pop().is_none());
             stack.push(b);
-            assert_eq!((b.next(), top.get()), (core::ptr::null_mut(), b.frame().as_ptr()));
+            assert_eq!((b.next(layout.link()), top.get()), (core::ptr::null_mut(), b.frame().as_ptr()));
             assert_eq!((stack.pop(), stack.is_empty()), (Some(b), true));
             // SAFETY: allocated above, not used again.
             unsafe { heap.free_block(b, layout.block_bytes(40).unwrap()) };
@@ -448,8 +484,11 @@ mod tests {
     }
 
     #[test]
-    fn the_link_is_the_word_before_the_frame_and_nothing_else_is_written() {
-        for layout in [Layout::DEFAULT, PREFIXED, PREFIXED_HEADERED] {
+    fn the_link_is_the_headers_last_word_or_the_prefixs_and_nothing_else_is_written() {
+        // Where the link goes, from the frame pointer, and whether the
+        // caller's bytes (from the prefix on) hold it.
+        for (layout, link, in_frame) in [(Layout::DEFAULT, 8, false), (PREFIXED, 8, true), (PREFIXED_HEADERED, 24, false)] {
+            assert_eq!(layout.link(), Link(-(link as isize)));
             let heap = heap(layout);
             let (a, b) = (heap.new_block(64).unwrap(), heap.new_block(64).unwrap());
             // SAFETY: a block holds its prefix, before the frame.
@@ -459,25 +498,29 @@ mod tests {
                 unsafe { start(x).write_bytes(0xAB, 64) };
             }
             let top = Cell::new(core::ptr::null_mut());
-            Stack(&top).push(a);
-            Stack(&top).push(b);
+            Stack::new(&top, layout.link()).push(a);
+            Stack::new(&top, layout.link()).push(b);
             // SAFETY: as above.
             let bytes = unsafe { core::slice::from_raw_parts(start(b), 64) };
-            let link = layout.prefix().checked_sub(8);
-            for (i, &byte) in bytes.iter().enumerate() {
-                let in_link = link.is_some_and(|l| (l..l + 8).contains(&i));
-                assert!(in_link || byte == 0xAB, "{layout:?}: byte {i} written");
-            }
-            // SAFETY: the word before b's frame, inside the block.
-            let link = unsafe { b.frame().as_ptr().cast::<*mut u8>().sub(1) };
+            let written: Vec<usize> = (0..64).filter(|&i| bytes[i] != 0xAB).collect();
+            let expected: Vec<usize> = match in_frame {
+                true => (layout.prefix() - 8..layout.prefix()).collect(),
+                false => vec![],
+            };
+            assert_eq!(written, expected, "{layout:?}");
+            // SAFETY: the link's word, inside the block's lead.
+            let word = unsafe { b.frame().as_ptr().sub(link).cast::<*mut u8>() };
             // SAFETY: that word, aligned and written by the push.
-            assert_eq!(unsafe { *link }, a.frame().as_ptr());
-            assert_eq!((Stack(&top).pop(), Stack(&top).pop()), (Some(b), Some(a)));
+            assert_eq!(unsafe { *word }, a.frame().as_ptr());
+            let stack = Stack::new(&top, layout.link());
+            assert_eq!((stack.pop(), stack.pop()), (Some(b), Some(a)));
             for x in [a, b] {
                 // SAFETY: allocated above, in no stack now.
                 unsafe { heap.free_block(x, layout.block_bytes(64).unwrap()) };
             }
         }
+        // The fast path's word, wherever it reads one.
+        assert_eq!([Layout::DEFAULT, PREFIXED].map(Layout::link), [Link::FAST; 2]);
     }
 
     /// Blocks of capacities 16, 32, ... (so each is told by its capacity).
@@ -502,7 +545,7 @@ mod tests {
         let heap = heap(Layout::DEFAULT);
         let all = blocks(&heap, 5);
         let (a, b) = (Cell::new(core::ptr::null_mut()), Cell::new(core::ptr::null_mut()));
-        let (sa, sb) = (Stack(&a), Stack(&b));
+        let (sa, sb) = (Stack::new(&a, Link::FAST), Stack::new(&b, Link::FAST));
         all[..2].iter().for_each(|&x| sa.push(x));
         all[2..].iter().for_each(|&x| sb.push(x));
         assert_eq!((capacities(&heap, sa), capacities(&heap, sb)), (vec![32, 16], vec![80, 64, 48]));
@@ -521,12 +564,12 @@ mod tests {
         let heap = heap(Layout::DEFAULT);
         let all = blocks(&heap, 3);
         let list = List::default();
-        all.iter().for_each(|&x| list.push(x));
+        all.iter().for_each(|&x| list.push(Link::FAST, x));
         assert_eq!(list.len(), 3);
         let cap = |b: Option<Block>| b.map(|b| heap.capacity(b, 0));
-        assert_eq!(cap(list.pop()), Some(48));
-        assert_eq!((list.len(), cap(list.pop()), list.len()), (2, Some(32), 1));
-        assert_eq!((cap(list.pop()), list.pop(), list.len()), (Some(16), None, 0));
+        assert_eq!(cap(list.pop(Link::FAST)), Some(48));
+        assert_eq!((list.len(), cap(list.pop(Link::FAST)), list.len()), (2, Some(32), 1));
+        assert_eq!((cap(list.pop(Link::FAST)), list.pop(Link::FAST), list.len()), (Some(16), None, 0));
         free_all(&heap, all);
     }
 }

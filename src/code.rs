@@ -24,7 +24,7 @@
 //! Fields are `Cell`s: a code is reached from the caller's handle and from
 //! the pool's ring, and a pool is used by one thread at a time.
 
-use crate::block::{Block, Stack};
+use crate::block::{Block, Link, Stack};
 use crate::hot::{Work, ZfCodeHot};
 use core::cell::Cell;
 use core::ptr::NonNull;
@@ -41,6 +41,8 @@ pub struct Code {
     /// A watched pool's hot state, out of the fast path's sight.
     shadow: ZfCodeHot,
     watched: bool,
+    /// Where its zombies' links sit (its pool's `Layout::link`).
+    link: Link,
     /// `zf_code_free` was called; the struct waits for its last live frame.
     freed: Cell<bool>,
     /// Set by acquires (and by a release that must make room), cleared by
@@ -123,12 +125,13 @@ pub struct Shape {
 }
 
 impl Code {
-    pub fn new(pool: PoolLink, id: u64, shape: Shape, limit: u32, watched: bool) -> Code {
+    pub fn new(pool: PoolLink, id: u64, shape: Shape, limit: u32, watched: bool, link: Link) -> Code {
         let Shape { frame_bytes, capacity, bytes, ran_bytes, class } = shape;
         Code {
             hot: ZfCodeHot::inert(),
             shadow: ZfCodeHot::inert(),
             watched,
+            link,
             freed: Cell::new(false),
             used: Cell::new(false),
             in_ring: Cell::new(false),
@@ -162,8 +165,27 @@ impl Code {
         }
     }
 
+    /// The state's stack of hot zombies.
+    fn stack(&self) -> Stack<'_> {
+        self.state().stack(self.link)
+    }
+
     fn cold(&self) -> Stack<'_> {
-        Stack(&self.cold)
+        Stack::new(&self.cold, self.link)
+    }
+
+    /// The hit path on the state the slow path works on (`ZfCodeHot::take`).
+    pub fn take(&self) -> Option<NonNull<u8>> {
+        self.state().take(self.link)
+    }
+
+    /// The cached release on that state (`ZfCodeHot::give`).
+    ///
+    /// # Safety
+    /// `frame` is a live frame of this code.
+    pub unsafe fn give(&self, frame: NonNull<u8>) -> bool {
+        // SAFETY: forwarded contract; the link is its pool's.
+        unsafe { self.state().give(frame, self.link) }
     }
 
     /// The fast path's work since the last `sync` (see `src/hot.rs`).
@@ -289,14 +311,14 @@ impl Code {
     /// The zombie an acquire would take next, if any.
     pub fn peek(&self) -> Option<Block> {
         let s = self.state();
-        s.slot_block().or_else(|| s.stack().iter().next()).or_else(|| self.cold().iter().next())
+        s.slot_block().or_else(|| self.stack().iter().next()).or_else(|| self.cold().iter().next())
     }
 
     /// When the slot and the hot stack are empty, brings the top cold
     /// zombie up into the stack. False when there is none anywhere.
     pub fn warm_up(&self) -> bool {
         let s = self.state();
-        if s.slot_zombie().is_some() || !s.stack().is_empty() {
+        if s.slot_zombie().is_some() || !self.stack().is_empty() {
             return true;
         }
         self.warm_up_cold()
@@ -307,14 +329,14 @@ impl Code {
     pub fn warm_up_cold(&self) -> bool {
         let Some(block) = self.cold().pop() else { return false };
         self.cold_len.set(self.cold_len.get() - 1);
-        self.state().stack().push(block);
+        self.stack().push(block);
         true
     }
 
     /// Takes a zombie out, with its slot, without handing it out: the
     /// coldest first (eviction), or the one an acquire would take next.
     pub fn remove(&self, coldest_first: bool) -> Option<Block> {
-        let (hot, cold) = (self.state().stack(), self.cold());
+        let (hot, cold) = (self.stack(), self.cold());
         let cold = || cold.pop().inspect(|_| self.cold_len.set(self.cold_len.get() - 1));
         let slot = || self.state().remove_slot_block();
         let block = match coldest_first {
@@ -362,7 +384,7 @@ impl Code {
     /// At a sweep: every zombie becomes cold.
     pub fn cool_down(&self) {
         let s = self.state();
-        self.cold().cover_with(s.stack());
+        self.cold().cover_with(self.stack());
         if let Some(block) = s.remove_slot_block() {
             self.cold().push(block);
         }

@@ -19,11 +19,12 @@ pub const ZF_POLICY_LEGACY: u32 = 1;
 pub const ZF_FLAG_DEBUG: u32 = 1;
 /// Frames begin `ZF_HEADER_BYTES` before the pointer the library hands out
 /// and `frame_bytes` counts those bytes, so it is at least that (CPython's
-/// GC head, before the object). While the library holds a frame it keeps
-/// a link in the word just before that pointer; every other byte stays as
-/// the caller left it. A per-code pool then adds no header: a block is the
-/// frame's size class. Debug, traced and legacy pools keep theirs, before
-/// the prefix.
+/// GC head, before the object). While a per-code pool that is neither
+/// debug nor traced holds a frame, it keeps a link in the word just before
+/// that pointer; every other byte stays as the caller left it. Such a pool
+/// adds no header: a block is the frame's size class. Debug, traced and
+/// legacy pools keep theirs, before the prefix, with the link in it: they
+/// write none of the frame's bytes.
 pub const ZF_FLAG_FRAME_PREFIX: u32 = 2;
 const KNOWN_FLAGS: u32 = ZF_FLAG_DEBUG | ZF_FLAG_FRAME_PREFIX;
 

@@ -197,7 +197,8 @@ impl Record {
 /// Where a block's frame starts (its prefix's first byte), and the bytes
 /// it holds from there (a debug pool's blocks have a header saying so).
 pub(crate) fn frame_span(heap: &Heap, block: Block) -> (*mut u8, usize) {
-    // A debug pool is watched: its blocks always carry their size.
+    // A debug pool is watched: its blocks always carry their size, and
+    // their link (`Layout::link`), outside the span.
     debug_assert!(heap.layout.headered());
     let prefix = heap.layout.prefix();
     // SAFETY: the prefix is part of the block, before the frame pointer.
@@ -205,10 +206,10 @@ pub(crate) fn frame_span(heap: &Heap, block: Block) -> (*mut u8, usize) {
     (start, heap.capacity(block, 0).next_multiple_of(ALIGN))
 }
 
-/// A checksum of every frame byte of a block, guard included, but the
-/// word before the frame pointer when it is the frame's own (a prefix's
-/// last word links the block into the cache's lists): 64-bit words,
-/// multiply and rotate. It needs nothing but the block.
+/// A checksum of every frame byte of a block, its prefix and guard
+/// included (a debug pool's blocks keep their link in the header, out of
+/// the frame: `Layout::link`): 64-bit words, multiply and rotate. It
+/// needs nothing but the block.
 #[inline(never)]
 pub(crate) fn checksum(heap: &Heap, block: Block) -> u64 {
     let (start, span) = frame_span(heap, block);
@@ -216,14 +217,10 @@ pub(crate) fn checksum(heap: &Heap, block: Block) -> u64 {
     // initialised (fresh frames are filled, guards too) and ours while it
     // is a zombie.
     let bytes = unsafe { core::slice::from_raw_parts(start, span) };
-    // The link's word, if the frame's own: the library writes it.
-    let link = heap.layout.prefix().checked_sub(8);
     let mut h = span as u64;
     let mut words = bytes.chunks_exact(8);
-    for (i, w) in (&mut words).enumerate() {
-        if Some(i * 8) != link {
-            h = (h ^ u64::from_le_bytes(w.try_into().unwrap())).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
-        }
+    for w in &mut words {
+        h = (h ^ u64::from_le_bytes(w.try_into().unwrap())).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
     }
     for &b in words.remainder() {
         h = (h ^ b as u64).wrapping_mul(0x100_0000_01B3);

@@ -18,6 +18,7 @@
 //! same functions, hence `unsafe`.
 #![allow(clippy::missing_safety_doc)]
 
+use crate::block::Link;
 use crate::code::Code;
 use crate::config::ZfConfig;
 use crate::debug::ZfErrorHandler;
@@ -208,7 +209,7 @@ pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
 pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     // The hit path first, as zf_frame_acquire_fast runs it; all else is cold.
     // SAFETY: a non-null code is alive (header contract).
-    if let Some(frame) = unsafe { code.cast::<Code>().as_ref() }.and_then(|c| c.hot.take()) {
+    if let Some(frame) = unsafe { code.cast::<Code>().as_ref() }.and_then(|c| c.hot.take(Link::FAST)) {
         // SAFETY: a non-null `is_zombie` points to a writable int.
         if let Some(out) = unsafe { is_zombie.as_mut() } {
             *out = 1;
@@ -250,7 +251,7 @@ pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void)
     // SAFETY: `frame` came from zf_frame_acquire on this code and is live
     // (header contract; in debug mode the hot state is inert, so the slow
     // path checks it).
-    if unsafe { hot.give(frame) } {
+    if unsafe { hot.give(frame, Link::FAST) } {
         return;
     }
     // SAFETY: forwarded contract.

@@ -28,7 +28,7 @@
 //! trace, the legacy policy) leaves this state inert (`slot` shut, `top`
 //! NULL, `room` 0), so both functions always fall through to the slow path.
 
-use crate::block::{Block, Stack};
+use crate::block::{Block, Link, Stack};
 use crate::stats::{Counters, Tally, ZfStats};
 use core::cell::Cell;
 use core::ffi::c_void;
@@ -145,23 +145,24 @@ impl ZfCodeHot {
         Some(block)
     }
 
-    /// The stack of hot zombies, for the slow path.
-    pub fn stack(&self) -> Stack<'_> {
+    /// The stack of hot zombies, linked `at` their pool's `Layout::link`
+    /// (`Link::FAST` wherever the fast path reads it).
+    pub fn stack(&self, at: Link) -> Stack<'_> {
         // SAFETY: Cell<*mut c_void> and Cell<*mut u8> have the same layout.
-        Stack(unsafe { &*(&self.top as *const Cell<*mut c_void>).cast::<Cell<*mut u8>>() })
+        Stack::new(unsafe { &*(&self.top as *const Cell<*mut c_void>).cast::<Cell<*mut u8>>() }, at)
     }
 
     /// A zombie hit: the slot's zombie, else the stack's top, or None.
-    /// `zf_frame_hit_fast`.
+    /// `zf_frame_hit_fast` (with `Link::FAST`).
     #[inline(always)]
-    pub fn take(&self) -> Option<NonNull<u8>> {
+    pub fn take(&self, at: Link) -> Option<NonNull<u8>> {
         let frame = match self.slot_zombie() {
             Some(frame) => {
                 self.slot.set(core::ptr::null_mut());
                 frame
             }
             None => {
-                let block = self.stack().pop()?;
+                let block = self.stack(at).pop()?;
                 self.room.set(self.room.get() + 1);
                 block.frame()
             }
@@ -171,12 +172,13 @@ impl ZfCodeHot {
     }
 
     /// A cached release: the frame fills the slot if it is free, else goes
-    /// on the stack if there is room. `zf_frame_give_fast`.
+    /// on the stack if there is room. `zf_frame_give_fast` (with
+    /// `Link::FAST`).
     ///
     /// # Safety
-    /// `frame` is a live frame of this code.
+    /// `frame` is a live frame of this code, whose pool links blocks `at`.
     #[inline(always)]
-    pub unsafe fn give(&self, frame: NonNull<u8>) -> bool {
+    pub unsafe fn give(&self, frame: NonNull<u8>, at: Link) -> bool {
         if self.slot_free() {
             self.slot.set(frame.as_ptr().cast());
             return true;
@@ -186,7 +188,7 @@ impl ZfCodeHot {
             return false;
         }
         // SAFETY: by the contract, a live frame of ours.
-        self.stack().push(unsafe { Block::from_frame(frame) });
+        self.stack(at).push(unsafe { Block::from_frame(frame) });
         self.room.set(room - 1);
         true
     }

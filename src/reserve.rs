@@ -8,7 +8,7 @@
 //! trimming give those back first). Under the legacy policy every block goes to
 //! one list, CPython's global free list, whatever its size.
 
-use crate::block::{Block, List, ALIGN};
+use crate::block::{Block, Link, List, ALIGN};
 use core::cell::Cell;
 
 /// Classes of blocks from 32 bytes to those of `ZF_MAX_FRAME_BYTES` plus a
@@ -48,15 +48,18 @@ pub struct Reserve {
     len: Cell<u32>,
     /// Legacy: one list for every size (CPython's free list).
     one_list: bool,
+    /// Where its blocks' links sit (the pool's `Layout::link`).
+    at: Link,
 }
 
 impl Reserve {
-    pub fn new(one_list: bool) -> Reserve {
+    pub fn new(one_list: bool, at: Link) -> Reserve {
         Reserve {
             classes: core::array::from_fn(|_| List::default()),
             occupied: core::array::from_fn(|_| Cell::new(0)),
             len: Cell::new(0),
             one_list,
+            at,
         }
     }
 
@@ -87,7 +90,7 @@ impl Reserve {
 
     /// Retires `block` to list `i` (`class_of` its bytes).
     pub fn push(&self, i: usize, block: Block) {
-        self.classes[i].push(block);
+        self.classes[i].push(self.at, block);
         self.mark(i, true);
         self.len.set(self.len.get() + 1);
     }
@@ -95,7 +98,7 @@ impl Reserve {
     /// The most recently retired frame of list `i` (`class_of`; under
     /// legacy: the head of the one list, whatever its size).
     pub fn take(&self, i: usize) -> Option<Block> {
-        let block = self.classes[i].pop()?;
+        let block = self.classes[i].pop(self.at)?;
         if self.classes[i].len() == 0 {
             self.mark(i, false);
         }
@@ -164,7 +167,7 @@ mod tests {
     #[test]
     fn a_miss_finds_its_class_or_nothing() {
         let (heap, b) = blocks(&[448, 100, 440, 4000, 100]);
-        let r = Reserve::new(false);
+        let r = Reserve::new(false, Link::FAST);
         for &block in &b {
             r.push(r.class_of(heap.bytes(block, 0)), block);
         }
@@ -186,7 +189,7 @@ mod tests {
     #[test]
     fn legacy_keeps_one_list_of_every_size() {
         let (heap, b) = blocks(&[448, 100, 4000]);
-        let r = Reserve::new(true);
+        let r = Reserve::new(true, Link::FAST);
         for &block in &b {
             r.push(r.class_of(heap.bytes(block, 0)), block);
         }

@@ -124,7 +124,7 @@ impl Run {
                 match self.m.acquire(ci) {
                     Want::Zombie(addr) => {
                         assert_eq!((is_zombie, frame as usize), (1, addr), "not the zombie the hit takes next");
-                        assert!(holds(frame.cast(), self.prefix(), len, self.contents[&addr]), "zombie bytes changed");
+                        assert!(holds(frame.cast(), self.prefix(), len, self.contents[&addr], self.debug()), "zombie bytes changed");
                     }
                     Want::Reserve(addr) => assert_eq!((is_zombie, frame as usize), (0, addr), "not the reserve frame"),
                     Want::Fresh => {

@@ -34,7 +34,7 @@ impl Pool {
         // leaving the counting to the next sync: so every pool counts, and
         // decides, at the same moments. Legacy has no inline path.
         if !self.legacy() {
-            if let Some(frame) = code.state().take() {
+            if let Some(frame) = code.take() {
                 self.traced(|t| t.acquire(code.id, frame.as_ptr()));
                 return Ok((frame, true));
             }
@@ -121,7 +121,7 @@ impl Pool {
             return None;
         }
         // SAFETY: the slot and the hot stack hold only this code's zombies.
-        let block = unsafe { Block::from_frame(code.state().take()?) };
+        let block = unsafe { Block::from_frame(code.take()?) };
         self.sync(code);
         self.count_own_size(code, block, -1);
         Some(block)

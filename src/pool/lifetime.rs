@@ -51,7 +51,7 @@ impl Pool {
             closed: Cell::new(false),
             aging: Aging::new(cfg.sweep_every),
             ring: Ring::default(),
-            reserve: Reserve::new(cfg.policy == ZF_POLICY_LEGACY),
+            reserve: Reserve::new(cfg.policy == ZF_POLICY_LEGACY, heap.layout.link()),
             reserve_max,
             handler: Cell::new(Handler::default()),
             counters: Counters::default(),
@@ -112,7 +112,8 @@ impl Pool {
         let bytes = layout.block_bytes(capacity).ok_or_else(out_of_range)?;
         let ran_bytes = layout.block_bytes(block_frame).ok_or_else(out_of_range)? as u64;
         let shape = Shape { frame_bytes: block_frame, capacity, bytes, ran_bytes, class: self.reserve.class_of(bytes) };
-        let code = Code::new(PoolLink(NonNull::from(self).cast()), id, shape, self.cfg.per_code_max, self.watched);
+        let link = self.heap.layout.link();
+        let code = Code::new(PoolLink(NonNull::from(self).cast()), id, shape, self.cfg.per_code_max, self.watched, link);
         let code = match self.take_spare_code() {
             Some(spare) => {
                 // SAFETY: a dead code's struct, which nothing refers to

@@ -38,7 +38,7 @@ impl Pool {
             let p = Pool::of(c);
             p.traced(|t| t.release(frame.as_ptr()));
             // SAFETY: `frame` is a live frame of `c` (the contract).
-            if unsafe { c.state().give(frame) } {
+            if unsafe { c.give(frame) } {
                 return; // as the inline path would: counted at the next sync
             }
             // No free unit (legacy never has one here: its acquires take
@@ -73,7 +73,7 @@ impl Pool {
     /// The slow path's cached release: the hit path itself (`ZfCodeHot::give`).
     fn give_zombie(&self, code: &Code, block: Block) -> bool {
         // SAFETY: `block` is a live frame of `code` (the callers' contract).
-        if !unsafe { code.state().give(block.frame()) } {
+        if !unsafe { code.give(block.frame()) } {
             return false;
         }
         self.sync(code);

@@ -665,11 +665,14 @@ pub fn fill(frame: *mut u8, prefix: usize, len: usize, seed: u64) {
 }
 
 /// Whether a zombie holds what `fill` wrote, but for the word before
-/// `frame`, the library's while it is cached.
-pub fn holds(frame: *const u8, prefix: usize, len: usize, seed: u64) -> bool {
+/// `frame` when the library keeps its link there (a prefix's last word, in
+/// a pool that is not `watched`: a debug or traced pool keeps its header,
+/// and the link in it).
+pub fn holds(frame: *const u8, prefix: usize, len: usize, seed: u64, watched: bool) -> bool {
     // SAFETY: as in `fill`.
     let bytes = unsafe { std::slice::from_raw_parts(frame.sub(prefix), len) };
-    let link = prefix.saturating_sub(8)..prefix; // empty without a prefix
+    let linked = if watched { 0 } else { prefix };
+    let link = linked.saturating_sub(8)..linked; // empty without a prefix
     bytes
         .iter()
         .enumerate()
