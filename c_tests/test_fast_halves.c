@@ -1,19 +1,27 @@
 /*
  * The inline pair's halves, zf_frame_hit_fast and zf_frame_give_fast, as
  * glue with slow paths of its own calls them: the hit alone, else the
- * exported acquire; the cached release alone, else the exported release.
- * And an inert ZfCodeHot (ZF_CODE_HOT_INERT) standing in for a code that
- * has no ZfCode yet: neither half hits it, takes a frame, or writes it.
+ * exported acquire (zf_frame_acquire_slow, or zf_frame_acquire); the
+ * cached release alone, else the exported release (zf_frame_release_slow,
+ * or zf_frame_release): the counts are the same either way. The slow
+ * entries called without the inline half first: a release is
+ * zf_frame_release's; an acquire past a zombie is still a valid frame, and
+ * the counts stay exact. And an inert ZfCodeHot (ZF_CODE_HOT_INERT)
+ * standing in for a code that has no ZfCode yet: neither half hits it,
+ * takes a frame, or writes it.
  */
 #include "check.h"
 
 enum { DEPTH = 3 };
 
+/* After the inline half: the slow entries, or else the exported pair. */
+static int slow_entries;
+
 static void *acquire(ZfCode *code)
 {
     void *f = zf_frame_hit_fast(code);
     if (f == NULL)
-        f = zf_frame_acquire(code, NULL);
+        f = slow_entries ? zf_frame_acquire_slow(code, NULL) : zf_frame_acquire(code, NULL);
     CHECK(f != NULL);
     return f;
 }
@@ -23,7 +31,10 @@ static int release(ZfCode *code, void *frame)
 {
     if (zf_frame_give_fast(code, frame))
         return 1;
-    zf_frame_release(code, frame);
+    if (slow_entries)
+        zf_frame_release_slow(code, frame);
+    else
+        zf_frame_release(code, frame);
     return 0;
 }
 
@@ -84,10 +95,44 @@ static void test_recursion(void)
     zf_pool_free(pool);
 }
 
+static void test_slow_entries_alone(void)
+{
+    ZfPool *pool = zf_pool_new(NULL);
+    ZfCode *code = zf_code_new(pool, 400);
+    void *a = zf_frame_acquire_slow(code, NULL), *b = zf_frame_acquire_slow(code, NULL), *c;
+    int zombie = -1;
+    ZfStats s;
+    CHECK(a != NULL && b != NULL && a != b);
+    /* Releases the inline state could take: cached all the same. */
+    zf_frame_release_slow(code, a);
+    zf_frame_release_slow(code, b);
+    s = stats_of(pool);
+    CHECK_EQ(s.cached_frames, 2);
+    /* An acquire that skips the inline state holding both: a frame all
+     * the same, and counts that add up. */
+    c = zf_frame_acquire_slow(code, &zombie);
+    CHECK(c != NULL && (zombie == 0 || zombie == 1));
+    s = stats_of(pool);
+    CHECK_EQ(s.acquires, 3);
+    CHECK_EQ(s.live_frames, 1);
+    CHECK_EQ(s.zombie_hits + s.shared_hits + s.fresh_allocs, 3);
+    CHECK_EQ(s.cached_frames, zombie ? 1 : 2);
+    zf_frame_release_slow(code, c);
+    zf_frame_release_slow(code, NULL); /* a no-op */
+    s = stats_of(pool);
+    CHECK_EQ(s.live_frames, 0);
+    CHECK_EQ(s.releases, 3);
+    zf_code_free(code);
+    zf_pool_free(pool);
+}
+
 int main(void)
 {
     test_inert_stand_in();
-    test_one_frame_at_a_time();
-    test_recursion();
+    for (slow_entries = 0; slow_entries < 2; slow_entries++) {
+        test_one_frame_at_a_time();
+        test_recursion();
+    }
+    test_slow_entries_alone();
     return check_done();
 }

@@ -464,11 +464,26 @@ void zf_code_free(struct ZfCode *code);
 void *zf_frame_acquire(struct ZfCode *code, int *is_zombie);
 
 /**
+ * `zf_frame_acquire` for a caller whose `zf_frame_hit_fast` just returned
+ * NULL: the same, less a second look at the inline state. A call while
+ * that state holds a zombie is still correct, but may hand out another
+ * frame and leave the zombie cached.
+ */
+void *zf_frame_acquire_slow(struct ZfCode *code, int *is_zombie);
+
+/**
  * The frame is no longer used: it becomes a zombie of `code`, or else
  * retires to the reserve, or goes back to the allocator. A NULL frame is
  * a no-op.
  */
 void zf_frame_release(struct ZfCode *code, void *frame);
+
+/**
+ * `zf_frame_release` for a caller whose `zf_frame_give_fast` just
+ * returned 0: the same, less a second try of the inline state (a call
+ * that skipped it is the same as `zf_frame_release`).
+ */
+void zf_frame_release_slow(struct ZfCode *code, void *frame);
 
 /**
  * The interpreter ran a garbage collection of `generation` (0 or more).
@@ -541,7 +556,8 @@ void zf_set_error_handler(struct ZfPool *pool, ZfErrorHandler func, void *ctx);
  * every ZfCode, and the word just before a stacked zombie's frame (its
  * block header's last word, or the prefix's under ZF_FLAG_FRAME_PREFIX):
  * the next zombie's frame. Everything else, they leave to the exported
- * functions. A pool in debug mode,
+ * functions: on a miss, to zf_frame_acquire_slow and zf_frame_release_slow,
+ * the exported pair less its own try of the inline state. A pool in debug mode,
  * tracing, or under ZF_POLICY_LEGACY keeps every ZfCodeHot inert (slot
  * ZF_SLOT_SHUT, top NULL, room 0), so every call reaches the library and
  * its checks.
@@ -575,8 +591,8 @@ typedef char zf_check_code_hot_layout[
 
 /* The hit alone: the zombie the inline state holds for `code`, counted as
  * a zombie hit, or NULL when it holds none; NULL is not an error: acquire
- * with zf_frame_acquire then (which may still find a zombie). For glue that
- * keeps its miss path out of line, so the hit writes no is_zombie flag. */
+ * with zf_frame_acquire_slow then (which may still find a zombie). For glue
+ * that keeps its miss path out of line, so the hit writes no is_zombie flag. */
 static inline void *zf_frame_hit_fast(ZfCode *code)
 {
     ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
@@ -600,7 +616,7 @@ static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
         /* A flag of its own for the call: the caller's never has its
          * address passed on, so it can stay in a register on a hit. */
         int zombie = 0;
-        frame = zf_frame_acquire(code, &zombie);
+        frame = zf_frame_acquire_slow(code, &zombie);
         if (frame != NULL && is_zombie != NULL)
             *is_zombie = zombie;
         return frame;
@@ -611,7 +627,7 @@ static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
 }
 
 /* The cached release alone: 1 when the inline state took the frame, else
- * 0: release it with zf_frame_release then. */
+ * 0: release it with zf_frame_release_slow then. */
 static inline int zf_frame_give_fast(ZfCode *code, void *frame)
 {
     ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
@@ -637,7 +653,7 @@ static inline int zf_frame_give_fast(ZfCode *code, void *frame)
 static inline void zf_frame_release_fast(ZfCode *code, void *frame)
 {
     if (!zf_frame_give_fast(code, frame))
-        zf_frame_release(code, frame);
+        zf_frame_release_slow(code, frame);
 }
 
 #endif  /* ZOMBIE_FRAMES_H */

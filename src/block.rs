@@ -190,7 +190,7 @@ impl Block {
 /// Where a block's link word is, from its frame pointer (a negative
 /// offset): its layout's (`Layout::link`), fixed for the pool.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Link(isize);
+pub struct Link(isize);
 
 impl Link {
     /// The word just before the frame: the link of every pool the fast
@@ -487,7 +487,9 @@ mod tests {
     fn the_link_is_the_headers_last_word_or_the_prefixs_and_nothing_else_is_written() {
         // Where the link goes, from the frame pointer, and whether the
         // caller's bytes (from the prefix on) hold it.
-        for (layout, link, in_frame) in [(Layout::DEFAULT, 8, false), (PREFIXED, 8, true), (PREFIXED_HEADERED, 24, false)] {
+        for (layout, link, in_frame) in
+            [(Layout::DEFAULT, 8, false), (PREFIXED, 8, true), (PREFIXED_HEADERED, 24, false)]
+        {
             assert_eq!(layout.link(), Link(-(link as isize)));
             let heap = heap(layout);
             let (a, b) = (heap.new_block(64).unwrap(), heap.new_block(64).unwrap());

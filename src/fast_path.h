@@ -7,7 +7,8 @@
  * every ZfCode, and the word just before a stacked zombie's frame (its
  * block header's last word, or the prefix's under ZF_FLAG_FRAME_PREFIX):
  * the next zombie's frame. Everything else, they leave to the exported
- * functions. A pool in debug mode,
+ * functions: on a miss, to zf_frame_acquire_slow and zf_frame_release_slow,
+ * the exported pair less its own try of the inline state. A pool in debug mode,
  * tracing, or under ZF_POLICY_LEGACY keeps every ZfCodeHot inert (slot
  * ZF_SLOT_SHUT, top NULL, room 0), so every call reaches the library and
  * its checks.
@@ -41,8 +42,8 @@ typedef char zf_check_code_hot_layout[
 
 /* The hit alone: the zombie the inline state holds for `code`, counted as
  * a zombie hit, or NULL when it holds none; NULL is not an error: acquire
- * with zf_frame_acquire then (which may still find a zombie). For glue that
- * keeps its miss path out of line, so the hit writes no is_zombie flag. */
+ * with zf_frame_acquire_slow then (which may still find a zombie). For glue
+ * that keeps its miss path out of line, so the hit writes no is_zombie flag. */
 static inline void *zf_frame_hit_fast(ZfCode *code)
 {
     ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
@@ -66,7 +67,7 @@ static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
         /* A flag of its own for the call: the caller's never has its
          * address passed on, so it can stay in a register on a hit. */
         int zombie = 0;
-        frame = zf_frame_acquire(code, &zombie);
+        frame = zf_frame_acquire_slow(code, &zombie);
         if (frame != NULL && is_zombie != NULL)
             *is_zombie = zombie;
         return frame;
@@ -77,7 +78,7 @@ static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
 }
 
 /* The cached release alone: 1 when the inline state took the frame, else
- * 0: release it with zf_frame_release then. */
+ * 0: release it with zf_frame_release_slow then. */
 static inline int zf_frame_give_fast(ZfCode *code, void *frame)
 {
     ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
@@ -103,5 +104,5 @@ static inline int zf_frame_give_fast(ZfCode *code, void *frame)
 static inline void zf_frame_release_fast(ZfCode *code, void *frame)
 {
     if (!zf_frame_give_fast(code, frame))
-        zf_frame_release(code, frame);
+        zf_frame_release_slow(code, frame);
 }

@@ -207,9 +207,12 @@ pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
 /// debug pool finds a second thread inside it).
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
-    // The hit path first, as zf_frame_acquire_fast runs it; all else is cold.
     // SAFETY: a non-null code is alive (header contract).
-    if let Some(frame) = unsafe { code.cast::<Code>().as_ref() }.and_then(|c| c.hot.take(Link::FAST)) {
+    let Some(c) = (unsafe { code.cast::<Code>().as_ref() }) else {
+        return null_code("zf_frame_acquire", ptr::null_mut());
+    };
+    // The hit path first, as zf_frame_acquire_fast runs it; all else is cold.
+    if let Some(frame) = c.hot.take(Link::FAST) {
         // SAFETY: a non-null `is_zombie` points to a writable int.
         if let Some(out) = unsafe { is_zombie.as_mut() } {
             *out = 1;
@@ -217,15 +220,18 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
         return frame.as_ptr().cast();
     }
     // SAFETY: forwarded contract.
-    unsafe { acquire_slow(code, is_zombie) }
+    unsafe { zf_frame_acquire_slow(code, is_zombie) }
 }
 
-/// `zf_frame_acquire` when the code's stack and slot are empty (or its
-/// pool is watched), or the code is NULL.
+/// `zf_frame_acquire` for a caller whose `zf_frame_hit_fast` just returned
+/// NULL: the same, less a second look at the inline state. A call while
+/// that state holds a zombie is still correct, but may hand out another
+/// frame and leave the zombie cached.
+#[no_mangle]
 #[cold]
 #[inline(never)]
-unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
-    let code = non_null!("zf_frame_acquire", code, ptr::null_mut()).cast::<Code>();
+pub unsafe extern "C" fn zf_frame_acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
+    let code = non_null!("zf_frame_acquire_slow", code, ptr::null_mut()).cast::<Code>();
     // SAFETY: a non-null code is alive (header contract).
     let c = unsafe { code.as_ref() };
     let p = Pool::of(c);
@@ -244,7 +250,7 @@ unsafe fn acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void 
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void) {
     let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };
-    let Some(code) = code_ptr(code) else { return release_null_code(code) };
+    let Some(code) = code_ptr(code) else { return null_code("zf_frame_release", ()) };
     // The hit path first, as zf_frame_release_fast runs it.
     // SAFETY: a non-null code is alive (header contract).
     let hot = unsafe { &code.as_ref().hot };
@@ -258,11 +264,23 @@ pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void)
     unsafe { Pool::release(code, frame) }
 }
 
-/// A frame released to a NULL code: refused (the frame is not NULL).
+/// `zf_frame_release` for a caller whose `zf_frame_give_fast` just
+/// returned 0: the same, less a second try of the inline state (a call
+/// that skipped it is the same as `zf_frame_release`).
+#[no_mangle]
+pub unsafe extern "C" fn zf_frame_release_slow(code: *mut ZfCode, frame: *mut c_void) {
+    let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };
+    let Some(code) = code_ptr(code) else { return null_code("zf_frame_release_slow", ()) };
+    // SAFETY: forwarded contract.
+    unsafe { Pool::release(code, frame) }
+}
+
+/// A NULL code given to `function` (an acquire, or a release of a frame
+/// that is not NULL): refused, with `failed`.
 #[cold]
 #[inline(never)]
-fn release_null_code(code: *mut ZfCode) {
-    non_null!("zf_frame_release", code, ());
+fn null_code<T>(function: &'static str, failed: T) -> T {
+    fail(Error::Null { function, arg: "code" }, failed)
 }
 
 /// The interpreter ran a garbage collection of `generation` (0 or more).

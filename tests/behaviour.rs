@@ -365,7 +365,16 @@ fn bad_arguments_fail_cleanly() {
         assert_eq!(zf_pool_collect(pool, -1), 0);
         assert!(last_error().contains("generation -1"));
         assert!(zf_frame_acquire(ptr::null_mut(), ptr::null_mut()).is_null());
+        assert_eq!(last_error(), "zf_frame_acquire: code is NULL");
+        assert!(zf_frame_acquire_slow(ptr::null_mut(), ptr::null_mut()).is_null());
+        assert_eq!(last_error(), "zf_frame_acquire_slow: code is NULL");
         zf_frame_release(ptr::null_mut(), ptr::null_mut());
+        zf_frame_release_slow(ptr::null_mut(), ptr::null_mut());
+        let mut frame = [0u64; 4];
+        zf_frame_release_slow(ptr::null_mut(), frame.as_mut_ptr().cast());
+        assert_eq!(last_error(), "zf_frame_release_slow: code is NULL");
+        zf_frame_release(ptr::null_mut(), frame.as_mut_ptr().cast());
+        assert_eq!(last_error(), "zf_frame_release: code is NULL");
         zf_code_free(ptr::null_mut());
         zf_pool_free(ptr::null_mut());
         assert_eq!(zf_pool_clear(ptr::null_mut()), 0);

@@ -118,7 +118,10 @@ fn run(seed: u64, steps: usize) {
                         assert_eq!(is_zombie, 1, "{what}, step {step}: is_zombie");
                         assert_eq!(frame as usize, addr, "{what}, step {step}: not the zombie the hit takes next");
                         let seed = contents[&addr];
-                        assert!(holds(frame.cast(), prefix, len, seed, trace.is_some()), "{what}, step {step}: zombie bytes changed");
+                        assert!(
+                            holds(frame.cast(), prefix, len, seed, trace.is_some()),
+                            "{what}, step {step}: zombie bytes changed"
+                        );
                     }
                     Want::Reserve(addr) => {
                         assert_eq!(is_zombie, 0, "{what}, step {step}: is_zombie");

@@ -196,7 +196,7 @@ _PyZf_FrameNew(PyCodeObject *co, int *warm)
     if (zc == NULL) {
         return PyObject_GC_NewVar(PyFrameObject, &PyFrame_Type, frame_slots(co));
     }
-    p = zf_frame_acquire(zc, warm);
+    p = zf_frame_acquire_slow(zc, warm);   /* _PyZf_Zombie found none inline */
     if (p == NULL) {
         return (PyFrameObject *)PyErr_NoMemory();
     }
@@ -232,7 +232,7 @@ _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f)
         PyObject_GC_Del(f);
     }
     else {
-        zf_frame_release(co->co_zf, _PyZf_PTR(f));
+        zf_frame_release_slow(co->co_zf, _PyZf_PTR(f));
     }
 }
 

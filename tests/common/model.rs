@@ -714,7 +714,7 @@ pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_v
     if frame.is_null() {
         let mut zombie = 0;
         // SAFETY: forwarded contract.
-        let frame = unsafe { zf_frame_acquire(code, &mut zombie) };
+        let frame = unsafe { zf_frame_acquire_slow(code, &mut zombie) };
         if !frame.is_null() && !is_zombie.is_null() {
             // SAFETY: writable, by the contract.
             unsafe { *is_zombie = zombie };
@@ -758,6 +758,6 @@ pub unsafe fn release_fast(code: *mut ZfCode, frame: *mut c_void) {
     // SAFETY: forwarded contract.
     if !unsafe { give_fast(code, frame) } {
         // SAFETY: forwarded contract.
-        unsafe { zf_frame_release(code, frame) }
+        unsafe { zf_frame_release_slow(code, frame) }
     }
 }
