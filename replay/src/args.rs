@@ -2,7 +2,7 @@
 
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
-use zombie_frames::{parse_size, Opt, Takes, ZfConfig, OPTIONS};
+use zombie_frames::{parse_size, Opt, Takes, ZfConfig, OPTIONS, ZF_FLAG_FRAME_PREFIX};
 
 /// Replays zftrace files through zombie-frames under several policies, side by side.
 #[derive(Parser, Debug)]
@@ -20,6 +20,12 @@ pub struct Args {
     /// reserve_max=N, sweep_generation=N (repeatable or comma-separated; numbers take K, M, G as ZF_BUDGET does)
     #[arg(long = "set", value_delimiter = ',', value_name = "KEY=VALUE", value_parser = parse_setting)]
     pub set: Vec<Setting>,
+
+    /// Replay per-code as the CPython kits run it (ZF_FLAG_FRAME_PREFIX): a frame's first 16 bytes
+    /// are the interpreter's GC head, so a per-code block carries no header of its own. Legacy keeps
+    /// its header either way; compare per-code's peak with CPython's own bytes then
+    #[arg(long)]
+    pub prefix: bool,
 
     /// Print the tables' data as JSON on stdout
     #[arg(long)]
@@ -105,11 +111,15 @@ impl Args {
         once
     }
 
-    /// The library's defaults with every --set applied, the last one winning.
+    /// The library's defaults with every --set applied, the last one
+    /// winning, and the prefix flag of --prefix.
     pub fn per_code_config(&self) -> ZfConfig {
         let mut cfg = ZfConfig::default();
         for s in &self.set {
             (s.opt.set)(&mut cfg, s.value);
+        }
+        if self.prefix {
+            cfg.flags |= ZF_FLAG_FRAME_PREFIX;
         }
         cfg
     }
@@ -126,6 +136,14 @@ mod tests {
         let cfg = args.per_code_config();
         assert_eq!((cfg.budget_bytes, cfg.per_code_max), (1 << 20, 8));
         assert_eq!(cfg.sweep_every, ZfConfig::default().sweep_every);
+    }
+
+    #[test]
+    fn prefix_sets_the_flag_on_per_code_alone() {
+        let args = Args::parse_from(["zf-replay", "--prefix", "--set", "per_code_max=8", "t"]);
+        let cfg = args.per_code_config();
+        assert_eq!((cfg.flags, cfg.per_code_max), (ZF_FLAG_FRAME_PREFIX, 8));
+        assert_eq!(Args::parse_from(["zf-replay", "t"]).per_code_config().flags, 0);
     }
 
     #[test]

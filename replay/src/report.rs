@@ -4,7 +4,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use zombie_frames::replay::{Causes, Lockstep, Outcome};
 use zombie_frames::stats::count;
-use zombie_frames::{ZfConfig, ZF_BUDGET_AUTO};
+use zombie_frames::{ZfConfig, ZF_BUDGET_AUTO, ZF_FLAG_FRAME_PREFIX};
 
 /// What `--json` prints.
 #[derive(Serialize)]
@@ -83,6 +83,9 @@ pub struct Settings {
     pub sweep_every: u32,
     pub reserve_max: u32,
     pub sweep_generation: u32,
+    /// `--prefix`: frames carry the interpreter's GC head, and per-code's
+    /// blocks no header (ZF_FLAG_FRAME_PREFIX).
+    pub frame_prefix: bool,
 }
 
 impl From<&ZfConfig> for Settings {
@@ -93,6 +96,7 @@ impl From<&ZfConfig> for Settings {
             sweep_every: c.sweep_every,
             reserve_max: c.reserve_max,
             sweep_generation: c.sweep_generation,
+            frame_prefix: c.flags & ZF_FLAG_FRAME_PREFIX != 0,
         }
     }
 }
@@ -164,7 +168,7 @@ const HEADER: [&str; 12] = [
 pub fn table(r: &TraceReport) -> String {
     let p = &r.per_code;
     let mut out = format!(
-        "{}: {} events, {} codes, at most {} frames live\nper-code: per_code_max {}, budget_bytes {}, sweep_every {}, reserve_max {}, sweep_generation {}\n\n",
+        "{}: {} events, {} codes, at most {} frames live\nper-code: per_code_max {}, budget_bytes {}, sweep_every {}, reserve_max {}, sweep_generation {}{}\n\n",
         r.trace,
         count(r.events),
         count(r.codes),
@@ -176,7 +180,8 @@ pub fn table(r: &TraceReport) -> String {
         },
         p.sweep_every,
         p.reserve_max,
-        p.sweep_generation
+        p.sweep_generation,
+        if p.frame_prefix { ", frames with a prefix (no block headers)" } else { "" }
     );
     let mut rows = vec![HEADER.map(String::from).to_vec()];
     for c in &r.contenders {

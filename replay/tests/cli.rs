@@ -118,6 +118,36 @@ fn json_gives_the_same_counts_exactly() {
     assert!(legacy["ns_per_event"].as_f64().unwrap() > 0.0);
 }
 
+#[test]
+fn prefix_replays_per_code_without_block_headers() {
+    let sample = sample();
+    let run = |prefix: bool| {
+        let mut args = vec!["--json", "--policy", "per-code,legacy"];
+        args.extend(prefix.then_some("--prefix"));
+        args.push(sample.to_str().unwrap());
+        json(&args)["traces"][0].clone()
+    };
+    let (plain, prefixed) = (run(false), run(true));
+    let row = |t: &Value, policy: &str| {
+        let rows = t["contenders"].as_array().unwrap();
+        rows.iter().find(|r| r["policy"] == policy).unwrap().clone()
+    };
+    assert_eq!((&plain["per_code"]["frame_prefix"], &prefixed["per_code"]["frame_prefix"]), (&false.into(), &true.into()));
+    // Legacy keeps its header: the same replay, byte for byte.
+    for field in ["fresh_allocs", "reallocs", "zombie_hits", "peak_cached_bytes"] {
+        assert_eq!(row(&plain, "legacy")[field], row(&prefixed, "legacy")[field], "{field}");
+    }
+    assert_eq!(plain["lockstep"]["cpython_peak_bytes"], prefixed["lockstep"]["cpython_peak_bytes"]);
+    // Per-code's blocks drop their 16-byte header: a lower peak, and the
+    // ratio to CPython's own bytes falls with it.
+    let peak = |t: &Value| row(t, "per-code")["peak_cached_bytes"].as_u64().unwrap();
+    assert!(peak(&prefixed) < peak(&plain), "{} vs {}", peak(&prefixed), peak(&plain));
+    let vs = |t: &Value| t["lockstep"]["per_code_peak_vs_cpython"].as_f64().unwrap();
+    assert!(vs(&prefixed) < vs(&plain));
+    let text = stdout(&zf_replay(&["--prefix", sample.to_str().unwrap()]));
+    assert!(text.contains("frames with a prefix (no block headers)"), "{text}");
+}
+
 /// The first `lines` lines of the sample, plain and gzip'd: a valid trace
 /// (frames may be live at its end), small enough for debug builds.
 fn small_sample(lines: usize) -> (PathBuf, PathBuf) {
