@@ -16,7 +16,7 @@
 
 /* Built with -DZF_TEST_FAST, minipy and the scenarios call the header's
  * inline pair wherever they name the exported one (the acquire is the
- * kits' zf_frame_hit_fast, then the exported acquire): tests/c_programs.rs
+ * kits' zf_frame_hit_fast, then zf_frame_acquire_slow): tests/c_programs.rs
  * runs every scenario both ways. */
 #ifdef ZF_TEST_FAST
 #define zf_frame_acquire(code, is_zombie) zf_frame_acquire_fast(code, is_zombie)

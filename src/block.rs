@@ -146,9 +146,9 @@ impl Layout {
 
 /// A block the library allocated and has not freed yet, by its frame
 /// pointer. Only `Heap` makes one (or `from_frame`, from a pointer it
-/// handed out), so the word before the frame is the library's to use
-/// while the block is cached, and a header, if the layout has one, is
-/// readable.
+/// handed out), so its link word (`Layout::link`) is the library's to
+/// use while the block is cached, and a header, if the layout has one,
+/// is readable.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(transparent)]
 pub struct Block(NonNull<u8>);
@@ -167,10 +167,12 @@ impl Block {
         Block(frame)
     }
 
-    /// A stacked zombie's link word.
+    /// A stacked zombie's link word, `at` its pool's `Layout::link`.
     fn link(self, at: Link) -> *mut *mut u8 {
-        // SAFETY: `at` is its layout's `link`, inside the block's lead
-        // (at most `Layout::lead` bytes before the frame).
+        // SAFETY: every stack carries its owner's pool's link (Code::link,
+        // Reserve::at; the fast path's Link::FAST only on plain pools,
+        // whose link it is: a watched pool's hot state is inert), and a
+        // layout's link lies within its lead, before the frame.
         unsafe { self.0.as_ptr().offset(at.0).cast() }
     }
 

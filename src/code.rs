@@ -1,7 +1,7 @@
 //! One code object's zombies and allowance: what `ZfCode *` points to.
 //!
 //! Zombies sit in the hot state's slot (`ZfCodeHot`, `src/hot.rs`) and in
-//! two LIFO stacks threaded through the word before each frame:
+//! two LIFO stacks threaded through each block's link word (`Layout::link`):
 //! * **hot**, whose top is in `ZfCodeHot`: what the fast path pushes onto
 //!   when the slot is full, and pops when it holds no zombie;
 //! * **cold**, under it: the zombies no acquire has touched since the last
@@ -127,6 +127,8 @@ pub struct Shape {
 impl Code {
     pub fn new(pool: PoolLink, id: u64, shape: Shape, limit: u32, watched: bool, link: Link) -> Code {
         let Shape { frame_bytes, capacity, bytes, ran_bytes, class } = shape;
+        // The fast path reads a plain pool's hot state at Link::FAST.
+        debug_assert!(watched || link == Link::FAST, "a plain pool links where the fast path reads");
         Code {
             hot: ZfCodeHot::inert(),
             shadow: ZfCodeHot::inert(),

@@ -4,9 +4,9 @@
  * zf_frame_release (mix the two pairs freely, frame by frame); and each
  * half alone, zf_frame_hit_fast and zf_frame_give_fast, for glue with slow
  * paths of its own. They read and write the ZfCodeHot at the start of
- * every ZfCode, and the word just before a stacked zombie's frame (its
- * block header's last word, or the prefix's under ZF_FLAG_FRAME_PREFIX):
- * the next zombie's frame. Everything else, they leave to the exported
+ * every ZfCode, and, in a pool whose inline state is live, the word just
+ * before a stacked zombie's frame (its block header's last word, or the
+ * prefix's under ZF_FLAG_FRAME_PREFIX): the next zombie's frame. Everything else, they leave to the exported
  * functions: on a miss, to zf_frame_acquire_slow and zf_frame_release_slow,
  * the exported pair less its own try of the inline state. A pool in debug mode,
  * tracing, or under ZF_POLICY_LEGACY keeps every ZfCodeHot inert (slot

@@ -211,7 +211,9 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
     let Some(c) = (unsafe { code.cast::<Code>().as_ref() }) else {
         return null_code("zf_frame_acquire", ptr::null_mut());
     };
-    // The hit path first, as zf_frame_acquire_fast runs it; all else is cold.
+    // The hit path first, as zf_frame_acquire_fast runs it; all else is
+    // cold. A watched pool's hot state is inert (no zombie to take); a
+    // plain pool links its blocks at Link::FAST.
     if let Some(frame) = c.hot.take(Link::FAST) {
         // SAFETY: a non-null `is_zombie` points to a writable int.
         if let Some(out) = unsafe { is_zombie.as_mut() } {
@@ -219,8 +221,7 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
         }
         return frame.as_ptr().cast();
     }
-    // SAFETY: forwarded contract.
-    unsafe { zf_frame_acquire_slow(code, is_zombie) }
+    acquire_slow(c, is_zombie, "zf_frame_acquire")
 }
 
 /// `zf_frame_acquire` for a caller whose `zf_frame_hit_fast` just returned
@@ -228,16 +229,20 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
 /// that state holds a zombie is still correct, but may hand out another
 /// frame and leave the zombie cached.
 #[no_mangle]
-#[cold]
-#[inline(never)]
 pub unsafe extern "C" fn zf_frame_acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     let code = non_null!("zf_frame_acquire_slow", code, ptr::null_mut()).cast::<Code>();
     // SAFETY: a non-null code is alive (header contract).
-    let c = unsafe { code.as_ref() };
-    let p = Pool::of(c);
+    acquire_slow(unsafe { code.as_ref() }, is_zombie, "zf_frame_acquire_slow")
+}
+
+/// An acquire past the inline state, for the entry `function` (which
+/// debug mode's reports name).
+#[cold]
+#[inline(never)]
+fn acquire_slow(c: &Code, is_zombie: *mut c_int, function: &'static str) -> *mut c_void {
     // A failure has left its message already (`Pool::fail`).
-    let Ok((frame, hit)) = p.acquire(c) else { return ptr::null_mut() };
-    // SAFETY: a non-null `is_zombie` points to a writable int.
+    let Ok((frame, hit)) = Pool::of(c).acquire(c, function) else { return ptr::null_mut() };
+    // SAFETY: a non-null `is_zombie` points to a writable int (header contract).
     if let Some(out) = unsafe { is_zombie.as_mut() } {
         *out = hit as c_int;
     }
@@ -255,24 +260,27 @@ pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void)
     // SAFETY: a non-null code is alive (header contract).
     let hot = unsafe { &code.as_ref().hot };
     // SAFETY: `frame` came from zf_frame_acquire on this code and is live
-    // (header contract; in debug mode the hot state is inert, so the slow
-    // path checks it).
+    // (header contract). A watched pool's hot state is inert (its slot
+    // shut, no room), so it takes nothing and its slow path checks the
+    // frame; a plain pool links its blocks at Link::FAST.
     if unsafe { hot.give(frame, Link::FAST) } {
         return;
     }
     // SAFETY: forwarded contract.
-    unsafe { Pool::release(code, frame) }
+    unsafe { Pool::release(code, frame, "zf_frame_release") }
 }
 
 /// `zf_frame_release` for a caller whose `zf_frame_give_fast` just
-/// returned 0: the same, less a second try of the inline state (a call
-/// that skipped it is the same as `zf_frame_release`).
+/// returned 0: the same, less the exported function's own first try of
+/// the inline state (the library's slow release still tries it once, so
+/// a call that skipped `zf_frame_give_fast` is the same as
+/// `zf_frame_release`).
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_release_slow(code: *mut ZfCode, frame: *mut c_void) {
     let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };
     let Some(code) = code_ptr(code) else { return null_code("zf_frame_release_slow", ()) };
     // SAFETY: forwarded contract.
-    unsafe { Pool::release(code, frame) }
+    unsafe { Pool::release(code, frame, "zf_frame_release_slow") }
 }
 
 /// A NULL code given to `function` (an acquire, or a release of a frame

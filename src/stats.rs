@@ -310,7 +310,7 @@ mod tests {
         assert_eq!(bytes(u64::MAX), "17179869184.0 GiB");
         let pct = |n, of, places| percent(n, of, places).to_string();
         assert_eq!([pct(1, 3, 2), pct(2, 3, 1), pct(5, 0, 2), pct(3, 2, 1)], ["33.33", "66.7", "0.00", "150.0"]);
-        // Past u64 the whole part saturates; the digits stay exact.
+        // Past u64 the whole part is clamped to u64's largest.
         assert_eq!(pct(u64::MAX, 1, 1), format!("{}.0", u64::MAX));
     }
 

@@ -368,8 +368,10 @@ fn bad_arguments_fail_cleanly() {
         assert_eq!(last_error(), "zf_frame_acquire: code is NULL");
         assert!(zf_frame_acquire_slow(ptr::null_mut(), ptr::null_mut()).is_null());
         assert_eq!(last_error(), "zf_frame_acquire_slow: code is NULL");
+        // A NULL frame is a no-op: no message either.
         zf_frame_release(ptr::null_mut(), ptr::null_mut());
         zf_frame_release_slow(ptr::null_mut(), ptr::null_mut());
+        assert_eq!(last_error(), "zf_frame_acquire_slow: code is NULL");
         let mut frame = [0u64; 4];
         zf_frame_release_slow(ptr::null_mut(), frame.as_mut_ptr().cast());
         assert_eq!(last_error(), "zf_frame_release_slow: code is NULL");

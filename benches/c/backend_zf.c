@@ -8,7 +8,7 @@
 #include "zombie_frames.h"
 
 /* ZF_BENCH_FAST: the header's inline pair (its acquire is zf_frame_hit_fast,
- * then the exported acquire, as the CPython kits call them). */
+ * then zf_frame_acquire_slow, as the CPython kits call them). */
 #ifdef ZF_BENCH_FAST
 #define ACQUIRE zf_frame_acquire_fast
 #define RELEASE zf_frame_release_fast

@@ -22,9 +22,10 @@
 /* The frame at a pointer the pool handed out, and back. */
 #define _PyZf_FRAME(p) ((PyFrameObject *)((char *)(p) + sizeof(PyGC_Head) - ZF_HEADER_BYTES))
 #define _PyZf_PTR(f) ((void *)((char *)(f) - (sizeof(PyGC_Head) - ZF_HEADER_BYTES)))
-/* The library's link, the word before the pointer, is gc_prev, which an
- * untracked object never reads; gc_refs, which says whether it is
- * tracked, is past the prefix. */
+/* A per-code pool's link, the word before the pointer, is gc_prev, which
+ * an untracked object never reads; gc_refs, which says whether it is
+ * tracked, is past the prefix. Under legacy, ZF_TRACE or ZF_DEBUG the link
+ * is in the library's header. */
 typedef char _PyZf_check_prefix[
     offsetof(PyGC_Head, gc.gc_prev) == ZF_HEADER_BYTES - sizeof(void *) &&
     offsetof(PyGC_Head, gc.gc_refs) >= ZF_HEADER_BYTES ? 1 : -1];

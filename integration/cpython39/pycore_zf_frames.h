@@ -21,8 +21,9 @@
 /* The frame at a pointer the pool handed out, and back: the same address. */
 #define _PyZf_FRAME(p) ((PyFrameObject *)(p))
 #define _PyZf_PTR(f) ((void *)(f))
-/* The library's link, the word before the pointer, is _gc_prev, which an
- * untracked object never reads (_gc_next says whether it is tracked). */
+/* A per-code pool's link, the word before the pointer, is _gc_prev, which
+ * an untracked object never reads (_gc_next says whether it is tracked);
+ * under legacy, ZF_TRACE or ZF_DEBUG the link is in the library's header. */
 typedef char _PyZf_check_prefix[
     sizeof(PyGC_Head) == ZF_HEADER_BYTES &&
     offsetof(PyGC_Head, _gc_prev) == ZF_HEADER_BYTES - sizeof(void *) ? 1 : -1];

@@ -43,9 +43,19 @@ pub struct LockstepReport {
     pub per_code_peak_vs_cpython: f64,
     /// Per-code's peak of bytes its zombies and reserve held (its
     /// `peak_cached_bytes` adds the allowances' free room), and that over
-    /// legacy's peak.
+    /// legacy's peak (under `--prefix`, over `cpython_peak_bytes`: like
+    /// per-code's, without headers).
     pub per_code_peak_held_bytes: u64,
     pub per_code_peak_held_vs_legacy: f64,
+}
+
+/// Legacy's peak in per-code's layout: with headers, or without them when
+/// per-code had none (`--prefix`).
+fn legacy_like(l: &Lockstep) -> u64 {
+    match l.per_code_prefix {
+        true => l.legacy_peak_own_bytes,
+        false => l.legacy.peak_cached_bytes,
+    }
 }
 
 /// Counts by cause, by the names of `replay::Causes`' fields.
@@ -65,7 +75,7 @@ impl From<&Lockstep> for LockstepReport {
             cpython_peak_bytes: l.legacy_peak_own_bytes,
             per_code_peak_vs_cpython: l.per_code.peak_cached_bytes as f64 / l.legacy_peak_own_bytes.max(1) as f64,
             per_code_peak_held_bytes: l.per_code_peak_held_bytes,
-            per_code_peak_held_vs_legacy: l.per_code_peak_held_bytes as f64 / l.legacy.peak_cached_bytes.max(1) as f64,
+            per_code_peak_held_vs_legacy: l.per_code_peak_held_bytes as f64 / legacy_like(l).max(1) as f64,
         }
     }
 }
@@ -211,7 +221,7 @@ pub fn table(r: &TraceReport) -> String {
     }
     if let Some(l) = &r.lockstep {
         out += &format!(
-            "\nlockstep: per-code asked the system for a block where legacy did not at {} acquires; legacy where per-code did not at {}\n  per-code's system allocations by cause: {}\n  those legacy did not make:             {}\npeak cached against CPython's own bytes (legacy without block headers, {}): per-code {:.3}x\nper-code's peak of bytes held, without its allowances' free room: {}, {:.3}x legacy's peak\n",
+            "\nlockstep: per-code asked the system for a block where legacy did not at {} acquires; legacy where per-code did not at {}\n  per-code's system allocations by cause: {}\n  those legacy did not make:             {}\npeak cached against CPython's own bytes (legacy without block headers, {}): per-code {:.3}x\nper-code's peak of bytes held, without its allowances' free room: {}, {:.3}x legacy's peak{}\n",
             count(l.per_code_only),
             count(l.legacy_only),
             cause_line(&l.causes),
@@ -219,7 +229,8 @@ pub fn table(r: &TraceReport) -> String {
             kib(l.cpython_peak_bytes),
             l.per_code_peak_vs_cpython,
             kib(l.per_code_peak_held_bytes),
-            l.per_code_peak_held_vs_legacy
+            l.per_code_peak_held_vs_legacy,
+            if r.per_code.frame_prefix { " without headers" } else { "" }
         );
     }
     out

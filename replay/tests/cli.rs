@@ -132,7 +132,10 @@ fn prefix_replays_per_code_without_block_headers() {
         let rows = t["contenders"].as_array().unwrap();
         rows.iter().find(|r| r["policy"] == policy).unwrap().clone()
     };
-    assert_eq!((&plain["per_code"]["frame_prefix"], &prefixed["per_code"]["frame_prefix"]), (&false.into(), &true.into()));
+    assert_eq!(
+        (&plain["per_code"]["frame_prefix"], &prefixed["per_code"]["frame_prefix"]),
+        (&false.into(), &true.into())
+    );
     // Legacy keeps its header: the same replay, byte for byte.
     for field in ["fresh_allocs", "reallocs", "zombie_hits", "peak_cached_bytes"] {
         assert_eq!(row(&plain, "legacy")[field], row(&prefixed, "legacy")[field], "{field}");
@@ -146,6 +149,17 @@ fn prefix_replays_per_code_without_block_headers() {
     assert!(vs(&prefixed) < vs(&plain));
     let text = stdout(&zf_replay(&["--prefix", sample.to_str().unwrap()]));
     assert!(text.contains("frames with a prefix (no block headers)"), "{text}");
+    assert!(text.contains("x legacy's peak without headers"), "{text}");
+    // Held bytes, headerless, against legacy's without headers too.
+    let held = |t: &Value| t["lockstep"]["per_code_peak_held_bytes"].as_f64().unwrap();
+    let ratio = prefixed["lockstep"]["per_code_peak_held_vs_legacy"].as_f64().unwrap();
+    let own = prefixed["lockstep"]["cpython_peak_bytes"].as_f64().unwrap();
+    assert!((ratio - held(&prefixed) / own).abs() < 1e-9);
+    // Its comparisons of layouts it does not replay are refused.
+    for other in ["--advise", "--plot=/tmp"] {
+        let out = zf_replay(&["--prefix", other, sample.to_str().unwrap()]);
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--prefix"), "{other}");
+    }
 }
 
 /// The first `lines` lines of the sample, plain and gzip'd: a valid trace

@@ -13,12 +13,13 @@ impl Pool {
     /// `zf_frame_acquire` when the slot and hot stack were empty: a cold
     /// zombie of this code, else a frame from the reserve or a fresh block.
     /// A pool nobody watches, the common one, goes straight to the work,
-    /// inlined into `zf_frame_acquire`'s slow path.
+    /// inlined into `zf_frame_acquire`'s slow path. `function`: the entry
+    /// called, which debug mode's reports name.
     #[inline]
-    pub fn acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
+    pub fn acquire(&self, code: &Code, function: &'static str) -> Result<(NonNull<u8>, bool), Failed> {
         if self.watched {
             return match self.cfg.debug() {
-                true => self.checked_acquire(code),
+                true => self.checked_acquire(code, function),
                 false => self.acquire_unchecked(code),
             };
         }

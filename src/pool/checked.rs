@@ -67,15 +67,15 @@ impl Pool {
     /// the frame handed out is recorded and its guard filled.
     #[cold]
     #[inline(never)]
-    pub(crate) fn checked_acquire(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
+    pub(crate) fn checked_acquire(&self, code: &Code, function: &'static str) -> Result<(NonNull<u8>, bool), Failed> {
         if !self.record.enter() {
-            return Err(self.fail(self.concurrent("zf_frame_acquire", Some(code))));
+            return Err(self.fail(self.concurrent(function, Some(code))));
         }
         if code.is_freed() {
-            self.report_freed_code("zf_frame_acquire", code);
+            self.report_freed_code(function, code);
             self.record.leave();
             let why = "its code was freed (zf_code_free)".into();
-            return Err(self.fail(Error::Invalid { function: "zf_frame_acquire", why }));
+            return Err(self.fail(Error::Invalid { function, why }));
         }
         let got = self.record.frames.reserve().map_err(|e| self.fail(e)).and_then(|()| {
             self.drop_corrupt_zombies(code);
@@ -128,15 +128,15 @@ impl Pool {
     /// `code` is a live code (the rest of `release`'s contract is checked).
     #[cold]
     #[inline(never)]
-    pub(crate) unsafe fn checked_release(code: NonNull<Code>, frame: NonNull<u8>) {
+    pub(crate) unsafe fn checked_release(code: NonNull<Code>, frame: NonNull<u8>, function: &'static str) {
         // SAFETY: `code` is alive by the contract.
         let c = unsafe { code.as_ref() };
         let p = Pool::of(c);
         if !p.record.enter() {
-            p.concurrent("zf_frame_release", Some(c));
+            p.concurrent(function, Some(c));
             return;
         }
-        let Some(owner) = p.vet_release(c, frame) else {
+        let Some(owner) = p.vet_release(c, frame, function) else {
             p.record.leave();
             return;
         };
@@ -151,10 +151,13 @@ impl Pool {
 
     /// Checks a release against the record and the guard; records the
     /// zombie's checksum. The code to release to, or None to ignore it.
-    fn vet_release(&self, code: &Code, frame: NonNull<u8>) -> Option<NonNull<Code>> {
+    fn vet_release(&self, code: &Code, frame: NonNull<u8>, function: &str) -> Option<NonNull<Code>> {
         let addr = frame.as_ptr() as usize;
         let Some(entry) = self.record.frames.get(addr) else {
-            let msg = format!("zf_frame_release({}, {frame:p}): not a frame of this pool (never handed out, or already freed); ignored", describe(code));
+            let msg = format!(
+                "{function}({}, {frame:p}): not a frame of this pool (never handed out, or already freed); ignored",
+                describe(code)
+            );
             self.report(ZF_ERR_FOREIGN_POINTER, &msg);
             return None;
         };

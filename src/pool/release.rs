@@ -14,12 +14,12 @@ impl Pool {
     /// # Safety
     /// `frame` came from `acquire` on `code` and has not been released since.
     #[inline]
-    pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>) {
+    pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>, function: &'static str) {
         // SAFETY: a code with a live frame is alive.
         let p = Pool::of(unsafe { code.as_ref() });
         match p.cfg.debug() {
             // SAFETY: forwarded; debug mode checks the frame before reading its header.
-            true => unsafe { Pool::checked_release(code, frame) },
+            true => unsafe { Pool::checked_release(code, frame, function) },
             // SAFETY: forwarded contract.
             false => unsafe { Pool::release_unchecked(code, frame) },
         }
