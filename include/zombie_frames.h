@@ -466,8 +466,8 @@ void *zf_frame_acquire(struct ZfCode *code, int *is_zombie);
 /**
  * `zf_frame_acquire` for a caller whose `zf_frame_hit_fast` just returned
  * NULL: the same, less a second look at the inline state. A call while
- * that state holds a zombie is still correct, but may hand out another
- * frame and leave the zombie cached.
+ * that state holds a zombie is still correct, but hands out another
+ * frame (`*is_zombie` = 0) and leaves the zombie cached.
  */
 void *zf_frame_acquire_slow(struct ZfCode *code, int *is_zombie);
 

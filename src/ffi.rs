@@ -221,28 +221,34 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
         }
         return frame.as_ptr().cast();
     }
-    acquire_slow(c, is_zombie, "zf_frame_acquire")
+    // SAFETY: forwarded contract (`is_zombie`).
+    unsafe { acquire_slow(c, is_zombie, "zf_frame_acquire") }
 }
 
 /// `zf_frame_acquire` for a caller whose `zf_frame_hit_fast` just returned
 /// NULL: the same, less a second look at the inline state. A call while
-/// that state holds a zombie is still correct, but may hand out another
-/// frame and leave the zombie cached.
+/// that state holds a zombie is still correct, but hands out another
+/// frame (`*is_zombie` = 0) and leaves the zombie cached.
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     let code = non_null!("zf_frame_acquire_slow", code, ptr::null_mut()).cast::<Code>();
     // SAFETY: a non-null code is alive (header contract).
-    acquire_slow(unsafe { code.as_ref() }, is_zombie, "zf_frame_acquire_slow")
+    let c = unsafe { code.as_ref() };
+    // SAFETY: `is_zombie` is NULL or writable (header contract).
+    unsafe { acquire_slow(c, is_zombie, "zf_frame_acquire_slow") }
 }
 
 /// An acquire past the inline state, for the entry `function` (which
 /// debug mode's reports name).
+///
+/// # Safety
+/// `is_zombie` is NULL or points to a writable int.
 #[cold]
 #[inline(never)]
-fn acquire_slow(c: &Code, is_zombie: *mut c_int, function: &'static str) -> *mut c_void {
+unsafe fn acquire_slow(c: &Code, is_zombie: *mut c_int, function: &'static str) -> *mut c_void {
     // A failure has left its message already (`Pool::fail`).
     let Ok((frame, hit)) = Pool::of(c).acquire(c, function) else { return ptr::null_mut() };
-    // SAFETY: a non-null `is_zombie` points to a writable int (header contract).
+    // SAFETY: by the contract, a non-null `is_zombie` is writable.
     if let Some(out) = unsafe { is_zombie.as_mut() } {
         *out = hit as c_int;
     }
