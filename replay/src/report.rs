@@ -232,6 +232,9 @@ pub fn table(r: &TraceReport) -> String {
             l.per_code_peak_held_vs_legacy,
             if r.per_code.frame_prefix { " without headers" } else { "" }
         );
+        if !r.per_code.frame_prefix {
+            out += "  (per-code's blocks counted with their headers, CPython's without: --prefix replays it as the kits run it)\n";
+        }
     }
     out
 }

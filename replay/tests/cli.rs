@@ -150,6 +150,9 @@ fn prefix_replays_per_code_without_block_headers() {
     let text = stdout(&zf_replay(&["--prefix", sample.to_str().unwrap()]));
     assert!(text.contains("frames with a prefix (no block headers)"), "{text}");
     assert!(text.contains("x legacy's peak without headers"), "{text}");
+    let headed = "per-code's blocks counted with their headers, CPython's without";
+    assert!(!text.contains(headed), "{text}");
+    assert!(stdout(&zf_replay(&[sample.to_str().unwrap()])).contains(headed));
     // Held bytes, headerless, against legacy's without headers too.
     let held = |t: &Value| t["lockstep"]["per_code_peak_held_bytes"].as_f64().unwrap();
     let ratio = prefixed["lockstep"]["per_code_peak_held_vs_legacy"].as_f64().unwrap();
