@@ -557,9 +557,10 @@ void zf_set_error_handler(struct ZfPool *pool, ZfErrorHandler func, void *ctx);
  * paths of its own. They read and write the ZfCodeHot at the start of
  * every ZfCode, and, in a pool whose inline state is live, the word just
  * before a stacked zombie's frame (its block header's last word, or the
- * prefix's under ZF_FLAG_FRAME_PREFIX): the next zombie's frame. Everything else, they leave to the exported
- * functions: on a miss, to zf_frame_acquire_slow and zf_frame_release_slow,
- * the exported pair less its own try of the inline state. A pool in debug mode,
+ * prefix's under ZF_FLAG_FRAME_PREFIX): the next zombie's frame.
+ * Everything else, they leave to the exported functions: on a miss, to
+ * zf_frame_acquire_slow and zf_frame_release_slow, the exported pair less
+ * its own first try of the inline state. A pool in debug mode,
  * tracing, or under ZF_POLICY_LEGACY keeps every ZfCodeHot inert (slot
  * ZF_SLOT_SHUT, top NULL, room 0), so every call reaches the library and
  * its checks.

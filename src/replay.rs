@@ -242,9 +242,6 @@ pub struct Lockstep {
     /// free room of allowances that `peak_cached_bytes` adds (read after
     /// every release: only releases add to it).
     pub per_code_peak_held_bytes: u64,
-    /// Per-code ran with `ZF_FLAG_FRAME_PREFIX`: its blocks had no header,
-    /// so its bytes compare with `legacy_peak_own_bytes`, not legacy's.
-    pub per_code_prefix: bool,
 }
 
 /// Replays `events` through per-code (`cfg`), legacy and the oracle at
@@ -278,7 +275,6 @@ pub fn lockstep(events: &[Event], slots: u32, cfg: &ZfConfig) -> Result<Lockstep
         l.legacy_peak_own_bytes = l.legacy_peak_own_bytes.max(bytes - frames * crate::ZF_HEADER_BYTES as u64);
     }
     [l.per_code, l.legacy, l.oracle] = runs.each_ref().map(Run::stats);
-    l.per_code_prefix = cfg.flags & crate::ZF_FLAG_FRAME_PREFIX != 0;
     for run in runs {
         run.finish(events);
     }

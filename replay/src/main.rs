@@ -11,7 +11,7 @@ mod report;
 use args::{Args, Policy};
 use clap::Parser;
 use input::{Progress, Trace};
-use report::{Row, TraceReport};
+use report::{LockstepReport, Row, Settings, TraceReport};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -105,12 +105,13 @@ fn run(path: &Path, args: &Args) -> Result<TraceReport, String> {
         plot_sweep(&mut replayer, &cfg, &legacy, &file, &title)?;
     }
     let p = &trace.parser;
+    let per_code: Settings = (&cfg).into();
     let lockstep = match policies.contains(&Policy::PerCode) && policies.contains(&Policy::Legacy) {
         true => {
             progress.pass("lockstep: per-code, legacy and the oracle together");
             let l = lockstep(&trace.events, p.slots(), &cfg)?;
             progress.inc(1);
-            Some((&l).into())
+            Some(LockstepReport::new(&l, &per_code))
         }
         false => None,
     };
@@ -119,7 +120,7 @@ fn run(path: &Path, args: &Args) -> Result<TraceReport, String> {
         events: trace.events.len() as u64,
         codes: p.codes() as u64,
         peak_live_frames: p.peak_live as u64,
-        per_code: (&cfg).into(),
+        per_code,
         contenders,
         lockstep,
     })

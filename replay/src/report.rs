@@ -49,15 +49,6 @@ pub struct LockstepReport {
     pub per_code_peak_held_vs_legacy: f64,
 }
 
-/// Legacy's peak in per-code's layout: with headers, or without them when
-/// per-code had none (`--prefix`).
-fn legacy_like(l: &Lockstep) -> u64 {
-    match l.per_code_prefix {
-        true => l.legacy_peak_own_bytes,
-        false => l.legacy.peak_cached_bytes,
-    }
-}
-
 /// Counts by cause, by the names of `replay::Causes`' fields.
 pub type CauseCounts = BTreeMap<&'static str, u64>;
 
@@ -65,8 +56,15 @@ fn cause_counts(c: &Causes) -> CauseCounts {
     c.named().into_iter().collect()
 }
 
-impl From<&Lockstep> for LockstepReport {
-    fn from(l: &Lockstep) -> LockstepReport {
+impl LockstepReport {
+    /// `per_code`: the settings the lockstep replayed per-code with; with
+    /// a prefix its blocks had no header, so its held bytes compare with
+    /// legacy's without headers too.
+    pub fn new(l: &Lockstep, per_code: &Settings) -> LockstepReport {
+        let legacy_like = match per_code.frame_prefix {
+            true => l.legacy_peak_own_bytes,
+            false => l.legacy.peak_cached_bytes,
+        };
         LockstepReport {
             per_code_only: l.worse,
             legacy_only: l.better,
@@ -75,7 +73,7 @@ impl From<&Lockstep> for LockstepReport {
             cpython_peak_bytes: l.legacy_peak_own_bytes,
             per_code_peak_vs_cpython: l.per_code.peak_cached_bytes as f64 / l.legacy_peak_own_bytes.max(1) as f64,
             per_code_peak_held_bytes: l.per_code_peak_held_bytes,
-            per_code_peak_held_vs_legacy: l.per_code_peak_held_bytes as f64 / legacy_like(l).max(1) as f64,
+            per_code_peak_held_vs_legacy: l.per_code_peak_held_bytes as f64 / legacy_like.max(1) as f64,
         }
     }
 }

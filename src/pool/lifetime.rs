@@ -112,9 +112,8 @@ impl Pool {
         let bytes = layout.block_bytes(capacity).ok_or_else(out_of_range)?;
         let ran_bytes = layout.block_bytes(block_frame).ok_or_else(out_of_range)? as u64;
         let shape = Shape { frame_bytes: block_frame, capacity, bytes, ran_bytes, class: self.reserve.class_of(bytes) };
-        let link = self.heap.layout.link();
-        let code =
-            Code::new(PoolLink(NonNull::from(self).cast()), id, shape, self.cfg.per_code_max, self.watched, link);
+        let (pool, limit) = (PoolLink(NonNull::from(self).cast()), self.cfg.per_code_max);
+        let code = Code::new(pool, id, shape, limit, self.watched, layout.link());
         let code = match self.take_spare_code() {
             Some(spare) => {
                 // SAFETY: a dead code's struct, which nothing refers to
