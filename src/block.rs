@@ -300,25 +300,51 @@ pub struct Heap {
     pub layout: Layout,
 }
 
+/// Why `Heap::try_alloc` gave no block.
+#[derive(Clone, Copy, Debug)]
+pub enum NoBlock {
+    OutOfMemory,
+    /// The hook's block was not aligned to 16; it was given back.
+    Misaligned,
+}
+
+impl NoBlock {
+    /// The error of a failed `alloc(bytes, what)`.
+    #[cold]
+    pub fn error(self, what: &'static str, bytes: usize) -> Error {
+        match self {
+            NoBlock::OutOfMemory => Error::OutOfMemory { what, bytes },
+            NoBlock::Misaligned => Error::Misaligned { bytes },
+        }
+    }
+}
+
 impl Heap {
     pub fn new(cfg: &ZfConfig, layout: Layout) -> Heap {
         Heap { alloc: cfg.alloc, dealloc: cfg.dealloc, ctx: cfg.alloc_ctx, layout }
     }
 
-    /// `size` bytes aligned to 16.
+    /// `size` bytes aligned to 16 (`what`: what they are for, which a
+    /// failure's error names).
     pub fn alloc(&self, size: usize, what: &'static str) -> Result<NonNull<u8>, Error> {
-        let out_of_memory = Error::OutOfMemory { what, bytes: size };
+        self.try_alloc(size).map_err(|why| why.error(what, size))
+    }
+
+    /// `alloc` with a one-byte answer on failure: a miss keeps fewer
+    /// registers across the system's call than for a whole `Error`.
+    #[inline]
+    pub fn try_alloc(&self, size: usize) -> Result<NonNull<u8>, NoBlock> {
         let Some(hook) = self.alloc else {
             // ALIGN is a power of two and a multiple of sizeof(void *), and
             // os::alloc aligns to it: only a hook's block needs checking.
-            return NonNull::new(os::alloc(ALIGN, size).cast::<u8>()).ok_or(out_of_memory);
+            return NonNull::new(os::alloc(ALIGN, size).cast::<u8>()).ok_or(NoBlock::OutOfMemory);
         };
         // SAFETY: the hook's contract is malloc's; size is nonzero.
-        let p = NonNull::new(unsafe { hook(self.ctx, size) }.cast::<u8>()).ok_or(out_of_memory)?;
+        let p = NonNull::new(unsafe { hook(self.ctx, size) }.cast::<u8>()).ok_or(NoBlock::OutOfMemory)?;
         if p.as_ptr() as usize % ALIGN != 0 {
             // SAFETY: `p` came from the hook just now, for `size` bytes.
             unsafe { self.free(p, size) };
-            return Err(Error::Misaligned { bytes: size });
+            return Err(NoBlock::Misaligned);
         }
         Ok(p)
     }
@@ -335,22 +361,23 @@ impl Heap {
     }
 
     /// A block for frames of up to `frame_bytes` (at most ZF_MAX_FRAME_BYTES):
-    /// the tests' shorthand for `new_sized_block`.
+    /// the tests' shorthand for `alloc` and `block_at`.
     #[cfg(test)]
     pub fn new_block(&self, frame_bytes: usize) -> Result<Block, Error> {
         let too_big = Error::FrameBytes { asked: frame_bytes, min: 1, max: ZF_MAX_FRAME_BYTES };
-        self.new_sized_block(frame_bytes, self.layout.block_bytes(frame_bytes).ok_or(too_big)?)
+        let bytes = self.layout.block_bytes(frame_bytes).ok_or(too_big)?;
+        Ok(self.block_at(self.alloc(bytes, "a frame")?, frame_bytes, bytes))
     }
 
-    /// A block for frames of up to `frame_bytes`, of `bytes`,
-    /// `layout.block_bytes(frame_bytes)`: a code keeps its own, so a miss
-    /// need not work it out again. `frame_bytes` is a size class of at
-    /// most ZF_MAX_FRAME_BYTES and a debug guard (`BLOCK_FRAME_MAX`).
+    /// The block at `start`, fresh from `alloc(bytes)`, for frames of up
+    /// to `frame_bytes`, with `bytes` its `layout.block_bytes(frame_bytes)`
+    /// (a code keeps both, so a miss need not work them out again).
+    /// `frame_bytes` is a size class of at most ZF_MAX_FRAME_BYTES and a
+    /// debug guard (`BLOCK_FRAME_MAX`).
     #[inline]
-    pub fn new_sized_block(&self, frame_bytes: usize, bytes: usize) -> Result<Block, Error> {
+    pub fn block_at(&self, start: NonNull<u8>, frame_bytes: usize, bytes: usize) -> Block {
         debug_assert_eq!(self.layout.block_bytes(frame_bytes), Some(bytes));
         debug_assert!(frame_bytes <= BLOCK_FRAME_MAX, "zf_code_new let {frame_bytes} bytes through");
-        let start = self.alloc(bytes, "a frame")?;
         if self.layout.headered {
             // Both fit in u32 (BLOCK_FRAME_MAX).
             let header = Header { capacity: frame_bytes as u32, bytes: bytes as u32, _next: core::ptr::null_mut() };
@@ -358,7 +385,7 @@ impl Heap {
             unsafe { start.cast::<Header>().as_ptr().write(header) };
         }
         // SAFETY: the block holds its lead and at least 16 bytes of frame.
-        Ok(Block(unsafe { start.add(self.layout.lead) }))
+        Block(unsafe { start.add(self.layout.lead) })
     }
 
     /// A block's header, in a layout that has one.
@@ -367,7 +394,7 @@ impl Heap {
         // SAFETY: in a headered layout the header starts the block, `lead`
         // bytes before the frame, in the same allocation.
         let header = unsafe { block.0.as_ptr().sub(self.layout.lead) }.cast::<Header>();
-        // SAFETY: written by `new_sized_block`; it lives as long as the block.
+        // SAFETY: written by `block_at`; it lives as long as the block.
         unsafe { &*header }
     }
 
@@ -391,7 +418,7 @@ impl Heap {
     }
 
     /// # Safety
-    /// `block` came from `self.new_sized_block`, holds `bytes`
+    /// `block` came from `self.block_at`, holds `bytes`
     /// (`self.bytes`), and is not used afterwards.
     pub unsafe fn free_block(&self, block: Block, bytes: usize) {
         debug_assert!(!self.layout.headered || self.header(block).bytes as usize == bytes);

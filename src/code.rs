@@ -214,6 +214,21 @@ impl Code {
         work
     }
 
+    /// No work of the fast path since the last `sync` (which would then
+    /// change nothing) and no cold zombie: an acquire that found the hot
+    /// state without a zombie can only miss.
+    pub fn quiet(&self) -> bool {
+        let s = self.state();
+        s.hits.get() == 0 && s.free_units() == self.free_seen.get() && self.cold.get().is_null()
+    }
+
+    /// No free unit and no work of the fast path since the last `sync`: a
+    /// release finds no room, and `sync` would change nothing.
+    pub fn full(&self) -> bool {
+        let s = self.state();
+        s.hits.get() == 0 && s.free_units() == 0 && self.free_seen.get() == 0
+    }
+
     /// Zombies held.
     pub fn len(&self) -> u32 {
         self.slots.get() - self.room()

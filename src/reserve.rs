@@ -95,6 +95,11 @@ impl Reserve {
         self.len.set(self.len.get() + 1);
     }
 
+    /// Whether list `i` holds a frame.
+    pub fn holds(&self, i: usize) -> bool {
+        self.classes[i].len() != 0
+    }
+
     /// The most recently retired frame of list `i` (`class_of`; under
     /// legacy: the head of the one list, whatever its size).
     pub fn take(&self, i: usize) -> Option<Block> {

@@ -4,7 +4,7 @@
 //! block.
 
 use super::{Failed, Pool};
-use crate::block::Block;
+use crate::block::{Block, NoBlock};
 use crate::code::Code;
 use crate::stats::Tally;
 use core::ptr::NonNull;
@@ -23,7 +23,41 @@ impl Pool {
                 false => self.acquire_unchecked(code),
             };
         }
-        // `zf_frame_acquire` found the hot state without a zombie.
+        // `zf_frame_acquire` found the hot state without a zombie: most
+        // often a recursion past the code's list, whose misses take the
+        // plain lane.
+        match self.plain_miss(code) {
+            Some(frame) => frame.map(|frame| (frame, false)),
+            None => self.plain_slow(code),
+        }
+    }
+
+    /// A plain pool's miss when nothing but the miss is due: no work of
+    /// the fast path to count, no cold zombie, not the code's first miss,
+    /// no reserve frame of its class. The system's block, counted as
+    /// `take_or_miss` counts it, with no other step between (a deep
+    /// recursion's every frame past its list comes this way). None: the
+    /// full slow path decides.
+    #[inline(always)]
+    fn plain_miss(&self, code: &Code) -> Option<Result<NonNull<u8>, Failed>> {
+        if !code.quiet() || !code.has_run() || self.reserve.holds(code.class) {
+            return None;
+        }
+        code.mark_used();
+        self.bound.note_depth(code);
+        let deeper = code.reach_depth();
+        let block = match self.new_block(code) {
+            Ok(block) => block,
+            Err(failed) => return Some(Err(failed)),
+        };
+        self.count_fresh(code, deeper);
+        self.count_live(code);
+        Some(Ok(block.frame()))
+    }
+
+    /// The rest of a plain pool's slow acquire, out of the lane's way.
+    #[inline(never)]
+    fn plain_slow(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
         self.take_or_miss(code, true)
     }
 
@@ -60,10 +94,23 @@ impl Pool {
             return Ok((block.frame(), true));
         }
         let block = self.miss(code)?;
+        self.count_live(code);
+        Ok((block.frame(), false))
+    }
+
+    /// A miss's frame is live.
+    #[inline(always)]
+    fn count_live(&self, code: &Code) {
         code.add_live(1);
         self.counters.live_frames.add(1);
         self.raise_peak_live();
-        Ok((block.frame(), false))
+    }
+
+    /// A miss asked the system for a block (`deeper`: `Code::reach_depth`).
+    #[inline(always)]
+    fn count_fresh(&self, code: &Code, deeper: bool) {
+        self.counters.fresh_allocs.add(1);
+        self.last_miss.set(code.charge_miss(deeper));
     }
 
     /// Raises `peak_live_frames` at a miss. The live count leaves other
@@ -144,8 +191,7 @@ impl Pool {
         let deeper = code.reach_depth();
         let Some(shared) = self.take_reserve(code) else {
             let block = self.new_block(code)?;
-            self.counters.fresh_allocs.add(1);
-            self.last_miss.set(code.charge_miss(deeper));
+            self.count_fresh(code, deeper);
             return Ok(block);
         };
         // Per-code: the reserve's blocks of the code's class hold its frames.
@@ -201,17 +247,27 @@ impl Pool {
         Some(block)
     }
 
-    /// Inlined into both of `miss`'s calls: one is every fresh block's.
+    /// A fresh block for the code. Inlined into the plain lane and both of
+    /// `miss`'s calls: every fresh block's.
     #[inline(always)]
     fn new_block(&self, code: &Code) -> Result<Block, Failed> {
-        let (capacity, bytes) = (code.capacity(), code.bytes());
-        match self.heap.new_sized_block(capacity, bytes) {
-            Err(_) if self.counters.cached_frames.get() > 0 => {
-                self.clear(); // memory is short: our zombies are the first to go
-                self.heap.new_sized_block(capacity, bytes)
-            }
-            other => other,
+        let start = match self.heap.try_alloc(code.bytes()) {
+            Ok(start) => start,
+            Err(why) => self.alloc_again(code, why)?,
+        };
+        // The code's sizes read again after the call: fewer registers kept across it.
+        Ok(self.heap.block_at(start, code.capacity(), code.bytes()))
+    }
+
+    /// The system gave no block (`why`): our zombies are the first to go,
+    /// then the system is asked once more.
+    #[cold]
+    #[inline(never)]
+    fn alloc_again(&self, code: &Code, why: NoBlock) -> Result<NonNull<u8>, Failed> {
+        if self.counters.cached_frames.get() == 0 {
+            return Err(self.fail(why.error("a frame", code.bytes())));
         }
-        .map_err(|e| self.fail(e))
+        self.clear();
+        self.heap.alloc(code.bytes(), "a frame").map_err(|e| self.fail(e))
     }
 }

@@ -17,12 +17,53 @@ impl Pool {
     pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>, function: &'static str) {
         // SAFETY: a code with a live frame is alive.
         let p = Pool::of(unsafe { code.as_ref() });
-        match p.cfg.debug() {
-            // SAFETY: forwarded; debug mode checks the frame before reading its header.
-            true => unsafe { Pool::checked_release(code, frame, function) },
+        match (p.watched, p.cfg.debug()) {
             // SAFETY: forwarded contract.
-            false => unsafe { Pool::release_unchecked(code, frame) },
+            (false, _) => unsafe { Pool::plain_release(code, frame) },
+            // SAFETY: forwarded; debug mode checks the frame before reading its header.
+            (true, true) => unsafe { Pool::checked_release(code, frame, function) },
+            // SAFETY: forwarded contract.
+            (true, false) => unsafe { Pool::release_unchecked(code, frame) },
         }
+    }
+
+    /// A plain pool's slow release: the lane (`plain_free`), else the
+    /// whole decision.
+    ///
+    /// # Safety
+    /// As `release`.
+    #[inline(never)]
+    unsafe fn plain_release(code: NonNull<Code>, frame: NonNull<u8>) {
+        // SAFETY: a code with a live frame is alive.
+        let c = unsafe { code.as_ref() };
+        // SAFETY: forwarded contract.
+        if !unsafe { Pool::of(c).plain_free(c, frame) } {
+            // SAFETY: forwarded contract.
+            unsafe { Pool::release_unchecked(code, frame) }
+        }
+    }
+
+    /// A plain pool's release when nothing but the free is due: no work
+    /// of the fast path to count and no free unit, the code at its limit,
+    /// no reserve room within the bound, the code alive. The frame goes
+    /// back to the allocator, counted as `release_unchecked` counts it,
+    /// with no other step between (a deep recursion's every frame past its
+    /// list comes this way). False: `release_unchecked` decides.
+    ///
+    /// # Safety
+    /// As `release`.
+    #[inline(always)]
+    unsafe fn plain_free(&self, c: &Code, frame: NonNull<u8>) -> bool {
+        let bytes = c.bytes(); // a plain pool's blocks are all their code's size
+        if !c.full() || c.may_grow() || c.is_freed() || self.reserve_takes(bytes) {
+            return false;
+        }
+        c.note_loss(Loss::Limit);
+        self.count_release(c);
+        // SAFETY: by the contract, `frame` is a live frame of ours.
+        self.free_block(unsafe { Block::from_frame(frame) }, bytes);
+        self.sweep_if_due();
+        true
     }
 
     /// The frame becomes a zombie if the code may have one more slot (its
@@ -56,9 +97,7 @@ impl Pool {
                 }
             };
             if !kept {
-                p.counters.releases.add(1);
-                p.counters.live_frames.sub(1);
-                c.add_live(-1);
+                p.count_release(c);
                 p.retire_inline(c, block);
             }
             p.sweep_if_due();
@@ -68,6 +107,14 @@ impl Pool {
         }
         // SAFETY: the code was freed and this was its last live frame.
         unsafe { Pool::free_code_if_unused(code) };
+    }
+
+    /// A frame the code did not keep is no longer live.
+    #[inline(always)]
+    fn count_release(&self, c: &Code) {
+        self.counters.releases.add(1);
+        self.counters.live_frames.sub(1);
+        c.add_live(-1);
     }
 
     /// The slow path's cached release: the hit path itself (`ZfCodeHot::give`).
@@ -141,9 +188,8 @@ impl Pool {
     /// list, it runs at every release.
     #[inline(always)]
     fn retire_inline(&self, code: &Code, block: Block) -> bool {
-        let room = self.reserve.len() < self.reserve_max;
         let bytes = self.heap.bytes(block, code.bytes());
-        if room && self.charged_bytes() + bytes as u64 <= self.bound.bytes() {
+        if self.reserve_takes(bytes) {
             self.reserve.push(code.class, block);
             self.counters.cached_frames.add(1);
             self.counters.cached_bytes.add(bytes as u64);
@@ -152,5 +198,11 @@ impl Pool {
         }
         self.free_block(block, bytes);
         false
+    }
+
+    /// Whether the reserve has room for a frame of `bytes` within the bound.
+    #[inline(always)]
+    fn reserve_takes(&self, bytes: usize) -> bool {
+        self.reserve.len() < self.reserve_max && self.charged_bytes() + bytes as u64 <= self.bound.bytes()
     }
 }
