@@ -235,7 +235,29 @@ pub unsafe extern "C" fn zf_frame_acquire_slow(code: *mut ZfCode, is_zombie: *mu
     // SAFETY: a non-null code is alive (header contract).
     let c = unsafe { code.as_ref() };
     // SAFETY: `is_zombie` is NULL or writable (header contract).
-    unsafe { acquire_slow(c, is_zombie, "zf_frame_acquire_slow") }
+    unsafe { acquire_past_hot(c, is_zombie, "zf_frame_acquire_slow") }
+}
+
+/// An acquire past the inline state: a plain pool's lane for a miss with
+/// nothing else due (`Pool::plain_miss`), inline in each entry, else the
+/// slow path, for the entry `function`.
+///
+/// # Safety
+/// `is_zombie` is NULL or points to a writable int.
+#[inline(always)]
+unsafe fn acquire_past_hot(c: &Code, is_zombie: *mut c_int, function: &'static str) -> *mut c_void {
+    match Pool::of(c).plain_miss(c) {
+        Some(Ok(frame)) => {
+            // SAFETY: by the contract, a non-null `is_zombie` is writable.
+            if let Some(out) = unsafe { is_zombie.as_mut() } {
+                *out = 0;
+            }
+            frame.as_ptr().cast()
+        }
+        Some(Err(_)) => ptr::null_mut(), // its message is left (`Pool::fail`)
+        // SAFETY: forwarded contract.
+        None => unsafe { acquire_slow(c, is_zombie, function) },
+    }
 }
 
 /// An acquire past the inline state, for the entry `function` (which
@@ -286,7 +308,25 @@ pub unsafe extern "C" fn zf_frame_release_slow(code: *mut ZfCode, frame: *mut c_
     let Some(frame) = NonNull::new(frame.cast::<u8>()) else { return };
     let Some(code) = code_ptr(code) else { return null_code("zf_frame_release_slow", ()) };
     // SAFETY: forwarded contract.
-    unsafe { Pool::release(code, frame, "zf_frame_release_slow") }
+    unsafe { release_past_hot(code, frame, "zf_frame_release_slow") }
+}
+
+/// A release past the inline state: a plain pool's lane for a frame with
+/// nothing but its free due (`Pool::plain_free`), inline in each entry,
+/// else the slow path, for the entry `function`.
+///
+/// # Safety
+/// `frame` came from an acquire on `code` and has not been released since.
+#[inline(always)]
+unsafe fn release_past_hot(code: NonNull<Code>, frame: NonNull<u8>, function: &'static str) {
+    // SAFETY: a code with a live frame is alive (header contract).
+    let c = unsafe { code.as_ref() };
+    // SAFETY: forwarded contract.
+    if unsafe { Pool::of(c).plain_free(c, frame) } {
+        return;
+    }
+    // SAFETY: forwarded contract.
+    unsafe { Pool::release(code, frame, function) }
 }
 
 /// A NULL code given to `function` (an acquire, or a release of a frame

@@ -23,24 +23,20 @@ impl Pool {
                 false => self.acquire_unchecked(code),
             };
         }
-        // `zf_frame_acquire` found the hot state without a zombie: most
-        // often a recursion past the code's list, whose misses take the
-        // plain lane.
-        match self.plain_miss(code) {
-            Some(frame) => frame.map(|frame| (frame, false)),
-            None => self.plain_slow(code),
-        }
+        // `zf_frame_acquire` found the hot state without a zombie.
+        self.take_or_miss(code, true)
     }
 
-    /// A plain pool's miss when nothing but the miss is due: no work of
-    /// the fast path to count, no cold zombie, not the code's first miss,
-    /// no reserve frame of its class. The system's block, counted as
-    /// `take_or_miss` counts it, with no other step between (a deep
-    /// recursion's every frame past its list comes this way). None: the
-    /// full slow path decides.
+    /// A plain pool's miss when nothing but the miss is due (the hot
+    /// state had no zombie): no work of the fast path to count, no cold
+    /// zombie, not the code's first miss, no reserve frame of its class.
+    /// The system's block, counted as `take_or_miss` counts it, with no
+    /// other step between (a deep recursion's every frame past its list
+    /// comes this way). None: `acquire` decides. Inlined into the exported
+    /// entries, ahead of their call to the slow path.
     #[inline(always)]
-    fn plain_miss(&self, code: &Code) -> Option<Result<NonNull<u8>, Failed>> {
-        if !code.quiet() || !code.has_run() || self.reserve.holds(code.class) {
+    pub(crate) fn plain_miss(&self, code: &Code) -> Option<Result<NonNull<u8>, Failed>> {
+        if self.watched || !code.has_run() || !code.quiet() || self.reserve.holds(code.class) {
             return None;
         }
         code.mark_used();
@@ -53,12 +49,6 @@ impl Pool {
         self.count_fresh(code, deeper);
         self.count_live(code);
         Some(Ok(block.frame()))
-    }
-
-    /// The rest of a plain pool's slow acquire, out of the lane's way.
-    #[inline(never)]
-    fn plain_slow(&self, code: &Code) -> Result<(NonNull<u8>, bool), Failed> {
-        self.take_or_miss(code, true)
     }
 
     /// A watched pool's acquire, checks aside (`checked_acquire` makes them).

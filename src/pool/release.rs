@@ -17,45 +17,34 @@ impl Pool {
     pub unsafe fn release(code: NonNull<Code>, frame: NonNull<u8>, function: &'static str) {
         // SAFETY: a code with a live frame is alive.
         let p = Pool::of(unsafe { code.as_ref() });
-        match (p.watched, p.cfg.debug()) {
-            // SAFETY: forwarded contract.
-            (false, _) => unsafe { Pool::plain_release(code, frame) },
+        match p.cfg.debug() {
             // SAFETY: forwarded; debug mode checks the frame before reading its header.
-            (true, true) => unsafe { Pool::checked_release(code, frame, function) },
+            true => unsafe { Pool::checked_release(code, frame, function) },
             // SAFETY: forwarded contract.
-            (true, false) => unsafe { Pool::release_unchecked(code, frame) },
-        }
-    }
-
-    /// A plain pool's slow release: the lane (`plain_free`), else the
-    /// whole decision.
-    ///
-    /// # Safety
-    /// As `release`.
-    #[inline(never)]
-    unsafe fn plain_release(code: NonNull<Code>, frame: NonNull<u8>) {
-        // SAFETY: a code with a live frame is alive.
-        let c = unsafe { code.as_ref() };
-        // SAFETY: forwarded contract.
-        if !unsafe { Pool::of(c).plain_free(c, frame) } {
-            // SAFETY: forwarded contract.
-            unsafe { Pool::release_unchecked(code, frame) }
+            false => unsafe { Pool::release_unchecked(code, frame) },
         }
     }
 
     /// A plain pool's release when nothing but the free is due: no work
-    /// of the fast path to count and no free unit, the code at its limit,
-    /// no reserve room within the bound, the code alive. The frame goes
+    /// of the fast path to count and no free unit, no slot for the code
+    /// (`over_limit`), no reserve room within the bound, the code alive. The frame goes
     /// back to the allocator, counted as `release_unchecked` counts it,
     /// with no other step between (a deep recursion's every frame past its
-    /// list comes this way). False: `release_unchecked` decides.
+    /// list comes this way). False: `release` decides. Inlined into the
+    /// exported entries, ahead of their call to the slow path.
     ///
     /// # Safety
     /// As `release`.
     #[inline(always)]
-    unsafe fn plain_free(&self, c: &Code, frame: NonNull<u8>) -> bool {
+    pub(crate) unsafe fn plain_free(&self, c: &Code, frame: NonNull<u8>) -> bool {
+        if self.watched {
+            return false;
+        }
         let bytes = c.bytes(); // a plain pool's blocks are all their code's size
-        if !c.full() || c.may_grow() || c.is_freed() || self.reserve_takes(bytes) {
+        let fits = self.fits(bytes as u64);
+        // What the full path would find: no slot (`grant_slot`), no reserve room.
+        let refused = self.over_limit(c, fits) && !(fits && self.reserve.len() < self.reserve_max);
+        if !refused || !c.full() || c.is_freed() {
             return false;
         }
         c.note_loss(Loss::Limit);
@@ -132,11 +121,9 @@ impl Pool {
     /// evicting idle zombies of other codes when it is short).
     fn grant_slot(&self, code: &Code) -> Result<(), Loss> {
         let need = code.bytes() as u64;
-        let fits = self.charged_bytes() + need <= self.bound.bytes();
-        // Past half its limit, a code grows only into room nobody holds: a
-        // deep recursion keeps its frames while the bound is not spent, but
-        // many codes with long lists (coroutines) do not rob each other.
-        if !code.may_grow() || !(fits || code.may_make_room()) {
+        // (Whether it fits matters only to a code that may grow.)
+        let fits = code.may_grow() && self.fits(need);
+        if self.over_limit(code, fits) {
             return Err(Loss::Limit);
         }
         if !fits && !self.make_room(code, need) {
@@ -203,6 +190,22 @@ impl Pool {
     /// Whether the reserve has room for a frame of `bytes` within the bound.
     #[inline(always)]
     fn reserve_takes(&self, bytes: usize) -> bool {
-        self.reserve.len() < self.reserve_max && self.charged_bytes() + bytes as u64 <= self.bound.bytes()
+        self.reserve.len() < self.reserve_max && self.fits(bytes as u64)
+    }
+
+    /// Whether `bytes` more fit within the bound.
+    #[inline(always)]
+    fn fits(&self, bytes: u64) -> bool {
+        self.charged_bytes() + bytes <= self.bound.bytes()
+    }
+
+    /// Whether `code` is refused one more slot outright (`fits`: whether
+    /// it fits within the bound): its limit, or past half of it, a bound
+    /// already spent. A code that long grows only into room nobody holds:
+    /// a deep recursion keeps its frames while the bound is not spent, but
+    /// many codes with long lists (coroutines) do not rob each other.
+    #[inline(always)]
+    fn over_limit(&self, code: &Code, fits: bool) -> bool {
+        !code.may_grow() || (!fits && !code.may_make_room())
     }
 }
