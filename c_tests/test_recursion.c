@@ -7,6 +7,8 @@
  *    (the innermost level's, released first) before the stack's.
  * 2. scenario_config: each code keeps 32 zombies, so only
  *    the outermost levels of each run hit and the rest fall back to malloc.
+ * 3. per_code_max 400 and a budget of 300 blocks: the bound stops the
+ *    list at 300, past half its limit, where it grows no further.
  */
 #include "check.h"
 #include "minipy.h"
@@ -83,15 +85,19 @@ static void whole_depth_cached(void)
     minipy_fini();
 }
 
-static void defaults_bound_it(void)
+/* Runs RUNS recursions under `cfg` (NULL: scenario_config), whose bound
+ * keeps `keep` frames of the DEPTH: each run's releases cache the
+ * innermost `keep` and free the rest; the next run's outermost `keep`
+ * levels take those zombies and the other levels allocate. */
+static void bounded(const char *what, const ZfConfig *cfg, uint64_t keep)
 {
-    const uint64_t keep = 32, spill = DEPTH - 32; /* scenario_config */
+    const uint64_t spill = DEPTH - keep;
     PyCodeObject *co;
     uint64_t block;
     ZfStats s;
     int run;
 
-    if (minipy_init(NULL) != 0) {
+    if (minipy_init(cfg) != 0) {
         CHECK(0);
         return;
     }
@@ -100,9 +106,6 @@ static void defaults_bound_it(void)
     for (run = 0; run < RUNS; run++)
         recurse(co, NULL, 0, run);
 
-    /* Each run's releases cache the innermost `keep` frames and free the
-     * rest; the next run's outermost `keep` levels take those zombies and
-     * the other `spill` levels allocate. */
     s = pool_stats();
     CHECK_EQ(s.acquires, DEPTH * RUNS);
     CHECK_EQ(s.zombie_hits, keep * (RUNS - 1));
@@ -114,7 +117,7 @@ static void defaults_bound_it(void)
     CHECK_EQ(s.cached_bytes, keep * block);
     CHECK_EQ(s.peak_cached_bytes, keep * block);
     CHECK_EQ(s.peak_live_frames, DEPTH);
-    print_summary("recursion-1000 (defaults)");
+    print_summary(what);
 
     code_dealloc(co);
     s = pool_stats();
@@ -126,7 +129,15 @@ static void defaults_bound_it(void)
 
 int main(void)
 {
+    ZfConfig cfg;
+
     whole_depth_cached();
-    defaults_bound_it();
+    bounded("recursion-1000 (defaults)", NULL, 32); /* scenario_config */
+    /* The budget is spent past half the code's limit: a code that long
+     * grows only into room nobody holds, so the bound keeps 300. */
+    scenario_config(&cfg);
+    cfg.per_code_max = 400;
+    cfg.budget_bytes = (size_t)(300 * BLOCK_BYTES(sizeof(PyFrameObject) + 5 * sizeof(PyObject *)));
+    bounded("recursion-1000 (per_code_max 400, budget 300 blocks)", &cfg, 300);
     return check_done();
 }

@@ -239,25 +239,35 @@ pub unsafe extern "C" fn zf_frame_acquire_slow(code: *mut ZfCode, is_zombie: *mu
 }
 
 /// An acquire past the inline state: a plain pool's lane for a miss with
-/// nothing else due (`Pool::plain_miss`), inline in each entry, else the
-/// slow path, for the entry `function`.
+/// nothing else due (`Pool::plain_miss_due`), else the slow path, for the
+/// entry `function`. Tests and two tail calls: no frame of its own, so a
+/// call the lane turns away costs the tests and a jump.
 ///
 /// # Safety
 /// `is_zombie` is NULL or points to a writable int.
 #[inline(always)]
 unsafe fn acquire_past_hot(c: &Code, is_zombie: *mut c_int, function: &'static str) -> *mut c_void {
-    match Pool::of(c).plain_miss(c) {
-        Some(Ok(frame)) => {
-            // SAFETY: by the contract, a non-null `is_zombie` is writable.
-            if let Some(out) = unsafe { is_zombie.as_mut() } {
-                *out = 0;
-            }
-            frame.as_ptr().cast()
-        }
-        Some(Err(_)) => ptr::null_mut(), // its message is left (`Pool::fail`)
+    match Pool::of(c).plain_miss_due(c) {
         // SAFETY: forwarded contract.
-        None => unsafe { acquire_slow(c, is_zombie, function) },
+        true => unsafe { plain_miss(c, is_zombie) },
+        // SAFETY: forwarded contract.
+        false => unsafe { acquire_slow(c, is_zombie, function) },
     }
+}
+
+/// The lane's miss (`Pool::plain_miss`).
+///
+/// # Safety
+/// `is_zombie` is NULL or points to a writable int.
+#[inline(never)]
+unsafe fn plain_miss(c: &Code, is_zombie: *mut c_int) -> *mut c_void {
+    // A failure has left its message already (`Pool::fail`).
+    let Ok(frame) = Pool::of(c).plain_miss(c) else { return ptr::null_mut() };
+    // SAFETY: by the contract, a non-null `is_zombie` is writable.
+    if let Some(out) = unsafe { is_zombie.as_mut() } {
+        *out = 0;
+    }
+    frame.as_ptr().cast()
 }
 
 /// An acquire past the inline state, for the entry `function` (which
@@ -312,8 +322,9 @@ pub unsafe extern "C" fn zf_frame_release_slow(code: *mut ZfCode, frame: *mut c_
 }
 
 /// A release past the inline state: a plain pool's lane for a frame with
-/// nothing but its free due (`Pool::plain_free`), inline in each entry,
-/// else the slow path, for the entry `function`.
+/// nothing but its free due (`Pool::plain_free_due`), else the slow path,
+/// for the entry `function`. Tests and two tail calls, as
+/// `acquire_past_hot`.
 ///
 /// # Safety
 /// `frame` came from an acquire on `code` and has not been released since.
@@ -321,12 +332,22 @@ pub unsafe extern "C" fn zf_frame_release_slow(code: *mut ZfCode, frame: *mut c_
 unsafe fn release_past_hot(code: NonNull<Code>, frame: NonNull<u8>, function: &'static str) {
     // SAFETY: a code with a live frame is alive (header contract).
     let c = unsafe { code.as_ref() };
-    // SAFETY: forwarded contract.
-    if unsafe { Pool::of(c).plain_free(c, frame) } {
-        return;
+    match Pool::of(c).plain_free_due(c) {
+        // SAFETY: forwarded contract.
+        true => unsafe { plain_free(c, frame) },
+        // SAFETY: forwarded contract.
+        false => unsafe { Pool::release(code, frame, function) },
     }
+}
+
+/// The lane's release (`Pool::plain_free`).
+///
+/// # Safety
+/// As `release_past_hot`.
+#[inline(never)]
+unsafe fn plain_free(c: &Code, frame: NonNull<u8>) {
     // SAFETY: forwarded contract.
-    unsafe { Pool::release(code, frame, function) }
+    unsafe { Pool::of(c).plain_free(c, frame) }
 }
 
 /// A NULL code given to `function` (an acquire, or a release of a frame

@@ -27,28 +27,28 @@ impl Pool {
         self.take_or_miss(code, true)
     }
 
-    /// A plain pool's miss when nothing but the miss is due (the hot
+    /// Whether a plain pool's miss has nothing but the miss due (the hot
     /// state had no zombie): no work of the fast path to count, no cold
     /// zombie, not the code's first miss, no reserve frame of its class.
-    /// The system's block, counted as `take_or_miss` counts it, with no
-    /// other step between (a deep recursion's every frame past its list
-    /// comes this way). None: `acquire` decides. Inlined into the exported
-    /// entries, ahead of their call to the slow path.
+    /// Then `plain_miss` serves it. Tests only, inlined into the slow
+    /// entries: a call it turns away pays them and a jump.
     #[inline(always)]
-    pub(crate) fn plain_miss(&self, code: &Code) -> Option<Result<NonNull<u8>, Failed>> {
-        if self.watched || !code.has_run() || !code.quiet() || self.reserve.holds(code.class) {
-            return None;
-        }
+    pub(crate) fn plain_miss_due(&self, code: &Code) -> bool {
+        !self.watched && code.has_run() && code.quiet() && !self.reserve.holds(code.class)
+    }
+
+    /// The miss `plain_miss_due` found: the system's block, counted as
+    /// `take_or_miss` counts it, with no other step between (a deep
+    /// recursion's every frame past its list comes this way).
+    pub(crate) fn plain_miss(&self, code: &Code) -> Result<NonNull<u8>, Failed> {
+        debug_assert!(self.plain_miss_due(code));
         code.mark_used();
         self.bound.note_depth(code);
         let deeper = code.reach_depth();
-        let block = match self.new_block(code) {
-            Ok(block) => block,
-            Err(failed) => return Some(Err(failed)),
-        };
+        let block = self.new_block(code)?;
         self.count_fresh(code, deeper);
         self.count_live(code);
-        Some(Ok(block.frame()))
+        Ok(block.frame())
     }
 
     /// A watched pool's acquire, checks aside (`checked_acquire` makes them).

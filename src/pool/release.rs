@@ -25,34 +25,37 @@ impl Pool {
         }
     }
 
-    /// A plain pool's release when nothing but the free is due: no work
-    /// of the fast path to count and no free unit, no slot for the code
-    /// (`over_limit`), no reserve room within the bound, the code alive. The frame goes
-    /// back to the allocator, counted as `release_unchecked` counts it,
-    /// with no other step between (a deep recursion's every frame past its
-    /// list comes this way). False: `release` decides. Inlined into the
-    /// exported entries, ahead of their call to the slow path.
-    ///
-    /// # Safety
-    /// As `release`.
+    /// Whether a plain pool's release has nothing but the free due: no
+    /// work of the fast path to count and no free unit, no slot for the
+    /// code (`over_limit`), no reserve room within the bound, the code
+    /// alive. Then `plain_free` serves it. Tests only, inlined into the
+    /// slow entries: a call it turns away pays them and a jump.
     #[inline(always)]
-    pub(crate) unsafe fn plain_free(&self, c: &Code, frame: NonNull<u8>) -> bool {
+    pub(crate) fn plain_free_due(&self, c: &Code) -> bool {
         if self.watched {
             return false;
         }
-        let bytes = c.bytes(); // a plain pool's blocks are all their code's size
-        let fits = self.fits(bytes as u64);
+        let fits = self.fits(c.bytes() as u64);
         // What the full path would find: no slot (`grant_slot`), no reserve room.
         let refused = self.over_limit(c, fits) && !(fits && self.reserve.len() < self.reserve_max);
-        if !refused || !c.full() || c.is_freed() {
-            return false;
-        }
+        refused && c.full() && !c.is_freed()
+    }
+
+    /// The release `plain_free_due` found: the frame goes back to the
+    /// allocator, counted as `release_unchecked` counts it, with no other
+    /// step between (a deep recursion's every frame past its list comes
+    /// this way).
+    ///
+    /// # Safety
+    /// As `release`.
+    pub(crate) unsafe fn plain_free(&self, c: &Code, frame: NonNull<u8>) {
+        debug_assert!(self.plain_free_due(c));
         c.note_loss(Loss::Limit);
         self.count_release(c);
-        // SAFETY: by the contract, `frame` is a live frame of ours.
-        self.free_block(unsafe { Block::from_frame(frame) }, bytes);
+        // SAFETY: by the contract, `frame` is a live frame of ours, whose
+        // block is its code's size, as every block of a plain pool.
+        self.free_block(unsafe { Block::from_frame(frame) }, c.bytes());
         self.sweep_if_due();
-        true
     }
 
     /// The frame becomes a zombie if the code may have one more slot (its
