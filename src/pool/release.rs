@@ -32,7 +32,9 @@ impl Pool {
     /// slow entries: a call it turns away pays them and a jump.
     #[inline(always)]
     pub(crate) fn plain_free_due(&self, c: &Code) -> bool {
-        if self.watched {
+        // Below half its limit a code is never refused outright: the
+        // cheapest test first (a code's first releases end here).
+        if self.watched || c.may_make_room() {
             return false;
         }
         let fits = self.fits(c.bytes() as u64);
