@@ -4,18 +4,23 @@
  *
  * One pool for the process, made at the first code that needs it with ZF_*
  * settings from the environment (a bad one is a fatal error naming it), and
- * freed by the interpreter's frame finalization; code objects that outlive
- * it allocate their frames with the GC allocator, as the library's lifetime
- * rules allow. Every byte goes through PyObject_Malloc/PyObject_Free; the
- * allocator hooks keep the GC's generation-0 count as the GC allocator
- * keeps it for the frames it makes and frees (+1 per frame block taken
- * from the heap, -1 per frame block given back).
+ * freed as the interpreter finalizes: before its modules go (per-code), or
+ * at its frame finalization (legacy, a trace). Codes that outlive it and
+ * have a ZfCode take their frames straight from the heap through it, as
+ * the library's lifetime rules allow; codes made after, from the GC
+ * allocator. Every byte goes through PyObject_Malloc/PyObject_Free; the
+ * GC's generation-0 count follows the frame blocks as the GC allocator's
+ * count follows the frames it makes and frees: a block given back counts
+ * -1 at once, the blocks an acquire took count after it, with the
+ * collection the GC allocator would run after its allocation (one call;
+ * a block taken and given back within one acquire, a legacy resize,
+ * counts nothing, as CPython's resize does not).
  *
  * The including file first provides, for its version: the GC header type
  * PyGC_Head, _PyZf_FRAME(p) and _PyZf_PTR(f) (a frame at a pointer the
  * pool handed out, and back), PyCodeObject's co_zf (_PyZf_NONE until the code has a
- * ZfCode), _PyObject_GC_CountFrames(int) and
- * _PyObject_GC_MaybeCollect() (its patch adds them to gcmodule.c), and
+ * ZfCode), _PyObject_GC_FramesTaken(int) and _PyObject_GC_FrameFreed()
+ * (its patch adds them to gcmodule.c), and
  * these statics: Py_ssize_t frame_slots(PyCodeObject *), a frame's
  * f_localsplus slots (its ob_size); size_t frame_bytes(PyCodeObject *),
  * what the GC allocator would allocate for one frame of that code, header
@@ -39,7 +44,7 @@ static int every_code;           /* legacy or a trace: every code's frames, and 
 int _PyZf_eager = -1;
 static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see wants_final_stats) */
 static pid_t final_stats_pid;    /* the process it was set for */
-static unsigned long frame_blocks_taken;
+static int frames_uncounted;      /* frame blocks taken, not yet in the GC's count */
 
 /* Blocks at least this big hold frames; the library's own structs (a ZfCode,
  * the pool) are smaller and are not GC objects, so they are not counted. */
@@ -77,8 +82,7 @@ heap_alloc(void *ctx, size_t size)
     void *p = PyObject_Malloc(size);
     (void)ctx;
     if (p != NULL && size >= FRAME_BLOCK_MIN) {
-        frame_blocks_taken++;
-        _PyObject_GC_CountFrames(1);
+        frames_uncounted++;   /* counted by the acquire that asked (_PyZf_FrameNew) */
     }
     return p;
 }
@@ -88,7 +92,12 @@ heap_dealloc(void *ctx, void *p, size_t size)
 {
     (void)ctx;
     if (size >= FRAME_BLOCK_MIN) {
-        _PyObject_GC_CountFrames(-1);
+        if (frames_uncounted > 0) {
+            frames_uncounted--;   /* a resize: taken and given back within one acquire */
+        }
+        else {
+            _PyObject_GC_FrameFreed();
+        }
     }
     PyObject_Free(p);
 }
@@ -184,7 +193,6 @@ code_get(PyCodeObject *co, ZfCode **out)
 PyFrameObject *
 _PyZf_FrameNew(PyCodeObject *co, int *warm)
 {
-    unsigned long taken = frame_blocks_taken;
     ZfCode *zc;
     void *p;
     PyFrameObject *f;
@@ -206,9 +214,11 @@ _PyZf_FrameNew(PyCodeObject *co, int *warm)
         return f;
     }
     gc_head_init(_Py_AS_GC(f));
-    if (taken != frame_blocks_taken) {
-        /* As the GC allocator does after taking memory for an object. */
-        _PyObject_GC_MaybeCollect();
+    if (frames_uncounted > 0) {
+        /* As the GC allocator counts, and collects, after taking memory. */
+        int n = frames_uncounted;
+        frames_uncounted = 0;
+        _PyObject_GC_FramesTaken(n);
     }
     return (PyFrameObject *)PyObject_INIT_VAR(f, &PyFrame_Type, frame_slots(co));
 }
@@ -267,6 +277,18 @@ _PyZf_Fini(void)
     zf_pool_free(pool);
     pool = NULL;
     finalized = 1;
+}
+
+void
+_PyZf_Finalizing(void)
+{
+    /* The modules go next, and their codes nearly all at once: closing the
+     * pool now frees every zombie in one pass, and each code's freeing is
+     * then plain (its late frames, if any, come straight from the heap).
+     * CPython's scheme, and a trace of it, see every frame to the end. */
+    if (!every_code) {
+        _PyZf_Fini();
+    }
 }
 
 void

@@ -34,10 +34,10 @@ typedef char _PyZf_check_prefix[
  * it is live). */
 void _PyZf_CodeFree(PyCodeObject *co);
 
-/* gcmodule.c: frame blocks the pool takes (+1) or gives back (-1) count in
- * generation 0 as GC objects do; the collection an allocation may run. */
-void _PyObject_GC_CountFrames(int delta);
-void _PyObject_GC_MaybeCollect(void);
+/* gcmodule.c: frame blocks the pool took (n, then the collection an
+ * allocation may run) or gave back count in generation 0 as GC objects do. */
+void _PyObject_GC_FramesTaken(int n);
+void _PyObject_GC_FrameFreed(void);
 
 /* A zombie of `co` from the pool's inline state, with one reference; its
  * per-code fields (f_code, f_valuestack, cleared locals, f_locals, f_trace
@@ -82,6 +82,9 @@ void _PyZf_Collected(int generation);
 
 /* Drop every zombie (PyFrame_ClearFreeList); returns the frames freed. */
 int _PyZf_Clear(void);
+
+/* Py_Finalize, before the modules go: a per-code pool closes now. */
+void _PyZf_Finalizing(void);
 
 /* PyFrame_Fini: free the pool; later frames use the GC allocator. */
 void _PyZf_Fini(void);

@@ -75,6 +75,9 @@ void _PyZf_Collected(int generation);
 /* Drop every zombie (_PyFrame_ClearFreeList). */
 void _PyZf_Clear(void);
 
+/* Py_Finalize, before the modules go: a per-code pool closes now. */
+void _PyZf_Finalizing(void);
+
 /* _PyFrame_Fini: free the pool; later frames use the GC allocator. */
 void _PyZf_Fini(void);
 
