@@ -46,8 +46,9 @@ static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see wants_f
 static pid_t final_stats_pid;    /* the process it was set for */
 static int frames_uncounted;      /* frame blocks taken, not yet in the GC's count */
 
-/* Blocks at least this big hold frames; the library's own structs (a ZfCode,
- * the pool) are smaller and are not GC objects, so they are not counted. */
+/* Blocks at least this big hold frames; a ZfCode is smaller and is not a GC
+ * object, so it is not counted. (The pool's own struct, about 4 KiB, made
+ * once, counts as one while it lives: a stray count of one.) */
 #define FRAME_BLOCK_MIN (sizeof(PyGC_Head) + sizeof(PyFrameObject) - sizeof(PyObject *))
 
 static int
