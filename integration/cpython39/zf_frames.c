@@ -41,5 +41,8 @@ gc_head_init(PyGC_Head *g)
 void
 _PyZf_Clear(void)
 {
-    zf_pool_clear(pool);
+    /* No pool yet, or none any more (finalization's collections). */
+    if (pool != NULL) {
+        zf_pool_clear(pool);
+    }
 }
