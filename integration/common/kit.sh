@@ -35,7 +35,7 @@ RESULTS="$W/results"
 BENCH="$common/bench"   # benchmark programs both kits run
 CONFIGS=(stock per-code legacy)
 # Every stage, in order: what a run without arguments does.
-DEFAULT_STAGES=(deps fetch build-stock build-patched test smoke bench trace summary)
+DEFAULT_STAGES=(deps fetch patch-check build-stock build-patched test smoke bench trace summary)
 
 step() { printf '\n==> %s\n' "$*"; }
 need_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -83,6 +83,19 @@ stage_fetch() {
   mkdir -p "$W/src"
   (cd "$W/src" && apt-get source -qq "$SRC_PKG")
   [ -f "$SRC/Objects/frameobject.c" ]
+}
+
+# The patch comes back byte for byte from the trees it touches
+# (patch_trees.sh): an edit made in its b/ tree is then the next patch,
+# with nothing else changed.
+stage_patch_check() {
+  step "the patch comes back byte for byte from its trees (patch_trees.sh)"
+  local work
+  work=$(mktemp -d)
+  bash "$common/patch_trees.sh" trees "$PATCH" "$SRC" "$work"
+  bash "$common/patch_trees.sh" diff "$work" | cmp - "$PATCH"
+  rm -rf "$work"
+  echo "$(basename "$PATCH"): the same"
 }
 
 # configure + make in $1 (a copy of the source); extra configure args after.

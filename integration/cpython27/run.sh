@@ -4,8 +4,9 @@
 #
 #   integration/cpython27/run.sh [stage ...]      (no stage: all of them, in order)
 #
-# stages: deps fetch build-stock build-patched build-counted test smoke bench trace
-#   own-counts summary (build-counted, own-counts: 2.7's own scheme counted, below)
+# stages: deps fetch patch-check build-stock build-patched build-counted test smoke
+#   bench trace own-counts summary (build-counted, own-counts: 2.7's own scheme
+#   counted, below)
 #   (bench = bench-time, then bench-once: pool stats, peak RSS, callgrind)
 # The stages are integration/common/kit.sh's, shared with the 3.9 kit; this
 # file says what is 2.7's.
@@ -141,5 +142,5 @@ PY
   return $status
 }
 
-DEFAULT_STAGES=(deps fetch build-stock build-patched build-counted test smoke bench trace own-counts summary)
+DEFAULT_STAGES=(deps fetch patch-check build-stock build-patched build-counted test smoke bench trace own-counts summary)
 kit_main "$@"

@@ -4,7 +4,7 @@
 #
 #   integration/cpython39/run.sh [stage ...]      (no stage: all of them, in order)
 #
-# stages: deps fetch build-stock build-patched test smoke bench trace summary
+# stages: deps fetch patch-check build-stock build-patched test smoke bench trace summary
 #   (bench = bench-time, then bench-once: pool stats, peak RSS, callgrind)
 #   (footprint, not in the default run: text added to python, peak RSS of
 #   `python -c pass` and of one benchmark, stock against patched)
