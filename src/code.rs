@@ -214,19 +214,22 @@ impl Code {
         work
     }
 
-    /// No work of the fast path since the last `sync` (which would then
-    /// change nothing) and no cold zombie: an acquire that found the hot
-    /// state without a zombie can only miss.
-    pub fn quiet(&self) -> bool {
+    /// No work of the fast path since the last `sync`, which would then
+    /// change nothing (`pending` would be zero).
+    fn synced(&self) -> bool {
         let s = self.state();
-        s.hits.get() == 0 && s.free_units() == self.free_seen.get() && self.cold.get().is_null()
+        s.hits.get() == 0 && s.free_units() == self.free_seen.get()
     }
 
-    /// No free unit and no work of the fast path since the last `sync`: a
-    /// release finds no room, and `sync` would change nothing.
+    /// `synced`, and no cold zombie: an acquire that found the hot state
+    /// without a zombie can only miss.
+    pub fn quiet(&self) -> bool {
+        self.synced() && self.cold.get().is_null()
+    }
+
+    /// `synced`, and no free unit: a release finds no room.
     pub fn full(&self) -> bool {
-        let s = self.state();
-        s.hits.get() == 0 && s.free_units() == 0 && self.free_seen.get() == 0
+        self.synced() && self.free_seen.get() == 0
     }
 
     /// Zombies held.

@@ -39,7 +39,7 @@ impl Pool {
         }
         let fits = self.fits(c.bytes() as u64);
         // What the full path would find: no slot (`grant_slot`), no reserve room.
-        let refused = self.over_limit(c, fits) && !(fits && self.reserve.len() < self.reserve_max);
+        let refused = self.over_limit(c, fits) && !(fits && self.reserve_has_room());
         refused && c.full() && !c.is_freed()
     }
 
@@ -195,7 +195,13 @@ impl Pool {
     /// Whether the reserve has room for a frame of `bytes` within the bound.
     #[inline(always)]
     fn reserve_takes(&self, bytes: usize) -> bool {
-        self.reserve.len() < self.reserve_max && self.fits(bytes as u64)
+        self.reserve_has_room() && self.fits(bytes as u64)
+    }
+
+    /// Whether the reserve holds fewer than `reserve_max` frames.
+    #[inline(always)]
+    fn reserve_has_room(&self) -> bool {
+        self.reserve.len() < self.reserve_max
     }
 
     /// Whether `bytes` more fit within the bound.
