@@ -9,6 +9,10 @@
  *    the outermost levels of each run hit and the rest fall back to malloc.
  * 3. per_code_max 400 and a budget of 300 blocks: the bound stops the
  *    list at 300, past half its limit, where it grows no further.
+ * 4. 2 and 3 again with a leaf: each level, as the recursion returns,
+ *    calls the code once more before it leaves, as a tree walk does. The
+ *    leaf takes a zombie and gives it back, inline, between the releases
+ *    past the list, which then have that work to count first.
  */
 #include "check.h"
 #include "minipy.h"
@@ -17,6 +21,7 @@ enum { DEPTH = 1000, RUNS = 10 };
 
 static PyFrameObject *first_run[DEPTH]; /* the frame of each level in run 1 */
 static uint64_t moved_levels;           /* later levels not on the block expected */
+static int leaf;                        /* 1: each level calls a leaf before it leaves */
 
 static void recurse(PyCodeObject *co, PyFrameObject *back, int level, int run)
 {
@@ -27,6 +32,8 @@ static void recurse(PyCodeObject *co, PyFrameObject *back, int level, int run)
         moved_levels += f != first_run[(level + DEPTH - run) % DEPTH];
     if (level + 1 < DEPTH)
         recurse(co, f, level + 1, run);
+    if (leaf)
+        call_leave(call_enter(co, f));
     call_leave(f);
 }
 
@@ -88,10 +95,13 @@ static void whole_depth_cached(void)
 /* Runs RUNS recursions under `cfg` (NULL: scenario_config), whose bound
  * keeps `keep` frames of the DEPTH: each run's releases cache the
  * innermost `keep` and free the rest; the next run's outermost `keep`
- * levels take those zombies and the other levels allocate. */
+ * levels take those zombies and the other levels allocate.
+ * With `leaf`, the deepest level's leaf allocates too, and is the first
+ * frame cached; every other leaf takes the zombie the level below left
+ * and gives it back, so one more frame spills a run. */
 static void bounded(const char *what, const ZfConfig *cfg, uint64_t keep)
 {
-    const uint64_t spill = DEPTH - keep;
+    const uint64_t spill = DEPTH - keep + leaf;
     PyCodeObject *co;
     uint64_t block;
     ZfStats s;
@@ -107,16 +117,16 @@ static void bounded(const char *what, const ZfConfig *cfg, uint64_t keep)
         recurse(co, NULL, 0, run);
 
     s = pool_stats();
-    CHECK_EQ(s.acquires, DEPTH * RUNS);
-    CHECK_EQ(s.zombie_hits, keep * (RUNS - 1));
-    CHECK_EQ(s.fresh_allocs, DEPTH + spill * (RUNS - 1));
+    CHECK_EQ(s.acquires, DEPTH * RUNS * (1 + leaf));
+    CHECK_EQ(s.zombie_hits, keep * (RUNS - 1) + leaf * (DEPTH - 1) * RUNS);
+    CHECK_EQ(s.fresh_allocs, DEPTH + leaf + spill * (RUNS - 1));
     CHECK_EQ(s.frees, spill * RUNS);
     CHECK_EQ(s.aged_frees, 0);
     CHECK_EQ(s.evicted_frees, 0);
     CHECK_EQ(s.cached_frames, keep);
     CHECK_EQ(s.cached_bytes, keep * block);
     CHECK_EQ(s.peak_cached_bytes, keep * block);
-    CHECK_EQ(s.peak_live_frames, DEPTH);
+    CHECK_EQ(s.peak_live_frames, DEPTH + leaf);
     print_summary(what);
 
     code_dealloc(co);
@@ -132,12 +142,17 @@ int main(void)
     ZfConfig cfg;
 
     whole_depth_cached();
-    bounded("recursion-1000 (defaults)", NULL, 32); /* scenario_config */
     /* The budget is spent past half the code's limit: a code that long
      * grows only into room nobody holds, so the bound keeps 300. */
     scenario_config(&cfg);
     cfg.per_code_max = 400;
     cfg.budget_bytes = (size_t)(300 * BLOCK_BYTES(sizeof(PyFrameObject) + 5 * sizeof(PyObject *)));
-    bounded("recursion-1000 (per_code_max 400, budget 300 blocks)", &cfg, 300);
+    for (leaf = 0; leaf <= 1; leaf++) {
+        bounded(leaf ? "recursion-1000 with leaves (defaults)" : "recursion-1000 (defaults)", NULL,
+                32); /* scenario_config */
+        bounded(leaf ? "recursion-1000 with leaves (per_code_max 400, budget 300 blocks)"
+                     : "recursion-1000 (per_code_max 400, budget 300 blocks)",
+                &cfg, 300);
+    }
     return check_done();
 }

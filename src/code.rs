@@ -216,20 +216,19 @@ impl Code {
 
     /// No work of the fast path since the last `sync`, which would then
     /// change nothing (`pending` would be zero).
-    fn synced(&self) -> bool {
+    pub fn synced(&self) -> bool {
         let s = self.state();
         s.hits.get() == 0 && s.free_units() == self.free_seen.get()
-    }
-
-    /// `synced`, and no cold zombie: an acquire that found the hot state
-    /// without a zombie can only miss.
-    pub fn quiet(&self) -> bool {
-        self.synced() && self.cold.get().is_null()
     }
 
     /// `synced`, and no free unit: a release finds no room.
     pub fn full(&self) -> bool {
         self.synced() && self.free_seen.get() == 0
+    }
+
+    /// Whether it holds a cold zombie (one the hot state does not show).
+    pub fn has_cold(&self) -> bool {
+        !self.cold.get().is_null()
     }
 
     /// Zombies held.

@@ -24,7 +24,7 @@ use crate::config::ZfConfig;
 use crate::debug::ZfErrorHandler;
 use crate::error::{self, set_error, Error};
 use crate::os;
-use crate::pool::Pool;
+use crate::pool::{Lane, Pool};
 use crate::stats::ZfStats;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr::{self, NonNull};
@@ -239,19 +239,21 @@ pub unsafe extern "C" fn zf_frame_acquire_slow(code: *mut ZfCode, is_zombie: *mu
 }
 
 /// An acquire past the inline state: a plain pool's lane for a miss with
-/// nothing else due (`Pool::plain_miss_due`), else the slow path, for the
-/// entry `function`. Tests and two tail calls: no frame of its own, so a
-/// call the lane turns away costs the tests and a jump.
+/// nothing else due (`Pool::miss_lane`), else the slow path, for the entry
+/// `function`. Tests and a tail call: no frame of its own, so a call the
+/// lane turns away costs the tests and a jump.
 ///
 /// # Safety
 /// `is_zombie` is NULL or points to a writable int.
 #[inline(always)]
 unsafe fn acquire_past_hot(c: &Code, is_zombie: *mut c_int, function: &'static str) -> *mut c_void {
-    match Pool::of(c).plain_miss_due(c) {
+    match Pool::of(c).miss_lane(c) {
         // SAFETY: forwarded contract.
-        true => unsafe { plain_miss(c, is_zombie) },
+        Lane::Plain => unsafe { plain_miss(c, is_zombie) },
         // SAFETY: forwarded contract.
-        false => unsafe { acquire_slow(c, is_zombie, function) },
+        Lane::Pending => unsafe { pending_miss(c, is_zombie) },
+        // SAFETY: forwarded contract.
+        Lane::Full => unsafe { acquire_slow(c, is_zombie, function) },
     }
 }
 
@@ -268,6 +270,18 @@ unsafe fn plain_miss(c: &Code, is_zombie: *mut c_int) -> *mut c_void {
         *out = 0;
     }
     frame.as_ptr().cast()
+}
+
+/// The lane's miss after the fast path's work is counted.
+///
+/// # Safety
+/// `is_zombie` is NULL or points to a writable int.
+#[cold]
+#[inline(never)]
+unsafe fn pending_miss(c: &Code, is_zombie: *mut c_int) -> *mut c_void {
+    Pool::of(c).sync(c);
+    // SAFETY: forwarded contract.
+    unsafe { plain_miss(c, is_zombie) }
 }
 
 /// An acquire past the inline state, for the entry `function` (which
@@ -322,9 +336,8 @@ pub unsafe extern "C" fn zf_frame_release_slow(code: *mut ZfCode, frame: *mut c_
 }
 
 /// A release past the inline state: a plain pool's lane for a frame with
-/// nothing but its free due (`Pool::plain_free_due`), else the slow path,
-/// for the entry `function`. Tests and two tail calls, as
-/// `acquire_past_hot`.
+/// nothing but its free due (`Pool::release_lane`), else the slow path,
+/// for the entry `function`. Tests and a tail call, as `acquire_past_hot`.
 ///
 /// # Safety
 /// `frame` came from an acquire on `code` and has not been released since.
@@ -332,11 +345,13 @@ pub unsafe extern "C" fn zf_frame_release_slow(code: *mut ZfCode, frame: *mut c_
 unsafe fn release_past_hot(code: NonNull<Code>, frame: NonNull<u8>, function: &'static str) {
     // SAFETY: a code with a live frame is alive (header contract).
     let c = unsafe { code.as_ref() };
-    match Pool::of(c).plain_free_due(c) {
+    match Pool::of(c).release_lane(c) {
         // SAFETY: forwarded contract.
-        true => unsafe { plain_free(c, frame) },
+        Lane::Plain => unsafe { plain_free(c, frame) },
         // SAFETY: forwarded contract.
-        false => unsafe { Pool::release(code, frame, function) },
+        Lane::Pending => unsafe { pending_free(c, frame) },
+        // SAFETY: forwarded contract.
+        Lane::Full => unsafe { Pool::release(code, frame, function) },
     }
 }
 
@@ -348,6 +363,18 @@ unsafe fn release_past_hot(code: NonNull<Code>, frame: NonNull<u8>, function: &'
 unsafe fn plain_free(c: &Code, frame: NonNull<u8>) {
     // SAFETY: forwarded contract.
     unsafe { Pool::of(c).plain_free(c, frame) }
+}
+
+/// The lane's release after the fast path's work is counted.
+///
+/// # Safety
+/// As `release_past_hot`.
+#[cold]
+#[inline(never)]
+unsafe fn pending_free(c: &Code, frame: NonNull<u8>) {
+    Pool::of(c).sync(c);
+    // SAFETY: forwarded contract.
+    unsafe { plain_free(c, frame) }
 }
 
 /// A NULL code given to `function` (an acquire, or a release of a frame

@@ -25,6 +25,18 @@ use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
 use policy::Aging;
 
+/// Where a plain pool's slow call past the inline state goes (the slow
+/// entries' lanes: `Pool::miss_lane`, `Pool::release_lane`).
+pub(crate) enum Lane {
+    /// The slow path: something else is due.
+    Full,
+    /// The lane's work, with nothing else due.
+    Plain,
+    /// `sync` first (the fast path did work on the code since the last
+    /// look), then the lane's work.
+    Pending,
+}
+
 mod acquire;
 mod bound;
 mod checked;

@@ -3,7 +3,7 @@
 //! frame from the reserve, resized under legacy when too small, or a fresh
 //! block.
 
-use super::{Failed, Pool};
+use super::{Failed, Lane, Pool};
 use crate::block::{Block, NoBlock};
 use crate::code::Code;
 use crate::stats::Tally;
@@ -27,21 +27,28 @@ impl Pool {
         self.take_or_miss(code, true)
     }
 
-    /// Whether a plain pool's miss has nothing but the miss due (the hot
-    /// state had no zombie): no work of the fast path to count, no cold
-    /// zombie, not the code's first miss, no reserve frame of its class.
-    /// Then `plain_miss` serves it. Tests only, inlined into the slow
-    /// entries: a call it turns away pays them and a jump.
+    /// The lane of a plain pool's acquire past the inline state (which had
+    /// no zombie): `plain_miss` when nothing but the miss is due (no cold
+    /// zombie, not the code's first miss, no reserve frame of its class),
+    /// after a `sync` if the fast path did work since the last one; else
+    /// the slow path. Tests only, inlined into the slow entries: a call
+    /// they turn away pays them and a jump.
     #[inline(always)]
-    pub(crate) fn plain_miss_due(&self, code: &Code) -> bool {
-        !self.watched && code.has_run() && code.quiet() && !self.reserve.holds(code.class)
+    pub(crate) fn miss_lane(&self, code: &Code) -> Lane {
+        if self.watched || !code.has_run() || code.has_cold() || self.reserve.holds(code.class) {
+            return Lane::Full;
+        }
+        match code.synced() {
+            true => Lane::Plain,
+            false => Lane::Pending,
+        }
     }
 
-    /// The miss `plain_miss_due` found: the system's block, counted as
+    /// The miss `miss_lane` found, synced: the system's block, counted as
     /// `take_or_miss` counts it, with no other step between (a deep
     /// recursion's every frame past its list comes this way).
     pub(crate) fn plain_miss(&self, code: &Code) -> Result<NonNull<u8>, Failed> {
-        debug_assert!(self.plain_miss_due(code));
+        debug_assert!(matches!(self.miss_lane(code), Lane::Plain));
         code.mark_used();
         self.bound.note_depth(code);
         let deeper = code.reach_depth();

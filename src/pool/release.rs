@@ -2,7 +2,7 @@
 //! frame becomes a zombie if its code is granted one more slot within the
 //! bound; else it retires to the reserve, or goes back to the allocator.
 
-use super::Pool;
+use super::{Lane, Pool};
 use crate::block::Block;
 use crate::code::{Code, Loss};
 use crate::stats::Tally;
@@ -25,25 +25,34 @@ impl Pool {
         }
     }
 
-    /// Whether a plain pool's release has nothing but the free due: no
-    /// work of the fast path to count and no free unit, no slot for the
-    /// code (`over_limit`), no reserve room within the bound, the code
-    /// alive. Then `plain_free` serves it. Tests only, inlined into the
-    /// slow entries: a call it turns away pays them and a jump.
+    /// The lane of a plain pool's release past the inline state:
+    /// `plain_free` when nothing but the free is due (no free unit, no
+    /// slot for the code: `over_limit`, no reserve room within the bound,
+    /// the code alive), after a `sync` if the fast path did work since
+    /// the last one (which changes neither the free units nor the bytes
+    /// charged); else the slow path. Tests only, inlined into the slow
+    /// entries: a call they turn away pays them and a jump.
     #[inline(always)]
-    pub(crate) fn plain_free_due(&self, c: &Code) -> bool {
+    pub(crate) fn release_lane(&self, c: &Code) -> Lane {
         // Below half its limit a code is never refused outright: the
         // cheapest test first (a code's first releases end here).
         if self.watched || c.may_make_room() {
-            return false;
+            return Lane::Full;
         }
         let fits = self.fits(c.bytes() as u64);
         // What the full path would find: no slot (`grant_slot`), no reserve room.
         let refused = self.over_limit(c, fits) && !(fits && self.reserve_has_room());
-        refused && c.full() && !c.is_freed()
+        if !refused || c.is_freed() {
+            return Lane::Full;
+        }
+        match (c.full(), c.room()) {
+            (true, _) => Lane::Plain,
+            (false, 0) => Lane::Pending,
+            _ => Lane::Full,
+        }
     }
 
-    /// The release `plain_free_due` found: the frame goes back to the
+    /// The release `release_lane` found, synced: the frame goes back to the
     /// allocator, counted as `release_unchecked` counts it, with no other
     /// step between (a deep recursion's every frame past its list comes
     /// this way).
@@ -51,7 +60,7 @@ impl Pool {
     /// # Safety
     /// As `release`.
     pub(crate) unsafe fn plain_free(&self, c: &Code, frame: NonNull<u8>) {
-        debug_assert!(self.plain_free_due(c));
+        debug_assert!(matches!(self.release_lane(c), Lane::Plain));
         c.note_loss(Loss::Limit);
         self.count_release(c);
         // SAFETY: by the contract, `frame` is a live frame of ours, whose
