@@ -231,9 +231,11 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
 /// frame (`*is_zombie` = 0) and leaves the zombie cached.
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
-    let code = non_null!("zf_frame_acquire_slow", code, ptr::null_mut()).cast::<Code>();
     // SAFETY: a non-null code is alive (header contract).
-    let c = unsafe { code.as_ref() };
+    let Some(c) = (unsafe { code.cast::<Code>().as_ref() }) else {
+        // (Out of line: the message's frame made every call push one.)
+        return null_code("zf_frame_acquire_slow", ptr::null_mut());
+    };
     // SAFETY: `is_zombie` is NULL or writable (header contract).
     unsafe { acquire_past_hot(c, is_zombie, "zf_frame_acquire_slow") }
 }
