@@ -314,7 +314,7 @@ typedef struct ZfStats {
    * reserve frame (under ZF_POLICY_LEGACY, at every acquire): never
    * more than were live then, the inline path's work included. Per-code
    * pools, watched or not, count a new peak only once it passes the
-   * last by a quarter of the codes holding slots, or by an eighth if
+   * last by as many frames as codes hold slots, or by an eighth if
    * less: it may read up to an eighth low, and hits alone (no acquire
    * of a new block) raise it only at the next such acquire.
    */

@@ -116,10 +116,11 @@ impl Pool {
     /// code's pending work added in, as `stats` does, without changing
     /// anything. That look reads every code with an allowance, so it is
     /// due only once the count has grown, since the last look or its
-    /// lowest after, past the peak by a margin: a quarter of those codes,
-    /// or an eighth of the peak if less. So once the peak passes twice
-    /// the codes, looks cost four code reads a frame of growth; the peak
-    /// may read up to an eighth under the most live at a miss, never over.
+    /// lowest after, past the peak by a margin: as many frames as those
+    /// codes, or an eighth of the peak if less. So once the peak passes
+    /// eight times the codes, looks cost one code read a frame of growth;
+    /// the peak may read up to an eighth under the most live at a miss,
+    /// never over.
     /// Legacy counts every call: its count is exact, with no margin.
     #[inline(always)]
     fn raise_peak_live(&self) {
@@ -137,7 +138,7 @@ impl Pool {
         }
         let margin = match self.legacy() {
             true => 0,
-            false => (peak.get() / 8).min(self.ring.len() as u64 / 4),
+            false => (peak.get() / 8).min(self.ring.len() as u64),
         };
         self.live_low.set(live);
         self.live_look.set(live.max(peak.get()) + margin);

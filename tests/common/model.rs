@@ -335,7 +335,7 @@ impl Model {
         // The peak is raised only to an exact count (the unseen work of
         // every code with an allowance added in), looked at once the
         // count has grown, since the last look or its lowest after, past
-        // the peak by a margin: an eighth of it, or a quarter of those
+        // the peak by a margin: an eighth of it, or as many as those
         // codes, the smaller.
         let live = self.seen_live;
         if live > self.live_look || live < self.live_low {
@@ -347,7 +347,7 @@ impl Model {
                     .sum();
                 self.s.peak_live_frames = self.s.peak_live_frames.max((live as i64 + unseen) as u64);
             }
-            let margin = (self.s.peak_live_frames / 8).min(self.ring.len() as u64 / 4);
+            let margin = (self.s.peak_live_frames / 8).min(self.ring.len() as u64);
             self.live_low = live;
             self.live_look = live.max(self.s.peak_live_frames) + margin;
         }
