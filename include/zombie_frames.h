@@ -313,10 +313,13 @@ typedef struct ZfStats {
    * The most frames live at an acquire that took a new block or a
    * reserve frame (under ZF_POLICY_LEGACY, at every acquire): never
    * more than were live then, the inline path's work included. Per-code
-   * pools, watched or not, count a new peak only once it passes the
-   * last by as many frames as codes hold slots, or by an eighth if
-   * less: it may read up to an eighth low, and hits alone (no acquire
-   * of a new block) raise it only at the next such acquire.
+   * pools, watched or not, count a new peak only once the count the
+   * library has seen passes the last by as many frames as codes hold
+   * slots, or by an eighth if less: it may read up to an eighth low,
+   * and lower by the zombies codes took through the inline pair since
+   * they last reached the library (those frames are not in that count
+   * until then); hits alone (no acquire of a new block) raise it only
+   * at the next such acquire.
    */
   uint64_t peak_live_frames;
   /**
