@@ -315,11 +315,11 @@ typedef struct ZfStats {
    * more than were live then, the inline path's work included. Per-code
    * pools, watched or not, count a new peak only once the count the
    * library has seen passes the last by as many frames as codes hold
-   * slots, or by an eighth if less: it may read up to an eighth low,
-   * and lower by the zombies codes took through the inline pair since
-   * they last reached the library (those frames are not in that count
-   * until then); hits alone (no acquire of a new block) raise it only
-   * at the next such acquire.
+   * slots, or by an eighth of the peak if less: it may read up to an
+   * eighth low, and lower by the zombies codes took through the inline
+   * pair since they last reached the library (those frames are not in
+   * that count until then); hits alone (no acquire of a new block)
+   * raise it only at the next such acquire.
    */
   uint64_t peak_live_frames;
   /**
@@ -469,8 +469,8 @@ void *zf_frame_acquire(struct ZfCode *code, int *is_zombie);
 /**
  * `zf_frame_acquire` for a caller whose `zf_frame_hit_fast` just returned
  * NULL: the same, less a second look at the inline state. A call while
- * that state holds a zombie is still correct, but hands out another
- * frame (`*is_zombie` = 0) and leaves the zombie cached.
+ * that state holds a zombie is still correct, but may hand out another
+ * frame (`*is_zombie` = 0) and leave that zombie cached.
  */
 void *zf_frame_acquire_slow(struct ZfCode *code, int *is_zombie);
 

@@ -1,5 +1,6 @@
 //! The C ABI (`include/zombie_frames.h` is generated from this file). Each
-//! function only checks and converts its arguments and calls the safe core.
+//! function only checks and converts its arguments and calls the safe core
+//! (the slow entries ask it which lane to take: `Lane`).
 //!
 //! One convention for errors: a failing call returns NULL (or -1, or 0
 //! bytes) and leaves a message for `zf_last_error()` on the calling thread.
@@ -227,8 +228,8 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
 
 /// `zf_frame_acquire` for a caller whose `zf_frame_hit_fast` just returned
 /// NULL: the same, less a second look at the inline state. A call while
-/// that state holds a zombie is still correct, but hands out another
-/// frame (`*is_zombie` = 0) and leaves the zombie cached.
+/// that state holds a zombie is still correct, but may hand out another
+/// frame (`*is_zombie` = 0) and leave that zombie cached.
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_acquire_slow(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     // SAFETY: a non-null code is alive (header contract).
@@ -240,10 +241,11 @@ pub unsafe extern "C" fn zf_frame_acquire_slow(code: *mut ZfCode, is_zombie: *mu
     unsafe { acquire_past_hot(c, is_zombie, "zf_frame_acquire_slow") }
 }
 
-/// An acquire past the inline state: a plain pool's lane for a miss with
-/// nothing else due (`Pool::miss_lane`), else the slow path, for the entry
-/// `function`. Tests and a tail call: no frame of its own, so a call the
-/// lane turns away costs the tests and a jump.
+/// An acquire past the inline state, three ways (`Pool::miss_lane`): a
+/// plain pool's lane for a miss with nothing else due, the same after a
+/// `sync` where the code has inline work not yet counted, else the slow
+/// path, for the entry `function`. Tests and a tail call: no frame of its
+/// own, so a call the lane turns away costs the tests and a jump.
 ///
 /// # Safety
 /// `is_zombie` is NULL or points to a writable int.
@@ -337,9 +339,10 @@ pub unsafe extern "C" fn zf_frame_release_slow(code: *mut ZfCode, frame: *mut c_
     unsafe { release_past_hot(code, frame, "zf_frame_release_slow") }
 }
 
-/// A release past the inline state: a plain pool's lane for a frame with
-/// nothing but its free due (`Pool::release_lane`), else the slow path,
-/// for the entry `function`. Tests and a tail call, as `acquire_past_hot`.
+/// A release past the inline state, three ways (`Pool::release_lane`): a
+/// plain pool's lane for a frame with nothing but its free due, the same
+/// after a `sync`, else the slow path, for the entry `function`. Tests and
+/// a tail call, as `acquire_past_hot`.
 ///
 /// # Safety
 /// `frame` came from an acquire on `code` and has not been released since.

@@ -120,7 +120,8 @@ impl Pool {
     }
 
     /// Adds what the fast path did on `code` since the last look to the
-    /// pool's counters. Every slow path starts here, so the counters are
+    /// pool's counters. Every slow path starts here (a slow lane's Plain
+    /// way finds nothing to add, and skips it), so the counters are
     /// exact but for what the fast path did since on other codes, which
     /// `stats` adds in without changing anything. Watched pools leave the
     /// same work unseen (see `acquire_unchecked`), so the counters, and the

@@ -1,5 +1,6 @@
-//! Counters and the human-readable report. Every count is exact: it is
-//! updated where the event happens, never estimated.
+//! Counters and the human-readable report. Every count but
+//! `peak_live_frames` is exact when read: the slow path counts where the
+//! event happens, and the inline path's work is added in per code.
 
 use crate::config::{Takes, ZfConfig, OPTIONS};
 use alloc::string::{String, ToString};
@@ -45,11 +46,11 @@ pub struct ZfStats {
     /// more than were live then, the inline path's work included. Per-code
     /// pools, watched or not, count a new peak only once the count the
     /// library has seen passes the last by as many frames as codes hold
-    /// slots, or by an eighth if less: it may read up to an eighth low,
-    /// and lower by the zombies codes took through the inline pair since
-    /// they last reached the library (those frames are not in that count
-    /// until then); hits alone (no acquire of a new block) raise it only
-    /// at the next such acquire.
+    /// slots, or by an eighth of the peak if less: it may read up to an
+    /// eighth low, and lower by the zombies codes took through the inline
+    /// pair since they last reached the library (those frames are not in
+    /// that count until then); hits alone (no acquire of a new block)
+    /// raise it only at the next such acquire.
     pub peak_live_frames: u64,
     /// Codes made and not yet passed to zf_code_free.
     pub codes: u64,

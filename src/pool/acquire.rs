@@ -23,7 +23,9 @@ impl Pool {
                 false => self.acquire_unchecked(code),
             };
         }
-        // `zf_frame_acquire` found the hot state without a zombie.
+        // `zf_frame_acquire` found the hot state without a zombie (so should
+        // a caller of `zf_frame_acquire_slow`; if not, what it gets is still
+        // one of the code's frames, its zombie or not).
         self.take_or_miss(code, true)
     }
 
@@ -120,7 +122,9 @@ impl Pool {
     /// codes, or an eighth of the peak if less. So once the peak passes
     /// eight times the codes, looks cost one code read a frame of growth;
     /// the peak may read up to an eighth under the most live at a miss,
-    /// never over.
+    /// never over, and lower by zombies other codes took inline since
+    /// they last reached the library (not in the count that makes a look
+    /// due).
     /// Legacy counts every call: its count is exact, with no margin.
     #[inline(always)]
     fn raise_peak_live(&self) {

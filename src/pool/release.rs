@@ -45,6 +45,7 @@ impl Pool {
         if !refused || c.is_freed() {
             return Lane::Full;
         }
+        // `room()`: every free unit, the slot's included.
         match (c.full(), c.room()) {
             (true, _) => Lane::Plain,
             (false, 0) => Lane::Pending,
