@@ -7,9 +7,10 @@
  *
  * One rule for NULL handles and out-pointers: a function that frees or
  * releases takes NULL as a no-op, as free() does; every other function
- * refuses NULL: it does nothing, returns its failure value (NULL, -1 or 0)
- * and leaves a message naming the argument in zf_last_error(). The inline
- * fast pair alone does not test for NULL.
+ * refuses NULL (but an acquire's is_zombie may be NULL): it does nothing,
+ * returns its failure value (NULL, -1 or 0) and leaves a message naming
+ * the argument in zf_last_error(). The inline functions alone do not test
+ * for NULL.
  */
 
 #ifndef ZOMBIE_FRAMES_H
