@@ -228,6 +228,7 @@ static void test_bad_configs(void)
     CHECK_EQ(cfg.sweep_generation, ZF_DEFAULT_SWEEP_GENERATION);
     CHECK(cfg.trace_path == NULL);
     CHECK_EQ(cfg.flags, 0);
+    CHECK_EQ(cfg.prefix_bytes, 0);
     CHECK(cfg.alloc == NULL && cfg.dealloc == NULL);
 
     cfg.struct_size = 8;
@@ -240,6 +241,14 @@ static void test_bad_configs(void)
     zf_config_default(&cfg);
     cfg.flags = 0x80;
     check_refused(&cfg, "flags");
+    zf_config_default(&cfg);
+    cfg.prefix_bytes = 32; /* a length without the flag */
+    check_refused(&cfg, "prefix_bytes");
+    cfg.flags = ZF_FLAG_FRAME_PREFIX;
+    cfg.prefix_bytes = 40;
+    check_refused(&cfg, "prefix_bytes");
+    cfg.prefix_bytes = ZF_MAX_PREFIX_BYTES + 16;
+    check_refused(&cfg, "prefix_bytes");
     zf_config_default(&cfg);
     cfg.alloc = counting_alloc;
     check_refused(&cfg, "alloc");
@@ -255,7 +264,8 @@ static int same_config(const ZfConfig *a, const ZfConfig *b)
     return a->struct_size == b->struct_size && a->policy == b->policy &&
            a->per_code_max == b->per_code_max && a->budget_bytes == b->budget_bytes &&
            a->sweep_every == b->sweep_every && a->flags == b->flags && a->alloc == b->alloc &&
-           a->dealloc == b->dealloc && a->alloc_ctx == b->alloc_ctx;
+           a->dealloc == b->dealloc && a->alloc_ctx == b->alloc_ctx &&
+           a->prefix_bytes == b->prefix_bytes;
 }
 
 static void unset_all(void)

@@ -1,7 +1,8 @@
 /*
  * ZF_FLAG_FRAME_PREFIX, as CPython's glue uses it: each frame starts
- * ZF_HEADER_BYTES before the pointer the library hands out (the GC head
- * before the object). Through the inline pair and the exported pair:
+ * `prefix_bytes` before the pointer the library hands out (the GC head
+ * before the object): ZF_HEADER_BYTES when the flag comes alone (3.9's
+ * head), and 32 (2.7's). Through the inline pair and the exported pair:
  * every byte of a zombie but the word before its pointer comes back as
  * the caller left it; a per-code pool's block is the frame's own size
  * class, with no header, and starts where the frame does; a legacy pool
@@ -13,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L /* posix_memalign */
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +22,7 @@
 #include "zombie_frames.h"
 
 #define FRAME 504 /* CPython 2.7's frame of a small function: 512 in pymalloc */
-#define PREFIX ZF_HEADER_BYTES
+static int prefix; /* each test runs with both: see main */
 
 static long blocks, bytes_out, last_size;
 static void *last_block;
@@ -52,15 +54,16 @@ static ZfPool *pool_with(uint32_t policy, uint32_t flags)
     zf_config_default(&cfg);
     cfg.policy = policy;
     cfg.flags = ZF_FLAG_FRAME_PREFIX | flags;
+    cfg.prefix_bytes = prefix == ZF_HEADER_BYTES ? 0 : (uint32_t)prefix;
     cfg.alloc = heap_alloc;
     cfg.dealloc = heap_dealloc;
     return zf_pool_new(&cfg);
 }
 
-/* The frame's first byte: PREFIX before the pointer. */
+/* The frame's first byte: `prefix` before the pointer. */
 static unsigned char *start(void *p)
 {
-    return (unsigned char *)p - PREFIX;
+    return (unsigned char *)p - prefix;
 }
 
 static void fill(void *p, unsigned char seed)
@@ -74,7 +77,7 @@ static void fill(void *p, unsigned char seed)
 static int holds_but(void *p, unsigned char seed, int skip_link)
 {
     for (int i = 0; i < FRAME; i++) {
-        int link = skip_link && i >= PREFIX - (int)sizeof(void *) && i < PREFIX;
+        int link = skip_link && i >= prefix - (int)sizeof(void *) && i < prefix;
         if (!link && start(p)[i] != (unsigned char)(seed + i * 31))
             return 0;
     }
@@ -158,7 +161,7 @@ static void test_legacy_keeps_a_header_in_front(void)
     ZfStats s;
     CHECK(f != NULL && (uintptr_t)f % ZF_FRAME_ALIGN == 0);
     /* The header, then the prefix, then the pointer. */
-    CHECK((unsigned char *)f - ZF_HEADER_BYTES - PREFIX == (unsigned char *)last_block);
+    CHECK((unsigned char *)f - ZF_HEADER_BYTES - prefix == (unsigned char *)last_block);
     CHECK_EQ(last_size, ZF_HEADER_BYTES + 512);
     if (f == NULL)
         return;
@@ -228,13 +231,14 @@ static void test_debug_checks_the_frames_bytes(void)
     zf_frame_release(code, f);
     CHECK_EQ(rep.count, 1);
     CHECK_EQ(rep.kind, ZF_ERR_OVERRUN);
-    /* A write to a zombie's bytes, past the pointer or in either word of
-     * the prefix (3.9's _gc_next, then the _gc_prev a plain pool links
-     * through), of a zombie alone in the slot or on the stack over
+    /* A write to a zombie's bytes, past the pointer or in the prefix's
+     * first and last words (3.9's _gc_next, then the _gc_prev a plain pool
+     * links through; 2.7's gc_next and the padding after gc_refs), of a
+     * zombie alone in the slot or on the stack over
      * another: found when an acquire reaches it, and the zombie under it
      * comes back whole. Through the inline pair, which a debug pool's
      * inert inline state sends to the library every time. */
-    static const int at[] = {40, -PREFIX, -(int)sizeof(void *)};
+    const int at[] = {40, -prefix, -(int)sizeof(void *)};
     for (int stacked = 0; stacked < 2; stacked++) {
         for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
             unsigned char *slot = NULL, *under = NULL;
@@ -282,9 +286,11 @@ static void test_debug_checks_the_frames_bytes(void)
 static void test_a_frame_holds_its_prefix(void)
 {
     ZfPool *pool = pool_with(ZF_POLICY_PER_CODE, 0);
-    CHECK(zf_code_new(pool, PREFIX - 1) == NULL);
-    CHECK(contains(zf_last_error(), "expected 16 to"));
-    ZfCode *code = zf_code_new(pool, PREFIX);
+    char expected[32];
+    snprintf(expected, sizeof expected, "expected %d to", prefix);
+    CHECK(zf_code_new(pool, (size_t)prefix - 1) == NULL);
+    CHECK(contains(zf_last_error(), expected));
+    ZfCode *code = zf_code_new(pool, (size_t)prefix);
     CHECK(code != NULL);
     zf_code_free(code);
     zf_pool_free(pool);
@@ -293,9 +299,11 @@ static void test_a_frame_holds_its_prefix(void)
 
 int main(void)
 {
-    test_per_code_blocks_are_the_frames_own();
-    test_legacy_keeps_a_header_in_front();
-    test_debug_checks_the_frames_bytes();
-    test_a_frame_holds_its_prefix();
+    for (prefix = ZF_HEADER_BYTES; prefix <= 32; prefix += 16) {
+        test_per_code_blocks_are_the_frames_own();
+        test_legacy_keeps_a_header_in_front();
+        test_debug_checks_the_frames_bytes();
+        test_a_frame_holds_its_prefix();
+    }
     return check_done();
 }

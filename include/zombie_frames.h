@@ -58,9 +58,10 @@
 #define ZF_FLAG_DEBUG 1
 
 /**
- * Frames begin `ZF_HEADER_BYTES` before the pointer the library hands out
- * and `frame_bytes` counts those bytes, so it is at least that (CPython's
- * GC head, before the object). While a per-code pool that is neither
+ * Frames begin `prefix_bytes` (`ZF_HEADER_BYTES` unless set) before the
+ * pointer the library hands out and `frame_bytes` counts those bytes, so
+ * it is at least that (CPython's GC head, before the object). While a
+ * per-code pool that is neither
  * debug nor traced holds a frame, it keeps a link in the word just before
  * that pointer; every other byte stays as the caller left it. Such a pool
  * adds no header: a block is the frame's size class. Debug, traced and
@@ -108,6 +109,11 @@
  * Default `sweep_every`: an aging sweep every 65536 releases.
  */
 #define ZF_DEFAULT_SWEEP_EVERY 65536
+
+/**
+ * The largest `prefix_bytes` (256).
+ */
+#define ZF_MAX_PREFIX_BYTES 256
 
 /**
  * The largest `frame_bytes` a code may ask for (1 GiB).
@@ -254,6 +260,13 @@ typedef struct ZfConfig {
    * generation and older ones).
    */
   uint32_t sweep_generation;
+  /**
+   * Under ZF_FLAG_FRAME_PREFIX, the bytes of each frame before the
+   * pointer the library hands out (the interpreter's GC head): 0 (the
+   * default) for `ZF_HEADER_BYTES`, else a multiple of 16 up to
+   * `ZF_MAX_PREFIX_BYTES`. 0 without the flag.
+   */
+  uint32_t prefix_bytes;
 } ZfConfig;
 
 /**

@@ -84,16 +84,17 @@ impl Layout {
     /// cbindgen:ignore
     pub const DEFAULT: Layout = Layout { lead: HEADER_BYTES, headered: true };
 
-    /// `prefix`: the caller's frames begin `HEADER_BYTES` before the
-    /// pointer (`ZF_FLAG_FRAME_PREFIX`). `watched`: the pool sees every
-    /// call (debug, trace, legacy), and keeps a header in front of the
-    /// prefix: legacy hands blocks of any size to any code, and debug
+    /// `prefix`: the bytes of the caller's frames before the pointer, 0
+    /// or a multiple of 16 (`ZfConfig::prefix`). `watched`: the pool sees
+    /// every call (debug, trace, legacy), and keeps a header in front of
+    /// the prefix: legacy hands blocks of any size to any code, and debug
     /// checks a block before trusting its owner.
-    pub fn new(prefix: bool, watched: bool) -> Layout {
+    pub fn new(prefix: usize, watched: bool) -> Layout {
+        debug_assert!(prefix % ALIGN == 0, "ZfConfig::validate");
         match (prefix, watched) {
-            (false, _) => Layout::DEFAULT,
-            (true, false) => Layout { lead: HEADER_BYTES, headered: false },
-            (true, true) => Layout { lead: 2 * HEADER_BYTES, headered: true },
+            (0, _) => Layout::DEFAULT,
+            (_, false) => Layout { lead: prefix, headered: false },
+            (_, true) => Layout { lead: HEADER_BYTES + prefix, headered: true },
         }
     }
 
@@ -102,7 +103,7 @@ impl Layout {
         self.headered
     }
 
-    /// The caller's bytes before the frame pointer (0 or `HEADER_BYTES`).
+    /// The caller's bytes before the frame pointer (0 without a prefix).
     pub fn prefix(self) -> usize {
         self.lead - self.header()
     }
@@ -455,6 +456,9 @@ mod tests {
 
     const PREFIXED: Layout = Layout { lead: HEADER_BYTES, headered: false };
     const PREFIXED_HEADERED: Layout = Layout { lead: 2 * HEADER_BYTES, headered: true };
+    /// CPython 2.7's GC head on LP64: 32 bytes.
+    const PREFIXED_32: Layout = Layout { lead: 32, headered: false };
+    const PREFIXED_32_HEADERED: Layout = Layout { lead: 48, headered: true };
 
     fn heap(layout: Layout) -> Heap {
         Heap::new(&ZfConfig::default(), layout)
@@ -469,10 +473,15 @@ mod tests {
         assert_eq!(block_bytes(usize::MAX), None);
         assert_eq!(block_bytes(usize::MAX - 20), None);
         // A prefix stands in for the header; a watched pool keeps one in front.
-        assert_eq!((Layout::new(true, false), Layout::new(true, true)), (PREFIXED, PREFIXED_HEADERED));
-        assert_eq!(Layout::new(false, true), Layout::DEFAULT);
-        assert_eq!([PREFIXED, PREFIXED_HEADERED].map(|l| l.block_bytes(440)), [Some(448), Some(464)]);
-        assert_eq!([Layout::DEFAULT, PREFIXED, PREFIXED_HEADERED].map(Layout::prefix), [0, 16, 16]);
+        assert_eq!((Layout::new(16, false), Layout::new(16, true)), (PREFIXED, PREFIXED_HEADERED));
+        assert_eq!((Layout::new(32, false), Layout::new(32, true)), (PREFIXED_32, PREFIXED_32_HEADERED));
+        assert_eq!(Layout::new(0, true), Layout::DEFAULT);
+        // The prefix is part of the frame's bytes: its length moves the
+        // pointer, never the block's size.
+        let sizes = [PREFIXED, PREFIXED_HEADERED, PREFIXED_32, PREFIXED_32_HEADERED].map(|l| l.block_bytes(440));
+        assert_eq!(sizes, [Some(448), Some(464), Some(448), Some(464)]);
+        let layouts = [Layout::DEFAULT, PREFIXED, PREFIXED_HEADERED, PREFIXED_32, PREFIXED_32_HEADERED];
+        assert_eq!(layouts.map(Layout::prefix), [0, 16, 16, 32, 32]);
     }
 
     #[test]
@@ -494,7 +503,7 @@ mod tests {
 
     #[test]
     fn frames_are_aligned_and_map_back_to_their_block() {
-        for layout in [Layout::DEFAULT, PREFIXED, PREFIXED_HEADERED] {
+        for layout in [Layout::DEFAULT, PREFIXED, PREFIXED_HEADERED, PREFIXED_32, PREFIXED_32_HEADERED] {
             let heap = heap(layout);
             let b = heap.new_block(40).unwrap();
             assert_eq!((heap.capacity(b, 7), heap.bytes(b, 9)), if layout.headered { (40, 64) } else { (7, 9) });
@@ -516,9 +525,13 @@ mod tests {
     fn the_link_is_the_headers_last_word_or_the_prefixs_and_nothing_else_is_written() {
         // Where the link goes, from the frame pointer, and whether the
         // caller's bytes (from the prefix on) hold it.
-        for (layout, link, in_frame) in
-            [(Layout::DEFAULT, 8, false), (PREFIXED, 8, true), (PREFIXED_HEADERED, 24, false)]
-        {
+        for (layout, link, in_frame) in [
+            (Layout::DEFAULT, 8, false),
+            (PREFIXED, 8, true),
+            (PREFIXED_HEADERED, 24, false),
+            (PREFIXED_32, 8, true),
+            (PREFIXED_32_HEADERED, 40, false),
+        ] {
             assert_eq!(layout.link(), Link(-(link as isize)));
             let heap = heap(layout);
             let (a, b) = (heap.new_block(64).unwrap(), heap.new_block(64).unwrap());
@@ -551,7 +564,7 @@ mod tests {
             }
         }
         // The fast path's word, wherever it reads one.
-        assert_eq!([Layout::DEFAULT, PREFIXED].map(Layout::link), [Link::FAST; 2]);
+        assert_eq!([Layout::DEFAULT, PREFIXED, PREFIXED_32].map(Layout::link), [Link::FAST; 3]);
     }
 
     /// Blocks of capacities 16, 32, ... (so each is told by its capacity).

@@ -17,9 +17,10 @@ pub const ZF_POLICY_LEGACY: u32 = 1;
 
 /// Check every frame against misuse and report it through the error handler.
 pub const ZF_FLAG_DEBUG: u32 = 1;
-/// Frames begin `ZF_HEADER_BYTES` before the pointer the library hands out
-/// and `frame_bytes` counts those bytes, so it is at least that (CPython's
-/// GC head, before the object). While a per-code pool that is neither
+/// Frames begin `prefix_bytes` (`ZF_HEADER_BYTES` unless set) before the
+/// pointer the library hands out and `frame_bytes` counts those bytes, so
+/// it is at least that (CPython's GC head, before the object). While a
+/// per-code pool that is neither
 /// debug nor traced holds a frame, it keeps a link in the word just before
 /// that pointer; every other byte stays as the caller left it. Such a pool
 /// adds no header: a block is the frame's size class. Debug, traced and
@@ -44,6 +45,8 @@ pub const ZF_DEFAULT_RESERVE_MAX: u32 = 200;
 pub const ZF_DEFAULT_SWEEP_GENERATION: u32 = 3;
 /// Default `sweep_every`: an aging sweep every 65536 releases.
 pub const ZF_DEFAULT_SWEEP_EVERY: u32 = 65536;
+/// The largest `prefix_bytes` (256).
+pub const ZF_MAX_PREFIX_BYTES: u32 = 256;
 
 /// The largest `frame_bytes` a code may ask for (1 GiB).
 pub const ZF_MAX_FRAME_BYTES: usize = 1 << 30;
@@ -104,7 +107,8 @@ pub struct Opt {
 /// `per-code` or `legacy`; the report's first words), `trace_path`
 /// (`ZF_TRACE`, a path that must outlive the config), `flags`
 /// (`ZF_DEBUG` sets one bit), the allocator hooks (no variable), and
-/// `struct_size`.
+/// `struct_size`, and `prefix_bytes` (the caller's frame layout, not a
+/// setting to tune).
 pub static OPTIONS: [Opt; 5] = [
     Opt {
         field: "per_code_max",
@@ -203,6 +207,11 @@ pub struct ZfConfig {
     /// (default `ZF_DEFAULT_SWEEP_GENERATION`, 3: none does; 0 to 2: that
     /// generation and older ones).
     pub sweep_generation: u32,
+    /// Under ZF_FLAG_FRAME_PREFIX, the bytes of each frame before the
+    /// pointer the library hands out (the interpreter's GC head): 0 (the
+    /// default) for `ZF_HEADER_BYTES`, else a multiple of 16 up to
+    /// `ZF_MAX_PREFIX_BYTES`. 0 without the flag.
+    pub prefix_bytes: u32,
 }
 
 impl Default for ZfConfig {
@@ -220,6 +229,7 @@ impl Default for ZfConfig {
             trace_path: ptr::null(),
             reserve_max: ZF_DEFAULT_RESERVE_MAX,
             sweep_generation: ZF_DEFAULT_SWEEP_GENERATION,
+            prefix_bytes: 0,
         }
     }
 }
@@ -247,6 +257,13 @@ impl ZfConfig {
         if self.flags & !KNOWN_FLAGS != 0 {
             return bad("flags", format!("has unknown bits {:#x}", self.flags & !KNOWN_FLAGS));
         }
+        let n = self.prefix_bytes;
+        if n != 0 && !self.frame_prefix() {
+            return bad("prefix_bytes", format!("is {n} without ZF_FLAG_FRAME_PREFIX in flags: set the flag, or 0"));
+        }
+        if n % 16 != 0 || n > ZF_MAX_PREFIX_BYTES {
+            return bad("prefix_bytes", format!("is {n}, expected 0 or a multiple of 16 up to {ZF_MAX_PREFIX_BYTES}"));
+        }
         if self.alloc.is_some() != self.dealloc.is_some() {
             return bad("alloc", "is set without dealloc, or dealloc without it: set both hooks or neither".into());
         }
@@ -272,6 +289,16 @@ impl ZfConfig {
 
     pub fn frame_prefix(&self) -> bool {
         self.flags & ZF_FLAG_FRAME_PREFIX != 0
+    }
+
+    /// The bytes of each frame before the library's pointer: 0 without
+    /// ZF_FLAG_FRAME_PREFIX.
+    pub fn prefix(&self) -> usize {
+        match (self.frame_prefix(), self.prefix_bytes) {
+            (false, _) => 0,
+            (true, 0) => crate::ZF_HEADER_BYTES,
+            (true, n) => n as usize,
+        }
     }
 
     /// Applies the `ZF_*` variables that `var` finds: `ZF_POLICY`, those of
@@ -500,10 +527,13 @@ mod tests {
     #[test]
     fn bad_fields_are_named() {
         type Spoil = fn(&mut ZfConfig);
-        let cases: [(&str, Spoil); 4] = [
+        let cases: [(&str, Spoil); 7] = [
             ("struct_size", |c| c.struct_size = 8),
             ("policy", |c| c.policy = 9),
             ("flags", |c| c.flags = 0x80),
+            ("prefix_bytes", |c| c.prefix_bytes = 32),
+            ("prefix_bytes", |c| (c.flags, c.prefix_bytes) = (ZF_FLAG_FRAME_PREFIX, 24)),
+            ("prefix_bytes", |c| (c.flags, c.prefix_bytes) = (ZF_FLAG_FRAME_PREFIX, ZF_MAX_PREFIX_BYTES + 16)),
             ("alloc", |c| c.dealloc = Some(noop_dealloc)),
         ];
         for (field, spoil) in cases {
@@ -512,6 +542,19 @@ mod tests {
             let msg = c.validate().unwrap_err().to_string();
             assert!(msg.contains(field), "{field}: {msg}");
         }
+    }
+
+    #[test]
+    fn the_prefix_is_the_flags_and_its_length() {
+        let prefix = |flags, prefix_bytes| {
+            let c = ZfConfig { flags, prefix_bytes, ..ZfConfig::default() };
+            c.validate().map(|()| c.prefix()).ok()
+        };
+        let p = ZF_FLAG_FRAME_PREFIX;
+        assert_eq!(
+            [prefix(0, 0), prefix(p, 0), prefix(p, 32), prefix(p, ZF_MAX_PREFIX_BYTES)],
+            [Some(0), Some(crate::ZF_HEADER_BYTES), Some(32), Some(ZF_MAX_PREFIX_BYTES as usize)]
+        );
     }
 
     unsafe extern "C" fn noop_dealloc(_: *mut c_void, _: *mut c_void, _: usize) {}

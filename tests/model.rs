@@ -70,12 +70,14 @@ fn run(seed: u64, steps: usize) {
         if let Some(t) = &trace_c {
             cfg.trace_path = t.as_ptr();
         }
-        // A third of the runs give frames a prefix (CPython's GC head): a
-        // per-code pool's blocks then have no header of their own.
+        // A third of the runs give frames a prefix (CPython's GC head: 16
+        // bytes, 3.9's, or 32, 2.7's): a per-code pool's blocks then have
+        // no header of their own.
         if rng.below(3) == 0 {
             cfg.flags |= ZF_FLAG_FRAME_PREFIX;
+            cfg.prefix_bytes = rng.pick(&[0, 32]);
         }
-        let prefix = if cfg.flags & ZF_FLAG_FRAME_PREFIX != 0 { ZF_HEADER_BYTES } else { 0 };
+        let prefix = cfg.prefix();
         let what = format!(
             "seed {seed}: per_code_max {}, budget {}, sweep_every {}, reserve_max {}, sweep_generation {}, churn {churn}, traced {}, prefix {prefix}",
             cfg.per_code_max, cfg.budget_bytes, cfg.sweep_every, cfg.reserve_max, cfg.sweep_generation, trace.is_some()
@@ -209,7 +211,7 @@ fn replays_to(path: &std::path::Path, cfg: &ZfConfig, got: ZfStats, what: &str) 
     (cfg.alloc, cfg.dealloc, cfg.alloc_ctx, cfg.trace_path) = (None, None, ptr::null_mut(), ptr::null());
     // A traced pool keeps its header in front of a prefix: untraced, the
     // same blocks are the default layout's.
-    cfg.flags &= !ZF_FLAG_FRAME_PREFIX;
+    (cfg.flags, cfg.prefix_bytes) = (cfg.flags & !ZF_FLAG_FRAME_PREFIX, 0);
     let file = std::fs::File::open(path).expect("the trace");
     let (events, parser) = zombie_frames::trace::read_all(std::io::BufReader::new(file)).expect("a valid trace");
     let replayed = replay(&events, parser.slots(), Contender::Pool(cfg), true).expect("replay").stats;

@@ -62,6 +62,9 @@ impl Run {
         cfg.reserve_max = input.pick(&[0, 1, 4, 200]);
         cfg.sweep_generation = input.pick(&[0, 1, 2]);
         cfg.flags = input.pick(&[0, ZF_FLAG_DEBUG, ZF_FLAG_FRAME_PREFIX, ZF_FLAG_DEBUG | ZF_FLAG_FRAME_PREFIX]);
+        if cfg.flags & ZF_FLAG_FRAME_PREFIX != 0 {
+            cfg.prefix_bytes = input.pick(&[0, 32]); // 3.9's GC head (16), 2.7's (32)
+        }
         cfg.alloc = Some(ledger_alloc);
         cfg.dealloc = Some(ledger_dealloc);
         cfg.alloc_ctx = (&mut *ledger as *mut Ledger).cast();
@@ -78,11 +81,7 @@ impl Run {
 
     /// The frame's bytes before its pointer (`ZF_FLAG_FRAME_PREFIX`).
     fn prefix(&self) -> usize {
-        if self.cfg.flags & ZF_FLAG_FRAME_PREFIX != 0 {
-            ZF_HEADER_BYTES
-        } else {
-            0
-        }
+        self.cfg.prefix()
     }
 
     fn alive(&self) -> Vec<usize> {

@@ -41,7 +41,7 @@ impl Pool {
         // Legacy too: CPython hands any block to any code, which the
         // fast path's one-size-per-code accounting cannot follow.
         let watched = cfg.debug() || trace.is_some() || cfg.policy == ZF_POLICY_LEGACY;
-        heap.layout = Layout::new(cfg.frame_prefix(), watched);
+        heap.layout = Layout::new(cfg.prefix(), watched);
         // The caller's string need not outlive zf_pool_new: keep no pointer to it.
         cfg.trace_path = core::ptr::null();
         let pool = Pool {
