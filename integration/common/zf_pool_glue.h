@@ -17,9 +17,11 @@
  * counts nothing, as CPython's resize does not).
  *
  * The including file first provides, for its version: the GC header type
- * PyGC_Head, _PyZf_FRAME(p) and _PyZf_PTR(f) (a frame at a pointer the
- * pool handed out, and back), PyCodeObject's co_zf (_PyZf_NONE until the code has a
- * ZfCode), _PyObject_GC_FramesTaken(int) and _PyObject_GC_FrameFreed()
+ * PyGC_Head (the frames' prefix: the pool hands out the object's address,
+ * the head before it, and links zombies through the head's last word, which
+ * the header checks an untracked object never reads), PyCodeObject's co_zf
+ * (_PyZf_NONE until the code has a ZfCode), _PyObject_GC_FramesTaken(int)
+ * and _PyObject_GC_FrameFreed()
  * (its patch adds them to gcmodule.c), and
  * these statics: Py_ssize_t frame_slots(PyCodeObject *), a frame's
  * f_localsplus slots (its ob_size); size_t frame_bytes(PyCodeObject *),
@@ -131,6 +133,7 @@ get_pool(void)
     cfg.alloc = heap_alloc;
     cfg.dealloc = heap_dealloc;
     cfg.flags |= ZF_FLAG_FRAME_PREFIX;   /* the GC head (see the header) */
+    cfg.prefix_bytes = sizeof(PyGC_Head);
     /* CPython's own scheme, and a trace of it, see every frame. */
     every_code = cfg.policy == ZF_POLICY_LEGACY || cfg.trace_path != NULL;
     pool = zf_pool_new(&cfg);
@@ -195,7 +198,6 @@ PyFrameObject *
 _PyZf_FrameNew(PyCodeObject *co, int *warm)
 {
     ZfCode *zc;
-    void *p;
     PyFrameObject *f;
 
     *warm = 0;
@@ -205,11 +207,10 @@ _PyZf_FrameNew(PyCodeObject *co, int *warm)
     if (zc == NULL) {
         return PyObject_GC_NewVar(PyFrameObject, &PyFrame_Type, frame_slots(co));
     }
-    p = zf_frame_acquire_slow(zc, warm);   /* _PyZf_Zombie found none inline */
-    if (p == NULL) {
+    f = zf_frame_acquire_slow(zc, warm);   /* _PyZf_Zombie found none inline */
+    if (f == NULL) {
         return (PyFrameObject *)PyErr_NoMemory();
     }
-    f = _PyZf_FRAME(p);
     if (*warm) {
         _Py_NewReference((PyObject *)f);
         return f;
@@ -243,7 +244,7 @@ _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f)
         PyObject_GC_Del(f);
     }
     else {
-        zf_frame_release_slow(co->co_zf, _PyZf_PTR(f));
+        zf_frame_release_slow(co->co_zf, f);
     }
 }
 

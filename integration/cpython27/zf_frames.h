@@ -4,10 +4,10 @@
  * object holds a ZfCode * (co_zf, where co_zombieframe was; _PyZf_NONE
  * until it gets one) and the pool decides which released frames to keep.
  * A frame's memory is laid out as 2.7's GC allocation lays it out (the
- * PyGC_Head union, then the object): the pool's frames carry the head's
- * first ZF_HEADER_BYTES as their prefix (ZF_FLAG_FRAME_PREFIX), so the
- * pointer it hands out is at gc_refs, and a per-code pool's block is
- * exactly the frame.
+ * PyGC_Head union, then the object): the pool's frames carry that head as
+ * their prefix (ZF_FLAG_FRAME_PREFIX, prefix_bytes), so the pointer it
+ * hands out is the object's, and a per-code pool's block is exactly the
+ * frame.
  */
 #ifndef Py_ZF_FRAMES_H
 #define Py_ZF_FRAMES_H
@@ -19,16 +19,13 @@
 /* PyCode_New's hook (ZF_CPY_EAGER=1): integration/common/zf_code_hook.h. */
 #include "zf_code_hook.h"
 
-/* The frame at a pointer the pool handed out, and back. */
-#define _PyZf_FRAME(p) ((PyFrameObject *)((char *)(p) + sizeof(PyGC_Head) - ZF_HEADER_BYTES))
-#define _PyZf_PTR(f) ((void *)((char *)(f) - (sizeof(PyGC_Head) - ZF_HEADER_BYTES)))
-/* A per-code pool's link, the word before the pointer, is gc_prev, which
- * an untracked object never reads; gc_refs, which says whether it is
- * tracked, is past the prefix. Under legacy, ZF_TRACE or ZF_DEBUG the link
- * is in the library's header. */
+/* A per-code pool's link, the head's last word, is the padding after
+ * gc_refs (the union's long double makes the head 32 bytes on LP64), which
+ * nothing reads. Under legacy, ZF_TRACE or ZF_DEBUG the link is in the
+ * library's header. */
 typedef char _PyZf_check_prefix[
-    offsetof(PyGC_Head, gc.gc_prev) == ZF_HEADER_BYTES - sizeof(void *) &&
-    offsetof(PyGC_Head, gc.gc_refs) >= ZF_HEADER_BYTES ? 1 : -1];
+    sizeof(PyGC_Head) % ZF_FRAME_ALIGN == 0 &&
+    offsetof(PyGC_Head, gc.gc_refs) + sizeof(Py_ssize_t) <= sizeof(PyGC_Head) - sizeof(void *) ? 1 : -1];
 
 /* code_dealloc: frees the code's zombies (and its ZfCode, once no frame of
  * it is live). */
@@ -47,13 +44,10 @@ void _PyObject_GC_FrameFreed(void);
 static inline PyFrameObject *
 _PyZf_Zombie(PyCodeObject *co)
 {
-    void *p = zf_frame_hit_fast(co->co_zf);
-    PyFrameObject *f;
-    if (p == NULL) {
-        return NULL;
+    PyFrameObject *f = zf_frame_hit_fast(co->co_zf);
+    if (f != NULL) {
+        _Py_NewReference((PyObject *)f);
     }
-    f = _PyZf_FRAME(p);
-    _Py_NewReference((PyObject *)f);
     return f;
 }
 
@@ -72,7 +66,7 @@ void _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f);
 static inline void
 _PyZf_FrameRelease(PyCodeObject *co, PyFrameObject *f)
 {
-    if (!zf_frame_give_fast(co->co_zf, _PyZf_PTR(f))) {
+    if (!zf_frame_give_fast(co->co_zf, f)) {
         _PyZf_FrameReleaseSlow(co, f);
     }
 }

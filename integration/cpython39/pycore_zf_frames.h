@@ -5,8 +5,8 @@
  * until it gets one) and the pool decides which released frames to keep.
  * A frame's memory is laid out as CPython's GC allocation lays it out
  * (PyGC_Head, then the object): the pool's frames carry that head as their
- * prefix (ZF_FLAG_FRAME_PREFIX), so the pointer it hands out is the
- * object's, and a per-code pool's block is exactly the frame.
+ * prefix (ZF_FLAG_FRAME_PREFIX, prefix_bytes), so the pointer it hands out
+ * is the object's, and a per-code pool's block is exactly the frame.
  */
 #ifndef Py_INTERNAL_ZF_FRAMES_H
 #define Py_INTERNAL_ZF_FRAMES_H
@@ -18,15 +18,12 @@
 /* PyCode_New's hook (ZF_CPY_EAGER=1): integration/common/zf_code_hook.h. */
 #include "zf_code_hook.h"
 
-/* The frame at a pointer the pool handed out, and back: the same address. */
-#define _PyZf_FRAME(p) ((PyFrameObject *)(p))
-#define _PyZf_PTR(f) ((void *)(f))
-/* A per-code pool's link, the word before the pointer, is _gc_prev, which
- * an untracked object never reads (_gc_next says whether it is tracked);
+/* A per-code pool's link, the head's last word, is _gc_prev, which an
+ * untracked object never reads (_gc_next says whether it is tracked);
  * under legacy, ZF_TRACE or ZF_DEBUG the link is in the library's header. */
 typedef char _PyZf_check_prefix[
-    sizeof(PyGC_Head) == ZF_HEADER_BYTES &&
-    offsetof(PyGC_Head, _gc_prev) == ZF_HEADER_BYTES - sizeof(void *) ? 1 : -1];
+    sizeof(PyGC_Head) % ZF_FRAME_ALIGN == 0 &&
+    offsetof(PyGC_Head, _gc_prev) == sizeof(PyGC_Head) - sizeof(void *) ? 1 : -1];
 
 /* code_dealloc: frees the code's zombies (and its ZfCode, once no frame of
  * it is live). */
@@ -39,13 +36,10 @@ void _PyZf_CodeFree(PyCodeObject *co);
 static inline PyFrameObject *
 _PyZf_Zombie(PyCodeObject *co)
 {
-    void *p = zf_frame_hit_fast(co->co_zf);
-    PyFrameObject *f;
-    if (p == NULL) {
-        return NULL;
+    PyFrameObject *f = zf_frame_hit_fast(co->co_zf);
+    if (f != NULL) {
+        _Py_NewReference((PyObject *)f);
     }
-    f = _PyZf_FRAME(p);
-    _Py_NewReference((PyObject *)f);
     return f;
 }
 
@@ -64,7 +58,7 @@ void _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f);
 static inline void
 _PyZf_FrameRelease(PyCodeObject *co, PyFrameObject *f)
 {
-    if (!zf_frame_give_fast(co->co_zf, _PyZf_PTR(f))) {
+    if (!zf_frame_give_fast(co->co_zf, f)) {
         _PyZf_FrameReleaseSlow(co, f);
     }
 }
