@@ -258,11 +258,8 @@ impl ZfConfig {
             return bad("flags", format!("has unknown bits {:#x}", self.flags & !KNOWN_FLAGS));
         }
         let n = self.prefix_bytes;
-        if n != 0 && !self.frame_prefix() {
-            return bad("prefix_bytes", format!("is {n} without ZF_FLAG_FRAME_PREFIX in flags: set the flag, or 0"));
-        }
-        if n % 16 != 0 || n > ZF_MAX_PREFIX_BYTES {
-            return bad("prefix_bytes", format!("is {n}, expected 0 or a multiple of 16 up to {ZF_MAX_PREFIX_BYTES}"));
+        if n != 0 && (!self.frame_prefix() || n % 16 != 0 || n > ZF_MAX_PREFIX_BYTES) {
+            return bad("prefix_bytes", format!("is {n}: 0, or a multiple of 16 to 256 with ZF_FLAG_FRAME_PREFIX"));
         }
         if self.alloc.is_some() != self.dealloc.is_some() {
             return bad("alloc", "is set without dealloc, or dealloc without it: set both hooks or neither".into());
