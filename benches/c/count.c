@@ -3,7 +3,8 @@
  * exact cost of one repetition, free of set-up and of machine noise.
  * benches/callgrind.sh builds and runs it. Usage: count PATTERN N
  * (PATTERN: hit, rec10, rec100, rec1000, two20: two codes recursing 20
- * deep in turn) [legacy|per-code [PER_CODE_MAX]]. */
+ * deep in turn, life: a code made, called three times and freed, close:
+ * 50 codes run once, the pool freed, then the codes) [legacy|per-code [PER_CODE_MAX]]. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,28 @@ int main(int argc, char **argv)
         for (r = 0; r < n + 1; r++) {
             sum += bench_recursion(bench, &code, 1, 20, 1);
             sum += bench_recursion(bench, &other, 1, 20, 1);
+        }
+    } else if (strcmp(pattern, "life") == 0) {
+        /* A code's whole life: made, called three times, gone (a lambda
+         * or exec'd function): what a code costs beyond its calls. */
+        for (r = 0; r < n + 1; r++) {
+            void *c = bench_code_new(bench, 464);
+            sum += bench_hit(bench, c, 3);
+            bench_code_free(bench, c);
+        }
+    } else if (strcmp(pattern, "close") == 0) {
+        /* An interpreter's exit: 50 codes that ran once each, the pool
+         * freed first (the kits free it before the modules go), then the
+         * codes: what a code costs at exit. */
+        for (r = 0; r < n + 1; r++) {
+            void *p = bench_new(&cfg), *cs[50];
+            for (int i = 0; i < 50; i++) {
+                cs[i] = bench_code_new(p, 64 + 16 * (size_t)i);
+                sum += bench_hit(p, cs[i], 1);
+            }
+            bench_free(p);
+            for (int i = 0; i < 50; i++)
+                bench_code_free(p, cs[i]);
         }
     } else if (depth == 0) {
         sum += bench_hit(bench, code, 1);
