@@ -143,6 +143,16 @@ impl Pool {
                 // A debug pool keeps freed codes readable (`keep_dead_code`).
                 return p.report_freed_code("zf_code_free", c);
             }
+            if p.closed.get() {
+                // A closed pool holds no zombie, room or bound (`close`
+                // cleared them; frames since come and go uncached): the
+                // code alone leaves.
+                debug_assert!(c.slots() == 0 && !c.in_ring.get());
+                c.set_freed();
+                p.counters.codes.sub(1);
+                // SAFETY: no reference is held past this call.
+                return unsafe { Pool::free_code_if_unused(code) };
+            }
             p.traced(|t| t.destroy(c.id));
             p.sync(c);
             // Its room first, then the bound shrinks: its zombies retire
