@@ -63,12 +63,30 @@ impl Pool {
     pub fn clear(&self) -> u64 {
         let mut freed = self.drain_reserve(u32::MAX);
         while let Some(code) = self.ring.front() {
-            self.sync(code);
-            while let Some(block) = self.drop_zombie(code, false) {
-                freed += self.free_zombie(code, block);
-            }
-            self.revoke_room(code, u32::MAX);
+            freed += self.empty(code);
         }
+        freed
+    }
+
+    /// Every zombie and every slot of `code` goes, counted once for all
+    /// (`drop_zombie` and `revoke_room` count each); it leaves the ring.
+    /// Returns the bytes freed.
+    fn empty(&self, code: &Code) -> u64 {
+        self.sync(code);
+        let before = code.slots();
+        let (mut frames, mut freed) = (0, 0);
+        while let Some(block) = code.remove(false) {
+            let bytes = self.heap.bytes(block, code.bytes());
+            self.free_block(block, bytes);
+            (frames, freed) = (frames + 1, freed + bytes as u64);
+        }
+        let room = code.revoke_room(u32::MAX);
+        debug_assert_eq!(code.slots(), 0);
+        self.note_slots(code, before);
+        self.counters.cached_frames.sub(frames);
+        self.counters.cached_bytes.sub(freed);
+        self.counters.allowance_bytes.sub(room as u64 * code.bytes() as u64);
+        self.ring.unlink(code);
         freed
     }
 }
