@@ -36,9 +36,9 @@
 #define ZF_FRAME_ALIGN 16
 
 /**
- * Bytes the library adds to each frame for its own bookkeeping; under
- * `ZF_FLAG_FRAME_PREFIX`, also the bytes of the frame's prefix, and a
- * per-code pool that is neither debug nor traced adds none.
+ * Bytes the library adds to each frame for its own bookkeeping (a
+ * per-code pool under `ZF_FLAG_FRAME_PREFIX` that is neither debug nor
+ * traced adds none); also the prefix's bytes when `prefix_bytes` is 0.
  */
 #define ZF_HEADER_BYTES 16
 
@@ -454,7 +454,7 @@ void zf_pool_free(struct ZfPool *pool);
 
 /**
  * A code object was made whose frames need `frame_bytes` bytes (1, or
- * with ZF_FLAG_FRAME_PREFIX ZF_HEADER_BYTES, to ZF_MAX_FRAME_BYTES). NULL
+ * with ZF_FLAG_FRAME_PREFIX the prefix's bytes, to ZF_MAX_FRAME_BYTES). NULL
  * on a bad size or no memory (or, in a debug pool, another thread inside
  * it).
  */

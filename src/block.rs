@@ -4,8 +4,8 @@
 //! A block is `[Header | frame bytes, rounded up to 16]` (the `Layout`):
 //! the header holds the library's bookkeeping, so the caller's frame bytes
 //! are never touched, and a zombie keeps everything the interpreter left
-//! in it. Under `ZF_FLAG_FRAME_PREFIX` the frame's own first 16 bytes (a
-//! GC head) come before the pointer the library hands out, and a plain
+//! in it. Under `ZF_FLAG_FRAME_PREFIX` the frame's own first bytes (a
+//! GC head: `prefix_bytes`) come before the pointer the library hands out, and a plain
 //! per-code pool keeps no header at all: a block is then exactly the
 //! frame's bytes, as CPython's are, and what a header would say comes
 //! from the code or the reserve list the block belongs to.
@@ -385,7 +385,8 @@ impl Heap {
             // SAFETY: fresh, aligned memory of at least HEADER_BYTES.
             unsafe { start.cast::<Header>().as_ptr().write(header) };
         }
-        // SAFETY: the block holds its lead and at least 16 bytes of frame.
+        // SAFETY: the block holds its lead (the pointer may be its end,
+        // when the frame is no more than its prefix).
         Block(unsafe { start.add(self.layout.lead) })
     }
 

@@ -422,6 +422,9 @@ mod tests {
         let mut c = ZfConfig::default();
         let err = c.apply_env(|k| (k == "ZF_POLICY").then(|| b"leg\xffacy".to_vec())).unwrap_err();
         assert_eq!(err.to_string(), "invalid ZF_POLICY=\"leg\u{fffd}acy\": expected text in UTF-8");
+        // A control character inside the value shows as `?`: one line.
+        let err = c.apply_env(env(&[("ZF_POLICY", "leg\nacy")])).unwrap_err();
+        assert_eq!(err.to_string(), "invalid ZF_POLICY=\"leg?acy\": expected per-code (or 0) or legacy (or 1)");
     }
 
     #[test]

@@ -36,7 +36,13 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Config { field, why } => write!(f, "invalid ZfConfig: field {field} {why}"),
-            Error::Env { var, value, expected } => write!(f, "invalid {var}=\"{value}\": expected {expected}"),
+            Error::Env { var, value, expected } => {
+                // Quoted as text, a control character (a newline in the
+                // environment) as `?`: the message stays one line.
+                write!(f, "invalid {var}=\"")?;
+                value.chars().try_for_each(|c| f.write_char(if c.is_control() { '?' } else { c }))?;
+                write!(f, "\": expected {expected}")
+            }
             Error::FrameBytes { asked, min, max } => {
                 let why = if *min > 1 { " (a frame holds its ZF_FLAG_FRAME_PREFIX prefix)" } else { "" };
                 write!(f, "zf_code_new: frame_bytes {asked} is out of range: expected {min} to {max} (ZF_MAX_FRAME_BYTES){why}")

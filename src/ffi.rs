@@ -163,7 +163,7 @@ pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
 }
 
 /// A code object was made whose frames need `frame_bytes` bytes (1, or
-/// with ZF_FLAG_FRAME_PREFIX ZF_HEADER_BYTES, to ZF_MAX_FRAME_BYTES). NULL
+/// with ZF_FLAG_FRAME_PREFIX the prefix's bytes, to ZF_MAX_FRAME_BYTES). NULL
 /// on a bad size or no memory (or, in a debug pool, another thread inside
 /// it).
 #[no_mangle]

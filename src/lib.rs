@@ -93,8 +93,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Frames are aligned to this many bytes.
 pub const ZF_FRAME_ALIGN: usize = 16;
-/// Bytes the library adds to each frame for its own bookkeeping; under
-/// `ZF_FLAG_FRAME_PREFIX`, also the bytes of the frame's prefix, and a
-/// per-code pool that is neither debug nor traced adds none.
+/// Bytes the library adds to each frame for its own bookkeeping (a
+/// per-code pool under `ZF_FLAG_FRAME_PREFIX` that is neither debug nor
+/// traced adds none); also the prefix's bytes when `prefix_bytes` is 0.
 pub const ZF_HEADER_BYTES: usize = 16;
 const _: () = assert!(ZF_FRAME_ALIGN == block::ALIGN && ZF_HEADER_BYTES == block::HEADER_BYTES);

@@ -654,7 +654,7 @@ impl Model {
 }
 
 /// Writes every byte of a live frame of `len` bytes that starts `prefix`
-/// (0, or `ZF_HEADER_BYTES` under `ZF_FLAG_FRAME_PREFIX`) bytes before
+/// (0, or `ZfConfig::prefix()` under `ZF_FLAG_FRAME_PREFIX`) bytes before
 /// `frame`.
 pub fn fill(frame: *mut u8, prefix: usize, len: usize, seed: u64) {
     // SAFETY: the frame's `len` bytes start `prefix` bytes before `frame`.
