@@ -25,31 +25,32 @@ per_rep() { # n exe args...
   echo "scale=1; ($b - $a) / $n" | bc
 }
 
-# Each figure: instructions per acquire + release pair, less what the same
-# loop costs with no allocator at all (backend_none.c).
-printf '| pattern | pairs per rep | loop alone | inline C (CPython 3.9) | zf fast pair | zf exported pair | zf legacy | malloc |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
+# One row: pattern $1, $2 units (pairs, or codes) per repetition, n = $3
+# repetitions; each figure is per unit, less what the same loop costs with
+# no allocator at all (backend_none.c).
+row() {
+  local p=$1 units=$2 n=$3 base i f z l m
+  base=$(per_rep "$n" "$out/none" "$p")
+  div() { echo "scale=1; $1 / $units" | bc; }
+  net() { echo "scale=1; ($1 - $base) / $units" | bc; }
+  i=$(per_rep "$n" "$out/inline" "$p"); f=$(per_rep "$n" "$out/zf-fast" "$p"); z=$(per_rep "$n" "$out/zf" "$p")
+  l=$(per_rep "$n" "$out/zf" "$p" legacy); m=$(per_rep "$n" "$out/malloc" "$p")
+  echo "| $p | $units | $(div "$base") | $(net "$i") | $(net "$f") | $(net "$z") | $(net "$l") | $(net "$m") |"
+}
+columns='| loop alone | inline C (CPython 3.9) | zf fast pair | zf exported pair | zf legacy | malloc |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
+
+# Per acquire + release pair.
+printf "| pattern | pairs per rep $columns"
 for p in hit rec100 two20 rec1000; do
   case $p in hit) pairs=1 ;; two20) pairs=40 ;; *) pairs=${p#rec} ;; esac
   n=$((20000 / pairs)); [ "$n" -lt 20 ] && n=20
-  base=$(per_rep $n "$out/none" $p)
-  div() { echo "scale=1; $1 / $pairs" | bc; }
-  net() { echo "scale=1; ($1 - $base) / $pairs" | bc; }
-  i=$(per_rep $n "$out/inline" $p); f=$(per_rep $n "$out/zf-fast" $p); z=$(per_rep $n "$out/zf" $p)
-  l=$(per_rep $n "$out/zf" $p legacy); m=$(per_rep $n "$out/malloc" $p)
-  echo "| $p | $pairs | $(div $base) | $(net $i) | $(net $f) | $(net $z) | $(net $l) | $(net $m) |"
+  row "$p" "$pairs" "$n"
 done
 
 # A code's whole life, per code: made, called, freed (life: 3 calls, the
 # pool open; close: 1 call, then the pool freed before its 50 codes, as the
 # kits free it before the modules go). The C contenders malloc a small
 # struct per code that an interpreter's code object would not need.
-printf '\n| pattern | codes per rep | loop alone | inline C (CPython 3.9) | zf fast pair | zf exported pair | zf legacy | malloc |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
-for p in life close; do
-  case $p in life) pairs=1; n=2000 ;; close) pairs=50; n=200 ;; esac
-  base=$(per_rep $n "$out/none" $p)
-  div() { echo "scale=1; $1 / $pairs" | bc; }
-  net() { echo "scale=1; ($1 - $base) / $pairs" | bc; }
-  i=$(per_rep $n "$out/inline" $p); f=$(per_rep $n "$out/zf-fast" $p); z=$(per_rep $n "$out/zf" $p)
-  l=$(per_rep $n "$out/zf" $p legacy); m=$(per_rep $n "$out/malloc" $p)
-  echo "| $p | $pairs | $(div $base) | $(net $i) | $(net $f) | $(net $z) | $(net $l) | $(net $m) |"
-done
+printf "\n| pattern | codes per rep $columns"
+row life 1 2000
+row close 50 200
