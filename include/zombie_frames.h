@@ -61,12 +61,11 @@
  * Frames begin `prefix_bytes` (`ZF_HEADER_BYTES` unless set) before the
  * pointer the library hands out and `frame_bytes` counts those bytes, so
  * it is at least that (CPython's GC head, before the object). While a
- * per-code pool that is neither
- * debug nor traced holds a frame, it keeps a link in the word just before
- * that pointer; every other byte stays as the caller left it. Such a pool
- * adds no header: a block is the frame's size class. Debug, traced and
- * legacy pools keep theirs, before the prefix, with the link in it: they
- * write none of the frame's bytes.
+ * per-code pool that is neither debug nor traced holds a frame, it keeps
+ * a link in the word just before that pointer; every other byte stays as
+ * the caller left it. Such a pool adds no header: a block is the frame's
+ * size class. Debug, traced and legacy pools keep theirs, before the
+ * prefix, with the link in it: they write none of the frame's bytes.
  */
 #define ZF_FLAG_FRAME_PREFIX 2
 

@@ -4,9 +4,9 @@
 //! A block is `[Header | frame bytes, rounded up to 16]` (the `Layout`):
 //! the header holds the library's bookkeeping, so the caller's frame bytes
 //! are never touched, and a zombie keeps everything the interpreter left
-//! in it. Under `ZF_FLAG_FRAME_PREFIX` the frame's own first bytes (a
-//! GC head: `prefix_bytes`) come before the pointer the library hands out, and a plain
-//! per-code pool keeps no header at all: a block is then exactly the
+//! in it. Under `ZF_FLAG_FRAME_PREFIX` the frame's own first bytes (a GC
+//! head: `prefix_bytes`) come before the pointer the library hands out,
+//! and a plain per-code pool keeps no header at all: a block is then exactly the
 //! frame's bytes, as CPython's are, and what a header would say comes
 //! from the code or the reserve list the block belongs to.
 //!

@@ -20,12 +20,11 @@ pub const ZF_FLAG_DEBUG: u32 = 1;
 /// Frames begin `prefix_bytes` (`ZF_HEADER_BYTES` unless set) before the
 /// pointer the library hands out and `frame_bytes` counts those bytes, so
 /// it is at least that (CPython's GC head, before the object). While a
-/// per-code pool that is neither
-/// debug nor traced holds a frame, it keeps a link in the word just before
-/// that pointer; every other byte stays as the caller left it. Such a pool
-/// adds no header: a block is the frame's size class. Debug, traced and
-/// legacy pools keep theirs, before the prefix, with the link in it: they
-/// write none of the frame's bytes.
+/// per-code pool that is neither debug nor traced holds a frame, it keeps
+/// a link in the word just before that pointer; every other byte stays as
+/// the caller left it. Such a pool adds no header: a block is the frame's
+/// size class. Debug, traced and legacy pools keep theirs, before the
+/// prefix, with the link in it: they write none of the frame's bytes.
 pub const ZF_FLAG_FRAME_PREFIX: u32 = 2;
 const KNOWN_FLAGS: u32 = ZF_FLAG_DEBUG | ZF_FLAG_FRAME_PREFIX;
 
@@ -106,7 +105,7 @@ pub struct Opt {
 /// Not here, because they are not numbers: `policy` (`ZF_POLICY`:
 /// `per-code` or `legacy`; the report's first words), `trace_path`
 /// (`ZF_TRACE`, a path that must outlive the config), `flags`
-/// (`ZF_DEBUG` sets one bit), the allocator hooks (no variable), and
+/// (`ZF_DEBUG` sets one bit), the allocator hooks (no variable),
 /// `struct_size`, and `prefix_bytes` (the caller's frame layout, not a
 /// setting to tune).
 pub static OPTIONS: [Opt; 5] = [
