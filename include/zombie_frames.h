@@ -229,7 +229,8 @@ typedef struct ZfConfig {
   uint32_t flags;
   /**
    * Optional allocator hook; NULL means the C library's allocator. Must
-   * return memory aligned to 16.
+   * return memory aligned to 16. Both hooks run inside the pool's call:
+   * neither may call the library on that pool.
    */
   ZfAllocFn alloc;
   /**

@@ -187,7 +187,8 @@ pub struct ZfConfig {
     /// ZF_FLAG_DEBUG, ZF_FLAG_FRAME_PREFIX.
     pub flags: u32,
     /// Optional allocator hook; NULL means the C library's allocator. Must
-    /// return memory aligned to 16.
+    /// return memory aligned to 16. Both hooks run inside the pool's call:
+    /// neither may call the library on that pool.
     pub alloc: ZfAllocFn,
     /// Frees what `alloc` returned; set both hooks or neither.
     pub dealloc: ZfDeallocFn,
