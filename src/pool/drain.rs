@@ -68,9 +68,9 @@ impl Pool {
         freed
     }
 
-    /// Every zombie and every slot of `code` goes, counted once for all
-    /// (`drop_zombie` and `revoke_room` count each); it leaves the ring.
-    /// Returns the bytes freed.
+    /// Every zombie of `code` goes, counted once for all (`drop_zombie`
+    /// counts each), then its room (`revoke_room`, which takes it out of
+    /// the ring). Returns the bytes freed.
     fn empty(&self, code: &Code) -> u64 {
         self.sync(code);
         let before = code.slots();
@@ -80,13 +80,11 @@ impl Pool {
             self.free_block(block, bytes);
             (frames, freed) = (frames + 1, freed + bytes as u64);
         }
-        let room = code.revoke_room(u32::MAX);
-        debug_assert_eq!(code.slots(), 0);
         self.note_slots(code, before);
         self.counters.cached_frames.sub(frames);
         self.counters.cached_bytes.sub(freed);
-        self.counters.allowance_bytes.sub(room as u64 * code.bytes() as u64);
-        self.ring.unlink(code);
+        self.revoke_room(code, u32::MAX);
+        debug_assert!(code.slots() == 0 && !code.in_ring.get());
         freed
     }
 }
