@@ -41,14 +41,15 @@ static void check_pool(const char *where)
         complain(&audit.over_budget, "cached_bytes + allowance_bytes > bound_bytes", where);
     if (fixed_budget && (s.bound_bytes != budget_bytes || s.peak_cached_bytes > budget_bytes))
         complain(&audit.over_budget, "a set budget_bytes is not the bound", where);
-    if (s.acquires != s.zombie_hits + s.fresh_allocs || s.reallocs != 0)
-        complain(&audit.bad_counts, "acquires != zombie_hits + fresh_allocs", where);
-    /* Every block ever allocated is live, a zombie, or given back. */
+    if (s.acquires != s.zombie_hits + s.shared_hits + s.fresh_allocs || s.reallocs != 0)
+        complain(&audit.bad_counts, "acquires != zombie_hits + shared_hits + fresh_allocs", where);
+    /* Every block ever allocated is live, cached, or given back. */
     if (s.fresh_allocs != s.live_frames + s.cached_frames + s.frees)
         complain(&audit.bad_counts, "fresh_allocs != live + cached + frees", where);
     if (s.acquires != s.releases + s.live_frames)
         complain(&audit.bad_counts, "acquires != releases + live_frames", where);
-    if (s.zombie_hits != audit.zombies || s.fresh_allocs != audit.fresh ||
+    /* minipy's fresh frames: the system's, or another code's (is_zombie 0). */
+    if (s.zombie_hits != audit.zombies || s.fresh_allocs + s.shared_hits != audit.fresh ||
         s.live_frames != audit.live)
         complain(&audit.bad_counts, "pool counters differ from what minipy saw", where);
 }

@@ -78,6 +78,9 @@ pub struct Code {
     pub(crate) id: u64,
     pub(crate) prev: Cell<Option<NonNull<Code>>>,
     pub(crate) next: Cell<Option<NonNull<Code>>>,
+    /// Its neighbours among its class's donors (`src/donors.rs`).
+    pub(crate) donor_prev: Cell<Option<NonNull<Code>>>,
+    pub(crate) donor_next: Cell<Option<NonNull<Code>>>,
     /// Why its misses happened (`charge_miss`).
     causes: Causes,
     /// Full collections in a row through which no acquire touched its list.
@@ -94,6 +97,8 @@ pub enum Loss {
     Limit,
     /// An aging sweep.
     Aged,
+    /// A miss of another code of its size class (`Pool::take_spare`).
+    Lent,
 }
 
 /// Why a code had no zombie when it missed (a `std` build's: see `Causes`).
@@ -153,6 +158,8 @@ impl Code {
             id,
             prev: Cell::new(None),
             next: Cell::new(None),
+            donor_prev: Cell::new(None),
+            donor_next: Cell::new(None),
             causes: Causes::default(),
             idle: Cell::new(0),
         }
@@ -424,7 +431,7 @@ impl Code {
 #[derive(Default)]
 struct Causes {
     #[cfg(feature = "std")]
-    lost: [Cell<u32>; 3],
+    lost: [Cell<u32>; 4],
     #[cfg(feature = "std")]
     deepest: Cell<u64>,
 }
@@ -448,7 +455,7 @@ impl Causes {
         if deeper {
             return Miss::Deeper;
         }
-        for why in [Loss::Aged, Loss::Bound, Loss::Limit] {
+        for why in [Loss::Aged, Loss::Bound, Loss::Limit, Loss::Lent] {
             let n = &self.lost[why as usize];
             if n.get() > 0 {
                 n.set(n.get() - 1);

@@ -66,6 +66,7 @@ mod block;
 mod code;
 pub mod config;
 pub mod debug;
+mod donors;
 mod error;
 pub mod ffi;
 mod hot;

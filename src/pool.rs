@@ -14,6 +14,7 @@ use crate::block::{Block, Heap};
 use crate::code::{Code, Miss};
 use crate::config::{ZfConfig, ZF_POLICY_LEGACY};
 use crate::debug::{Handler, Record};
+use crate::donors::Donors;
 use crate::error::Error;
 use crate::record::Recorder;
 use crate::reserve::Reserve;
@@ -69,9 +70,9 @@ pub struct Pool {
     record: Record,
     /// Why the latest system allocation was needed (read by the replay).
     last_miss: Cell<Miss>,
-    /// Codes holding two slots or more: each has something spare, room
-    /// or a zombie past its first (`make_spare_room` looks for them).
-    multi_slot: Cell<u32>,
+    /// Codes holding two slots or more, by size class: misses take their
+    /// zombies past the first (`take_spare`).
+    donors: Donors,
     /// The live count as misses see it: its lowest since the last exact
     /// look at the peak, and the count past which the next look is due
     /// (`raise_peak_live`).
@@ -161,8 +162,11 @@ impl Pool {
     /// `code`'s slots went from `before` to what it holds now (a grant
     /// adds one; a revoke or a drop takes some away).
     fn note_slots(&self, code: &Code, before: u32) {
-        let (was, is) = (before >= 2, code.slots() >= 2);
-        self.multi_slot.set(self.multi_slot.get() + is as u32 - was as u32);
+        match (before >= 2, code.slots() >= 2) {
+            (false, true) => self.donors.join(code),
+            (true, false) => self.donors.leave(code),
+            _ => {}
+        }
     }
 
     /// A block of `bytes` (`Heap::bytes`) leaves the cache.

@@ -14,6 +14,7 @@ use crate::block::{Heap, Layout};
 use crate::code::{Code, Miss, PoolLink, Shape};
 use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
+use crate::donors::Donors;
 use crate::error::Error;
 use crate::record::Recorder;
 use crate::reserve::Reserve;
@@ -59,7 +60,7 @@ impl Pool {
             trace,
             record: Record::new(heap),
             last_miss: Cell::new(Miss::None),
-            multi_slot: Cell::new(0),
+            donors: Donors::default(),
             live_low: Cell::new(0),
             live_look: Cell::new(0),
             spare_codes: Default::default(),

@@ -67,10 +67,10 @@ impl Pool {
     /// (skipping `code`), and none when no code has two slots: a dying
     /// code costs O(1) when nothing is spare. True when `need` fits.
     pub(crate) fn make_spare_room(&self, code: &Code, need: u64) -> bool {
-        debug_assert_eq!(self.multi_slot.get() as usize, self.ring.iter().filter(|c| c.slots() >= 2).count());
+        debug_assert_eq!(self.donors.len() as usize, self.ring.iter().filter(|c| c.slots() >= 2).count());
         let bound = self.bound.bytes();
         for _ in 0..SPARE_WALK.min(self.ring.len()) {
-            if self.charged_bytes() + need <= bound || self.multi_slot.get() == 0 {
+            if self.charged_bytes() + need <= bound || self.donors.len() == 0 {
                 break;
             }
             let Some(c) = self.ring.advance() else { break };
