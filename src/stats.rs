@@ -295,8 +295,10 @@ impl fmt::Display for Fixed {
 /// 3 KB of a library held under 100 KB.
 pub(crate) fn split_pair<'a>(text: &'a str, pair: &[u8; 2]) -> Option<(&'a str, &'a str)> {
     let at = text.as_bytes().windows(2).position(|w| w == pair)?;
-    // The pair is ASCII: both cuts fall on character boundaries.
-    Some((&text[..at], &text[at + 2..]))
+    // The pair is ASCII, so both cuts fall on character boundaries; `get`
+    // says so without a panic path, whose message (`char`'s Debug and
+    // core's Unicode tables) cost the library 2 KB.
+    Some((text.get(..at)?, text.get(at + 2..)?))
 }
 
 #[cfg(test)]
