@@ -78,7 +78,8 @@ pub struct Code {
     pub(crate) id: u64,
     pub(crate) prev: Cell<Option<NonNull<Code>>>,
     pub(crate) next: Cell<Option<NonNull<Code>>>,
-    /// Its neighbours among its class's donors (`src/donors.rs`).
+    /// Among its class's donors (`src/donors.rs`), and its neighbours there.
+    pub(crate) in_donors: Cell<bool>,
     pub(crate) donor_prev: Cell<Option<NonNull<Code>>>,
     pub(crate) donor_next: Cell<Option<NonNull<Code>>>,
     /// Why its misses happened (`charge_miss`).
@@ -158,6 +159,7 @@ impl Code {
             id,
             prev: Cell::new(None),
             next: Cell::new(None),
+            in_donors: Cell::new(false),
             donor_prev: Cell::new(None),
             donor_next: Cell::new(None),
             causes: Causes::default(),

@@ -1,10 +1,12 @@
-//! The donors: per size class, the codes holding two slots or more,
-//! newest first, in doubly linked lists threaded through
+//! The donors: per size class, the codes that reached two slots, the
+//! latest first, in doubly linked lists threaded through
 //! `Code::donor_prev`/`donor_next`. A miss that finds no reserve frame of
 //! its class takes a zombie past a donor's first (`Pool::take_spare`):
 //! a frame CPython's scheme would hold in its free list, not as a zombie.
-//! A code joins when its slots reach two and leaves when they drop below
-//! (`Pool::note_slots`), so finding a donor costs O(1).
+//!
+//! A code joins, or moves to the head, when a grant gives it its second
+//! slot; it leaves when a miss finds it below two (so the slow paths that
+//! take slots away do no list work) and when it is freed.
 
 use crate::code::Code;
 use crate::reserve::CLASSES;
@@ -13,17 +15,13 @@ use core::ptr::NonNull;
 
 pub struct Donors {
     heads: [Cell<Option<NonNull<Code>>>; CLASSES],
-    /// Members of every class: the codes with something spare, room or
-    /// a zombie past their first (`Pool::make_spare_room` looks for them).
-    len: Cell<u32>,
 }
 
 /// A member of a list.
 ///
 /// # Safety
 /// `code` is a member, and `'a` ends before it leaves and is freed
-/// (members hold slots, so they are alive: a code gives up its slots
-/// before it is freed).
+/// (codes leave before they are freed: `Pool::free_code`).
 unsafe fn member<'a>(code: NonNull<Code>) -> &'a Code {
     // SAFETY: the caller's promise.
     unsafe { code.as_ref() }
@@ -31,17 +29,15 @@ unsafe fn member<'a>(code: NonNull<Code>) -> &'a Code {
 
 impl Default for Donors {
     fn default() -> Donors {
-        Donors { heads: core::array::from_fn(|_| Cell::new(None)), len: Cell::new(0) }
+        Donors { heads: core::array::from_fn(|_| Cell::new(None)) }
     }
 }
 
 impl Donors {
-    pub fn len(&self) -> u32 {
-        self.len.get()
-    }
-
-    /// Adds `code` at the head of its class's list.
+    /// `code` got its second slot: it heads its class's list.
+    #[cold]
     pub fn join(&self, code: &Code) {
+        self.leave(code);
         let head = &self.heads[code.class];
         code.donor_prev.set(None);
         code.donor_next.set(head.get());
@@ -50,11 +46,14 @@ impl Donors {
             unsafe { member(next) }.donor_prev.set(Some(NonNull::from(code)));
         }
         head.set(Some(NonNull::from(code)));
-        self.len.set(self.len.get() + 1);
+        code.in_donors.set(true);
     }
 
-    /// Takes `code`, a member, out of its class's list.
+    /// Takes `code` out of its class's list, if it is in.
     pub fn leave(&self, code: &Code) {
+        if !code.in_donors.replace(false) {
+            return;
+        }
         let (prev, next) = (code.donor_prev.get(), code.donor_next.get());
         match prev {
             // SAFETY: `code`'s neighbours are members; the references end here.
@@ -65,10 +64,9 @@ impl Donors {
             // SAFETY: as above.
             unsafe { member(n) }.donor_prev.set(prev);
         }
-        self.len.set(self.len.get() - 1);
     }
 
-    /// The newest member of `class` other than `code`.
+    /// The latest member of `class` other than `code`.
     pub fn first_but(&self, class: usize, code: &Code) -> Option<&Code> {
         // SAFETY: the head, and a member's next, are members.
         let first = unsafe { member(self.heads[class].get()?) };
@@ -79,12 +77,52 @@ impl Donors {
         }
     }
 
-    /// Whether `class` has a member other than `code`.
+    /// Whether `code`'s class has a member other than `code`.
     #[inline(always)]
     pub fn hold_for(&self, code: &Code) -> bool {
         match self.heads[code.class].get() {
             Some(head) => head != NonNull::from(code) || code.donor_next.get().is_some(),
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    /// Codes 0 to n-1, of class `class(id)`; the lists read only their own links.
+    fn codes(n: u64, class: impl Fn(u64) -> usize) -> Vec<Code> {
+        (0..n)
+            .map(|id| {
+                let shape =
+                    crate::code::Shape { frame_bytes: 64, capacity: 64, bytes: 80, ran_bytes: 80, class: class(id) };
+                Code::new(crate::code::PoolLink(NonNull::dangling()), id, shape, 1, false, crate::block::Link::FAST)
+            })
+            .collect()
+    }
+
+    fn first(d: &Donors, class: usize, but: &Code) -> Option<u64> {
+        d.first_but(class, but).map(|c| c.id)
+    }
+
+    #[test]
+    fn the_latest_to_join_comes_first_and_a_code_never_finds_itself() {
+        let cs = codes(4, |id| (id == 3) as usize);
+        let d = Donors::default();
+        cs.iter().for_each(|c| d.join(c));
+        assert_eq!((first(&d, 0, &cs[3]), first(&d, 0, &cs[2]), first(&d, 1, &cs[0])), (Some(2), Some(1), Some(3)));
+        assert!(d.hold_for(&cs[0]) && !d.hold_for(&cs[3]), "code 3 is alone in its class");
+        d.join(&cs[0]); // again: to the head
+        assert_eq!(first(&d, 0, &cs[3]), Some(0));
+        d.leave(&cs[0]);
+        d.leave(&cs[0]); // not in: nothing
+        d.leave(&cs[1]); // from the middle
+        assert_eq!((first(&d, 0, &cs[3]), first(&d, 0, &cs[2])), (Some(2), None));
+        assert!(!d.hold_for(&cs[2]));
+        d.leave(&cs[2]);
+        d.leave(&cs[3]);
+        assert_eq!((first(&d, 0, &cs[3]), first(&d, 1, &cs[0])), (None, None));
     }
 }

@@ -70,7 +70,10 @@ pub struct Pool {
     record: Record,
     /// Why the latest system allocation was needed (read by the replay).
     last_miss: Cell<Miss>,
-    /// Codes holding two slots or more, by size class: misses take their
+    /// Codes holding two slots or more: each has something spare, room
+    /// or a zombie past its first (`make_spare_room` looks for them).
+    multi_slot: Cell<u32>,
+    /// Codes that reached two slots, by size class: misses take their
     /// zombies past the first (`take_spare`).
     donors: Donors,
     /// The live count as misses see it: its lowest since the last exact
@@ -162,11 +165,8 @@ impl Pool {
     /// `code`'s slots went from `before` to what it holds now (a grant
     /// adds one; a revoke or a drop takes some away).
     fn note_slots(&self, code: &Code, before: u32) {
-        match (before >= 2, code.slots() >= 2) {
-            (false, true) => self.donors.join(code),
-            (true, false) => self.donors.leave(code),
-            _ => {}
-        }
+        let (was, is) = (before >= 2, code.slots() >= 2);
+        self.multi_slot.set(self.multi_slot.get() + is as u32 - was as u32);
     }
 
     /// A block of `bytes` (`Heap::bytes`) leaves the cache.

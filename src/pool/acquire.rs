@@ -232,10 +232,9 @@ impl Pool {
     #[cold]
     fn take_spare(&self, code: &Code) -> Option<Block> {
         while let Some(donor) = self.donors.first_but(code.class, code) {
-            self.sync(donor);
-            self.revoke_room(donor, u32::MAX);
-            if donor.slots() < 2 {
-                continue; // it left the list
+            if !self.holds_spare(donor) {
+                self.donors.leave(donor);
+                continue;
             }
             let block = self.drop_zombie(donor, true)?;
             donor.note_loss(Loss::Lent);

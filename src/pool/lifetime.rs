@@ -60,6 +60,7 @@ impl Pool {
             trace,
             record: Record::new(heap),
             last_miss: Cell::new(Miss::None),
+            multi_slot: Cell::new(0),
             donors: Donors::default(),
             live_low: Cell::new(0),
             live_look: Cell::new(0),
@@ -144,6 +145,7 @@ impl Pool {
                 // A debug pool keeps freed codes readable (`keep_dead_code`).
                 return p.report_freed_code("zf_code_free", c);
             }
+            p.donors.leave(c);
             if p.closed.get() {
                 // A closed pool holds no zombie, room or bound (`close`
                 // cleared them; frames since come and go uncached): the

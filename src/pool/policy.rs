@@ -67,23 +67,34 @@ impl Pool {
     /// (skipping `code`), and none when no code has two slots: a dying
     /// code costs O(1) when nothing is spare. True when `need` fits.
     pub(crate) fn make_spare_room(&self, code: &Code, need: u64) -> bool {
-        debug_assert_eq!(self.donors.len() as usize, self.ring.iter().filter(|c| c.slots() >= 2).count());
+        debug_assert_eq!(self.multi_slot.get() as usize, self.ring.iter().filter(|c| c.slots() >= 2).count());
         let bound = self.bound.bytes();
         for _ in 0..SPARE_WALK.min(self.ring.len()) {
-            if self.charged_bytes() + need <= bound || self.donors.len() == 0 {
+            if self.charged_bytes() + need <= bound || self.multi_slot.get() == 0 {
                 break;
             }
             let Some(c) = self.ring.advance() else { break };
-            if core::ptr::eq(c, code) || c.slots() < 2 {
+            if core::ptr::eq(c, code) || !self.holds_spare(c) {
                 continue;
             }
-            self.sync(c);
-            self.revoke_room(c, u32::MAX);
             while c.slots() >= 2 && self.charged_bytes() + need > bound {
                 _ = self.evict(c); // its coldest zombie: the room is gone
             }
         }
         self.charged_bytes() + need <= bound
+    }
+
+    /// Whether `code` holds a zombie past its first once its unused room
+    /// went back (synced first). Out of line: `make_spare_room` and
+    /// `take_spare` share it, neither hot.
+    #[inline(never)]
+    pub(crate) fn holds_spare(&self, code: &Code) -> bool {
+        if code.slots() < 2 {
+            return false;
+        }
+        self.sync(code);
+        self.revoke_room(code, u32::MAX);
+        code.slots() >= 2
     }
 
     /// After the bound shrank: takes back room and zombies by the same
