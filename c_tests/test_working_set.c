@@ -48,10 +48,8 @@ static int start(uint32_t sweep_every)
         return -1;
     sum_a = sum_b = 0;
     for (i = 0; i < GROUP; i++) {
-        /* Every code a size class of its own (blocks 32 or 64 bytes
-         * apart): no miss takes another code's zombies. */
-        group_a[i] = code_new("a", 1 + 4 * i, 1, 0, 0);
-        group_b[i] = code_new("b", 35 + 8 * i - i % 2, 1, i % 2, 0);
+        group_a[i] = code_new("a", 1 + i, 2 + i % 3, 0, 0);
+        group_b[i] = code_new("b", 2 + i, 3 + i % 2, i % 2, 0);
         if (group_a[i] == NULL || group_b[i] == NULL)
             return -1;
         sum_a += BLOCK_BYTES(code_frame_bytes(group_a[i]));

@@ -357,10 +357,9 @@ typedef struct ZfStats {
    */
   uint64_t evicted_frees;
   /**
-   * Acquires served, without a resize, by another code's frame, which
-   * needs full initialisation: from the reserve (CPython's global free
-   * list under ZF_POLICY_LEGACY), or a zombie past the first of another
-   * code of the same size class.
+   * Acquires served, without a resize, by a frame from the reserve:
+   * another code's frame, which needs full initialisation (the reserve
+   * is CPython's global free list under ZF_POLICY_LEGACY).
    */
   uint64_t shared_hits;
   /**

@@ -23,7 +23,7 @@ from trace_findings import misses as targets_missed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, "target", "release", "zf-replay")
-CAUSES = ["cold", "no_reserve_frame", "bound", "limit", "aged", "lent", "unexplained"]
+CAUSES = ["cold", "no_reserve_frame", "bound", "limit", "aged", "unexplained"]
 
 
 def replay(paths, prefix=False):

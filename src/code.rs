@@ -78,10 +78,6 @@ pub struct Code {
     pub(crate) id: u64,
     pub(crate) prev: Cell<Option<NonNull<Code>>>,
     pub(crate) next: Cell<Option<NonNull<Code>>>,
-    /// Among its class's donors (`src/donors.rs`), and its neighbours there.
-    pub(crate) in_donors: Cell<bool>,
-    pub(crate) donor_prev: Cell<Option<NonNull<Code>>>,
-    pub(crate) donor_next: Cell<Option<NonNull<Code>>>,
     /// Why its misses happened (`charge_miss`).
     causes: Causes,
     /// Full collections in a row through which no acquire touched its list.
@@ -98,8 +94,6 @@ pub enum Loss {
     Limit,
     /// An aging sweep.
     Aged,
-    /// A miss of another code of its size class (`Pool::take_spare`).
-    Lent,
 }
 
 /// Why a code had no zombie when it missed (a `std` build's: see `Causes`).
@@ -159,9 +153,6 @@ impl Code {
             id,
             prev: Cell::new(None),
             next: Cell::new(None),
-            in_donors: Cell::new(false),
-            donor_prev: Cell::new(None),
-            donor_next: Cell::new(None),
             causes: Causes::default(),
             idle: Cell::new(0),
         }
@@ -433,7 +424,7 @@ impl Code {
 #[derive(Default)]
 struct Causes {
     #[cfg(feature = "std")]
-    lost: [Cell<u32>; 4],
+    lost: [Cell<u32>; 3],
     #[cfg(feature = "std")]
     deepest: Cell<u64>,
 }
@@ -457,7 +448,7 @@ impl Causes {
         if deeper {
             return Miss::Deeper;
         }
-        for why in [Loss::Aged, Loss::Bound, Loss::Limit, Loss::Lent] {
+        for why in [Loss::Aged, Loss::Bound, Loss::Limit] {
             let n = &self.lost[why as usize];
             if n.get() > 0 {
                 n.set(n.get() - 1);

@@ -66,7 +66,6 @@ mod block;
 mod code;
 pub mod config;
 pub mod debug;
-mod donors;
 mod error;
 pub mod ffi;
 mod hot;

@@ -14,7 +14,6 @@ use crate::block::{Block, Heap};
 use crate::code::{Code, Miss};
 use crate::config::{ZfConfig, ZF_POLICY_LEGACY};
 use crate::debug::{Handler, Record};
-use crate::donors::Donors;
 use crate::error::Error;
 use crate::record::Recorder;
 use crate::reserve::Reserve;
@@ -73,9 +72,6 @@ pub struct Pool {
     /// Codes holding two slots or more: each has something spare, room
     /// or a zombie past its first (`make_spare_room` looks for them).
     multi_slot: Cell<u32>,
-    /// Codes that reached two slots, by size class: misses take their
-    /// zombies past the first (`take_spare`).
-    donors: Donors,
     /// The live count as misses see it: its lowest since the last exact
     /// look at the peak, and the count past which the next look is due
     /// (`raise_peak_live`).

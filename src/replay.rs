@@ -188,8 +188,6 @@ pub struct Causes {
     pub limit: u64,
     /// An aging sweep took it.
     pub aged: u64,
-    /// A miss of another code of its size class took it.
-    pub lent: u64,
     /// The code had that many frames before and lost none that it can name.
     pub unexplained: u64,
 }
@@ -202,7 +200,6 @@ impl Causes {
             Miss::Lost(Loss::Bound) => &mut self.bound,
             Miss::Lost(Loss::Limit) => &mut self.limit,
             Miss::Lost(Loss::Aged) => &mut self.aged,
-            Miss::Lost(Loss::Lent) => &mut self.lent,
             Miss::None | Miss::Unexplained => &mut self.unexplained,
         };
         *n += 1;
@@ -213,14 +210,13 @@ impl Causes {
     }
 
     /// Each count with its field's name, in the order above.
-    pub fn named(&self) -> [(&'static str, u64); 7] {
+    pub fn named(&self) -> [(&'static str, u64); 6] {
         [
             ("cold", self.cold),
             ("no_reserve_frame", self.no_reserve_frame),
             ("bound", self.bound),
             ("limit", self.limit),
             ("aged", self.aged),
-            ("lent", self.lent),
             ("unexplained", self.unexplained),
         ]
     }

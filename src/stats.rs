@@ -62,10 +62,9 @@ pub struct ZfStats {
     pub aged_frees: u64,
     /// Zombies freed to keep the budget (part of `frees`).
     pub evicted_frees: u64,
-    /// Acquires served, without a resize, by another code's frame, which
-    /// needs full initialisation: from the reserve (CPython's global free
-    /// list under ZF_POLICY_LEGACY), or a zombie past the first of another
-    /// code of the same size class.
+    /// Acquires served, without a resize, by a frame from the reserve:
+    /// another code's frame, which needs full initialisation (the reserve
+    /// is CPython's global free list under ZF_POLICY_LEGACY).
     pub shared_hits: u64,
     /// Frames in the reserve now (part of `cached_frames`; under
     /// ZF_POLICY_LEGACY, CPython's global free list).

@@ -10,10 +10,6 @@ use zombie_frames::*;
 
 const FRAME: usize = 464; // a typical CPython 3.9 frame, and a size class of its own
 const BLOCK: u64 = (ZF_HEADER_BYTES + FRAME) as u64;
-/// A frame of another size class (blocks of 416 bytes): a code of it never
-/// takes a FRAME code's zombies on a miss.
-const OTHER: usize = 400;
-const OTHER_BLOCK: u64 = (ZF_HEADER_BYTES + OTHER) as u64;
 
 /// A pool without a reserve, so each code's list is seen alone.
 fn pool_with(per_code_max: u32, budget: usize, sweep_every: u32) -> *mut ZfPool {
@@ -123,16 +119,14 @@ fn two_interleaved_recursions_keep_their_own_lists() {
 fn the_budget_evicts_idle_codes_first() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
-        // Room for 10 zombies. Code `old` fills it, then sits idle while
-        // `hot` runs (of another class, so it misses without taking old's).
+        // Room for 10 zombies. Code `old` fills it, then sits idle while `hot` runs.
         let pool = pool_with(100, 10 * BLOCK as usize, 0);
-        let (old, hot) = (zf_code_new(pool, FRAME), zf_code_new(pool, OTHER));
+        let (old, hot) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
         recurse(old, 10);
         assert_eq!(stats(pool).cached_bytes, 10 * BLOCK);
         recurse(hot, 6);
         let s = stats(pool);
-        let kept = 4 * BLOCK + 6 * OTHER_BLOCK;
-        assert_eq!((s.cached_bytes, s.evicted_frees), (kept, 6), "hot's six frames pushed out six of old's");
+        assert_eq!((s.cached_bytes, s.evicted_frees), (10 * BLOCK, 6), "hot's six frames pushed out six of old's");
         assert_eq!(recurse(hot, 6), 6, "and hot gets them all back");
         zf_code_free(old);
         zf_code_free(hot);
@@ -146,13 +140,12 @@ fn past_half_its_limit_a_code_takes_only_free_room() {
     unsafe {
         // Room for 6 zombies; each code may keep 8, and evict others for 4.
         let pool = pool_with(8, 6 * BLOCK as usize, 0);
-        let (old, deep) = (zf_code_new(pool, FRAME), zf_code_new(pool, OTHER));
+        let (old, deep) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
         recurse(old, 6);
         assert_eq!(stats(pool).cached_bytes, 6 * BLOCK, "old grew past 4 into free room");
         recurse(deep, 8);
         let s = stats(pool);
-        let kept = 2 * BLOCK + 4 * OTHER_BLOCK;
-        assert_eq!((s.cached_bytes, s.evicted_frees), (kept, 4), "deep took 4 of old's, not 6");
+        assert_eq!((s.cached_bytes, s.evicted_frees), (6 * BLOCK, 4), "deep took 4 of old's, not 6");
         assert_eq!(recurse(old, 2), 2, "old kept two zombies");
         assert_eq!(recurse(deep, 4), 4, "deep kept its four");
         zf_code_free(old);
@@ -195,7 +188,7 @@ fn aging_empties_idle_lists_and_spares_used_ones() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
         let pool = pool_with(64, 1 << 20, 0);
-        let (idle, busy) = (zf_code_new(pool, FRAME), zf_code_new(pool, OTHER));
+        let (idle, busy) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME));
         recurse(idle, 64);
         recurse(busy, 3);
         zf_pool_collect(pool, 1); // the first sweep only takes the low-water marks
@@ -725,8 +718,7 @@ fn the_peak_of_live_frames_misses_zombies_taken_inline_since_the_last_look() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
         let pool = zf_pool_new(ptr::null()); // the defaults
-                                             // Of two classes: b's misses do not take (hence look at) a's.
-        let (a, b) = (zf_code_new(pool, 400), zf_code_new(pool, FRAME));
+        let (a, b) = (zf_code_new(pool, 400), zf_code_new(pool, 400));
         recurse(a, 50); // a list of 50, and a peak of (about) 50
         let first = stats(pool).peak_live_frames;
         // All 50 of a's zombies taken inline: the library does not see
@@ -858,31 +850,5 @@ fn a_clear_counts_each_block_at_its_own_size() {
         zf_code_free(big);
         zf_pool_free(pool);
         assert_eq!((blocks.out, blocks.bytes_out), (0, 0));
-    }
-}
-
-#[test]
-fn a_miss_takes_the_zombies_another_code_of_its_class_holds_past_its_first() {
-    // SAFETY: every handle and frame below is used as the header says.
-    unsafe {
-        let pool = pool_with(64, 1 << 20, 0); // no reserve
-        let (deep, same, other) = (zf_code_new(pool, FRAME), zf_code_new(pool, FRAME), zf_code_new(pool, OTHER));
-        recurse(deep, 5);
-        // `other`'s class holds nothing: it asks the system.
-        assert_eq!(recurse(other, 2), 0);
-        assert_eq!((stats(pool).fresh_allocs, stats(pool).shared_hits), (7, 0));
-        // `same` takes the four past deep's first, as frames to initialise
-        // (not zombies of its own), then asks the system.
-        let frames: Vec<_> = (0..6).map(|_| acquire(same)).collect();
-        assert!(frames.iter().all(|f| !f.1));
-        let s = stats(pool);
-        assert_eq!((s.shared_hits, s.fresh_allocs, s.cached_frames), (4, 9, 1 + 2));
-        frames.into_iter().rev().for_each(|(f, _)| zf_frame_release(same, f));
-        assert_eq!(recurse(deep, 1), 1, "deep kept its first zombie");
-        assert_eq!(stats(pool).cached_bytes, 7 * BLOCK + 2 * OTHER_BLOCK);
-        for code in [deep, same, other] {
-            zf_code_free(code);
-        }
-        zf_pool_free(pool);
     }
 }

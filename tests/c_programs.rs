@@ -41,7 +41,6 @@ c_programs!(
     test_call_loop,
     test_code_freed_while_live,
     test_debug,
-    test_donors,
     test_fast_halves,
     test_frame_prefix,
     test_generators,

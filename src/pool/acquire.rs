@@ -5,7 +5,7 @@
 
 use super::{Failed, Lane, Pool};
 use crate::block::{Block, NoBlock};
-use crate::code::{Code, Loss};
+use crate::code::Code;
 use crate::stats::Tally;
 use core::ptr::NonNull;
 
@@ -37,12 +37,7 @@ impl Pool {
     /// they turn away pays them and a jump.
     #[inline(always)]
     pub(crate) fn miss_lane(&self, code: &Code) -> Lane {
-        if self.watched
-            || !code.has_run()
-            || code.has_cold()
-            || self.reserve.holds(code.class)
-            || self.donors.hold_for(code)
-        {
+        if self.watched || !code.has_run() || code.has_cold() || self.reserve.holds(code.class) {
             return Lane::Full;
         }
         match code.synced() {
@@ -196,7 +191,7 @@ impl Pool {
         // Whether the code never had so many frames live (why it had no
         // zombie, if the system must be asked).
         let deeper = code.reach_depth();
-        let Some(shared) = self.take_reserve(code).or_else(|| self.take_spare(code)) else {
+        let Some(shared) = self.take_reserve(code) else {
             let block = self.new_block(code)?;
             self.count_fresh(code, deeper);
             return Ok(block);
@@ -221,30 +216,6 @@ impl Pool {
         self.counters.reallocs.add(1);
         self.last_miss.set(code.charge_miss(deeper));
         Ok(block)
-    }
-
-    /// No reserve frame of its class: a zombie past the first of another
-    /// code of the class (the newest donor's coldest, once it gave up its
-    /// room), before the system is asked. CPython's free list would hold
-    /// that frame, not a zombie. Each donor tried gives a zombie or leaves
-    /// the list (it had only room): O(1) a miss, amortised. A debug pool
-    /// frees those whose bytes changed since their release.
-    #[cold]
-    fn take_spare(&self, code: &Code) -> Option<Block> {
-        while let Some(donor) = self.donors.first_but(code.class, code) {
-            if !self.holds_spare(donor) {
-                self.donors.leave(donor);
-                continue;
-            }
-            let block = self.drop_zombie(donor, true)?;
-            donor.note_loss(Loss::Lent);
-            if self.cfg.debug() && self.corrupt_zombie(block) {
-                _ = self.free_zombie(donor, block);
-                continue;
-            }
-            return Some(block);
-        }
-        None
     }
 
     /// The reserve's latest frame for the code's class (legacy: the head

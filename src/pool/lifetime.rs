@@ -14,7 +14,6 @@ use crate::block::{Heap, Layout};
 use crate::code::{Code, Miss, PoolLink, Shape};
 use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
-use crate::donors::Donors;
 use crate::error::Error;
 use crate::record::Recorder;
 use crate::reserve::Reserve;
@@ -61,7 +60,6 @@ impl Pool {
             record: Record::new(heap),
             last_miss: Cell::new(Miss::None),
             multi_slot: Cell::new(0),
-            donors: Donors::default(),
             live_low: Cell::new(0),
             live_look: Cell::new(0),
             spare_codes: Default::default(),
@@ -145,7 +143,6 @@ impl Pool {
                 // A debug pool keeps freed codes readable (`keep_dead_code`).
                 return p.report_freed_code("zf_code_free", c);
             }
-            p.donors.leave(c);
             if p.closed.get() {
                 // A closed pool holds no zombie, room or bound (`close`
                 // cleared them; frames since come and go uncached): the

@@ -74,27 +74,16 @@ impl Pool {
                 break;
             }
             let Some(c) = self.ring.advance() else { break };
-            if core::ptr::eq(c, code) || !self.holds_spare(c) {
+            if core::ptr::eq(c, code) || c.slots() < 2 {
                 continue;
             }
+            self.sync(c);
+            self.revoke_room(c, u32::MAX);
             while c.slots() >= 2 && self.charged_bytes() + need > bound {
                 _ = self.evict(c); // its coldest zombie: the room is gone
             }
         }
         self.charged_bytes() + need <= bound
-    }
-
-    /// Whether `code` holds a zombie past its first once its unused room
-    /// went back (synced first). Out of line: `make_spare_room` and
-    /// `take_spare` share it, neither hot.
-    #[inline(never)]
-    pub(crate) fn holds_spare(&self, code: &Code) -> bool {
-        if code.slots() < 2 {
-            return false;
-        }
-        self.sync(code);
-        self.revoke_room(code, u32::MAX);
-        code.slots() >= 2
     }
 
     /// After the bound shrank: takes back room and zombies by the same

@@ -146,9 +146,6 @@ impl Pool {
         }
         code.grant();
         self.note_slots(code, code.slots() - 1);
-        if code.slots() == 2 {
-            self.donors.join(code);
-        }
         self.counters.allowance_bytes.add(need);
         if !code.in_ring.get() {
             self.ring.link(code);

@@ -157,10 +157,6 @@ pub struct Model {
     reserve_low: usize,
     ring: Vec<usize>,
     hand: usize,
-    /// Codes with two slots or more, in the order they reached two: a
-    /// miss with no reserve frame of its class takes a zombie of the
-    /// newest of its class.
-    donors: Vec<usize>,
     pub s: ZfStats,
     /// Live frames and releases as the library has counted them: what the
     /// live peak and the sweep countdown read.
@@ -211,7 +207,6 @@ impl Model {
             reserve_low: 0,
             ring: vec![],
             hand: 0,
-            donors: vec![],
             s: ZfStats::default(),
             seen_live: 0,
             seen_releases: 0,
@@ -337,7 +332,6 @@ impl Model {
         // keep that many (up to 200) when the recursion returns.
         let deep = (c.live as u64 - 1).min(200) * self.asked_bytes(c.frame_bytes);
         self.deep = self.deep.max(deep);
-        let want = self.miss(ci);
         // The peak is raised only to an exact count (the unseen work of
         // every code with an allowance added in), looked at once the
         // count has grown, since the last look or its lowest after, past
@@ -357,13 +351,6 @@ impl Model {
             self.live_low = live;
             self.live_look = live.max(self.s.peak_live_frames) + margin;
         }
-        want
-    }
-
-    /// Where a miss's frame comes from: the reserve's latest of its class,
-    /// else a zombie past the first of another code of its class (the
-    /// newest donor's coldest, once it gave up its room), else the system.
-    fn miss(&mut self, ci: usize) -> Want {
         let bytes = self.codes[ci].bytes;
         if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
             let addr = self.reserve.remove(i);
@@ -371,15 +358,6 @@ impl Model {
             self.uncache(addr);
             self.s.shared_hits += 1;
             return Want::Reserve(addr);
-        }
-        while let Some(&v) = self.donors.iter().rev().find(|&&v| v != ci && self.codes[v].bytes == bytes) {
-            self.sync(v);
-            self.revoke(v, u32::MAX);
-            if self.codes[v].slots() >= 2 {
-                let addr = self.take_out(v, true).unwrap();
-                self.s.shared_hits += 1;
-                return Want::Reserve(addr);
-            }
         }
         self.s.fresh_allocs += 1;
         Want::Fresh
@@ -402,19 +380,7 @@ impl Model {
         if self.codes[ci].slots() == 0 {
             self.unlink(ci);
         }
-        self.note_donors();
         Some(addr)
-    }
-
-    /// Codes join the donors as their slots reach two, and leave below.
-    fn note_donors(&mut self) {
-        let codes = &self.codes;
-        self.donors.retain(|&v| codes[v].slots() >= 2);
-        for (ci, c) in self.codes.iter().enumerate() {
-            if c.slots() >= 2 && !self.donors.contains(&ci) {
-                self.donors.push(ci);
-            }
-        }
     }
 
     fn revoke(&mut self, ci: usize, most: u32) {
@@ -428,7 +394,6 @@ impl Model {
         if self.codes[ci].slots() == 0 {
             self.unlink(ci);
         }
-        self.note_donors();
     }
 
     /// To the reserve if it has room within the budget, else freed; true when kept.
@@ -477,7 +442,6 @@ impl Model {
                 c.in_ring = true;
                 self.ring.push(ci);
             }
-            self.note_donors();
             self.cache(addr);
         } else {
             self.retire(addr);
