@@ -391,8 +391,10 @@ fn intern(text: &str) -> &'static CStr {
 pub fn parse_size(text: &str) -> Option<usize> {
     let t = text.trim();
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at_checked(digits)?; // never None: see split_pair
-                                                   // Nothing or B; or K, M or G, alone or with B or iB; in any case.
+    // Never None (`digits` ends on a character): checked, so that no
+    // panic path comes with it (see `stats::split_pair`).
+    let (num, unit) = t.split_at_checked(digits)?;
+    // Nothing or B; or K, M or G, alone or with B or iB; in any case.
     let (prefix, rest) = unit.trim().as_bytes().split_first().map_or((b'b', &[][..]), |(p, r)| (*p, r));
     let shift = match prefix.to_ascii_lowercase() {
         b'b' if rest.is_empty() => 0,
