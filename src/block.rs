@@ -6,9 +6,9 @@
 //! are never touched, and a zombie keeps everything the interpreter left
 //! in it. Under `ZF_FLAG_FRAME_PREFIX` the frame's own first bytes (a GC
 //! head: `prefix_bytes`) come before the pointer the library hands out,
-//! and a plain per-code pool keeps no header at all: a block is then exactly the
-//! frame's bytes, as CPython's are, and what a header would say comes
-//! from the code or the reserve list the block belongs to.
+//! and a plain per-code pool keeps no header at all: a block is then
+//! exactly the frame's bytes, as CPython's are, and what a header would
+//! say comes from the code or the reserve list the block belongs to.
 //!
 //! A stacked zombie's link is the header's last word, or, in the layout
 //! without one, the prefix's (`Layout::link`). In every layout the fast
