@@ -270,6 +270,39 @@ typedef struct ZfConfig {
 } ZfConfig;
 
 /**
+ * The state the header's inline fast path reads and writes, at the start
+ * of every `ZfCode` (or the caller's own: `zf_code_new_with_hot`). Part
+ * of the ABI. Only the fast path and the library
+ * write it, under the pool's one-thread-at-a-time rule.
+ */
+typedef struct ZfCodeHot {
+  /**
+   * The top of the code's stack of zombies, or NULL. The word just
+   * before each zombie's frame holds the next one's frame.
+   */
+  void *top;
+  /**
+   * Free units of the allowance besides the slot: releases the stack may
+   * still take.
+   */
+  uint32_t room;
+  /**
+   * Reserved; always 0.
+   */
+  uint32_t reserved;
+  /**
+   * Zombie hits since the library last looked; it adds them to the
+   * pool's count and sets this back to 0.
+   */
+  uint64_t hits;
+  /**
+   * A zombie beside the stack; NULL: a free unit; `ZF_SLOT_SHUT`: no
+   * unit. A release and a hit both try it first.
+   */
+  void *slot;
+} ZfCodeHot;
+
+/**
  * A snapshot of a pool's counters. Totals count since the pool was made;
  * `cached_*`, `live_frames`, `codes`, `shared_frames`, `bound_bytes` and
  * `allowance_bytes` are the state now. Every field but `peak_live_frames`
@@ -388,38 +421,6 @@ typedef struct ZfStats {
  */
 typedef void (*ZfErrorHandler)(void *ctx, int kind, const char *message);
 
-/**
- * The state the header's inline fast path reads and writes, at the start
- * of every `ZfCode`. Part of the ABI. Only the fast path and the library
- * write it, under the pool's one-thread-at-a-time rule.
- */
-typedef struct ZfCodeHot {
-  /**
-   * The top of the code's stack of zombies, or NULL. The word just
-   * before each zombie's frame holds the next one's frame.
-   */
-  void *top;
-  /**
-   * Free units of the allowance besides the slot: releases the stack may
-   * still take.
-   */
-  uint32_t room;
-  /**
-   * Reserved; always 0.
-   */
-  uint32_t reserved;
-  /**
-   * Zombie hits since the library last looked; it adds them to the
-   * pool's count and sets this back to 0.
-   */
-  uint64_t hits;
-  /**
-   * A zombie beside the stack; NULL: a free unit; `ZF_SLOT_SHUT`: no
-   * unit. A release and a hit both try it first.
-   */
-  void *slot;
-} ZfCodeHot;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -459,6 +460,19 @@ void zf_pool_free(struct ZfPool *pool);
  * it).
  */
 struct ZfCode *zf_code_new(struct ZfPool *pool, size_t frame_bytes);
+
+/**
+ * `zf_code_new`, with the code's inline state (`ZfCodeHot`) in the
+ * caller's `hot` instead of at the start of the `ZfCode`, so that glue
+ * can keep it inside its code object, one load nearer: the call makes it
+ * inert, then pass `hot` to zf_hot_hit and zf_hot_give, and the `ZfCode`
+ * to everything else (zf_frame_acquire_fast and zf_frame_release_fast on
+ * that `ZfCode` stay correct, but reach the library at every call).
+ * `hot` must stay valid and in place, and nothing but those two and the
+ * library may use it, until zf_code_free returns; after it, the library
+ * never touches it. NULL as zf_code_new, or when `hot` is NULL.
+ */
+struct ZfCode *zf_code_new_with_hot(struct ZfPool *pool, size_t frame_bytes, struct ZfCodeHot *hot);
 
 /**
  * The code object is gone: its zombies leave now, to the reserve while
@@ -572,8 +586,10 @@ void zf_set_error_handler(struct ZfPool *pool, ZfErrorHandler func, void *ctx);
  * zf_frame_release (mix the two pairs freely, frame by frame); and each
  * half alone, zf_frame_hit_fast and zf_frame_give_fast, for glue with slow
  * paths of its own. They read and write the ZfCodeHot at the start of
- * every ZfCode, and, in a pool whose inline state is live, the word just
- * before a stacked zombie's frame (its block header's last word, or the
+ * every ZfCode, or, through zf_hot_hit and zf_hot_give, the one the
+ * caller keeps for a code from zf_code_new_with_hot (one load less: glue
+ * can hold it in its code object); and, in a pool whose inline state is
+ * live, the word just before a stacked zombie's frame (its block header's last word, or the
  * prefix's under ZF_FLAG_FRAME_PREFIX): the next zombie's frame.
  * Everything else, they leave to the exported functions: on a miss, to
  * zf_frame_acquire_slow and zf_frame_release_slow, the exported pair less
@@ -594,7 +610,9 @@ void zf_set_error_handler(struct ZfPool *pool, ZfErrorHandler func, void *ctx);
  * to the two halves, an inert ZfCodeHot of the caller's own
  * (ZF_CODE_HOT_INERT): it never hits and never takes a frame, so glue can
  * stand it in for "no ZfCode yet" and test for that on its slow paths
- * only, never pass it to the exported functions.
+ * only, never pass it to the exported functions. So can a ZfCodeHot of
+ * the caller's own before zf_code_new_with_hot is given it, and after
+ * zf_code_free: inert then.
  */
 
 #define ZF_HAVE_FAST_PATH 1
@@ -609,13 +627,12 @@ typedef char zf_check_code_hot_layout[
 /* An inert ZfCodeHot's initializer: static ZfCodeHot none = ZF_CODE_HOT_INERT; */
 #define ZF_CODE_HOT_INERT { NULL, 0, 0, 0, (void *)ZF_SLOT_SHUT }
 
-/* The hit alone: the zombie the inline state holds for `code`, counted as
- * a zombie hit, or NULL when it holds none; NULL is not an error: acquire
- * with zf_frame_acquire_slow then (which may still find a zombie). For glue
- * that keeps its miss path out of line, so the hit writes no is_zombie flag. */
-static inline void *zf_frame_hit_fast(ZfCode *code)
+/* The hit alone, on a code's inline state: the zombie it holds, counted
+ * as a zombie hit, or NULL when it holds none; NULL is not an error:
+ * acquire with zf_frame_acquire_slow then (which may still find a zombie).
+ * `hot` is the ZfCodeHot zf_code_new_with_hot was given. */
+static inline void *zf_hot_hit(ZfCodeHot *hot)
 {
-    ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
     void *frame = hot->slot;
     if ((uintptr_t)frame > ZF_SLOT_SHUT) {
         hot->slot = NULL;
@@ -627,6 +644,14 @@ static inline void *zf_frame_hit_fast(ZfCode *code)
     }
     hot->hits += 1;
     return frame;
+}
+
+/* zf_hot_hit on the state at the start of a ZfCode from zf_code_new: for
+ * glue that keeps its miss path out of line, so the hit writes no
+ * is_zombie flag. */
+static inline void *zf_frame_hit_fast(ZfCode *code)
+{
+    return zf_hot_hit((ZfCodeHot *)(void *)code);
 }
 
 static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
@@ -646,11 +671,11 @@ static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
     return frame;
 }
 
-/* The cached release alone: 1 when the inline state took the frame, else
- * 0: release it with zf_frame_release_slow then. */
-static inline int zf_frame_give_fast(ZfCode *code, void *frame)
+/* The cached release alone, on a code's inline state: 1 when it took the
+ * frame, else 0: release it with zf_frame_release_slow then. `hot` is the
+ * ZfCodeHot zf_code_new_with_hot was given. */
+static inline int zf_hot_give(ZfCodeHot *hot, void *frame)
 {
-    ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
 #if defined(__GNUC__)
     /* Where a code with one frame at a time releases: GCC's guess (a
      * pointer is seldom NULL) would put it out of line. */
@@ -668,6 +693,12 @@ static inline int zf_frame_give_fast(ZfCode *code, void *frame)
         return 1;
     }
     return 0;
+}
+
+/* zf_hot_give on the state at the start of a ZfCode from zf_code_new. */
+static inline int zf_frame_give_fast(ZfCode *code, void *frame)
+{
+    return zf_hot_give((ZfCodeHot *)(void *)code, frame);
 }
 
 static inline void zf_frame_release_fast(ZfCode *code, void *frame)

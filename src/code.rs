@@ -36,8 +36,12 @@ pub struct PoolLink(pub NonNull<u8>);
 
 #[repr(C)]
 pub struct Code {
-    /// First: `ZfCode *` points here. Inert in a watched pool.
-    pub(crate) hot: ZfCodeHot,
+    /// First: `ZfCode *` points here. Inert in a watched pool, and for a
+    /// code whose caller keeps the inline state (`external`).
+    hot: ZfCodeHot,
+    /// The caller's own inline state (`zf_code_new_with_hot`), which the
+    /// fast path reads in place of `hot` until the code is freed.
+    external: Cell<Option<NonNull<ZfCodeHot>>>,
     /// A watched pool's hot state, out of the fast path's sight.
     shadow: ZfCodeHot,
     watched: bool,
@@ -131,6 +135,7 @@ impl Code {
         debug_assert!(watched || link == Link::FAST, "a plain pool links where the fast path reads");
         Code {
             hot: ZfCodeHot::inert(),
+            external: Cell::new(None),
             shadow: ZfCodeHot::inert(),
             watched,
             link,
@@ -163,8 +168,37 @@ impl Code {
         if self.watched {
             &self.shadow
         } else {
-            &self.hot
+            self.fast()
         }
+    }
+
+    /// The hot state the inline pair reads: `hot`, or the caller's
+    /// (`attach_hot`). Inert in a watched pool.
+    pub fn fast(&self) -> &ZfCodeHot {
+        match self.external.get() {
+            // SAFETY: valid until `detach_hot` (`attach_hot`'s contract).
+            Some(hot) => unsafe { hot.as_ref() },
+            None => &self.hot,
+        }
+    }
+
+    /// From now on the inline pair reads the caller's `hot`, which starts
+    /// inert; `hot` stays inert.
+    ///
+    /// # Safety
+    /// `hot` is valid for reads and writes, and nothing but the inline
+    /// pair and this code use it, until `detach_hot`.
+    pub unsafe fn attach_hot(&self, hot: NonNull<ZfCodeHot>) {
+        // SAFETY: valid for writes by the contract; a ZfCodeHot has nothing to drop.
+        unsafe { hot.as_ptr().write(ZfCodeHot::inert()) };
+        self.external.set(Some(hot));
+    }
+
+    /// The code is freed: the caller's state, empty and inert again, is
+    /// never touched after this (the caller may free it).
+    pub fn detach_hot(&self) {
+        debug_assert!(self.fast().is_inert(), "a freed code's inline state holds nothing");
+        self.external.set(None);
     }
 
     /// The state's stack of hot zombies.

@@ -4,8 +4,10 @@
  * zf_frame_release (mix the two pairs freely, frame by frame); and each
  * half alone, zf_frame_hit_fast and zf_frame_give_fast, for glue with slow
  * paths of its own. They read and write the ZfCodeHot at the start of
- * every ZfCode, and, in a pool whose inline state is live, the word just
- * before a stacked zombie's frame (its block header's last word, or the
+ * every ZfCode, or, through zf_hot_hit and zf_hot_give, the one the
+ * caller keeps for a code from zf_code_new_with_hot (one load less: glue
+ * can hold it in its code object); and, in a pool whose inline state is
+ * live, the word just before a stacked zombie's frame (its block header's last word, or the
  * prefix's under ZF_FLAG_FRAME_PREFIX): the next zombie's frame.
  * Everything else, they leave to the exported functions: on a miss, to
  * zf_frame_acquire_slow and zf_frame_release_slow, the exported pair less
@@ -26,7 +28,9 @@
  * to the two halves, an inert ZfCodeHot of the caller's own
  * (ZF_CODE_HOT_INERT): it never hits and never takes a frame, so glue can
  * stand it in for "no ZfCode yet" and test for that on its slow paths
- * only, never pass it to the exported functions.
+ * only, never pass it to the exported functions. So can a ZfCodeHot of
+ * the caller's own before zf_code_new_with_hot is given it, and after
+ * zf_code_free: inert then.
  */
 
 #define ZF_HAVE_FAST_PATH 1
@@ -41,13 +45,12 @@ typedef char zf_check_code_hot_layout[
 /* An inert ZfCodeHot's initializer: static ZfCodeHot none = ZF_CODE_HOT_INERT; */
 #define ZF_CODE_HOT_INERT { NULL, 0, 0, 0, (void *)ZF_SLOT_SHUT }
 
-/* The hit alone: the zombie the inline state holds for `code`, counted as
- * a zombie hit, or NULL when it holds none; NULL is not an error: acquire
- * with zf_frame_acquire_slow then (which may still find a zombie). For glue
- * that keeps its miss path out of line, so the hit writes no is_zombie flag. */
-static inline void *zf_frame_hit_fast(ZfCode *code)
+/* The hit alone, on a code's inline state: the zombie it holds, counted
+ * as a zombie hit, or NULL when it holds none; NULL is not an error:
+ * acquire with zf_frame_acquire_slow then (which may still find a zombie).
+ * `hot` is the ZfCodeHot zf_code_new_with_hot was given. */
+static inline void *zf_hot_hit(ZfCodeHot *hot)
 {
-    ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
     void *frame = hot->slot;
     if ((uintptr_t)frame > ZF_SLOT_SHUT) {
         hot->slot = NULL;
@@ -59,6 +62,14 @@ static inline void *zf_frame_hit_fast(ZfCode *code)
     }
     hot->hits += 1;
     return frame;
+}
+
+/* zf_hot_hit on the state at the start of a ZfCode from zf_code_new: for
+ * glue that keeps its miss path out of line, so the hit writes no
+ * is_zombie flag. */
+static inline void *zf_frame_hit_fast(ZfCode *code)
+{
+    return zf_hot_hit((ZfCodeHot *)(void *)code);
 }
 
 static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
@@ -78,11 +89,11 @@ static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
     return frame;
 }
 
-/* The cached release alone: 1 when the inline state took the frame, else
- * 0: release it with zf_frame_release_slow then. */
-static inline int zf_frame_give_fast(ZfCode *code, void *frame)
+/* The cached release alone, on a code's inline state: 1 when it took the
+ * frame, else 0: release it with zf_frame_release_slow then. `hot` is the
+ * ZfCodeHot zf_code_new_with_hot was given. */
+static inline int zf_hot_give(ZfCodeHot *hot, void *frame)
 {
-    ZfCodeHot *hot = (ZfCodeHot *)(void *)code;
 #if defined(__GNUC__)
     /* Where a code with one frame at a time releases: GCC's guess (a
      * pointer is seldom NULL) would put it out of line. */
@@ -100,6 +111,12 @@ static inline int zf_frame_give_fast(ZfCode *code, void *frame)
         return 1;
     }
     return 0;
+}
+
+/* zf_hot_give on the state at the start of a ZfCode from zf_code_new. */
+static inline int zf_frame_give_fast(ZfCode *code, void *frame)
+{
+    return zf_hot_give((ZfCodeHot *)(void *)code, frame);
 }
 
 static inline void zf_frame_release_fast(ZfCode *code, void *frame)

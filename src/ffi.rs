@@ -24,6 +24,7 @@ use crate::code::Code;
 use crate::config::ZfConfig;
 use crate::debug::ZfErrorHandler;
 use crate::error::{self, set_error, Error};
+use crate::hot::ZfCodeHot;
 use crate::os;
 use crate::pool::{Lane, Pool};
 use crate::stats::ZfStats;
@@ -177,6 +178,38 @@ pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *
     }
 }
 
+/// `zf_code_new`, with the code's inline state (`ZfCodeHot`) in the
+/// caller's `hot` instead of at the start of the `ZfCode`, so that glue
+/// can keep it inside its code object, one load nearer: the call makes it
+/// inert, then pass `hot` to zf_hot_hit and zf_hot_give, and the `ZfCode`
+/// to everything else (zf_frame_acquire_fast and zf_frame_release_fast on
+/// that `ZfCode` stay correct, but reach the library at every call).
+/// `hot` must stay valid and in place, and nothing but those two and the
+/// library may use it, until zf_code_free returns; after it, the library
+/// never touches it. NULL as zf_code_new, or when `hot` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn zf_code_new_with_hot(
+    pool: *mut ZfPool,
+    frame_bytes: usize,
+    hot: *mut ZfCodeHot,
+) -> *mut ZfCode {
+    let hot = non_null!("zf_code_new_with_hot", hot, ptr::null_mut());
+    let pool = non_null!("zf_code_new_with_hot", pool, ptr::null_mut());
+    // SAFETY: the module's contract: a live pool.
+    let p = unsafe { pool_ref(pool) };
+    match claimed!(p, "zf_code_new_with_hot", ptr::null_mut(), p.new_code(frame_bytes)) {
+        Ok(code) => {
+            // SAFETY: just made, and alive until the caller frees it.
+            let c = unsafe { code.as_ref() };
+            // SAFETY: the caller keeps `hot` for this code until
+            // zf_code_free (header contract), which detaches it.
+            unsafe { c.attach_hot(hot) };
+            code.as_ptr().cast()
+        }
+        Err(e) => fail(e, ptr::null_mut()),
+    }
+}
+
 /// The code object is gone: its zombies leave now, to the reserve while
 /// it has room within the bound (the next code of their size class takes
 /// them), else back to the allocator; under ZF_POLICY_LEGACY always back,
@@ -215,7 +248,7 @@ pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_i
     // The hit path first, as zf_frame_acquire_fast runs it; all else is
     // cold. A watched pool's hot state is inert (no zombie to take); a
     // plain pool links its blocks at Link::FAST.
-    if let Some(frame) = c.hot.take(Link::FAST) {
+    if let Some(frame) = c.fast().take(Link::FAST) {
         // SAFETY: a non-null `is_zombie` points to a writable int.
         if let Some(out) = unsafe { is_zombie.as_mut() } {
             *out = 1;
@@ -314,7 +347,7 @@ pub unsafe extern "C" fn zf_frame_release(code: *mut ZfCode, frame: *mut c_void)
     let Some(code) = code_ptr(code) else { return null_code("zf_frame_release", ()) };
     // The hit path first, as zf_frame_release_fast runs it.
     // SAFETY: a non-null code is alive (header contract).
-    let hot = unsafe { &code.as_ref().hot };
+    let hot = unsafe { code.as_ref().fast() };
     // SAFETY: `frame` came from zf_frame_acquire on this code and is live
     // (header contract). A watched pool's hot state is inert (its slot
     // shut, no room), so it takes nothing and its slow path checks the

@@ -1,8 +1,10 @@
 //! The hit path: what a zombie hit and a cached release do, in one place.
 //!
-//! `ZfCodeHot` starts every `ZfCode`. The header's inline halves
-//! (`zf_frame_hit_fast`, `zf_frame_give_fast`, in `src/fast_path.h`) are
-//! the C twins of `take` and `give` below, reading the same fields; the
+//! `ZfCodeHot` starts every `ZfCode`, or, for a code from
+//! `zf_code_new_with_hot`, lives in the caller's memory (`Code::fast`
+//! says where). The header's inline halves (`zf_hot_hit`, `zf_hot_give`,
+//! in `src/fast_path.h`) are the C twins of `take` and `give` below,
+//! reading the same fields; the
 //! exported functions run `take` and `give` first too, so every caller
 //! shares one hit path, and everything else is the library's slow path.
 //!
@@ -36,7 +38,8 @@ use core::mem::{offset_of, size_of};
 use core::ptr::NonNull;
 
 /// The state the header's inline fast path reads and writes, at the start
-/// of every `ZfCode`. Part of the ABI. Only the fast path and the library
+/// of every `ZfCode` (or the caller's own: `zf_code_new_with_hot`). Part
+/// of the ABI. Only the fast path and the library
 /// write it, under the pool's one-thread-at-a-time rule.
 #[repr(C)]
 pub struct ZfCodeHot {
@@ -83,6 +86,11 @@ impl ZfCodeHot {
             hits: Cell::new(0),
             slot: Cell::new(shut()),
         }
+    }
+
+    /// Whether it holds nothing and has no unit: `inert`'s state.
+    pub fn is_inert(&self) -> bool {
+        self.top.get().is_null() && self.room.get() == 0 && self.hits.get() == 0 && self.slot.get() == shut()
     }
 
     /// The slot's zombie, if it holds one.

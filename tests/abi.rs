@@ -59,10 +59,18 @@ const CONTRACT: &[&str] = &[
 /// Functions the project exports beyond the contract, each documented in the
 /// header and in docs/API.md's table. A new C function is added here, or the
 /// export test fails.
-const ADDITIONS: &[&str] = &["zf_frame_acquire_slow", "zf_frame_block_bytes", "zf_frame_release_slow"];
+const ADDITIONS: &[&str] =
+    &["zf_code_new_with_hot", "zf_frame_acquire_slow", "zf_frame_block_bytes", "zf_frame_release_slow"];
 
 /// The header's static inline functions: declared, never exported.
-const INLINE: &[&str] = &["zf_frame_acquire_fast", "zf_frame_give_fast", "zf_frame_hit_fast", "zf_frame_release_fast"];
+const INLINE: &[&str] = &[
+    "zf_frame_acquire_fast",
+    "zf_frame_give_fast",
+    "zf_frame_hit_fast",
+    "zf_frame_release_fast",
+    "zf_hot_give",
+    "zf_hot_hit",
+];
 
 /// CONTRACT and ADDITIONS, sorted: what the shared library must export.
 fn api() -> Vec<&'static str> {

@@ -39,6 +39,7 @@ c_programs!(
     test_api,
     test_auto_bound,
     test_call_loop,
+    test_code_hot,
     test_code_freed_while_live,
     test_debug,
     test_fast_halves,

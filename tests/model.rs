@@ -87,6 +87,8 @@ fn run(seed: u64, steps: usize) {
         let mut m = Model::new(&cfg);
         let mut live: Vec<(usize, *mut c_void)> = vec![];
         let mut contents: HashMap<usize, u64> = HashMap::new();
+        // The inline states kept outside their codes, freed at the end.
+        let mut hots: Vec<*mut ZfCodeHot> = vec![];
 
         for step in 0..steps {
             let alive: Vec<usize> = (0..m.codes.len()).filter(|&i| !m.codes[i].freed).collect();
@@ -100,9 +102,21 @@ fn run(seed: u64, steps: usize) {
                     false => rng.pick(&[8, 24, 100, 384, 448, 1000, 4000]),
                 }
                 .max(prefix); // a prefixed frame holds its prefix
-                let code = zf_code_new(pool, size);
+                              // One code in three keeps its inline state outside its
+                              // ZfCode, as glue that holds it in its code object does.
+                let (code, inline) = match rng.below(3) {
+                    0 => {
+                        let hot = Box::into_raw(Box::new(ZfCodeHot::inert()));
+                        hots.push(hot);
+                        (zf_code_new_with_hot(pool, size, hot), hot)
+                    }
+                    _ => {
+                        let code = zf_code_new(pool, size);
+                        (code, code.cast())
+                    }
+                };
                 assert!(!code.is_null());
-                m.new_code(code, size);
+                m.new_code(code, inline, size);
             } else if roll < 50 {
                 op = "acquire";
                 // Favour a few hot codes, as real programs do.
@@ -110,7 +124,7 @@ fn run(seed: u64, steps: usize) {
                 let mut is_zombie: c_int = -1;
                 let frame = match rng.below(2) {
                     0 => zf_frame_acquire(m.codes[ci].handle, &mut is_zombie),
-                    _ => acquire_fast(m.codes[ci].handle, &mut is_zombie),
+                    _ => acquire_fast(m.codes[ci].inline, m.codes[ci].handle, &mut is_zombie),
                 };
                 assert!(!frame.is_null(), "{what}, step {step}");
                 assert_eq!(frame as usize % 16, 0);
@@ -148,7 +162,7 @@ fn run(seed: u64, steps: usize) {
                 let (ci, frame) = live.swap_remove(i);
                 match rng.below(2) {
                     0 => zf_frame_release(m.codes[ci].handle, frame),
-                    _ => release_fast(m.codes[ci].handle, frame),
+                    _ => release_fast(m.codes[ci].inline, m.codes[ci].handle, frame),
                 }
                 m.release(ci, frame as usize);
             } else if roll < 95 {
@@ -197,6 +211,12 @@ fn run(seed: u64, steps: usize) {
         }
         for c in m.codes.iter().filter(|c| !c.freed) {
             zf_code_free(c.handle);
+        }
+        // Freed codes never touch their inline state again, which is inert.
+        for hot in hots {
+            // From Box::into_raw above, its code freed.
+            let hot = Box::from_raw(hot);
+            assert!(hot.slot.get() as usize == ZF_SLOT_SHUT && hot.top.get().is_null() && hot.room.get() == 0);
         }
         assert_eq!(ledger.allocs, ledger.frees, "{what}: blocks leaked");
         assert_eq!(ledger.bytes_out, 0, "{what}: bytes leaked");

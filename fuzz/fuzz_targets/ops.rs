@@ -50,6 +50,8 @@ struct Run {
     user_bytes: Vec<usize>,
     contents: HashMap<usize, u64>,
     seed: u64,
+    /// The inline states kept outside their codes (zf_code_new_with_hot).
+    hots: Vec<*mut ZfCodeHot>,
 }
 
 impl Run {
@@ -72,7 +74,7 @@ impl Run {
         let pool = unsafe { zf_pool_new(&cfg) };
         assert!(!pool.is_null());
         let m = Model::new(&cfg);
-        Run { cfg, pool, m, ledger, live: vec![], user_bytes: vec![], contents: HashMap::new(), seed: 1 }
+        Run { cfg, pool, m, ledger, live: vec![], user_bytes: vec![], contents: HashMap::new(), seed: 1, hots: vec![] }
     }
 
     fn debug(&self) -> bool {
@@ -104,9 +106,20 @@ impl Run {
                     b => (b as usize - 199) * 97,
                 }
                 .max(self.prefix()); // a prefixed frame holds its prefix
-                let code = zf_code_new(self.pool, size);
+                // Its inline state in the ZfCode, or kept by the caller.
+                let (code, inline) = match input.byte() % 2 {
+                    0 => {
+                        let code = zf_code_new(self.pool, size);
+                        (code, code.cast())
+                    }
+                    _ => {
+                        let hot = Box::into_raw(Box::new(ZfCodeHot::inert()));
+                        self.hots.push(hot);
+                        (zf_code_new_with_hot(self.pool, size, hot), hot)
+                    }
+                };
                 assert!(!code.is_null());
-                self.m.new_code(code, block_frame_bytes(size, self.debug()));
+                self.m.new_code(code, inline, block_frame_bytes(size, self.debug()));
                 self.user_bytes.push(size);
             }
             1 | 2 if !alive.is_empty() => {
@@ -116,7 +129,7 @@ impl Run {
                 // The exported function, or the header's inline pair (its copy in tests/common/model.rs).
                 let frame = match input.byte() % 2 {
                     0 => zf_frame_acquire(handle, &mut is_zombie),
-                    _ => acquire_fast(handle, &mut is_zombie),
+                    _ => acquire_fast(self.m.codes[ci].inline, handle, &mut is_zombie),
                 };
                 assert!(!frame.is_null() && frame as usize % 16 == 0);
                 let len = self.user_bytes[ci];
@@ -143,7 +156,7 @@ impl Run {
                 let (ci, frame) = self.live.swap_remove(input.below(self.live.len()));
                 match input.byte() % 2 {
                     0 => zf_frame_release(self.m.codes[ci].handle, frame),
-                    _ => release_fast(self.m.codes[ci].handle, frame),
+                    _ => release_fast(self.m.codes[ci].inline, self.m.codes[ci].handle, frame),
                 }
                 self.m.release(ci, frame as usize);
             }
@@ -186,6 +199,10 @@ impl Run {
         }
         for c in self.m.codes.iter().filter(|c| !c.freed) {
             zf_code_free(c.handle);
+        }
+        for hot in self.hots.drain(..) {
+            // From Box::into_raw, its code freed: the library is done with it.
+            drop(Box::from_raw(hot));
         }
         assert_eq!(self.ledger.allocs, self.ledger.frees, "blocks leaked");
         assert_eq!(self.ledger.bytes_out, 0, "bytes leaked");

@@ -149,6 +149,7 @@ impl Pool {
                 // code alone leaves.
                 debug_assert!(c.slots() == 0 && !c.in_ring.get());
                 c.set_freed();
+                c.detach_hot();
                 p.counters.codes.sub(1);
                 // SAFETY: no reference is held past this call.
                 return unsafe { Pool::free_code_if_unused(code) };
@@ -172,6 +173,7 @@ impl Pool {
                 _ = p.trim();
             }
             c.set_freed();
+            c.detach_hot();
             p.counters.codes.sub(1);
         }
         // SAFETY: no reference is held here.

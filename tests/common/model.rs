@@ -42,6 +42,9 @@ pub unsafe extern "C" fn ledger_dealloc(ctx: *mut c_void, p: *mut c_void, size: 
 /// One code object, as the model sees it.
 pub struct MCode {
     pub handle: *mut ZfCode,
+    /// The inline state the header's pair is given: the handle's own, or
+    /// the caller's (`zf_code_new_with_hot`).
+    pub inline: *mut ZfCodeHot,
     pub frame_bytes: usize,
     /// Block bytes of its size class.
     bytes: u64,
@@ -226,9 +229,12 @@ impl Model {
         c.open_slot();
     }
 
-    pub fn new_code(&mut self, handle: *mut ZfCode, frame_bytes: usize) {
+    /// A code from zf_code_new (`inline`: `handle`'s own state) or from
+    /// zf_code_new_with_hot (`inline`: the state it was given).
+    pub fn new_code(&mut self, handle: *mut ZfCode, inline: *mut ZfCodeHot, frame_bytes: usize) {
         self.codes.push(MCode {
             handle,
+            inline,
             frame_bytes,
             bytes: self.class_bytes(frame_bytes),
             slot: None,
@@ -679,14 +685,14 @@ pub fn holds(frame: *const u8, prefix: usize, len: usize, seed: u64, watched: bo
         .all(|(i, &b)| link.contains(&i) || b == (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8)
 }
 
-/// The header's inline zf_frame_hit_fast, line for line: the inline
-/// state's zombie, counted as a hit, or null.
+/// The header's inline zf_hot_hit, line for line: the inline state's
+/// zombie, counted as a hit, or null.
 ///
 /// # Safety
-/// `code` is a live code of a live pool.
-pub unsafe fn hit_fast(code: *mut ZfCode) -> *mut c_void {
-    // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
-    let hot = unsafe { &*code.cast::<ZfCodeHot>() };
+/// `hot` is the inline state of a live code of a live pool.
+pub unsafe fn hit_fast(hot: *mut ZfCodeHot) -> *mut c_void {
+    // SAFETY: valid by the contract.
+    let hot = unsafe { &*hot };
     let mut frame = hot.slot.get();
     if frame as usize > ZF_SLOT_SHUT {
         hot.slot.set(std::ptr::null_mut());
@@ -703,14 +709,15 @@ pub unsafe fn hit_fast(code: *mut ZfCode) -> *mut c_void {
     frame
 }
 
-/// The header's inline zf_frame_acquire_fast, line for line.
+/// The header's inline zf_frame_acquire_fast, line for line, with the hit
+/// on `hot` (the code's own state, or its zf_code_new_with_hot state).
 ///
 /// # Safety
-/// `code` is a live code of a live pool; `is_zombie` is null or points to
-/// a writable int.
-pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
+/// `code` is a live code of a live pool and `hot` its inline state;
+/// `is_zombie` is null or points to a writable int.
+pub unsafe fn acquire_fast(hot: *mut ZfCodeHot, code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     // SAFETY: forwarded contract.
-    let frame = unsafe { hit_fast(code) };
+    let frame = unsafe { hit_fast(hot) };
     if frame.is_null() {
         let mut zombie = 0;
         // SAFETY: forwarded contract.
@@ -728,14 +735,14 @@ pub unsafe fn acquire_fast(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_v
     frame
 }
 
-/// The header's inline zf_frame_give_fast, line for line: true when the
-/// inline state took the frame.
+/// The header's inline zf_hot_give, line for line: true when the inline
+/// state took the frame.
 ///
 /// # Safety
-/// `code` is a live code; `frame` a live frame acquired for it.
-pub unsafe fn give_fast(code: *mut ZfCode, frame: *mut c_void) -> bool {
-    // SAFETY: every ZfCode starts with its ZfCodeHot (the header's layout).
-    let hot = unsafe { &*code.cast::<ZfCodeHot>() };
+/// `hot` is a live code's inline state; `frame` a live frame acquired for it.
+pub unsafe fn give_fast(hot: *mut ZfCodeHot, frame: *mut c_void) -> bool {
+    // SAFETY: valid by the contract.
+    let hot = unsafe { &*hot };
     if hot.slot.get().is_null() {
         hot.slot.set(frame);
         return true;
@@ -750,13 +757,14 @@ pub unsafe fn give_fast(code: *mut ZfCode, frame: *mut c_void) -> bool {
     false
 }
 
-/// The header's inline zf_frame_release_fast, line for line.
+/// The header's inline zf_frame_release_fast, line for line, with the
+/// give on `hot` (as `acquire_fast`).
 ///
 /// # Safety
-/// As `give_fast`.
-pub unsafe fn release_fast(code: *mut ZfCode, frame: *mut c_void) {
+/// As `give_fast`, and `code` is the code `hot` belongs to.
+pub unsafe fn release_fast(hot: *mut ZfCodeHot, code: *mut ZfCode, frame: *mut c_void) {
     // SAFETY: forwarded contract.
-    if !unsafe { give_fast(code, frame) } {
+    if !unsafe { give_fast(hot, frame) } {
         // SAFETY: forwarded contract.
         unsafe { zf_frame_release_slow(code, frame) }
     }
