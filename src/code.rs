@@ -37,11 +37,16 @@ pub struct PoolLink(pub NonNull<u8>);
 #[repr(C)]
 pub struct Code {
     /// First: `ZfCode *` points here. Inert in a watched pool, and for a
-    /// code whose caller keeps the inline state (`external`).
+    /// code whose caller keeps the inline state (`attach_hot`).
     hot: ZfCodeHot,
-    /// The caller's own inline state (`zf_code_new_with_hot`), which the
-    /// fast path reads in place of `hot` until the code is freed.
-    external: Cell<Option<NonNull<ZfCodeHot>>>,
+    /// The hot state the pool works on (`state`): `hot`, the caller's
+    /// (`attach_hot`, until `detach_hot`), or in a watched pool `shadow`.
+    /// A pointer, not a choice made at every use: the slow path reads it
+    /// often. Dangling until `settle`, as is `fast_at`.
+    state_at: Cell<NonNull<ZfCodeHot>>,
+    /// The hot state the inline pair reads (`fast`): `hot`, or the
+    /// caller's while attached. Inert in a watched pool.
+    fast_at: Cell<NonNull<ZfCodeHot>>,
     /// A watched pool's hot state, out of the fast path's sight.
     shadow: ZfCodeHot,
     watched: bool,
@@ -135,7 +140,8 @@ impl Code {
         debug_assert!(watched || link == Link::FAST, "a plain pool links where the fast path reads");
         Code {
             hot: ZfCodeHot::inert(),
-            external: Cell::new(None),
+            state_at: Cell::new(NonNull::dangling()),
+            fast_at: Cell::new(NonNull::dangling()),
             shadow: ZfCodeHot::inert(),
             watched,
             link,
@@ -163,27 +169,31 @@ impl Code {
         }
     }
 
-    /// The hot state the slow path works on.
-    pub fn state(&self) -> &ZfCodeHot {
-        if self.watched {
-            &self.shadow
-        } else {
-            self.fast()
-        }
+    /// Points `state_at` and `fast_at` into this struct, where it now
+    /// stays (a pool's new code, before any other use).
+    pub fn settle(&self) {
+        self.state_at.set(NonNull::from(if self.watched { &self.shadow } else { &self.hot }));
+        self.fast_at.set(NonNull::from(&self.hot));
     }
 
-    /// The hot state the inline pair reads: `hot`, or the caller's
-    /// (`attach_hot`). Inert in a watched pool.
+    /// The hot state the slow path works on.
+    #[inline(always)]
+    pub fn state(&self) -> &ZfCodeHot {
+        // SAFETY: set by `settle` to this struct's own field, which does
+        // not move, or by `attach_hot` to the caller's, valid until
+        // `detach_hot` sets it back.
+        unsafe { self.state_at.get().as_ref() }
+    }
+
+    /// The hot state the inline pair reads (inert in a watched pool).
+    #[inline(always)]
     pub fn fast(&self) -> &ZfCodeHot {
-        match self.external.get() {
-            // SAFETY: valid until `detach_hot` (`attach_hot`'s contract).
-            Some(hot) => unsafe { hot.as_ref() },
-            None => &self.hot,
-        }
+        // SAFETY: as `state`.
+        unsafe { self.fast_at.get().as_ref() }
     }
 
     /// From now on the inline pair reads the caller's `hot`, which starts
-    /// inert; `hot` stays inert.
+    /// inert, and a plain pool works on it; `hot` stays inert.
     ///
     /// # Safety
     /// `hot` is valid for reads and writes, and nothing but the inline
@@ -191,14 +201,17 @@ impl Code {
     pub unsafe fn attach_hot(&self, hot: NonNull<ZfCodeHot>) {
         // SAFETY: valid for writes by the contract; a ZfCodeHot has nothing to drop.
         unsafe { hot.as_ptr().write(ZfCodeHot::inert()) };
-        self.external.set(Some(hot));
+        self.fast_at.set(hot);
+        if !self.watched {
+            self.state_at.set(hot);
+        }
     }
 
     /// The code is freed: the caller's state, empty and inert again, is
     /// never touched after this (the caller may free it).
     pub fn detach_hot(&self) {
         debug_assert!(self.fast().is_inert(), "a freed code's inline state holds nothing");
-        self.external.set(None);
+        self.settle();
     }
 
     /// The state's stack of hot zombies.

@@ -10,6 +10,7 @@ use crate::stats::Tally;
 
 impl Pool {
     /// Takes one zombie of `code` out of the cache, with its slot.
+    #[inline(always)]
     pub(crate) fn drop_zombie(&self, code: &Code, coldest_first: bool) -> Option<Block> {
         let block = code.remove(coldest_first)?;
         self.note_slots(code, code.slots() + 1);

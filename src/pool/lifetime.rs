@@ -97,6 +97,7 @@ impl Pool {
         }
     }
 
+    #[inline(always)]
     pub fn new_code(&self, frame_bytes: usize) -> Result<NonNull<Code>, Error> {
         // A prefixed frame holds its prefix: the link is inside the frame.
         let min = self.heap.layout.prefix().max(1);
@@ -123,6 +124,8 @@ impl Pool {
             }
             None => self.heap.boxed(code, "a code's free list")?,
         };
+        // SAFETY: in place now, until it is freed.
+        unsafe { code.as_ref() }.settle();
         self.counters.codes_created.set(id);
         self.counters.codes.add(1);
         self.traced(|t| t.create_code(id, frame_bytes));
