@@ -1,5 +1,5 @@
-/* zombie-frames glue, both CPython lines: what PyCode_New sets co_zf to,
- * and its hook (included by the kit's frame header after the Python
+/* zombie-frames glue, both CPython lines: a code object's inline state and
+ * PyCode_New's hook (included by the kit's frame header after the Python
  * headers).
  *
  * With ZF_CPY_EAGER=1, a code's ZfCode is made at PyCode_New (every
@@ -8,17 +8,21 @@
 #ifndef ZF_CODE_HOOK_H
 #define ZF_CODE_HOOK_H
 
-/* co_zf of a code without a ZfCode: an inert ZfCodeHot, which the inline
- * pair never hits and never gives a frame to, so the hit and the release
- * test nothing else; only the glue's slow paths look for it. */
-extern ZfCodeHot _PyZf_none;
-#define _PyZf_NONE ((struct ZfCode *)(void *)&_PyZf_none)
+/* The code's ZfCodeHot, held in the code object (co_zf_hot) so that the
+ * inline hit and release read it with no load of co_zf first. Inert (it
+ * never hits and takes no frame) until zf_code_new_with_hot is given it,
+ * and again after zf_code_free: only the glue's slow paths look at co_zf. */
+#define _PyZf_HOT(co) ((ZfCodeHot *)(void *)(co)->co_zf_hot)
+typedef char _PyZf_check_hot[
+    sizeof(((PyCodeObject *)0)->co_zf_hot) == sizeof(ZfCodeHot) ? 1 : -1];
 
 extern int _PyZf_eager;
 void _PyZf_CodeMadeSlow(PyCodeObject *co);
 static inline void
 _PyZf_CodeMade(PyCodeObject *co)
 {
+    static const ZfCodeHot inert = ZF_CODE_HOT_INERT;
+    *_PyZf_HOT(co) = inert;
     if (_PyZf_eager) {
         _PyZf_CodeMadeSlow(co);
     }

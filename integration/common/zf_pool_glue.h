@@ -20,7 +20,8 @@
  * PyGC_Head (the frames' prefix: the pool hands out the object's address,
  * the head before it, and links zombies through the head's last word, which
  * the header checks an untracked object never reads), PyCodeObject's co_zf
- * (_PyZf_NONE until the code has a ZfCode), _PyObject_GC_FramesTaken(int)
+ * (NULL until the code has a ZfCode) and co_zf_hot (zf_code_hook.h),
+ * _PyObject_GC_FramesTaken(int)
  * and _PyObject_GC_FrameFreed()
  * (its patch adds them to gcmodule.c), and
  * these statics: Py_ssize_t frame_slots(PyCodeObject *), a frame's
@@ -36,7 +37,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-ZfCodeHot _PyZf_none = ZF_CODE_HOT_INERT;
 static ZfPool *pool;
 static int finalized;
 static int every_code;           /* legacy or a trace: every code's frames, and every collection, go to the pool */
@@ -144,16 +144,17 @@ get_pool(void)
     return pool;
 }
 
-/* The code's ZfCode, made now if it has none; NULL if none can be made. */
+/* The code's ZfCode, made now if it has none, its inline state in the code
+ * object; NULL if none can be made. */
 static ZfCode *
 make_zf_code(PyCodeObject *co)
 {
     ZfPool *p = get_pool();
     ZfCode *zc;
-    if (co->co_zf != _PyZf_NONE) {
+    if (co->co_zf != NULL) {
         return co->co_zf;
     }
-    if (p == NULL || (zc = zf_code_new(p, frame_bytes(co))) == NULL) {
+    if (p == NULL || (zc = zf_code_new_with_hot(p, frame_bytes(co), _PyZf_HOT(co))) == NULL) {
         return NULL;
     }
     co->co_zf = zc;
@@ -168,7 +169,7 @@ make_zf_code(PyCodeObject *co)
  * of the frame costs about 150) and keep a block for a frame that never
  * comes back.
  * Its frames come from the GC allocator instead, as after the pool is
- * finalized: co_zf stays _PyZf_NONE, so their release frees them the same way.
+ * finalized: co_zf stays NULL, so their release frees them the same way.
  * Under the legacy policy or ZF_TRACE every code gets one: CPython's
  * scheme, and the traces recorded of it, hold every frame. */
 static int
@@ -183,7 +184,7 @@ wants_zf_code(PyCodeObject *co)
 static int
 code_get(PyCodeObject *co, ZfCode **out)
 {
-    *out = co->co_zf == _PyZf_NONE ? NULL : co->co_zf;
+    *out = co->co_zf;
     if (*out == NULL && wants_zf_code(co)) {
         *out = make_zf_code(co);
         if (*out == NULL && !finalized) {
@@ -240,7 +241,7 @@ _PyZf_CodeMadeSlow(PyCodeObject *co)
 void
 _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f)
 {
-    if (co->co_zf == _PyZf_NONE) {
+    if (co->co_zf == NULL) {
         PyObject_GC_Del(f);
     }
     else {
@@ -251,8 +252,8 @@ _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f)
 void
 _PyZf_CodeFree(PyCodeObject *co)
 {
-    zf_code_free(co->co_zf);
-    co->co_zf = _PyZf_NONE;
+    zf_code_free(co->co_zf);   /* co_zf_hot is inert again */
+    co->co_zf = NULL;
 }
 
 void

@@ -1,8 +1,9 @@
 /* zombie-frames glue for CPython 2.7 (copied to Include/zf_frames.h).
  *
  * The interpreter's frames come from one zombie-frames pool: each code
- * object holds a ZfCode * (co_zf, where co_zombieframe was; _PyZf_NONE
- * until it gets one) and the pool decides which released frames to keep.
+ * object holds a ZfCode * (co_zf, where co_zombieframe was; NULL until it
+ * gets one), with its inline state beside it (co_zf_hot), and the pool
+ * decides which released frames to keep.
  * A frame's memory is laid out as 2.7's GC allocation lays it out (the
  * PyGC_Head union, then the object): the pool's frames carry that head as
  * their prefix (ZF_FLAG_FRAME_PREFIX, prefix_bytes), so the pointer it
@@ -44,7 +45,7 @@ void _PyObject_GC_FrameFreed(void);
 static inline PyFrameObject *
 _PyZf_Zombie(PyCodeObject *co)
 {
-    PyFrameObject *f = zf_frame_hit_fast(co->co_zf);
+    PyFrameObject *f = zf_hot_hit(_PyZf_HOT(co));
     if (f != NULL) {
         _Py_NewReference((PyObject *)f);
     }
@@ -66,7 +67,7 @@ void _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f);
 static inline void
 _PyZf_FrameRelease(PyCodeObject *co, PyFrameObject *f)
 {
-    if (!zf_frame_give_fast(co->co_zf, f)) {
+    if (!zf_hot_give(_PyZf_HOT(co), f)) {
         _PyZf_FrameReleaseSlow(co, f);
     }
 }
