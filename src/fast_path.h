@@ -7,8 +7,9 @@
  * every ZfCode, or, through zf_hot_hit and zf_hot_give, the one the
  * caller keeps for a code from zf_code_new_with_hot (one load less: glue
  * can hold it in its code object); and, in a pool whose inline state is
- * live, the word just before a stacked zombie's frame (its block header's last word, or the
- * prefix's under ZF_FLAG_FRAME_PREFIX): the next zombie's frame.
+ * live, the word just before a stacked zombie's frame (its block
+ * header's last word, or the prefix's under ZF_FLAG_FRAME_PREFIX): the
+ * next zombie's frame.
  * Everything else, they leave to the exported functions: on a miss, to
  * zf_frame_acquire_slow and zf_frame_release_slow, the exported pair less
  * its own first try of the inline state. A pool in debug mode,

@@ -4,9 +4,9 @@
 //! `zf_code_new_with_hot`, lives in the caller's memory (`Code::fast`
 //! says where). The header's inline halves (`zf_hot_hit`, `zf_hot_give`,
 //! in `src/fast_path.h`) are the C twins of `take` and `give` below,
-//! reading the same fields; the
-//! exported functions run `take` and `give` first too, so every caller
-//! shares one hit path, and everything else is the library's slow path.
+//! reading the same fields; the exported functions run `take` and `give`
+//! first too, so every caller shares one hit path, and everything else is
+//! the library's slow path.
 //!
 //! A code's free units of allowance (slots the pool charged to its bound
 //! and no zombie fills) are of two kinds: `slot` when it is NULL, and
@@ -39,8 +39,8 @@ use core::ptr::NonNull;
 
 /// The state the header's inline fast path reads and writes, at the start
 /// of every `ZfCode` (or the caller's own: `zf_code_new_with_hot`). Part
-/// of the ABI. Only the fast path and the library
-/// write it, under the pool's one-thread-at-a-time rule.
+/// of the ABI. Only the fast path and the library write it, under the
+/// pool's one-thread-at-a-time rule.
 #[repr(C)]
 pub struct ZfCodeHot {
     /// The top of the code's stack of zombies, or NULL. The word just
