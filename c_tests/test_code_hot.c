@@ -4,9 +4,11 @@
  * release on that state (zf_hot_hit, zf_hot_give), the exported functions
  * on the ZfCode, with the counts of a code from zf_code_new. The ZfCode's
  * own state stays inert. After zf_code_free, the caller's state is inert
- * and the library never writes it again: here it is overwritten with a
- * marker, and the code's late frames go through the exported functions.
- * A debug pool keeps it inert and checks every call; NULL is refused.
+ * and the library never reads or writes it again: here it is overwritten
+ * with a marker, and the code's late frames go through the exported
+ * functions. A debug or legacy pool keeps it inert (every call reaches
+ * the library), and a debug pool still checks each; NULL and a misaligned
+ * state are refused.
  */
 #include "check.h"
 
@@ -41,9 +43,9 @@ static int inert(const ZfCodeHot *hot)
 
 /* Counts a code from zf_code_new gets for the same calls: the caller's
  * state changes where the inline pair works, not what it decides. */
-static ZfStats run(int with_hot, Code *co, ZfPool **pool_out)
+static ZfStats run(const ZfConfig *cfg, int with_hot, Code *co, ZfPool **pool_out)
 {
-    ZfPool *pool = zf_pool_new(NULL);
+    ZfPool *pool = zf_pool_new(cfg);
     void *frames[DEPTH];
     int i, d;
     co->hot = (ZfCodeHot)ZF_CODE_HOT_INERT;
@@ -71,34 +73,46 @@ static ZfStats run(int with_hot, Code *co, ZfPool **pool_out)
     return stats_of(pool);
 }
 
-static void test_same_counts(void)
+/* A plain pool works on the caller's state; a legacy one (every call
+ * watched) leaves it inert. Either way the counts are zf_code_new's. */
+static void test_same_counts(int legacy)
 {
+    ZfConfig cfg;
     Code own, kept;
     ZfPool *p1, *p2;
-    ZfStats a = run(0, &own, &p1), b = run(1, &kept, &p2);
-    void *f;
+    ZfStats a, b;
+    void *f, *live;
     int zombie = -1;
+    zf_config_default(&cfg);
+    cfg.policy = legacy ? ZF_POLICY_LEGACY : ZF_POLICY_PER_CODE;
+    a = run(&cfg, 0, &own, &p1);
+    b = run(&cfg, 1, &kept, &p2);
     CHECK(memcmp(&a, &b, sizeof a) == 0);
     CHECK_EQ(b.acquires, CALLS + DEPTH);
     CHECK(b.zombie_hits >= CALLS - 1);
-    /* The inline pair works on the caller's state: the ZfCode's own never
-     * hits, and the exported acquire finds the caller's zombie. */
+    /* The ZfCode's own state never hits; the exported acquire finds the
+     * zombie wherever the pool keeps it. */
     CHECK(zf_frame_hit_fast(kept.zf) == NULL);
-    CHECK(kept.hot.slot != NULL && kept.hot.slot != (void *)ZF_SLOT_SHUT);
+    CHECK(legacy ? inert(&kept.hot) : kept.hot.slot != NULL && kept.hot.slot != (void *)ZF_SLOT_SHUT);
     f = zf_frame_acquire(kept.zf, &zombie);
     CHECK_EQ(zombie, 1);
+    live = zf_frame_acquire(kept.zf, NULL);
     zf_frame_release(kept.zf, f);
-    /* Freed with zombies cached: they leave, the caller's state is inert,
-     * and nothing writes it after. */
+    /* Freed with a zombie cached and a frame live: the caller's state is
+     * inert, and the library never reads or writes it again, though the
+     * live frame's release and the pool's later work reach the code. */
     zf_code_free(kept.zf);
     CHECK(inert(&kept.hot));
     memset(&kept.hot, 0x5a, sizeof kept.hot);
+    zf_frame_release(kept.zf, live);
+    zf_pool_collect(p2, 2);
+    zf_pool_clear(p2);
     b = stats_of(p2);
     CHECK_EQ(b.codes, 0);
     CHECK_EQ(b.live_frames, 0);
-    zf_pool_collect(p2, 2);
-    zf_pool_clear(p2);
-    CHECK(kept.hot.hits == 0x5a5a5a5a5a5a5a5aull);
+    CHECK_EQ(b.cached_frames, 0);
+    CHECK_EQ(b.frees, b.fresh_allocs);
+    CHECK(kept.hot.hits == 0x5a5a5a5a5a5a5a5aull && kept.hot.room == 0x5a5a5a5a);
     zf_code_free(own.zf);
     zf_pool_free(p1);
     zf_pool_free(p2);
@@ -123,6 +137,7 @@ static void test_late_frames(void)
     zf_code_free(co.zf);
     memset(&co.hot, 0x5a, sizeof co.hot);
     zf_frame_release(co.zf, a); /* the last frame frees the code and the pool */
+    CHECK(co.hot.hits == 0x5a5a5a5a5a5a5a5aull && co.hot.slot == (void *)0x5a5a5a5a5a5a5a5aull);
 }
 
 /* A debug pool watches every call: the caller's state stays inert, so each
@@ -171,13 +186,25 @@ static void test_null(void)
     CHECK(zf_code_new_with_hot(NULL, 64, &hot) == NULL);
     CHECK(contains(zf_last_error(), "pool"));
     CHECK(zf_code_new_with_hot(pool, 0, &hot) == NULL);
+    /* A misaligned state is refused, and left as it was. */
+    {
+        union {
+            ZfCodeHot hot[2];
+            char bytes[2 * sizeof(ZfCodeHot)];
+        } buf;
+        memset(&buf, 0x5a, sizeof buf);
+        CHECK(zf_code_new_with_hot(pool, 64, (ZfCodeHot *)(void *)(buf.bytes + 4)) == NULL);
+        CHECK(contains(zf_last_error(), "aligned"));
+        CHECK(buf.bytes[4] == 0x5a && buf.bytes[4 + sizeof(ZfCodeHot) - 1] == 0x5a);
+    }
     CHECK_EQ(stats_of(pool).codes, 0);
     zf_pool_free(pool);
 }
 
 int main(void)
 {
-    test_same_counts();
+    test_same_counts(0);
+    test_same_counts(1);
     test_late_frames();
     test_debug_pool();
     test_null();

@@ -464,13 +464,16 @@ struct ZfCode *zf_code_new(struct ZfPool *pool, size_t frame_bytes);
 /**
  * `zf_code_new`, with the code's inline state (`ZfCodeHot`) in the
  * caller's `hot` instead of at the start of the `ZfCode`, so that glue
- * can keep it inside its code object, one load nearer: the call makes it
- * inert, then pass `hot` to zf_hot_hit and zf_hot_give, and the `ZfCode`
- * to everything else (zf_frame_acquire_fast and zf_frame_release_fast on
- * that `ZfCode` stay correct, but reach the library at every call).
- * `hot` must stay valid and in place, and nothing but those two and the
- * library may use it, until zf_code_free returns; after it, the library
- * never touches it. NULL as zf_code_new, or when `hot` is NULL.
+ * can keep it inside its code object, one load nearer. A call that
+ * succeeds makes `*hot` inert; then pass `hot` to zf_hot_hit and
+ * zf_hot_give, and the `ZfCode` to the exported functions (not to
+ * zf_frame_acquire_fast or zf_frame_release_fast: on it they stay safe
+ * and count right, but serve no zombie, and their acquire may take a new
+ * block while zombies wait in `hot`). `hot` must stay valid and in place,
+ * and nothing but those two and the library may use it, until
+ * zf_code_free returns (a debug, traced or legacy pool never writes it
+ * after this call); after it, the library never touches it. NULL as
+ * zf_code_new, or when `hot` is NULL or not aligned as a pointer.
  */
 struct ZfCode *zf_code_new_with_hot(struct ZfPool *pool, size_t frame_bytes, struct ZfCodeHot *hot);
 
@@ -584,8 +587,9 @@ void zf_set_error_handler(struct ZfPool *pool, ZfErrorHandler func, void *ctx);
  * The inline fast path: the zombie hit and the cached release, in the
  * caller, with exactly the meaning of zf_frame_acquire and
  * zf_frame_release (mix the two pairs freely, frame by frame); and each
- * half alone, zf_frame_hit_fast and zf_frame_give_fast, for glue with slow
- * paths of its own. They read and write the ZfCodeHot at the start of
+ * half alone, zf_frame_hit_fast and zf_frame_give_fast (zf_hot_hit and
+ * zf_hot_give on a ZfCodeHot itself), for glue with slow paths of its
+ * own. They read and write the ZfCodeHot at the start of
  * every ZfCode, or, through zf_hot_hit and zf_hot_give, the one the
  * caller keeps for a code from zf_code_new_with_hot (one load less: glue
  * can hold it in its code object); and, in a pool whose inline state is
@@ -631,7 +635,8 @@ typedef char zf_check_code_hot_layout[
 /* The hit alone, on a code's inline state: the zombie it holds, counted
  * as a zombie hit, or NULL when it holds none; NULL is not an error:
  * acquire with zf_frame_acquire_slow then (which may still find a zombie).
- * `hot` is the ZfCodeHot zf_code_new_with_hot was given. */
+ * `hot` is a code's inline state: the one zf_code_new_with_hot was given,
+ * the one at the start of a ZfCode from zf_code_new, or an inert one. */
 static inline void *zf_hot_hit(ZfCodeHot *hot)
 {
     void *frame = hot->slot;
@@ -673,8 +678,8 @@ static inline void *zf_frame_acquire_fast(ZfCode *code, int *is_zombie)
 }
 
 /* The cached release alone, on a code's inline state: 1 when it took the
- * frame, else 0: release it with zf_frame_release_slow then. `hot` is the
- * ZfCodeHot zf_code_new_with_hot was given. */
+ * frame, else 0: release it with zf_frame_release_slow then. `hot` as
+ * for zf_hot_hit. */
 static inline int zf_hot_give(ZfCodeHot *hot, void *frame)
 {
 #if defined(__GNUC__)

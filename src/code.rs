@@ -45,7 +45,8 @@ pub struct Code {
     /// often. Dangling until `settle`, as is `fast_at`.
     state_at: Cell<NonNull<ZfCodeHot>>,
     /// The hot state the inline pair reads (`fast`): `hot`, or the
-    /// caller's while attached. Inert in a watched pool.
+    /// caller's while attached to a plain pool. Inert in a watched pool,
+    /// which never points either at the caller's.
     fast_at: Cell<NonNull<ZfCodeHot>>,
     /// A watched pool's hot state, out of the fast path's sight.
     shadow: ZfCodeHot,
@@ -179,6 +180,7 @@ impl Code {
     /// The hot state the slow path works on.
     #[inline(always)]
     pub fn state(&self) -> &ZfCodeHot {
+        debug_assert!(self.state_at.get() != NonNull::dangling(), "settled first");
         // SAFETY: set by `settle` to this struct's own field, which does
         // not move, or by `attach_hot` to the caller's, valid until
         // `detach_hot` sets it back.
@@ -188,21 +190,24 @@ impl Code {
     /// The hot state the inline pair reads (inert in a watched pool).
     #[inline(always)]
     pub fn fast(&self) -> &ZfCodeHot {
+        debug_assert!(self.fast_at.get() != NonNull::dangling(), "settled first");
         // SAFETY: as `state`.
         unsafe { self.fast_at.get().as_ref() }
     }
 
-    /// From now on the inline pair reads the caller's `hot`, which starts
-    /// inert, and a plain pool works on it; `hot` stays inert.
+    /// The caller's `hot` starts inert, and in a plain pool the inline
+    /// pair and the pool work on it from now on (`hot` stays inert). A
+    /// watched pool keeps to its own states: the caller's stays inert,
+    /// and the library never touches it again.
     ///
     /// # Safety
-    /// `hot` is valid for reads and writes, and nothing but the inline
-    /// pair and this code use it, until `detach_hot`.
+    /// `hot` is valid for reads and writes, aligned, and nothing but the
+    /// inline pair and this code use it, until `detach_hot`.
     pub unsafe fn attach_hot(&self, hot: NonNull<ZfCodeHot>) {
         // SAFETY: valid for writes by the contract; a ZfCodeHot has nothing to drop.
         unsafe { hot.as_ptr().write(ZfCodeHot::inert()) };
-        self.fast_at.set(hot);
         if !self.watched {
+            self.fast_at.set(hot);
             self.state_at.set(hot);
         }
     }

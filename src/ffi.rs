@@ -180,13 +180,16 @@ pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *
 
 /// `zf_code_new`, with the code's inline state (`ZfCodeHot`) in the
 /// caller's `hot` instead of at the start of the `ZfCode`, so that glue
-/// can keep it inside its code object, one load nearer: the call makes it
-/// inert, then pass `hot` to zf_hot_hit and zf_hot_give, and the `ZfCode`
-/// to everything else (zf_frame_acquire_fast and zf_frame_release_fast on
-/// that `ZfCode` stay correct, but reach the library at every call).
-/// `hot` must stay valid and in place, and nothing but those two and the
-/// library may use it, until zf_code_free returns; after it, the library
-/// never touches it. NULL as zf_code_new, or when `hot` is NULL.
+/// can keep it inside its code object, one load nearer. A call that
+/// succeeds makes `*hot` inert; then pass `hot` to zf_hot_hit and
+/// zf_hot_give, and the `ZfCode` to the exported functions (not to
+/// zf_frame_acquire_fast or zf_frame_release_fast: on it they stay safe
+/// and count right, but serve no zombie, and their acquire may take a new
+/// block while zombies wait in `hot`). `hot` must stay valid and in place,
+/// and nothing but those two and the library may use it, until
+/// zf_code_free returns (a debug, traced or legacy pool never writes it
+/// after this call); after it, the library never touches it. NULL as
+/// zf_code_new, or when `hot` is NULL or not aligned as a pointer.
 #[no_mangle]
 pub unsafe extern "C" fn zf_code_new_with_hot(
     pool: *mut ZfPool,
@@ -194,6 +197,10 @@ pub unsafe extern "C" fn zf_code_new_with_hot(
     hot: *mut ZfCodeHot,
 ) -> *mut ZfCode {
     let hot = non_null!("zf_code_new_with_hot", hot, ptr::null_mut());
+    if !hot.as_ptr().is_aligned() {
+        let why = "hot is not aligned as a pointer".into();
+        return fail(Error::Invalid { function: "zf_code_new_with_hot", why }, ptr::null_mut());
+    }
     let pool = non_null!("zf_code_new_with_hot", pool, ptr::null_mut());
     // SAFETY: the module's contract: a live pool.
     let p = unsafe { pool_ref(pool) };
@@ -201,8 +208,9 @@ pub unsafe extern "C" fn zf_code_new_with_hot(
         Ok(code) => {
             // SAFETY: just made, and alive until the caller frees it.
             let c = unsafe { code.as_ref() };
-            // SAFETY: the caller keeps `hot` for this code until
-            // zf_code_free (header contract), which detaches it.
+            // SAFETY: aligned (tested above); the caller keeps `hot` for
+            // this code until zf_code_free (header contract), which
+            // detaches it.
             unsafe { c.attach_hot(hot) };
             code.as_ptr().cast()
         }

@@ -170,6 +170,15 @@ fn run(seed: u64, steps: usize) {
                 let ci = rng.pick(&alive);
                 zf_code_free(m.codes[ci].handle);
                 m.free_code(ci);
+                let c = &mut m.codes[ci];
+                if c.inline != c.handle.cast() {
+                    // The library is done with the caller's state: poison
+                    // it (checked at the end), and release the code's live
+                    // frames through its own, inert, as the caller may.
+                    assert!((*c.inline).is_inert(), "{what}, step {step}: a freed code's state is inert");
+                    c.inline.cast::<u8>().write_bytes(POISON, size_of::<ZfCodeHot>());
+                    c.inline = c.handle.cast();
+                }
             } else if roll < 99 {
                 op = "collect";
                 // Past CPython's generation 2 too, as a C caller may ask.
@@ -212,11 +221,13 @@ fn run(seed: u64, steps: usize) {
         for c in m.codes.iter().filter(|c| !c.freed) {
             zf_code_free(c.handle);
         }
-        // Freed codes never touch their inline state again, which is inert.
+        // The library never touched a freed code's state again: the poison
+        // is intact (codes freed just above are inert).
         for hot in hots {
             // From Box::into_raw above, its code freed.
             let hot = Box::from_raw(hot);
-            assert!(hot.slot.get() as usize == ZF_SLOT_SHUT && hot.top.get().is_null() && hot.room.get() == 0);
+            let bytes = std::slice::from_raw_parts((&*hot as *const ZfCodeHot).cast::<u8>(), size_of::<ZfCodeHot>());
+            assert!(hot.is_inert() || bytes.iter().all(|&b| b == POISON), "{what}: a freed code's state was written");
         }
         assert_eq!(ledger.allocs, ledger.frees, "{what}: blocks leaked");
         assert_eq!(ledger.bytes_out, 0, "{what}: bytes leaked");

@@ -39,6 +39,10 @@ pub unsafe extern "C" fn ledger_dealloc(ctx: *mut c_void, p: *mut c_void, size: 
     unsafe { libc::free(p) };
 }
 
+/// What a test writes over a caller's `ZfCodeHot` once its code is freed:
+/// the library must never touch it again.
+pub const POISON: u8 = 0x5a;
+
 /// One code object, as the model sees it.
 pub struct MCode {
     pub handle: *mut ZfCode,
