@@ -15,6 +15,7 @@ for b in none inline malloc; do
 done
 "$cc" "${flags[@]}" -DZF_DEFAULTS benches/c/count.c benches/c/backend_zf.c "$lib/libzombie_frames.a" -lpthread -ldl -lm -o "$out/zf"
 "$cc" "${flags[@]}" -DZF_DEFAULTS -DZF_BENCH_FAST benches/c/count.c benches/c/backend_zf.c "$lib/libzombie_frames.a" -lpthread -ldl -lm -o "$out/zf-fast"
+"$cc" "${flags[@]}" -DZF_DEFAULTS -DZF_BENCH_HOT benches/c/count.c benches/c/backend_zf.c "$lib/libzombie_frames.a" -lpthread -ldl -lm -o "$out/zf-hot"
 
 count() { # exe args... -> instructions
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | awk '/Collected/ {print $4}'
@@ -29,15 +30,16 @@ per_rep() { # n exe args...
 # repetitions; each figure is per unit, less what the same loop costs with
 # no allocator at all (backend_none.c).
 row() {
-  local p=$1 units=$2 n=$3 base i f z l m
+  local p=$1 units=$2 n=$3 base i f h z l m
   base=$(per_rep "$n" "$out/none" "$p")
   div() { echo "scale=1; $1 / $units" | bc; }
   net() { echo "scale=1; ($1 - $base) / $units" | bc; }
   i=$(per_rep "$n" "$out/inline" "$p"); f=$(per_rep "$n" "$out/zf-fast" "$p"); z=$(per_rep "$n" "$out/zf" "$p")
+  h=$(per_rep "$n" "$out/zf-hot" "$p")
   l=$(per_rep "$n" "$out/zf" "$p" legacy); m=$(per_rep "$n" "$out/malloc" "$p")
-  echo "| $p | $units | $(div "$base") | $(net "$i") | $(net "$f") | $(net "$z") | $(net "$l") | $(net "$m") |"
+  echo "| $p | $units | $(div "$base") | $(net "$i") | $(net "$f") | $(net "$h") | $(net "$z") | $(net "$l") | $(net "$m") |"
 }
-columns='| loop alone | inline C (CPython 3.9) | zf fast pair | zf exported pair | zf legacy | malloc |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
+columns='| loop alone | inline C (CPython 3.9) | zf fast pair | zf halves, state in the code (kits) | zf exported pair | zf legacy | malloc |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 
 # Per acquire + release pair.
 printf "| pattern | pairs per rep $columns"
