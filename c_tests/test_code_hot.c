@@ -14,7 +14,8 @@
 
 enum { DEPTH = 20, CALLS = 1000 };
 
-/* A code object of an interpreter, holding the library's state inline. */
+/* A code object of an interpreter, holding the library's state inline
+ * (after a field of its own: the state is not at the object's start). */
 typedef struct {
     int id;
     ZfCodeHot hot;

@@ -102,11 +102,11 @@ fn run(seed: u64, steps: usize) {
                     false => rng.pick(&[8, 24, 100, 384, 448, 1000, 4000]),
                 }
                 .max(prefix); // a prefixed frame holds its prefix
-                              // One code in three keeps its inline state outside its
-                              // ZfCode, as glue that holds it in its code object does.
                 let (code, inline) = match rng.below(3) {
+                    // One code in three keeps its inline state outside its
+                    // ZfCode, as glue that holds it in its code object does.
                     0 => {
-                        let hot = Box::into_raw(Box::new(ZfCodeHot::inert()));
+                        let hot = new_hot();
                         hots.push(hot);
                         (zf_code_new_with_hot(pool, size, hot), hot)
                     }
@@ -170,15 +170,7 @@ fn run(seed: u64, steps: usize) {
                 let ci = rng.pick(&alive);
                 zf_code_free(m.codes[ci].handle);
                 m.free_code(ci);
-                let c = &mut m.codes[ci];
-                if c.inline != c.handle.cast() {
-                    // The library is done with the caller's state: poison
-                    // it (checked at the end), and release the code's live
-                    // frames through its own, inert, as the caller may.
-                    assert!((*c.inline).is_inert(), "{what}, step {step}: a freed code's state is inert");
-                    c.inline.cast::<u8>().write_bytes(POISON, size_of::<ZfCodeHot>());
-                    c.inline = c.handle.cast();
-                }
+                assert!(m.codes[ci].forget_hot(), "{what}, step {step}: a freed code's state is inert");
             } else if roll < 99 {
                 op = "collect";
                 // Past CPython's generation 2 too, as a C caller may ask.
@@ -221,13 +213,9 @@ fn run(seed: u64, steps: usize) {
         for c in m.codes.iter().filter(|c| !c.freed) {
             zf_code_free(c.handle);
         }
-        // The library never touched a freed code's state again: the poison
-        // is intact (codes freed just above are inert).
+        // The library never touched a freed code's state again.
         for hot in hots {
-            // From Box::into_raw above, its code freed.
-            let hot = Box::from_raw(hot);
-            let bytes = std::slice::from_raw_parts((&*hot as *const ZfCodeHot).cast::<u8>(), size_of::<ZfCodeHot>());
-            assert!(hot.is_inert() || bytes.iter().all(|&b| b == POISON), "{what}: a freed code's state was written");
+            assert!(drop_hot(hot), "{what}: a freed code's state was written");
         }
         assert_eq!(ledger.allocs, ledger.frees, "{what}: blocks leaked");
         assert_eq!(ledger.bytes_out, 0, "{what}: bytes leaked");

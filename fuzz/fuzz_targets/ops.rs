@@ -106,14 +106,14 @@ impl Run {
                     b => (b as usize - 199) * 97,
                 }
                 .max(self.prefix()); // a prefixed frame holds its prefix
-                // Its inline state in the ZfCode, or kept by the caller.
                 let (code, inline) = match input.byte() % 2 {
+                    // Its inline state in the ZfCode, or kept by the caller.
                     0 => {
                         let code = zf_code_new(self.pool, size);
                         (code, code.cast())
                     }
                     _ => {
-                        let hot = Box::into_raw(Box::new(ZfCodeHot::inert()));
+                        let hot = new_hot();
                         self.hots.push(hot);
                         (zf_code_new_with_hot(self.pool, size, hot), hot)
                     }
@@ -164,15 +164,7 @@ impl Run {
                 let ci = alive[input.below(alive.len())];
                 zf_code_free(self.m.codes[ci].handle);
                 self.m.free_code(ci);
-                let c = &mut self.m.codes[ci];
-                if c.inline != c.handle.cast() {
-                    // The library is done with the caller's state: poison
-                    // it (checked in `finish`); late frames go through the
-                    // code's own, inert.
-                    assert!((*c.inline).is_inert(), "a freed code's state is inert");
-                    c.inline.cast::<u8>().write_bytes(POISON, std::mem::size_of::<ZfCodeHot>());
-                    c.inline = c.handle.cast();
-                }
+                assert!(self.m.codes[ci].forget_hot(), "a freed code's state is inert");
             }
             7 => {
                 let generation = input.below(3);
@@ -210,11 +202,7 @@ impl Run {
             zf_code_free(c.handle);
         }
         for hot in self.hots.drain(..) {
-            // From Box::into_raw, its code freed: the library is done with
-            // it, and never wrote it after (the poison is intact).
-            let hot = Box::from_raw(hot);
-            let bytes = std::slice::from_raw_parts((&*hot as *const ZfCodeHot).cast::<u8>(), std::mem::size_of::<ZfCodeHot>());
-            assert!(hot.is_inert() || bytes.iter().all(|&b| b == POISON), "a freed code's state was written");
+            assert!(drop_hot(hot), "a freed code's state was written");
         }
         assert_eq!(self.ledger.allocs, self.ledger.frees, "blocks leaked");
         assert_eq!(self.ledger.bytes_out, 0, "bytes leaked");

@@ -41,7 +41,26 @@ pub unsafe extern "C" fn ledger_dealloc(ctx: *mut c_void, p: *mut c_void, size: 
 
 /// What a test writes over a caller's `ZfCodeHot` once its code is freed:
 /// the library must never touch it again.
-pub const POISON: u8 = 0x5a;
+const POISON: u8 = 0x5a;
+
+/// A `ZfCodeHot` of the caller's own, for zf_code_new_with_hot; give it
+/// back with `drop_hot`.
+pub fn new_hot() -> *mut ZfCodeHot {
+    Box::into_raw(Box::new(ZfCodeHot::inert()))
+}
+
+/// A state from `new_hot`, its code freed: true when the library left it
+/// as the test did, inert or poisoned (`MCode::forget_hot`).
+///
+/// # Safety
+/// `hot` came from `new_hot`, and is dropped here.
+pub unsafe fn drop_hot(hot: *mut ZfCodeHot) -> bool {
+    // SAFETY: from Box::into_raw (`new_hot`), its code freed.
+    let hot = unsafe { Box::from_raw(hot) };
+    // SAFETY: the box's own bytes.
+    let bytes = unsafe { std::slice::from_raw_parts((&*hot as *const ZfCodeHot).cast::<u8>(), size_of::<ZfCodeHot>()) };
+    hot.is_inert() || bytes.iter().all(|&b| b == POISON)
+}
 
 /// One code object, as the model sees it.
 pub struct MCode {
@@ -687,6 +706,28 @@ pub fn holds(frame: *const u8, prefix: usize, len: usize, seed: u64, watched: bo
         .iter()
         .enumerate()
         .all(|(i, &b)| link.contains(&i) || b == (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8)
+}
+
+impl MCode {
+    /// After zf_code_free: a caller's state (zf_code_new_with_hot) must be
+    /// inert; it is poisoned (`drop_hot` checks it), and the code's live
+    /// frames go through the handle's own state, inert, as a caller may.
+    /// False when the state was not inert.
+    ///
+    /// # Safety
+    /// `inline` is the handle's own state or one from `new_hot`, its code
+    /// freed.
+    pub unsafe fn forget_hot(&mut self) -> bool {
+        if self.inline == self.handle.cast() {
+            return true;
+        }
+        // SAFETY: a state from `new_hot`, alive until `drop_hot`.
+        let inert = unsafe { (*self.inline).is_inert() };
+        // SAFETY: as above; the library no longer uses it.
+        unsafe { self.inline.cast::<u8>().write_bytes(POISON, size_of::<ZfCodeHot>()) };
+        self.inline = self.handle.cast();
+        inert
+    }
 }
 
 /// The header's inline zf_hot_hit, line for line: the inline state's
