@@ -311,8 +311,8 @@ typedef struct ZfCodeHot {
  */
 typedef struct ZfStats {
   /**
-   * zf_frame_acquire calls that returned a frame
-   * (= zombie_hits + shared_hits + reallocs + fresh_allocs).
+   * Acquires that returned a frame, through any entry, the inline hits
+   * included (= zombie_hits + shared_hits + reallocs + fresh_allocs).
    */
   uint64_t acquires;
   /**
@@ -329,7 +329,7 @@ typedef struct ZfStats {
    */
   uint64_t reallocs;
   /**
-   * zf_frame_release calls on a frame.
+   * Releases of a frame, through any entry, the inline ones included.
    */
   uint64_t releases;
   /**

@@ -29,7 +29,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MANIFEST = os.path.join(ROOT, "traces", "corpus.tsv")
-SHARED = os.path.join(os.path.dirname(ROOT), "shared", "traces")
+# The traces kept outside the repository: $ZF_SHARED_TRACES, as tests/traces.rs reads it.
+SHARED = os.environ.get("ZF_SHARED_TRACES") or os.path.join(os.path.dirname(ROOT), "shared", "traces")
 HALVES = ("tuning", "held-out")
 
 

@@ -15,8 +15,8 @@ use core::fmt::{self, Write};
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ZfStats {
-    /// zf_frame_acquire calls that returned a frame
-    /// (= zombie_hits + shared_hits + reallocs + fresh_allocs).
+    /// Acquires that returned a frame, through any entry, the inline hits
+    /// included (= zombie_hits + shared_hits + reallocs + fresh_allocs).
     pub acquires: u64,
     /// Acquires served by a zombie of the same code (contents intact).
     pub zombie_hits: u64,
@@ -25,7 +25,7 @@ pub struct ZfStats {
     /// Acquires served by resizing a frame from the reserve (only under ZF_POLICY_LEGACY,
     /// whose reserve is CPython's global free list).
     pub reallocs: u64,
-    /// zf_frame_release calls on a frame.
+    /// Releases of a frame, through any entry, the inline ones included.
     pub releases: u64,
     /// Blocks given back to the allocator, for any reason.
     pub frees: u64,
