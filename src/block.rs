@@ -61,8 +61,8 @@ pub fn size_class(frame_bytes: usize) -> usize {
 }
 
 /// `block` (a block's bytes) rounded up to an eighth of its power of two,
-/// at least 16 bytes, and to at least 32 bytes.
-fn block_class(block: usize) -> Option<usize> {
+/// at least 16 bytes, and to at least 32 bytes: its size class's block.
+pub(crate) fn block_class(block: usize) -> Option<usize> {
     let block = block.max(2 * ALIGN);
     let power = 1usize << (usize::BITS - 1 - block.leading_zeros());
     block.checked_next_multiple_of((power / 8).max(ALIGN))
@@ -118,7 +118,8 @@ impl Layout {
         }
     }
 
-    fn header(self) -> usize {
+    /// The header's bytes before the prefix (0 or `HEADER_BYTES`).
+    pub(crate) fn header(self) -> usize {
         if self.headered {
             HEADER_BYTES
         } else {

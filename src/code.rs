@@ -242,6 +242,25 @@ impl Code {
         unsafe { self.state().give(frame, self.link) }
     }
 
+    /// `give` on a code with nothing to `sync`, counted at once: the work
+    /// a `sync` would find now (this one release), taken into the code's
+    /// own counts as `sync` takes it.
+    ///
+    /// # Safety
+    /// As `give`.
+    pub unsafe fn give_synced(&self, frame: NonNull<u8>) -> Option<Work> {
+        debug_assert!(self.synced(), "synced first");
+        // SAFETY: forwarded contract.
+        if !unsafe { self.give(frame) } {
+            return None;
+        }
+        let s = self.state();
+        s.open_slot();
+        self.free_seen.set(s.free_units());
+        self.live.set(self.live.get() - 1);
+        Some(Work { hits: 0, releases: 1, bytes: self.bytes as u64 })
+    }
+
     /// The fast path's work since the last `sync` (see `src/hot.rs`).
     pub fn pending(&self) -> Work {
         let s = self.state();

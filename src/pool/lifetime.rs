@@ -10,7 +10,7 @@
 use super::bound::Bound;
 use super::policy::Aging;
 use super::{Pool, LEGACY_FREE_LIST_MAX};
-use crate::block::{Heap, Layout};
+use crate::block::{block_class, Heap, Layout};
 use crate::code::{Code, Miss, PoolLink, Shape};
 use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
@@ -107,11 +107,18 @@ impl Pool {
         }
         let id = self.counters.codes_created.get() + 1;
         let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
-        // Legacy blocks keep the size asked, as CPython's do.
         let layout = self.heap.layout;
-        let capacity = if self.legacy() { block_frame } else { layout.size_class(block_frame) };
-        let bytes = layout.block_bytes(capacity).ok_or_else(out_of_range)?;
-        let ran_bytes = layout.block_bytes(block_frame).ok_or_else(out_of_range)? as u64;
+        let ran_bytes = layout.block_bytes(block_frame).ok_or_else(out_of_range)?;
+        // Legacy blocks keep the size asked, as CPython's do; else a block
+        // is its size class's (`Layout::size_class`), which holds the rest.
+        let (capacity, bytes) = match self.legacy() {
+            true => (block_frame, ran_bytes),
+            false => {
+                let bytes = block_class(ran_bytes).ok_or_else(out_of_range)?;
+                (bytes - layout.header(), bytes)
+            }
+        };
+        let ran_bytes = ran_bytes as u64;
         let shape = Shape { frame_bytes: block_frame, capacity, bytes, ran_bytes, class: self.reserve.class_of(bytes) };
         let (pool, limit) = (PoolLink(NonNull::from(self).cast()), self.cfg.per_code_max);
         let code = Code::new(pool, id, shape, limit, self.watched, layout.link());
@@ -162,7 +169,9 @@ impl Pool {
             // Its room first, then the bound shrinks: its zombies retire
             // within what is left or what others hold spare, and others
             // are trimmed if need be.
-            p.revoke_room(c, u32::MAX);
+            if c.room() > 0 {
+                p.revoke_room(c, u32::MAX);
+            }
             let shrunk = c.has_run() && p.bound.code_gone(c.ran_bytes());
             // With its room gone, every slot it has left holds a zombie.
             for _ in 0..c.slots() {
@@ -183,8 +192,11 @@ impl Pool {
         unsafe { Pool::free_code_if_unused(code) };
     }
 
+    /// Inlined: a dying code's struct usually goes to the spare list.
+    ///
     /// # Safety
     /// `code` is alive and no reference to it outlives this call.
+    #[inline(always)]
     pub(super) unsafe fn free_code_if_unused(code: NonNull<Code>) {
         // SAFETY: alive by the contract.
         let c = unsafe { code.as_ref() };
@@ -192,7 +204,22 @@ impl Pool {
             return;
         }
         let p = Pool::of(c);
-        if p.keep_spare_code(code) || p.keep_dead_code(code) {
+        if !p.keep_spare_code(code) {
+            // SAFETY: forwarded contract.
+            unsafe { Pool::free_dead_code(code) };
+        }
+    }
+
+    /// A dead code's struct the spare list did not take: a debug pool
+    /// keeps it, else it goes, and with it the pool if that was its last.
+    ///
+    /// # Safety
+    /// As `free_code_if_unused`, and the code is dead.
+    #[inline(never)]
+    unsafe fn free_dead_code(code: NonNull<Code>) {
+        // SAFETY: alive by the contract.
+        let p = Pool::of(unsafe { code.as_ref() });
+        if p.keep_dead_code(code) {
             return;
         }
         let pool = NonNull::from(p);

@@ -66,6 +66,8 @@ impl Pool {
     /// two slots or more. The clock hand walks at most `SPARE_WALK` codes
     /// (skipping `code`), and none when no code has two slots: a dying
     /// code costs O(1) when nothing is spare. True when `need` fits.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn make_spare_room(&self, code: &Code, need: u64) -> bool {
         debug_assert_eq!(self.multi_slot.get() as usize, self.ring.iter().filter(|c| c.slots() >= 2).count());
         let bound = self.bound.bytes();
@@ -89,8 +91,18 @@ impl Pool {
     /// After the bound shrank: takes back room and zombies by the same
     /// clock as `make_room` (no code spared), then reserve frames, until
     /// what is held fits the bound again. Returns the bytes given back.
-    #[cold]
+    /// The test inline: a dying code shrinks the automatic bound, and
+    /// usually leaves what is held within it.
+    #[inline(always)]
     pub(crate) fn trim(&self) -> u64 {
+        match self.charged_bytes() > self.bound.bytes() {
+            true => self.trim_over(),
+            false => 0,
+        }
+    }
+
+    #[cold]
+    fn trim_over(&self) -> u64 {
         let bound = self.bound.bytes();
         let mut freed = 0;
         while self.charged_bytes() > bound {

@@ -123,11 +123,10 @@ impl Pool {
 
     /// The slow path's cached release: the hit path itself (`ZfCodeHot::give`).
     fn give_zombie(&self, code: &Code, block: Block) -> bool {
-        // SAFETY: `block` is a live frame of `code` (the callers' contract).
-        if !unsafe { code.give(block.frame()) } {
-            return false;
-        }
-        self.sync(code);
+        // SAFETY: `block` is a live frame of `code` (the callers' contract),
+        // which the caller synced.
+        let Some(work) = (unsafe { code.give_synced(block.frame()) }) else { return false };
+        work.apply(&self.counters);
         self.count_own_size(code, block, 1);
         true
     }
@@ -178,12 +177,12 @@ impl Pool {
     /// room is made from what CPython's scheme would not hold either
     /// (`make_spare_room`): the dead code's frame is the newest, and the
     /// next new code of its class takes it instead of asking the system.
-    #[cold]
+    /// Inlined into `free_code`: a code's death usually retires one.
+    #[inline(always)]
     pub(crate) fn retire_dead(&self, code: &Code, block: Block) -> bool {
-        if self.reserve.len() < self.reserve_max {
-            self.make_spare_room(code, self.heap.bytes(block, code.bytes()) as u64);
-        }
-        self.retire(code, block)
+        let bytes = self.heap.bytes(block, code.bytes());
+        let kept = self.reserve_has_room() && (self.fits(bytes as u64) || self.make_spare_room(code, bytes as u64));
+        self.keep_or_free(code, block, bytes, kept)
     }
 
     /// `retire`, inlined into the slow release: there, past a code's
@@ -191,15 +190,21 @@ impl Pool {
     #[inline(always)]
     fn retire_inline(&self, code: &Code, block: Block) -> bool {
         let bytes = self.heap.bytes(block, code.bytes());
-        if self.reserve_takes(bytes) {
+        self.keep_or_free(code, block, bytes, self.reserve_takes(bytes))
+    }
+
+    /// Onto the reserve (`kept`), else back to the allocator.
+    #[inline(always)]
+    fn keep_or_free(&self, code: &Code, block: Block, bytes: usize, kept: bool) -> bool {
+        if kept {
             self.reserve.push(code.class, block);
             self.counters.cached_frames.add(1);
             self.counters.cached_bytes.add(bytes as u64);
             self.raise_peak();
-            return true;
+        } else {
+            self.free_block(block, bytes);
         }
-        self.free_block(block, bytes);
-        false
+        kept
     }
 
     /// Whether the reserve has room for a frame of `bytes` within the bound.
