@@ -87,10 +87,15 @@ impl Pool {
     /// the caller found the slot and the hot stack without a zombie.
     #[inline(always)]
     fn take_or_miss(&self, code: &Code, hot_tried: bool) -> Result<(NonNull<u8>, bool), Failed> {
-        self.sync(code);
         code.mark_used();
-        if let Some(block) = self.take_zombie(code, hot_tried) {
-            return Ok((block.frame(), true));
+        // A code that never ran has released no frame: nothing to sync,
+        // no zombie (its first call comes this way).
+        debug_assert!(code.has_run() || (code.synced() && code.peek().is_none()));
+        if code.has_run() {
+            self.sync(code);
+            if let Some(block) = self.take_zombie(code, hot_tried) {
+                return Ok((block.frame(), true));
+            }
         }
         let block = self.miss(code)?;
         self.count_live(code);
