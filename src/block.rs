@@ -61,8 +61,8 @@ pub fn size_class(frame_bytes: usize) -> usize {
 }
 
 /// `block` (a block's bytes) rounded up to an eighth of its power of two,
-/// at least 16 bytes, and to at least 32 bytes: its size class's block.
-pub(crate) fn block_class(block: usize) -> Option<usize> {
+/// at least 16 bytes, and to at least 32 bytes.
+fn block_class(block: usize) -> Option<usize> {
     let block = block.max(2 * ALIGN);
     let power = 1usize << (usize::BITS - 1 - block.leading_zeros());
     block.checked_next_multiple_of((power / 8).max(ALIGN))
@@ -118,8 +118,7 @@ impl Layout {
         }
     }
 
-    /// The header's bytes before the prefix (0 or `HEADER_BYTES`).
-    pub(crate) fn header(self) -> usize {
+    fn header(self) -> usize {
         if self.headered {
             HEADER_BYTES
         } else {
@@ -142,7 +141,13 @@ impl Layout {
     /// serves. Overflow is left to `block_bytes`.
     pub fn size_class(self, frame_bytes: usize) -> usize {
         let Some(block) = self.block_bytes(frame_bytes.max(1)) else { return frame_bytes };
-        block_class(block).map_or(frame_bytes, |class| class - self.header())
+        self.class_of_block(block).map_or(frame_bytes, |(capacity, _)| capacity)
+    }
+
+    /// `size_class` from the block a frame would need unrounded
+    /// (`block_bytes`): its class's frame capacity and block bytes.
+    pub fn class_of_block(self, block: usize) -> Option<(usize, usize)> {
+        block_class(block).map(|class| (class - self.header(), class))
     }
 }
 

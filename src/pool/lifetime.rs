@@ -10,7 +10,7 @@
 use super::bound::Bound;
 use super::policy::Aging;
 use super::{Pool, LEGACY_FREE_LIST_MAX};
-use crate::block::{block_class, Heap, Layout};
+use crate::block::{Heap, Layout};
 use crate::code::{Code, Miss, PoolLink, Shape};
 use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
@@ -113,10 +113,7 @@ impl Pool {
         // is its size class's (`Layout::size_class`), which holds the rest.
         let (capacity, bytes) = match self.legacy() {
             true => (block_frame, ran_bytes),
-            false => {
-                let bytes = block_class(ran_bytes).ok_or_else(out_of_range)?;
-                (bytes - layout.header(), bytes)
-            }
+            false => layout.class_of_block(ran_bytes).ok_or_else(out_of_range)?,
         };
         let ran_bytes = ran_bytes as u64;
         let shape = Shape { frame_bytes: block_frame, capacity, bytes, ran_bytes, class: self.reserve.class_of(bytes) };
