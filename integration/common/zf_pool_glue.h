@@ -28,7 +28,9 @@
  * f_localsplus slots (its ob_size); size_t frame_bytes(PyCodeObject *),
  * what the GC allocator would allocate for one frame of that code, header
  * included; void gc_head_init(PyGC_Head *), the GC header of an untracked
- * object as the GC allocator leaves it.
+ * object as the GC allocator leaves it; PyFrameObject *frame_init(void *,
+ * PyCodeObject *), a fresh frame's object header as PyObject_INIT_VAR
+ * sets it.
  *
  * Both kits' zf_frames.c include it.
  */
@@ -223,7 +225,7 @@ _PyZf_FrameNew(PyCodeObject *co, int *warm)
         frames_uncounted = 0;
         _PyObject_GC_FramesTaken(n);
     }
-    return (PyFrameObject *)PyObject_INIT_VAR(f, &PyFrame_Type, frame_slots(co));
+    return frame_init(f, co);
 }
 
 void

@@ -31,6 +31,13 @@ gc_head_init(PyGC_Head *g)
     g->gc.gc_refs = _PyGC_REFS_UNTRACKED;
 }
 
+/* A fresh frame's object header (2.7's PyObject_INIT_VAR calls nothing). */
+static PyFrameObject *
+frame_init(void *op, PyCodeObject *co)
+{
+    return (PyFrameObject *)PyObject_INIT_VAR((PyObject *)op, &PyFrame_Type, frame_slots(co));
+}
+
 #include "zf_pool_glue.h"
 
 int

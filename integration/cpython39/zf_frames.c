@@ -36,6 +36,19 @@ gc_head_init(PyGC_Head *g)
     g->_gc_prev = 0;
 }
 
+/* A fresh frame's object header, as PyObject_INIT_VAR sets it, less its
+ * test for a heap type (a call of PyType_GetFlags): PyFrame_Type is
+ * static, so its reference count is never taken. */
+static PyFrameObject *
+frame_init(void *op, PyCodeObject *co)
+{
+    PyFrameObject *f = (PyFrameObject *)op;
+    Py_SET_SIZE(f, frame_slots(co));
+    Py_SET_TYPE(f, &PyFrame_Type);
+    _Py_NewReference((PyObject *)f);
+    return f;
+}
+
 #include "zf_pool_glue.h"
 
 void
