@@ -20,17 +20,18 @@
  * PyGC_Head (the frames' prefix: the pool hands out the object's address,
  * the head before it, and links zombies through the head's last word, which
  * the header checks an untracked object never reads), PyCodeObject's co_zf
- * (NULL until the code has a ZfCode) and co_zf_hot (zf_code_hook.h),
- * _PyObject_GC_FramesTaken(int)
- * and _PyObject_GC_FrameFreed()
- * (its patch adds them to gcmodule.c), and
+ * (NULL until the code has a ZfCode) and co_zf_hot (zf_code_hook.h), and
  * these statics: Py_ssize_t frame_slots(PyCodeObject *), a frame's
  * f_localsplus slots (its ob_size); size_t frame_bytes(PyCodeObject *),
  * what the GC allocator would allocate for one frame of that code, header
  * included; void gc_head_init(PyGC_Head *), the GC header of an untracked
  * object as the GC allocator leaves it; PyFrameObject *frame_init(void *,
  * PyCodeObject *), a fresh frame's object header as PyObject_INIT_VAR
- * sets it.
+ * sets it; void gc_frames_taken(int n), the GC's count of n more objects
+ * and the collection its allocator would run then, and void
+ * gc_frame_freed(void), its count of one fewer, as PyObject_GC_Del counts
+ * (each kit's patch adds _PyObject_GC_FramesTaken and
+ * _PyObject_GC_FrameFreed to gcmodule.c for them).
  *
  * Both kits' zf_frames.c include it.
  */
@@ -101,7 +102,7 @@ heap_dealloc(void *ctx, void *p, size_t size)
             frames_uncounted--;   /* a resize: taken and given back within one acquire */
         }
         else {
-            _PyObject_GC_FrameFreed();
+            gc_frame_freed();
         }
     }
     PyObject_Free(p);
@@ -223,7 +224,7 @@ _PyZf_FrameNew(PyCodeObject *co, int *warm)
         /* As the GC allocator counts, and collects, after taking memory. */
         int n = frames_uncounted;
         frames_uncounted = 0;
-        _PyObject_GC_FramesTaken(n);
+        gc_frames_taken(n);
     }
     return frame_init(f, co);
 }
@@ -237,17 +238,6 @@ _PyZf_CodeMadeSlow(PyCodeObject *co)
     }
     if (_PyZf_eager) {
         (void)make_zf_code(co);   /* on failure, the first frame tries again */
-    }
-}
-
-void
-_PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f)
-{
-    if (co->co_zf == NULL) {
-        PyObject_GC_Del(f);
-    }
-    else {
-        zf_frame_release_slow(co->co_zf, f);
     }
 }
 

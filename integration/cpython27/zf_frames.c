@@ -38,6 +38,20 @@ frame_init(void *op, PyCodeObject *co)
     return (PyFrameObject *)PyObject_INIT_VAR((PyObject *)op, &PyFrame_Type, frame_slots(co));
 }
 
+/* The GC's count of generation 0 (its generations are gcmodule.c's own:
+ * the patch's functions keep it). */
+static void
+gc_frames_taken(int n)
+{
+    _PyObject_GC_FramesTaken(n);
+}
+
+static void
+gc_frame_freed(void)
+{
+    _PyObject_GC_FrameFreed();
+}
+
 #include "zf_pool_glue.h"
 
 int

@@ -60,15 +60,19 @@ _PyZf_Zombie(PyCodeObject *co)
 PyFrameObject *_PyZf_FrameNew(PyCodeObject *co, int *warm);
 
 /* frame_dealloc, in place of caching or PyObject_GC_Del: the frame is
- * untracked and its references are dropped. Inline: the cached release;
- * out of line, the library's release, or the GC allocator's for a code
- * without a ZfCode. */
-void _PyZf_FrameReleaseSlow(PyCodeObject *co, PyFrameObject *f);
+ * untracked and its references are dropped. Inline: the cached release,
+ * and the call of the library's release, or of the GC allocator's for a
+ * code without a ZfCode (one call, where CPython's own makes one). */
 static inline void
 _PyZf_FrameRelease(PyCodeObject *co, PyFrameObject *f)
 {
     if (!zf_hot_give(_PyZf_HOT(co), f)) {
-        _PyZf_FrameReleaseSlow(co, f);
+        if (co->co_zf != NULL) {
+            zf_frame_release_slow(co->co_zf, f);
+        }
+        else {
+            PyObject_GC_Del(f);
+        }
     }
 }
 

@@ -9,7 +9,9 @@
  */
 #include "Python.h"
 #include "pycore_gc.h"
+#include "pycore_interp.h"       // PyInterpreterState.gc
 #include "pycore_object.h"
+#include "pycore_pystate.h"      // _PyThreadState_GET()
 #include "pycore_zf_frames.h"
 
 /* Slots of f_localsplus a frame of `co` needs (its ob_size). */
@@ -47,6 +49,34 @@ frame_init(void *op, PyCodeObject *co)
     Py_SET_TYPE(f, &PyFrame_Type);
     _Py_NewReference((PyObject *)f);
     return f;
+}
+
+/* The GC's count of generation 0, kept as _PyObject_GC_Alloc and
+ * PyObject_GC_Del keep it, here: gcmodule.c's function (the patch's) only
+ * for a collection. */
+static void
+gc_frames_taken(int n)
+{
+    struct gc_generation *young = &_PyThreadState_GET()->interp->gc.generations[0];
+    if (young->count + n > young->threshold) {
+        _PyObject_GC_FramesTaken(n);   /* counts, then collects if due */
+    }
+    else {
+        young->count += n;
+    }
+}
+
+static void
+gc_frame_freed(void)
+{
+    PyThreadState *tstate = _PyThreadState_GET();
+    if (tstate == NULL) {
+        return;   /* at exit, after the thread state is gone */
+    }
+    struct gc_generation *young = &tstate->interp->gc.generations[0];
+    if (young->count > 0) {
+        young->count--;
+    }
 }
 
 #include "zf_pool_glue.h"
