@@ -30,8 +30,8 @@
  * sets it; void gc_frames_taken(int n), the GC's count of n more objects
  * and the collection its allocator would run then, and void
  * gc_frame_freed(void), its count of one fewer, as PyObject_GC_Del counts
- * (each kit's patch adds _PyObject_GC_FramesTaken and
- * _PyObject_GC_FrameFreed to gcmodule.c for them).
+ * (each kit's patch adds _PyObject_GC_FramesTaken to gcmodule.c for the
+ * collection; 2.7's, pointers to its generation 0's count and threshold).
  *
  * Both kits' zf_frames.c include it.
  */

@@ -38,18 +38,26 @@ frame_init(void *op, PyCodeObject *co)
     return (PyFrameObject *)PyObject_INIT_VAR((PyObject *)op, &PyFrame_Type, frame_slots(co));
 }
 
-/* The GC's count of generation 0 (its generations are gcmodule.c's own:
- * the patch's functions keep it). */
+/* The GC's count of generation 0, kept as _PyObject_GC_Malloc and
+ * PyObject_GC_Del keep it, here, through the patch's pointers to
+ * gcmodule.c's own: its function only for a collection. */
 static void
 gc_frames_taken(int n)
 {
-    _PyObject_GC_FramesTaken(n);
+    if (*_PyObject_GC_YoungCount + n > *_PyObject_GC_YoungThreshold) {
+        _PyObject_GC_FramesTaken(n);   /* counts, then collects if due */
+    }
+    else {
+        *_PyObject_GC_YoungCount += n;
+    }
 }
 
 static void
 gc_frame_freed(void)
 {
-    _PyObject_GC_FrameFreed();
+    if (*_PyObject_GC_YoungCount > 0) {
+        (*_PyObject_GC_YoungCount)--;
+    }
 }
 
 #include "zf_pool_glue.h"

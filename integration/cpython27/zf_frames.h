@@ -33,9 +33,11 @@ typedef char _PyZf_check_prefix[
 void _PyZf_CodeFree(PyCodeObject *co);
 
 /* gcmodule.c: frame blocks the pool took (n, then the collection an
- * allocation may run) or gave back count in generation 0 as GC objects do. */
+ * allocation may run) or gave back count in generation 0 as GC objects do
+ * (zf_frames.c: gc_frames_taken, gc_frame_freed). */
 void _PyObject_GC_FramesTaken(int n);
-void _PyObject_GC_FrameFreed(void);
+extern int *const _PyObject_GC_YoungCount;
+extern const int *const _PyObject_GC_YoungThreshold;
 
 /* A zombie of `co` from the pool's inline state, with one reference; its
  * per-code fields (f_code, f_valuestack, cleared locals, f_locals, f_trace
