@@ -122,6 +122,7 @@ pub enum Miss {
 }
 
 /// What a code's frames weigh, fixed when it is made.
+#[derive(Clone, Copy, Default)]
 pub struct Shape {
     /// The frame bytes asked for (plus a debug pool's guard).
     pub frame_bytes: usize,

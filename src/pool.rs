@@ -82,6 +82,8 @@ pub struct Pool {
     /// allocator nothing per code. The first `spare_len` are held.
     spare_codes: [Cell<Option<NonNull<Code>>>; lifetime::SPARE_CODES_MAX],
     spare_len: Cell<usize>,
+    /// Shapes made lately, by the frame bytes asked (`Pool::shape`).
+    shapes: lifetime::Shapes,
 }
 
 /// A failed acquire; its message is the thread's last error (`Pool::fail`). An

@@ -852,3 +852,28 @@ fn a_clear_counts_each_block_at_its_own_size() {
         assert_eq!((blocks.out, blocks.bytes_out), (0, 0));
     }
 }
+
+/// A code's frames weigh what its own size says, whatever sizes the codes
+/// made before it asked: the pool keeps the shapes it made lately, and
+/// sizes 128 bytes apart share a place in that memo.
+#[test]
+fn a_codes_blocks_are_its_own_size_whatever_codes_came_before() {
+    let pool = pool_with(8, 64 << 20, 0);
+    let sizes = [464, 592, 464, 720, 592, 8, 136, 464, 1000, 1128, 1000, 9, 137, 8];
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let mut codes = vec![];
+        for size in sizes {
+            let before = stats(pool).cached_bytes;
+            let code = zf_code_new(pool, size);
+            assert!(!code.is_null());
+            let (frame, _) = acquire(code);
+            zf_frame_release(code, frame);
+            let after = stats(pool).cached_bytes;
+            assert_eq!(after - before, zf_frame_block_bytes(size) as u64, "a code of {size} bytes");
+            codes.push(code);
+        }
+        codes.into_iter().for_each(|c| zf_code_free(c));
+        zf_pool_free(pool);
+    }
+}

@@ -64,6 +64,7 @@ impl Pool {
             live_look: Cell::new(0),
             spare_codes: Default::default(),
             spare_len: Cell::new(0),
+            shapes: Shapes::default(),
         };
         heap.boxed(pool, "a pool")
     }
@@ -99,26 +100,10 @@ impl Pool {
 
     #[inline(always)]
     pub fn new_code(&self, frame_bytes: usize) -> Result<NonNull<Code>, Error> {
-        // A prefixed frame holds its prefix: the link is inside the frame.
-        let min = self.heap.layout.prefix().max(1);
-        let out_of_range = || Error::FrameBytes { asked: frame_bytes, min, max: ZF_MAX_FRAME_BYTES };
-        if frame_bytes < min || frame_bytes > ZF_MAX_FRAME_BYTES {
-            return Err(out_of_range());
-        }
+        let shape = self.shape(frame_bytes)?;
         let id = self.counters.codes_created.get() + 1;
-        let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
-        let layout = self.heap.layout;
-        let ran_bytes = layout.block_bytes(block_frame).ok_or_else(out_of_range)?;
-        // Legacy blocks keep the size asked, as CPython's do; else a block
-        // is its size class's (`Layout::size_class`), which holds the rest.
-        let (capacity, bytes) = match self.legacy() {
-            true => (block_frame, ran_bytes),
-            false => layout.class_of_block(ran_bytes).ok_or_else(out_of_range)?,
-        };
-        let ran_bytes = ran_bytes as u64;
-        let shape = Shape { frame_bytes: block_frame, capacity, bytes, ran_bytes, class: self.reserve.class_of(bytes) };
         let (pool, limit) = (PoolLink(NonNull::from(self).cast()), self.cfg.per_code_max);
-        let code = Code::new(pool, id, shape, limit, self.watched, layout.link());
+        let code = Code::new(pool, id, shape, limit, self.watched, self.heap.layout.link());
         let code = match self.take_spare_code() {
             Some(spare) => {
                 // SAFETY: a dead code's struct, which nothing refers to
@@ -134,6 +119,44 @@ impl Pool {
         self.counters.codes.add(1);
         self.traced(|t| t.create_code(id, frame_bytes));
         Ok(code)
+    }
+
+    /// The shape of a code whose frames need `frame_bytes`: the one made
+    /// last for that size, if the memo still holds it (a shape costs two
+    /// size classes, about 60 instructions, and a program's codes come in
+    /// a few dozen sizes), or why there is none.
+    #[inline(always)]
+    fn shape(&self, frame_bytes: usize) -> Result<Shape, Error> {
+        let memo = self.shapes.slot(frame_bytes);
+        let (asked, shape) = memo.get();
+        if asked == frame_bytes {
+            return Ok(shape);
+        }
+        let shape = self.new_shape(frame_bytes)?;
+        memo.set((frame_bytes, shape));
+        Ok(shape)
+    }
+
+    /// `shape`'s work, for a size the memo does not hold.
+    #[inline(always)]
+    fn new_shape(&self, frame_bytes: usize) -> Result<Shape, Error> {
+        // A prefixed frame holds its prefix: the link is inside the frame.
+        let min = self.heap.layout.prefix().max(1);
+        let out_of_range = || Error::FrameBytes { asked: frame_bytes, min, max: ZF_MAX_FRAME_BYTES };
+        if frame_bytes < min || frame_bytes > ZF_MAX_FRAME_BYTES {
+            return Err(out_of_range());
+        }
+        let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
+        let layout = self.heap.layout;
+        let ran_bytes = layout.block_bytes(block_frame).ok_or_else(out_of_range)?;
+        // Legacy blocks keep the size asked, as CPython's do; else a block
+        // is its size class's (`Layout::size_class`), which holds the rest.
+        let (capacity, bytes) = match self.legacy() {
+            true => (block_frame, ran_bytes),
+            false => layout.class_of_block(ran_bytes).ok_or_else(out_of_range)?,
+        };
+        let ran_bytes = ran_bytes as u64;
+        Ok(Shape { frame_bytes: block_frame, capacity, bytes, ran_bytes, class: self.reserve.class_of(bytes) })
     }
 
     /// `zf_code_free`: the code object is gone. Its zombies go at once; the
@@ -280,6 +303,21 @@ impl Pool {
 /// Dead codes' structs a pool keeps (`Pool::spare_codes`): 32 of about 200
 /// bytes.
 pub(super) const SPARE_CODES_MAX: usize = 32;
+
+/// The shapes made last (`Pool::shape`), one per frame size in each of
+/// `SHAPES` slots, by the size's 8-byte steps (frames of CPython's codes
+/// differ by 8 bytes a slot); a size asked is never 0, so an empty slot's
+/// 0 matches none.
+#[derive(Default)]
+pub(super) struct Shapes([Cell<(usize, Shape)>; SHAPES]);
+
+const SHAPES: usize = 16;
+
+impl Shapes {
+    fn slot(&self, frame_bytes: usize) -> &Cell<(usize, Shape)> {
+        &self.0[(frame_bytes / 8) % SHAPES]
+    }
+}
 
 // A spare struct is overwritten with the next code, never dropped.
 const _: () = assert!(!core::mem::needs_drop::<Code>());
