@@ -64,7 +64,7 @@ impl Pool {
             live_look: Cell::new(0),
             spare_codes: Default::default(),
             spare_len: Cell::new(0),
-            shapes: Shapes::default(),
+            shapes: Shapes::new(),
         };
         heap.boxed(pool, "a pool")
     }
@@ -306,14 +306,18 @@ pub(super) const SPARE_CODES_MAX: usize = 32;
 
 /// The shapes made last (`Pool::shape`), one per frame size in each of
 /// `SHAPES` slots, by the size's 8-byte steps (frames of CPython's codes
-/// differ by 8 bytes a slot); a size asked is never 0, so an empty slot's
-/// 0 matches none.
-#[derive(Default)]
+/// differ by 8 bytes a slot). A slot holds only sizes in range, and while
+/// empty, a size of the next slot's, which no size asked of it matches
+/// (0 included, which is refused).
 pub(super) struct Shapes([Cell<(usize, Shape)>; SHAPES]);
 
 const SHAPES: usize = 16;
 
 impl Shapes {
+    fn new() -> Shapes {
+        Shapes(core::array::from_fn(|i| Cell::new((8 * (i + 1), Shape::default()))))
+    }
+
     fn slot(&self, frame_bytes: usize) -> &Cell<(usize, Shape)> {
         &self.0[(frame_bytes / 8) % SHAPES]
     }
