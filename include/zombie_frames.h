@@ -23,11 +23,11 @@
 #include <stdint.h>
 
 #define ZF_VERSION_MAJOR 0
-#define ZF_VERSION_MINOR 3
+#define ZF_VERSION_MINOR 4
 #define ZF_VERSION_PATCH 0
-#define ZF_VERSION_STRING "0.3.0"
+#define ZF_VERSION_STRING "0.4.0"
 /* major * 10000 + minor * 100 + patch, for #if comparisons */
-#define ZF_VERSION_NUMBER 300
+#define ZF_VERSION_NUMBER 400
 
 
 /**
