@@ -101,6 +101,17 @@ impl Parser {
         if text.starts_with('#') {
             return Ok(None);
         }
+        if text.is_empty() {
+            return Err(err("empty line: expected an event (c, a, r, d, s, x) or a # comment".into()));
+        }
+        if text.starts_with(' ') || text.ends_with(' ') || text.contains("  ") {
+            let at = match () {
+                _ if text.starts_with(' ') => "before the event (a # comment starts the line too)",
+                _ if text.ends_with(' ') => "at the end of the line",
+                _ => "between two fields",
+            };
+            return Err(err(format!("a space {at}: fields are separated by single spaces, with none around them")));
+        }
         let mut words = text.split(' ');
         let kind = words.next().unwrap_or("");
         let args: Vec<&str> = words.collect();
@@ -108,12 +119,12 @@ impl Parser {
             "c" | "a" => 2,
             "r" | "d" | "s" => 1,
             "x" => 0,
-            "" => return Err(err("empty line: expected an event (c, a, r, d, s, x) or a # comment".into())),
             _ => return Err(err(format!("unknown event {:?}: expected c, a, r, d, s, x or a # comment", clip(kind)))),
         };
         if args.len() != want {
             let found = args.len();
-            return Err(err(format!("event {kind} takes {want} number(s) separated by single spaces, found {found}")));
+            let numbers = if want == 1 { "number" } else { "numbers" };
+            return Err(err(format!("event {kind} takes {want} {numbers}, found {found}")));
         }
         let mut nums = [0u64; 2];
         for (n, a) in nums.iter_mut().zip(&args) {
@@ -271,7 +282,10 @@ mod tests {
             ("zftrace 1\nx 1\n", 2, "event x takes 0"),
             ("zftrace 1\n\n", 2, "empty line"),
             ("zftrace 1\nc 1\n", 2, "takes 2"),
-            ("zftrace 1\nc 1  400\n", 2, "takes 2"),
+            ("zftrace 1\nc 1  400\n", 2, "a space between two fields"),
+            ("zftrace 1\nc 1 400 \n", 2, "a space at the end of the line"),
+            ("zftrace 1\n  # a comment\n", 2, "a space before the event"),
+            ("zftrace 1\n a 1 2\n", 2, "a space before the event"),
             ("zftrace 1\nc 1 -4\n", 2, "not a decimal"),
             ("zftrace 1\nc 1 0\n", 2, "asks for 0 bytes"),
             ("zftrace 1\nc 1 400\nc 1 400\n", 3, "created twice"),
