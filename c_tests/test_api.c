@@ -609,7 +609,7 @@ static void test_leak_report(void)
     zf_pool_free(pool);
     CHECK_EQ(rec.calls, 1);
     CHECK_EQ(rec.kind, ZF_ERR_LEAK);
-    CHECK(contains(rec.message, "live"));
+    CHECK(contains(rec.message, "1 frame is still live"));
     memset(f, 2, 80);
     zf_frame_release(code, f);
     zf_code_free(code);

@@ -241,8 +241,11 @@ fn run_advise(args: &Args) -> ExitCode {
                     }
                 }
             }
-            let n = targets.len();
-            (c, format!("# The smallest settings found that dominate legacy on all {n} traces"))
+            let on = match targets.len() {
+                1 => "the trace".to_string(),
+                n => format!("all {n} traces"),
+            };
+            (c, format!("# The smallest settings found that dominate legacy on {on}"))
         }
         None => {
             let b = &advice.best;

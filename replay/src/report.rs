@@ -172,15 +172,20 @@ const HEADER: [&str; 12] = [
     "ns/event",
 ];
 
+/// `n` things, with separators: "1 code", "1,200 codes".
+fn counted(n: u64, thing: &str) -> String {
+    format!("{} {thing}{}", count(n), if n == 1 { "" } else { "s" })
+}
+
 /// The table, with a two-line heading naming the trace and the per-code settings.
 pub fn table(r: &TraceReport) -> String {
     let p = &r.per_code;
     let mut out = format!(
-        "{}: {} events, {} codes, at most {} frames live\nper-code: per_code_max {}, budget_bytes {}, sweep_every {}, reserve_max {}, sweep_generation {}{}\n\n",
+        "{}: {}, {}, at most {} live\nper-code: per_code_max {}, budget_bytes {}, sweep_every {}, reserve_max {}, sweep_generation {}{}\n\n",
         r.trace,
-        count(r.events),
-        count(r.codes),
-        count(r.peak_live_frames),
+        counted(r.events, "event"),
+        counted(r.codes, "code"),
+        counted(r.peak_live_frames, "frame"),
         p.per_code_max,
         match p.budget_bytes {
             ZF_BUDGET_AUTO => "auto".to_string(),

@@ -508,6 +508,17 @@ fn advise_names_the_automatic_bound_when_it_dominates() {
 }
 
 #[test]
+fn one_of_a_kind_reads_as_one() {
+    // The heading and the advice count what they name: "1 code", "the trace".
+    let t = tmp("one-code.zft");
+    std::fs::write(&t, "zftrace 1\nc 1 400\na 1 0\nr 0\n").unwrap();
+    let text = stdout(&zf_replay(&["--policy", "per-code", t.to_str().unwrap()]));
+    assert!(text.contains(": 3 events, 1 code, at most 1 frame live\n"), "{text}");
+    let text = stdout(&zf_replay(&["--advise", t.to_str().unwrap()]));
+    assert!(text.contains("dominate legacy on the trace"), "{text}");
+}
+
+#[test]
 fn advise_prints_settings_that_really_dominate_legacy() {
     // 500 deep: past the automatic bound's room for recursion (200 frames),
     // so only a fixed budget dominates.

@@ -210,7 +210,8 @@ impl Pool {
         if live > list.len() as u64 {
             list.push("...".into());
         }
-        let msg = format!("zf_pool_free: {live} frames are still live (never released): {}", list.join(", "));
+        let are = if live == 1 { "frame is" } else { "frames are" };
+        let msg = format!("zf_pool_free: {live} {are} still live (never released): {}", list.join(", "));
         self.report(ZF_ERR_LEAK, &msg);
     }
 }
