@@ -105,10 +105,12 @@ impl Parser {
             return Err(err("empty line: expected an event (c, a, r, d, s, x) or a # comment".into()));
         }
         if text.starts_with(' ') || text.ends_with(' ') || text.contains("  ") {
-            let at = match () {
-                _ if text.starts_with(' ') => "before the event (a # comment starts the line too)",
-                _ if text.ends_with(' ') => "at the end of the line",
-                _ => "between two fields",
+            let at = if text.starts_with(' ') {
+                "at the start of the line (an event or a # comment starts in the first column)"
+            } else if text.ends_with(' ') {
+                "at the end of the line"
+            } else {
+                "between two fields"
             };
             return Err(err(format!("a space {at}: fields are separated by single spaces, with none around them")));
         }
@@ -284,8 +286,8 @@ mod tests {
             ("zftrace 1\nc 1\n", 2, "takes 2"),
             ("zftrace 1\nc 1  400\n", 2, "a space between two fields"),
             ("zftrace 1\nc 1 400 \n", 2, "a space at the end of the line"),
-            ("zftrace 1\n  # a comment\n", 2, "a space before the event"),
-            ("zftrace 1\n a 1 2\n", 2, "a space before the event"),
+            ("zftrace 1\n  # a comment\n", 2, "a space at the start of the line"),
+            ("zftrace 1\n a 1 2\n", 2, "a space at the start of the line"),
             ("zftrace 1\nc 1 -4\n", 2, "not a decimal"),
             ("zftrace 1\nc 1 0\n", 2, "asks for 0 bytes"),
             ("zftrace 1\nc 1 400\nc 1 400\n", 3, "created twice"),

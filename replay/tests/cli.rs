@@ -327,7 +327,7 @@ fn rule_arity() {
     rejects("arity-r", "zftrace 1\nc 1 400\na 1 0\nr 0 1\n", 4, "event r takes 1 number, found 2");
     rejects("arity-spaces", "zftrace 1\nc 1  400\n", 2, "a space between two fields");
     rejects("trailing-space", "zftrace 1\nc 1 400 \n", 2, "a space at the end of the line");
-    rejects("leading-space", "zftrace 1\n a 1 0\n", 2, "a space before the event");
+    rejects("leading-space", "zftrace 1\n a 1 0\n", 2, "a space at the start of the line");
 }
 
 #[test]
