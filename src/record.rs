@@ -15,6 +15,9 @@ const BUFFER_BYTES: usize = 1 << 16;
 /// recording, never the interpreter.
 pub struct Recorder {
     path: String,
+    /// The process recording: a child made by fork() holds a copy of the
+    /// recorder, and of what the parent had not written yet.
+    pid: u32,
     out: Option<File>,
     buf: String,
     /// Live frame address -> its number in the trace.
@@ -40,7 +43,7 @@ impl Recorder {
     pub fn create(path: &str, heap: Heap) -> Option<Recorder> {
         let path = with_pid(path);
         let frames = FrameTable::new(heap, "the ZF_TRACE record of live frames");
-        let mut r = Recorder { out: None, buf: String::new(), frames, next_frame: 0, path };
+        let mut r = Recorder { out: None, buf: String::new(), frames, next_frame: 0, path, pid: os::pid() };
         // Paths from C hold no NUL byte (ZfConfig::trace_path is a C string).
         match os::c_string(&r.path).ok_or(OsError::invalid()).and_then(|c| File::create(os::c_str(&c))) {
             Ok(f) => r.out = Some(f),
@@ -102,8 +105,16 @@ impl Recorder {
         self.write(format_args!("x\n"));
     }
 
+    /// Writes what is gathered; in a child made by fork() (the file, and
+    /// the events gathered before the fork, are its parent's), stops
+    /// instead, writing nothing.
     pub fn flush(&mut self) {
         let Some(out) = &self.out else { return };
+        if os::pid() != self.pid {
+            self.out = None;
+            self.buf = String::new();
+            return;
+        }
         let written = out.write_all(self.buf.as_bytes());
         self.buf.clear();
         if let Err(e) = written {

@@ -52,6 +52,7 @@ c_programs!(
     test_peak_live,
     test_recursion,
     test_reserve,
+    test_trace_fork,
     test_two_recursions,
     test_working_set,
 );
