@@ -159,7 +159,7 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     let _ = writeln!(r, "zombie-frames {} pool{state}", crate::VERSION);
     let _ = match cfg.policy {
         crate::ZF_POLICY_LEGACY => {
-            writeln!(r, "  policy legacy (CPython 3.9: one zombie per code, free list of 200){debug}")
+            writeln!(r, "  policy legacy (CPython's own to 3.10: one zombie per code, free list of 200){debug}")
         }
         _ => {
             r.push_str("  policy per-code");
@@ -202,15 +202,19 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
         count(s.evicted_frees),
         count(s.sweeps)
     );
+    // Legacy has no bound to measure the peak against.
+    let share = match cfg.policy {
+        crate::ZF_POLICY_LEGACY => String::new(),
+        _ => format!(" ({}% of the bound now)", percent(s.peak_cached_bytes, s.bound_bytes, 1)),
+    };
     let _ = writeln!(
         r,
-        "  cached now  {:>14}   {} {}, {} of them shared; peak {} ({}% of the bound now)",
+        "  cached now  {:>14}   {} {}, {} of them shared; peak {}{share}",
         bytes(s.cached_bytes),
         count(s.cached_frames),
         if s.cached_frames == 1 { "frame" } else { "frames" },
         count(s.shared_frames),
         bytes(s.peak_cached_bytes),
-        percent(s.peak_cached_bytes, s.bound_bytes, 1)
     );
     let _ = writeln!(r, "  codes alive {:>14}   made {}", count(s.codes), count(s.codes_created));
     if !top.is_empty() {
