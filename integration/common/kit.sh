@@ -222,20 +222,39 @@ smoke_final_stats() {
   echo "children silent; one report from the top process"
 }
 
+# ZF_* are read as the interpreter's own PYTHON* variables are: not at all
+# under -E, and a value the library refuses ends start-up with status 1 and
+# a message naming the variable (not Py_FatalError's abort and core).
+smoke_environment() {
+  step "smoke: ZF_* ignored under -E; a bad value exits 1 and names itself"
+  local out status=0
+  out=$(ZF_BUDGET=lots "$PATCHED/python" -c pass 2>&1) || status=$?
+  if [ $status != 1 ] || [[ $out != *'ZF_BUDGET="lots"'* ]]; then
+    echo "ZF_BUDGET=lots: exit $status, want 1 and the variable named: $out"; return 1
+  fi
+  echo "ZF_BUDGET=lots: exit 1, $out"
+  ZF_BUDGET=lots "$PATCHED/python" -E -c pass || { echo "ZF_BUDGET=lots was read under -E"; return 1; }
+  out=$(ZF_POLICY=legacy "$PATCHED/python" -E -c 'import sys; sys._debugmallocstats()' 2>&1 | grep "^  policy")
+  if [[ $out != *"policy per-code"* ]]; then
+    echo "ZF_POLICY=legacy was read under -E: $out"; return 1
+  fi
+  echo "under -E: ZF_BUDGET=lots and ZF_POLICY=legacy unread"
+}
+
 # Aging follows the program's own full collections, not those the
 # interpreter runs as it finalizes (the pool goes then); legacy, CPython's
 # scheme, empties its free list at every one of them.
 smoke_exit_collections() {
   step "smoke: per-code ages at the program's full collections only, legacy at every one"
-  local p want got
+  local p want said got
   local script="import gc; gc.disable(); gc.collect(); gc.collect(); gc.collect()"
   for p in per-code legacy; do
     got=$(ZF_POLICY=$p ZF_CPY_FINAL_STATS=1 "$PATCHED/python" -c "$script" 2>&1 | sed -n 's/.*sweeps \([0-9]*\).*/\1/p')
-    case $p in per-code) want="-eq 3" ;; legacy) want="-gt 3" ;; esac
+    case $p in per-code) want="-eq 3" said="3" ;; legacy) want="-gt 3" said="more than 3" ;; esac
     if [ -z "$got" ] || ! [ "$got" $want ]; then
-      echo "$p: sweeps '$got', want $want"; return 1
+      echo "$p: sweeps '$got', want $said"; return 1
     fi
-    echo "$p: $got sweeps ($want)"
+    echo "$p: $got sweeps (want $said)"
   done
 }
 
@@ -247,6 +266,7 @@ stage_smoke() {
   smoke_run "per-code, ZF_DEBUG=1" ZF_POLICY=per-code ZF_DEBUG=1
   smoke_final_stats
   smoke_exit_collections
+  smoke_environment
   if declare -F smoke_extra >/dev/null; then smoke_extra; fi   # a kit's own checks
 }
 
@@ -401,8 +421,17 @@ stage_summary() {
 }
 
 kit_main() {
-  local stages=("$@")
+  local stages=("$@") s
   [ ${#stages[@]} -gt 0 ] || stages=("${DEFAULT_STAGES[@]}")
+  # Every stage named is checked before any runs: a typo (or --help) prints
+  # the kit's usage, its header, and does nothing.
+  for s in "${stages[@]}"; do
+    if ! declare -F "stage_${s//-/_}" >/dev/null; then
+      [[ $s == -h || $s == --help ]] || echo "$0: no stage '$s'" >&2
+      sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2
+      [[ $s == -h || $s == --help ]] && exit 0 || exit 2
+    fi
+  done
   mkdir -p "$W"
   for s in "${stages[@]}"; do
     "stage_${s//-/_}"

@@ -56,11 +56,23 @@ static int frames_uncounted;      /* frame blocks taken, not yet in the GC's cou
  * once, counts as one while it lives: a stray count of one.) */
 #define FRAME_BLOCK_MIN (sizeof(PyGC_Head) + sizeof(PyFrameObject) - sizeof(PyObject *))
 
+/* Under -E (and 3.9's -I) the interpreter ignores its PYTHON* variables:
+ * the ZF_* ones too, the library's and the kit's own. */
 static int
 env_is_one(const char *name)
 {
-    const char *v = getenv(name);
+    const char *v = Py_IgnoreEnvironmentFlag ? NULL : getenv(name);
     return v != NULL && strcmp(v, "1") == 0;
+}
+
+/* A ZF_* value the library refuses is the user's mistake, not the
+ * program's: said on stderr, and the interpreter exits with status 1
+ * (Py_FatalError would abort and dump core). */
+static void
+config_error(void)
+{
+    fprintf(stderr, "zombie-frames: %s\n", zf_last_error());
+    exit(1);
 }
 
 /* ZF_CPY_FINAL_STATS=1 asks for the pool's report on stderr as the pool
@@ -130,8 +142,8 @@ get_pool(void)
     }
     read_final_stats();
     zf_config_default(&cfg);
-    if (zf_config_from_env(&cfg) < 0) {
-        Py_FatalError(zf_last_error());
+    if (!Py_IgnoreEnvironmentFlag && zf_config_from_env(&cfg) < 0) {
+        config_error();
     }
     cfg.alloc = heap_alloc;
     cfg.dealloc = heap_dealloc;
@@ -141,7 +153,7 @@ get_pool(void)
     every_code = cfg.policy == ZF_POLICY_LEGACY || cfg.trace_path != NULL;
     pool = zf_pool_new(&cfg);
     if (pool == NULL) {
-        Py_FatalError(zf_last_error());
+        config_error();   /* or out of memory, which the message says */
     }
     zf_set_error_handler(pool, on_misuse, NULL);
     return pool;

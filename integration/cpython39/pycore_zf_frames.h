@@ -1,4 +1,5 @@
-/* zombie-frames glue for CPython 3.9 (Objects/zf_frames.c).
+/* zombie-frames glue for CPython 3.9 (copied to
+ * Include/internal/pycore_zf_frames.h; its functions are Objects/zf_frames.c's).
  *
  * The interpreter's frames come from one zombie-frames pool: each code
  * object holds a ZfCode * (co_zf, where co_zombieframe was; NULL until it

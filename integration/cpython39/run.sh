@@ -12,7 +12,8 @@
 # file says what is 3.9's.
 #
 # Everything built goes under $ZF_CPY_WORK (default /tmp/zf-cpython39),
-# never into the repository. Settings:
+# never into the repository (but for the library, which cargo builds in
+# its own target/). Settings:
 #   ZF_CPY_WORK      work directory
 #   ZF_CPY_JOBS      make -j and test -j (default: nproc)
 #   ZF_CPY_SMOKE_POLICIES   policies the smoke stage runs (default "per-code legacy")

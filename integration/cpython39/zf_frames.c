@@ -4,8 +4,10 @@
  * process (subinterpreters share the GIL). The pool's life, its allocator
  * hooks, the code hooks and the frames that are not inline hits are
  * integration/common/zf_pool_glue.h, shared with the 2.7 kit; this file
- * gives it 3.9's frame size and GC header, and adds the clearing of the
- * cache (_PyFrame_ClearFreeList).
+ * gives it 3.9's frame size and GC header, and the clearing of the cache
+ * behind _PyFrame_ClearFreeList (which nothing in the patched interpreter
+ * calls any more: the pool ages at collections instead; kept for an
+ * extension that calls it).
  */
 #include "Python.h"
 #include "pycore_gc.h"
