@@ -241,6 +241,15 @@ smoke_environment() {
   echo "under -E: ZF_BUDGET=lots and ZF_POLICY=legacy unread"
 }
 
+# ZF_DEBUG=1 turns misuse into a fatal error that names it (misuse.py writes
+# into a zombie frame, as a buggy extension could).
+smoke_misuse() {
+  step "smoke: misuse under ZF_DEBUG=1 is a fatal error"
+  local out
+  out=$(ZF_DEBUG=1 "$PATCHED/python" "$common/misuse.py" 2>&1) && { echo "$out"; return 1; }
+  echo "$out" | grep "^Fatal Python error: .*zombie-frames: write after release"
+}
+
 # Aging follows the program's own full collections, not those the
 # interpreter runs as it finalizes (the pool goes then); legacy, CPython's
 # scheme, empties its free list at every one of them.
@@ -267,6 +276,7 @@ stage_smoke() {
   smoke_final_stats
   smoke_exit_collections
   smoke_environment
+  smoke_misuse
   if declare -F smoke_extra >/dev/null; then smoke_extra; fi   # a kit's own checks
 }
 

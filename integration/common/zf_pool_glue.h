@@ -20,11 +20,8 @@
  * PyGC_Head (the frames' prefix: the pool hands out the object's address,
  * the head before it, and links zombies through the head's last word, which
  * the header checks an untracked object never reads), PyCodeObject's co_zf
- * (NULL until the code has a ZfCode) and co_zf_hot (zf_code_hook.h), and
- * these statics: Py_ssize_t frame_slots(PyCodeObject *), a frame's
- * f_localsplus slots (its ob_size); size_t frame_bytes(PyCodeObject *),
- * what the GC allocator would allocate for one frame of that code, header
- * included; void gc_head_init(PyGC_Head *), the GC header of an untracked
+ * (NULL until the code has a ZfCode) and co_zf_hot (zf_glue.h), and
+ * these statics: void gc_head_init(PyGC_Head *), the GC header of an untracked
  * object as the GC allocator leaves it; PyFrameObject *frame_init(void *,
  * PyCodeObject *), a fresh frame's object header as PyObject_INIT_VAR
  * sets it; void gc_frames_taken(int n), the GC's count of n more objects
@@ -169,7 +166,7 @@ make_zf_code(PyCodeObject *co)
     if (co->co_zf != NULL) {
         return co->co_zf;
     }
-    if (p == NULL || (zc = zf_code_new_with_hot(p, frame_bytes(co), _PyZf_HOT(co))) == NULL) {
+    if (p == NULL || (zc = zf_code_new_with_hot(p, _PyZf_FrameBytes(co), _PyZf_HOT(co))) == NULL) {
         return NULL;
     }
     co->co_zf = zc;
@@ -221,7 +218,7 @@ _PyZf_FrameNew(PyCodeObject *co, int *warm)
         return NULL;
     }
     if (zc == NULL) {
-        return PyObject_GC_NewVar(PyFrameObject, &PyFrame_Type, frame_slots(co));
+        return PyObject_GC_NewVar(PyFrameObject, &PyFrame_Type, _PyZf_FrameSlots(co));
     }
     f = zf_frame_acquire_slow(zc, warm);   /* _PyZf_Zombie found none inline */
     if (f == NULL) {

@@ -33,7 +33,7 @@ SRC_PKG="python2.7=2.7.18-8+deb11u1"
 PATCH="$here/python-2.7.18-zombie-frames.patch"
 GLUE=("$here/zf_frames.c:Objects/zf_frames.c" "$here/zf_frames.h:Include/zf_frames.h"
       "$here/../common/zf_pool_glue.h:Objects/zf_pool_glue.h"
-      "$here/../common/zf_code_hook.h:Include/zf_code_hook.h")
+      "$here/../common/zf_glue.h:Include/zf_glue.h")
 TRACE_BENCH="fib two_recursions generator_pipeline richards deltablue"
 # The whole suite: stock, then the patched build under each policy.
 SUITE_CONFIGS=(stock per-code legacy)
@@ -57,15 +57,6 @@ SMOKE_TESTS=(test_sys test_gc test_generators test_genexps test_scope test_excep
   test_bdb test_profile test_cprofile test_hotshot test_isinstance test_richcmp test_json
   test_pickle test_cpickle test_functools test_dictviews test_class test_descr test_gdb
   test_extcall test_call test_copy test_funcattrs test_code test_doctest)
-
-# After the smoke tests: ZF_DEBUG=1 turns misuse into a fatal error that
-# names it (misuse.py writes into a zombie frame).
-smoke_extra() {
-  step "smoke: misuse under ZF_DEBUG=1 is a fatal error"
-  local out
-  out=$(ZF_DEBUG=1 "$PATCHED/python" "$here/misuse.py" 2>&1) && { echo "$out"; return 1; }
-  echo "$out" | grep "^Fatal Python error: zombie-frames: write after release"
-}
 
 PYPERF_BM="$PYLIB/pyperformance/benchmarks"
 # name | script and arguments | loops for the single (callgrind, stats, RSS) run

@@ -8,22 +8,6 @@
 #include "Python.h"
 #include "zf_frames.h"
 
-/* Slots of f_localsplus a frame of `co` needs (its ob_size). */
-static Py_ssize_t
-frame_slots(PyCodeObject *co)
-{
-    return co->co_stacksize + co->co_nlocals +
-           PyTuple_GET_SIZE(co->co_cellvars) + PyTuple_GET_SIZE(co->co_freevars);
-}
-
-/* Bytes of one frame of `co`: 2.7's GC header, then the object with its
- * f_localsplus, exactly what _PyObject_GC_NewVar would allocate. */
-static size_t
-frame_bytes(PyCodeObject *co)
-{
-    return sizeof(PyGC_Head) + _PyObject_VAR_SIZE(&PyFrame_Type, frame_slots(co));
-}
-
 /* An untracked object's GC header, as _PyObject_GC_Malloc leaves it. */
 static void
 gc_head_init(PyGC_Head *g)
@@ -35,7 +19,7 @@ gc_head_init(PyGC_Head *g)
 static PyFrameObject *
 frame_init(void *op, PyCodeObject *co)
 {
-    return (PyFrameObject *)PyObject_INIT_VAR((PyObject *)op, &PyFrame_Type, frame_slots(co));
+    return (PyFrameObject *)PyObject_INIT_VAR((PyObject *)op, &PyFrame_Type, _PyZf_FrameSlots(co));
 }
 
 /* The GC's count of generation 0, kept as _PyObject_GC_Malloc and

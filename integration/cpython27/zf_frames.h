@@ -17,8 +17,8 @@
 #include "frameobject.h"
 #include "zombie_frames.h"
 
-/* PyCode_New's hook (ZF_CPY_EAGER=1): integration/common/zf_code_hook.h. */
-#include "zf_code_hook.h"
+/* What both lines share: integration/common/zf_glue.h. */
+#include "zf_glue.h"
 
 /* A per-code pool's link, the head's last word, is the padding after
  * gc_refs (the union's long double makes the head 32 bytes on LP64), which
@@ -28,10 +28,6 @@ typedef char _PyZf_check_prefix[
     sizeof(PyGC_Head) % ZF_FRAME_ALIGN == 0 &&
     offsetof(PyGC_Head, gc.gc_refs) + sizeof(Py_ssize_t) <= sizeof(PyGC_Head) - sizeof(void *) ? 1 : -1];
 
-/* code_dealloc: frees the code's zombies (and its ZfCode, once no frame of
- * it is live). */
-void _PyZf_CodeFree(PyCodeObject *co);
-
 /* gcmodule.c: frame blocks the pool took (n, then the collection an
  * allocation may run) or gave back count in generation 0 as GC objects do
  * (zf_frames.c: gc_frames_taken, gc_frame_freed). */
@@ -39,58 +35,7 @@ void _PyObject_GC_FramesTaken(int n);
 extern int *const _PyObject_GC_YoungCount;
 extern const int *const _PyObject_GC_YoungThreshold;
 
-/* A zombie of `co` from the pool's inline state, with one reference; its
- * per-code fields (f_code, f_valuestack, cleared locals, f_locals, f_trace
- * and f_exc_*) are still valid. NULL when the inline state holds none:
- * then _PyZf_FrameNew. Inline: the hit costs CPython's zombie plus the
- * library's count. */
-static inline PyFrameObject *
-_PyZf_Zombie(PyCodeObject *co)
-{
-    PyFrameObject *f = zf_hot_hit(_PyZf_HOT(co));
-    if (f != NULL) {
-        _Py_NewReference((PyObject *)f);
-    }
-    return f;
-}
-
-/* Any other frame of `co`, out of line: a zombie all the same (*warm = 1),
- * or a frame set up as _PyObject_GC_NewVar sets one up (*warm = 0): from
- * the pool, making the code's ZfCode if it has none, or from the GC
- * allocator for a code that gets no ZfCode (the pool is finalized, or the
- * code is not a function's: zf_pool_glue.h). NULL with MemoryError set. */
-PyFrameObject *_PyZf_FrameNew(PyCodeObject *co, int *warm);
-
-/* frame_dealloc, in place of caching or PyObject_GC_Del: the frame is
- * untracked and its references are dropped. Inline: the cached release,
- * and the call of the library's release, or of the GC allocator's for a
- * code without a ZfCode (one call, where CPython's own makes one). */
-static inline void
-_PyZf_FrameRelease(PyCodeObject *co, PyFrameObject *f)
-{
-    if (!zf_hot_give(_PyZf_HOT(co), f)) {
-        if (co->co_zf != NULL) {
-            zf_frame_release_slow(co->co_zf, f);
-        }
-        else {
-            PyObject_GC_Del(f);
-        }
-    }
-}
-
-/* The GC finished a collection of this generation. */
-void _PyZf_Collected(int generation);
-
 /* Drop every zombie (PyFrame_ClearFreeList); returns the frames freed. */
 int _PyZf_Clear(void);
-
-/* Py_Finalize, before the modules go: a per-code pool closes now. */
-void _PyZf_Finalizing(void);
-
-/* PyFrame_Fini: free the pool; later frames use the GC allocator. */
-void _PyZf_Fini(void);
-
-/* sys._debugmallocstats(): the pool's report. */
-void _PyZf_DebugMallocStats(FILE *out);
 
 #endif /* !Py_ZF_FRAMES_H */

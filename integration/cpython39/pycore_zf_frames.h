@@ -17,8 +17,8 @@
 #include "pycore_gc.h"
 #include "zombie_frames.h"
 
-/* PyCode_New's hook (ZF_CPY_EAGER=1): integration/common/zf_code_hook.h. */
-#include "zf_code_hook.h"
+/* What both lines share: integration/common/zf_glue.h. */
+#include "zf_glue.h"
 
 /* A per-code pool's link, the head's last word, is _gc_prev, which an
  * untracked object never reads (_gc_next says whether it is tracked);
@@ -27,61 +27,7 @@ typedef char _PyZf_check_prefix[
     sizeof(PyGC_Head) % ZF_FRAME_ALIGN == 0 &&
     offsetof(PyGC_Head, _gc_prev) == sizeof(PyGC_Head) - sizeof(void *) ? 1 : -1];
 
-/* code_dealloc: frees the code's zombies (and its ZfCode, once no frame of
- * it is live). */
-void _PyZf_CodeFree(PyCodeObject *co);
-
-/* A zombie of `co` from the pool's inline state, with one reference; its
- * per-code fields (f_code, f_valuestack, cleared locals) are still valid.
- * NULL when the inline state holds none: then _PyZf_FrameNew. Inline: the
- * hit costs CPython's zombie plus the library's count. */
-static inline PyFrameObject *
-_PyZf_Zombie(PyCodeObject *co)
-{
-    PyFrameObject *f = zf_hot_hit(_PyZf_HOT(co));
-    if (f != NULL) {
-        _Py_NewReference((PyObject *)f);
-    }
-    return f;
-}
-
-/* Any other frame of `co`, out of line: a zombie all the same (*warm = 1),
- * or a frame set up as _PyObject_GC_NewVar sets one up (*warm = 0): from
- * the pool, making the code's ZfCode if it has none, or from the GC
- * allocator for a code that gets no ZfCode (the pool is finalized, or the
- * code is not a function's: zf_pool_glue.h). NULL with MemoryError set. */
-PyFrameObject *_PyZf_FrameNew(PyCodeObject *co, int *warm);
-
-/* frame_dealloc, in place of caching or PyObject_GC_Del: the frame is
- * untracked and its references are dropped. Inline: the cached release,
- * and the call of the library's release, or of the GC allocator's for a
- * code without a ZfCode (one call, where CPython's own makes one). */
-static inline void
-_PyZf_FrameRelease(PyCodeObject *co, PyFrameObject *f)
-{
-    if (!zf_hot_give(_PyZf_HOT(co), f)) {
-        if (co->co_zf != NULL) {
-            zf_frame_release_slow(co->co_zf, f);
-        }
-        else {
-            PyObject_GC_Del(f);
-        }
-    }
-}
-
-/* The GC finished a collection of this generation. */
-void _PyZf_Collected(int generation);
-
 /* Drop every zombie (_PyFrame_ClearFreeList). */
 void _PyZf_Clear(void);
-
-/* Py_Finalize, before the modules go: a per-code pool closes now. */
-void _PyZf_Finalizing(void);
-
-/* _PyFrame_Fini: free the pool; later frames use the GC allocator. */
-void _PyZf_Fini(void);
-
-/* sys._debugmallocstats(): the pool's report. */
-void _PyZf_DebugMallocStats(FILE *out);
 
 #endif /* !Py_INTERNAL_ZF_FRAMES_H */

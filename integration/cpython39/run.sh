@@ -35,7 +35,7 @@ PATCH="$here/cpython-3.9.2-zombie-frames.patch"
 GLUE=("$here/zf_frames.c:Objects/zf_frames.c"
       "$here/pycore_zf_frames.h:Include/internal/pycore_zf_frames.h"
       "$here/../common/zf_pool_glue.h:Objects/zf_pool_glue.h"
-      "$here/../common/zf_code_hook.h:Include/internal/zf_code_hook.h")
+      "$here/../common/zf_glue.h:Include/internal/zf_glue.h")
 TRACE_BENCH="fib richards"
 SUITE_CONFIGS=(stock patched)
 

@@ -4,7 +4,7 @@
  * process (subinterpreters share the GIL). The pool's life, its allocator
  * hooks, the code hooks and the frames that are not inline hits are
  * integration/common/zf_pool_glue.h, shared with the 2.7 kit; this file
- * gives it 3.9's frame size and GC header, and the clearing of the cache
+ * gives it 3.9's GC header and count, and the clearing of the cache
  * behind _PyFrame_ClearFreeList (which nothing in the patched interpreter
  * calls any more: the pool ages at collections instead; kept for an
  * extension that calls it).
@@ -15,22 +15,6 @@
 #include "pycore_object.h"
 #include "pycore_pystate.h"      // _PyThreadState_GET()
 #include "pycore_zf_frames.h"
-
-/* Slots of f_localsplus a frame of `co` needs (its ob_size). */
-static Py_ssize_t
-frame_slots(PyCodeObject *co)
-{
-    return co->co_stacksize + co->co_nlocals + PyTuple_GET_SIZE(co->co_cellvars) +
-           PyTuple_GET_SIZE(co->co_freevars);
-}
-
-/* Bytes of one frame of `co`: the GC header, then the object with its
- * f_localsplus, exactly what _PyObject_GC_NewVar would allocate. */
-static size_t
-frame_bytes(PyCodeObject *co)
-{
-    return sizeof(PyGC_Head) + _PyObject_VAR_SIZE(&PyFrame_Type, frame_slots(co));
-}
 
 /* An untracked object's GC header, as _PyObject_GC_Alloc leaves it. */
 static void
@@ -47,7 +31,7 @@ static PyFrameObject *
 frame_init(void *op, PyCodeObject *co)
 {
     PyFrameObject *f = (PyFrameObject *)op;
-    Py_SET_SIZE(f, frame_slots(co));
+    Py_SET_SIZE(f, _PyZf_FrameSlots(co));
     Py_SET_TYPE(f, &PyFrame_Type);
     _Py_NewReference((PyObject *)f);
     return f;
