@@ -135,7 +135,10 @@ stage_build_patched() {
   done
   build_tree "$PATCHED" CPPFLAGS="-I$repo/include" \
     LIBS="$W/libzombie_frames.a -lpthread -ldl -lm"
-  ZF_DEBUG=1 "$PATCHED/python" -c 'import sys; sys._debugmallocstats()' 2>&1 | grep -q "zombie-frames"
+  # The pool is there: a debug pool's report, from a run that starts.
+  local out
+  out=$(ZF_DEBUG=1 "$PATCHED/python" -c 'import sys; sys._debugmallocstats()' 2>&1) || true
+  [[ $out == *"zombie-frames "*" pool"* ]] || { echo "the patched python reports no pool: $out" >&2; return 1; }
 }
 
 # Runs Python ($1) with arguments, SIGINT/SIGHUP/SIGQUIT back to their
@@ -269,6 +272,7 @@ smoke_exit_collections() {
 
 stage_smoke() {
   local p
+  [ -x "$PATCHED/python" ] || { echo "no patched python in $PATCHED: run build-patched first" >&2; return 1; }
   for p in ${ZF_CPY_SMOKE_POLICIES:-per-code legacy}; do
     smoke_run "$p" ZF_POLICY="$p"
   done
