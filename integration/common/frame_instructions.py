@@ -413,10 +413,11 @@ def cmd_rss(a):
     on, where the binary lands moves which 64 KiB windows the kernel maps
     around each touched page of it, and a median of 21 runs moved by 90
     KiB from one set to the next; with it off, every run after the first
-    (which warms the page cache) gives the same figure. Beside it, the
+    (which warms the page cache) gives the same figure, though another
+    page-cache state (what ran before) can give another. Beside it, the
     private (anonymous) and file-backed pages at the end of a `-c` that
-    reads them: the first is what the allocator and the bigger code
-    objects cost, the second mostly the binary's own size."""
+    reads them: the first, which does not move, is what the allocator and
+    the bigger code objects cost; the second mostly the binary's size."""
     for line in a.line:
         w = LINES[line]["work"]
         env = ["env", "-i"] + [f"{k}={v}" for k, v in base_env(w).items()]
