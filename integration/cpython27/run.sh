@@ -21,8 +21,9 @@
 # never into the repository (but for the library, which cargo builds in
 # its own target/). Settings: those of integration/cpython39/run.sh
 # (ZF_CPY_WORK, ZF_CPY_JOBS, ZF_CPY_SMOKE_POLICIES, ZF_CPY_BENCH,
-# ZF_CPY_ROUNDS, ZF_CPY_PROCS, ZF_CPY_TRACE_BENCH), and at run time of the
-# patched build ZF_*, ZF_CPY_EAGER=1 and ZF_CPY_FINAL_STATS=1 as there.
+# ZF_CPY_ROUNDS, ZF_CPY_PROCS, ZF_CPY_TRACE_BENCH, ZF_CPY_RUNS), and at run
+# time of the patched build ZF_*, ZF_CPY_EAGER=1 and ZF_CPY_FINAL_STATS=1 as
+# there (none of them read under -E).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -20,10 +20,12 @@
 #   ZF_CPY_BENCH     benchmarks to run, by name (default: all of bench_table)
 #   ZF_CPY_ROUNDS, ZF_CPY_PROCS  timing rounds (3) and pyperf processes per round (4)
 #   ZF_CPY_TRACE_BENCH  benchmarks the trace stage records (default "fib richards")
-# Patched-build settings at run time: ZF_* (the library's), ZF_CPY_EAGER=1
-# (a ZfCode per code object when it is made), ZF_CPY_FINAL_STATS=1 (the
-# pool's report on stderr as it closes at exit, from that process only: the
-# glue takes the variable out of the environment, so children stay silent).
+#   ZF_CPY_RUNS      runs of each build the footprint stage's RSS takes (10)
+# Patched-build settings at run time, none of them read under -E or -I:
+# ZF_* (the library's), ZF_CPY_EAGER=1 (a ZfCode per code object when it is
+# made, module and class bodies too), ZF_CPY_FINAL_STATS=1 (the pool's
+# report on stderr as it closes at exit, from that process only: the glue
+# takes the variable out of the environment, so children stay silent).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
