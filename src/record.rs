@@ -55,6 +55,11 @@ impl Recorder {
 
     fn fail(&mut self, e: impl fmt::Display) {
         os::eprint(format_args!("zombie-frames: ZF_TRACE {}: {e}; the trace stops here\n", self.path));
+        self.stop();
+    }
+
+    /// Nothing more is written, and nothing gathered is.
+    fn stop(&mut self) {
         self.out = None;
         self.buf = String::new();
     }
@@ -111,9 +116,7 @@ impl Recorder {
     pub fn flush(&mut self) {
         let Some(out) = &self.out else { return };
         if os::pid() != self.pid {
-            self.out = None;
-            self.buf = String::new();
-            return;
+            return self.stop();
         }
         let written = out.write_all(self.buf.as_bytes());
         self.buf.clear();

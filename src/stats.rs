@@ -209,10 +209,9 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     };
     let _ = writeln!(
         r,
-        "  cached now  {:>14}   {} {}, {} of them shared; peak {}{share}",
+        "  cached now  {:>14}   {}, {} of them shared; peak {}{share}",
         bytes(s.cached_bytes),
-        count(s.cached_frames),
-        if s.cached_frames == 1 { "frame" } else { "frames" },
+        counted(s.cached_frames, "frame"),
         count(s.shared_frames),
         bytes(s.peak_cached_bytes),
     );
@@ -225,6 +224,11 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
         }
     }
     r
+}
+
+/// `n` things, with separators: "1 code", "1,200 codes".
+pub fn counted(n: u64, thing: &str) -> String {
+    format!("{} {thing}{}", count(n), if n == 1 { "" } else { "s" })
 }
 
 /// 1234567 -> "1,234,567". Written digit by digit: going through

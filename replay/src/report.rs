@@ -3,7 +3,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use zombie_frames::replay::{Causes, Lockstep, Outcome};
-use zombie_frames::stats::count;
+use zombie_frames::stats::{count, counted};
 use zombie_frames::{ZfConfig, ZF_BUDGET_AUTO, ZF_FLAG_FRAME_PREFIX};
 
 /// What `--json` prints.
@@ -171,11 +171,6 @@ const HEADER: [&str; 12] = [
     "peak live",
     "ns/event",
 ];
-
-/// `n` things, with separators: "1 code", "1,200 codes".
-fn counted(n: u64, thing: &str) -> String {
-    format!("{} {thing}{}", count(n), if n == 1 { "" } else { "s" })
-}
 
 /// The table, with a two-line heading naming the trace and the per-code settings.
 pub fn table(r: &TraceReport) -> String {
