@@ -24,11 +24,11 @@
  * these statics: void gc_head_init(PyGC_Head *), the GC header of an untracked
  * object as the GC allocator leaves it; PyFrameObject *frame_init(void *,
  * PyCodeObject *), a fresh frame's object header as PyObject_INIT_VAR
- * sets it; int *gc_young(int *threshold), the GC's generation 0: its
- * count, its threshold in *threshold, or NULL once there is none (3.9 at
- * exit, after the thread state is gone). Each kit's patch adds
- * _PyObject_GC_FramesTaken to gcmodule.c for the collection; 2.7's,
- * pointers to its generation 0's count and threshold.
+ * sets it; void gc_frames_taken(int n), the GC's count of n more objects
+ * and the collection its allocator would run then, and void
+ * gc_frame_freed(void), its count of one fewer, as PyObject_GC_Del counts
+ * (each kit's patch adds _PyObject_GC_FramesTaken to gcmodule.c for the
+ * collection; 2.7's, pointers to its generation 0's count and threshold).
  *
  * Both kits' zf_frames.c include it.
  */
@@ -36,34 +36,6 @@
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
-
-/* The GC's count of generation 0, kept as the GC allocator keeps it, here:
- * n more frame blocks count as n objects, with the collection its
- * allocator would run then (gcmodule.c's function, only when one may be
- * due); one given back counts one fewer, as PyObject_GC_Del counts.
- * Frames are acquired only where the GC has a generation 0. */
-static void
-gc_frames_taken(int n)
-{
-    int threshold;
-    int *count = gc_young(&threshold);
-    if (*count + n > threshold) {
-        _PyObject_GC_FramesTaken(n);   /* counts, then collects if due */
-    }
-    else {
-        *count += n;
-    }
-}
-
-static void
-gc_frame_freed(void)
-{
-    int threshold;
-    int *count = gc_young(&threshold);
-    if (count != NULL && *count > 0) {
-        (*count)--;
-    }
-}
 
 static ZfPool *pool;
 static int finalized;

@@ -22,13 +22,26 @@ frame_init(void *op, PyCodeObject *co)
     return (PyFrameObject *)PyObject_INIT_VAR((PyObject *)op, &PyFrame_Type, _PyZf_FrameSlots(co));
 }
 
-/* The GC's generation 0 (zf_pool_glue.h counts frame blocks in it),
- * through the patch's pointers to gcmodule.c's statics. */
-static int *
-gc_young(int *threshold)
+/* The GC's count of generation 0, kept as _PyObject_GC_Malloc and
+ * PyObject_GC_Del keep it, here, through the patch's pointers to
+ * gcmodule.c's own: its function only for a collection. */
+static void
+gc_frames_taken(int n)
 {
-    *threshold = *_PyObject_GC_YoungThreshold;
-    return _PyObject_GC_YoungCount;
+    if (*_PyObject_GC_YoungCount + n > *_PyObject_GC_YoungThreshold) {
+        _PyObject_GC_FramesTaken(n);   /* counts, then collects if due */
+    }
+    else {
+        *_PyObject_GC_YoungCount += n;
+    }
+}
+
+static void
+gc_frame_freed(void)
+{
+    if (*_PyObject_GC_YoungCount > 0) {
+        (*_PyObject_GC_YoungCount)--;
+    }
 }
 
 #include "zf_pool_glue.h"

@@ -30,7 +30,7 @@ typedef char _PyZf_check_prefix[
 
 /* gcmodule.c: frame blocks the pool took (n, then the collection an
  * allocation may run) or gave back count in generation 0 as GC objects do
- * (zf_pool_glue.h: gc_frames_taken, gc_frame_freed). */
+ * (zf_frames.c: gc_frames_taken, gc_frame_freed). */
 void _PyObject_GC_FramesTaken(int n);
 extern int *const _PyObject_GC_YoungCount;
 extern const int *const _PyObject_GC_YoungThreshold;

@@ -37,18 +37,32 @@ frame_init(void *op, PyCodeObject *co)
     return f;
 }
 
-/* The GC's generation 0 (zf_pool_glue.h counts frame blocks in it), or
- * NULL at exit, after the thread state is gone. */
-static int *
-gc_young(int *threshold)
+/* The GC's count of generation 0, kept as _PyObject_GC_Alloc and
+ * PyObject_GC_Del keep it, here: gcmodule.c's function (the patch's) only
+ * for a collection. */
+static void
+gc_frames_taken(int n)
+{
+    struct gc_generation *young = &_PyThreadState_GET()->interp->gc.generations[0];
+    if (young->count + n > young->threshold) {
+        _PyObject_GC_FramesTaken(n);   /* counts, then collects if due */
+    }
+    else {
+        young->count += n;
+    }
+}
+
+static void
+gc_frame_freed(void)
 {
     PyThreadState *tstate = _PyThreadState_GET();
     if (tstate == NULL) {
-        return NULL;
+        return;   /* at exit, after the thread state is gone */
     }
     struct gc_generation *young = &tstate->interp->gc.generations[0];
-    *threshold = young->threshold;
-    return &young->count;
+    if (young->count > 0) {
+        young->count--;
+    }
 }
 
 #include "zf_pool_glue.h"
