@@ -202,19 +202,19 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
         count(s.evicted_frees),
         count(s.sweeps)
     );
-    // Legacy has no bound to measure the peak against.
-    let share = match cfg.policy {
-        crate::ZF_POLICY_LEGACY => String::new(),
-        _ => format!(" ({}% of the bound now)", percent(s.peak_cached_bytes, s.bound_bytes, 1)),
-    };
-    let _ = writeln!(
+    let _ = write!(
         r,
-        "  cached now  {:>14}   {}, {} of them shared; peak {}{share}",
+        "  cached now  {:>14}   {}, {} of them shared; peak {}",
         bytes(s.cached_bytes),
         counted(s.cached_frames, "frame"),
         count(s.shared_frames),
         bytes(s.peak_cached_bytes),
     );
+    // Legacy has no bound to measure the peak against.
+    if cfg.policy != crate::ZF_POLICY_LEGACY {
+        let _ = write!(r, " ({}% of the bound now)", percent(s.peak_cached_bytes, s.bound_bytes, 1));
+    }
+    r.push('\n');
     let _ = writeln!(r, "  codes alive {:>14}   made {}", count(s.codes), count(s.codes_created));
     if !top.is_empty() {
         let _ = writeln!(r, "  codes holding the most zombies:");
