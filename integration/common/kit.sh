@@ -229,13 +229,22 @@ smoke_final_stats() {
 # under -E, and a value the library refuses ends start-up with status 1 and
 # a message naming the variable (not Py_FatalError's abort and core).
 smoke_environment() {
-  step "smoke: ZF_* ignored under -E; a bad value exits 1 and names itself"
+  step "smoke: ZF_* ignored under -E; a bad value exits 1 and names itself, the kit's own switches' too"
   local out status=0
   out=$(ZF_BUDGET=lots "$PATCHED/python" -c pass 2>&1) || status=$?
   if [ $status != 1 ] || [[ $out != *'ZF_BUDGET="lots"'* ]]; then
     echo "ZF_BUDGET=lots: exit $status, want 1 and the variable named: $out"; return 1
   fi
   echo "ZF_BUDGET=lots: exit 1, $out"
+  status=0
+  out=$(ZF_CPY_EAGER=maybe "$PATCHED/python" -c pass 2>&1) || status=$?
+  if [ $status != 1 ] || [[ $out != *'ZF_CPY_EAGER="maybe"'* ]]; then
+    echo "ZF_CPY_EAGER=maybe: exit $status, want 1 and the variable named: $out"; return 1
+  fi
+  echo "ZF_CPY_EAGER=maybe: exit 1, $out"
+  out=$(ZF_CPY_FINAL_STATS=" Yes " "$PATCHED/python" -c pass 2>&1 | grep -c "^  policy")
+  [ "$out" = 1 ] || { echo "ZF_CPY_FINAL_STATS=' Yes ' gave $out reports, want 1"; return 1; }
+  echo "ZF_CPY_FINAL_STATS=' Yes ': the report"
   ZF_BUDGET=lots "$PATCHED/python" -E -c pass || { echo "ZF_BUDGET=lots was read under -E"; return 1; }
   out=$(ZF_POLICY=legacy "$PATCHED/python" -E -c 'import sys; sys._debugmallocstats()' 2>&1 | grep "^  policy")
   if [[ $out != *"policy per-code"* ]]; then

@@ -32,8 +32,10 @@
  *
  * Both kits' zf_frames.c include it.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -44,7 +46,7 @@ static int every_code;           /* legacy or a trace: every code's frames, and 
  * first code's _PyZf_CodeMade reads it), so that the check inlined in
  * PyCode_New is one test, and only the first code makes a call. */
 int _PyZf_eager = -1;
-static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see wants_final_stats) */
+static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see read_final_stats) */
 static pid_t final_stats_pid;    /* the process it was set for */
 static int frames_uncounted;      /* frame blocks taken, not yet in the GC's count */
 
@@ -53,23 +55,50 @@ static int frames_uncounted;      /* frame blocks taken, not yet in the GC's cou
  * once, counts as one while it lives: a stray count of one.) */
 #define FRAME_BLOCK_MIN (sizeof(PyGC_Head) + sizeof(PyFrameObject) - sizeof(PyObject *))
 
-/* Under -E (and 3.9's -I) the interpreter ignores its PYTHON* variables:
- * the ZF_* ones too, the library's and the kit's own. */
-static int
-env_is_one(const char *name)
-{
-    const char *v = Py_IgnoreEnvironmentFlag ? NULL : getenv(name);
-    return v != NULL && strcmp(v, "1") == 0;
-}
-
 /* A ZF_* value the library refuses is the user's mistake, not the
  * program's: said on stderr, and the interpreter exits with status 1
  * (Py_FatalError would abort and dump core). */
 static void
-config_error(void)
+config_error(const char *message)
 {
-    fprintf(stderr, "zombie-frames: %s\n", zf_last_error());
+    fprintf(stderr, "zombie-frames: %s\n", message);
     exit(1);
+}
+
+/* One of the kit's own switches, ZF_CPY_*: on or off, in the words the
+ * library's ZF_DEBUG takes (any case, blanks around ignored); any other
+ * value is config_error's. Under -E (and 3.9's -I) the interpreter ignores
+ * its PYTHON* variables: the ZF_* ones too, the library's and the kit's. */
+static int
+env_switch(const char *name)
+{
+    static const char *const words[] = {"0", "no", "false", "off", "1", "yes", "true", "on"};
+    const char *v = Py_IgnoreEnvironmentFlag ? NULL : getenv(name);
+    char shown[41], message[160];
+    size_t len, i;
+    if (v == NULL) {
+        return 0;
+    }
+    v += strspn(v, " \t\n");
+    for (len = strlen(v); len > 0 && strchr(" \t\n", v[len - 1]) != NULL; len--) {
+    }
+    if (len == 0) {
+        return 0;
+    }
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strlen(words[i]) == len && strncasecmp(v, words[i], len) == 0) {
+            return i >= 4;
+        }
+    }
+    /* As the library quotes a value: one line, a control character as '?'. */
+    for (i = 0; i < len && i < sizeof(shown) - 1; i++) {
+        shown[i] = iscntrl((unsigned char)v[i]) ? '?' : v[i];
+    }
+    shown[i] = '\0';
+    snprintf(message, sizeof(message), "invalid %s=\"%s\": expected 1, yes, true, on, or 0, no, false, off",
+             name, shown);
+    config_error(message);
+    return 0;
 }
 
 /* ZF_CPY_FINAL_STATS=1 asks for the pool's report on stderr as the pool
@@ -83,7 +112,7 @@ static void
 read_final_stats(void)
 {
     if (final_stats < 0) {
-        final_stats = env_is_one("ZF_CPY_FINAL_STATS");
+        final_stats = env_switch("ZF_CPY_FINAL_STATS");
         if (final_stats) {
             final_stats_pid = getpid();
             (void)unsetenv("ZF_CPY_FINAL_STATS");
@@ -140,7 +169,7 @@ get_pool(void)
     read_final_stats();
     zf_config_default(&cfg);
     if (!Py_IgnoreEnvironmentFlag && zf_config_from_env(&cfg) < 0) {
-        config_error();
+        config_error(zf_last_error());
     }
     cfg.alloc = heap_alloc;
     cfg.dealloc = heap_dealloc;
@@ -150,7 +179,7 @@ get_pool(void)
     every_code = cfg.policy == ZF_POLICY_LEGACY || cfg.trace_path != NULL;
     pool = zf_pool_new(&cfg);
     if (pool == NULL) {
-        config_error();   /* or out of memory, which the message says */
+        config_error(zf_last_error());   /* or out of memory, which the message says */
     }
     zf_set_error_handler(pool, on_misuse, NULL);
     return pool;
@@ -222,6 +251,7 @@ _PyZf_FrameNew(PyCodeObject *co, int *warm)
     }
     f = zf_frame_acquire_slow(zc, warm);   /* _PyZf_Zombie found none inline */
     if (f == NULL) {
+        frames_uncounted = 0;   /* no frame: nothing for the GC to count */
         return (PyFrameObject *)PyErr_NoMemory();
     }
     if (*warm) {
@@ -243,7 +273,7 @@ _PyZf_CodeMadeSlow(PyCodeObject *co)
 {
     read_final_stats();
     if (_PyZf_eager < 0) {
-        _PyZf_eager = env_is_one("ZF_CPY_EAGER");
+        _PyZf_eager = env_switch("ZF_CPY_EAGER");
     }
     if (_PyZf_eager) {
         (void)make_zf_code(co);   /* on failure, the first frame tries again */

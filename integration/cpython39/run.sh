@@ -26,6 +26,8 @@
 # made, module and class bodies too), ZF_CPY_FINAL_STATS=1 (the pool's
 # report on stderr as it closes at exit, from that process only: the glue
 # takes the variable out of the environment, so children stay silent).
+# The two switches take what ZF_DEBUG takes (1, yes, true, on; 0, no,
+# false, off); any other value exits with status 1, naming it.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
