@@ -279,6 +279,87 @@ static void test_overrun(void)
     finish(pool, &code, 1, &heap, &rep);
 }
 
+/* The 16 bytes before a frame are the pool's header, which sizes its
+ * block: a write there, as glue that forgot ZF_FLAG_FRAME_PREFIX would
+ * make, is reported at the release and repaired; while a zombie, it is a
+ * write after release. Nothing is ever sized by the written words (under
+ * ASan or valgrind, no access past a block). */
+static void test_underrun(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *code = zf_code_new(pool, 64);
+    unsigned char *f = zf_frame_acquire(code, NULL), *g;
+    int z = -1;
+
+    puts("write before the start of a frame");
+    memset(f - 16, 0x41, 8); /* the header's size words: a huge block now */
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_UNDERRUN);
+    CHECK(contains(rep.message, "write before the start of a frame: zf_frame_release: frame 0x"));
+    CHECK(contains(rep.message, "code #1 (64 bytes): the 16 bytes before it (the pool's header) were written"));
+    CHECK(zf_frame_acquire(code, &z) == f); /* repaired: a zombie as any other */
+    CHECK_EQ(z, 1);
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 1);
+    f[-16] ^= 0xFF; /* into the zombie's header */
+    g = zf_frame_acquire(code, &z);
+    CHECK_EQ(rep.calls, 2);
+    CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+    CHECK(contains(rep.message, "changed after its release; freed, not handed out"));
+    CHECK(g != NULL);
+    CHECK_EQ(z, 0);
+    zf_frame_release(code, g);
+    check_usable(code, 64, &rep);
+    finish(pool, &code, 1, &heap, &rep);
+}
+
+/* Zombies are linked through the word just before each frame: a write
+ * after release there must not lead the pool out of its own blocks. The
+ * list is cut where its link is wrong, and the frames under the cut leave
+ * the cache, not freed (nothing safe leads to them): here, the stack's
+ * second, which the test frees itself. */
+static void test_overwritten_link(void)
+{
+    static void *bogus[32];
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *code = zf_code_new(pool, 64);
+    unsigned char *f[3], *g[3];
+    int i;
+
+    puts("a zombie list's link overwritten");
+    for (i = 0; i < 3; i++)
+        f[i] = zf_frame_acquire(code, NULL);
+    for (i = 0; i < 3; i++)
+        zf_frame_release(code, f[i]); /* the slot, then a stack of two */
+    for (i = 0; i < 3; i++)
+        ((void **)f[i])[-1] = bogus + 8;
+    for (i = 0; i < 3; i++) {
+        g[i] = zf_frame_acquire(code, NULL);
+        CHECK(g[i] != NULL && (void *)g[i] != (void *)(bogus + 8));
+        memset(g[i], i, 64);
+    }
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+    CHECK(contains(rep.message, "a zombie list of code #1 (64 bytes)"));
+    CHECK(contains(rep.message, "leads out of the pool after 1 of its frames"));
+    CHECK(contains(rep.message, "1 frame under it left the cache, not freed"));
+    CHECK(g[0] == f[0] && g[1] == f[2]); /* the slot's, the stack's top, then a fresh one */
+    for (i = 0; i < 3; i++)
+        zf_frame_release(code, g[i]);
+    check_usable(code, 64, &rep);
+    zf_pool_free(pool);
+    zf_code_free(code);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(heap.blocks, 1); /* f[1], cut off: its block starts at its header */
+    heap_dealloc(&heap, f[1] - 16, (size_t)heap.bytes);
+    CHECK_EQ(heap.bytes, 0);
+}
+
 typedef struct Inside {
     ZfCode *code;
     void *frame;
@@ -570,7 +651,7 @@ static void test_default_handler(void)
     close(pipefd[0]);
     CHECK(waitpid(pid, &status, 0) == pid);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
-    CHECK(strncmp(line, "zombie-frames: double release: frame 0x", 39) == 0);
+    CHECK(strncmp(line, "zombie-frames: double release: zf_frame_release: frame 0x", 57) == 0);
     CHECK(strchr(line, '\n') == line + strlen(line) - 1); /* one line */
     CHECK(contains(line, "of code #1 (100 bytes) was released again"));
     CHECK(contains(line, "(no handler set: abort)\n"));
@@ -585,6 +666,8 @@ int main(void)
     test_foreign_pointer();
     test_write_after_release();
     test_overrun();
+    test_underrun();
+    test_overwritten_link();
     test_concurrent_use();
     test_many_threads_refused();
     test_freed_code();

@@ -160,6 +160,11 @@
 #define ZF_ERR_FREED_CODE 8
 
 /**
+ * The bytes just before a live frame (the pool's header) were written.
+ */
+#define ZF_ERR_UNDERRUN 9
+
+/**
  * `sizeof(ZfCodeHot)`: the header checks its own layout against it.
  */
 #define ZF_CODE_HOT_BYTES 32

@@ -184,12 +184,12 @@ impl Block {
     }
 
     /// The frame stacked under this one (see `Stack`).
-    fn next(self, at: Link) -> *mut u8 {
+    pub(crate) fn next(self, at: Link) -> *mut u8 {
         // SAFETY: a Block's link word is readable and aligned (see `link`).
         unsafe { *self.link(at) }
     }
 
-    fn set_next(self, at: Link, next: *mut u8) {
+    pub(crate) fn set_next(self, at: Link, next: *mut u8) {
         // SAFETY: as in `next`; only stacks write this word, and only
         // while the block is cached.
         unsafe { *self.link(at) = next }
@@ -257,6 +257,15 @@ impl<'a> Stack<'a> {
         })
     }
 
+    /// Ends the stack after its first `kept` blocks, whose links the
+    /// caller has checked (the rest leave it: see `Pool::vet_lists`).
+    pub fn keep(self, kept: u32) {
+        match kept.checked_sub(1).and_then(|n| self.iter().nth(n as usize)) {
+            Some(last) => last.set_next(self.at, core::ptr::null_mut()),
+            None => self.top.set(core::ptr::null_mut()),
+        }
+    }
+
     /// Covers this stack with every block of `other`, in their order, and
     /// empties `other`. Walks `other`, not this one.
     pub fn cover_with(self, other: Stack<'_>) {
@@ -294,6 +303,19 @@ impl List {
         let block = Stack::new(&self.head, at).pop()?;
         self.len.set(self.len.get() - 1);
         Some(block)
+    }
+
+    pub fn top(&self, at: Link) -> Option<Block> {
+        Stack::new(&self.head, at).iter().next()
+    }
+
+    /// Keeps the first `kept` blocks (see `Stack::keep`); returns how
+    /// many went.
+    pub fn keep(&self, at: Link, kept: u32) -> u32 {
+        Stack::new(&self.head, at).keep(kept);
+        let lost = self.len.get() - kept;
+        self.len.set(kept);
+        lost
     }
 }
 
@@ -371,7 +393,8 @@ impl Heap {
     /// the tests' shorthand for `alloc` and `block_at`.
     #[cfg(test)]
     pub fn new_block(&self, frame_bytes: usize) -> Result<Block, Error> {
-        let too_big = Error::FrameBytes { asked: frame_bytes, min: 1, max: ZF_MAX_FRAME_BYTES };
+        let too_big =
+            Error::FrameBytes { function: "zf_code_new", asked: frame_bytes, min: 1, max: ZF_MAX_FRAME_BYTES };
         let bytes = self.layout.block_bytes(frame_bytes).ok_or(too_big)?;
         Ok(self.block_at(self.alloc(bytes, "a frame")?, frame_bytes, bytes))
     }
@@ -404,6 +427,26 @@ impl Heap {
         let header = unsafe { block.0.as_ptr().sub(self.layout.lead) }.cast::<Header>();
         // SAFETY: written by `block_at`; it lives as long as the block.
         unsafe { &*header }
+    }
+
+    /// A headered block's size words, capacity then bytes, as its header
+    /// holds them now: a debug pool checks them against its record (the
+    /// caller may have written over them, just before its frame).
+    pub(crate) fn size_words(&self, block: Block) -> (u32, u32) {
+        let h = self.header(block);
+        (h.capacity, h.bytes)
+    }
+
+    /// Writes back the size words `block_at` gave the block.
+    pub(crate) fn restore_size_words(&self, block: Block, (capacity, bytes): (u32, u32)) {
+        debug_assert!(self.layout.headered);
+        // SAFETY: as in `header`; the pool holds the block, and no reference
+        // to its header is alive.
+        let header = unsafe { block.0.as_ptr().sub(self.layout.lead) }.cast::<Header>();
+        // SAFETY: the header's first two fields, in the block.
+        unsafe { (*header).capacity = capacity };
+        // SAFETY: as above.
+        unsafe { (*header).bytes = bytes };
     }
 
     /// The largest frame `block` can hold, the prefix included: its

@@ -472,6 +472,35 @@ impl Code {
         idle
     }
 
+    /// Where its zombies' links sit.
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    /// Its stacks' tops, hot then cold, each with how many zombies the
+    /// code counts in it (what a debug pool checks their links by).
+    pub fn stacks(&self) -> [(Option<Block>, u32); 2] {
+        let in_slot = self.state().slot_zombie().is_some() as u32;
+        let hot = self.len() - in_slot - self.cold_len.get();
+        [(self.stack().iter().next(), hot), (self.cold().iter().next(), self.cold_len.get())]
+    }
+
+    /// Keeps the first `kept` zombies of the hot (or the cold) stack and
+    /// lets the rest go, with their slots, unfreed: a debug pool found a
+    /// link under them overwritten (`Pool::vet_lists`). Returns how many
+    /// went.
+    pub fn cut(&self, cold: bool, kept: u32) -> u32 {
+        let len = self.stacks()[cold as usize].1;
+        let stack = if cold { self.cold() } else { self.stack() };
+        stack.keep(kept);
+        let lost = len - kept;
+        if cold {
+            self.cold_len.set(kept);
+        }
+        self.slots.set(self.slots.get() - lost);
+        lost
+    }
+
     /// At a sweep: every zombie becomes cold.
     pub fn cool_down(&self) {
         let s = self.state();

@@ -40,6 +40,8 @@ pub const ZF_ERR_CONCURRENT_USE: c_int = 6;
 pub const ZF_ERR_LEAK: c_int = 7;
 /// A code was used after `zf_code_free`: freed again, or a frame acquired on it.
 pub const ZF_ERR_FREED_CODE: c_int = 8;
+/// The bytes just before a live frame (the pool's header) were written.
+pub const ZF_ERR_UNDERRUN: c_int = 9;
 
 /// Receives a misuse report. When it returns, the library goes on safely.
 pub type ZfErrorHandler = Option<unsafe extern "C" fn(ctx: *mut c_void, kind: c_int, message: *const c_char)>;
@@ -54,6 +56,7 @@ pub fn kind_name(kind: c_int) -> &'static str {
         ZF_ERR_CONCURRENT_USE => "concurrent use",
         ZF_ERR_LEAK => "leak",
         ZF_ERR_FREED_CODE => "use of a freed code",
+        ZF_ERR_UNDERRUN => "write before the start of a frame",
         _ => "misuse",
     }
 }
@@ -124,18 +127,28 @@ pub(crate) struct Entry {
     pub(crate) live: bool,
     /// A zombie's checksum, taken at its release.
     pub(crate) sum: u64,
+    /// Its block's size words (`Heap::size_words`) as the pool made them:
+    /// the checks size the frame by these, never by the header's words,
+    /// which sit just before the frame, in reach of a stray write.
+    pub(crate) size: (u32, u32),
 }
 
 impl Default for Entry {
     fn default() -> Entry {
-        Entry { code: NonNull::dangling(), id: 0, bytes: 0, live: false, sum: 0 }
+        Entry { code: NonNull::dangling(), id: 0, bytes: 0, live: false, sum: 0, size: (0, 0) }
     }
 }
 
 impl Entry {
-    pub(crate) fn live(code: &Code) -> Entry {
+    /// A frame handed out to `code` in a block of these size words.
+    pub(crate) fn live(code: &Code, size: (u32, u32)) -> Entry {
         let bytes = user_bytes(code) as u32; // at most ZF_MAX_FRAME_BYTES
-        Entry { code: NonNull::from(code), id: code.id, bytes, live: true, sum: 0 }
+        Entry { code: NonNull::from(code), id: code.id, bytes, live: true, sum: 0, size }
+    }
+
+    /// The frame bytes its block holds, the prefix included.
+    pub(crate) fn capacity(&self) -> usize {
+        self.size.0 as usize
     }
 
     pub(crate) fn who(&self) -> String {
@@ -195,15 +208,15 @@ impl Record {
 }
 
 /// Where a block's frame starts (its prefix's first byte), and the bytes
-/// it holds from there (a debug pool's blocks have a header saying so).
-pub(crate) fn frame_span(heap: &Heap, block: Block) -> (*mut u8, usize) {
+/// it holds from there, for a block of `capacity` (`Entry::capacity`).
+pub(crate) fn frame_span(heap: &Heap, block: Block, capacity: usize) -> (*mut u8, usize) {
     // A debug pool is watched: its blocks always carry their size, and
     // their link (`Layout::link`), outside the span.
     debug_assert!(heap.layout.headered());
     let prefix = heap.layout.prefix();
     // SAFETY: the prefix is part of the block, before the frame pointer.
     let start = unsafe { block.frame().as_ptr().sub(prefix) };
-    (start, heap.capacity(block, 0).next_multiple_of(ALIGN))
+    (start, capacity.next_multiple_of(ALIGN))
 }
 
 /// A checksum of every frame byte of a block, its prefix and guard
@@ -211,8 +224,8 @@ pub(crate) fn frame_span(heap: &Heap, block: Block) -> (*mut u8, usize) {
 /// the frame: `Layout::link`): 64-bit words, multiply and rotate. It
 /// needs nothing but the block.
 #[inline(never)]
-pub(crate) fn checksum(heap: &Heap, block: Block) -> u64 {
-    let (start, span) = frame_span(heap, block);
+pub(crate) fn checksum(heap: &Heap, block: Block, capacity: usize) -> u64 {
+    let (start, span) = frame_span(heap, block, capacity);
     // SAFETY: the block holds `span` frame bytes from `start`, all
     // initialised (fresh frames are filled, guards too) and ours while it
     // is a zombie.
@@ -228,13 +241,14 @@ pub(crate) fn checksum(heap: &Heap, block: Block) -> u64 {
     h
 }
 
-/// The guard of a block handed out for `code`: its user bytes' end to the block's end.
+/// The guard of a block of `capacity` handed out for `code`: its user
+/// bytes' end to the block's end.
 ///
 /// # Safety
 /// The block's bytes are the pool's for `'a` (a frame being handed out or
 /// taken back), and nothing else refers to them meanwhile.
-pub(crate) unsafe fn guard<'a>(heap: &Heap, block: Block, code: &Code) -> &'a mut [u8] {
-    let (frame, end) = frame_span(heap, block);
+pub(crate) unsafe fn guard<'a>(heap: &Heap, block: Block, code: &Code, capacity: usize) -> &'a mut [u8] {
+    let (frame, end) = frame_span(heap, block, capacity);
     let start = user_bytes(code);
     // SAFETY: `start` < `end`, and the block holds `end` frame bytes (it
     // was made for at least this code's padded size).

@@ -12,8 +12,9 @@ pub enum Error {
     Config { field: &'static str, why: String },
     /// A `ZF_*` environment variable holds something it cannot mean.
     Env { var: &'static str, value: String, expected: &'static str },
-    /// `zf_code_new` was asked for a frame size it refuses.
-    FrameBytes { asked: usize, min: usize, max: usize },
+    /// `function` (`zf_code_new` or `zf_code_new_with_hot`) was asked for
+    /// a frame size it refuses.
+    FrameBytes { function: &'static str, asked: usize, min: usize, max: usize },
     /// The allocator (malloc or the hook) returned NULL.
     OutOfMemory { what: &'static str, bytes: usize },
     /// The alloc hook returned memory that is not aligned to 16.
@@ -30,6 +31,15 @@ impl Error {
     pub fn env(var: &'static str, value: String, expected: &'static str) -> Error {
         Error::Env { var, value, expected }
     }
+
+    /// The error as `function` reports it (a frame size refused by
+    /// `zf_code_new`'s work, on behalf of another entry).
+    pub fn called_from(self, function: &'static str) -> Error {
+        match self {
+            Error::FrameBytes { asked, min, max, .. } => Error::FrameBytes { function, asked, min, max },
+            e => e,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -43,9 +53,9 @@ impl fmt::Display for Error {
                 value.chars().try_for_each(|c| f.write_char(if c.is_control() { '?' } else { c }))?;
                 write!(f, "\": expected {expected}")
             }
-            Error::FrameBytes { asked, min, max } => {
+            Error::FrameBytes { function, asked, min, max } => {
                 let why = if *min > 1 { " (a frame holds its ZF_FLAG_FRAME_PREFIX prefix)" } else { "" };
-                write!(f, "zf_code_new: frame_bytes {asked} is out of range: expected {min} to {max} (ZF_MAX_FRAME_BYTES){why}")
+                write!(f, "{function}: frame_bytes {asked} is out of range: expected {min} to {max} (ZF_MAX_FRAME_BYTES){why}")
             }
             Error::OutOfMemory { what, bytes } => {
                 write!(f, "out of memory: could not allocate {bytes} bytes for {what}")

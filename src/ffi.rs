@@ -214,7 +214,7 @@ pub unsafe extern "C" fn zf_code_new_with_hot(
             unsafe { c.attach_hot(hot) };
             code.as_ptr().cast()
         }
-        Err(e) => fail(e, ptr::null_mut()),
+        Err(e) => fail(e.called_from("zf_code_new_with_hot"), ptr::null_mut()),
     }
 }
 

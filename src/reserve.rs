@@ -83,7 +83,25 @@ impl Reserve {
     }
 
     /// The smallest class that holds a frame, if any.
-    fn lowest(&self) -> Option<usize> {
+    /// List `i`'s top, with its length (what a debug pool checks its link
+    /// by).
+    pub fn top(&self, i: usize) -> (Option<Block>, u32) {
+        let list = &self.classes[i];
+        (list.top(self.at), list.len())
+    }
+
+    /// Keeps list `i`'s first `kept` frames and lets the rest go,
+    /// unfreed: a debug pool found a link under them overwritten
+    /// (`Pool::vet_lists`).
+    pub fn keep(&self, i: usize, kept: u32) {
+        let lost = self.classes[i].keep(self.at, kept);
+        self.len.set(self.len.get() - lost);
+        if kept == 0 {
+            self.mark(i, false);
+        }
+    }
+
+    pub fn lowest(&self) -> Option<usize> {
         let (w, word) = self.occupied.iter().enumerate().find(|(_, w)| w.get() != 0)?;
         Some(w * 64 + word.get().trailing_zeros() as usize)
     }

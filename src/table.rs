@@ -44,10 +44,16 @@ impl<V: Copy + Default> FrameTable<V> {
 
     /// Makes room for one more frame, so that `set` cannot fail.
     pub fn reserve(&self) -> Result<(), Error> {
-        if (self.len.get() + 1) * 2 <= self.cap.get() {
+        self.reserve_for(self.len.get() + 1)
+    }
+
+    /// Makes room for `n` entries in all, so that `set` cannot fail until
+    /// there are that many.
+    pub fn reserve_for(&self, n: usize) -> Result<(), Error> {
+        if n * 2 <= self.cap.get() {
             return Ok(());
         }
-        let cap = (self.cap.get() * 2).max(64);
+        let cap = (n * 2).next_power_of_two().max(64);
         let bytes =
             cap.checked_mul(size_of::<Slot<V>>()).ok_or(Error::OutOfMemory { what: self.what, bytes: usize::MAX })?;
         let fresh = self.heap.alloc(bytes, self.what)?.cast::<Slot<V>>();

@@ -221,3 +221,59 @@ fn every_allocation_can_fail_in_debug_mode() {
     let cfg = ZfConfig { per_code_max: 2, budget_bytes: 4096, flags: ZF_FLAG_DEBUG, ..ZfConfig::default() };
     sweep("debug", cfg);
 }
+
+static FREED_CODE_REPORTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+unsafe extern "C" fn count_freed_code(_: *mut c_void, kind: c_int, message: *const std::ffi::c_char) {
+    // SAFETY: the library passes a NUL-terminated message.
+    let message = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+    assert_eq!(kind, ZF_ERR_FREED_CODE, "unexpected report: {message}");
+    FREED_CODE_REPORTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A debug pool keeps a freed code's struct whatever memory is left, so
+/// that freeing it again is reported, never a use after free: the room to
+/// keep it is taken when the code is made (once, it was taken at the free,
+/// and without it the struct went, and its memory to the next code).
+#[test]
+fn a_code_freed_twice_is_reported_when_memory_runs_out() {
+    for n in 1..=12 {
+        let mut f = Faulty { fail_at: n, ..Faulty::default() };
+        let cfg = ZfConfig {
+            flags: ZF_FLAG_DEBUG,
+            alloc: Some(faulty_alloc),
+            dealloc: Some(faulty_dealloc),
+            alloc_ctx: (&mut f as *mut Faulty).cast(),
+            ..ZfConfig::default()
+        };
+        FREED_CODE_REPORTS.store(0, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: a whole config; the handles are used as the header says
+        // (but for the second free, debug mode's to report).
+        unsafe {
+            let pool = zf_pool_new(&cfg);
+            if pool.is_null() {
+                continue;
+            }
+            zf_set_error_handler(pool, Some(count_freed_code), null_mut());
+            let code = zf_code_new(pool, 64);
+            if code.is_null() {
+                assert_oom_message("zf_code_new");
+                zf_pool_free(pool);
+                continue;
+            }
+            let frame = zf_frame_acquire(code, null_mut());
+            if !frame.is_null() {
+                zf_frame_release(code, frame);
+            }
+            zf_code_free(code);
+            let other = zf_code_new(pool, 64);
+            assert_ne!(other, code, "allocation {n} fails: a freed code's struct was made anew");
+            zf_code_free(code);
+            assert_eq!(FREED_CODE_REPORTS.load(std::sync::atomic::Ordering::Relaxed), 1, "allocation {n} fails");
+            zf_code_free(other);
+            zf_pool_free(pool);
+        }
+        assert!(f.failed > 0 || f.calls < n, "allocation {n}: failed");
+        assert_eq!((f.blocks_out, f.bytes_out), (0, 0), "allocation {n} fails: leaked");
+    }
+}

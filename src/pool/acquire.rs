@@ -248,6 +248,7 @@ impl Pool {
     }
 
     fn take_reserve_block(&self, code: &Code) -> Option<Block> {
+        self.vet_reserve(|| Some(code.class));
         let block = self.reserve.take(code.class)?;
         self.aging.note_reserve(self.reserve.len());
         self.uncount_cached(self.heap.bytes(block, code.bytes()));

@@ -4,7 +4,7 @@
 //! for its thread (`claim`).
 
 use super::{Failed, Pool};
-use crate::block::Block;
+use crate::block::{Block, Link, HEADER_BYTES};
 use crate::code::Code;
 use crate::debug::*;
 use crate::error::Error;
@@ -79,19 +79,23 @@ impl Pool {
         }
         let got = self.record.frames.reserve().map_err(|e| self.fail(e)).and_then(|()| {
             self.drop_corrupt_zombies(code);
+            self.vet_lists(code, 1);
             self.acquire_unchecked(code)
         });
         if let Ok((frame, hit)) = got {
-            self.record.frames.set(frame.as_ptr() as usize, Entry::live(code));
             // SAFETY: a frame just handed out, so a block of ours.
             let block = unsafe { Block::from_frame(frame) };
+            // Just made, or checked as a zombie: its size words are the pool's.
+            let entry = Entry::live(code, self.heap.size_words(block));
+            self.record.frames.set(frame.as_ptr() as usize, entry);
             if !hit {
                 // Like PYTHONMALLOC=debug: no byte a checksum reads is ever uninitialised.
+                let start = frame_span(&self.heap, block, entry.capacity()).0;
                 // SAFETY: a frame just handed out, of at least this many bytes.
-                unsafe { frame_span(&self.heap, block).0.write_bytes(CLEAN_BYTE, user_bytes(code)) };
+                unsafe { start.write_bytes(CLEAN_BYTE, user_bytes(code)) };
             }
             // SAFETY: the caller gets the frame only when this returns.
-            unsafe { guard(&self.heap, block, code) }.fill(GUARD_BYTE);
+            unsafe { guard(&self.heap, block, code, entry.capacity()) }.fill(GUARD_BYTE);
         }
         self.record.leave();
         got
@@ -108,16 +112,105 @@ impl Pool {
         }
     }
 
-    /// Whether a zombie's bytes changed since its release; reports it.
+    /// Whether a zombie's bytes, or its header's size words, changed
+    /// since its release; reports it, and puts the size words back so
+    /// that it can be freed. (Every zombie a list leads to is in the
+    /// record: `vet_lists`.)
     pub(crate) fn corrupt_zombie(&self, block: Block) -> bool {
         let frame = block.frame();
         let Some(e) = self.record.frames.get(frame.as_ptr() as usize).filter(|e| !e.live) else { return false };
-        if checksum(&self.heap, block) == e.sum {
+        let sized = self.heap.size_words(block) == e.size;
+        if sized && checksum(&self.heap, block, e.capacity()) == e.sum {
             return false;
         }
+        self.heap.restore_size_words(block, e.size);
         let msg = format!("frame {frame:p} of {}: its bytes changed after its release; freed, not handed out", e.who());
         self.report(ZF_ERR_WRITE_AFTER_RELEASE, &msg);
         true
+    }
+
+    /// A debug pool's check of the links a pop or a walk of `code`'s
+    /// stacks follows next (`depth`: 1 for a pop, u32::MAX for a walk):
+    /// see `vet_list`. Plain pools: nothing.
+    #[inline]
+    pub(crate) fn vet_lists(&self, code: &Code, depth: u32) {
+        if self.cfg.debug() {
+            self.vet_code_lists(code, depth);
+        }
+    }
+
+    #[cold]
+    fn vet_code_lists(&self, code: &Code, depth: u32) {
+        self.sync(code);
+        for (cold, (top, len)) in code.stacks().into_iter().enumerate() {
+            let kept = self.vet_list(top, len, code.link(), Some(code), depth);
+            if kept < len {
+                let before = code.slots();
+                let lost = code.cut(cold == 1, kept);
+                self.note_slots(code, before);
+                self.report_cut(top, kept, lost, &describe(code));
+            }
+        }
+    }
+
+    /// `vet_lists` for the reserve's list that `list` names (worked out
+    /// in a debug pool alone), which a pop takes from next.
+    #[inline]
+    pub(crate) fn vet_reserve(&self, list: impl FnOnce() -> Option<usize>) {
+        if self.cfg.debug() {
+            if let Some(i) = list() {
+                self.vet_reserve_list(i);
+            }
+        }
+    }
+
+    #[cold]
+    fn vet_reserve_list(&self, i: usize) {
+        let (top, len) = self.reserve.top(i);
+        let kept = self.vet_list(top, len, self.heap.layout.link(), None, 1);
+        if kept < len {
+            self.reserve.keep(i, kept);
+            self.report_cut(top, kept, len - kept, "the reserve");
+        }
+    }
+
+    /// A debug pool's lists link their zombies through the words just
+    /// before the frames, where a stray write after a release reaches
+    /// them; a pop through an overwritten link would hand out, or free,
+    /// what is not the pool's. So the links are checked before they are
+    /// followed: down to `depth` links from `top`, each block must be a
+    /// zombie the record holds (of `owner`, for a code's stacks), and the
+    /// `len`-th, as its owner counts them, the last. Returns how many
+    /// blocks from the top are sound (`len`: all).
+    fn vet_list(&self, top: Option<Block>, len: u32, link: Link, owner: Option<&Code>, depth: u32) -> u32 {
+        let zombie = |frame: *mut u8| {
+            let entry = self.record.frames.get(frame as usize).filter(|e| !e.live);
+            entry.is_some_and(|e| owner.is_none_or(|c| e.code == NonNull::from(c)))
+        };
+        let mut at = top.map_or(core::ptr::null_mut(), |b| b.frame().as_ptr());
+        for sound in 0..len {
+            let Some(frame) = NonNull::new(at).filter(|f| zombie(f.as_ptr())) else { return sound };
+            // SAFETY: a zombie of ours (the record holds it).
+            let next = unsafe { Block::from_frame(frame) }.next(link);
+            match sound + 1 {
+                n if n == len => return if next.is_null() { len } else { n },
+                n if n > depth => return len,
+                _ => at = next,
+            }
+        }
+        0
+    }
+
+    /// Reports a list cut after its first `kept` blocks.
+    #[cold]
+    fn report_cut(&self, top: Option<Block>, kept: u32, lost: u32, whose: &str) {
+        let top = top.map_or(core::ptr::null_mut(), |b| b.frame().as_ptr());
+        let msg = format!(
+            "a zombie list of {whose} (top {top:p}) leads out of the pool after {kept} of its frames: a link \
+             (the word before a frame) was overwritten after a release; {} under it left the cache, not freed",
+            crate::stats::counted(lost as u64, "frame")
+        );
+        self.report(ZF_ERR_WRITE_AFTER_RELEASE, &msg);
     }
 
     /// `release` in debug mode. A pointer that is not a live frame of this
@@ -162,15 +255,17 @@ impl Pool {
             return None;
         };
         if !entry.live {
-            let msg =
-                format!("frame {frame:p} of {} was released again (it is a zombie already); ignored", entry.who());
+            let msg = format!(
+                "{function}: frame {frame:p} of {} was released again (it is a zombie already); ignored",
+                entry.who()
+            );
             self.report(ZF_ERR_DOUBLE_RELEASE, &msg);
             return None;
         }
         let owner = code_ref(&entry);
         if !core::ptr::eq(owner, code) {
             let msg = format!(
-                "frame {frame:p} of {} was released to {}; released to its own code instead",
+                "{function}: frame {frame:p} of {} was released to {}; released to its own code instead",
                 describe(owner),
                 describe(code)
             );
@@ -178,16 +273,26 @@ impl Pool {
         }
         // SAFETY: a live frame of ours.
         let block = unsafe { Block::from_frame(frame) };
-        // SAFETY: the caller gave the frame back; the pool has it now.
-        if let Some(at) = unsafe { guard(&self.heap, block, owner) }.iter().position(|&b| b != GUARD_BYTE) {
+        if self.heap.size_words(block) != entry.size {
+            self.heap.restore_size_words(block, entry.size);
             let msg = format!(
-                "frame {frame:p} of {}: byte {} (past its end) was written",
+                "{function}: frame {frame:p} of {}: the {} bytes before it (the pool's header) were written; repaired",
+                describe(owner),
+                HEADER_BYTES
+            );
+            self.report(ZF_ERR_UNDERRUN, &msg);
+        }
+        let capacity = entry.capacity();
+        // SAFETY: the caller gave the frame back; the pool has it now.
+        if let Some(at) = unsafe { guard(&self.heap, block, owner, capacity) }.iter().position(|&b| b != GUARD_BYTE) {
+            let msg = format!(
+                "{function}: frame {frame:p} of {}: byte {} (past its end) was written",
                 describe(owner),
                 user_bytes(owner) + at
             );
             self.report(ZF_ERR_OVERRUN, &msg);
         }
-        self.record.frames.set(addr, Entry { live: false, sum: checksum(&self.heap, block), ..entry });
+        self.record.frames.set(addr, Entry { live: false, sum: checksum(&self.heap, block, capacity), ..entry });
         Some(entry.code)
     }
 

@@ -12,6 +12,7 @@ impl Pool {
     /// Takes one zombie of `code` out of the cache, with its slot.
     #[inline(always)]
     pub(crate) fn drop_zombie(&self, code: &Code, coldest_first: bool) -> Option<Block> {
+        self.vet_lists(code, 1);
         let block = code.remove(coldest_first)?;
         self.note_slots(code, code.slots() + 1);
         self.uncount_cached(self.heap.bytes(block, code.bytes()));
@@ -44,6 +45,7 @@ impl Pool {
     pub(crate) fn drain_reserve(&self, count: u32) -> u64 {
         let mut freed = 0;
         for _ in 0..count {
+            self.vet_reserve(|| self.reserve.lowest());
             let Some((class, block)) = self.reserve.pop() else { break };
             let bytes = self.heap.bytes(block, class_bytes(class));
             self.uncount_cached(bytes);

@@ -102,6 +102,11 @@ impl Pool {
     pub fn new_code(&self, frame_bytes: usize) -> Result<NonNull<Code>, Error> {
         let shape = self.shape(frame_bytes)?;
         let id = self.counters.codes_created.get() + 1;
+        if self.cfg.debug() {
+            // Room to keep its struct when it dies: without it, a code
+            // freed twice could go unseen (`keep_dead_code`).
+            self.record.dead_codes.reserve_for(id as usize)?;
+        }
         let (pool, limit) = (PoolLink(NonNull::from(self).cast()), self.cfg.per_code_max);
         let code = Code::new(pool, id, shape, limit, self.watched, self.heap.layout.link());
         let code = match self.take_spare_code() {
@@ -142,7 +147,8 @@ impl Pool {
     fn new_shape(&self, frame_bytes: usize) -> Result<Shape, Error> {
         // A prefixed frame holds its prefix: the link is inside the frame.
         let min = self.heap.layout.prefix().max(1);
-        let out_of_range = || Error::FrameBytes { asked: frame_bytes, min, max: ZF_MAX_FRAME_BYTES };
+        let out_of_range =
+            || Error::FrameBytes { function: "zf_code_new", asked: frame_bytes, min, max: ZF_MAX_FRAME_BYTES };
         if frame_bytes < min || frame_bytes > ZF_MAX_FRAME_BYTES {
             return Err(out_of_range());
         }
@@ -290,9 +296,10 @@ impl Pool {
     }
 
     /// A debug pool keeps a dead code's struct while it is open
-    /// (`Record::dead_codes`). False when it is not kept.
+    /// (`Record::dead_codes`, which has room for every code the pool made:
+    /// `new_code`). False when it is not kept.
     fn keep_dead_code(&self, code: NonNull<Code>) -> bool {
-        let keep = self.cfg.debug() && !self.closed.get() && self.record.dead_codes.reserve().is_ok();
+        let keep = self.cfg.debug() && !self.closed.get();
         if keep {
             self.record.dead_codes.set(code.as_ptr() as usize, ());
         }

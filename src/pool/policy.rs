@@ -182,6 +182,7 @@ impl Pool {
                     self.counters.aged_frees.add(1);
                 }
             }
+            self.vet_lists(code, u32::MAX);
             code.cool_down();
         }
         self.counters.sweeps.add(1);
@@ -211,6 +212,7 @@ impl Pool {
                     freed += bytes;
                 }
             }
+            self.vet_lists(code, u32::MAX);
             code.cool_down();
         }
         self.counters.sweeps.add(1);
