@@ -162,8 +162,9 @@ pub(crate) struct Record {
     pub(crate) frames: FrameTable<Entry>,
     /// Structs of freed codes with no live frame left, kept while the pool
     /// is open: their handles stay readable, so a second `zf_code_free`
-    /// or an acquire on one is reported, not a use after free.
-    pub(crate) dead_codes: FrameTable<()>,
+    /// or an acquire on one is reported, not a use after free. A list
+    /// through their `next` (`Pool::keep_dead_code`).
+    pub(crate) dead_codes: Cell<Option<NonNull<Code>>>,
     /// The thread inside the pool (its pthread_self), or 0.
     owner: AtomicUsize,
     /// How deep the owner is inside (a handler or hook may call back in);
@@ -175,7 +176,7 @@ impl Record {
     pub fn new(heap: Heap) -> Record {
         Record {
             frames: FrameTable::new(heap, "the debug record of frames"),
-            dead_codes: FrameTable::new(heap, "the debug record of freed codes"),
+            dead_codes: Cell::new(None),
             owner: AtomicUsize::new(0),
             depth: Cell::new(0),
         }

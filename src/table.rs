@@ -44,16 +44,10 @@ impl<V: Copy + Default> FrameTable<V> {
 
     /// Makes room for one more frame, so that `set` cannot fail.
     pub fn reserve(&self) -> Result<(), Error> {
-        self.reserve_for(self.len.get() + 1)
-    }
-
-    /// Makes room for `n` entries in all, so that `set` cannot fail until
-    /// there are that many.
-    pub fn reserve_for(&self, n: usize) -> Result<(), Error> {
-        if n * 2 <= self.cap.get() {
+        if (self.len.get() + 1) * 2 <= self.cap.get() {
             return Ok(());
         }
-        let cap = (n * 2).next_power_of_two().max(64);
+        let cap = (self.cap.get() * 2).max(64);
         let bytes =
             cap.checked_mul(size_of::<Slot<V>>()).ok_or(Error::OutOfMemory { what: self.what, bytes: usize::MAX })?;
         let fresh = self.heap.alloc(bytes, self.what)?.cast::<Slot<V>>();
@@ -141,17 +135,6 @@ impl<V: Copy + Default> FrameTable<V> {
         slots[hole].set((0, V::default()));
         self.len.set(self.len.get() - 1);
         Some(value)
-    }
-
-    /// Empties the table, handing each address and value to `f`.
-    pub fn drain(&self, mut f: impl FnMut(usize, V)) {
-        for slot in self.slots() {
-            let (at, value) = slot.replace((0, V::default()));
-            if at != 0 {
-                f(at, value);
-            }
-        }
-        self.len.set(0);
     }
 
     /// Every frame and its value, in no particular order.

@@ -229,26 +229,28 @@ impl Pool {
     /// a call of its own cost a reserve hit 9 instructions.
     #[inline(always)]
     fn take_reserve(&self, code: &Code) -> Option<Block> {
-        let block = self.take_reserve_block(code)?;
         if self.cfg.debug() {
-            return self.vetted_reserve(code, block);
+            return self.vetted_reserve(code);
         }
-        Some(block)
+        self.take_reserve_block(code)
     }
 
-    /// A debug pool's `take_reserve`: `block`, else the next frame whose
-    /// bytes are as they retired (the others are freed).
+    /// A debug pool's `take_reserve`: the next frame whose bytes are as
+    /// they retired (the others are freed), taken through checked links.
     #[cold]
-    fn vetted_reserve(&self, code: &Code, mut block: Block) -> Option<Block> {
-        while self.corrupt_zombie(block) {
+    fn vetted_reserve(&self, code: &Code) -> Option<Block> {
+        loop {
+            self.vet_reserve(code.class);
+            let block = self.take_reserve_block(code)?;
+            if !self.corrupt_zombie(block) {
+                return Some(block);
+            }
             self.free_block(block, self.heap.bytes(block, code.bytes()));
-            block = self.take_reserve_block(code)?;
         }
-        Some(block)
     }
 
+    #[inline(always)]
     fn take_reserve_block(&self, code: &Code) -> Option<Block> {
-        self.vet_reserve(|| Some(code.class));
         let block = self.reserve.take(code.class)?;
         self.aging.note_reserve(self.reserve.len());
         self.uncount_cached(self.heap.bytes(block, code.bytes()));

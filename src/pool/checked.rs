@@ -132,7 +132,7 @@ impl Pool {
     /// A debug pool's check of the links a pop or a walk of `code`'s
     /// stacks follows next (`depth`: 1 for a pop, u32::MAX for a walk):
     /// see `vet_list`. Plain pools: nothing.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn vet_lists(&self, code: &Code, depth: u32) {
         if self.cfg.debug() {
             self.vet_code_lists(code, depth);
@@ -140,6 +140,7 @@ impl Pool {
     }
 
     #[cold]
+    #[inline(never)]
     fn vet_code_lists(&self, code: &Code, depth: u32) {
         self.sync(code);
         for (cold, (top, len)) in code.stacks().into_iter().enumerate() {
@@ -153,19 +154,11 @@ impl Pool {
         }
     }
 
-    /// `vet_lists` for the reserve's list that `list` names (worked out
-    /// in a debug pool alone), which a pop takes from next.
-    #[inline]
-    pub(crate) fn vet_reserve(&self, list: impl FnOnce() -> Option<usize>) {
-        if self.cfg.debug() {
-            if let Some(i) = list() {
-                self.vet_reserve_list(i);
-            }
-        }
-    }
-
+    /// `vet_lists` for the reserve's list `i`, which a pop takes from
+    /// next (a debug pool's: the caller tests the flag).
     #[cold]
-    fn vet_reserve_list(&self, i: usize) {
+    #[inline(never)]
+    pub(crate) fn vet_reserve(&self, i: usize) {
         let (top, len) = self.reserve.top(i);
         let kept = self.vet_list(top, len, self.heap.layout.link(), None, 1);
         if kept < len {

@@ -102,11 +102,6 @@ impl Pool {
     pub fn new_code(&self, frame_bytes: usize) -> Result<NonNull<Code>, Error> {
         let shape = self.shape(frame_bytes)?;
         let id = self.counters.codes_created.get() + 1;
-        if self.cfg.debug() {
-            // Room to keep its struct when it dies: without it, a code
-            // freed twice could go unseen (`keep_dead_code`).
-            self.record.dead_codes.reserve_for(id as usize)?;
-        }
         let (pool, limit) = (PoolLink(NonNull::from(self).cast()), self.cfg.per_code_max);
         let code = Code::new(pool, id, shape, limit, self.watched, self.heap.layout.link());
         let code = match self.take_spare_code() {
@@ -285,23 +280,28 @@ impl Pool {
             // SAFETY: a spare struct, referred to by nothing else.
             unsafe { self.heap.unbox(code) };
         }
-        self.record.dead_codes.drain(|code, _| {
-            if let Some(code) = NonNull::new(code as *mut Code) {
-                // SAFETY: a dead code's struct (`keep_dead_code`), which
-                // only stale handles refer to: past zf_pool_free, using
-                // one is undefined.
-                unsafe { self.heap.unbox(code) };
-            }
-        });
+        let mut dead = self.record.dead_codes.take();
+        while let Some(code) = dead {
+            // SAFETY: a dead code's struct (`keep_dead_code`), which only
+            // stale handles refer to: past zf_pool_free, using one is
+            // undefined.
+            dead = unsafe { code.as_ref() }.next.get();
+            // SAFETY: as above.
+            unsafe { self.heap.unbox(code) };
+        }
     }
 
     /// A debug pool keeps a dead code's struct while it is open
-    /// (`Record::dead_codes`, which has room for every code the pool made:
-    /// `new_code`). False when it is not kept.
+    /// (`Record::dead_codes`, linked through the ring's `next`, as a dead
+    /// code is out of the ring: nothing to allocate, so nothing can fail
+    /// and let a second `zf_code_free` go unseen). False when it is not
+    /// kept.
     fn keep_dead_code(&self, code: NonNull<Code>) -> bool {
         let keep = self.cfg.debug() && !self.closed.get();
         if keep {
-            self.record.dead_codes.set(code.as_ptr() as usize, ());
+            // SAFETY: dead (freed, no live frame, out of the ring), so
+            // alive until `free_spare_codes`.
+            unsafe { code.as_ref() }.next.set(self.record.dead_codes.replace(Some(code)));
         }
         keep
     }
