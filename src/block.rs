@@ -258,7 +258,7 @@ impl<'a> Stack<'a> {
     }
 
     /// Ends the stack after its first `kept` blocks, whose links the
-    /// caller has checked (the rest leave it: see `Pool::vet_lists`).
+    /// caller has checked (the rest leave it: see `Pool::vet_list`).
     pub fn keep(self, kept: u32) {
         match kept.checked_sub(1).and_then(|n| self.iter().nth(n as usize)) {
             Some(last) => last.set_next(self.at, core::ptr::null_mut()),

@@ -487,7 +487,7 @@ impl Code {
 
     /// Keeps the first `kept` zombies of the hot (or the cold) stack and
     /// lets the rest go, with their slots, unfreed: a debug pool found a
-    /// link under them overwritten (`Pool::vet_lists`). Returns how many
+    /// link under them overwritten (`Pool::vet_list`). Returns how many
     /// went.
     pub fn cut(&self, cold: bool, kept: u32) -> u32 {
         let len = self.stacks()[cold as usize].1;

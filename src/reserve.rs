@@ -92,7 +92,7 @@ impl Reserve {
 
     /// Keeps list `i`'s first `kept` frames and lets the rest go,
     /// unfreed: a debug pool found a link under them overwritten
-    /// (`Pool::vet_lists`).
+    /// (`Pool::vet_list`).
     pub fn keep(&self, i: usize, kept: u32) {
         let lost = self.classes[i].keep(self.at, kept);
         self.len.set(self.len.get() - lost);

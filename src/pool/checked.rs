@@ -79,7 +79,7 @@ impl Pool {
         }
         let got = self.record.frames.reserve().map_err(|e| self.fail(e)).and_then(|()| {
             self.drop_corrupt_zombies(code);
-            self.vet_lists(code, 1);
+            self.vet_pop(code, false);
             self.acquire_unchecked(code)
         });
         if let Ok((frame, hit)) = got {
@@ -115,7 +115,7 @@ impl Pool {
     /// Whether a zombie's bytes, or its header's size words, changed
     /// since its release; reports it, and puts the size words back so
     /// that it can be freed. (Every zombie a list leads to is in the
-    /// record: `vet_lists`.)
+    /// record: `vet_list`.)
     pub(crate) fn corrupt_zombie(&self, block: Block) -> bool {
         let frame = block.frame();
         let Some(e) = self.record.frames.get(frame.as_ptr() as usize).filter(|e| !e.live) else { return false };
@@ -129,20 +129,29 @@ impl Pool {
         true
     }
 
-    /// A debug pool's check of the links a pop or a walk of `code`'s
-    /// stacks follows next (`depth`: 1 for a pop, u32::MAX for a walk):
-    /// see `vet_list`. Plain pools: nothing.
+    /// A debug pool's check of the links the next pop of one of `code`'s
+    /// zombies follows (`Code::remove`'s order): none, when it takes the
+    /// slot's. See `vet_list`. Plain pools: nothing.
     #[inline(always)]
-    pub(crate) fn vet_lists(&self, code: &Code, depth: u32) {
+    pub(crate) fn vet_pop(&self, code: &Code, coldest_first: bool) {
+        if self.cfg.debug() && (coldest_first || code.state().slot_zombie().is_none()) {
+            self.vet_code_lists(code, 1);
+        }
+    }
+
+    /// A debug pool's check of every link of `code`'s stacks, before a
+    /// sweep walks them (`Code::cool_down`).
+    #[inline(always)]
+    pub(crate) fn vet_walk(&self, code: &Code) {
         if self.cfg.debug() {
-            self.vet_code_lists(code, depth);
+            self.vet_code_lists(code, u32::MAX);
         }
     }
 
     #[cold]
     #[inline(never)]
     fn vet_code_lists(&self, code: &Code, depth: u32) {
-        self.sync(code);
+        // (No sync: a debug pool counts at the moments a plain pool does.)
         for (cold, (top, len)) in code.stacks().into_iter().enumerate() {
             let kept = self.vet_list(top, len, code.link(), Some(code), depth);
             if kept < len {
@@ -154,7 +163,7 @@ impl Pool {
         }
     }
 
-    /// `vet_lists` for the reserve's list `i`, which a pop takes from
+    /// `vet_pop` for the reserve's list `i`, which a pop takes from
     /// next (a debug pool's: the caller tests the flag).
     #[cold]
     #[inline(never)]

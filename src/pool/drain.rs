@@ -12,7 +12,7 @@ impl Pool {
     /// Takes one zombie of `code` out of the cache, with its slot.
     #[inline(always)]
     pub(crate) fn drop_zombie(&self, code: &Code, coldest_first: bool) -> Option<Block> {
-        self.vet_lists(code, 1);
+        self.vet_pop(code, coldest_first);
         let block = code.remove(coldest_first)?;
         self.note_slots(code, code.slots() + 1);
         self.uncount_cached(self.heap.bytes(block, code.bytes()));

@@ -182,7 +182,7 @@ impl Pool {
                     self.counters.aged_frees.add(1);
                 }
             }
-            self.vet_lists(code, u32::MAX);
+            self.vet_walk(code);
             code.cool_down();
         }
         self.counters.sweeps.add(1);
@@ -212,7 +212,7 @@ impl Pool {
                     freed += bytes;
                 }
             }
-            self.vet_lists(code, u32::MAX);
+            self.vet_walk(code);
             code.cool_down();
         }
         self.counters.sweeps.add(1);
