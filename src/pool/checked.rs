@@ -184,6 +184,7 @@ impl Pool {
     /// zombie the record holds (of `owner`, for a code's stacks), and the
     /// `len`-th, as its owner counts them, the last. Returns how many
     /// blocks from the top are sound (`len`: all).
+    #[inline(never)]
     fn vet_list(&self, top: Option<Block>, len: u32, link: Link, owner: Option<&Code>, depth: u32) -> u32 {
         let zombie = |frame: *mut u8| {
             let entry = self.record.frames.get(frame as usize).filter(|e| !e.live);
@@ -276,13 +277,7 @@ impl Pool {
         // SAFETY: a live frame of ours.
         let block = unsafe { Block::from_frame(frame) };
         if self.heap.size_words(block) != entry.size {
-            self.heap.restore_size_words(block, entry.size);
-            let msg = format!(
-                "{function}: frame {frame:p} of {}: the {} bytes before it (the pool's header) were written; repaired",
-                describe(owner),
-                HEADER_BYTES
-            );
-            self.report(ZF_ERR_UNDERRUN, &msg);
+            self.underrun(function, block, &entry);
         }
         let capacity = entry.capacity();
         // SAFETY: the caller gave the frame back; the pool has it now.
@@ -296,6 +291,19 @@ impl Pool {
         }
         self.record.frames.set(addr, Entry { live: false, sum: checksum(&self.heap, block, capacity), ..entry });
         Some(entry.code)
+    }
+
+    /// Reports a write over a live frame's header, and repairs it.
+    #[cold]
+    #[inline(never)]
+    fn underrun(&self, function: &str, block: Block, entry: &Entry) {
+        self.heap.restore_size_words(block, entry.size);
+        let msg = format!(
+            "{function}: frame {:p} of {}: the {HEADER_BYTES} bytes before it (the pool's header) were written; repaired",
+            block.frame(),
+            entry.who()
+        );
+        self.report(ZF_ERR_UNDERRUN, &msg);
     }
 
     /// `zf_pool_free` in debug mode: every frame still live, like a leak checker.
