@@ -305,6 +305,7 @@ impl List {
         Some(block)
     }
 
+    /// The block `pop` would take, left in place.
     pub fn top(&self, at: Link) -> Option<Block> {
         Stack::new(&self.head, at).iter().next()
     }

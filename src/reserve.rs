@@ -82,7 +82,6 @@ impl Reserve {
         word.set(if held { word.get() | bit } else { word.get() & !bit });
     }
 
-    /// The smallest class that holds a frame, if any.
     /// List `i`'s top, with its length (what a debug pool checks its link
     /// by).
     pub fn top(&self, i: usize) -> (Option<Block>, u32) {
@@ -101,6 +100,7 @@ impl Reserve {
         }
     }
 
+    /// The smallest class that holds a frame, if any.
     pub fn lowest(&self) -> Option<usize> {
         let (w, word) = self.occupied.iter().enumerate().find(|(_, w)| w.get() != 0)?;
         Some(w * 64 + word.get().trailing_zeros() as usize)

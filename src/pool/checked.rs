@@ -158,6 +158,9 @@ impl Pool {
                 let before = code.slots();
                 let lost = code.cut(cold == 1, kept);
                 self.note_slots(code, before);
+                if code.slots() == 0 {
+                    self.ring.unlink(code);
+                }
                 self.report_cut(top, kept, lost, &describe(code));
             }
         }
