@@ -345,9 +345,9 @@ static void test_overwritten_link(void)
     }
     CHECK_EQ(rep.calls, 1);
     CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
-    CHECK(contains(rep.message, "a zombie list of code #1 (64 bytes)"));
+    CHECK(contains(rep.message, "of code #1 (64 bytes): the top of a zombie list"));
     CHECK(contains(rep.message, "leads out of the pool after 1 of its frames"));
-    CHECK(contains(rep.message, "1 frame under it left the cache, not freed"));
+    CHECK(contains(rep.message, "1 frame under the cut left the cache, not freed"));
     CHECK(g[0] == f[0] && g[1] == f[2]); /* the slot's, the stack's top, then a fresh one */
     for (i = 0; i < 3; i++)
         zf_frame_release(code, g[i]);
@@ -357,6 +357,76 @@ static void test_overwritten_link(void)
     CHECK_EQ(rep.calls, 1);
     CHECK_EQ(heap.blocks, 1); /* f[1], cut off: its block starts at its header */
     heap_dealloc(&heap, f[1] - 16, (size_t)heap.bytes);
+    CHECK_EQ(heap.bytes, 0);
+}
+
+/* More writes into zombies' headers, each where a list or a free would
+ * have trusted it: the last link of a stack (here a cycle), a link that
+ * zf_pool_clear follows, a reserve link into another code's slot, and a
+ * zombie's size words when it is freed. Each is one report; no frame is
+ * handed out twice or freed at a size it was not allocated at. */
+static void test_zombie_headers(void)
+{
+    static void *bogus[32];
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *x = zf_code_new(pool, 64), *y = zf_code_new(pool, 64), *z;
+    unsigned char *s = zf_frame_acquire(x, NULL), *a = zf_frame_acquire(x, NULL), *b = zf_frame_acquire(x, NULL);
+    unsigned char *got[3], *yz, *lost;
+    int i;
+
+    puts("zombies' headers written");
+    zf_frame_release(x, s); /* the slot */
+    zf_frame_release(x, b);
+    zf_frame_release(x, a); /* the stack: a, then b */
+    ((void **)b)[-1] = a;   /* the last link: a cycle */
+    for (i = 0; i < 3; i++)
+        got[i] = zf_frame_acquire(x, NULL);
+    CHECK(got[0] != got[1] && got[1] != got[2] && got[0] != got[2]);
+    CHECK_EQ(rep.calls, 1);
+    CHECK(contains(rep.message, "leads out of the pool after 2 of its frames"));
+    CHECK(contains(rep.message, "0 frames under the cut left the cache"));
+    for (i = 2; i >= 0; i--)
+        zf_frame_release(x, got[i]); /* the slot, then the stack: got[0], got[1] */
+    ((void **)got[0])[-1] = bogus + 8;
+    CHECK(zf_pool_clear(pool) > 0); /* it follows no link it did not check */
+    CHECK_EQ(rep.calls, 2);
+    CHECK(contains(rep.message, "after 1 of its frames"));
+    CHECK(contains(rep.message, "1 frame under the cut left the cache"));
+    lost = got[1];
+
+    /* The reserve: x's zombie retires there when x dies; its link then
+     * names y's slot zombie, which no acquire of z may take. */
+    got[0] = zf_frame_acquire(x, NULL);
+    yz = zf_frame_acquire(y, NULL);
+    zf_frame_release(y, yz);
+    zf_frame_release(x, got[0]);
+    zf_code_free(x);
+    z = zf_code_new(pool, 64);
+    ((void **)got[0])[-1] = yz;
+    CHECK(zf_frame_acquire(z, NULL) == got[0]);
+    got[1] = zf_frame_acquire(z, NULL);
+    CHECK(got[1] != yz);
+    CHECK_EQ(rep.calls, 3);
+    CHECK(contains(rep.message, "of the reserve: the top of a zombie list"));
+    CHECK(zf_frame_acquire(y, NULL) == yz); /* still y's own */
+    zf_frame_release(y, yz);
+    zf_frame_release(z, got[0]);
+    zf_frame_release(z, got[1]);
+
+    /* A zombie's size words: nothing that frees it trusts them. */
+    memset(yz - 16, 0x7F, 8);
+    zf_pool_clear(pool);
+    CHECK_EQ(rep.calls, 4);
+    CHECK(contains(rep.message, "its header changed after its release; repaired"));
+    check_usable(z, 64, &rep);
+    zf_pool_free(pool);
+    zf_code_free(y);
+    zf_code_free(z);
+    CHECK_EQ(rep.calls, 4);
+    CHECK_EQ(heap.blocks, 1); /* the frame cut off the stack; every other block back at its size */
+    heap_dealloc(&heap, lost - 16, (size_t)heap.bytes);
     CHECK_EQ(heap.bytes, 0);
 }
 
@@ -668,6 +738,7 @@ int main(void)
     test_overrun();
     test_underrun();
     test_overwritten_link();
+    test_zombie_headers();
     test_concurrent_use();
     test_many_threads_refused();
     test_freed_code();

@@ -82,7 +82,9 @@ impl<V: Copy + Default> FrameTable<V> {
         }
     }
 
-    /// Where `frame` is, or the empty slot where it would go.
+    /// Where `frame` is, or the empty slot where it would go. Out of line:
+    /// every check of a debug pool looks up its record.
+    #[inline(never)]
     fn find(&self, frame: usize) -> Option<usize> {
         let mask = self.cap.get().checked_sub(1)?;
         let slots = self.slots();
@@ -93,12 +95,14 @@ impl<V: Copy + Default> FrameTable<V> {
         Some(i)
     }
 
+    #[inline(never)]
     pub fn get(&self, frame: usize) -> Option<V> {
         let (at, value) = self.slots()[self.find(frame)?].get();
         (at != 0).then_some(value)
     }
 
     /// Inserts or updates `frame` (not 0), in the room `reserve` made.
+    #[inline(never)]
     pub fn set(&self, frame: usize, value: V) {
         debug_assert!(frame != 0);
         let Some(i) = self.find(frame) else { return };

@@ -241,8 +241,11 @@ impl Pool {
     fn vetted_reserve(&self, code: &Code) -> Option<Block> {
         loop {
             self.vet_reserve(code.class);
-            let block = self.take_reserve_block(code)?;
-            if !self.corrupt_zombie(block) {
+            let block = self.reserve.take(code.class)?;
+            // (Its size words put back, if changed, before they are counted.)
+            let corrupt = self.corrupt_zombie(block);
+            self.count_reserve_take(code, block);
+            if !corrupt {
                 return Some(block);
             }
             self.free_block(block, self.heap.bytes(block, code.bytes()));
@@ -252,9 +255,15 @@ impl Pool {
     #[inline(always)]
     fn take_reserve_block(&self, code: &Code) -> Option<Block> {
         let block = self.reserve.take(code.class)?;
+        self.count_reserve_take(code, block);
+        Some(block)
+    }
+
+    /// A frame left the reserve for `code`.
+    #[inline(always)]
+    fn count_reserve_take(&self, code: &Code, block: Block) {
         self.aging.note_reserve(self.reserve.len());
         self.uncount_cached(self.heap.bytes(block, code.bytes()));
-        Some(block)
     }
 
     /// A fresh block for the code. Inlined into the plain lane and both of

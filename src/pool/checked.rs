@@ -10,6 +10,7 @@ use crate::debug::*;
 use crate::error::Error;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Arguments;
 use core::ptr::NonNull;
 
 impl Pool {
@@ -124,9 +125,17 @@ impl Pool {
             return false;
         }
         self.heap.restore_size_words(block, e.size);
-        let msg = format!("frame {frame:p} of {}: its bytes changed after its release; freed, not handed out", e.who());
-        self.report(ZF_ERR_WRITE_AFTER_RELEASE, &msg);
+        let what = format_args!("its bytes changed after its release; freed, not handed out");
+        self.report_frame(ZF_ERR_WRITE_AFTER_RELEASE, None, frame, &e.who(), what);
         true
+    }
+
+    /// Reports misuse of one frame: `[function: ]frame <frame> of <who>: <what>`.
+    #[cold]
+    #[inline(never)]
+    fn report_frame(&self, kind: i32, function: Option<&str>, frame: NonNull<u8>, who: &str, what: Arguments<'_>) {
+        let called = function.map(|f| format!("{f}: ")).unwrap_or_default();
+        self.report(kind, &format!("{called}frame {frame:p} of {who}: {what}"));
     }
 
     /// A debug pool's check of the links the next pop of one of `code`'s
@@ -153,8 +162,7 @@ impl Pool {
     fn vet_code_lists(&self, code: &Code, depth: u32) {
         // (No sync: a debug pool counts at the moments a plain pool does.)
         for (cold, (top, len)) in code.stacks().into_iter().enumerate() {
-            let kept = self.vet_list(top, len, code.link(), Some(code), depth);
-            if kept < len {
+            if let Some(kept) = self.vet_list(top, len, code.link(), Some(code), depth) {
                 let before = code.slots();
                 let lost = code.cut(cold == 1, kept);
                 self.note_slots(code, before);
@@ -172,8 +180,7 @@ impl Pool {
     #[inline(never)]
     pub(crate) fn vet_reserve(&self, i: usize) {
         let (top, len) = self.reserve.top(i);
-        let kept = self.vet_list(top, len, self.heap.layout.link(), None, 1);
-        if kept < len {
+        if let Some(kept) = self.vet_list(top, len, self.heap.layout.link(), None, 1) {
             self.reserve.keep(i, kept);
             self.report_cut(top, kept, len - kept, "the reserve");
         }
@@ -184,39 +191,72 @@ impl Pool {
     /// them; a pop through an overwritten link would hand out, or free,
     /// what is not the pool's. So the links are checked before they are
     /// followed: down to `depth` links from `top`, each block must be a
-    /// zombie the record holds (of `owner`, for a code's stacks), and the
-    /// `len`-th, as its owner counts them, the last. Returns how many
-    /// blocks from the top are sound (`len`: all).
+    /// zombie the record places in this list's kind (`owner`'s stacks, or
+    /// the reserve: `Pool::mark_retired`), and the `len`-th, as its owner
+    /// counts them, must end the list. None when they are sound; else how
+    /// many blocks from the top are, after which the list must end.
     #[inline(never)]
-    fn vet_list(&self, top: Option<Block>, len: u32, link: Link, owner: Option<&Code>, depth: u32) -> u32 {
-        let zombie = |frame: *mut u8| {
-            let entry = self.record.frames.get(frame as usize).filter(|e| !e.live);
-            entry.is_some_and(|e| owner.is_none_or(|c| e.code == NonNull::from(c)))
-        };
+    fn vet_list(&self, top: Option<Block>, len: u32, link: Link, owner: Option<&Code>, depth: u32) -> Option<u32> {
+        let place = owner.map_or(NonNull::dangling(), NonNull::from);
+        let member =
+            |frame: *mut u8| self.record.frames.get(frame as usize).is_some_and(|e| !e.live && e.code == place);
         let mut at = top.map_or(core::ptr::null_mut(), |b| b.frame().as_ptr());
         for sound in 0..len {
-            let Some(frame) = NonNull::new(at).filter(|f| zombie(f.as_ptr())) else { return sound };
+            let Some(frame) = NonNull::new(at).filter(|f| member(f.as_ptr())) else { return Some(sound) };
             // SAFETY: a zombie of ours (the record holds it).
             let next = unsafe { Block::from_frame(frame) }.next(link);
             match sound + 1 {
-                n if n == len => return if next.is_null() { len } else { n },
-                n if n > depth => return len,
+                n if n == len => return (!next.is_null()).then_some(len),
+                n if n > depth => return None,
                 _ => at = next,
             }
         }
-        0
+        (!at.is_null()).then_some(0)
+    }
+
+    /// A debug pool's zombie retired to the reserve: the record places it
+    /// there (`vet_list`), until an acquire takes it.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn mark_retired(&self, block: Block) {
+        let addr = block.frame().as_ptr() as usize;
+        if let Some(e) = self.record.frames.get(addr) {
+            self.record.frames.set(addr, Entry { code: NonNull::dangling(), ..e });
+        }
+    }
+
+    /// A zombie about to be freed or counted out: in a debug pool, its
+    /// header's size words must be the record's (a write after release
+    /// may have reached them); if not, they are put back, and reported.
+    #[inline(always)]
+    pub(crate) fn vet_size(&self, block: Block) {
+        if self.cfg.debug() {
+            self.vet_zombie_size(block);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn vet_zombie_size(&self, block: Block) {
+        let frame = block.frame();
+        let Some(e) = self.record.frames.get(frame.as_ptr() as usize).filter(|e| !e.live) else { return };
+        if self.heap.size_words(block) != e.size {
+            self.heap.restore_size_words(block, e.size);
+            let what = format_args!("its header changed after its release; repaired");
+            self.report_frame(ZF_ERR_WRITE_AFTER_RELEASE, None, frame, &e.who(), what);
+        }
     }
 
     /// Reports a list cut after its first `kept` blocks.
     #[cold]
     fn report_cut(&self, top: Option<Block>, kept: u32, lost: u32, whose: &str) {
-        let top = top.map_or(core::ptr::null_mut(), |b| b.frame().as_ptr());
-        let msg = format!(
-            "a zombie list of {whose} (top {top:p}) leads out of the pool after {kept} of its frames: a link \
-             (the word before a frame) was overwritten after a release; {} under it left the cache, not freed",
-            crate::stats::counted(lost as u64, "frame")
+        let top = top.map_or(NonNull::dangling(), |b| b.frame());
+        let lost = crate::stats::counted(lost as u64, "frame");
+        let what = format_args!(
+            "the top of a zombie list that leads out of the pool after {kept} of its frames (a link, the word \
+             before a frame, was overwritten after a release): {lost} under the cut left the cache, not freed"
         );
-        self.report(ZF_ERR_WRITE_AFTER_RELEASE, &msg);
+        self.report_frame(ZF_ERR_WRITE_AFTER_RELEASE, None, top, whose, what);
     }
 
     /// `release` in debug mode. A pointer that is not a live frame of this
@@ -285,12 +325,8 @@ impl Pool {
         let capacity = entry.capacity();
         // SAFETY: the caller gave the frame back; the pool has it now.
         if let Some(at) = unsafe { guard(&self.heap, block, owner, capacity) }.iter().position(|&b| b != GUARD_BYTE) {
-            let msg = format!(
-                "{function}: frame {frame:p} of {}: byte {} (past its end) was written",
-                describe(owner),
-                user_bytes(owner) + at
-            );
-            self.report(ZF_ERR_OVERRUN, &msg);
+            let what = format_args!("byte {} (past its end) was written", user_bytes(owner) + at);
+            self.report_frame(ZF_ERR_OVERRUN, Some(function), frame, &describe(owner), what);
         }
         self.record.frames.set(addr, Entry { live: false, sum: checksum(&self.heap, block, capacity), ..entry });
         Some(entry.code)
@@ -298,15 +334,10 @@ impl Pool {
 
     /// Reports a write over a live frame's header, and repairs it.
     #[cold]
-    #[inline(never)]
     fn underrun(&self, function: &str, block: Block, entry: &Entry) {
         self.heap.restore_size_words(block, entry.size);
-        let msg = format!(
-            "{function}: frame {:p} of {}: the {HEADER_BYTES} bytes before it (the pool's header) were written; repaired",
-            block.frame(),
-            entry.who()
-        );
-        self.report(ZF_ERR_UNDERRUN, &msg);
+        let what = format_args!("the {HEADER_BYTES} bytes before it (the pool's header) were written; repaired");
+        self.report_frame(ZF_ERR_UNDERRUN, Some(function), block.frame(), &entry.who(), what);
     }
 
     /// `zf_pool_free` in debug mode: every frame still live, like a leak checker.

@@ -14,6 +14,7 @@ impl Pool {
     pub(crate) fn drop_zombie(&self, code: &Code, coldest_first: bool) -> Option<Block> {
         self.vet_pop(code, coldest_first);
         let block = code.remove(coldest_first)?;
+        self.vet_size(block);
         self.note_slots(code, code.slots() + 1);
         self.uncount_cached(self.heap.bytes(block, code.bytes()));
         if code.slots() == 0 {
@@ -51,6 +52,7 @@ impl Pool {
                 }
             }
             let Some((class, block)) = self.reserve.pop() else { break };
+            self.vet_size(block);
             let bytes = self.heap.bytes(block, class_bytes(class));
             self.uncount_cached(bytes);
             freed += bytes as u64;
@@ -75,19 +77,22 @@ impl Pool {
         freed
     }
 
-    /// Every zombie of `code` goes, counted once for all (`drop_zombie`
-    /// counts each), then its room (`revoke_room`, which takes it out of
+    /// Every zombie of `code` goes, its bytes counted once for all
+    /// (`drop_zombie` counts each), then its room (`revoke_room`, which takes it out of
     /// the ring). Returns the bytes freed.
     fn empty(&self, code: &Code) -> u64 {
         self.sync(code);
-        let before = code.slots();
         let (mut frames, mut freed) = (0, 0);
-        while let Some(block) = code.remove(false) {
+        loop {
+            self.vet_pop(code, false);
+            let before = code.slots();
+            let Some(block) = code.remove(false) else { break };
+            self.note_slots(code, before);
+            self.vet_size(block);
             let bytes = self.heap.bytes(block, code.bytes());
             self.free_block(block, bytes);
             (frames, freed) = (frames + 1, freed + bytes as u64);
         }
-        self.note_slots(code, before);
         self.counters.cached_frames.sub(frames);
         self.counters.cached_bytes.sub(freed);
         self.revoke_room(code, u32::MAX);
