@@ -76,8 +76,17 @@ static void record(void *ctx, int kind, const char *message)
     printf("  reported: %s\n", message);
 }
 
-/* A debug pool whose every byte goes through `heap` and whose reports go to `rep`. */
+/* A debug pool whose every byte goes through `heap` and whose reports go
+ * to `rep`; with `prefix` bytes of the caller's before each frame (0: none)
+ * and the legacy policy if `legacy`. */
+static ZfPool *debug_pool_of(Heap *heap, Reports *rep, unsigned prefix, int legacy);
+
 static ZfPool *debug_pool(Heap *heap, Reports *rep)
+{
+    return debug_pool_of(heap, rep, 0, 0);
+}
+
+static ZfPool *debug_pool_of(Heap *heap, Reports *rep, unsigned prefix, int legacy)
 {
     ZfConfig cfg;
     ZfPool *pool;
@@ -86,7 +95,9 @@ static ZfPool *debug_pool(Heap *heap, Reports *rep)
     pthread_cond_init(&heap->changed, NULL);
     memset(rep, 0, sizeof *rep);
     zf_config_default(&cfg);
-    cfg.flags = ZF_FLAG_DEBUG;
+    cfg.flags = ZF_FLAG_DEBUG | (prefix ? ZF_FLAG_FRAME_PREFIX : 0);
+    cfg.prefix_bytes = prefix;
+    cfg.policy = legacy ? ZF_POLICY_LEGACY : ZF_POLICY_PER_CODE;
     cfg.alloc = heap_alloc;
     cfg.dealloc = heap_dealloc;
     cfg.alloc_ctx = heap;
@@ -321,31 +332,31 @@ static void test_underrun(void)
  * list is cut where its link is wrong, and the frames under the cut leave
  * the cache, not freed (nothing safe leads to them): here, the stack's
  * second, which the test frees itself. */
-static void test_overwritten_link(void)
+static void overwritten_link(unsigned prefix)
 {
     static void *bogus[32];
     Heap heap;
     Reports rep;
-    ZfPool *pool = debug_pool(&heap, &rep);
-    ZfCode *code = zf_code_new(pool, 64);
+    ZfPool *pool = debug_pool_of(&heap, &rep, prefix, 0);
+    ZfCode *code = zf_code_new(pool, 64 + prefix);
     unsigned char *f[3], *g[3];
     int i;
 
-    puts("a zombie list's link overwritten");
+    printf("a zombie list's link overwritten (prefix %u)\n", prefix);
     for (i = 0; i < 3; i++)
         f[i] = zf_frame_acquire(code, NULL);
     for (i = 0; i < 3; i++)
         zf_frame_release(code, f[i]); /* the slot, then a stack of two */
     for (i = 0; i < 3; i++)
-        ((void **)f[i])[-1] = bogus + 8;
+        ((void **)(f[i] - prefix))[-1] = bogus + 8; /* the header's last word */
     for (i = 0; i < 3; i++) {
         g[i] = zf_frame_acquire(code, NULL);
         CHECK(g[i] != NULL && (void *)g[i] != (void *)(bogus + 8));
-        memset(g[i], i, 64);
+        memset(g[i] - prefix, i, 64 + prefix);
     }
     CHECK_EQ(rep.calls, 1);
     CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
-    CHECK(contains(rep.message, "of code #1 (64 bytes): the top of a zombie list"));
+    CHECK(contains(rep.message, "the top of a zombie list"));
     CHECK(contains(rep.message, "leads out of the pool after 1 of its frames"));
     CHECK(contains(rep.message, "1 frame under the cut left the cache, not freed"));
     CHECK(g[0] == f[0] && g[1] == f[2]); /* the slot's, the stack's top, then a fresh one */
@@ -356,8 +367,17 @@ static void test_overwritten_link(void)
     zf_code_free(code);
     CHECK_EQ(rep.calls, 1);
     CHECK_EQ(heap.blocks, 1); /* f[1], cut off: its block starts at its header */
-    heap_dealloc(&heap, f[1] - 16, (size_t)heap.bytes);
+    heap_dealloc(&heap, f[1] - prefix - 16, (size_t)heap.bytes);
     CHECK_EQ(heap.bytes, 0);
+}
+
+/* The same under ZF_FLAG_FRAME_PREFIX, as the kits run (the header, and
+ * its link, before the caller's prefix). */
+static void test_overwritten_link(void)
+{
+    overwritten_link(0);
+    overwritten_link(16);
+    overwritten_link(32);
 }
 
 /* More writes into zombies' headers, each where a list or a free would
