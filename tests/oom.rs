@@ -232,9 +232,9 @@ unsafe extern "C" fn count_freed_code(_: *mut c_void, kind: c_int, message: *con
 }
 
 /// A debug pool keeps a freed code's struct whatever memory is left, so
-/// that freeing it again is reported, never a use after free: the room to
-/// keep it is taken when the code is made (once, it was taken at the free,
-/// and without it the struct went, and its memory to the next code).
+/// that freeing it again is reported, never a use after free: keeping it
+/// allocates nothing (once, it needed a slot in a table, and without one
+/// the struct went, and its memory to the next code).
 #[test]
 fn a_code_freed_twice_is_reported_when_memory_runs_out() {
     for n in 1..=12 {
