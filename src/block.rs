@@ -189,7 +189,7 @@ impl Block {
         unsafe { *self.link(at) }
     }
 
-    pub(crate) fn set_next(self, at: Link, next: *mut u8) {
+    fn set_next(self, at: Link, next: *mut u8) {
         // SAFETY: as in `next`; only stacks write this word, and only
         // while the block is cached.
         unsafe { *self.link(at) = next }
