@@ -306,7 +306,7 @@ impl ZfConfig {
         let text = |name: &'static str| -> Result<Option<String>, Error> {
             match var(name) {
                 None => Ok(None),
-                Some(v) => String::from_utf8(v).map(|s| Some(s.trim().to_owned())).map_err(|e| Error::Env {
+                Some(v) => String::from_utf8(v).map(|s| Some(s.trim_ascii().to_owned())).map_err(|e| Error::Env {
                     var: name,
                     value: lossy(e.as_bytes()),
                     expected: "text in UTF-8",
@@ -389,13 +389,13 @@ fn intern(text: &str) -> &'static CStr {
 /// Parses `4096`, `512K`, `4M`, `1G` (also `KB`, `KiB`, ...; powers of 1024).
 /// Byte by byte, with no lowercased copy: that cost the library a kilobyte.
 pub fn parse_size(text: &str) -> Option<usize> {
-    let t = text.trim();
+    let t = text.trim_ascii();
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     // Never None (`digits` ends on a character): checked, so that no
     // panic path comes with it (see `stats::split_pair`).
     let (num, unit) = t.split_at_checked(digits)?;
     // Nothing or B; or K, M or G, alone or with B or iB; in any case.
-    let (prefix, rest) = unit.trim().as_bytes().split_first().map_or((b'b', &[][..]), |(p, r)| (*p, r));
+    let (prefix, rest) = unit.trim_ascii().as_bytes().split_first().map_or((b'b', &[][..]), |(p, r)| (*p, r));
     let shift = match prefix.to_ascii_lowercase() {
         b'b' if rest.is_empty() => 0,
         b'k' => 10,
@@ -501,8 +501,11 @@ mod tests {
     fn every_option_reads_its_variable_and_names_it_in_errors() {
         for (i, opt) in OPTIONS.iter().enumerate() {
             let mut c = ZfConfig::default();
-            c.apply_env(env(&[(opt.var, " 12345 ")])).unwrap();
+            c.apply_env(env(&[(opt.var, " 12345\t\n")])).unwrap();
             assert_eq!((opt.get)(&c), 12345, "{}", opt.var);
+            // ASCII spaces only: a no-break space is a bad value, named.
+            let msg = c.apply_env(env(&[(opt.var, "12345\u{a0}")])).unwrap_err().to_string();
+            assert!(msg.starts_with(&format!("invalid {}=", opt.var)), "{msg}");
             let msg = c.apply_env(env(&[(opt.var, "-1")])).unwrap_err().to_string();
             assert_eq!(msg, format!("invalid {}=\"-1\": expected {}", opt.var, opt.takes.expected()));
             let others = &OPTIONS[i + 1..];
