@@ -498,7 +498,8 @@ void zf_code_free(struct ZfCode *code);
  * frame from the reserve (another code's, of the same size class) or a
  * fresh block (`*is_zombie` = 0: initialise it in full). `is_zombie` may
  * be NULL. NULL only when memory runs out (or `code` is NULL, or a
- * debug pool finds a second thread inside it).
+ * debug pool refuses the call: another thread inside it, or a freed
+ * code).
  */
 void *zf_frame_acquire(struct ZfCode *code, int *is_zombie);
 

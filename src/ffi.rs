@@ -246,7 +246,8 @@ pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
 /// frame from the reserve (another code's, of the same size class) or a
 /// fresh block (`*is_zombie` = 0: initialise it in full). `is_zombie` may
 /// be NULL. NULL only when memory runs out (or `code` is NULL, or a
-/// debug pool finds a second thread inside it).
+/// debug pool refuses the call: another thread inside it, or a freed
+/// code).
 #[no_mangle]
 pub unsafe extern "C" fn zf_frame_acquire(code: *mut ZfCode, is_zombie: *mut c_int) -> *mut c_void {
     // SAFETY: a non-null code is alive (header contract).

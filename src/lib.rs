@@ -18,11 +18,11 @@
 //! - `error`, `os`: the error type; libc (environment, files, stderr,
 //!   per-thread storage, the heap and panics without std).
 //! - `config`: `ZfConfig`, its defaults and the `ZF_*` variables.
-//! - `block`: raw memory: blocks, size classes, stacks threaded through them.
+//! - `stats`, `block`: the counters and the report; raw memory: blocks,
+//!   size classes, stacks threaded through them.
 //! - `hot`, `table`: the hit path (shared with the header's inline pair);
 //!   the address table of the pools that watch every frame.
-//! - `stats`, `code`: the counters and the report; one code's zombies and
-//!   allowance.
+//! - `code`: one code's zombies and allowance.
 //! - `ring`, `reserve`, `debug`, `record`: the codes with an allowance and
 //!   the clock hand; retired frames by size class; the record of frames and
 //!   misuse reports of a debug pool; the `ZF_TRACE` recorder.

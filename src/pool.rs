@@ -87,7 +87,7 @@ pub struct Pool {
 }
 
 /// A failed acquire; its message is the thread's last error (`Pool::fail`). An
-/// `Error` is 40 bytes: in the result, it sent every acquire's answer
+/// `Error` is 56 bytes: in the result, it sent every acquire's answer
 /// through memory, where a pointer and a flag fit in two registers.
 #[derive(Debug)]
 pub struct Failed(());

@@ -12,8 +12,8 @@ use crate::block::{Block, Link, List, ALIGN};
 use core::cell::Cell;
 
 /// Classes of blocks from 32 bytes to those of `ZF_MAX_FRAME_BYTES` plus a
-/// debug guard (2^30 + 2^27 is class 190): 6 below 128, then 8 per power
-/// of two.
+/// debug guard (the largest, 2^30 + 2^27, is class 191): 6 below 128,
+/// then 8 per power of two.
 pub(crate) const CLASSES: usize = 6 + 24 * 8;
 const WORDS: usize = CLASSES.div_ceil(64);
 

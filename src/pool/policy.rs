@@ -33,9 +33,10 @@ use alloc::vec::Vec;
 use core::cell::Cell;
 
 impl Pool {
-    /// Takes room back until `need` more bytes fit: idle codes' unused
-    /// room first, then their coldest zombies. False when that cannot be
-    /// done without robbing `code` itself.
+    /// Takes back, by the clock, until `need` more bytes fit: a unit of
+    /// room from each code the hand reaches with some (used or not), else
+    /// the coldest zombie of a code idle since the hand last passed. False
+    /// when it finds no victim but `code` itself.
     #[cold]
     pub(crate) fn make_room(&self, code: &Code, need: u64) -> bool {
         // A code returning from deep recursion acquires nothing while it
@@ -89,7 +90,7 @@ impl Pool {
     }
 
     /// After the bound shrank: takes back room and zombies by the same
-    /// clock as `make_room` (no code spared), then reserve frames, until
+    /// clock as `make_room` (no code exempt), then reserve frames, until
     /// what is held fits the bound again. Returns the bytes given back.
     /// The test inline: a dying code shrinks the automatic bound, and
     /// usually leaves what is held within it.
@@ -207,7 +208,7 @@ impl Pool {
                 let Some(block) = self.drop_zombie(code, true) else { break };
                 code.note_loss(Loss::Aged);
                 let bytes = self.heap.bytes(block, code.bytes()) as u64;
-                if !self.retire(code, block) {
+                if !self.retire_aged(code, block) {
                     self.counters.aged_frees.add(1);
                     freed += bytes;
                 }

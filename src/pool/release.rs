@@ -165,15 +165,15 @@ impl Pool {
         }
     }
 
-    /// A frame `code` will not keep (its list is full, aging dropped it,
-    /// or the code died: `retire_dead`): onto the reserve if there is room
-    /// within the bound, else back to the allocator. True when kept.
+    /// A zombie of `code` an aging sweep dropped: onto the reserve if there
+    /// is room within the bound, else back to the allocator. Out of line:
+    /// sweeps are rare. True when kept.
     #[cold]
-    pub(crate) fn retire(&self, code: &Code, block: Block) -> bool {
+    pub(crate) fn retire_aged(&self, code: &Code, block: Block) -> bool {
         self.retire_inline(code, block)
     }
 
-    /// `retire` for a zombie of a dying code. Where the bound is short,
+    /// The same for a zombie of a dying code. Where the bound is short,
     /// room is made from what CPython's scheme would not hold either
     /// (`make_spare_room`): the dead code's frame is the newest, and the
     /// next new code of its class takes it instead of asking the system.
@@ -185,8 +185,8 @@ impl Pool {
         self.keep_or_free(code, block, bytes, kept)
     }
 
-    /// `retire`, inlined into the slow release: there, past a code's
-    /// list, it runs at every release.
+    /// The same for a frame its code had no slot for, inlined into the
+    /// slow release: there, past a code's list, it runs at every release.
     #[inline(always)]
     fn retire_inline(&self, code: &Code, block: Block) -> bool {
         let bytes = self.heap.bytes(block, code.bytes());
