@@ -325,6 +325,20 @@ static void test_underrun(void)
     zf_frame_release(code, g);
     check_usable(code, 64, &rep);
     finish(pool, &code, 1, &heap, &rep);
+
+    /* With a prefix (a GC head), the header sits before it: the message
+     * sends the reader there, not to the caller's own 16 bytes. */
+    pool = debug_pool_of(&heap, &rep, 16, 0);
+    code = zf_code_new(pool, 80);
+    f = zf_frame_acquire(code, NULL);
+    memset(f - 16, 0x42, 16); /* the prefix: the caller's, not reported */
+    memset(f - 32, 0x41, 8);  /* the header's size words */
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_UNDERRUN);
+    CHECK(contains(rep.message, "(80 bytes): the pool's header, the 16 bytes before its 16-byte prefix, was written"));
+    check_usable(code, 64, &rep); /* the bytes after the prefix */
+    finish(pool, &code, 1, &heap, &rep);
 }
 
 /* Zombies are linked through the word just before each frame: a write

@@ -336,8 +336,20 @@ impl Pool {
     #[cold]
     fn underrun(&self, function: &str, block: Block, entry: &Entry) {
         self.heap.restore_size_words(block, entry.size);
-        let what = format_args!("the {HEADER_BYTES} bytes before it (the pool's header) were written; repaired");
-        self.report_frame(ZF_ERR_UNDERRUN, Some(function), block.frame(), &entry.who(), what);
+        let (frame, who) = (block.frame(), &entry.who());
+        match self.heap.layout.prefix() {
+            0 => {
+                let what =
+                    format_args!("the {HEADER_BYTES} bytes before it (the pool's header) were written; repaired");
+                self.report_frame(ZF_ERR_UNDERRUN, Some(function), frame, who, what)
+            }
+            prefix => {
+                let what = format_args!(
+                    "the pool's header, the {HEADER_BYTES} bytes before its {prefix}-byte prefix, was written; repaired"
+                );
+                self.report_frame(ZF_ERR_UNDERRUN, Some(function), frame, who, what)
+            }
+        }
     }
 
     /// `zf_pool_free` in debug mode: every frame still live, like a leak checker.
