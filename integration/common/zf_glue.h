@@ -96,7 +96,8 @@ void _PyZf_Collected(int generation);
 /* Py_Finalize, before the modules go: a per-code pool closes now. */
 void _PyZf_Finalizing(void);
 
-/* (_)PyFrame_Fini: free the pool; later frames use the GC allocator. */
+/* (_)PyFrame_Fini: free the pool; codes with a ZfCode then take frames
+ * straight from the heap, the others from the GC allocator. */
 void _PyZf_Fini(void);
 
 /* sys._debugmallocstats(): the pool's report. */

@@ -3,7 +3,7 @@
  * Objects/zf_frames.c; it holds definitions, not declarations).
  *
  * One pool for the process, made at the first code that needs it with ZF_*
- * settings from the environment (a bad one is a fatal error naming it), and
+ * settings from the environment (a bad one exits, status 1, naming it), and
  * freed as the interpreter finalizes: before its modules go (per-code), or
  * at its frame finalization (legacy, a trace). Codes that outlive it and
  * have a ZfCode take their frames straight from the heap through it, as
@@ -51,7 +51,7 @@ static pid_t final_stats_pid;    /* the process it was set for */
 static int frames_uncounted;      /* frame blocks taken, not yet in the GC's count */
 
 /* Blocks at least this big hold frames; a ZfCode is smaller and is not a GC
- * object, so it is not counted. (The pool's own struct, about 4 KiB, made
+ * object, so it is not counted. (The pool's own struct, about 5 KiB, made
  * once, counts as one while it lives: a stray count of one.) */
 #define FRAME_BLOCK_MIN (sizeof(PyGC_Head) + sizeof(PyFrameObject) - sizeof(PyObject *))
 
@@ -66,9 +66,12 @@ config_error(const char *message)
 }
 
 /* One of the kit's own switches, ZF_CPY_*: on or off, in the words the
- * library's ZF_DEBUG takes (any case, blanks around ignored); any other
- * value is config_error's. Under -E (and 3.9's -I) the interpreter ignores
- * its PYTHON* variables: the ZF_* ones too, the library's and the kit's. */
+ * library's ZF_DEBUG takes (any case, the ASCII spaces the library trims
+ * around ignored: BLANKS); any other value is config_error's. Under -E
+ * (and 3.9's -I) the interpreter ignores its PYTHON* variables: the ZF_*
+ * ones too, the library's and the kit's. */
+#define BLANKS " \t\n\f\r"
+
 static int
 env_switch(const char *name)
 {
@@ -79,8 +82,8 @@ env_switch(const char *name)
     if (v == NULL) {
         return 0;
     }
-    v += strspn(v, " \t\n");
-    for (len = strlen(v); len > 0 && strchr(" \t\n", v[len - 1]) != NULL; len--) {
+    v += strspn(v, BLANKS);
+    for (len = strlen(v); len > 0 && strchr(BLANKS, v[len - 1]) != NULL; len--) {
     }
     if (len == 0) {
         return 0;
@@ -206,9 +209,9 @@ make_zf_code(PyCodeObject *co)
  * comprehensions and generators included). A module or class body, or
  * code given to exec or eval, runs once in nearly every program: a ZfCode
  * for it would cost its making, a miss, a slow release and its freeing
- * (about 720 instructions in the library, where CPython's own allocation
- * of the frame costs about 150) and keep a block for a frame that never
- * comes back.
+ * (about 680 instructions in the library: BENCHMARKS.md's `life`, less its
+ * hits; stock's whole frame work is 150 to 250 a frame) and keep a block
+ * for a frame that never comes back.
  * Its frames come from the GC allocator instead, as after the pool is
  * finalized: co_zf stays NULL, so their release frees them the same way.
  * Under the legacy policy or ZF_TRACE every code gets one: CPython's
