@@ -305,11 +305,12 @@ impl Code {
 
     /// Zombies held.
     pub fn len(&self) -> u32 {
-        self.slots.get() - self.room()
+        self.slots.get() - self.free_units()
     }
 
-    /// Free units of the allowance.
-    pub fn room(&self) -> u32 {
+    /// Free units of the allowance, the slot's included (`ZfCodeHot.room`
+    /// counts those besides the slot).
+    pub fn free_units(&self) -> u32 {
         self.state().free_units()
     }
 

@@ -101,9 +101,7 @@ impl Ring {
     /// clears the mark as it answers). Two turns at most.
     pub fn clock_victim(&self, used: impl Fn(&Code) -> bool) -> Option<&Code> {
         for _ in 0..=2 * self.len.get() {
-            // SAFETY: the hand (None: the head) is always a member.
-            let code = unsafe { member(self.hand.get().or(self.head.get())?) };
-            self.hand.set(code.next.get());
+            let code = self.advance()?;
             if !used(code) {
                 return Some(code);
             }

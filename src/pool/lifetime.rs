@@ -190,7 +190,7 @@ impl Pool {
             // Its room first, then the bound shrinks: its zombies retire
             // within what is left or what others hold spare, and others
             // are trimmed if need be.
-            if c.room() > 0 {
+            if c.free_units() > 0 {
                 p.revoke_room(c, u32::MAX);
             }
             let shrunk = c.has_run() && p.bound.code_gone(c.ran_bytes());

@@ -47,13 +47,7 @@ impl Pool {
             return false;
         }
         while self.charged_bytes() + need > bound {
-            // Room costs nothing to take back (no frame is freed): a code
-            // with some gives it up, used or not.
-            let used = |c: &Code| {
-                self.sync(c);
-                c.room() == 0 && c.take_used()
-            };
-            match self.ring.clock_victim(used) {
+            match self.ring.clock_victim(|c| self.spared(c)) {
                 Some(victim) if !core::ptr::eq(victim, code) => _ = self.evict(victim),
                 _ => return false,
             }
@@ -107,11 +101,7 @@ impl Pool {
         let bound = self.bound.bytes();
         let mut freed = 0;
         while self.charged_bytes() > bound {
-            let used = |c: &Code| {
-                self.sync(c);
-                c.room() == 0 && c.take_used()
-            };
-            match self.ring.clock_victim(used) {
+            match self.ring.clock_victim(|c| self.spared(c)) {
                 Some(victim) => freed += self.evict(victim),
                 None => match self.drain_reserve(1) {
                     0 => break,
@@ -125,10 +115,19 @@ impl Pool {
         freed
     }
 
+    /// Whether the clock's hand passes `c` by this time: used since the
+    /// hand last passed (the mark is cleared), and no room. Room costs
+    /// nothing to take back (no frame is freed): a code with some gives it
+    /// up, used or not.
+    fn spared(&self, c: &Code) -> bool {
+        self.sync(c);
+        c.free_units() == 0 && c.take_used()
+    }
+
     /// A victim of the clock gives up its room, or else one zombie.
     /// Returns the bytes given back (0 for room: no frame is freed).
     fn evict(&self, victim: &Code) -> u64 {
-        if victim.room() > 0 {
+        if victim.free_units() > 0 {
             self.revoke_room(victim, 1);
             return 0;
         }

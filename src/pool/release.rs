@@ -45,8 +45,7 @@ impl Pool {
         if !refused || c.is_freed() {
             return Lane::Full;
         }
-        // `room()`: every free unit, the slot's included.
-        match (c.full(), c.room()) {
+        match (c.full(), c.free_units()) {
             (true, _) => Lane::Plain,
             (false, 0) => Lane::Pending,
             _ => Lane::Full,
@@ -90,7 +89,7 @@ impl Pool {
             // them back), and `sync` makes none: only a slot granted now
             // can keep the frame.
             p.sync(c);
-            debug_assert_eq!(c.room(), 0, "a free unit the release missed");
+            debug_assert_eq!(c.free_units(), 0, "a free unit the release missed");
             // SAFETY: by the contract, `frame` is a live frame of ours.
             let block = unsafe { Block::from_frame(frame) };
             let kept = match p.grant_slot(c) {
