@@ -23,9 +23,9 @@
 //! - `hot`, `table`: the hit path (shared with the header's inline pair);
 //!   the address table of the pools that watch every frame.
 //! - `code`: one code's zombies and allowance.
-//! - `ring`, `reserve`, `debug`, `record`: the codes with an allowance and
-//!   the clock hand; retired frames by size class; the record of frames and
-//!   misuse reports of a debug pool; the `ZF_TRACE` recorder.
+//! - `ring`, `reserve`, `debug`, `trace_writer`: the codes with an
+//!   allowance and the clock hand; retired frames by size class; the record
+//!   of frames and misuse reports of a debug pool; the `ZF_TRACE` recorder.
 //! - `pool`: the pool struct and its accounting, with one module a job:
 //!   `pool::lifetime` (pools and codes made and freed), `pool::acquire`
 //!   and `pool::release` (the slow paths), `pool::drain` (frames leaving
@@ -71,7 +71,6 @@ pub mod ffi;
 mod hot;
 mod os;
 mod pool;
-mod record;
 #[cfg(feature = "std")]
 pub mod replay;
 mod reserve;
@@ -80,6 +79,7 @@ pub mod stats;
 mod table;
 #[cfg(feature = "std")]
 pub mod trace;
+mod trace_writer;
 
 pub use config::*;
 pub use debug::*;

@@ -15,10 +15,10 @@ use crate::code::{Code, Miss};
 use crate::config::{ZfConfig, ZF_POLICY_LEGACY};
 use crate::debug::{Handler, Record};
 use crate::error::Error;
-use crate::record::Recorder;
 use crate::reserve::Reserve;
 use crate::ring::Ring;
 use crate::stats::{Counters, Tally, ZfStats};
+use crate::trace_writer::Recorder;
 use alloc::string::String;
 use bound::Bound;
 use core::cell::{Cell, RefCell};
@@ -104,11 +104,11 @@ impl Pool {
         unsafe { code.pool.0.cast::<Pool>().as_ref() }
     }
 
-    /// Hands the recorder to `record` when the pool records a trace.
+    /// Hands the recorder to `f` when the pool records a trace.
     #[inline]
-    pub(crate) fn traced(&self, record: impl FnOnce(&mut Recorder)) {
+    pub(crate) fn traced(&self, f: impl FnOnce(&mut Recorder)) {
         if let Some(trace) = &self.trace {
-            record(&mut trace.borrow_mut());
+            f(&mut trace.borrow_mut());
         }
     }
 

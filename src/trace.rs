@@ -1,5 +1,5 @@
 //! The `zftrace 1` format (`TRACE_FORMAT.md`): a reader that checks every
-//! rule of the format (for Rust tools: it needs std). `record` writes it.
+//! rule of the format (for Rust tools: it needs std). `trace_writer` writes it.
 //!
 //! The reader hands out events with dense numbers: codes by order of
 //! creation, live frames by a slot reused once the frame is released, so a

@@ -15,10 +15,10 @@ use crate::code::{Code, Miss, PoolLink, Shape};
 use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
 use crate::error::Error;
-use crate::record::Recorder;
 use crate::reserve::Reserve;
 use crate::ring::Ring;
 use crate::stats::{Counters, Tally};
+use crate::trace_writer::Recorder;
 use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
 
