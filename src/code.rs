@@ -86,6 +86,8 @@ pub struct Code {
     pub(crate) frame_bytes: usize,
     /// The order in which the pool made this code, from 1.
     pub(crate) id: u64,
+    /// The ring's links; a dead code on a debug pool's list
+    /// (`Record::keep_dead`) is out of the ring, and that list uses `next`.
     pub(crate) prev: Cell<Option<NonNull<Code>>>,
     pub(crate) next: Cell<Option<NonNull<Code>>>,
     /// Why its misses happened (`charge_miss`).

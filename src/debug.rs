@@ -163,8 +163,8 @@ pub(crate) struct Record {
     /// Structs of freed codes with no live frame left, kept while the pool
     /// is open: their handles stay readable, so a second `zf_code_free`
     /// or an acquire on one is reported, not a use after free. A list
-    /// through their `next` (`Pool::keep_dead_code`).
-    pub(crate) dead_codes: Cell<Option<NonNull<Code>>>,
+    /// through their `next` (`keep_dead`, `take_dead`).
+    dead_codes: Cell<Option<NonNull<Code>>>,
     /// The thread inside the pool (its pthread_self), or 0.
     owner: AtomicUsize,
     /// How deep the owner is inside (a handler or hook may call back in);
@@ -180,6 +180,26 @@ impl Record {
             owner: AtomicUsize::new(0),
             depth: Cell::new(0),
         }
+    }
+
+    /// Keeps a dead code's struct (out of the ring: its `next` is free for
+    /// this list). Nothing to allocate, so nothing can fail and let a
+    /// second `zf_code_free` go unseen.
+    ///
+    /// # Safety
+    /// `code` is a dead code's struct (freed, no live frame), not freed
+    /// until `take_dead` hands it back.
+    pub(crate) unsafe fn keep_dead(&self, code: NonNull<Code>) {
+        // SAFETY: alive by the contract.
+        unsafe { code.as_ref() }.next.set(self.dead_codes.replace(Some(code)));
+    }
+
+    /// The next dead code's struct kept, taken off the list.
+    pub(crate) fn take_dead(&self) -> Option<NonNull<Code>> {
+        let code = self.dead_codes.get()?;
+        // SAFETY: kept by `keep_dead`, not freed since.
+        self.dead_codes.set(unsafe { code.as_ref() }.next.get());
+        Some(code)
     }
 
     pub(crate) fn live(&self) -> impl Iterator<Item = (usize, Entry)> + '_ {

@@ -280,28 +280,22 @@ impl Pool {
             // SAFETY: a spare struct, referred to by nothing else.
             unsafe { self.heap.unbox(code) };
         }
-        let mut dead = self.record.dead_codes.take();
-        while let Some(code) = dead {
+        while let Some(code) = self.record.take_dead() {
             // SAFETY: a dead code's struct (`keep_dead_code`), which only
             // stale handles refer to: past zf_pool_free, using one is
             // undefined.
-            dead = unsafe { code.as_ref() }.next.get();
-            // SAFETY: as above.
             unsafe { self.heap.unbox(code) };
         }
     }
 
     /// A debug pool keeps a dead code's struct while it is open
-    /// (`Record::dead_codes`, linked through the ring's `next`, as a dead
-    /// code is out of the ring: nothing to allocate, so nothing can fail
-    /// and let a second `zf_code_free` go unseen). False when it is not
-    /// kept.
+    /// (`Record::keep_dead`). False when it is not kept.
     fn keep_dead_code(&self, code: NonNull<Code>) -> bool {
         let keep = self.cfg.debug() && !self.closed.get();
         if keep {
-            // SAFETY: dead (freed, no live frame, out of the ring), so
-            // alive until `free_spare_codes`.
-            unsafe { code.as_ref() }.next.set(self.record.dead_codes.replace(Some(code)));
+            // SAFETY: dead (freed, no live frame, out of the ring), and
+            // only `free_spare_codes` frees it, after `take_dead`.
+            unsafe { self.record.keep_dead(code) };
         }
         keep
     }
