@@ -17,9 +17,10 @@ use crate::debug::{Handler, Record};
 use crate::error::Error;
 use crate::reserve::Reserve;
 use crate::ring::Ring;
-use crate::stats::{Counters, Tally, ZfStats};
+use crate::stats::{Counters, Tally, TopList, ZfStats};
 use crate::trace_writer::Recorder;
 use alloc::string::String;
+use alloc::vec::Vec;
 use bound::Bound;
 use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
@@ -207,6 +208,21 @@ impl Pool {
     /// What `zf_pool_print_stats` writes.
     pub fn stats_report(&self) -> String {
         crate::stats::report(&self.stats(), &self.cfg, self.closed.get(), &self.top_lists(5))
+    }
+
+    /// The report's lists holding the most zombie bytes, largest first.
+    pub fn top_lists(&self, most: usize) -> Vec<TopList> {
+        // Kept in order as they come (ties: the older code first): `most`
+        // is a handful, so no sort of every list.
+        let mut top: Vec<(u64, u64, usize, u32)> = Vec::with_capacity(most + 1);
+        for c in self.ring.iter().filter(|c| c.len() > 0) {
+            let at = top.partition_point(|t| (t.0, t.1) >= (c.cached_bytes(), u64::MAX - c.id));
+            if at < most {
+                top.insert(at, (c.cached_bytes(), u64::MAX - c.id, c.frame_bytes, c.len()));
+                top.truncate(most);
+            }
+        }
+        top.into_iter().map(|(_, id, fb, n)| (u64::MAX - id, fb, n)).collect()
     }
 
     /// Leaves `e` as this thread's last error, for the caller of the

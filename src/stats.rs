@@ -162,18 +162,7 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
             writeln!(r, "  policy legacy (CPython's own to 3.10: one zombie per code, free list of 200){debug}")
         }
         _ => {
-            r.push_str("  policy per-code");
-            for opt in &OPTIONS {
-                let n = (opt.get)(cfg) as u64;
-                let words = if n == 0 && !opt.zero.is_empty() { opt.zero } else { opt.shown };
-                let value = match opt.takes {
-                    Takes::SizeOrAuto => bytes(if n == 0 { s.bound_bytes } else { n }),
-                    Takes::Whole if words == opt.zero => String::new(),
-                    Takes::Whole => count(n),
-                };
-                let (before, after) = split_pair(words, b"{}").unwrap_or((words, ""));
-                let _ = write!(r, ", {before}{value}{after}");
-            }
+            per_code_settings(&mut r, s, cfg);
             writeln!(r, "{debug}")
         }
     };
@@ -216,14 +205,36 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     }
     r.push('\n');
     let _ = writeln!(r, "  codes alive {:>14}   made {}", count(s.codes), count(s.codes_created));
-    if !top.is_empty() {
-        let _ = writeln!(r, "  codes holding the most zombies:");
-        for (id, frame_bytes, n) in top {
-            let noun = if *n == 1 { "zombie " } else { "zombies" };
-            let _ = writeln!(r, "    code #{:<8} {:>4} {noun} of {} bytes", id, n, count(*frame_bytes as u64));
-        }
-    }
+    top_lines(&mut r, top);
     r
+}
+
+/// The report's policy line under per-code: every option, as set.
+fn per_code_settings(r: &mut String, s: &ZfStats, cfg: &ZfConfig) {
+    r.push_str("  policy per-code");
+    for opt in &OPTIONS {
+        let n = (opt.get)(cfg) as u64;
+        let words = if n == 0 && !opt.zero.is_empty() { opt.zero } else { opt.shown };
+        let value = match opt.takes {
+            Takes::SizeOrAuto => bytes(if n == 0 { s.bound_bytes } else { n }),
+            Takes::Whole if words == opt.zero => String::new(),
+            Takes::Whole => count(n),
+        };
+        let (before, after) = split_pair(words, b"{}").unwrap_or((words, ""));
+        let _ = write!(r, ", {before}{value}{after}");
+    }
+}
+
+/// The report's lines of the codes holding the most zombies, if any.
+fn top_lines(r: &mut String, top: &[TopList]) {
+    if top.is_empty() {
+        return;
+    }
+    let _ = writeln!(r, "  codes holding the most zombies:");
+    for (id, frame_bytes, n) in top {
+        let noun = if *n == 1 { "zombie " } else { "zombies" };
+        let _ = writeln!(r, "    code #{:<8} {:>4} {noun} of {} bytes", id, n, count(*frame_bytes as u64));
+    }
 }
 
 /// `n` things, with separators: "1 code", "1,200 codes".

@@ -29,7 +29,6 @@
 use super::Pool;
 use crate::code::{Code, Loss};
 use crate::stats::Tally;
-use alloc::vec::Vec;
 use core::cell::Cell;
 
 impl Pool {
@@ -227,21 +226,6 @@ impl Pool {
         if self.aging.is_due(self.counters.releases.get()) {
             self.sweep();
         }
-    }
-
-    /// The lists holding the most zombie bytes, largest first.
-    pub fn top_lists(&self, most: usize) -> Vec<(u64, usize, u32)> {
-        // Kept in order as they come (ties: the older code first): `most`
-        // is a handful, so no sort of every list.
-        let mut top: Vec<(u64, u64, usize, u32)> = Vec::with_capacity(most + 1);
-        for c in self.ring.iter().filter(|c| c.len() > 0) {
-            let at = top.partition_point(|t| (t.0, t.1) >= (c.cached_bytes(), u64::MAX - c.id));
-            if at < most {
-                top.insert(at, (c.cached_bytes(), u64::MAX - c.id, c.frame_bytes, c.len()));
-                top.truncate(most);
-            }
-        }
-        top.into_iter().map(|(_, id, fb, n)| (u64::MAX - id, fb, n)).collect()
     }
 }
 
