@@ -313,11 +313,17 @@ static void test_underrun(void)
     CHECK(contains(rep.message, "code #1 (64 bytes): the 16 bytes before it (the pool's header) were written"));
     CHECK(zf_frame_acquire(code, &z) == f); /* repaired: a zombie as any other */
     CHECK_EQ(z, 1);
+    f[-1] = 0x41; /* the header's last byte: its link word, unused while live */
     zf_frame_release(code, f);
-    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.calls, 2);
+    CHECK_EQ(rep.kind, ZF_ERR_UNDERRUN);
+    CHECK(zf_frame_acquire(code, &z) == f); /* repaired again */
+    CHECK_EQ(z, 1);
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 2);
     f[-16] ^= 0xFF; /* into the zombie's header */
     g = zf_frame_acquire(code, &z);
-    CHECK_EQ(rep.calls, 2);
+    CHECK_EQ(rep.calls, 3);
     CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
     CHECK(contains(rep.message, "changed after its release; freed, not handed out"));
     CHECK(g != NULL);
@@ -337,6 +343,11 @@ static void test_underrun(void)
     CHECK_EQ(rep.calls, 1);
     CHECK_EQ(rep.kind, ZF_ERR_UNDERRUN);
     CHECK(contains(rep.message, "(80 bytes): the pool's header, the 16 bytes before its 16-byte prefix, was written"));
+    f = zf_frame_acquire(code, NULL);
+    f[-17] = 0x41; /* the byte just before the prefix: the header's link word */
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 2);
+    CHECK_EQ(rep.kind, ZF_ERR_UNDERRUN);
     check_usable(code, 64, &rep); /* the bytes after the prefix */
     finish(pool, &code, 1, &heap, &rep);
 }

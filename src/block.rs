@@ -34,13 +34,14 @@ struct Header {
     /// `block_bytes(capacity)`: what the block really holds.
     bytes: u32,
     /// The link of a stacked zombie (`Block::next`): a header keeps it out
-    /// of the caller's bytes, the prefix's too.
-    _next: *mut u8,
+    /// of the caller's bytes, the prefix's too. Unused while the frame is
+    /// live: a debug pool keeps it NULL then (`Heap::clear_link`).
+    next: *mut u8,
 }
 
 pub(crate) const HEADER_BYTES: usize = size_of::<Header>();
 /// Where the link sits, from the frame: the C fast path relies on it.
-const _: () = assert!(HEADER_BYTES == 16 && offset_of!(Header, _next) == HEADER_BYTES - size_of::<usize>());
+const _: () = assert!(HEADER_BYTES == 16 && offset_of!(Header, next) == HEADER_BYTES - size_of::<usize>());
 
 /// Bytes of one block for a frame of `frame_bytes` in the default layout,
 /// or None on overflow.
@@ -113,7 +114,7 @@ impl Layout {
     /// then sees a write to any of them); else the prefix's last word.
     pub fn link(self) -> Link {
         match self.headered {
-            true => Link(offset_of!(Header, _next) as isize - self.lead as isize),
+            true => Link(offset_of!(Header, next) as isize - self.lead as isize),
             false => Link::FAST,
         }
     }
@@ -411,7 +412,7 @@ impl Heap {
         debug_assert!(frame_bytes <= BLOCK_FRAME_MAX, "zf_code_new let {frame_bytes} bytes through");
         if self.layout.headered {
             // Both fit in u32 (BLOCK_FRAME_MAX).
-            let header = Header { capacity: frame_bytes as u32, bytes: bytes as u32, _next: core::ptr::null_mut() };
+            let header = Header { capacity: frame_bytes as u32, bytes: bytes as u32, next: core::ptr::null_mut() };
             // SAFETY: fresh, aligned memory of at least HEADER_BYTES.
             unsafe { start.cast::<Header>().as_ptr().write(header) };
         }
@@ -436,6 +437,19 @@ impl Heap {
     pub(crate) fn size_words(&self, block: Block) -> (u32, u32) {
         let h = self.header(block);
         (h.capacity, h.bytes)
+    }
+
+    /// Whether a live headered block's link word is NULL, as a debug pool
+    /// keeps it (`clear_link`): the caller may have written over it too.
+    pub(crate) fn link_is_clear(&self, block: Block) -> bool {
+        self.header(block).next.is_null()
+    }
+
+    /// Sets a live headered block's link word to NULL.
+    pub(crate) fn clear_link(&self, block: Block) {
+        debug_assert!(self.layout.headered);
+        // SAFETY: as in `header`; the block is live, so no list reads the word.
+        unsafe { (*block.0.as_ptr().sub(self.layout.lead).cast::<Header>()).next = core::ptr::null_mut() };
     }
 
     /// Writes back the size words `block_at` gave the block.

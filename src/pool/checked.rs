@@ -89,6 +89,8 @@ impl Pool {
             // Just made, or checked as a zombie: its size words are the pool's.
             let entry = Entry::live(code, self.heap.size_words(block));
             self.record.frames.set(frame.as_ptr() as usize, entry);
+            // Its link word, unused until the release: NULL, checked then.
+            self.heap.clear_link(block);
             if !hit {
                 // Like PYTHONMALLOC=debug: no byte a checksum reads is ever uninitialised.
                 let start = frame_span(&self.heap, block, entry.capacity()).0;
@@ -319,7 +321,7 @@ impl Pool {
         }
         // SAFETY: a live frame of ours.
         let block = unsafe { Block::from_frame(frame) };
-        if self.heap.size_words(block) != entry.size {
+        if self.heap.size_words(block) != entry.size || !self.heap.link_is_clear(block) {
             self.underrun(function, block, &entry);
         }
         let capacity = entry.capacity();
@@ -336,6 +338,7 @@ impl Pool {
     #[cold]
     fn underrun(&self, function: &str, block: Block, entry: &Entry) {
         self.heap.restore_size_words(block, entry.size);
+        self.heap.clear_link(block);
         let (frame, who) = (block.frame(), &entry.who());
         match self.heap.layout.prefix() {
             0 => {
