@@ -173,8 +173,9 @@ pub struct ZfConfig {
     /// Most zombies one code keeps (default `ZF_DEFAULT_PER_CODE_MAX`; 0:
     /// none). Past half of it a code grows only into room nobody holds.
     pub per_code_max: u32,
-    /// Most bytes all cached frames of the pool hold together (zombies and
-    /// reserve, headers included): a hard bound. 0 (`ZF_BUDGET_AUTO`, the
+    /// Most bytes the pool's cached frames (zombies and reserve, headers
+    /// included) and its allowances' free room hold together: a hard
+    /// bound. 0 (`ZF_BUDGET_AUTO`, the
     /// default): a bound that follows the program, from
     /// `ZF_AUTO_BOUND_FLOOR` to `ZF_AUTO_BOUND_CEILING` (`bound_bytes` in
     /// `ZfStats` says where it is).
