@@ -319,6 +319,8 @@ fn rule_first_line() {
 fn rule_unknown_event() {
     rejects("unknown-event", "zftrace 1\nc 1 400\nq 1\n", 3, "unknown event \"q\"");
     rejects("empty-line", "zftrace 1\nc 1 400\n\na 1 0\n", 3, "empty line");
+    // Cut short: "d 12" would destroy another code than the "d 123" written.
+    rejects("cut-short", "zftrace 1\nc 12 400\nc 123 64\nd 12", 4, "the file ends inside this line");
 }
 
 #[test]
