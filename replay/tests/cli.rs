@@ -417,6 +417,26 @@ fn unreadable_input_is_an_error_not_a_panic() {
     }
 }
 
+/// A damaged gzip file inflates to garbage before its checksum, at its
+/// end, says so: the error says both, not only the garbage's broken rule.
+#[test]
+fn a_bad_line_of_a_damaged_gzip_file_says_the_file_is_damaged() {
+    let text = "zftrace 1\nc 1 400\na 1 0\nr 0\n";
+    // Stored, not compressed: one byte of the text changes, the checksum fails.
+    let mut gz = GzEncoder::new(Vec::new(), Compression::none());
+    gz.write_all(text.as_bytes()).unwrap();
+    let mut bytes = gz.finish().unwrap();
+    let at = bytes.windows(4).position(|w| w == b"r 0\n").expect("the text, stored");
+    bytes[at + 2] = b'7';
+    let file = tmp("damaged.zft.gz");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = zf_replay(&[file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("line 4: r names frame 7, which was never acquired"), "{stderr}");
+    assert!(stderr.contains("but the gzip data is damaged further on"), "{stderr}");
+}
+
 #[test]
 fn a_broken_trace_fails_the_run_but_not_the_others() {
     let (plain, _) = small_sample(5_000);
