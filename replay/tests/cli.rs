@@ -288,6 +288,27 @@ fn plot_writes_an_svg_per_trace() {
     }
 }
 
+#[test]
+fn plot_refuses_two_traces_of_one_name() {
+    let (plain, _) = small_sample(2_000);
+    let other = tmp("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let twin = other.join(plain.file_name().unwrap());
+    std::fs::copy(&plain, &twin).unwrap();
+    let dir = tmp("plots-twins");
+    let out = zf_replay(&[
+        "--plot",
+        dir.to_str().unwrap(),
+        "--policy",
+        "oracle",
+        plain.to_str().unwrap(),
+        twin.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second plot overwrote the first");
+    assert!(stderr.contains(&format!("{} and {} would both write", plain.display(), twin.display())), "{stderr}");
+}
+
 /// Writes `text` as a trace named `name`, plain (and gzip'd too), and
 /// checks that zf-replay rejects it with `FILE: line N: ...rule...`.
 fn rejects(name: &str, text: &str, line: u64, rule: &str) {
