@@ -206,13 +206,15 @@ static void test_frame_bytes(void)
     zf_pool_free(pool);
 }
 
-/* zf_pool_new(cfg) fails and the message names `field`. */
+/* zf_pool_new(cfg) fails and the message names the function and `field`. */
 static void check_refused(const ZfConfig *cfg, const char *field)
 {
+    char want[128];
+    snprintf(want, sizeof want, "zf_pool_new: invalid ZfConfig: field %s ", field);
     CHECK(zf_pool_new(cfg) == NULL);
-    if (!contains(zf_last_error(), field))
-        printf("  expected \"%s\" in: %s\n", field, zf_last_error() ? zf_last_error() : "(null)");
-    CHECK(contains(zf_last_error(), field));
+    if (!contains(zf_last_error(), want))
+        printf("  expected \"%s\" in: %s\n", want, zf_last_error() ? zf_last_error() : "(null)");
+    CHECK(contains(zf_last_error(), want));
 }
 
 static void test_bad_configs(void)
@@ -235,6 +237,9 @@ static void test_bad_configs(void)
     check_refused(&cfg, "struct_size");
     cfg.struct_size = sizeof(ZfConfig) + 8;
     check_refused(&cfg, "struct_size");
+    /* The other function that takes one names itself. */
+    CHECK_EQ(zf_config_from_env(&cfg), -1);
+    CHECK(contains(zf_last_error(), "zf_config_from_env: invalid ZfConfig: field struct_size "));
     zf_config_default(&cfg);
     cfg.policy = 7;
     check_refused(&cfg, "policy");
