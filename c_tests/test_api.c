@@ -694,6 +694,35 @@ static void test_alloc_hooks(void)
     free(c);
 }
 
+/* A trace file that cannot be made: one line on stderr naming the field
+ * (set from C here, not from ZF_TRACE) and the file; the pool works on. */
+static void test_trace_unwritable(void)
+{
+    char line[256] = "";
+    int pipefd[2], saved;
+    ssize_t n;
+    ZfConfig cfg;
+    ZfPool *pool;
+
+    zf_config_default(&cfg);
+    cfg.trace_path = "/nonexistent-zf-dir/t.zft";
+    fflush(stderr);
+    CHECK(pipe(pipefd) == 0);
+    saved = dup(2);
+    dup2(pipefd[1], 2);
+    pool = zf_pool_new(&cfg);
+    dup2(saved, 2);
+    close(saved);
+    close(pipefd[1]);
+    n = read(pipefd[0], line, sizeof line - 1);
+    close(pipefd[0]);
+    line[n > 0 ? n : 0] = '\0';
+    CHECK(pool != NULL);
+    CHECK(contains(line, "zombie-frames: trace_path (ZF_TRACE) /nonexistent-zf-dir/t.zft: "));
+    CHECK(contains(line, "the trace stops here\n"));
+    zf_pool_free(pool);
+}
+
 int main(void)
 {
     /* Before anything has failed on this thread. */
@@ -712,5 +741,6 @@ int main(void)
     test_pool_freed_first();
     test_leak_report();
     test_alloc_hooks();
+    test_trace_unwritable();
     return check_done();
 }
