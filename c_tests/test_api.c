@@ -206,13 +206,15 @@ static void test_frame_bytes(void)
     zf_pool_free(pool);
 }
 
-/* zf_pool_new(cfg) fails and the message names `field`. */
+/* zf_pool_new(cfg) fails and the message names the function and `field`. */
 static void check_refused(const ZfConfig *cfg, const char *field)
 {
+    char want[128];
+    snprintf(want, sizeof want, "zf_pool_new: invalid ZfConfig: field %s ", field);
     CHECK(zf_pool_new(cfg) == NULL);
-    if (!contains(zf_last_error(), field))
-        printf("  expected \"%s\" in: %s\n", field, zf_last_error() ? zf_last_error() : "(null)");
-    CHECK(contains(zf_last_error(), field));
+    if (!contains(zf_last_error(), want))
+        printf("  expected \"%s\" in: %s\n", want, zf_last_error() ? zf_last_error() : "(null)");
+    CHECK(contains(zf_last_error(), want));
 }
 
 static void test_bad_configs(void)
@@ -235,6 +237,9 @@ static void test_bad_configs(void)
     check_refused(&cfg, "struct_size");
     cfg.struct_size = sizeof(ZfConfig) + 8;
     check_refused(&cfg, "struct_size");
+    /* The other function that takes one names itself. */
+    CHECK_EQ(zf_config_from_env(&cfg), -1);
+    CHECK(contains(zf_last_error(), "zf_config_from_env: invalid ZfConfig: field struct_size "));
     zf_config_default(&cfg);
     cfg.policy = 7;
     check_refused(&cfg, "policy");
@@ -689,6 +694,35 @@ static void test_alloc_hooks(void)
     free(c);
 }
 
+/* A trace file that cannot be made: one line on stderr naming the field
+ * (set from C here, not from ZF_TRACE) and the file; the pool works on. */
+static void test_trace_unwritable(void)
+{
+    char line[256] = "";
+    int pipefd[2], saved;
+    ssize_t n;
+    ZfConfig cfg;
+    ZfPool *pool;
+
+    zf_config_default(&cfg);
+    cfg.trace_path = "/nonexistent-zf-dir/t.zft";
+    fflush(stderr);
+    CHECK(pipe(pipefd) == 0);
+    saved = dup(2);
+    dup2(pipefd[1], 2);
+    pool = zf_pool_new(&cfg);
+    dup2(saved, 2);
+    close(saved);
+    close(pipefd[1]);
+    n = read(pipefd[0], line, sizeof line - 1);
+    close(pipefd[0]);
+    line[n > 0 ? n : 0] = '\0';
+    CHECK(pool != NULL);
+    CHECK(contains(line, "zombie-frames: trace_path (ZF_TRACE) /nonexistent-zf-dir/t.zft: "));
+    CHECK(contains(line, "the trace stops here\n"));
+    zf_pool_free(pool);
+}
+
 int main(void)
 {
     /* Before anything has failed on this thread. */
@@ -707,5 +741,6 @@ int main(void)
     test_pool_freed_first();
     test_leak_report();
     test_alloc_hooks();
+    test_trace_unwritable();
     return check_done();
 }

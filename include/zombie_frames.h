@@ -446,7 +446,7 @@ int zf_config_from_env(struct ZfConfig *cfg);
 
 /**
  * Makes a pool; NULL `cfg` means the defaults. NULL on a bad config or no
- * memory, with zf_last_error() naming the field.
+ * memory, with zf_last_error() naming this function and the field.
  */
 struct ZfPool *zf_pool_new(const struct ZfConfig *cfg);
 

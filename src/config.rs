@@ -237,20 +237,21 @@ impl Default for ZfConfig {
 
 impl ZfConfig {
     /// Checks `struct_size`, the one field that can be read before the
-    /// rest is known to exist.
-    pub fn check_struct_size(struct_size: u32) -> Result<(), Error> {
+    /// rest is known to exist, for `function`, which the error names.
+    pub fn check_struct_size(struct_size: u32, function: &'static str) -> Result<(), Error> {
         let size = core::mem::size_of::<ZfConfig>() as u32;
         if struct_size == size {
             return Ok(());
         }
         let why = format!("is {struct_size}, expected sizeof(ZfConfig) = {size} (fill it with zf_config_default)");
-        Err(Error::Config { field: "struct_size", why })
+        Err(Error::Config { function, field: "struct_size", why })
     }
 
-    /// Checks every field; the error names the first bad one.
+    /// Checks every field for `zf_pool_new`; the error names the first bad one.
     pub fn validate(&self) -> Result<(), Error> {
-        let bad = |field, why: String| Err(Error::Config { field, why });
-        ZfConfig::check_struct_size(self.struct_size)?;
+        let function = "zf_pool_new";
+        let bad = |field, why: String| Err(Error::Config { function, field, why });
+        ZfConfig::check_struct_size(self.struct_size, function)?;
         match self.policy {
             ZF_POLICY_PER_CODE | ZF_POLICY_LEGACY => {}
             p => return bad("policy", format!("is {p}, expected ZF_POLICY_PER_CODE (0) or ZF_POLICY_LEGACY (1)")),
@@ -546,7 +547,7 @@ mod tests {
             let mut c = ZfConfig::default();
             spoil(&mut c);
             let msg = c.validate().unwrap_err().to_string();
-            assert!(msg.contains(field), "{field}: {msg}");
+            assert!(msg.starts_with(&format!("zf_pool_new: invalid ZfConfig: field {field} ")), "{field}: {msg}");
         }
     }
 

@@ -8,8 +8,8 @@ use core::fmt::{self, Write};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    /// A `ZfConfig` field is out of range.
-    Config { field: &'static str, why: String },
+    /// A `ZfConfig` field that `function` was given is out of range.
+    Config { function: &'static str, field: &'static str, why: String },
     /// A `ZF_*` environment variable holds something it cannot mean.
     Env { var: &'static str, value: String, expected: &'static str },
     /// `function` (`zf_code_new` or `zf_code_new_with_hot`) was asked for
@@ -45,7 +45,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Config { field, why } => write!(f, "invalid ZfConfig: field {field} {why}"),
+            Error::Config { function, field, why } => write!(f, "{function}: invalid ZfConfig: field {field} {why}"),
             Error::Env { var, value, expected } => {
                 // Quoted as text, a control character (a newline in the
                 // environment) as `?`: the message stays one line.

@@ -91,9 +91,9 @@ unsafe fn pool_ref<'a>(pool: NonNull<ZfPool>) -> &'a Pool {
 ///
 /// # Safety
 /// `cfg` points to a struct that starts with `uint32_t struct_size`.
-unsafe fn config_ref<'a>(cfg: NonNull<ZfConfig>) -> Result<&'a mut ZfConfig, Error> {
+unsafe fn config_ref<'a>(cfg: NonNull<ZfConfig>, function: &'static str) -> Result<&'a mut ZfConfig, Error> {
     // SAFETY: by the contract; every version of ZfConfig starts with it.
-    ZfConfig::check_struct_size(unsafe { cfg.cast::<u32>().read() })?;
+    ZfConfig::check_struct_size(unsafe { cfg.cast::<u32>().read() }, function)?;
     // SAFETY: the size says the caller's struct is a whole ZfConfig.
     Ok(unsafe { &mut *cfg.as_ptr() })
 }
@@ -118,7 +118,7 @@ pub unsafe extern "C" fn zf_config_default(out: *mut ZfConfig) {
 pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
     let cfg = non_null!("zf_config_from_env", cfg, -1);
     // SAFETY: the module's contract: a ZfConfig of some version.
-    let cfg = match unsafe { config_ref(cfg) } {
+    let cfg = match unsafe { config_ref(cfg, "zf_config_from_env") } {
         Ok(cfg) => cfg,
         Err(e) => return fail(e, -1),
     };
@@ -129,12 +129,12 @@ pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
 }
 
 /// Makes a pool; NULL `cfg` means the defaults. NULL on a bad config or no
-/// memory, with zf_last_error() naming the field.
+/// memory, with zf_last_error() naming this function and the field.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
     let cfg = match NonNull::new(cfg.cast_mut()) {
         // SAFETY: the module's contract: a ZfConfig of some version.
-        Some(cfg) => match unsafe { config_ref(cfg) } {
+        Some(cfg) => match unsafe { config_ref(cfg, "zf_pool_new") } {
             Ok(cfg) => *cfg,
             Err(e) => return fail(e, ptr::null_mut()),
         },

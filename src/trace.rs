@@ -233,12 +233,25 @@ fn clip(text: &str) -> String {
 
 /// Reads a whole trace, checking every rule. Errors name the line; an I/O
 /// error (or text that is not UTF-8) names the line it happened on.
-pub fn read_all(input: impl BufRead) -> Result<(Vec<Event>, Parser), TraceError> {
+pub fn read_all(mut input: impl BufRead) -> Result<(Vec<Event>, Parser), TraceError> {
     let mut parser = Parser::new();
     let mut events = Vec::new();
-    for line in input.lines() {
-        let line = line.map_err(|e| TraceError { line: parser.line() + 1, why: format!("cannot read: {e}") })?;
-        if let Some(event) = parser.parse_line(&line)? {
+    let mut text = String::new();
+    loop {
+        text.clear();
+        let next = parser.line() + 1;
+        let read =
+            input.read_line(&mut text).map_err(|e| TraceError { line: next, why: format!("cannot read: {e}") })?;
+        if read == 0 {
+            break;
+        }
+        // A file cut short (a recording that stopped mid-write) ends inside
+        // a line, which may still parse, as another number: refuse it.
+        let Some(line) = text.strip_suffix('\n') else {
+            let why = format!("the file ends inside this line ({:?}, no newline): is it cut short?", clip(&text));
+            return Err(TraceError { line: next, why });
+        };
+        if let Some(event) = parser.parse_line(line.strip_suffix('\r').unwrap_or(line))? {
             events.push(event);
         }
     }
@@ -301,6 +314,9 @@ mod tests {
             ("zftrace 1\nc 1 400\nd 1\nd 1\n", 4, "destroyed"),
             ("zftrace 1\ns 2147483648\n", 2, "generation 2147483648 is over 2147483647"),
             ("zftrace 1\ns 99999999999999999999999\n", 2, "not a decimal"),
+            ("zftrace 1", 1, "ends inside this line (\"zftrace 1\", no newline)"),
+            ("zftrace 1\nc 1 400\nc 2 4", 3, "ends inside this line (\"c 2 4\", no newline)"),
+            ("zftrace 1\nc 1 400\r\nd 1\r", 3, "ends inside this line (\"d 1\\r\", no newline)"),
         ];
         for (text, line, why) in cases {
             let e = parse(text).expect_err(text);

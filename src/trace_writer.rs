@@ -54,7 +54,8 @@ impl Recorder {
     }
 
     fn fail(&mut self, e: impl fmt::Display) {
-        os::eprint(format_args!("zombie-frames: ZF_TRACE {}: {e}; the trace stops here\n", self.path));
+        // The path may come from C as well as from ZF_TRACE: name both.
+        os::eprint(format_args!("zombie-frames: trace_path (ZF_TRACE) {}: {e}; the trace stops here\n", self.path));
         self.stop();
     }
 

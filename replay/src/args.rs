@@ -83,13 +83,15 @@ fn parse_setting(text: &str) -> Result<Setting, String> {
     let opt =
         OPTIONS.iter().find(|o| o.field == key).ok_or_else(|| format!("unknown key {key:?}: expected {}", keys()))?;
     let bad = |expected: &str| format!("{key}: {value:?} is not {expected}");
-    // Unlike the ZF_* variables, --set's whole numbers take K, M, G too;
-    // budget_bytes=auto (or 0) is the automatic bound, as ZF_BUDGET=auto.
+    // Unlike the ZF_* variables, --set's whole numbers take K, M, G too
+    // (and, as they do, a leading +); budget_bytes=auto (or 0) is the
+    // automatic bound, as ZF_BUDGET=auto.
     let size = parse_size(value);
     let n = match opt.takes {
-        Takes::Whole => {
-            size.filter(|&n| u32::try_from(n).is_ok()).ok_or_else(|| bad("a whole number up to 4294967295"))
-        }
+        Takes::Whole => size
+            .filter(|&n| u32::try_from(n).is_ok())
+            .or_else(|| opt.takes.parse(value))
+            .ok_or_else(|| bad("a whole number up to 4294967295")),
         Takes::SizeOrAuto => opt.takes.parse(value).ok_or_else(|| bad("a size such as 65536, 512K, 4M or 1G, or auto")),
     }?;
     Ok(Setting { opt, value: n })
@@ -156,6 +158,9 @@ mod tests {
         assert_eq!((auto.opt.field, auto.value), ("budget_bytes", zombie_frames::ZF_BUDGET_AUTO));
         assert_eq!(parse_setting("budget_bytes=AUTO").unwrap().value, parse_setting("budget_bytes=0").unwrap().value);
         assert!(parse_setting("budget_bytes").unwrap_err().contains("KEY=VALUE"));
+        // What ZF_PER_CODE_MAX takes, --set takes.
+        assert_eq!(parse_setting("per_code_max=+5").unwrap().value, 5);
+        assert!(parse_setting("per_code_max=+-5").unwrap_err().starts_with("per_code_max:"));
     }
 
     #[test]

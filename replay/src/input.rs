@@ -30,12 +30,22 @@ pub fn load(path: &Path, progress: &Progress) -> Result<Trace, String> {
     let mut input = BufReader::with_capacity(1 << 16, Counted { inner: raw, progress });
     // Gzip by its magic bytes, whatever the file is called.
     let gzip = input.fill_buf().map_err(|e| format!("line 1: cannot read: {e}"))?.starts_with(&[0x1f, 0x8b]);
-    let text: Box<dyn BufRead> = match gzip {
+    let mut text: Box<dyn BufRead> = match gzip {
         true => Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(input))),
         false => Box::new(input),
     };
-    let (events, parser) = read_all(text).map_err(|e| e.to_string())?;
-    Ok(Trace { events, parser })
+    match read_all(&mut text) {
+        Ok((events, parser)) => Ok(Trace { events, parser }),
+        // A damaged gzip file inflates to garbage before its checksum,
+        // at its end, says so: a bad line there is the damage's symptom.
+        Err(e) if gzip => match io::copy(&mut text, &mut io::sink()) {
+            Err(damage) if !e.why.ends_with(&damage.to_string()) => Err(format!(
+                "{e}; but the gzip data is damaged further on ({damage}): that line may not be what was written"
+            )),
+            _ => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Counts the bytes read for the progress bar.

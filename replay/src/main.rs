@@ -22,6 +22,10 @@ use zombie_frames::{ZfConfig, ZF_POLICY_LEGACY};
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(dir) = &args.plot {
+        if let Some(e) = plot_clash(&args.traces, dir) {
+            eprintln!("zf-replay: {e}");
+            return ExitCode::FAILURE;
+        }
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("{}: {e}", dir.display());
             return ExitCode::FAILURE;
@@ -278,6 +282,17 @@ fn run_advise(args: &Args) -> ExitCode {
     }
 }
 
+/// Two traces whose plots would have one name, the second overwriting
+/// the first (`a/json.zft.gz` and `b/json.zft`). One given twice plots alike.
+fn plot_clash(traces: &[std::path::PathBuf], dir: &Path) -> Option<String> {
+    let stems: Vec<String> = traces.iter().map(|t| stem(t)).collect();
+    let (i, j) = (0..stems.len())
+        .flat_map(|j| (0..j).map(move |i| (i, j)))
+        .find(|&(i, j)| stems[i] == stems[j] && traces[i] != traces[j])?;
+    let file = dir.join(format!("{}.svg", stems[i]));
+    Some(format!("--plot: {} and {} would both write {}", traces[i].display(), traces[j].display(), file.display()))
+}
+
 /// `traces/json.zft.gz` -> `json`; stdin -> `stdin`.
 fn stem(path: &Path) -> String {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -292,6 +307,16 @@ fn stem(path: &Path) -> String {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn plots_of_one_name_are_refused() {
+        let paths = |names: &[&str]| names.iter().map(PathBuf::from).collect::<Vec<_>>();
+        let dir = Path::new("plots");
+        let clash = plot_clash(&paths(&["a/json.zft.gz", "x.zft", "b/json.zft"]), dir);
+        assert_eq!(clash.as_deref(), Some("--plot: a/json.zft.gz and b/json.zft would both write plots/json.svg"));
+        assert!(plot_clash(&paths(&["-", "stdin.zft"]), dir).is_some());
+        assert!(plot_clash(&paths(&["a/json.zft.gz", "a/pickle.zft.gz", "a/json.zft.gz"]), dir).is_none());
+    }
 
     #[test]
     fn plot_files_are_named_after_the_trace() {

@@ -288,6 +288,27 @@ fn plot_writes_an_svg_per_trace() {
     }
 }
 
+#[test]
+fn plot_refuses_two_traces_of_one_name() {
+    let (plain, _) = small_sample(2_000);
+    let other = tmp("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let twin = other.join(plain.file_name().unwrap());
+    std::fs::copy(&plain, &twin).unwrap();
+    let dir = tmp("plots-twins");
+    let out = zf_replay(&[
+        "--plot",
+        dir.to_str().unwrap(),
+        "--policy",
+        "oracle",
+        plain.to_str().unwrap(),
+        twin.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second plot overwrote the first");
+    assert!(stderr.contains(&format!("{} and {} would both write", plain.display(), twin.display())), "{stderr}");
+}
+
 /// Writes `text` as a trace named `name`, plain (and gzip'd too), and
 /// checks that zf-replay rejects it with `FILE: line N: ...rule...`.
 fn rejects(name: &str, text: &str, line: u64, rule: &str) {
@@ -319,6 +340,8 @@ fn rule_first_line() {
 fn rule_unknown_event() {
     rejects("unknown-event", "zftrace 1\nc 1 400\nq 1\n", 3, "unknown event \"q\"");
     rejects("empty-line", "zftrace 1\nc 1 400\n\na 1 0\n", 3, "empty line");
+    // Cut short: "d 12" would destroy another code than the "d 123" written.
+    rejects("cut-short", "zftrace 1\nc 12 400\nc 123 64\nd 12", 4, "the file ends inside this line");
 }
 
 #[test]
@@ -413,6 +436,26 @@ fn unreadable_input_is_an_error_not_a_panic() {
         assert!(!out.status.success(), "{}: accepted", file.display());
         assert!(stderr.contains(&format!("{}: ", file.display())) && stderr.contains(want), "{stderr}");
     }
+}
+
+/// A damaged gzip file inflates to garbage before its checksum, at its
+/// end, says so: the error says both, not only the garbage's broken rule.
+#[test]
+fn a_bad_line_of_a_damaged_gzip_file_says_the_file_is_damaged() {
+    let text = "zftrace 1\nc 1 400\na 1 0\nr 0\n";
+    // Stored, not compressed: one byte of the text changes, the checksum fails.
+    let mut gz = GzEncoder::new(Vec::new(), Compression::none());
+    gz.write_all(text.as_bytes()).unwrap();
+    let mut bytes = gz.finish().unwrap();
+    let at = bytes.windows(4).position(|w| w == b"r 0\n").expect("the text, stored");
+    bytes[at + 2] = b'7';
+    let file = tmp("damaged.zft.gz");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = zf_replay(&[file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("line 4: r names frame 7, which was never acquired"), "{stderr}");
+    assert!(stderr.contains("but the gzip data is damaged further on"), "{stderr}");
 }
 
 #[test]
