@@ -448,8 +448,11 @@ impl Heap {
     /// Sets a live headered block's link word to NULL.
     pub(crate) fn clear_link(&self, block: Block) {
         debug_assert!(self.layout.headered);
-        // SAFETY: as in `header`; the block is live, so no list reads the word.
-        unsafe { (*block.0.as_ptr().sub(self.layout.lead).cast::<Header>()).next = core::ptr::null_mut() };
+        // SAFETY: as in `header`.
+        let header = unsafe { block.0.as_ptr().sub(self.layout.lead) }.cast::<Header>();
+        // SAFETY: the header's link field, in the block; the block is live,
+        // so no list reads it.
+        unsafe { (*header).next = core::ptr::null_mut() };
     }
 
     /// Writes back the size words `block_at` gave the block.
