@@ -216,10 +216,9 @@ typedef struct ZfConfig {
   /**
    * Most bytes the pool's cached frames (zombies and reserve, headers
    * included) and its allowances' free room hold together: a hard
-   * bound. 0 (`ZF_BUDGET_AUTO`, the
-   * default): a bound that follows the program, from
-   * `ZF_AUTO_BOUND_FLOOR` to `ZF_AUTO_BOUND_CEILING` (`bound_bytes` in
-   * `ZfStats` says where it is).
+   * bound. 0 (`ZF_BUDGET_AUTO`, the default): a bound that follows the
+   * program, from `ZF_AUTO_BOUND_FLOOR` to `ZF_AUTO_BOUND_CEILING`
+   * (`bound_bytes` in `ZfStats` says where it is).
    */
   size_t budget_bytes;
   /**

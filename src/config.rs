@@ -175,10 +175,9 @@ pub struct ZfConfig {
     pub per_code_max: u32,
     /// Most bytes the pool's cached frames (zombies and reserve, headers
     /// included) and its allowances' free room hold together: a hard
-    /// bound. 0 (`ZF_BUDGET_AUTO`, the
-    /// default): a bound that follows the program, from
-    /// `ZF_AUTO_BOUND_FLOOR` to `ZF_AUTO_BOUND_CEILING` (`bound_bytes` in
-    /// `ZfStats` says where it is).
+    /// bound. 0 (`ZF_BUDGET_AUTO`, the default): a bound that follows the
+    /// program, from `ZF_AUTO_BOUND_FLOOR` to `ZF_AUTO_BOUND_CEILING`
+    /// (`bound_bytes` in `ZfStats` says where it is).
     pub budget_bytes: usize,
     /// Releases between automatic aging sweeps (default
     /// `ZF_DEFAULT_SWEEP_EVERY`), checked when a release reaches the
