@@ -48,7 +48,8 @@ impl Outcome {
 /// `check_budget`, also checks after every release that the zombies and
 /// the allowances hold no more than the bound in force (`bound_bytes`,
 /// which is `budget_bytes` when that is set; per-code pools: legacy has
-/// none), and the time is not worth reading.
+/// none), and the time is not worth reading. A failure at an event begins
+/// "event N: " (from 1: `Parser::line_of` names its line).
 pub fn replay(events: &[Event], slots: u32, contender: Contender, check_budget: bool) -> Result<Outcome, String> {
     match contender {
         Contender::Malloc => Ok(replay_malloc(events, slots)),
@@ -246,7 +247,8 @@ pub struct Lockstep {
 
 /// Replays `events` through per-code (`cfg`), legacy and the oracle at
 /// once, and says at which acquires per-code asked the system for a block
-/// where legacy did not, and why per-code had no frame at hand.
+/// where legacy did not, and why per-code had no frame at hand. Failures
+/// as `replay`'s.
 pub fn lockstep(events: &[Event], slots: u32, cfg: &ZfConfig) -> Result<Lockstep, String> {
     let legacy_cfg = ZfConfig { policy: crate::ZF_POLICY_LEGACY, ..ZfConfig::default() };
     let mut runs =

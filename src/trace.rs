@@ -64,6 +64,10 @@ pub struct Parser {
     last_frame: Option<u64>,
     /// Largest number of slots in use at once: the trace's peak live frames.
     pub peak_live: u32,
+    /// Events read so far.
+    events: u64,
+    /// At each comment line, the events read before it (`line_of`).
+    comments: Vec<u64>,
 }
 
 impl Parser {
@@ -86,6 +90,12 @@ impl Parser {
         self.slots
     }
 
+    /// The line of the trace's `n`-th event (from 1): what a replay's
+    /// error (`replay::replay`: "event N: ...") happened on.
+    pub fn line_of(&self, n: u64) -> u64 {
+        1 + n + self.comments.partition_point(|&before| before < n) as u64
+    }
+
     /// The next line (without its newline): an event, or None for the
     /// header and comments.
     pub fn parse_line(&mut self, text: &str) -> Result<Option<Event>, TraceError> {
@@ -99,6 +109,7 @@ impl Parser {
             };
         }
         if text.starts_with('#') {
+            self.comments.push(self.events);
             return Ok(None);
         }
         if text.is_empty() {
@@ -132,7 +143,9 @@ impl Parser {
         for (n, a) in nums.iter_mut().zip(&args) {
             *n = number(a).ok_or_else(|| err(format!("{:?} is not a decimal integer", clip(a))))?;
         }
-        self.event(kind, nums).map(Some).map_err(err)
+        let event = self.event(kind, nums).map_err(err)?;
+        self.events += 1;
+        Ok(Some(event))
     }
 
     fn event(&mut self, kind: &str, [x, y]: [u64; 2]) -> Result<Event, String> {
@@ -265,6 +278,14 @@ mod tests {
 
     fn parse(text: &str) -> Result<Vec<Event>, TraceError> {
         read_all(text.as_bytes()).map(|(events, _)| events)
+    }
+
+    #[test]
+    fn each_event_has_its_line_whatever_the_comments_between() {
+        let text = "zftrace 1\n# one\nc 5 400\n# two\n# three\na 5 1\nr 1\n# four\n";
+        let (events, parser) = read_all(text.as_bytes()).unwrap();
+        let lines: Vec<u64> = (1..=events.len() as u64).map(|n| parser.line_of(n)).collect();
+        assert_eq!(lines, [3, 6, 7]);
     }
 
     #[test]

@@ -24,7 +24,7 @@
 use crate::input::Trace;
 use crate::report::{percent, size};
 use std::collections::HashMap;
-use zombie_frames::replay::{replay, Contender, Outcome};
+use zombie_frames::replay::{Contender, Outcome};
 use zombie_frames::stats::count;
 use zombie_frames::{Takes, ZfConfig, OPTIONS, ZF_BUDGET_AUTO};
 
@@ -134,8 +134,7 @@ impl Search<'_, '_> {
             return Ok(*o);
         }
         let t = &self.targets[i];
-        let o = replay(&t.trace.events, t.trace.parser.slots(), Contender::Pool(*cfg), false)
-            .map_err(|e| format!("{}: {e}", t.name))?;
+        let o = t.trace.replay(Contender::Pool(*cfg), false).map_err(|e| format!("{}: {e}", t.name))?;
         self.replays += 1;
         self.cache.insert(key, o);
         Ok(o)

@@ -7,12 +7,35 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::time::Duration;
+use zombie_frames::replay::{lockstep, replay, Contender, Lockstep, Outcome};
 use zombie_frames::trace::{read_all, Event, Parser};
+use zombie_frames::ZfConfig;
 
 /// A trace's events, checked against every rule of the format.
 pub struct Trace {
     pub events: Vec<Event>,
     pub parser: Parser,
+}
+
+impl Trace {
+    /// `replay::replay` of this trace; a failure names its line.
+    pub fn replay(&self, contender: Contender, check_budget: bool) -> Result<Outcome, String> {
+        replay(&self.events, self.parser.slots(), contender, check_budget).map_err(|e| self.at_line(e))
+    }
+
+    /// `replay::lockstep` of this trace; a failure names its line.
+    pub fn lockstep(&self, cfg: &ZfConfig) -> Result<Lockstep, String> {
+        lockstep(&self.events, self.parser.slots(), cfg).map_err(|e| self.at_line(e))
+    }
+
+    /// A replay's "event N: why" as "line L (event N): why".
+    fn at_line(&self, e: String) -> String {
+        let Some((n, why)) = e.strip_prefix("event ").and_then(|rest| rest.split_once(": ")) else { return e };
+        match n.parse() {
+            Ok(n) => format!("line {} (event {n}): {why}", self.parser.line_of(n)),
+            Err(_) => e,
+        }
+    }
 }
 
 /// Reads and checks `path` (`-`: stdin). The error is `line N: why`, or

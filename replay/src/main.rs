@@ -15,7 +15,7 @@ use report::{LockstepReport, Row, Settings, TraceReport};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
-use zombie_frames::replay::{lockstep, replay, Contender, Outcome};
+use zombie_frames::replay::{Contender, Outcome};
 use zombie_frames::stats::count;
 use zombie_frames::{ZfConfig, ZF_POLICY_LEGACY};
 
@@ -113,7 +113,7 @@ fn run(path: &Path, args: &Args) -> Result<TraceReport, String> {
     let lockstep = match policies.contains(&Policy::PerCode) && policies.contains(&Policy::Legacy) {
         true => {
             progress.pass("lockstep: per-code, legacy and the oracle together");
-            let l = lockstep(&trace.events, p.slots(), &cfg)?;
+            let l = trace.lockstep(&cfg)?;
             progress.inc(1);
             Some(LockstepReport::new(&l, &per_code))
         }
@@ -158,7 +158,7 @@ impl Replayer<'_> {
     fn pass(&mut self, name: &str, contender: Contender, check: bool) -> Result<Outcome, String> {
         self.progress.pass(name);
         let t = self.trace;
-        let outcome = replay(&t.events, t.parser.slots(), contender, check).map_err(|e| format!("{name}: {e}"))?;
+        let outcome = t.replay(contender, check).map_err(|e| format!("{name}: {e}"))?;
         self.progress.inc(1);
         Ok(outcome)
     }
@@ -200,9 +200,8 @@ fn run_advise(args: &Args) -> ExitCode {
     let legacy = ZfConfig { policy: ZF_POLICY_LEGACY, ..ZfConfig::default() };
     let mut targets = Vec::new();
     for (path, trace) in &traces {
-        let slots = trace.parser.slots();
-        let bars = replay(&trace.events, slots, Contender::Pool(legacy), false)
-            .and_then(|l| Ok((l, replay(&trace.events, slots, Contender::Oracle, false)?)));
+        let bars =
+            trace.replay(Contender::Pool(legacy), false).and_then(|l| Ok((l, trace.replay(Contender::Oracle, false)?)));
         match bars {
             Ok((l, oracle)) => {
                 targets.push(advise::Target { name: stem(path), trace, legacy: l, most_hits: oracle.stats.zombie_hits })
@@ -232,7 +231,7 @@ fn run_advise(args: &Args) -> ExitCode {
         Some(c) => {
             // The winner once more, with the budget checked after every release.
             for (i, t) in targets.iter().enumerate() {
-                let checked = replay(&t.trace.events, t.trace.parser.slots(), Contender::Pool(c.cfg), true);
+                let checked = t.trace.replay(Contender::Pool(c.cfg), true);
                 match checked {
                     Ok(o) if o.stats == c.outcomes[i].stats => {}
                     Ok(_) => {

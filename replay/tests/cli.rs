@@ -657,3 +657,17 @@ fn advise_refuses_bad_input_and_other_modes() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"), "{other}");
     }
 }
+
+#[test]
+fn a_replay_that_fails_names_the_line_of_its_event() {
+    // Comments between the events: the line is not the event's number + 1.
+    // The 1 GiB frame cannot be had under the address-space limit.
+    let path = tmp("oom.zft");
+    let text = "zftrace 1\n# a comment\nc 1 64\n# two\n# more\nc 2 1073741824\na 1 1\na 2 2\nr 2\nr 1\n";
+    std::fs::write(&path, text).unwrap();
+    let script = format!("ulimit -v 600000 && exec \"{BIN}\" --policy per-code \"{}\"", path.display());
+    let out = Command::new("sh").args(["-c", &script]).output().expect("runs sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("oom.zft: per-code: line 8 (event 4): out of memory"), "{stderr}");
+}
