@@ -613,6 +613,39 @@ static void test_freed_code(void)
     finish(pool, NULL, 0, &heap, &rep);
 }
 
+/* A pool used after zf_pool_free while a code keeps its memory: every call
+ * that takes the pool is reported and does nothing; the code still works,
+ * and the pool goes with it. */
+static void test_freed_pool(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *code = zf_code_new(pool, 64);
+    ZfStats s;
+
+    puts("use of a freed pool");
+    zf_pool_free(pool);
+    CHECK_EQ(rep.calls, 0);
+    zf_pool_free(pool);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_FREED_POOL);
+    CHECK(contains(rep.message, "zf_pool_free: the pool was freed (zf_pool_free); ignored"));
+    CHECK(zf_code_new(pool, 64) == NULL);
+    CHECK_EQ(rep.calls, 2);
+    CHECK(contains(zf_last_error(), "zf_code_new: the pool was freed"));
+    CHECK_EQ(zf_pool_collect(pool, 2), 0);
+    CHECK_EQ(zf_pool_print_stats(pool, 2), -1);
+    zf_pool_stats(pool, &s);
+    CHECK_EQ(rep.calls, 5);
+    CHECK_EQ(s.codes, 0); /* refused: all zeros */
+    zf_frame_release(code, zf_frame_acquire(code, NULL)); /* uncached, unreported */
+    CHECK_EQ(rep.calls, 5);
+    zf_code_free(code); /* the pool's memory goes with it */
+    CHECK_EQ(heap.blocks, 0);
+    CHECK_EQ(heap.bytes, 0);
+}
+
 /* Threads refused at the same moment write nothing of the pool's: each
  * keeps its own message. (Once, they shared one slot for it, and 3 or
  * more threads freed it twice.) */
@@ -787,6 +820,7 @@ int main(void)
     test_concurrent_use();
     test_many_threads_refused();
     test_freed_code();
+    test_freed_pool();
     test_leak();
     test_silent_on_correct_use();
     return check_done();

@@ -165,6 +165,12 @@
 #define ZF_ERR_UNDERRUN 9
 
 /**
+ * A pool was used after `zf_pool_free`, while its codes kept its memory:
+ * freed again, or any call that takes the pool.
+ */
+#define ZF_ERR_FREED_POOL 10
+
+/**
  * `sizeof(ZfCodeHot)`: the header checks its own layout against it.
  */
 #define ZF_CODE_HOT_BYTES 32

@@ -42,6 +42,9 @@ pub const ZF_ERR_LEAK: c_int = 7;
 pub const ZF_ERR_FREED_CODE: c_int = 8;
 /// The bytes just before a live frame (the pool's header) were written.
 pub const ZF_ERR_UNDERRUN: c_int = 9;
+/// A pool was used after `zf_pool_free`, while its codes kept its memory:
+/// freed again, or any call that takes the pool.
+pub const ZF_ERR_FREED_POOL: c_int = 10;
 
 /// Receives a misuse report. When it returns, the library goes on safely.
 pub type ZfErrorHandler = Option<unsafe extern "C" fn(ctx: *mut c_void, kind: c_int, message: *const c_char)>;

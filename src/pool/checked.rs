@@ -52,6 +52,13 @@ impl Pool {
         let entered = self.record.enter();
         if !entered {
             crate::error::set_error(&self.concurrent(function, None));
+        } else if self.closed.get() {
+            // Its codes keep its memory, so this much can still be said.
+            let why = "the pool was freed (zf_pool_free)";
+            self.report(ZF_ERR_FREED_POOL, &format!("{function}: {why}; ignored"));
+            crate::error::set_error(&Error::Invalid { function, why: why.into() });
+            self.record.leave();
+            return false;
         }
         entered
     }
