@@ -60,6 +60,7 @@ pub fn kind_name(kind: c_int) -> &'static str {
         ZF_ERR_LEAK => "leak",
         ZF_ERR_FREED_CODE => "use of a freed code",
         ZF_ERR_UNDERRUN => "write before the start of a frame",
+        ZF_ERR_FREED_POOL => "use of a freed pool",
         _ => "misuse",
     }
 }
@@ -290,4 +291,19 @@ pub(crate) fn code_ref(entry: &Entry) -> &Code {
     debug_assert!(entry.live);
     // SAFETY: a live frame keeps its code alive.
     unsafe { entry.code.as_ref() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_name_of_its_own() {
+        let names: Vec<&str> = (1..=ZF_ERR_FREED_POOL).map(kind_name).collect();
+        assert!(!names.contains(&"misuse"), "{names:?}");
+        let mut distinct = names.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+    }
 }
