@@ -263,6 +263,41 @@ static void test_write_after_release(void)
     finish(pool, &code, 1, &heap, &rep);
 }
 
+/* A zombie written after its release that is freed, not handed out again
+ * (a clear, a retired frame drained, the pool freed): reported as it
+ * goes, once. */
+static void test_write_then_freed(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *a = zf_code_new(pool, 100), *b = zf_code_new(pool, 64), *c = zf_code_new(pool, 80);
+    unsigned char *f = zf_frame_acquire(a, NULL), *g = zf_frame_acquire(b, NULL);
+
+    puts("write after release, then freed");
+    zf_frame_release(a, f);
+    zf_frame_release(b, g);
+    f[3] ^= 1;
+    zf_pool_clear(pool);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+    CHECK(contains(rep.message, "code #1 (100 bytes): its bytes changed after its release; freed"));
+    g = zf_frame_acquire(b, NULL);
+    zf_frame_release(b, g);
+    g[0] ^= 1;
+    f = zf_frame_acquire(c, NULL);
+    zf_frame_release(c, f);
+    f[79] ^= 1; /* its last byte */
+    zf_code_free(b); /* its zombie retires, or is freed */
+    zf_pool_free(pool);
+    CHECK_EQ(rep.calls, 3);
+    CHECK(contains(rep.message, "changed after its release; freed"));
+    zf_code_free(a);
+    zf_code_free(c);
+    CHECK_EQ(heap.blocks, 0);
+    CHECK_EQ(heap.bytes, 0);
+}
+
 static void test_overrun(void)
 {
     Heap heap;
@@ -813,6 +848,7 @@ int main(void)
     test_wrong_code();
     test_foreign_pointer();
     test_write_after_release();
+    test_write_then_freed();
     test_overrun();
     test_underrun();
     test_overwritten_link();

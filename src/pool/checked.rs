@@ -14,10 +14,25 @@ use core::fmt::Arguments;
 use core::ptr::NonNull;
 
 impl Pool {
+    /// A block leaving the pool for the allocator leaves a debug pool's
+    /// record too.
     #[inline]
     pub(crate) fn forget_if_debug(&self, block: Block) {
         if self.cfg.debug() {
-            self.record.frames.remove(block.frame().as_ptr() as usize);
+            self.forget(block);
+        }
+    }
+
+    /// A zombie freed (evicted, aged, cleared, its code or pool freed) is
+    /// handed out no more, so a write after its release is looked for now.
+    #[cold]
+    #[inline(never)]
+    fn forget(&self, block: Block) {
+        let frame = block.frame();
+        let Some(e) = self.record.frames.remove(frame.as_ptr() as usize) else { return };
+        if !e.live && checksum(&self.heap, block, e.capacity()) != e.sum {
+            let what = format_args!("its bytes changed after its release; freed");
+            self.report_frame(ZF_ERR_WRITE_AFTER_RELEASE, None, frame, &e.who(), what);
         }
     }
 
@@ -123,16 +138,18 @@ impl Pool {
     }
 
     /// Whether a zombie's bytes, or its header's size words, changed
-    /// since its release; reports it, and puts the size words back so
-    /// that it can be freed. (Every zombie a list leads to is in the
-    /// record: `vet_list`.)
+    /// since its release; reports it once (the record takes the bytes as
+    /// they are now), and puts the size words back so that it can be
+    /// freed. (Every zombie a list leads to is in the record: `vet_list`.)
     pub(crate) fn corrupt_zombie(&self, block: Block) -> bool {
         let frame = block.frame();
-        let Some(e) = self.record.frames.get(frame.as_ptr() as usize).filter(|e| !e.live) else { return false };
-        let sized = self.heap.size_words(block) == e.size;
-        if sized && checksum(&self.heap, block, e.capacity()) == e.sum {
+        let addr = frame.as_ptr() as usize;
+        let Some(e) = self.record.frames.get(addr).filter(|e| !e.live) else { return false };
+        let sum = checksum(&self.heap, block, e.capacity());
+        if self.heap.size_words(block) == e.size && sum == e.sum {
             return false;
         }
+        self.record.frames.set(addr, Entry { sum, ..e });
         self.heap.restore_size_words(block, e.size);
         let what = format_args!("its bytes changed after its release; freed, not handed out");
         self.report_frame(ZF_ERR_WRITE_AFTER_RELEASE, None, frame, &e.who(), what);
