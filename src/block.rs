@@ -421,14 +421,18 @@ impl Heap {
         Block(unsafe { start.add(self.layout.lead) })
     }
 
-    /// A block's header, in a layout that has one.
-    fn header(&self, block: Block) -> &Header {
+    /// Where a block's header is, in a layout that has one.
+    fn header_ptr(&self, block: Block) -> *mut Header {
         debug_assert!(self.layout.headered);
         // SAFETY: in a headered layout the header starts the block, `lead`
         // bytes before the frame, in the same allocation.
-        let header = unsafe { block.0.as_ptr().sub(self.layout.lead) }.cast::<Header>();
+        unsafe { block.0.as_ptr().sub(self.layout.lead) }.cast::<Header>()
+    }
+
+    /// A block's header, in a layout that has one.
+    fn header(&self, block: Block) -> &Header {
         // SAFETY: written by `block_at`; it lives as long as the block.
-        unsafe { &*header }
+        unsafe { &*self.header_ptr(block) }
     }
 
     /// A headered block's size words, capacity then bytes, as its header
@@ -447,20 +451,15 @@ impl Heap {
 
     /// Sets a live headered block's link word to NULL.
     pub(crate) fn clear_link(&self, block: Block) {
-        debug_assert!(self.layout.headered);
-        // SAFETY: as in `header`.
-        let header = unsafe { block.0.as_ptr().sub(self.layout.lead) }.cast::<Header>();
         // SAFETY: the header's link field, in the block; the block is live,
-        // so no list reads it.
-        unsafe { (*header).next = core::ptr::null_mut() };
+        // so no list reads it, and no reference to its header is alive.
+        unsafe { (*self.header_ptr(block)).next = core::ptr::null_mut() };
     }
 
     /// Writes back the size words `block_at` gave the block.
     pub(crate) fn restore_size_words(&self, block: Block, (capacity, bytes): (u32, u32)) {
-        debug_assert!(self.layout.headered);
-        // SAFETY: as in `header`; the pool holds the block, and no reference
-        // to its header is alive.
-        let header = unsafe { block.0.as_ptr().sub(self.layout.lead) }.cast::<Header>();
+        // The pool holds the block, and no reference to its header is alive.
+        let header = self.header_ptr(block);
         // SAFETY: the header's first two fields, in the block.
         unsafe { (*header).capacity = capacity };
         // SAFETY: as above.
