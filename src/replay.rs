@@ -8,8 +8,34 @@ use crate::pool::Pool;
 use crate::trace::Event;
 use crate::{ZfConfig, ZfStats};
 use std::ffi::{c_int, c_void};
+use std::fmt;
 use std::ptr::null_mut;
 use std::time::Instant;
+
+/// Why a replay stopped: at an event (numbered from 1, as
+/// `Parser::line_of` takes it), or before the first (no pool).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayError {
+    pub event: Option<u64>,
+    pub why: String,
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.event {
+            Some(n) => write!(f, "event {n}: {}", self.why),
+            None => f.write_str(&self.why),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+impl ReplayError {
+    fn at(i: usize, why: String) -> ReplayError {
+        ReplayError { event: Some(i as u64 + 1), why }
+    }
+}
 
 /// What a pool is asked to do with the trace's events.
 #[derive(Clone, Copy, Debug)]
@@ -48,9 +74,8 @@ impl Outcome {
 /// `check_budget`, also checks after every release that the zombies and
 /// the allowances hold no more than the bound in force (`bound_bytes`,
 /// which is `budget_bytes` when that is set; per-code pools: legacy has
-/// none), and the time is not worth reading. A failure at an event begins
-/// "event N: " (from 1: `Parser::line_of` names its line).
-pub fn replay(events: &[Event], slots: u32, contender: Contender, check_budget: bool) -> Result<Outcome, String> {
+/// none), and the time is not worth reading.
+pub fn replay(events: &[Event], slots: u32, contender: Contender, check_budget: bool) -> Result<Outcome, ReplayError> {
     match contender {
         Contender::Malloc => Ok(replay_malloc(events, slots)),
         Contender::Oracle => replay_pool(events, slots, &oracle(), false, check_budget),
@@ -69,11 +94,11 @@ struct Run {
 }
 
 impl Run {
-    fn new(cfg: &ZfConfig, slots: u32, collect: bool) -> Result<Run, String> {
+    fn new(cfg: &ZfConfig, slots: u32, collect: bool) -> Result<Run, ReplayError> {
         // SAFETY: a valid config.
         let pool = unsafe { zf_pool_new(cfg) };
         if pool.is_null() {
-            return Err(last_error());
+            return Err(ReplayError { event: None, why: last_error() });
         }
         Ok(Run { pool, codes: Vec::new(), frames: vec![null_mut(); slots as usize], collect })
     }
@@ -88,8 +113,8 @@ impl Run {
     /// used by the rules the trace reader checked (no release of a frame
     /// that is not live, no use of a destroyed code): the safety argument
     /// of each call below.
-    fn step(&mut self, i: usize, e: &Event) -> Result<(), String> {
-        let failed = |what| Err(format!("event {}: {what}", i + 1));
+    fn step(&mut self, i: usize, e: &Event) -> Result<(), ReplayError> {
+        let failed = |why| Err(ReplayError::at(i, why));
         match *e {
             Event::Create { bytes, .. } => {
                 // SAFETY: a live pool.
@@ -148,7 +173,13 @@ impl Run {
     }
 }
 
-fn replay_pool(events: &[Event], slots: u32, cfg: &ZfConfig, collect: bool, check: bool) -> Result<Outcome, String> {
+fn replay_pool(
+    events: &[Event],
+    slots: u32,
+    cfg: &ZfConfig,
+    collect: bool,
+    check: bool,
+) -> Result<Outcome, ReplayError> {
     let mut run = Run::new(cfg, slots, collect)?;
     let budget = cfg.budget_bytes as u64;
     let check = check && cfg.policy == crate::ZF_POLICY_PER_CODE;
@@ -160,11 +191,11 @@ fn replay_pool(events: &[Event], slots: u32, cfg: &ZfConfig, collect: bool, chec
             let held = s.cached_bytes + s.allowance_bytes;
             let (cached, bound) = (s.cached_bytes, s.bound_bytes);
             if held > bound || (budget != 0 && bound != budget) {
-                return Err(format!(
-                    "event {}: zombies hold {cached} bytes and allowances {} more, over the bound of {bound} (budget_bytes {budget})",
-                    i + 1,
+                let why = format!(
+                    "zombies hold {cached} bytes and allowances {} more, over the bound of {bound} (budget_bytes {budget})",
                     s.allowance_bytes
-                ));
+                );
+                return Err(ReplayError::at(i, why));
             }
         }
     }
@@ -249,7 +280,7 @@ pub struct Lockstep {
 /// once, and says at which acquires per-code asked the system for a block
 /// where legacy did not, and why per-code had no frame at hand. Failures
 /// as `replay`'s.
-pub fn lockstep(events: &[Event], slots: u32, cfg: &ZfConfig) -> Result<Lockstep, String> {
+pub fn lockstep(events: &[Event], slots: u32, cfg: &ZfConfig) -> Result<Lockstep, ReplayError> {
     let legacy_cfg = ZfConfig { policy: crate::ZF_POLICY_LEGACY, ..ZfConfig::default() };
     let mut runs =
         [Run::new(cfg, slots, true)?, Run::new(&legacy_cfg, slots, true)?, Run::new(&oracle(), slots, false)?];

@@ -90,8 +90,8 @@ impl Parser {
         self.slots
     }
 
-    /// The line of the trace's `n`-th event (from 1): what a replay's
-    /// error (`replay::replay`: "event N: ...") happened on.
+    /// The line of the trace's `n`-th event (from 1): where a replay's
+    /// failure (`replay::ReplayError`'s event) happened.
     pub fn line_of(&self, n: u64) -> u64 {
         1 + n + self.comments.partition_point(|&before| before < n) as u64
     }

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::time::Duration;
-use zombie_frames::replay::{lockstep, replay, Contender, Lockstep, Outcome};
+use zombie_frames::replay::{lockstep, replay, Contender, Lockstep, Outcome, ReplayError};
 use zombie_frames::trace::{read_all, Event, Parser};
 use zombie_frames::ZfConfig;
 
@@ -28,12 +28,11 @@ impl Trace {
         lockstep(&self.events, self.parser.slots(), cfg).map_err(|e| self.at_line(e))
     }
 
-    /// A replay's "event N: why" as "line L (event N): why".
-    fn at_line(&self, e: String) -> String {
-        let Some((n, why)) = e.strip_prefix("event ").and_then(|rest| rest.split_once(": ")) else { return e };
-        match n.parse() {
-            Ok(n) => format!("line {} (event {n}): {why}", self.parser.line_of(n)),
-            Err(_) => e,
+    /// A replay's failure at event N as "line L (event N): why".
+    fn at_line(&self, e: ReplayError) -> String {
+        match e.event {
+            Some(n) => format!("line {} (event {n}): {}", self.parser.line_of(n), e.why),
+            None => e.why,
         }
     }
 }
