@@ -413,8 +413,8 @@ typedef struct ZfStats {
   uint64_t shared_frames;
   /**
    * The memory bound in force now: `budget_bytes` when the caller set
-   * one, else the automatic bound, which follows the live codes that
-   * have run (0 once the pool is freed; UINT64_MAX under
+   * one, else the automatic bound, which follows the live codes whose
+   * frames have come back (0 once the pool is freed; UINT64_MAX under
    * ZF_POLICY_LEGACY, which CPython's own rules bound). At every moment,
    * `cached_bytes + allowance_bytes <= bound_bytes`.
    */

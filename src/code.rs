@@ -53,14 +53,14 @@ pub struct Code {
     watched: bool,
     /// Where its zombies' links sit (its pool's `Layout::link`).
     link: Link,
-    /// `zf_code_free` was called; the struct waits for its last live frame.
-    freed: Cell<bool>,
+    /// Counted in the bound yet, or freed (`Life`).
+    life: Cell<Life>,
     /// Set by acquires (and by a release that must make room), cleared by
     /// the eviction clock as it passes: a second chance.
     used: Cell<bool>,
     /// In the pool's ring: the codes with an allowance (`slots` > 0).
     pub(crate) in_ring: Cell<bool>,
-    /// It has missed once (run): its block counts in the automatic bound.
+    /// It has missed once (run).
     ran: Cell<bool>,
     /// Zombies no acquire touched since the last sweep, under the hot ones.
     cold: Cell<*mut u8>,
@@ -76,8 +76,8 @@ pub struct Code {
     capacity: usize,
     bytes: usize,
     pub(crate) class: usize,
-    /// `ran_bytes`, worked out once: a miss reads it.
-    ran_bytes: u64,
+    /// `weight()`, worked out once: the bound's updates read it.
+    weight: u64,
     /// Frames acquired and not yet released, as of the last `sync`.
     live: Cell<u64>,
     /// The pool that made this code (`Pool::of` follows it).
@@ -94,6 +94,17 @@ pub struct Code {
     causes: Causes,
     /// Full collections in a row through which no acquire touched its list.
     idle: Cell<u32>,
+}
+
+/// Where a code is in its life, as the bound sees it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Life {
+    /// No frame of it has come back yet: CPython would hold no zombie of it.
+    Uncounted,
+    /// One has: one block of it counts in the bound (`Bound::code_returned`).
+    Counted,
+    /// `zf_code_free` was called; the struct waits for its last live frame.
+    Freed,
 }
 
 /// Why a code lost a frame it had: what a later miss at a depth it had
@@ -131,15 +142,15 @@ pub struct Shape {
     /// The size class its frames get, and their blocks' bytes.
     pub capacity: usize,
     pub bytes: usize,
-    /// The block its frames would need unrounded (see `ran_bytes`).
-    pub ran_bytes: u64,
+    /// The block its frames would need unrounded (see `weight`).
+    pub weight: u64,
     /// Its class's list in the reserve (`Reserve::class_of`).
     pub class: usize,
 }
 
 impl Code {
     pub fn new(pool: PoolLink, id: u64, shape: Shape, limit: u32, watched: bool, link: Link) -> Code {
-        let Shape { frame_bytes, capacity, bytes, ran_bytes, class } = shape;
+        let Shape { frame_bytes, capacity, bytes, weight, class } = shape;
         // The fast path reads a plain pool's hot state at Link::FAST.
         debug_assert!(watched || link == Link::FAST, "a plain pool links where the fast path reads");
         Code {
@@ -149,7 +160,7 @@ impl Code {
             shadow: ZfCodeHot::inert(),
             watched,
             link,
-            freed: Cell::new(false),
+            life: Cell::new(Life::Uncounted),
             used: Cell::new(false),
             in_ring: Cell::new(false),
             ran: Cell::new(false),
@@ -161,7 +172,7 @@ impl Code {
             capacity,
             bytes,
             class,
-            ran_bytes,
+            weight,
             live: Cell::new(0),
             pool,
             frame_bytes,
@@ -339,19 +350,19 @@ impl Code {
     /// What one frame of this code weighs in the automatic bound: its
     /// block at the size asked (not its class), as CPython 3.9 would hold
     /// it as the code's one zombie.
-    pub fn ran_bytes(&self) -> u64 {
-        self.ran_bytes
+    pub fn weight(&self) -> u64 {
+        self.weight
     }
 
     /// `zf_code_free` was called.
     pub fn is_freed(&self) -> bool {
-        self.freed.get()
+        self.life.get() == Life::Freed
     }
 
     /// The code's object is gone: it takes no more slots.
     pub fn set_freed(&self) {
         self.limit.set(0);
-        self.freed.set(true);
+        self.life.set(Life::Freed);
     }
 
     /// The clock's reference bit: set when the code is used.
@@ -364,14 +375,30 @@ impl Code {
         self.used.replace(false)
     }
 
-    /// Its first miss: true once, when it starts to count in the bound.
-    pub fn first_run(&self) -> bool {
-        !self.ran.replace(true)
+    /// Marks it run (its first miss).
+    pub fn mark_run(&self) {
+        self.ran.set(true);
     }
 
-    /// Whether it has run (counts in the automatic bound).
+    /// Whether it has run.
     pub fn has_run(&self) -> bool {
         self.ran.get()
+    }
+
+    /// Its first release while alive: true once, when it starts to count
+    /// in the bound.
+    pub fn first_release(&self) -> bool {
+        let first = self.life.get() == Life::Uncounted;
+        if first {
+            self.life.set(Life::Counted);
+        }
+        first
+    }
+
+    /// Alive and counted in the bound: where a release has nothing to
+    /// note but its frame (one test for both, on the release lane).
+    pub fn counted(&self) -> bool {
+        self.life.get() == Life::Counted
     }
 
     /// Whether a slot more is within `per_code_max`.

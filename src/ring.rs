@@ -119,7 +119,7 @@ mod tests {
         // The ring reads only its own links: no pool is needed.
         (0..n)
             .map(|id| {
-                let shape = crate::code::Shape { frame_bytes: 64, capacity: 64, bytes: 80, ran_bytes: 80, class: 0 };
+                let shape = crate::code::Shape { frame_bytes: 64, capacity: 64, bytes: 80, weight: 80, class: 0 };
                 Code::new(crate::code::PoolLink(NonNull::dangling()), id, shape, 1, false, crate::block::Link::FAST)
             })
             .collect()

@@ -70,8 +70,8 @@ pub struct ZfStats {
     /// ZF_POLICY_LEGACY, CPython's global free list).
     pub shared_frames: u64,
     /// The memory bound in force now: `budget_bytes` when the caller set
-    /// one, else the automatic bound, which follows the live codes that
-    /// have run (0 once the pool is freed; UINT64_MAX under
+    /// one, else the automatic bound, which follows the live codes whose
+    /// frames have come back (0 once the pool is freed; UINT64_MAX under
     /// ZF_POLICY_LEGACY, which CPython's own rules bound). At every moment,
     /// `cached_bytes + allowance_bytes <= bound_bytes`.
     pub bound_bytes: u64,

@@ -454,6 +454,35 @@ fn the_automatic_bound_grows_with_the_codes_that_run_and_shrinks_when_they_die()
 }
 
 #[test]
+fn a_code_counts_in_the_bound_once_a_frame_of_it_comes_back() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
+        let floor = ZF_AUTO_BOUND_FLOOR as u64;
+        let weight = (ZF_HEADER_BYTES + 4000usize.next_multiple_of(16)) as u64;
+        // A module body or a main loop: called, not yet returned. CPython
+        // holds no zombie of theirs, so neither does the bound.
+        let codes: Vec<_> = (0..20).map(|_| zf_code_new(pool, 4000)).collect();
+        let running: Vec<_> = codes.iter().map(|&c| acquire(c).0).collect();
+        assert_eq!(assert_within_bound(pool, "running").bound_bytes, floor, "20 codes running weigh nothing");
+        for (i, (&code, &frame)) in codes.iter().zip(&running).enumerate() {
+            zf_frame_release(code, frame);
+            let s = assert_within_bound(pool, "returned");
+            assert_eq!(s.bound_bytes, floor.max(weight * (i as u64 + 1)), "after {} returned", i + 1);
+        }
+        // Freed before its first frame came back: it never counts.
+        let gone = zf_code_new(pool, 4000);
+        let (frame, _) = acquire(gone);
+        zf_code_free(gone);
+        zf_frame_release(gone, frame);
+        assert_eq!(assert_within_bound(pool, "gone").bound_bytes, 20 * weight);
+        codes.iter().for_each(|&c| zf_code_free(c));
+        assert_eq!(assert_within_bound(pool, "all gone").bound_bytes, floor);
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
 fn a_dying_codes_frame_takes_spare_room_never_another_codes_only_zombie() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {

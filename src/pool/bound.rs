@@ -1,8 +1,9 @@
 //! The bound in force: what zombies, the reserve and every allowance may
 //! hold together (`Pool::charged_bytes`). The caller's `budget_bytes`, or
 //! under `ZF_BUDGET_AUTO` a bound that follows the program: one frame of
-//! every live code that has run, plus room for the deepest recursion since
-//! the last full collection, less the first frames of codes run since.
+//! every live code whose frame has come back once (the zombie CPython keeps
+//! of it), plus room for the deepest recursion since the last full
+//! collection, less the first frames of codes counted since.
 //!
 //! `Bound` alone writes its fields. Its methods say when the bound shrank;
 //! the pool then trims what it holds into it (`Pool::trim`).
@@ -19,16 +20,18 @@ pub(super) struct Bound {
     /// is cached.
     bytes: Cell<usize>,
     /// `budget_bytes` was `ZF_BUDGET_AUTO` and the pool is not freed: the
-    /// bound follows `ran_bytes` and `deep_bytes`.
+    /// bound follows `zombie_bytes` and `deep_bytes`.
     auto: Cell<bool>,
-    /// Block bytes of one frame of every live code that has run (missed
-    /// once): what the automatic bound follows.
-    ran_bytes: Cell<u64>,
+    /// Block bytes of one frame of every live code whose frame has come
+    /// back once: CPython's zombies.
+    zombie_bytes: Cell<u64>,
     /// Bytes of the deepest recursion past a code's list since the last
     /// full collection, up to CPython's 200 frames, less the first frames
-    /// of codes run since: what its free list would hold on top of one
-    /// zombie per code (see `note_depth`, `code_ran`).
+    /// of codes counted since: what its free list would hold on top of
+    /// the zombies (see `note_depth`, `code_returned`).
     deep_bytes: Cell<u64>,
+    /// The code whose recursion made that room (its id; 0: none).
+    deep_code: Cell<u64>,
 }
 
 impl Bound {
@@ -43,7 +46,13 @@ impl Bound {
         } else {
             cfg.budget_bytes
         };
-        Bound { bytes: Cell::new(bytes), auto: Cell::new(auto), ran_bytes: Cell::new(0), deep_bytes: Cell::new(0) }
+        Bound {
+            bytes: Cell::new(bytes),
+            auto: Cell::new(auto),
+            zombie_bytes: Cell::new(0),
+            deep_bytes: Cell::new(0),
+            deep_code: Cell::new(0),
+        }
     }
 
     /// The bound in force, in bytes.
@@ -58,31 +67,39 @@ impl Bound {
         self.bytes.set(0);
     }
 
-    /// A code missed for the first time: one frame of it (`bytes`) joins
-    /// what the automatic bound follows. CPython would take that frame
-    /// from its free list, where it stays as the code's zombie: the room
-    /// for recursion gives up as much, so no byte counts twice.
-    pub fn code_ran(&self, bytes: u64) {
-        self.ran_bytes.add(bytes);
-        self.deep_bytes.set(self.deep_bytes.get().saturating_sub(bytes));
+    /// A frame of a code came back for the first time: CPython keeps it
+    /// as the code's zombie from now on, so one frame of it (`bytes`)
+    /// joins what the bound follows. (Not at its first call: a module's
+    /// body, a main loop, a generator's first frame can stay live for
+    /// long, and CPython holds no zombie of theirs meanwhile.) CPython
+    /// took that frame from its free list: the room for recursion gives up
+    /// as much, so no byte counts twice; unless the room is the code's own
+    /// recursion's, made after that frame was taken, which CPython's list
+    /// keeps beside the zombie.
+    pub fn code_returned(&self, code: &Code) {
+        let bytes = code.weight();
+        self.zombie_bytes.add(bytes);
+        if self.deep_code.get() != code.id {
+            self.deep_bytes.set(self.deep_bytes.get().saturating_sub(bytes));
+        }
         self.follow_program();
     }
 
-    /// A code that has run was freed: its frame (`bytes`) leaves what the
+    /// A code counted was freed: its frame (`bytes`) leaves what the
     /// automatic bound follows. True when the bound shrank.
     pub fn code_gone(&self, bytes: u64) -> bool {
-        self.ran_bytes.sub(bytes);
+        self.zombie_bytes.sub(bytes);
         self.follow_program()
     }
 
-    /// The automatic bound, set again from `ran_bytes` and `deep_bytes`
+    /// The automatic bound, set again from `zombie_bytes` and `deep_bytes`
     /// (nothing when the caller set a budget, or once the pool is freed).
     /// True when it shrank.
     fn follow_program(&self) -> bool {
         if !self.auto.get() {
             return false;
         }
-        let bound = auto_bound(self.ran_bytes.get(), self.deep_bytes.get());
+        let bound = auto_bound(self.zombie_bytes.get(), self.deep_bytes.get());
         self.bytes.replace(bound) > bound
     }
 
@@ -92,9 +109,10 @@ impl Bound {
     /// room, once per depth reached.
     pub fn note_depth(&self, code: &Code) {
         let depth = code.live().min(LEGACY_FREE_LIST_MAX as u64);
-        let bytes = depth * code.ran_bytes();
+        let bytes = depth * code.weight();
         if self.auto.get() && bytes > self.deep_bytes.get() {
             self.deep_bytes.set(bytes);
+            self.deep_code.set(code.id);
             self.follow_program();
         }
     }
@@ -116,13 +134,13 @@ impl Bound {
 /// top went past it (1.04x to 1.06x).
 const RECURSION_CEILING: u64 = 192 * 1024;
 
-/// The automatic bound, within the floor and the ceiling: the live codes
-/// that have run (`ran_bytes`: one frame each, at the size asked, what
-/// CPython 3.9 keeps as their zombies), plus room for recursion
-/// (`deep_bytes`: what CPython's free list would keep after the deepest
-/// recursion seen) as long as the sum stays within `RECURSION_CEILING`.
-fn auto_bound(ran_bytes: u64, deep_bytes: u64) -> usize {
+/// The automatic bound, within the floor and the ceiling: CPython's
+/// zombies (`zombie_bytes`: one frame of each live code whose frame has
+/// come back, at the size asked), plus room for recursion (`deep_bytes`:
+/// what CPython's free list would keep after the deepest recursion seen)
+/// as long as the sum stays within `RECURSION_CEILING`.
+fn auto_bound(zombie_bytes: u64, deep_bytes: u64) -> usize {
     let floor = ZF_AUTO_BOUND_FLOOR as u64;
     let ceiling = ZF_AUTO_BOUND_CEILING as u64;
-    ran_bytes.max((ran_bytes + deep_bytes).min(RECURSION_CEILING)).clamp(floor, ceiling) as usize
+    zombie_bytes.max((zombie_bytes + deep_bytes).min(RECURSION_CEILING)).clamp(floor, ceiling) as usize
 }

@@ -149,15 +149,15 @@ impl Pool {
         }
         let block_frame = debug::block_frame_bytes(frame_bytes, self.cfg.debug());
         let layout = self.heap.layout;
-        let ran_bytes = layout.block_bytes(block_frame).ok_or_else(out_of_range)?;
+        let asked = layout.block_bytes(block_frame).ok_or_else(out_of_range)?;
         // Legacy blocks keep the size asked, as CPython's do; else a block
         // is its size class's (`Layout::size_class`), which holds the rest.
         let (capacity, bytes) = match self.legacy() {
-            true => (block_frame, ran_bytes),
-            false => layout.class_of_block(ran_bytes).ok_or_else(out_of_range)?,
+            true => (block_frame, asked),
+            false => layout.class_of_block(asked).ok_or_else(out_of_range)?,
         };
-        let ran_bytes = ran_bytes as u64;
-        Ok(Shape { frame_bytes: block_frame, capacity, bytes, ran_bytes, class: self.reserve.class_of(bytes) })
+        let weight = asked as u64;
+        Ok(Shape { frame_bytes: block_frame, capacity, bytes, weight, class: self.reserve.class_of(bytes) })
     }
 
     /// `zf_code_free`: the code object is gone. Its zombies go at once; the
@@ -193,7 +193,7 @@ impl Pool {
             if c.free_units() > 0 {
                 p.revoke_room(c, u32::MAX);
             }
-            let shrunk = c.has_run() && p.bound.code_gone(c.ran_bytes());
+            let shrunk = c.counted() && p.bound.code_gone(c.weight());
             // With its room gone, every slot it has left holds a zombie.
             for _ in 0..c.slots() {
                 let Some(block) = p.drop_zombie(c, false) else { break };

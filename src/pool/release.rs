@@ -42,7 +42,9 @@ impl Pool {
         let fits = self.fits(c.bytes() as u64);
         // What the full path would find: no slot (`grant_slot`), no reserve room.
         let refused = self.over_limit(c, fits) && !(fits && self.reserve_has_room());
-        if !refused || c.is_freed() {
+        // A freed code's release may free the struct; an uncounted code's
+        // first release counts it in the bound, even at a limit of 0.
+        if !refused || !c.counted() {
             return Lane::Full;
         }
         match (c.full(), c.free_units()) {
@@ -90,6 +92,9 @@ impl Pool {
             // can keep the frame.
             p.sync(c);
             debug_assert_eq!(c.free_units(), 0, "a free unit the release missed");
+            if c.first_release() {
+                p.bound.code_returned(c);
+            }
             // SAFETY: by the contract, `frame` is a live frame of ours.
             let block = unsafe { Block::from_frame(frame) };
             let kept = match p.grant_slot(c) {

@@ -89,8 +89,9 @@ pub struct MCode {
     /// looked at this code (it counts them then).
     unseen_hits: u64,
     unseen_releases: u64,
-    /// Missed once: counts in the automatic bound.
-    ran: bool,
+    /// A frame of it came back while it lived (what CPython keeps as its
+    /// zombie): counts in the automatic bound.
+    counted: bool,
     /// Full collections in a row through which its list was untouched.
     idle: u32,
 }
@@ -196,6 +197,8 @@ pub struct Model {
     /// since the last full collection, up to 200 frames: the room the
     /// automatic bound makes for recursion.
     deep: u64,
+    /// The code whose recursion made it.
+    deep_code: Option<usize>,
 }
 
 impl Model {
@@ -239,6 +242,7 @@ impl Model {
             live_low: 0,
             live_look: 0,
             deep: 0,
+            deep_code: None,
         }
     }
 
@@ -271,7 +275,7 @@ impl Model {
             live: 0,
             unseen_hits: 0,
             unseen_releases: 0,
-            ran: false,
+            counted: false,
             idle: 0,
         });
         self.s.codes += 1;
@@ -286,7 +290,8 @@ impl Model {
         if self.budget != 0 {
             return self.budget;
         }
-        let ran: u64 = self.codes.iter().filter(|c| c.ran && !c.freed).map(|c| self.asked_bytes(c.frame_bytes)).sum();
+        let ran: u64 =
+            self.codes.iter().filter(|c| c.counted && !c.freed).map(|c| self.asked_bytes(c.frame_bytes)).sum();
         let clamp = |b: u64| b.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64);
         clamp(ran).max(clamp((ran + self.deep).min(RECURSION_CEILING)))
     }
@@ -349,18 +354,14 @@ impl Model {
             self.s.allowance_bytes = self.allowance();
             return Want::Zombie(addr);
         }
-        if !c.ran {
-            // A first run: CPython's free list would hand it a frame, which
-            // stays as the code's zombie.
-            c.ran = true;
-            let asked = self.asked_bytes(self.codes[ci].frame_bytes);
-            self.deep = self.deep.saturating_sub(asked);
-        }
         let c = &self.codes[ci];
         // A miss with frames of its code live: CPython's free list would
         // keep that many (up to 200) when the recursion returns.
         let deep = (c.live as u64 - 1).min(200) * self.asked_bytes(c.frame_bytes);
-        self.deep = self.deep.max(deep);
+        if deep > self.deep {
+            self.deep = deep;
+            self.deep_code = Some(ci);
+        }
         // The peak is raised only to an exact count (the unseen work of
         // every code with an allowance added in), looked at once the
         // count has grown, since the last look or its lowest after, past
@@ -451,6 +452,15 @@ impl Model {
         self.sync(ci);
         self.seen_live -= 1;
         self.seen_releases += 1;
+        if !self.codes[ci].counted && !self.codes[ci].freed {
+            // Its first frame back: CPython's free list handed it out (unless
+            // the room is this code's own recursion's), and it stays as the
+            // code's zombie.
+            self.codes[ci].counted = true;
+            if self.deep_code != Some(ci) {
+                self.deep = self.deep.saturating_sub(self.asked_bytes(self.codes[ci].frame_bytes));
+            }
+        }
         let limit = if self.codes[ci].freed { 0 } else { self.per_code_max };
         let need = self.codes[ci].bytes;
         // Below half the limit, room is made if need be; above, only free
