@@ -768,6 +768,79 @@ static void test_leak(void)
     CHECK_EQ(heap.bytes, 0);
 }
 
+/* A handler may call back into its pool (same thread: not concurrent
+ * use). One that releases the reported frame itself, as glue "fixing up"
+ * a release to the wrong code might, makes a second release of it: that
+ * is reported as one, and the frame is cached once. (Once, the record
+ * still held the frame live while the handler ran: the outer release
+ * then cached it a second time, a debug build panicked on the code's
+ * live count, and a release build handed the frame out twice or cut
+ * the code's list, reported as a write after release.) */
+typedef struct CallBack {
+    Reports rep;
+    ZfCode *own;
+    void *frame;
+    int kinds[3];
+} CallBack;
+
+static void release_it_again(void *ctx, int kind, const char *message)
+{
+    CallBack *cb = ctx;
+    record(&cb->rep, kind, message);
+    if (cb->rep.calls <= 3)
+        cb->kinds[cb->rep.calls - 1] = kind;
+    if (kind != ZF_ERR_DOUBLE_RELEASE)
+        zf_frame_release(cb->own, cb->frame);
+}
+
+static void test_handler_calls_back(void)
+{
+    Heap heap;
+    Reports unused;
+    CallBack cb;
+    ZfPool *pool = debug_pool(&heap, &unused);
+    ZfCode *codes[2];
+    unsigned char *f, *g, *h;
+    int misuse;
+    uint64_t releases;
+
+    puts("a handler that releases the reported frame");
+    codes[0] = zf_code_new(pool, 100);
+    codes[1] = zf_code_new(pool, 100);
+    memset(&cb, 0, sizeof cb);
+    cb.own = codes[0];
+    zf_set_error_handler(pool, release_it_again, &cb);
+    /* Each misuse a release reports: to the wrong code, over the guard,
+     * over the header. */
+    for (misuse = 0; misuse < 3; misuse++) {
+        f = zf_frame_acquire(codes[0], NULL);
+        cb.frame = f;
+        cb.rep.calls = 0;
+        releases = stats_of(pool).releases;
+        if (misuse == 1)
+            f[100] = 0;
+        if (misuse == 2)
+            f[-4] = 0x55;
+        zf_frame_release(misuse == 0 ? codes[1] : codes[0], f);
+        CHECK_EQ(cb.rep.calls, 2);
+        CHECK_EQ(cb.kinds[0], misuse == 0 ? ZF_ERR_WRONG_CODE : misuse == 1 ? ZF_ERR_OVERRUN : ZF_ERR_UNDERRUN);
+        CHECK_EQ(cb.kinds[1], ZF_ERR_DOUBLE_RELEASE);
+        CHECK_EQ(stats_of(pool).live_frames, 0);
+        CHECK_EQ(stats_of(pool).releases, releases + 1);
+        /* One zombie, handed out once. */
+        g = zf_frame_acquire(codes[0], NULL);
+        h = zf_frame_acquire(codes[0], NULL);
+        CHECK(g == f && h != f);
+        CHECK_EQ(cb.rep.calls, 2);
+        zf_frame_release(codes[0], h);
+        zf_frame_release(codes[0], g);
+        CHECK_EQ(cb.rep.calls, 2);
+    }
+    zf_set_error_handler(pool, record, &unused);
+    check_usable(codes[0], 100, &unused);
+    finish(pool, codes, 2, &heap, &unused);
+}
+
 /* Correct use, however it goes, is never reported. */
 static void test_silent_on_correct_use(void)
 {
@@ -858,6 +931,7 @@ int main(void)
     test_freed_code();
     test_freed_pool();
     test_leak();
+    test_handler_calls_back();
     test_silent_on_correct_use();
     return check_done();
 }

@@ -335,6 +335,20 @@ impl Pool {
             return None;
         }
         let owner = code_ref(&entry);
+        // SAFETY: a live frame of ours.
+        let block = unsafe { Block::from_frame(frame) };
+        let underrun = self.heap.size_words(block) != entry.size || !self.heap.link_is_clear(block);
+        if underrun {
+            self.heap.restore_size_words(block, entry.size);
+            self.heap.clear_link(block);
+        }
+        let capacity = entry.capacity();
+        // SAFETY: the caller gave the frame back; the pool has it now.
+        let over = unsafe { guard(&self.heap, block, owner, capacity) }.iter().position(|&b| b != GUARD_BYTE);
+        // Released in the record before any report: a handler that calls
+        // back in (releasing the frame itself, say) finds it a zombie, not
+        // a live frame to release a second time.
+        self.record.frames.set(addr, Entry { live: false, sum: checksum(&self.heap, block, capacity), ..entry });
         if !core::ptr::eq(owner, code) {
             let msg = format!(
                 "{function}: frame {frame:p} of {} was released to {}; released to its own code instead",
@@ -343,27 +357,20 @@ impl Pool {
             );
             self.report(ZF_ERR_WRONG_CODE, &msg);
         }
-        // SAFETY: a live frame of ours.
-        let block = unsafe { Block::from_frame(frame) };
-        if self.heap.size_words(block) != entry.size || !self.heap.link_is_clear(block) {
-            self.underrun(function, block, &entry);
+        if underrun {
+            self.underrun(function, frame, &entry);
         }
-        let capacity = entry.capacity();
-        // SAFETY: the caller gave the frame back; the pool has it now.
-        if let Some(at) = unsafe { guard(&self.heap, block, owner, capacity) }.iter().position(|&b| b != GUARD_BYTE) {
+        if let Some(at) = over {
             let what = format_args!("byte {} (past its end) was written", user_bytes(owner) + at);
             self.report_frame(ZF_ERR_OVERRUN, Some(function), frame, &describe(owner), what);
         }
-        self.record.frames.set(addr, Entry { live: false, sum: checksum(&self.heap, block, capacity), ..entry });
         Some(entry.code)
     }
 
-    /// Reports a write over a live frame's header, and repairs it.
+    /// Reports a write over a live frame's header (repaired already).
     #[cold]
-    fn underrun(&self, function: &str, block: Block, entry: &Entry) {
-        self.heap.restore_size_words(block, entry.size);
-        self.heap.clear_link(block);
-        let (frame, who) = (block.frame(), &entry.who());
+    fn underrun(&self, function: &str, frame: NonNull<u8>, entry: &Entry) {
+        let who = &entry.who();
         match self.heap.layout.prefix() {
             0 => {
                 let what =
