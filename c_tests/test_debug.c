@@ -841,6 +841,112 @@ static void test_handler_calls_back(void)
     finish(pool, codes, 2, &heap, &unused);
 }
 
+/* A handler or hook may call back, but not free the pool or a code from
+ * inside another call on the pool, which goes on using them: refused.
+ * From an allocator hook, that is reported as concurrent use; from the
+ * handler, it is left as the handler's own error (a report to it would
+ * only have it call again). (Once, a handler that freed the pool when
+ * told of misuse in zf_code_free freed the pool's memory under that call,
+ * which then wrote to it; one that freed the code being freed freed it
+ * twice: a panic in a debug build, a double free in a release build.) */
+typedef struct Freeing {
+    Reports rep;
+    ZfPool *pool;
+    ZfCode *code; /* NULL: free the pool */
+    char error[512];
+} Freeing;
+
+static void free_when_told(Freeing *fr)
+{
+    if (fr->code != NULL)
+        zf_code_free(fr->code);
+    else
+        zf_pool_free(fr->pool);
+    snprintf(fr->error, sizeof fr->error, "%s", zf_last_error() != NULL ? zf_last_error() : "");
+}
+
+static void free_on_report(void *ctx, int kind, const char *message)
+{
+    record(&((Freeing *)ctx)->rep, kind, message);
+    free_when_told(ctx);
+}
+
+static Freeing *free_from_hook; /* the dealloc hook frees it, once */
+
+static void dealloc_and_free(void *ctx, void *ptr, size_t size)
+{
+    Freeing *fr = free_from_hook;
+    heap_dealloc(ctx, ptr, size);
+    if (fr != NULL) {
+        free_from_hook = NULL;
+        free_when_told(fr);
+    }
+}
+
+static void test_freed_from_inside(void)
+{
+    Heap heap;
+    Reports unused;
+    Freeing fr;
+    ZfConfig cfg;
+    ZfPool *pool;
+    ZfCode *codes[2];
+    unsigned char *f;
+    int round;
+
+    puts("a handler or hook that frees the pool or a code");
+    for (round = 0; round < 4; round++) {
+        memset(&fr, 0, sizeof fr);
+        pool = debug_pool(&heap, &unused);
+        if (round >= 2) {
+            zf_pool_free(pool);
+            zf_config_default(&cfg);
+            cfg.flags = ZF_FLAG_DEBUG;
+            cfg.alloc = heap_alloc;
+            cfg.dealloc = dealloc_and_free;
+            cfg.alloc_ctx = &heap;
+            pool = zf_pool_new(&cfg);
+            zf_set_error_handler(pool, record, &fr.rep);
+        } else {
+            zf_set_error_handler(pool, free_on_report, &fr);
+        }
+        codes[0] = zf_code_new(pool, 100);
+        codes[1] = zf_code_new(pool, 64);
+        fr.pool = pool;
+        fr.code = round % 2 == 1 ? codes[0] : NULL;
+        f = zf_frame_acquire(codes[0], NULL);
+        zf_frame_release(codes[0], f);
+        if (round < 2) {
+            /* The zombie's header: reported as zf_code_free takes it out. */
+            f[-16] ^= 1;
+            zf_code_free(codes[0]);
+            CHECK_EQ(fr.rep.calls, 1);
+            CHECK_EQ(fr.rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+        } else {
+            /* The hook's call comes as the zombie is freed. */
+            free_from_hook = &fr;
+            zf_pool_clear(pool);
+            CHECK_EQ(fr.rep.calls, 1);
+            CHECK_EQ(fr.rep.kind, ZF_ERR_CONCURRENT_USE);
+            CHECK(contains(fr.rep.message, round == 2 ? "zf_pool_free: called from inside another call"
+                                                      : "zf_code_free: called from inside another call"));
+            CHECK(contains(fr.rep.message, "; ignored"));
+            zf_code_free(codes[0]);
+        }
+        CHECK(contains(fr.error, round % 2 == 0 ? "zf_pool_free: called from inside another call on this pool"
+                                               : "zf_code_free: called from inside another call on this pool"));
+        /* Refused: the pool is open, and the code was freed once. */
+        CHECK(heap.blocks > 0);
+        if (heap.blocks == 0)
+            continue; /* the pool is gone: nothing more to look at */
+        CHECK_EQ(stats_of(pool).codes, 1);
+        CHECK_EQ(stats_of(pool).live_frames, 0);
+        zf_set_error_handler(pool, record, &unused);
+        check_usable(codes[1], 64, &unused);
+        finish(pool, codes + 1, 1, &heap, &unused);
+    }
+}
+
 /* Correct use, however it goes, is never reported. */
 static void test_silent_on_correct_use(void)
 {
@@ -932,6 +1038,7 @@ int main(void)
     test_freed_pool();
     test_leak();
     test_handler_calls_back();
+    test_freed_from_inside();
     test_silent_on_correct_use();
     return check_done();
 }

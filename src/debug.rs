@@ -174,6 +174,8 @@ pub(crate) struct Record {
     /// How deep the owner is inside (a handler or hook may call back in);
     /// only the owner writes it.
     depth: Cell<u32>,
+    /// The handler is running (`Pool::report`).
+    pub(crate) reporting: Cell<bool>,
 }
 
 impl Record {
@@ -183,6 +185,7 @@ impl Record {
             dead_codes: Cell::new(None),
             owner: AtomicUsize::new(0),
             depth: Cell::new(0),
+            reporting: Cell::new(false),
         }
     }
 
@@ -221,6 +224,11 @@ impl Record {
             _ => self.depth.set(self.depth.get() + 1),
         }
         true
+    }
+
+    /// How many calls of the owner are inside (`enter`, less `leave`).
+    pub(crate) fn depth(&self) -> u32 {
+        self.depth.get()
     }
 
     /// The end of what `enter` began.

@@ -157,7 +157,11 @@ pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
     {
         // SAFETY: the caller frees each pool once (header contract).
         let p = unsafe { pool_ref(pool) };
-        claimed!(p, "zf_pool_free", p.close());
+        if !p.claim_outer("zf_pool_free") {
+            return;
+        }
+        p.close();
+        p.unclaim();
     }
     // SAFETY: closed, and no reference to it is held any more.
     unsafe { Pool::free_if_unused(pool.cast()) }
@@ -231,7 +235,7 @@ pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
     let p = Pool::of(unsafe { code.as_ref() });
     // A freed pool may go with this code: nothing to claim then.
     let open = !p.is_closed();
-    if open && !p.claim("zf_code_free") {
+    if open && !p.claim_outer("zf_code_free") {
         return;
     }
     // SAFETY: the caller frees each code once (header contract).

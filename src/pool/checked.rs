@@ -48,7 +48,9 @@ impl Pool {
     fn concurrent(&self, function: &'static str, code: Option<&Code>) -> Error {
         let why = "another thread is inside this pool (the caller must hold the pool's lock, e.g. the GIL)";
         let on = code.map(|c| format!(" on {}", describe(c))).unwrap_or_default();
-        self.report(ZF_ERR_CONCURRENT_USE, &format!("{function}{on}: {why}"));
+        // Not `report`, which marks the owner thread's report: this thread
+        // writes nothing of the pool's.
+        self.handler.get().report(ZF_ERR_CONCURRENT_USE, &format!("{function}{on}: {why}"));
         Error::Invalid { function, why: why.into() }
     }
 
@@ -59,23 +61,41 @@ impl Pool {
     /// the pool.
     #[inline]
     pub(crate) fn claim(&self, function: &'static str) -> bool {
-        !self.cfg.debug() || self.claim_checked(function)
+        !self.cfg.debug() || self.claim_checked(function, false)
+    }
+
+    /// `claim` for `zf_pool_free` and `zf_code_free`, which may free what
+    /// a call already inside the pool goes on using: a debug pool also
+    /// refuses them from inside another of its calls (an allocator hook
+    /// or its error handler calling back), reported as another thread
+    /// inside is; from the handler, not to itself (which would call
+    /// again), but as the caller's error alone.
+    #[inline]
+    pub(crate) fn claim_outer(&self, function: &'static str) -> bool {
+        !self.cfg.debug() || self.claim_checked(function, true)
     }
 
     #[cold]
-    fn claim_checked(&self, function: &'static str) -> bool {
-        let entered = self.record.enter();
-        if !entered {
+    fn claim_checked(&self, function: &'static str, outer: bool) -> bool {
+        if !self.record.enter() {
             crate::error::set_error(&self.concurrent(function, None));
-        } else if self.closed.get() {
-            // Its codes keep its memory, so this much can still be said.
-            let why = "the pool was freed (zf_pool_free)";
-            self.report(ZF_ERR_FREED_POOL, &format!("{function}: {why}; ignored"));
-            crate::error::set_error(&Error::Invalid { function, why: why.into() });
-            self.record.leave();
             return false;
         }
-        entered
+        // Its codes keep its memory, so this much can still be said.
+        let (kind, why) = match self.closed.get() {
+            true => (ZF_ERR_FREED_POOL, "the pool was freed (zf_pool_free)"),
+            false if outer && self.record.depth() > 1 => (
+                ZF_ERR_CONCURRENT_USE,
+                "called from inside another call on this pool (its error handler or an allocator hook)",
+            ),
+            false => return true,
+        };
+        if kind == ZF_ERR_FREED_POOL || !self.record.reporting.get() {
+            self.report(kind, &format!("{function}: {why}; ignored"));
+        }
+        crate::error::set_error(&Error::Invalid { function, why: why.into() });
+        self.record.leave();
+        false
     }
 
     /// The end of a call that `claim` let in.
