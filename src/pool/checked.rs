@@ -47,10 +47,13 @@ impl Pool {
     /// Reports a second thread inside the pool; the error for its caller.
     fn concurrent(&self, function: &'static str, code: Option<&Code>) -> Error {
         let why = "another thread is inside this pool (the caller must hold the pool's lock, e.g. the GIL)";
-        let on = code.map(|c| format!(" on {}", describe(c))).unwrap_or_default();
+        let msg = match code {
+            Some(c) => format!("{function} on {}: {why}", describe(c)),
+            None => format!("{function}: {why}"),
+        };
         // Not `report`, which marks the owner thread's report: this thread
         // writes nothing of the pool's.
-        self.handler.get().report(ZF_ERR_CONCURRENT_USE, &format!("{function}{on}: {why}"));
+        self.handler.get().report(ZF_ERR_CONCURRENT_USE, &msg);
         Error::Invalid { function, why: why.into() }
     }
 
@@ -180,8 +183,11 @@ impl Pool {
     #[cold]
     #[inline(never)]
     fn report_frame(&self, kind: i32, function: Option<&str>, frame: NonNull<u8>, who: &str, what: Arguments<'_>) {
-        let called = function.map(|f| format!("{f}: ")).unwrap_or_default();
-        self.report(kind, &format!("{called}frame {frame:p} of {who}: {what}"));
+        let msg = match function {
+            Some(f) => format!("{f}: frame {frame:p} of {who}: {what}"),
+            None => format!("frame {frame:p} of {who}: {what}"),
+        };
+        self.report(kind, &msg);
     }
 
     /// A debug pool's check of the links the next pop of one of `code`'s
