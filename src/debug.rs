@@ -18,7 +18,6 @@ use crate::block::{Block, Heap, ALIGN};
 use crate::code::Code;
 use crate::os;
 use crate::table::FrameTable;
-use alloc::string::String;
 use core::cell::Cell;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr::NonNull;
@@ -155,8 +154,8 @@ impl Entry {
         self.size.0 as usize
     }
 
-    pub(crate) fn who(&self) -> String {
-        format!("code #{} ({} bytes)", self.id, self.bytes)
+    pub(crate) fn who(&self) -> Who {
+        Who(self.id, self.bytes as usize)
     }
 }
 
@@ -290,8 +289,19 @@ pub(crate) unsafe fn guard<'a>(heap: &Heap, block: Block, code: &Code, capacity:
     unsafe { core::slice::from_raw_parts_mut(first, end - start) }
 }
 
-pub(crate) fn describe(code: &Code) -> String {
-    format!("code #{} ({} bytes)", code.id, user_bytes(code))
+pub(crate) fn describe(code: &Code) -> Who {
+    Who(code.id, user_bytes(code))
+}
+
+/// A code as reports name it, `code #<id> (<bytes> bytes)`: written into
+/// each message, never a String of its own.
+#[derive(Clone, Copy)]
+pub(crate) struct Who(u64, usize);
+
+impl core::fmt::Display for Who {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "code #{} ({} bytes)", self.0, self.1)
+    }
 }
 
 /// The code of a live frame.

@@ -10,7 +10,7 @@ use crate::debug::*;
 use crate::error::Error;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Arguments;
+use core::fmt::{Arguments, Display};
 use core::ptr::NonNull;
 
 impl Pool {
@@ -182,7 +182,14 @@ impl Pool {
     /// Reports misuse of one frame: `[function: ]frame <frame> of <who>: <what>`.
     #[cold]
     #[inline(never)]
-    fn report_frame(&self, kind: i32, function: Option<&str>, frame: NonNull<u8>, who: &str, what: Arguments<'_>) {
+    fn report_frame(
+        &self,
+        kind: i32,
+        function: Option<&str>,
+        frame: NonNull<u8>,
+        who: &dyn Display,
+        what: Arguments<'_>,
+    ) {
         let msg = match function {
             Some(f) => format!("{f}: frame {frame:p} of {who}: {what}"),
             None => format!("frame {frame:p} of {who}: {what}"),
@@ -234,7 +241,7 @@ impl Pool {
         let (top, len) = self.reserve.top(i);
         if let Some(kept) = self.vet_list(top, len, self.heap.layout.link(), None, 1) {
             self.reserve.keep(i, kept);
-            self.report_cut(top, kept, len - kept, "the reserve");
+            self.report_cut(top, kept, len - kept, &"the reserve");
         }
     }
 
@@ -301,7 +308,7 @@ impl Pool {
 
     /// Reports a list cut after its first `kept` blocks.
     #[cold]
-    fn report_cut(&self, top: Option<Block>, kept: u32, lost: u32, whose: &str) {
+    fn report_cut(&self, top: Option<Block>, kept: u32, lost: u32, whose: &dyn Display) {
         let top = top.map_or(NonNull::dangling(), |b| b.frame());
         let lost = crate::stats::counted(lost as u64, "frame");
         let what = format_args!(
