@@ -947,6 +947,64 @@ static void test_freed_from_inside(void)
     }
 }
 
+/* A debug pool keeps every code's inline state (ZfCodeHot) inert, so
+ * that each acquire and release reaches its checks. Glue that writes over
+ * its own ZfCodeHot after zf_code_new_with_hot (zeroes its code object,
+ * say) would have zf_hot_give and zf_hot_hit take frames unchecked: at the
+ * code's next call into the library that is reported, and the state made
+ * inert again (what it held is lost to the cache). (Once, nothing looked:
+ * a frame given to the zeroed state and then released through
+ * zf_frame_release_slow was handed out twice.) */
+static void test_code_hot_written(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCodeHot hot;
+    ZfCode *code = zf_code_new_with_hot(pool, 64, &hot), *plain = zf_code_new(pool, 48);
+    void *f = zf_frame_acquire(code, NULL), *g, *h;
+
+    puts("a code's inline state written");
+    memset(&hot, 0, sizeof hot);
+    /* A double release: the first into the zeroed slot, unseen; the
+     * second reaches the library. */
+    if (!zf_hot_give(&hot, f))
+        zf_frame_release_slow(code, f);
+    CHECK_EQ(rep.calls, 0);
+    if (!zf_hot_give(&hot, f))
+        zf_frame_release_slow(code, f);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_CODE_HOT);
+    CHECK(contains(rep.message, "inline state written: zf_frame_release_slow(code #1 (64 bytes)): its ZfCodeHot"));
+    /* Inert again: the frame is one zombie, handed out once. */
+    if ((g = zf_hot_hit(&hot)) == NULL)
+        g = zf_frame_acquire_slow(code, NULL);
+    if ((h = zf_hot_hit(&hot)) == NULL)
+        h = zf_frame_acquire_slow(code, NULL);
+    CHECK(g == f && h != f);
+    zf_frame_release(code, g);
+    zf_frame_release(code, h);
+    CHECK_EQ(rep.calls, 1);
+    /* The state at the start of a ZfCode from zf_code_new, written. */
+    f = zf_frame_acquire(plain, NULL);
+    ((ZfCodeHot *)(void *)plain)->slot = NULL;
+    zf_frame_release_fast(plain, f); /* taken inline, unchecked */
+    g = zf_frame_acquire_slow(plain, NULL);
+    CHECK_EQ(rep.calls, 2);
+    CHECK(contains(rep.message, "zf_frame_acquire_slow(code #2 (48 bytes)): its ZfCodeHot"));
+    CHECK(g != NULL && g != f);
+    zf_frame_release(plain, f); /* still live to the pool: released once */
+    zf_frame_release(plain, g);
+    /* And at zf_code_free. */
+    hot.hits = 1;
+    zf_code_free(code);
+    CHECK_EQ(rep.calls, 3);
+    CHECK(contains(rep.message, "zf_code_free(code #1 (64 bytes)): its ZfCodeHot"));
+    CHECK_EQ(stats_of(pool).live_frames, 0);
+    check_usable(plain, 48, &rep);
+    finish(pool, &plain, 1, &heap, &rep);
+}
+
 /* Correct use, however it goes, is never reported. */
 static void test_silent_on_correct_use(void)
 {
@@ -1039,6 +1097,7 @@ int main(void)
     test_leak();
     test_handler_calls_back();
     test_freed_from_inside();
+    test_code_hot_written();
     test_silent_on_correct_use();
     return check_done();
 }

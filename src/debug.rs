@@ -45,6 +45,11 @@ pub const ZF_ERR_UNDERRUN: c_int = 9;
 /// freed again, or any call that takes the pool.
 pub const ZF_ERR_FREED_POOL: c_int = 10;
 
+/// A code's inline state (`ZfCodeHot`), which a debug pool keeps inert,
+/// was written by something other than the inline functions and the
+/// library (the caller's, from `zf_code_new_with_hot`, zeroed, say).
+pub const ZF_ERR_CODE_HOT: c_int = 11;
+
 /// Receives a misuse report. When it returns, the library goes on safely.
 pub type ZfErrorHandler = Option<unsafe extern "C" fn(ctx: *mut c_void, kind: c_int, message: *const c_char)>;
 
@@ -60,6 +65,7 @@ pub fn kind_name(kind: c_int) -> &'static str {
         ZF_ERR_FREED_CODE => "use of a freed code",
         ZF_ERR_UNDERRUN => "write before the start of a frame",
         ZF_ERR_FREED_POOL => "use of a freed pool",
+        ZF_ERR_CODE_HOT => "inline state written",
         _ => "misuse",
     }
 }
@@ -317,7 +323,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_name_of_its_own() {
-        let names: Vec<&str> = (1..=ZF_ERR_FREED_POOL).map(kind_name).collect();
+        let names: Vec<&str> = (1..=ZF_ERR_CODE_HOT).map(kind_name).collect();
         assert!(!names.contains(&"misuse"), "{names:?}");
         let mut distinct = names.clone();
         distinct.sort();

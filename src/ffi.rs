@@ -191,8 +191,10 @@ pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *
 /// and count right, but serve no zombie, and their acquire may take a new
 /// block while zombies wait in `hot`). `hot` must stay valid and in place,
 /// and nothing but those two and the library may use it, until
-/// zf_code_free returns (a debug, traced or legacy pool never writes it
-/// after this call); after it, the library never touches it. NULL as
+/// zf_code_free returns (a traced or legacy pool never writes it after
+/// this call; a debug pool reads it at the code's calls, and only makes
+/// it inert again, reported, if it was written); after it, the library
+/// never touches it. NULL as
 /// zf_code_new, or when `hot` is NULL or not aligned as a pointer.
 #[no_mangle]
 pub unsafe extern "C" fn zf_code_new_with_hot(

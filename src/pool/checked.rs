@@ -40,8 +40,14 @@ impl Pool {
     /// struct readable: `Pool::keep_dead_code`).
     #[cold]
     pub(crate) fn report_freed_code(&self, function: &str, code: &Code) {
-        let msg = format!("{function}({}): the code was freed already; ignored", describe(code));
-        self.report(ZF_ERR_FREED_CODE, &msg);
+        self.report_code(ZF_ERR_FREED_CODE, function, code, "the code was freed already; ignored");
+    }
+
+    /// Reports misuse of a code: `<function>(<code>): <what>`.
+    #[cold]
+    #[inline(never)]
+    fn report_code(&self, kind: i32, function: &str, code: &Code, what: &str) {
+        self.report(kind, &format!("{function}({}): {what}", describe(code)));
     }
 
     /// Reports a second thread inside the pool; the error for its caller.
@@ -109,6 +115,22 @@ impl Pool {
         }
     }
 
+    /// A debug pool's check that the inline state of `code` the caller's
+    /// inline functions use (`Code::inline_state`) is as inert as the pool
+    /// made it: else `zf_hot_give` and `zf_hot_hit` could take frames past
+    /// every check, and hand one out twice. Made inert again, then
+    /// reported: the frames it held are lost to the cache.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn vet_hot(&self, code: &Code, function: &str) {
+        let hot = code.inline_state();
+        if !hot.is_inert() {
+            hot.make_inert();
+            let why = "its ZfCodeHot (inert in debug mode) was written; made inert, the frames it held lost";
+            self.report_code(ZF_ERR_CODE_HOT, function, code, why);
+        }
+    }
+
     /// `acquire` in debug mode: zombies that fail their checksum are freed,
     /// the frame handed out is recorded and its guard filled.
     #[cold]
@@ -123,6 +145,7 @@ impl Pool {
             let why = "its code was freed (zf_code_free)".into();
             return Err(self.fail(Error::Invalid { function, why }));
         }
+        self.vet_hot(code, function);
         let got = self.record.frames.reserve().map_err(|e| self.fail(e)).and_then(|()| {
             self.drop_corrupt_zombies(code);
             self.vet_pop(code, false);
@@ -334,6 +357,7 @@ impl Pool {
             p.concurrent(function, Some(c));
             return;
         }
+        p.vet_hot(c, function);
         let Some(owner) = p.vet_release(c, frame, function) else {
             p.record.leave();
             return;

@@ -170,9 +170,12 @@ impl Pool {
             // SAFETY: alive: the caller has not freed it before.
             let c = unsafe { code.as_ref() };
             let p = Pool::of(c);
-            if c.is_freed() && p.cfg.debug() {
-                // A debug pool keeps freed codes readable (`keep_dead_code`).
-                return p.report_freed_code("zf_code_free", c);
+            if p.cfg.debug() {
+                if c.is_freed() {
+                    // A debug pool keeps freed codes readable (`keep_dead_code`).
+                    return p.report_freed_code("zf_code_free", c);
+                }
+                p.vet_hot(c, "zf_code_free");
             }
             if p.closed.get() {
                 // A closed pool holds no zombie, room or bound (`close`
