@@ -947,6 +947,65 @@ static void test_freed_from_inside(void)
     }
 }
 
+/* An allocator hook must not call the library on its pool (the pool may
+ * be mid-update): a debug pool refuses any such call, reported as
+ * concurrent use. (Once, every call but the two frees went through
+ * unseen; an acquire from the hook took the room the outer acquire had
+ * made in the debug record, a debug build's assertion.) */
+static ZfPool *call_back_pool; /* the dealloc hook calls back into it, once */
+static ZfCode *call_back_code;
+
+static void dealloc_and_call_back(void *ctx, void *ptr, size_t size)
+{
+    ZfPool *pool = call_back_pool;
+    ZfStats s;
+    heap_dealloc(ctx, ptr, size);
+    if (pool == NULL)
+        return;
+    call_back_pool = NULL;
+    CHECK(zf_frame_acquire(call_back_code, NULL) == NULL);
+    CHECK(contains(zf_last_error(), "zf_frame_acquire: called from inside another call on this pool"));
+    zf_frame_release(call_back_code, zf_frame_acquire(call_back_code, NULL));
+    CHECK_EQ(zf_pool_collect(pool, 2), 0);
+    zf_pool_stats(pool, &s);
+    CHECK_EQ(s.codes, 0);
+}
+
+static void test_hook_calls_back(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfConfig cfg;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *code;
+    void *f;
+
+    puts("an allocator hook that calls back");
+    zf_pool_free(pool);
+    zf_config_default(&cfg);
+    cfg.flags = ZF_FLAG_DEBUG;
+    cfg.alloc = heap_alloc;
+    cfg.dealloc = dealloc_and_call_back;
+    cfg.alloc_ctx = &heap;
+    pool = zf_pool_new(&cfg);
+    zf_set_error_handler(pool, record, &rep);
+    code = zf_code_new(pool, 100);
+    f = zf_frame_acquire(code, NULL);
+    zf_frame_release(code, f);
+    call_back_pool = pool;
+    call_back_code = code;
+    zf_pool_clear(pool); /* the hook runs as the zombie is freed */
+    CHECK(call_back_pool == NULL);
+    CHECK_EQ(rep.calls, 4); /* the two acquires, the collection, the stats */
+    CHECK_EQ(rep.kind, ZF_ERR_CONCURRENT_USE);
+    CHECK(contains(rep.message, "zf_pool_stats: called from inside another call on this pool (by an allocator hook"));
+    CHECK_EQ(stats_of(pool).live_frames, 0);
+    CHECK_EQ(stats_of(pool).cached_frames, 0);
+    rep.calls = 0;
+    check_usable(code, 100, &rep);
+    finish(pool, &code, 1, &heap, &rep);
+}
+
 /* A debug pool keeps every code's inline state (ZfCodeHot) inert, so
  * that each acquire and release reaches its checks. Glue that writes over
  * its own ZfCodeHot after zf_code_new_with_hot (zeroes its code object,
@@ -1097,6 +1156,7 @@ int main(void)
     test_leak();
     test_handler_calls_back();
     test_freed_from_inside();
+    test_hook_calls_back();
     test_code_hot_written();
     test_silent_on_correct_use();
     return check_done();

@@ -13,6 +13,10 @@ use alloc::vec::Vec;
 use core::fmt::{Arguments, Display};
 use core::ptr::NonNull;
 
+/// Why a call from inside another is refused (`Pool::nested`).
+const NESTED: &str =
+    "called from inside another call on this pool (by an allocator hook, or by its error handler to free the pool or a code)";
+
 impl Pool {
     /// A block leaving the pool for the allocator leaves a debug pool's
     /// record too.
@@ -75,10 +79,8 @@ impl Pool {
 
     /// `claim` for `zf_pool_free` and `zf_code_free`, which may free what
     /// a call already inside the pool goes on using: a debug pool also
-    /// refuses them from inside another of its calls (an allocator hook
-    /// or its error handler calling back), reported as another thread
-    /// inside is; from the handler, not to itself (which would call
-    /// again), but as the caller's error alone.
+    /// refuses them from its error handler, which may otherwise call back
+    /// (`nested`).
     #[inline]
     pub(crate) fn claim_outer(&self, function: &'static str) -> bool {
         !self.cfg.debug() || self.claim_checked(function, true)
@@ -90,21 +92,40 @@ impl Pool {
             crate::error::set_error(&self.concurrent(function, None));
             return false;
         }
-        // Its codes keep its memory, so this much can still be said.
-        let (kind, why) = match self.closed.get() {
-            true => (ZF_ERR_FREED_POOL, "the pool was freed (zf_pool_free)"),
-            false if outer && self.record.depth() > 1 => (
-                ZF_ERR_CONCURRENT_USE,
-                "called from inside another call on this pool (its error handler or an allocator hook)",
-            ),
-            false => return true,
-        };
-        if kind == ZF_ERR_FREED_POOL || !self.record.reporting.get() {
+        if self.closed.get() {
+            // Its codes keep its memory, so this much can still be said.
+            self.refuse(ZF_ERR_FREED_POOL, function, "the pool was freed (zf_pool_free)");
+            return false;
+        }
+        !self.nested(function, outer)
+    }
+
+    /// Whether a call of the thread already inside the pool must be
+    /// refused: one from an allocator hook (which must not call the
+    /// library on its pool), or, `outer`, any but the outermost (the
+    /// handler may call back, but not free what the call it interrupts
+    /// goes on using). Refused, it is reported as concurrent use, but
+    /// not to the handler running (which would only call again): left
+    /// as the caller's error.
+    #[inline(always)]
+    fn nested(&self, function: &'static str, outer: bool) -> bool {
+        let refused = self.record.depth() > 1 && (outer || !self.record.reporting.get());
+        if refused {
+            self.refuse(ZF_ERR_CONCURRENT_USE, function, NESTED);
+        }
+        refused
+    }
+
+    /// Refuses a call let in (`enter`) with `why`: reported, unless it is
+    /// concurrent use from the running handler; the caller's error; left.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&self, kind: i32, function: &'static str, why: &'static str) {
+        if kind != ZF_ERR_CONCURRENT_USE || !self.record.reporting.get() {
             self.report(kind, &format!("{function}: {why}; ignored"));
         }
         crate::error::set_error(&Error::Invalid { function, why: why.into() });
         self.record.leave();
-        false
     }
 
     /// The end of a call that `claim` let in.
@@ -138,6 +159,9 @@ impl Pool {
     pub(crate) fn checked_acquire(&self, code: &Code, function: &'static str) -> Result<(NonNull<u8>, bool), Failed> {
         if !self.record.enter() {
             return Err(self.fail(self.concurrent(function, Some(code))));
+        }
+        if self.nested(function, false) {
+            return Err(Failed(()));
         }
         if code.is_freed() {
             self.report_freed_code(function, code);
@@ -355,6 +379,9 @@ impl Pool {
         let p = Pool::of(c);
         if !p.record.enter() {
             p.concurrent(function, Some(c));
+            return;
+        }
+        if p.nested(function, false) {
             return;
         }
         p.vet_hot(c, function);
