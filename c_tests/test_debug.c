@@ -947,6 +947,52 @@ static void test_freed_from_inside(void)
     }
 }
 
+/* A handler told of leaks at zf_pool_free may release those frames and
+ * free their codes (the last ones): the pool's memory goes when
+ * zf_pool_free returns, not under it. (Once, releasing the last frame
+ * of a freed code freed the pool inside zf_pool_free, which then wrote
+ * to it and freed it again.) */
+typedef struct Leaks {
+    Reports rep;
+    ZfCode *codes[2];
+    void *frames[2];
+} Leaks;
+
+static void release_the_leaks(void *ctx, int kind, const char *message)
+{
+    Leaks *l = ctx;
+    record(&l->rep, kind, message);
+    if (kind != ZF_ERR_LEAK)
+        return;
+    zf_frame_release(l->codes[0], l->frames[0]);
+    zf_frame_release(l->codes[1], l->frames[1]);
+    zf_code_free(l->codes[1]);
+}
+
+static void test_leak_handler_releases(void)
+{
+    Heap heap;
+    Reports unused;
+    Leaks l;
+    ZfPool *pool = debug_pool(&heap, &unused);
+
+    puts("a handler that releases the leaked frames");
+    memset(&l, 0, sizeof l);
+    zf_set_error_handler(pool, release_the_leaks, &l);
+    l.codes[0] = zf_code_new(pool, 100);
+    l.codes[1] = zf_code_new(pool, 48);
+    l.frames[0] = zf_frame_acquire(l.codes[0], NULL);
+    l.frames[1] = zf_frame_acquire(l.codes[1], NULL);
+    zf_code_free(l.codes[0]); /* its frame lives on */
+    zf_pool_free(pool);
+    CHECK_EQ(l.rep.calls, 1);
+    CHECK_EQ(l.rep.kind, ZF_ERR_LEAK);
+    CHECK(contains(l.rep.message, "2 frames are still live"));
+    /* Everything went back, the pool last. */
+    CHECK_EQ(heap.blocks, 0);
+    CHECK_EQ(heap.bytes, 0);
+}
+
 /* An allocator hook must not call the library on its pool (the pool may
  * be mid-update): a debug pool refuses any such call, reported as
  * concurrent use. (Once, every call but the two frees went through
@@ -1154,6 +1200,7 @@ int main(void)
     test_freed_code();
     test_freed_pool();
     test_leak();
+    test_leak_handler_releases();
     test_handler_calls_back();
     test_freed_from_inside();
     test_hook_calls_back();

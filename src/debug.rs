@@ -181,6 +181,8 @@ pub(crate) struct Record {
     depth: Cell<u32>,
     /// The handler is running (`Pool::report`).
     pub(crate) reporting: Cell<bool>,
+    /// `zf_pool_free` is reporting leaks: the pool stays (`Pool::close`).
+    pub(crate) closing: Cell<bool>,
 }
 
 impl Record {
@@ -191,6 +193,7 @@ impl Record {
             owner: AtomicUsize::new(0),
             depth: Cell::new(0),
             reporting: Cell::new(false),
+            closing: Cell::new(false),
         }
     }
 

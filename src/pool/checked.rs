@@ -390,7 +390,10 @@ impl Pool {
             return;
         };
         // Releasing the last frame of a freed pool's last code frees the pool.
-        let pool_goes = p.closed.get() && p.counters.codes.get() == 0 && p.counters.live_frames.get() == 1;
+        let pool_goes = p.closed.get()
+            && !p.record.closing.get()
+            && p.counters.codes.get() == 0
+            && p.counters.live_frames.get() == 1;
         // SAFETY: `frame` is a live frame of `owner` (the record says so).
         unsafe { Pool::release_unchecked(owner, frame) };
         if !pool_goes {
