@@ -768,6 +768,348 @@ static void test_leak(void)
     CHECK_EQ(heap.bytes, 0);
 }
 
+/* A handler may call back into its pool (same thread: not concurrent
+ * use). One that releases the reported frame itself, as glue "fixing up"
+ * a release to the wrong code might, makes a second release of it: that
+ * is reported as one, and the frame is cached once. (Once, the record
+ * still held the frame live while the handler ran: the outer release
+ * then cached it a second time, a debug build panicked on the code's
+ * live count, and a release build handed the frame out twice or cut
+ * the code's list, reported as a write after release.) */
+typedef struct CallBack {
+    Reports rep;
+    ZfCode *own;
+    void *frame;
+    int kinds[3];
+} CallBack;
+
+static void release_it_again(void *ctx, int kind, const char *message)
+{
+    CallBack *cb = ctx;
+    record(&cb->rep, kind, message);
+    if (cb->rep.calls <= 3)
+        cb->kinds[cb->rep.calls - 1] = kind;
+    if (kind != ZF_ERR_DOUBLE_RELEASE)
+        zf_frame_release(cb->own, cb->frame);
+}
+
+static void test_handler_calls_back(void)
+{
+    Heap heap;
+    Reports unused;
+    CallBack cb;
+    ZfPool *pool = debug_pool(&heap, &unused);
+    ZfCode *codes[2];
+    unsigned char *f, *g, *h;
+    int misuse;
+    uint64_t releases;
+
+    puts("a handler that releases the reported frame");
+    codes[0] = zf_code_new(pool, 100);
+    codes[1] = zf_code_new(pool, 100);
+    memset(&cb, 0, sizeof cb);
+    cb.own = codes[0];
+    zf_set_error_handler(pool, release_it_again, &cb);
+    /* Each misuse a release reports: to the wrong code, over the guard,
+     * over the header. */
+    for (misuse = 0; misuse < 3; misuse++) {
+        f = zf_frame_acquire(codes[0], NULL);
+        cb.frame = f;
+        cb.rep.calls = 0;
+        releases = stats_of(pool).releases;
+        if (misuse == 1)
+            f[100] = 0;
+        if (misuse == 2)
+            f[-4] = 0x55;
+        zf_frame_release(misuse == 0 ? codes[1] : codes[0], f);
+        CHECK_EQ(cb.rep.calls, 2);
+        CHECK_EQ(cb.kinds[0], misuse == 0 ? ZF_ERR_WRONG_CODE : misuse == 1 ? ZF_ERR_OVERRUN : ZF_ERR_UNDERRUN);
+        CHECK_EQ(cb.kinds[1], ZF_ERR_DOUBLE_RELEASE);
+        CHECK_EQ(stats_of(pool).live_frames, 0);
+        CHECK_EQ(stats_of(pool).releases, releases + 1);
+        /* One zombie, handed out once. */
+        g = zf_frame_acquire(codes[0], NULL);
+        h = zf_frame_acquire(codes[0], NULL);
+        CHECK(g == f && h != f);
+        CHECK_EQ(cb.rep.calls, 2);
+        zf_frame_release(codes[0], h);
+        zf_frame_release(codes[0], g);
+        CHECK_EQ(cb.rep.calls, 2);
+    }
+    zf_set_error_handler(pool, record, &unused);
+    check_usable(codes[0], 100, &unused);
+    finish(pool, codes, 2, &heap, &unused);
+}
+
+/* A handler or hook may call back, but not free the pool or a code from
+ * inside another call on the pool, which goes on using them: refused.
+ * From an allocator hook, that is reported as concurrent use; from the
+ * handler, it is left as the handler's own error (a report to it would
+ * only have it call again). (Once, a handler that freed the pool when
+ * told of misuse in zf_code_free freed the pool's memory under that call,
+ * which then wrote to it; one that freed the code being freed freed it
+ * twice: a panic in a debug build, a double free in a release build.) */
+typedef struct Freeing {
+    Reports rep;
+    ZfPool *pool;
+    ZfCode *code; /* NULL: free the pool */
+    char error[512];
+} Freeing;
+
+static void free_when_told(Freeing *fr)
+{
+    if (fr->code != NULL)
+        zf_code_free(fr->code);
+    else
+        zf_pool_free(fr->pool);
+    snprintf(fr->error, sizeof fr->error, "%s", zf_last_error() != NULL ? zf_last_error() : "");
+}
+
+static void free_on_report(void *ctx, int kind, const char *message)
+{
+    record(&((Freeing *)ctx)->rep, kind, message);
+    free_when_told(ctx);
+}
+
+static Freeing *free_from_hook; /* the dealloc hook frees it, once */
+
+static void dealloc_and_free(void *ctx, void *ptr, size_t size)
+{
+    Freeing *fr = free_from_hook;
+    heap_dealloc(ctx, ptr, size);
+    if (fr != NULL) {
+        free_from_hook = NULL;
+        free_when_told(fr);
+    }
+}
+
+static void test_freed_from_inside(void)
+{
+    Heap heap;
+    Reports unused;
+    Freeing fr;
+    ZfConfig cfg;
+    ZfPool *pool;
+    ZfCode *codes[2];
+    unsigned char *f;
+    int round;
+
+    puts("a handler or hook that frees the pool or a code");
+    for (round = 0; round < 4; round++) {
+        memset(&fr, 0, sizeof fr);
+        pool = debug_pool(&heap, &unused);
+        if (round >= 2) {
+            zf_pool_free(pool);
+            zf_config_default(&cfg);
+            cfg.flags = ZF_FLAG_DEBUG;
+            cfg.alloc = heap_alloc;
+            cfg.dealloc = dealloc_and_free;
+            cfg.alloc_ctx = &heap;
+            pool = zf_pool_new(&cfg);
+            zf_set_error_handler(pool, record, &fr.rep);
+        } else {
+            zf_set_error_handler(pool, free_on_report, &fr);
+        }
+        codes[0] = zf_code_new(pool, 100);
+        codes[1] = zf_code_new(pool, 64);
+        fr.pool = pool;
+        fr.code = round % 2 == 1 ? codes[0] : NULL;
+        f = zf_frame_acquire(codes[0], NULL);
+        zf_frame_release(codes[0], f);
+        if (round < 2) {
+            /* The zombie's header: reported as zf_code_free takes it out. */
+            f[-16] ^= 1;
+            zf_code_free(codes[0]);
+            CHECK_EQ(fr.rep.calls, 1);
+            CHECK_EQ(fr.rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+        } else {
+            /* The hook's call comes as the zombie is freed. */
+            free_from_hook = &fr;
+            zf_pool_clear(pool);
+            CHECK_EQ(fr.rep.calls, 1);
+            CHECK_EQ(fr.rep.kind, ZF_ERR_CONCURRENT_USE);
+            CHECK(contains(fr.rep.message, round == 2 ? "zf_pool_free: called from inside another call"
+                                                      : "zf_code_free: called from inside another call"));
+            CHECK(contains(fr.rep.message, "; ignored"));
+            zf_code_free(codes[0]);
+        }
+        CHECK(contains(fr.error, round % 2 == 0 ? "zf_pool_free: called from inside another call on this pool"
+                                               : "zf_code_free: called from inside another call on this pool"));
+        /* Refused: the pool is open, and the code was freed once. */
+        CHECK(heap.blocks > 0);
+        if (heap.blocks == 0)
+            continue; /* the pool is gone: nothing more to look at */
+        CHECK_EQ(stats_of(pool).codes, 1);
+        CHECK_EQ(stats_of(pool).live_frames, 0);
+        zf_set_error_handler(pool, record, &unused);
+        check_usable(codes[1], 64, &unused);
+        finish(pool, codes + 1, 1, &heap, &unused);
+    }
+}
+
+/* A handler told of leaks at zf_pool_free may release those frames and
+ * free their codes (the last ones): the pool's memory goes when
+ * zf_pool_free returns, not under it. (Once, releasing the last frame
+ * of a freed code freed the pool inside zf_pool_free, which then wrote
+ * to it and freed it again.) */
+typedef struct Leaks {
+    Reports rep;
+    ZfCode *codes[2];
+    void *frames[2];
+} Leaks;
+
+static void release_the_leaks(void *ctx, int kind, const char *message)
+{
+    Leaks *l = ctx;
+    record(&l->rep, kind, message);
+    if (kind != ZF_ERR_LEAK)
+        return;
+    zf_frame_release(l->codes[0], l->frames[0]);
+    zf_frame_release(l->codes[1], l->frames[1]);
+    zf_code_free(l->codes[1]);
+}
+
+static void test_leak_handler_releases(void)
+{
+    Heap heap;
+    Reports unused;
+    Leaks l;
+    ZfPool *pool = debug_pool(&heap, &unused);
+
+    puts("a handler that releases the leaked frames");
+    memset(&l, 0, sizeof l);
+    zf_set_error_handler(pool, release_the_leaks, &l);
+    l.codes[0] = zf_code_new(pool, 100);
+    l.codes[1] = zf_code_new(pool, 48);
+    l.frames[0] = zf_frame_acquire(l.codes[0], NULL);
+    l.frames[1] = zf_frame_acquire(l.codes[1], NULL);
+    zf_code_free(l.codes[0]); /* its frame lives on */
+    zf_pool_free(pool);
+    CHECK_EQ(l.rep.calls, 1);
+    CHECK_EQ(l.rep.kind, ZF_ERR_LEAK);
+    CHECK(contains(l.rep.message, "2 frames are still live"));
+    /* Everything went back, the pool last. */
+    CHECK_EQ(heap.blocks, 0);
+    CHECK_EQ(heap.bytes, 0);
+}
+
+/* An allocator hook must not call the library on its pool (the pool may
+ * be mid-update): a debug pool refuses any such call, reported as
+ * concurrent use. (Once, every call but the two frees went through
+ * unseen; an acquire from the hook took the room the outer acquire had
+ * made in the debug record, a debug build's assertion.) */
+static ZfPool *call_back_pool; /* the dealloc hook calls back into it, once */
+static ZfCode *call_back_code;
+
+static void dealloc_and_call_back(void *ctx, void *ptr, size_t size)
+{
+    ZfPool *pool = call_back_pool;
+    ZfStats s;
+    heap_dealloc(ctx, ptr, size);
+    if (pool == NULL)
+        return;
+    call_back_pool = NULL;
+    CHECK(zf_frame_acquire(call_back_code, NULL) == NULL);
+    CHECK(contains(zf_last_error(), "zf_frame_acquire: called from inside another call on this pool"));
+    zf_frame_release(call_back_code, zf_frame_acquire(call_back_code, NULL));
+    CHECK_EQ(zf_pool_collect(pool, 2), 0);
+    zf_pool_stats(pool, &s);
+    CHECK_EQ(s.codes, 0);
+}
+
+static void test_hook_calls_back(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfConfig cfg;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *code;
+    void *f;
+
+    puts("an allocator hook that calls back");
+    zf_pool_free(pool);
+    zf_config_default(&cfg);
+    cfg.flags = ZF_FLAG_DEBUG;
+    cfg.alloc = heap_alloc;
+    cfg.dealloc = dealloc_and_call_back;
+    cfg.alloc_ctx = &heap;
+    pool = zf_pool_new(&cfg);
+    zf_set_error_handler(pool, record, &rep);
+    code = zf_code_new(pool, 100);
+    f = zf_frame_acquire(code, NULL);
+    zf_frame_release(code, f);
+    call_back_pool = pool;
+    call_back_code = code;
+    zf_pool_clear(pool); /* the hook runs as the zombie is freed */
+    CHECK(call_back_pool == NULL);
+    CHECK_EQ(rep.calls, 4); /* the two acquires, the collection, the stats */
+    CHECK_EQ(rep.kind, ZF_ERR_CONCURRENT_USE);
+    CHECK(contains(rep.message, "zf_pool_stats: called from inside another call on this pool (by an allocator hook"));
+    CHECK_EQ(stats_of(pool).live_frames, 0);
+    CHECK_EQ(stats_of(pool).cached_frames, 0);
+    rep.calls = 0;
+    check_usable(code, 100, &rep);
+    finish(pool, &code, 1, &heap, &rep);
+}
+
+/* A debug pool keeps every code's inline state (ZfCodeHot) inert, so
+ * that each acquire and release reaches its checks. Glue that writes over
+ * its own ZfCodeHot after zf_code_new_with_hot (zeroes its code object,
+ * say) would have zf_hot_give and zf_hot_hit take frames unchecked: at the
+ * code's next call into the library that is reported, and the state made
+ * inert again (what it held is lost to the cache). (Once, nothing looked:
+ * a frame given to the zeroed state and then released through
+ * zf_frame_release_slow was handed out twice.) */
+static void test_code_hot_written(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCodeHot hot;
+    ZfCode *code = zf_code_new_with_hot(pool, 64, &hot), *plain = zf_code_new(pool, 48);
+    void *f = zf_frame_acquire(code, NULL), *g, *h;
+
+    puts("a code's inline state written");
+    memset(&hot, 0, sizeof hot);
+    /* A double release: the first into the zeroed slot, unseen; the
+     * second reaches the library. */
+    if (!zf_hot_give(&hot, f))
+        zf_frame_release_slow(code, f);
+    CHECK_EQ(rep.calls, 0);
+    if (!zf_hot_give(&hot, f))
+        zf_frame_release_slow(code, f);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_CODE_HOT);
+    CHECK(contains(rep.message, "inline state written: zf_frame_release_slow(code #1 (64 bytes)): its ZfCodeHot"));
+    /* Inert again: the frame is one zombie, handed out once. */
+    if ((g = zf_hot_hit(&hot)) == NULL)
+        g = zf_frame_acquire_slow(code, NULL);
+    if ((h = zf_hot_hit(&hot)) == NULL)
+        h = zf_frame_acquire_slow(code, NULL);
+    CHECK(g == f && h != f);
+    zf_frame_release(code, g);
+    zf_frame_release(code, h);
+    CHECK_EQ(rep.calls, 1);
+    /* The state at the start of a ZfCode from zf_code_new, written. */
+    f = zf_frame_acquire(plain, NULL);
+    ((ZfCodeHot *)(void *)plain)->slot = NULL;
+    zf_frame_release_fast(plain, f); /* taken inline, unchecked */
+    g = zf_frame_acquire_slow(plain, NULL);
+    CHECK_EQ(rep.calls, 2);
+    CHECK(contains(rep.message, "zf_frame_acquire_slow(code #2 (48 bytes)): its ZfCodeHot"));
+    CHECK(g != NULL && g != f);
+    zf_frame_release(plain, f); /* still live to the pool: released once */
+    zf_frame_release(plain, g);
+    /* And at zf_code_free. */
+    hot.hits = 1;
+    zf_code_free(code);
+    CHECK_EQ(rep.calls, 3);
+    CHECK(contains(rep.message, "zf_code_free(code #1 (64 bytes)): its ZfCodeHot"));
+    CHECK_EQ(stats_of(pool).live_frames, 0);
+    check_usable(plain, 48, &rep);
+    finish(pool, &plain, 1, &heap, &rep);
+}
+
 /* Correct use, however it goes, is never reported. */
 static void test_silent_on_correct_use(void)
 {
@@ -858,6 +1200,11 @@ int main(void)
     test_freed_code();
     test_freed_pool();
     test_leak();
+    test_leak_handler_releases();
+    test_handler_calls_back();
+    test_freed_from_inside();
+    test_hook_calls_back();
+    test_code_hot_written();
     test_silent_on_correct_use();
     return check_done();
 }

@@ -171,6 +171,13 @@
 #define ZF_ERR_FREED_POOL 10
 
 /**
+ * A code's inline state (`ZfCodeHot`), which a debug pool keeps inert,
+ * was written by something other than the inline functions and the
+ * library (the caller's, from `zf_code_new_with_hot`, zeroed, say).
+ */
+#define ZF_ERR_CODE_HOT 11
+
+/**
  * `sizeof(ZfCodeHot)`: the header checks its own layout against it.
  */
 #define ZF_CODE_HOT_BYTES 32
@@ -482,8 +489,10 @@ struct ZfCode *zf_code_new(struct ZfPool *pool, size_t frame_bytes);
  * and count right, but serve no zombie, and their acquire may take a new
  * block while zombies wait in `hot`). `hot` must stay valid and in place,
  * and nothing but those two and the library may use it, until
- * zf_code_free returns (a debug, traced or legacy pool never writes it
- * after this call); after it, the library never touches it. NULL as
+ * zf_code_free returns (a traced or legacy pool never writes it after
+ * this call; a debug pool reads it at the code's calls, and only makes
+ * it inert again, reported, if it was written); after it, the library
+ * never touches it. NULL as
  * zf_code_new, or when `hot` is NULL or not aligned as a pointer.
  */
 struct ZfCode *zf_code_new_with_hot(struct ZfPool *pool, size_t frame_bytes, struct ZfCodeHot *hot);

@@ -50,9 +50,13 @@ pub struct Code {
     fast_at: Cell<NonNull<ZfCodeHot>>,
     /// A watched pool's hot state, out of the fast path's sight.
     shadow: ZfCodeHot,
-    watched: bool,
+    /// The hot state the caller's inline functions use: `hot`, or the
+    /// caller's from `attach_hot` until `detach_hot`. A watched pool keeps
+    /// it inert, and a debug pool checks that it stays so (`Pool::vet_hot`).
+    inline_at: Cell<NonNull<ZfCodeHot>>,
     /// Where its zombies' links sit (its pool's `Layout::link`).
     link: Link,
+    watched: bool,
     /// Counted in the bound yet, or freed (`Life`).
     life: Cell<Life>,
     /// Set by acquires (and by a release that must make room), cleared by
@@ -158,8 +162,9 @@ impl Code {
             state_at: Cell::new(NonNull::dangling()),
             fast_at: Cell::new(NonNull::dangling()),
             shadow: ZfCodeHot::inert(),
-            watched,
+            inline_at: Cell::new(NonNull::dangling()),
             link,
+            watched,
             life: Cell::new(Life::Uncounted),
             used: Cell::new(false),
             in_ring: Cell::new(false),
@@ -189,6 +194,7 @@ impl Code {
     pub fn settle(&self) {
         self.state_at.set(NonNull::from(if self.watched { &self.shadow } else { &self.hot }));
         self.fast_at.set(NonNull::from(&self.hot));
+        self.inline_at.set(NonNull::from(&self.hot));
     }
 
     /// The hot state the slow path works on.
@@ -209,6 +215,13 @@ impl Code {
         unsafe { self.fast_at.get().as_ref() }
     }
 
+    /// The hot state the caller's inline functions use (`inline_at`).
+    pub fn inline_state(&self) -> &ZfCodeHot {
+        debug_assert!(self.inline_at.get() != NonNull::dangling(), "settled first");
+        // SAFETY: as `state`.
+        unsafe { self.inline_at.get().as_ref() }
+    }
+
     /// The caller's `hot` starts inert, and in a plain pool the inline
     /// pair and the pool work on it from now on (`hot` stays inert). A
     /// watched pool keeps to its own states: the caller's stays inert,
@@ -220,6 +233,7 @@ impl Code {
     pub unsafe fn attach_hot(&self, hot: NonNull<ZfCodeHot>) {
         // SAFETY: valid for writes by the contract; a ZfCodeHot has nothing to drop.
         unsafe { hot.as_ptr().write(ZfCodeHot::inert()) };
+        self.inline_at.set(hot);
         if !self.watched {
             self.fast_at.set(hot);
             self.state_at.set(hot);

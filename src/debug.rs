@@ -18,7 +18,6 @@ use crate::block::{Block, Heap, ALIGN};
 use crate::code::Code;
 use crate::os;
 use crate::table::FrameTable;
-use alloc::string::String;
 use core::cell::Cell;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr::NonNull;
@@ -46,6 +45,11 @@ pub const ZF_ERR_UNDERRUN: c_int = 9;
 /// freed again, or any call that takes the pool.
 pub const ZF_ERR_FREED_POOL: c_int = 10;
 
+/// A code's inline state (`ZfCodeHot`), which a debug pool keeps inert,
+/// was written by something other than the inline functions and the
+/// library (the caller's, from `zf_code_new_with_hot`, zeroed, say).
+pub const ZF_ERR_CODE_HOT: c_int = 11;
+
 /// Receives a misuse report. When it returns, the library goes on safely.
 pub type ZfErrorHandler = Option<unsafe extern "C" fn(ctx: *mut c_void, kind: c_int, message: *const c_char)>;
 
@@ -61,6 +65,7 @@ pub fn kind_name(kind: c_int) -> &'static str {
         ZF_ERR_FREED_CODE => "use of a freed code",
         ZF_ERR_UNDERRUN => "write before the start of a frame",
         ZF_ERR_FREED_POOL => "use of a freed pool",
+        ZF_ERR_CODE_HOT => "inline state written",
         _ => "misuse",
     }
 }
@@ -155,8 +160,8 @@ impl Entry {
         self.size.0 as usize
     }
 
-    pub(crate) fn who(&self) -> String {
-        format!("code #{} ({} bytes)", self.id, self.bytes)
+    pub(crate) fn who(&self) -> Who {
+        Who(self.id, self.bytes as usize)
     }
 }
 
@@ -174,6 +179,10 @@ pub(crate) struct Record {
     /// How deep the owner is inside (a handler or hook may call back in);
     /// only the owner writes it.
     depth: Cell<u32>,
+    /// The handler is running (`Pool::report`).
+    pub(crate) reporting: Cell<bool>,
+    /// `zf_pool_free` is reporting leaks: the pool stays (`Pool::close`).
+    pub(crate) closing: Cell<bool>,
 }
 
 impl Record {
@@ -183,6 +192,8 @@ impl Record {
             dead_codes: Cell::new(None),
             owner: AtomicUsize::new(0),
             depth: Cell::new(0),
+            reporting: Cell::new(false),
+            closing: Cell::new(false),
         }
     }
 
@@ -221,6 +232,11 @@ impl Record {
             _ => self.depth.set(self.depth.get() + 1),
         }
         true
+    }
+
+    /// How many calls of the owner are inside (`enter`, less `leave`).
+    pub(crate) fn depth(&self) -> u32 {
+        self.depth.get()
     }
 
     /// The end of what `enter` began.
@@ -282,8 +298,19 @@ pub(crate) unsafe fn guard<'a>(heap: &Heap, block: Block, code: &Code, capacity:
     unsafe { core::slice::from_raw_parts_mut(first, end - start) }
 }
 
-pub(crate) fn describe(code: &Code) -> String {
-    format!("code #{} ({} bytes)", code.id, user_bytes(code))
+pub(crate) fn describe(code: &Code) -> Who {
+    Who(code.id, user_bytes(code))
+}
+
+/// A code as reports name it, `code #<id> (<bytes> bytes)`: written into
+/// each message, never a String of its own.
+#[derive(Clone, Copy)]
+pub(crate) struct Who(u64, usize);
+
+impl core::fmt::Display for Who {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "code #{} ({} bytes)", self.0, self.1)
+    }
 }
 
 /// The code of a live frame.
@@ -299,7 +326,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_name_of_its_own() {
-        let names: Vec<&str> = (1..=ZF_ERR_FREED_POOL).map(kind_name).collect();
+        let names: Vec<&str> = (1..=ZF_ERR_CODE_HOT).map(kind_name).collect();
         assert!(!names.contains(&"misuse"), "{names:?}");
         let mut distinct = names.clone();
         distinct.sort();

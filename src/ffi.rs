@@ -157,7 +157,11 @@ pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
     {
         // SAFETY: the caller frees each pool once (header contract).
         let p = unsafe { pool_ref(pool) };
-        claimed!(p, "zf_pool_free", p.close());
+        if !p.claim_outer("zf_pool_free") {
+            return;
+        }
+        p.close();
+        p.unclaim();
     }
     // SAFETY: closed, and no reference to it is held any more.
     unsafe { Pool::free_if_unused(pool.cast()) }
@@ -187,8 +191,10 @@ pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *
 /// and count right, but serve no zombie, and their acquire may take a new
 /// block while zombies wait in `hot`). `hot` must stay valid and in place,
 /// and nothing but those two and the library may use it, until
-/// zf_code_free returns (a debug, traced or legacy pool never writes it
-/// after this call); after it, the library never touches it. NULL as
+/// zf_code_free returns (a traced or legacy pool never writes it after
+/// this call; a debug pool reads it at the code's calls, and only makes
+/// it inert again, reported, if it was written); after it, the library
+/// never touches it. NULL as
 /// zf_code_new, or when `hot` is NULL or not aligned as a pointer.
 #[no_mangle]
 pub unsafe extern "C" fn zf_code_new_with_hot(
@@ -231,7 +237,7 @@ pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
     let p = Pool::of(unsafe { code.as_ref() });
     // A freed pool may go with this code: nothing to claim then.
     let open = !p.is_closed();
-    if open && !p.claim("zf_code_free") {
+    if open && !p.claim_outer("zf_code_free") {
         return;
     }
     // SAFETY: the caller frees each code once (header contract).

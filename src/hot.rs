@@ -93,6 +93,14 @@ impl ZfCodeHot {
         self.top.get().is_null() && self.room.get() == 0 && self.hits.get() == 0 && self.slot.get() == shut()
     }
 
+    /// Makes it inert again (a debug pool's repair: `Pool::vet_hot`).
+    pub fn make_inert(&self) {
+        self.top.set(core::ptr::null_mut());
+        self.room.set(0);
+        self.hits.set(0);
+        self.slot.set(shut());
+    }
+
     /// The slot's zombie, if it holds one.
     pub fn slot_zombie(&self) -> Option<NonNull<u8>> {
         let slot = self.slot.get();

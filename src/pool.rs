@@ -234,9 +234,13 @@ impl Pool {
         Failed(())
     }
 
-    /// A misuse report, through the handler the caller set.
+    /// A misuse report, through the handler the caller set (out of line:
+    /// it is called from many places).
+    #[inline(never)]
     pub(crate) fn report(&self, kind: i32, message: &str) {
+        let outer = self.record.reporting.replace(true);
         self.handler.get().report(kind, message);
+        self.record.reporting.set(outer);
     }
 
     pub fn set_handler(&self, handler: Handler) {

@@ -10,8 +10,12 @@ use crate::debug::*;
 use crate::error::Error;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Arguments;
+use core::fmt::{Arguments, Display};
 use core::ptr::NonNull;
+
+/// Why a call from inside another is refused (`Pool::nested`).
+const NESTED: &str =
+    "called from inside another call on this pool (by an allocator hook, or by its error handler to free the pool or a code)";
 
 impl Pool {
     /// A block leaving the pool for the allocator leaves a debug pool's
@@ -40,15 +44,26 @@ impl Pool {
     /// struct readable: `Pool::keep_dead_code`).
     #[cold]
     pub(crate) fn report_freed_code(&self, function: &str, code: &Code) {
-        let msg = format!("{function}({}): the code was freed already; ignored", describe(code));
-        self.report(ZF_ERR_FREED_CODE, &msg);
+        self.report_code(ZF_ERR_FREED_CODE, function, code, "the code was freed already; ignored");
+    }
+
+    /// Reports misuse of a code: `<function>(<code>): <what>`.
+    #[cold]
+    #[inline(never)]
+    fn report_code(&self, kind: i32, function: &str, code: &Code, what: &str) {
+        self.report(kind, &format!("{function}({}): {what}", describe(code)));
     }
 
     /// Reports a second thread inside the pool; the error for its caller.
     fn concurrent(&self, function: &'static str, code: Option<&Code>) -> Error {
         let why = "another thread is inside this pool (the caller must hold the pool's lock, e.g. the GIL)";
-        let on = code.map(|c| format!(" on {}", describe(c))).unwrap_or_default();
-        self.report(ZF_ERR_CONCURRENT_USE, &format!("{function}{on}: {why}"));
+        let msg = match code {
+            Some(c) => format!("{function} on {}: {why}", describe(c)),
+            None => format!("{function}: {why}"),
+        };
+        // Not `report`, which marks the owner thread's report: this thread
+        // writes nothing of the pool's.
+        self.handler.get().report(ZF_ERR_CONCURRENT_USE, &msg);
         Error::Invalid { function, why: why.into() }
     }
 
@@ -59,23 +74,58 @@ impl Pool {
     /// the pool.
     #[inline]
     pub(crate) fn claim(&self, function: &'static str) -> bool {
-        !self.cfg.debug() || self.claim_checked(function)
+        !self.cfg.debug() || self.claim_checked(function, false)
+    }
+
+    /// `claim` for `zf_pool_free` and `zf_code_free`, which may free what
+    /// a call already inside the pool goes on using: a debug pool also
+    /// refuses them from its error handler, which may otherwise call back
+    /// (`nested`).
+    #[inline]
+    pub(crate) fn claim_outer(&self, function: &'static str) -> bool {
+        !self.cfg.debug() || self.claim_checked(function, true)
     }
 
     #[cold]
-    fn claim_checked(&self, function: &'static str) -> bool {
-        let entered = self.record.enter();
-        if !entered {
+    fn claim_checked(&self, function: &'static str, outer: bool) -> bool {
+        if !self.record.enter() {
             crate::error::set_error(&self.concurrent(function, None));
-        } else if self.closed.get() {
-            // Its codes keep its memory, so this much can still be said.
-            let why = "the pool was freed (zf_pool_free)";
-            self.report(ZF_ERR_FREED_POOL, &format!("{function}: {why}; ignored"));
-            crate::error::set_error(&Error::Invalid { function, why: why.into() });
-            self.record.leave();
             return false;
         }
-        entered
+        if self.closed.get() {
+            // Its codes keep its memory, so this much can still be said.
+            self.refuse(ZF_ERR_FREED_POOL, function, "the pool was freed (zf_pool_free)");
+            return false;
+        }
+        !self.nested(function, outer)
+    }
+
+    /// Whether a call of the thread already inside the pool must be
+    /// refused: one from an allocator hook (which must not call the
+    /// library on its pool), or, `outer`, any but the outermost (the
+    /// handler may call back, but not free what the call it interrupts
+    /// goes on using). Refused, it is reported as concurrent use, but
+    /// not to the handler running (which would only call again): left
+    /// as the caller's error.
+    #[inline(always)]
+    fn nested(&self, function: &'static str, outer: bool) -> bool {
+        let refused = self.record.depth() > 1 && (outer || !self.record.reporting.get());
+        if refused {
+            self.refuse(ZF_ERR_CONCURRENT_USE, function, NESTED);
+        }
+        refused
+    }
+
+    /// Refuses a call let in (`enter`) with `why`: reported, unless it is
+    /// concurrent use from the running handler; the caller's error; left.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&self, kind: i32, function: &'static str, why: &'static str) {
+        if kind != ZF_ERR_CONCURRENT_USE || !self.record.reporting.get() {
+            self.report(kind, &format!("{function}: {why}; ignored"));
+        }
+        crate::error::set_error(&Error::Invalid { function, why: why.into() });
+        self.record.leave();
     }
 
     /// The end of a call that `claim` let in.
@@ -83,6 +133,22 @@ impl Pool {
     pub(crate) fn unclaim(&self) {
         if self.cfg.debug() {
             self.record.leave();
+        }
+    }
+
+    /// A debug pool's check that the inline state of `code` the caller's
+    /// inline functions use (`Code::inline_state`) is as inert as the pool
+    /// made it: else `zf_hot_give` and `zf_hot_hit` could take frames past
+    /// every check, and hand one out twice. Made inert again, then
+    /// reported: the frames it held are lost to the cache.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn vet_hot(&self, code: &Code, function: &str) {
+        let hot = code.inline_state();
+        if !hot.is_inert() {
+            hot.make_inert();
+            let why = "its ZfCodeHot (inert in debug mode) was written; made inert, the frames it held lost";
+            self.report_code(ZF_ERR_CODE_HOT, function, code, why);
         }
     }
 
@@ -94,12 +160,16 @@ impl Pool {
         if !self.record.enter() {
             return Err(self.fail(self.concurrent(function, Some(code))));
         }
+        if self.nested(function, false) {
+            return Err(Failed(()));
+        }
         if code.is_freed() {
             self.report_freed_code(function, code);
             self.record.leave();
             let why = "its code was freed (zf_code_free)".into();
             return Err(self.fail(Error::Invalid { function, why }));
         }
+        self.vet_hot(code, function);
         let got = self.record.frames.reserve().map_err(|e| self.fail(e)).and_then(|()| {
             self.drop_corrupt_zombies(code);
             self.vet_pop(code, false);
@@ -159,9 +229,19 @@ impl Pool {
     /// Reports misuse of one frame: `[function: ]frame <frame> of <who>: <what>`.
     #[cold]
     #[inline(never)]
-    fn report_frame(&self, kind: i32, function: Option<&str>, frame: NonNull<u8>, who: &str, what: Arguments<'_>) {
-        let called = function.map(|f| format!("{f}: ")).unwrap_or_default();
-        self.report(kind, &format!("{called}frame {frame:p} of {who}: {what}"));
+    fn report_frame(
+        &self,
+        kind: i32,
+        function: Option<&str>,
+        frame: NonNull<u8>,
+        who: &dyn Display,
+        what: Arguments<'_>,
+    ) {
+        let msg = match function {
+            Some(f) => format!("{f}: frame {frame:p} of {who}: {what}"),
+            None => format!("frame {frame:p} of {who}: {what}"),
+        };
+        self.report(kind, &msg);
     }
 
     /// A debug pool's check of the links the next pop of one of `code`'s
@@ -208,7 +288,7 @@ impl Pool {
         let (top, len) = self.reserve.top(i);
         if let Some(kept) = self.vet_list(top, len, self.heap.layout.link(), None, 1) {
             self.reserve.keep(i, kept);
-            self.report_cut(top, kept, len - kept, "the reserve");
+            self.report_cut(top, kept, len - kept, &"the reserve");
         }
     }
 
@@ -275,7 +355,7 @@ impl Pool {
 
     /// Reports a list cut after its first `kept` blocks.
     #[cold]
-    fn report_cut(&self, top: Option<Block>, kept: u32, lost: u32, whose: &str) {
+    fn report_cut(&self, top: Option<Block>, kept: u32, lost: u32, whose: &dyn Display) {
         let top = top.map_or(NonNull::dangling(), |b| b.frame());
         let lost = crate::stats::counted(lost as u64, "frame");
         let what = format_args!(
@@ -301,12 +381,19 @@ impl Pool {
             p.concurrent(function, Some(c));
             return;
         }
+        if p.nested(function, false) {
+            return;
+        }
+        p.vet_hot(c, function);
         let Some(owner) = p.vet_release(c, frame, function) else {
             p.record.leave();
             return;
         };
         // Releasing the last frame of a freed pool's last code frees the pool.
-        let pool_goes = p.closed.get() && p.counters.codes.get() == 0 && p.counters.live_frames.get() == 1;
+        let pool_goes = p.closed.get()
+            && !p.record.closing.get()
+            && p.counters.codes.get() == 0
+            && p.counters.live_frames.get() == 1;
         // SAFETY: `frame` is a live frame of `owner` (the record says so).
         unsafe { Pool::release_unchecked(owner, frame) };
         if !pool_goes {
@@ -335,6 +422,20 @@ impl Pool {
             return None;
         }
         let owner = code_ref(&entry);
+        // SAFETY: a live frame of ours.
+        let block = unsafe { Block::from_frame(frame) };
+        let underrun = self.heap.size_words(block) != entry.size || !self.heap.link_is_clear(block);
+        if underrun {
+            self.heap.restore_size_words(block, entry.size);
+            self.heap.clear_link(block);
+        }
+        let capacity = entry.capacity();
+        // SAFETY: the caller gave the frame back; the pool has it now.
+        let over = unsafe { guard(&self.heap, block, owner, capacity) }.iter().position(|&b| b != GUARD_BYTE);
+        // Released in the record before any report: a handler that calls
+        // back in (releasing the frame itself, say) finds it a zombie, not
+        // a live frame to release a second time.
+        self.record.frames.set(addr, Entry { live: false, sum: checksum(&self.heap, block, capacity), ..entry });
         if !core::ptr::eq(owner, code) {
             let msg = format!(
                 "{function}: frame {frame:p} of {} was released to {}; released to its own code instead",
@@ -343,27 +444,20 @@ impl Pool {
             );
             self.report(ZF_ERR_WRONG_CODE, &msg);
         }
-        // SAFETY: a live frame of ours.
-        let block = unsafe { Block::from_frame(frame) };
-        if self.heap.size_words(block) != entry.size || !self.heap.link_is_clear(block) {
-            self.underrun(function, block, &entry);
+        if underrun {
+            self.underrun(function, frame, &entry);
         }
-        let capacity = entry.capacity();
-        // SAFETY: the caller gave the frame back; the pool has it now.
-        if let Some(at) = unsafe { guard(&self.heap, block, owner, capacity) }.iter().position(|&b| b != GUARD_BYTE) {
+        if let Some(at) = over {
             let what = format_args!("byte {} (past its end) was written", user_bytes(owner) + at);
             self.report_frame(ZF_ERR_OVERRUN, Some(function), frame, &describe(owner), what);
         }
-        self.record.frames.set(addr, Entry { live: false, sum: checksum(&self.heap, block, capacity), ..entry });
         Some(entry.code)
     }
 
-    /// Reports a write over a live frame's header, and repairs it.
+    /// Reports a write over a live frame's header (repaired already).
     #[cold]
-    fn underrun(&self, function: &str, block: Block, entry: &Entry) {
-        self.heap.restore_size_words(block, entry.size);
-        self.heap.clear_link(block);
-        let (frame, who) = (block.frame(), &entry.who());
+    fn underrun(&self, function: &str, frame: NonNull<u8>, entry: &Entry) {
+        let who = &entry.who();
         match self.heap.layout.prefix() {
             0 => {
                 let what =

@@ -79,7 +79,12 @@ impl Pool {
         self.closed.set(true);
         self.bound.close();
         if self.cfg.debug() {
+            // The handler may release the frames it is told of, and free
+            // their codes: the pool must outlive this call all the same
+            // (`free_if_unused`, after it, frees it).
+            self.record.closing.set(true);
             self.report_leaks();
+            self.record.closing.set(false);
         }
     }
 
@@ -90,7 +95,10 @@ impl Pool {
         let p = unsafe { pool.as_ref() };
         // Live frames keep their code's struct, hence the pool, even once
         // the code itself was freed.
-        let unused = p.closed.get() && p.counters.codes.get() == 0 && p.counters.live_frames.get() == 0;
+        let unused = p.closed.get()
+            && !p.record.closing.get()
+            && p.counters.codes.get() == 0
+            && p.counters.live_frames.get() == 0;
         let heap = p.heap;
         if unused {
             // SAFETY: closed by the caller and no code points to it any more.
@@ -170,9 +178,12 @@ impl Pool {
             // SAFETY: alive: the caller has not freed it before.
             let c = unsafe { code.as_ref() };
             let p = Pool::of(c);
-            if c.is_freed() && p.cfg.debug() {
-                // A debug pool keeps freed codes readable (`keep_dead_code`).
-                return p.report_freed_code("zf_code_free", c);
+            if p.cfg.debug() {
+                if c.is_freed() {
+                    // A debug pool keeps freed codes readable (`keep_dead_code`).
+                    return p.report_freed_code("zf_code_free", c);
+                }
+                p.vet_hot(c, "zf_code_free");
             }
             if p.closed.get() {
                 // A closed pool holds no zombie, room or bound (`close`
