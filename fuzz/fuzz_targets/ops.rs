@@ -17,8 +17,11 @@
 //! ends by freeing pool, frames and codes in an order the input picks, and
 //! then a counting allocator hook must have got every byte back.
 //! AddressSanitizer watches every access. Half the pools run in debug mode,
-//! whose checks must stay silent on correct use (the default handler
-//! aborts, which the fuzzer reports).
+//! whose checks must stay silent on correct use and, when the input picks
+//! a misuse (a frame released twice, to the wrong code, a foreign pointer,
+//! a freed code used, a byte written past a live frame's end or over its
+//! header), report exactly that one, then go on as the model says (the
+//! misuse ignored, or the frame released to its own code).
 #![no_main]
 
 #[path = "../../tests/common/mod.rs"]
@@ -29,6 +32,7 @@ mod model;
 use common::stats;
 use libfuzzer_sys::fuzz_target;
 use model::*;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CStr};
 use std::sync::OnceLock;
@@ -69,6 +73,16 @@ struct Run {
     closed: bool,
     /// The order `finish` frees pool, live frames and codes in.
     order: u8,
+    /// What a debug pool reported (its handler's), and what it must have
+    /// reported by the end of the step.
+    reports: Box<RefCell<Vec<c_int>>>,
+    expected: Vec<c_int>,
+}
+
+/// A debug pool's handler: the report's kind, kept for the step's check.
+unsafe extern "C" fn keep_report(ctx: *mut c_void, kind: c_int, _: *const std::ffi::c_char) {
+    // SAFETY: the Run's `reports`, which outlives the pool.
+    unsafe { &*ctx.cast::<RefCell<Vec<c_int>>>() }.borrow_mut().push(kind);
 }
 
 /// Where a traced pool records: every event is written, none kept.
@@ -94,7 +108,7 @@ impl Run {
         cfg.flags = input.pick(&[0, ZF_FLAG_DEBUG, ZF_FLAG_FRAME_PREFIX, ZF_FLAG_DEBUG | ZF_FLAG_FRAME_PREFIX]);
         if cfg.flags & ZF_FLAG_FRAME_PREFIX != 0 {
             // 3.9's GC head (16, as 0), 2.7's (32), the largest.
-            cfg.prefix_bytes = input.pick(&[0, 16, 32, ZF_MAX_PREFIX_BYTES as u32]);
+            cfg.prefix_bytes = input.pick(&[0, 16, 32, ZF_MAX_PREFIX_BYTES]);
         }
         // One byte more: the policy (a quarter legacy), a trace (an
         // eighth), the order `finish` frees in.
@@ -113,6 +127,12 @@ impl Run {
         let pool = unsafe { zf_pool_new(&cfg) };
         assert!(!pool.is_null());
         let m = Model::new(&cfg);
+        let reports: Box<RefCell<Vec<c_int>>> = Box::default();
+        if cfg.flags & ZF_FLAG_DEBUG != 0 {
+            let ctx = (&*reports as *const RefCell<Vec<c_int>>).cast_mut().cast();
+            // SAFETY: a live pool; `reports` outlives it (`finish`).
+            unsafe { zf_set_error_handler(pool, Some(keep_report), ctx) };
+        }
         Run {
             cfg,
             pool,
@@ -125,6 +145,8 @@ impl Run {
             hots: vec![],
             closed: false,
             order,
+            reports,
+            expected: vec![],
         }
     }
 
@@ -163,10 +185,11 @@ impl Run {
     /// One operation; every handle and frame is used as the header says.
     unsafe fn step(&mut self, input: &mut Input) {
         if self.closed {
-            return self.step_closed(input);
+            self.step_closed(input);
+            return self.check_reports();
         }
         let alive = self.alive();
-        match input.byte() % 12 {
+        match input.byte() % 13 {
             0 => {
                 let size = match input.byte() {
                     b @ 0..=199 => b as usize + 1,
@@ -243,13 +266,13 @@ impl Run {
             9 => assert_eq!(zf_pool_print_stats(self.pool, null_fd()), 0, "the report"),
             10 if input.byte() % 4 == 0 => {
                 // The pool goes first; its codes and frames live on.
-                self.set_leak_handler();
-                zf_pool_free(self.pool);
-                self.closed = true;
-                return;
+                self.free_pool();
+                return self.check_reports();
             }
+            12 if self.debug() => self.misuse(input),
             _ => {}
         }
+        self.check_reports();
         let got = stats(self.pool);
         self.m.s.shared_frames = self.m.reserve.len() as u64;
         self.m.s.allowance_bytes = self.m.allowance();
@@ -323,11 +346,88 @@ impl Run {
         }
     }
 
-    /// A debug pool reports frames still live at zf_pool_free (and nothing
-    /// else: correct use).
-    unsafe fn set_leak_handler(&self) {
-        if self.debug() {
-            zf_set_error_handler(self.pool, Some(count_leak_report), std::ptr::null_mut());
+    /// zf_pool_free: a debug pool reports frames still live.
+    unsafe fn free_pool(&mut self) {
+        if self.debug() && !self.live.is_empty() {
+            self.expected.push(ZF_ERR_LEAK);
+        }
+        zf_pool_free(self.pool);
+        self.closed = true;
+    }
+
+    /// A debug pool reported what the step's misuse called for, and
+    /// nothing else; any other pool reported nothing (its handler aborts).
+    fn check_reports(&mut self) {
+        let got = std::mem::take(&mut *self.reports.borrow_mut());
+        assert_eq!(got, std::mem::take(&mut self.expected), "the misuse reports");
+    }
+
+    /// One misuse of a debug pool, reported (its kind expected), and then
+    /// either ignored or, for a frame released to the wrong code or with a
+    /// byte past its end or over its header written, a release to its own
+    /// code (which the model follows).
+    unsafe fn misuse(&mut self, input: &mut Input) {
+        let alive = self.alive();
+        let freed: Vec<usize> = (0..self.m.codes.len()).filter(|&i| self.m.codes[i].freed).collect();
+        let cached = self.m.cached();
+        let prefix = self.prefix();
+        match input.byte() % 7 {
+            // A zombie or a reserve frame released again, to any live code.
+            0 if !cached.is_empty() && !alive.is_empty() => {
+                let frame = cached[input.below(cached.len())] as *mut c_void;
+                let code = self.m.codes[alive[input.below(alive.len())]].handle;
+                self.expected.push(ZF_ERR_DOUBLE_RELEASE);
+                zf_frame_release(code, frame);
+            }
+            // A pointer the pool never handed out.
+            1 if !alive.is_empty() => {
+                let mut buf = vec![0u128; 8];
+                let code = self.m.codes[alive[input.below(alive.len())]].handle;
+                self.expected.push(ZF_ERR_FOREIGN_POINTER);
+                zf_frame_release(code, buf.as_mut_ptr().add(4).cast());
+            }
+            // A live frame released to another live code.
+            2 if !self.live.is_empty() && alive.len() >= 2 => {
+                let i = input.below(self.live.len());
+                let (ci, frame) = self.live[i];
+                let Some(&other) = alive.iter().filter(|&&cj| cj != ci).nth(input.below(alive.len() - 1)) else {
+                    return;
+                };
+                self.check_live(ci, frame, "at its release");
+                self.live.swap_remove(i);
+                self.expected.push(ZF_ERR_WRONG_CODE);
+                zf_frame_release(self.m.codes[other].handle, frame);
+                self.m.release(ci, frame as usize);
+            }
+            // A freed code: a frame asked of it, or freed again.
+            3 | 4 if !freed.is_empty() => {
+                let code = self.m.codes[freed[input.below(freed.len())]].handle;
+                self.expected.push(ZF_ERR_FREED_CODE);
+                if input.byte() % 2 == 0 {
+                    assert!(zf_frame_acquire(code, std::ptr::null_mut()).is_null(), "a frame of a freed code");
+                } else {
+                    zf_code_free(code);
+                }
+            }
+            // A byte past a live frame's end (its guard), or one of the
+            // pool's header before it, written; then the frame released.
+            5 | 6 if !self.live.is_empty() => {
+                let (ci, frame) = self.live.swap_remove(input.below(self.live.len()));
+                self.check_live(ci, frame, "at its release");
+                let (at, kind) = match input.byte() % 2 {
+                    0 => (self.user_bytes[ci] + input.below(16), ZF_ERR_OVERRUN),
+                    _ => (input.below(ZF_HEADER_BYTES), ZF_ERR_UNDERRUN),
+                };
+                let byte = match kind {
+                    ZF_ERR_OVERRUN => frame.cast::<u8>().sub(prefix).add(at),
+                    _ => frame.cast::<u8>().sub(prefix + ZF_HEADER_BYTES).add(at),
+                };
+                *byte ^= 0xff;
+                self.expected.push(kind);
+                zf_frame_release(self.m.codes[ci].handle, frame);
+                self.m.release(ci, frame as usize);
+            }
+            _ => {}
         }
     }
 
@@ -338,11 +438,7 @@ impl Run {
         const ORDERS: [[u8; 3]; 6] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
         for part in ORDERS[self.order as usize % 6] {
             match part {
-                0 if !self.closed => {
-                    self.set_leak_handler();
-                    zf_pool_free(self.pool);
-                    self.closed = true;
-                }
+                0 if !self.closed => self.free_pool(),
                 1 => {
                     for (ci, frame) in std::mem::take(&mut self.live) {
                         self.release(ci, frame, 0);
@@ -357,17 +453,13 @@ impl Run {
                 _ => {}
             }
         }
+        self.check_reports();
         for hot in self.hots.drain(..) {
             assert!(drop_hot(hot), "a freed code's state was written");
         }
         assert_eq!(self.ledger.allocs, self.ledger.frees, "blocks leaked");
         assert_eq!(self.ledger.bytes_out, 0, "bytes leaked");
     }
-}
-
-/// The one report correct use may get: frames still live at zf_pool_free.
-unsafe extern "C" fn count_leak_report(_: *mut c_void, kind: c_int, _: *const std::ffi::c_char) {
-    assert_eq!(kind, ZF_ERR_LEAK, "debug mode reported correct use");
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -448,6 +448,14 @@ impl Model {
         Want::Fresh
     }
 
+    /// Every frame the pool caches now: zombies and the reserve (what the
+    /// ops fuzzer releases again to a debug pool; the model test does not).
+    #[allow(dead_code)]
+    pub fn cached(&self) -> Vec<usize> {
+        let zombies = self.codes.iter().flat_map(|c| c.slot.iter().chain(&c.hot).chain(&c.cold));
+        zombies.chain(&self.reserve).copied().collect()
+    }
+
     /// A fresh block was handed out at `addr` for `ci`: no block the pool
     /// holds, live or cached, is there.
     pub fn fresh(&mut self, ci: usize, addr: usize) {
