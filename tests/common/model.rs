@@ -199,6 +199,13 @@ pub struct Model {
     deep: u64,
     /// The code whose recursion made it.
     deep_code: Option<usize>,
+    /// `ZF_POLICY_LEGACY`: CPython's scheme (one zombie per code, a free
+    /// list of 200 frames of any size, no bound), every call slow.
+    legacy: bool,
+    /// Under legacy, each block's frame capacity: the frame bytes of the
+    /// code it was made for (a reserve frame too small for a code is
+    /// replaced, `reallocs`).
+    caps: HashMap<usize, usize>,
 }
 
 impl Model {
@@ -211,6 +218,10 @@ impl Model {
     /// library: the block at the size asked (at least 32 bytes), rounded
     /// up to an eighth of its power of two, at least 16.
     fn class_bytes(&self, frame_bytes: usize) -> u64 {
+        if self.legacy {
+            // Legacy blocks keep the size asked, as CPython's do.
+            return self.asked_bytes(frame_bytes);
+        }
         let block = self.asked_bytes(frame_bytes).max(32);
         let power = 1u64 << (u64::BITS - 1 - block.leading_zeros());
         block.next_multiple_of((power / 8).max(16))
@@ -220,15 +231,19 @@ impl Model {
         let every = cfg.sweep_every as u64;
         // A traced or debug pool is watched, and keeps its header in front
         // of a prefix.
-        let watched = !cfg.trace_path.is_null() || cfg.flags & ZF_FLAG_DEBUG != 0;
+        let legacy = cfg.policy == ZF_POLICY_LEGACY;
+        let watched = !cfg.trace_path.is_null() || cfg.flags & ZF_FLAG_DEBUG != 0 || legacy;
         let prefixed = cfg.flags & ZF_FLAG_FRAME_PREFIX != 0 && !watched;
+        // Legacy ignores per_code_max, sweep_every and reserve_max: one
+        // zombie per code, no sweep, CPython's free list of 200.
+        let every = if legacy { 0 } else { every };
         Model {
             header: if prefixed { 0 } else { HEADER },
-            per_code_max: cfg.per_code_max,
+            per_code_max: if legacy { 1 } else { cfg.per_code_max },
             budget: cfg.budget_bytes as u64,
             sweep_every: every,
             sweep_at: if every == 0 { u64::MAX } else { every },
-            reserve_max: cfg.reserve_max as usize,
+            reserve_max: if legacy { 200 } else { cfg.reserve_max as usize },
             sweep_generation: cfg.sweep_generation,
             codes: vec![],
             blocks: HashMap::new(),
@@ -243,6 +258,8 @@ impl Model {
             live_look: 0,
             deep: 0,
             deep_code: None,
+            legacy,
+            caps: HashMap::new(),
         }
     }
 
@@ -287,6 +304,9 @@ impl Model {
     /// ceiling; and, while it stays within `RECURSION_CEILING`, that sum
     /// plus the room for recursion (`deep`).
     pub fn bound(&self) -> u64 {
+        if self.legacy {
+            return u64::MAX; // CPython's own rules bound it
+        }
         if self.budget != 0 {
             return self.budget;
         }
@@ -322,10 +342,14 @@ impl Model {
 
     fn free(&mut self, addr: usize) {
         self.blocks.remove(&addr);
+        self.caps.remove(&addr);
         self.s.frees += 1;
     }
 
     pub fn acquire(&mut self, ci: usize) -> Want {
+        if self.legacy {
+            return self.acquire_legacy(ci);
+        }
         self.s.acquires += 1;
         self.s.live_frames += 1;
         self.codes[ci].live += 1;
@@ -393,9 +417,51 @@ impl Model {
         Want::Fresh
     }
 
-    /// A fresh block was handed out at `addr` for `ci`.
+    /// Legacy's acquire: the code's one zombie (its place goes with it),
+    /// else the head of the free list, replaced by a new block when too
+    /// small for the code, else a new block. The live peak is exact.
+    fn acquire_legacy(&mut self, ci: usize) -> Want {
+        self.s.acquires += 1;
+        self.s.live_frames += 1;
+        self.s.peak_live_frames = self.s.peak_live_frames.max(self.s.live_frames);
+        let c = &mut self.codes[ci];
+        c.live += 1;
+        if let Some(addr) = c.slot.take() {
+            c.slot_open = false;
+            self.uncache(addr);
+            self.s.zombie_hits += 1;
+            return Want::Zombie(addr);
+        }
+        let Some(addr) = self.reserve.pop() else {
+            self.s.fresh_allocs += 1;
+            return Want::Fresh;
+        };
+        self.uncache(addr);
+        if self.caps[&addr] >= self.codes[ci].frame_bytes {
+            self.s.shared_hits += 1;
+            return Want::Reserve(addr);
+        }
+        // A resize, not a free: `frees` does not count the old block.
+        self.blocks.remove(&addr);
+        self.caps.remove(&addr);
+        self.s.reallocs += 1;
+        Want::Fresh
+    }
+
+    /// Every frame the pool caches now: zombies and the reserve (what the
+    /// ops fuzzer releases again to a debug pool; the model test does not).
+    #[allow(dead_code)]
+    pub fn cached(&self) -> Vec<usize> {
+        let zombies = self.codes.iter().flat_map(|c| c.slot.iter().chain(&c.hot).chain(&c.cold));
+        zombies.chain(&self.reserve).copied().collect()
+    }
+
+    /// A fresh block was handed out at `addr` for `ci`: no block the pool
+    /// holds, live or cached, is there.
     pub fn fresh(&mut self, ci: usize, addr: usize) {
-        self.blocks.insert(addr, self.codes[ci].bytes);
+        let old = self.blocks.insert(addr, self.codes[ci].bytes);
+        assert!(old.is_none(), "a fresh block at the address of one the pool holds");
+        self.caps.insert(addr, self.codes[ci].frame_bytes);
     }
 
     /// Takes out one zombie with its slot: the coldest first, or the one an
@@ -439,6 +505,9 @@ impl Model {
     }
 
     pub fn release(&mut self, ci: usize, addr: usize) {
+        if self.legacy {
+            return self.release_legacy(ci, addr);
+        }
         self.s.releases += 1;
         self.s.live_frames -= 1;
         self.codes[ci].live -= 1;
@@ -487,6 +556,23 @@ impl Model {
         }
         if self.seen_releases >= self.sweep_at {
             self.sweep();
+        }
+    }
+
+    /// Legacy's release: the code's one zombie if it has none and lives,
+    /// else onto the free list while it holds fewer than 200, else freed.
+    fn release_legacy(&mut self, ci: usize, addr: usize) {
+        self.s.releases += 1;
+        self.s.live_frames -= 1;
+        let c = &mut self.codes[ci];
+        c.live -= 1;
+        if !c.freed && c.slot.is_none() {
+            c.slot = Some(addr);
+            c.slot_open = true;
+            self.cache(addr);
+            self.s.peak_cached_bytes = self.s.peak_cached_bytes.max(self.committed());
+        } else {
+            self.retire(addr);
         }
     }
 
@@ -548,6 +634,14 @@ impl Model {
     }
 
     pub fn collect(&mut self, generation: u32) {
+        if self.legacy {
+            // A full collection empties CPython's free list.
+            if generation >= 2 {
+                self.s.sweeps += 1;
+                self.drain_reserve();
+            }
+            return;
+        }
         // A full collection empties CPython's free list: the room for
         // recursion goes, and the cache is trimmed to the bound left.
         if generation >= 2 && self.deep > 0 {
@@ -612,12 +706,22 @@ impl Model {
         self.sweep_at = if self.sweep_every == 0 { u64::MAX } else { self.seen_releases + self.sweep_every };
     }
 
-    pub fn clear(&mut self) {
+    fn drain_reserve(&mut self) {
         while let Some(addr) = self.reserve.pop() {
             self.uncache(addr);
             self.free(addr);
         }
         self.reserve_low = 0;
+    }
+
+    pub fn clear(&mut self) {
+        self.drain_reserve();
+        if self.legacy {
+            for ci in 0..self.codes.len() {
+                self.free_legacy_zombie(ci);
+            }
+            return;
+        }
         while let Some(&ci) = self.ring.first() {
             self.sync(ci);
             while let Some(addr) = self.take_out(ci, false) {
@@ -632,6 +736,12 @@ impl Model {
     /// what is left, or what others hold spare), then the cache is trimmed
     /// to the bound.
     pub fn free_code(&mut self, ci: usize) {
+        if self.legacy {
+            // As CPython frees a dead code's zombie.
+            self.codes[ci].freed = true;
+            self.s.codes -= 1;
+            return self.free_legacy_zombie(ci);
+        }
         self.sync(ci);
         self.revoke(ci, u32::MAX);
         self.codes[ci].freed = true;
@@ -643,6 +753,15 @@ impl Model {
             self.retire(addr);
         }
         self.trim();
+    }
+
+    fn free_legacy_zombie(&mut self, ci: usize) {
+        let c = &mut self.codes[ci];
+        c.slot_open = false;
+        if let Some(addr) = c.slot.take() {
+            self.uncache(addr);
+            self.free(addr);
+        }
     }
 
     /// Up to 32 codes from the hand (not `ci`), those with two slots or
