@@ -351,7 +351,8 @@ typedef struct ZfStats {
    */
   uint64_t releases;
   /**
-   * Blocks given back to the allocator, for any reason.
+   * Blocks given back to the allocator, for any reason but a resize
+   * (counted in `reallocs`: one system call, as CPython's realloc).
    */
   uint64_t frees;
   /**

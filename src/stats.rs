@@ -27,7 +27,8 @@ pub struct ZfStats {
     pub reallocs: u64,
     /// Releases of a frame, through any entry, the inline ones included.
     pub releases: u64,
-    /// Blocks given back to the allocator, for any reason.
+    /// Blocks given back to the allocator, for any reason but a resize
+    /// (counted in `reallocs`: one system call, as CPython's realloc).
     pub frees: u64,
     /// Frames cached now: zombies and the reserve.
     pub cached_frames: u64,
