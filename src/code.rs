@@ -64,8 +64,6 @@ pub struct Code {
     used: Cell<bool>,
     /// In the pool's ring: the codes with an allowance (`slots` > 0).
     pub(crate) in_ring: Cell<bool>,
-    /// It has missed once (run).
-    ran: Cell<bool>,
     /// Zombies no acquire touched since the last sweep, under the hot ones.
     cold: Cell<*mut u8>,
     cold_len: Cell<u32>,
@@ -103,9 +101,14 @@ pub struct Code {
 /// Where a code is in its life, as the bound sees it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Life {
-    /// No frame of it has come back yet: CPython would hold no zombie of it.
-    Uncounted,
-    /// One has: one block of it counts in the bound (`Bound::code_returned`).
+    /// Never run.
+    Fresh,
+    /// Run, and no frame of it has come back yet: CPython holds no zombie
+    /// of it. `took_room`: its first frame came while there was room for
+    /// recursion, which stands for CPython's free list holding frames.
+    Running { took_room: bool },
+    /// A frame has come back: one block of it counts in the bound
+    /// (`Bound::code_returned`).
     Counted,
     /// `zf_code_free` was called; the struct waits for its last live frame.
     Freed,
@@ -165,10 +168,9 @@ impl Code {
             inline_at: Cell::new(NonNull::dangling()),
             link,
             watched,
-            life: Cell::new(Life::Uncounted),
+            life: Cell::new(Life::Fresh),
             used: Cell::new(false),
             in_ring: Cell::new(false),
-            ran: Cell::new(false),
             cold: Cell::new(core::ptr::null_mut()),
             cold_len: Cell::new(0),
             slots: Cell::new(0),
@@ -389,24 +391,23 @@ impl Code {
         self.used.replace(false)
     }
 
-    /// Marks it run (its first miss).
-    pub fn mark_run(&self) {
-        self.ran.set(true);
+    /// Its first miss, when there was room for recursion (`took_room`) or not.
+    pub fn mark_run(&self, took_room: bool) {
+        debug_assert!(!self.has_run());
+        self.life.set(Life::Running { took_room });
     }
 
-    /// Whether it has run.
+    /// Whether it has run (a freed code counts as run).
     pub fn has_run(&self) -> bool {
-        self.ran.get()
+        self.life.get() != Life::Fresh
     }
 
-    /// Its first release while alive: true once, when it starts to count
-    /// in the bound.
-    pub fn first_release(&self) -> bool {
-        let first = self.life.get() == Life::Uncounted;
-        if first {
-            self.life.set(Life::Counted);
-        }
-        first
+    /// Its first release while alive, once: it counts in the bound from
+    /// now on. Whether its first frame took room for recursion.
+    pub fn first_release(&self) -> Option<bool> {
+        let Life::Running { took_room } = self.life.get() else { return None };
+        self.life.set(Life::Counted);
+        Some(took_room)
     }
 
     /// Alive and counted in the bound: where a release has nothing to

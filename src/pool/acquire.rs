@@ -189,7 +189,9 @@ impl Pool {
     /// Inlined: most slow acquires are misses.
     #[inline(always)]
     fn miss(&self, code: &Code) -> Result<Block, Failed> {
-        code.mark_run();
+        if !code.has_run() {
+            code.mark_run(self.bound.has_room());
+        }
         self.bound.note_depth(code);
         // Whether the code never had so many frames live (why it had no
         // zombie, if the system must be asked).

@@ -67,22 +67,32 @@ impl Bound {
         self.bytes.set(0);
     }
 
-    /// A frame of a code came back for the first time: CPython keeps it
-    /// as the code's zombie from now on, so one frame of it (`bytes`)
-    /// joins what the bound follows. (Not at its first call: a module's
-    /// body, a main loop, a generator's first frame can stay live for
-    /// long, and CPython holds no zombie of theirs meanwhile.) CPython
-    /// took that frame from its free list: the room for recursion gives up
-    /// as much, so no byte counts twice; unless the room is the code's own
+    /// A frame of `code` came back for the first time: CPython keeps it
+    /// as the code's zombie from now on, so one frame of it
+    /// (`code.weight()`) joins what the bound follows. Not at its first
+    /// call: a module's body, a main loop, a generator's first frame can
+    /// stay live for long, and CPython holds no zombie of theirs meanwhile.
+    ///
+    /// If there was room for recursion at that first call (`took_room`),
+    /// CPython took the frame from its free list: the room gives up as
+    /// much, so no byte counts twice. Not when the room is the code's own
     /// recursion's, made after that frame was taken, which CPython's list
-    /// keeps beside the zombie.
-    pub fn code_returned(&self, code: &Code) {
+    /// keeps beside the zombie. (A full collection in between, which
+    /// empties the room, leaves `took_room` stale: at worst a later room
+    /// is a frame short.)
+    pub fn code_returned(&self, code: &Code, took_room: bool) {
         let bytes = code.weight();
         self.zombie_bytes.add(bytes);
-        if self.deep_code.get() != code.id {
+        if took_room && self.deep_code.get() != code.id {
             self.deep_bytes.set(self.deep_bytes.get().saturating_sub(bytes));
         }
         self.follow_program();
+    }
+
+    /// Whether there is room for recursion now, standing for frames in
+    /// CPython's free list (a code's first call takes one: `code_returned`).
+    pub fn has_room(&self) -> bool {
+        self.deep_bytes.get() > 0
     }
 
     /// A code counted was freed: its frame (`bytes`) leaves what the
@@ -121,6 +131,7 @@ impl Bound {
     /// for recursion goes. True when the bound shrank (the cache is then
     /// trimmed into the bound left).
     pub fn forget_depth(&self) -> bool {
+        self.deep_code.set(0);
         self.deep_bytes.replace(0) > 0 && self.follow_program()
     }
 }
