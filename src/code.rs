@@ -104,9 +104,8 @@ enum Life {
     /// Never run.
     Fresh,
     /// Run, and no frame of it has come back yet: CPython holds no zombie
-    /// of it. `took_room`: its first frame came while there was room for
-    /// recursion, which stands for CPython's free list holding frames.
-    Running { took_room: bool },
+    /// of it.
+    Running,
     /// A frame has come back: one block of it counts in the bound
     /// (`Bound::code_returned`).
     Counted,
@@ -391,10 +390,10 @@ impl Code {
         self.used.replace(false)
     }
 
-    /// Its first miss, when there was room for recursion (`took_room`) or not.
-    pub fn mark_run(&self, took_room: bool) {
+    /// Its first miss.
+    pub fn mark_run(&self) {
         debug_assert!(!self.has_run());
-        self.life.set(Life::Running { took_room });
+        self.life.set(Life::Running);
     }
 
     /// Whether it has run (a freed code counts as run).
@@ -402,12 +401,14 @@ impl Code {
         self.life.get() != Life::Fresh
     }
 
-    /// Its first release while alive, once: it counts in the bound from
-    /// now on. Whether its first frame took room for recursion.
-    pub fn first_release(&self) -> Option<bool> {
-        let Life::Running { took_room } = self.life.get() else { return None };
-        self.life.set(Life::Counted);
-        Some(took_room)
+    /// Its first release while alive: true once, when it starts to count
+    /// in the bound.
+    pub fn first_release(&self) -> bool {
+        let first = self.life.get() == Life::Running;
+        if first {
+            self.life.set(Life::Counted);
+        }
+        first
     }
 
     /// Alive and counted in the bound: where a release has nothing to

@@ -190,7 +190,7 @@ impl Pool {
     #[inline(always)]
     fn miss(&self, code: &Code) -> Result<Block, Failed> {
         if !code.has_run() {
-            code.mark_run(self.bound.has_room());
+            code.mark_run();
         }
         self.bound.note_depth(code);
         // Whether the code never had so many frames live (why it had no

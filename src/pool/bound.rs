@@ -73,26 +73,21 @@ impl Bound {
     /// call: a module's body, a main loop, a generator's first frame can
     /// stay live for long, and CPython holds no zombie of theirs meanwhile.
     ///
-    /// If there was room for recursion at that first call (`took_room`),
-    /// CPython took the frame from its free list: the room gives up as
-    /// much, so no byte counts twice. Not when the room is the code's own
-    /// recursion's, made after that frame was taken, which CPython's list
-    /// keeps beside the zombie. (A full collection in between, which
-    /// empties the room, leaves `took_room` stale: at worst a later room
-    /// is a frame short.)
-    pub fn code_returned(&self, code: &Code, took_room: bool) {
+    /// The room for recursion gives up as much (no byte counts twice),
+    /// as CPython took that first frame from its free list; but not when
+    /// the room is the code's own recursion's, made after that frame was
+    /// taken, which CPython's list keeps beside the zombie. Where the list
+    /// was empty at the first call (a body that runs since before the
+    /// recursion that made the room), CPython malloc'd the frame and holds
+    /// a block more than this bound: kept so, since counting it raised
+    /// the peaks of two recursion traces past CPython's (BENCHMARKS.md).
+    pub fn code_returned(&self, code: &Code) {
         let bytes = code.weight();
         self.zombie_bytes.add(bytes);
-        if took_room && self.deep_code.get() != code.id {
+        if self.deep_code.get() != code.id {
             self.deep_bytes.set(self.deep_bytes.get().saturating_sub(bytes));
         }
         self.follow_program();
-    }
-
-    /// Whether there is room for recursion now, standing for frames in
-    /// CPython's free list (a code's first call takes one: `code_returned`).
-    pub fn has_room(&self) -> bool {
-        self.deep_bytes.get() > 0
     }
 
     /// A code counted was freed: its frame (`bytes`) leaves what the

@@ -92,8 +92,8 @@ impl Pool {
             // can keep the frame.
             p.sync(c);
             debug_assert_eq!(c.free_units(), 0, "a free unit the release missed");
-            if let Some(took_room) = c.first_release() {
-                p.bound.code_returned(c, took_room);
+            if c.first_release() {
+                p.bound.code_returned(c);
             }
             // SAFETY: by the contract, `frame` is a live frame of ours.
             let block = unsafe { Block::from_frame(frame) };

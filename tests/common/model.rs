@@ -92,8 +92,6 @@ pub struct MCode {
     /// A frame of it came back while it lived (what CPython keeps as its
     /// zombie): counts in the automatic bound.
     counted: bool,
-    /// At its first miss: whether there was room for recursion to serve it.
-    took_room: Option<bool>,
     /// Full collections in a row through which its list was untouched.
     idle: u32,
 }
@@ -295,7 +293,6 @@ impl Model {
             unseen_hits: 0,
             unseen_releases: 0,
             counted: false,
-            took_room: None,
             idle: 0,
         });
         self.s.codes += 1;
@@ -381,8 +378,6 @@ impl Model {
             self.s.allowance_bytes = self.allowance();
             return Want::Zombie(addr);
         }
-        let room = self.deep > 0;
-        self.codes[ci].took_room.get_or_insert(room);
         let c = &self.codes[ci];
         // A miss with frames of its code live: CPython's free list would
         // keep that many (up to 200) when the recursion returns.
@@ -527,11 +522,11 @@ impl Model {
         self.seen_live -= 1;
         self.seen_releases += 1;
         if !self.codes[ci].counted && !self.codes[ci].freed {
-            // Its first frame back, which stays as the code's zombie: if the
-            // room was there at its first call, CPython's free list handed
-            // it out (unless the room is this code's own recursion's).
+            // Its first frame back, which stays as the code's zombie, out of
+            // the room (CPython's free list handed it out), unless the room
+            // is this code's own recursion's.
             self.codes[ci].counted = true;
-            if self.codes[ci].took_room == Some(true) && self.deep_code != Some(ci) {
+            if self.deep_code != Some(ci) {
                 self.deep = self.deep.saturating_sub(self.asked_bytes(self.codes[ci].frame_bytes));
             }
         }
