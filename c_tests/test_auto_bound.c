@@ -1,7 +1,8 @@
 /*
  * The default bound follows the program, seen from C through
  * ZfStats.bound_bytes: it starts at ZF_AUTO_BOUND_FLOOR, grows by one frame
- * (at the size asked, header included) for each live code that has run,
+ * (at the size asked, header included) for each live code whose frame has
+ * come back once,
  * shrinks back as those codes are freed, and what is cached never exceeds
  * it. A budget the caller sets stays a hard cap, whatever runs.
  */

@@ -25,7 +25,8 @@ int main(void)
     call_recursive(deep, NULL, DEPTH);
     s = pool_stats();
     /* per_code_max zombies stay with the code, 200 would retire, but the
-     * bound (its floor, 128 KiB: one code has run) bounds them together. */
+     * automatic bound (one code's block and the room for its recursion)
+     * bounds them together. */
     CHECK_EQ(s.fresh_allocs, DEPTH);
     CHECK(s.cached_frames > (uint64_t)cfg.per_code_max);
     CHECK(s.cached_bytes + s.allowance_bytes <= s.bound_bytes);

@@ -352,7 +352,7 @@ typedef struct ZfStats {
   uint64_t releases;
   /**
    * Blocks given back to the allocator, for any reason but a resize
-   * (counted in `reallocs`: one system call, as CPython's realloc).
+   * (counted once, in `reallocs`, as CPython's one realloc).
    */
   uint64_t frees;
   /**

@@ -28,7 +28,7 @@ pub struct ZfStats {
     /// Releases of a frame, through any entry, the inline ones included.
     pub releases: u64,
     /// Blocks given back to the allocator, for any reason but a resize
-    /// (counted in `reallocs`: one system call, as CPython's realloc).
+    /// (counted once, in `reallocs`, as CPython's one realloc).
     pub frees: u64,
     /// Frames cached now: zombies and the reserve.
     pub cached_frames: u64,

@@ -300,9 +300,9 @@ impl Model {
     }
 
     /// The bound in force: the budget, or with budget 0 one block (at the
-    /// size asked) of every live code that has run, within floor and
-    /// ceiling; and, while it stays within `RECURSION_CEILING`, that sum
-    /// plus the room for recursion (`deep`).
+    /// size asked) of every live code whose frame has come back once
+    /// (`counted`), within floor and ceiling; and, while it stays within
+    /// `RECURSION_CEILING`, that sum plus the room for recursion (`deep`).
     pub fn bound(&self) -> u64 {
         if self.legacy {
             return u64::MAX; // CPython's own rules bound it
@@ -310,10 +310,10 @@ impl Model {
         if self.budget != 0 {
             return self.budget;
         }
-        let ran: u64 =
+        let zombies: u64 =
             self.codes.iter().filter(|c| c.counted && !c.freed).map(|c| self.asked_bytes(c.frame_bytes)).sum();
         let clamp = |b: u64| b.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64);
-        clamp(ran).max(clamp((ran + self.deep).min(RECURSION_CEILING)))
+        clamp(zombies).max(clamp((zombies + self.deep).min(RECURSION_CEILING)))
     }
 
     pub fn allowance(&self) -> u64 {
