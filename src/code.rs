@@ -390,10 +390,11 @@ impl Code {
         self.used.replace(false)
     }
 
-    /// Its first miss.
+    /// A miss: the first marks it run.
     pub fn mark_run(&self) {
-        debug_assert!(!self.has_run());
-        self.life.set(Life::Running);
+        if self.life.get() == Life::Fresh {
+            self.life.set(Life::Running);
+        }
     }
 
     /// Whether it has run (a freed code counts as run).

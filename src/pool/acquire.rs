@@ -189,9 +189,7 @@ impl Pool {
     /// Inlined: most slow acquires are misses.
     #[inline(always)]
     fn miss(&self, code: &Code) -> Result<Block, Failed> {
-        if !code.has_run() {
-            code.mark_run();
-        }
+        code.mark_run();
         self.bound.note_depth(code);
         // Whether the code never had so many frames live (why it had no
         // zombie, if the system must be asked).

@@ -28,9 +28,9 @@ impl Pool {
     /// The lane of a plain pool's release past the inline state:
     /// `plain_free` when nothing but the free is due (no free unit, no
     /// slot for the code: `over_limit`, no reserve room within the bound,
-    /// the code alive and counted in the bound), after a `sync` if the fast path did work since
-    /// the last one (which changes neither the free units nor the bytes
-    /// charged); else the slow path. Tests only, inlined into the slow
+    /// the code alive and counted in the bound), after a `sync` if the
+    /// fast path did work since the last one (which changes neither the
+    /// free units nor the bytes charged); else the slow path. Tests only, inlined into the slow
     /// entries: a call they turn away pays them and a jump.
     #[inline(always)]
     pub(crate) fn release_lane(&self, c: &Code) -> Lane {
