@@ -315,10 +315,10 @@ impl ZfConfig {
             }
         };
         if let Some(v) = text("ZF_POLICY")? {
-            cfg.policy = match v.to_ascii_lowercase().replace('_', "-").as_str() {
-                "per-code" | "0" => ZF_POLICY_PER_CODE,
-                "legacy" | "1" => ZF_POLICY_LEGACY,
-                _ => return Err(Error::env("ZF_POLICY", v, "per-code (or 0) or legacy (or 1)")),
+            cfg.policy = match one_of(&v, "per-code per_code 0 legacy 1") {
+                Some(0..=2) => ZF_POLICY_PER_CODE,
+                Some(_) => ZF_POLICY_LEGACY,
+                None => return Err(Error::env("ZF_POLICY", v, "per-code (or 0) or legacy (or 1)")),
             };
         }
         for opt in &OPTIONS {
@@ -331,16 +331,21 @@ impl ZfConfig {
             cfg.trace_path = if v.is_empty() { ptr::null() } else { intern(&v).as_ptr() };
         }
         if let Some(v) = text("ZF_DEBUG")? {
-            let on = match v.to_ascii_lowercase().as_str() {
-                "1" | "yes" | "true" | "on" => true,
-                "0" | "no" | "false" | "off" | "" => false,
-                _ => return Err(Error::env("ZF_DEBUG", v, "1, yes, true, on, or 0, no, false, off")),
+            let on = match one_of(&v, " 0 no false off 1 yes true on") {
+                Some(i) => i >= 5,
+                None => return Err(Error::env("ZF_DEBUG", v, "1, yes, true, on, or 0, no, false, off")),
             };
             cfg.flags = if on { cfg.flags | ZF_FLAG_DEBUG } else { cfg.flags & !ZF_FLAG_DEBUG };
         }
         *self = cfg;
         Ok(())
     }
+}
+
+/// Which of `words` (one string, split at spaces: an array of strings
+/// costs a shared library a relocation each) `text` is, in any case.
+fn one_of(text: &str, words: &str) -> Option<usize> {
+    words.as_bytes().split(|&b| b == b' ').position(|w| w.eq_ignore_ascii_case(text.as_bytes()))
 }
 
 /// `bytes` as text, each invalid sequence as U+FFFD (as
@@ -428,6 +433,26 @@ mod tests {
         // A control character inside the value shows as `?`: one line.
         let err = c.apply_env(env(&[("ZF_POLICY", "leg\nacy")])).unwrap_err();
         assert_eq!(err.to_string(), "invalid ZF_POLICY=\"leg?acy\": expected per-code (or 0) or legacy (or 1)");
+    }
+
+    #[test]
+    fn policy_and_debug_words_take_any_case_and_nothing_else() {
+        for (text, policy) in [("Per-Code", 0), ("PER_CODE", 0), ("0", 0), ("Legacy", 1), (" 1 ", 1)] {
+            let mut c = ZfConfig { policy: 7, ..ZfConfig::default() };
+            c.apply_env(env(&[("ZF_POLICY", text)])).unwrap();
+            assert_eq!(c.policy, policy, "{text:?}");
+        }
+        for text in ["", "per code", "percode", "per-code-", "2", "legacy1"] {
+            assert!(ZfConfig::default().apply_env(env(&[("ZF_POLICY", text)])).is_err(), "{text:?}");
+        }
+        for (text, on) in [("YES", true), ("On", true), ("1", true), ("", false), ("False", false), ("OFF", false)] {
+            let mut c = ZfConfig { flags: if on { 0 } else { ZF_FLAG_DEBUG }, ..ZfConfig::default() };
+            c.apply_env(env(&[("ZF_DEBUG", text)])).unwrap();
+            assert_eq!(c.debug(), on, "{text:?}");
+        }
+        for text in ["2", "y", "onn", "yes no"] {
+            assert!(ZfConfig::default().apply_env(env(&[("ZF_DEBUG", text)])).is_err(), "{text:?}");
+        }
     }
 
     #[test]
