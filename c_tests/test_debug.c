@@ -947,6 +947,145 @@ static void test_freed_from_inside(void)
     }
 }
 
+/* A debug pool whose frames' blocks go back through `dealloc`, whose
+ * reports go to `rep`. */
+static ZfPool *debug_pool_freeing_by(Heap *heap, Reports *rep, ZfDeallocFn dealloc)
+{
+    ZfConfig cfg;
+    ZfPool *pool = debug_pool(heap, rep);
+    zf_pool_free(pool);
+    zf_config_default(&cfg);
+    cfg.flags = ZF_FLAG_DEBUG;
+    cfg.alloc = heap_alloc;
+    cfg.dealloc = dealloc;
+    cfg.alloc_ctx = heap;
+    pool = zf_pool_new(&cfg);
+    CHECK(pool != NULL);
+    zf_set_error_handler(pool, record, rep);
+    return pool;
+}
+
+/* After zf_pool_free, codes work on uncached and their blocks still go
+ * through the hooks: a hook that frees a code then is inside a call on
+ * the pool all the same, and refused. (Once, zf_code_free on a freed pool
+ * claimed nothing: a dealloc hook freeing the last code freed it and the
+ * pool under the release that called the hook.) Round 0 frees the other
+ * code, round 1 the releasing one, the last. */
+static void test_hook_frees_after_pool_free(void)
+{
+    Heap heap;
+    Freeing fr;
+    ZfPool *pool;
+    ZfCode *codes[2];
+    void *f;
+    int round;
+
+    puts("a hook that frees a code after zf_pool_free");
+    for (round = 0; round < 2; round++) {
+        memset(&fr, 0, sizeof fr);
+        pool = debug_pool_freeing_by(&heap, &fr.rep, dealloc_and_free);
+        codes[0] = zf_code_new(pool, 100);
+        codes[1] = zf_code_new(pool, 64);
+        zf_pool_free(pool);
+        if (round == 1)
+            zf_code_free(codes[1]);
+        fr.code = codes[1 - round];
+        f = zf_frame_acquire(codes[0], NULL); /* uncached: a block of its own */
+        free_from_hook = &fr;
+        zf_frame_release(codes[0], f); /* the block goes to the hook, which frees a code */
+        CHECK(free_from_hook == NULL);
+        CHECK_EQ(fr.rep.calls, 1);
+        CHECK_EQ(fr.rep.kind, ZF_ERR_CONCURRENT_USE);
+        CHECK(contains(fr.rep.message, "zf_code_free: called from inside another call on this pool (by an allocator hook"));
+        CHECK(contains(fr.error, "zf_code_free: called from inside another call on this pool"));
+        /* Refused: the codes still work, and the pool goes with the last. */
+        zf_frame_release(codes[0], zf_frame_acquire(codes[0], NULL));
+        zf_code_free(codes[0]);
+        if (round == 0)
+            zf_code_free(codes[1]);
+        CHECK_EQ(fr.rep.calls, 1);
+        CHECK_EQ(heap.blocks, 0);
+        CHECK_EQ(heap.bytes, 0);
+    }
+}
+
+/* The handler may not free a code or the pool under the call it
+ * interrupts, after zf_pool_free either: not zf_code_free (round 0),
+ * nor the release of a freed code's last frame, which frees the code and
+ * then the pool (round 1, told of the acquire on that code; round 2, of
+ * zf_pool_stats on the freed pool). Both are refused, left as the
+ * handler's error. (Once, round 0 freed the code and the pool under the
+ * acquire, which went on using them, and rounds 1 and 2 freed the pool
+ * under the call, which then wrote to it.) */
+typedef struct Releasing {
+    Freeing fr;
+    int when; /* the kind to release the frame at */
+    void *frame;
+} Releasing;
+
+static void release_when_told(void *ctx, int kind, const char *message)
+{
+    Releasing *r = ctx;
+    record(&r->fr.rep, kind, message);
+    if (kind != r->when)
+        return;
+    zf_frame_release(r->fr.code, r->frame);
+    snprintf(r->fr.error, sizeof r->fr.error, "%s", zf_last_error() != NULL ? zf_last_error() : "");
+}
+
+static void test_handler_frees_after_pool_free(void)
+{
+    Heap heap;
+    Reports unused;
+    Releasing r;
+    ZfPool *pool;
+    ZfCode *a, *b;
+    ZfStats s;
+    void *f;
+    int round;
+
+    puts("a handler that frees after zf_pool_free");
+    for (round = 0; round < 3; round++) {
+        memset(&r, 0, sizeof r);
+        pool = debug_pool(&heap, &unused);
+        a = zf_code_new(pool, 100);
+        b = zf_code_new(pool, 64);
+        r.fr.pool = pool;
+        r.fr.code = a;
+        if (round == 0) {
+            zf_set_error_handler(pool, free_on_report, &r.fr);
+            zf_pool_free(pool);
+            zf_code_free(b);
+            ((ZfCodeHot *)(void *)a)->hits = 1; /* a's inline state, written */
+            f = zf_frame_acquire(a, NULL);
+            CHECK_EQ(r.fr.rep.kind, ZF_ERR_CODE_HOT);
+            CHECK(contains(r.fr.error, "zf_code_free: called from inside another call on this pool"));
+            CHECK(f != NULL);
+            zf_frame_release(a, f);
+            zf_code_free(a);
+        } else {
+            r.when = round == 1 ? ZF_ERR_FREED_CODE : ZF_ERR_FREED_POOL;
+            zf_set_error_handler(pool, release_when_told, &r);
+            r.frame = zf_frame_acquire(a, NULL);
+            zf_code_free(a);
+            zf_code_free(b);
+            zf_pool_free(pool); /* a leak: a's frame keeps a, and a the pool */
+            CHECK_EQ(r.fr.rep.kind, ZF_ERR_LEAK);
+            if (round == 1)
+                CHECK(zf_frame_acquire(a, NULL) == NULL);
+            else
+                zf_pool_stats(pool, &s);
+            CHECK_EQ(r.fr.rep.kind, r.when);
+            CHECK(contains(r.fr.error, "zf_frame_release: called from inside another call on this pool"));
+            CHECK(heap.blocks > 0);
+            zf_frame_release(a, r.frame); /* the last of them: the pool goes */
+        }
+        CHECK_EQ(r.fr.rep.calls, round == 0 ? 1 : 2);
+        CHECK_EQ(heap.blocks, 0);
+        CHECK_EQ(heap.bytes, 0);
+    }
+}
+
 /* A handler told of leaks at zf_pool_free may release those frames and
  * free their codes (the last ones): the pool's memory goes when
  * zf_pool_free returns, not under it. (Once, releasing the last frame
@@ -1203,6 +1342,8 @@ int main(void)
     test_leak_handler_releases();
     test_handler_calls_back();
     test_freed_from_inside();
+    test_hook_frees_after_pool_free();
+    test_handler_frees_after_pool_free();
     test_hook_calls_back();
     test_code_hot_written();
     test_silent_on_correct_use();

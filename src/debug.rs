@@ -177,11 +177,13 @@ pub(crate) struct Record {
     /// The thread inside the pool (its pthread_self), or 0.
     owner: AtomicUsize,
     /// How deep the owner is inside (a handler or hook may call back in);
-    /// only the owner writes it.
+    /// only the owner writes it. While it is not 0 the pool stays
+    /// (`Pool::free_if_unused`).
     depth: Cell<u32>,
     /// The handler is running (`Pool::report`).
     pub(crate) reporting: Cell<bool>,
-    /// `zf_pool_free` is reporting leaks: the pool stays (`Pool::close`).
+    /// `zf_pool_free` is reporting leaks: its handler may free codes
+    /// (`Pool::close`, `Pool::nested`).
     pub(crate) closing: Cell<bool>,
 }
 

@@ -113,9 +113,9 @@ impl Pool {
         }
     }
 
-    /// `zf_pool_free` was called: the pool goes with its last code.
-    pub fn is_closed(&self) -> bool {
-        self.closed.get()
+    /// `ZF_FLAG_DEBUG`: every call is checked (`pool/checked.rs`).
+    pub(crate) fn is_debug(&self) -> bool {
+        self.cfg.debug()
     }
 
     pub fn legacy(&self) -> bool {

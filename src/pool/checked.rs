@@ -13,6 +13,18 @@ use alloc::vec::Vec;
 use core::fmt::{Arguments, Display};
 use core::ptr::NonNull;
 
+/// What a call claims (`Pool::claim_checked`).
+#[derive(Clone, Copy, PartialEq)]
+enum Call {
+    /// Any call that frees neither the pool nor a code: the handler may
+    /// make it from inside another call.
+    Inner,
+    /// `zf_pool_free`: from no other call.
+    Free,
+    /// `zf_code_free`: as `Free`, and let in after `zf_pool_free` too.
+    FreeCode,
+}
+
 /// Why a call from inside another is refused (`Pool::nested`).
 const NESTED: &str =
     "called from inside another call on this pool (by an allocator hook, or by its error handler to free the pool or a code)";
@@ -74,42 +86,68 @@ impl Pool {
     /// the pool.
     #[inline]
     pub(crate) fn claim(&self, function: &'static str) -> bool {
-        !self.cfg.debug() || self.claim_checked(function, false)
+        !self.cfg.debug() || self.claim_checked(function, Call::Inner)
     }
 
-    /// `claim` for `zf_pool_free` and `zf_code_free`, which may free what
-    /// a call already inside the pool goes on using: a debug pool also
-    /// refuses them from its error handler, which may otherwise call back
-    /// (`nested`).
+    /// `claim` for `zf_pool_free`, which may free what a call already
+    /// inside the pool goes on using: a debug pool also refuses it from
+    /// its error handler, which may otherwise call back (`nested`).
     #[inline]
     pub(crate) fn claim_outer(&self, function: &'static str) -> bool {
-        !self.cfg.debug() || self.claim_checked(function, true)
+        !self.cfg.debug() || self.claim_checked(function, Call::Free)
     }
 
     #[cold]
-    fn claim_checked(&self, function: &'static str, outer: bool) -> bool {
+    fn claim_checked(&self, function: &'static str, call: Call) -> bool {
         if !self.record.enter() {
             crate::error::set_error(&self.concurrent(function, None));
             return false;
         }
-        if self.closed.get() {
+        if self.closed.get() && call != Call::FreeCode {
             // Its codes keep its memory, so this much can still be said.
             self.refuse(ZF_ERR_FREED_POOL, function, "the pool was freed (zf_pool_free)");
             return false;
         }
-        !self.nested(function, outer)
+        !self.nested(function, call != Call::Inner)
+    }
+
+    /// `zf_code_free` in a debug pool: claimed as `zf_pool_free` is, also
+    /// once the pool is freed (an allocator hook still runs inside calls
+    /// on its codes); the pool stays while the claim holds, so it goes, if
+    /// this was its last code, only once the claim ends.
+    ///
+    /// # Safety
+    /// As `free_code`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) unsafe fn free_code_checked(code: NonNull<Code>) {
+        // SAFETY: not freed yet (the contract), so it and its pool are alive.
+        let p = Pool::of(unsafe { code.as_ref() });
+        let pool = NonNull::from(p);
+        if !p.claim_checked("zf_code_free", Call::FreeCode) {
+            return;
+        }
+        // SAFETY: forwarded contract.
+        unsafe { Pool::free_code(code) };
+        p.record.leave();
+        // SAFETY: no reference to the pool is used past this call.
+        unsafe { Pool::free_if_unused(pool) };
     }
 
     /// Whether a call of the thread already inside the pool must be
     /// refused: one from an allocator hook (which must not call the
-    /// library on its pool), or, `outer`, any but the outermost (the
+    /// library on its pool), or,
+    /// `outer` (it frees the pool or a code), any but the outermost (the
     /// handler may call back, but not free what the call it interrupts
-    /// goes on using). Refused, it is reported as concurrent use, but
-    /// not to the handler running (which would only call again): left
-    /// as the caller's error.
+    /// goes on using; but the handler `zf_pool_free` tells of leaks,
+    /// after which nothing is used). Refused, it is reported as
+    /// concurrent use, but not to the handler running (which would only
+    /// call again): left as the caller's error.
     #[inline(always)]
     fn nested(&self, function: &'static str, outer: bool) -> bool {
-        let refused = self.record.depth() > 1 && (outer || !self.record.reporting.get());
+        let depth = self.record.depth();
+        let leaks_told = self.record.closing.get() && depth == 2;
+        let refused = depth > 1 && (outer && !leaks_told || !self.record.reporting.get());
         if refused {
             self.refuse(ZF_ERR_CONCURRENT_USE, function, NESTED);
         }
@@ -381,7 +419,7 @@ impl Pool {
             p.concurrent(function, Some(c));
             return;
         }
-        if p.nested(function, false) {
+        if p.nested(function, p.frees_code(frame)) {
             return;
         }
         p.vet_hot(c, function);
@@ -389,16 +427,23 @@ impl Pool {
             p.record.leave();
             return;
         };
-        // Releasing the last frame of a freed pool's last code frees the pool.
-        let pool_goes = p.closed.get()
-            && !p.record.closing.get()
-            && p.counters.codes.get() == 0
-            && p.counters.live_frames.get() == 1;
+        let pool = NonNull::from(p);
         // SAFETY: `frame` is a live frame of `owner` (the record says so).
         unsafe { Pool::release_unchecked(owner, frame) };
-        if !pool_goes {
-            p.record.leave();
-        }
+        // The last frame of a freed pool's last code takes the pool, once
+        // no call is inside it (`free_if_unused`).
+        p.record.leave();
+        // SAFETY: no reference to the pool is used past this call.
+        unsafe { Pool::free_if_unused(pool) };
+    }
+
+    /// Whether releasing `frame` frees its code's struct, as `zf_code_free`
+    /// may: the last live frame of a freed code, once the pool is freed
+    /// (an open debug pool keeps dead codes' structs); and if it was the
+    /// last code, the pool.
+    fn frees_code(&self, frame: NonNull<u8>) -> bool {
+        let last = |e: Entry| e.live && code_ref(&e).is_freed() && code_ref(&e).live() == 1;
+        self.closed.get() && self.record.frames.get(frame.as_ptr() as usize).is_some_and(last)
     }
 
     /// Checks a release against the record and the guard; records the
