@@ -1191,6 +1191,45 @@ static void test_hook_calls_back(void)
     finish(pool, &code, 1, &heap, &rep);
 }
 
+/* The same hook, run by a call the handler makes: still a hook's call,
+ * refused, not the handler's own. (Once, anything inside a call by the
+ * handler was taken for the handler's.) */
+static void clear_on_report(void *ctx, int kind, const char *message)
+{
+    record(ctx, kind, message);
+    if (kind == ZF_ERR_DOUBLE_RELEASE)
+        zf_pool_clear(call_back_pool);
+}
+
+static void test_hook_inside_handler_call(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool;
+    ZfCode *code;
+    void *f;
+
+    puts("an allocator hook that calls back, inside the handler's call");
+    pool = debug_pool_freeing_by(&heap, &rep, dealloc_and_call_back);
+    zf_set_error_handler(pool, clear_on_report, &rep);
+    code = zf_code_new(pool, 100);
+    f = zf_frame_acquire(code, NULL);
+    zf_frame_release(code, f);
+    call_back_pool = pool;
+    call_back_code = code;
+    zf_frame_release(code, f); /* the handler clears; the hook runs as the zombie goes */
+    CHECK(call_back_pool == NULL);
+    CHECK_EQ(rep.calls, 5); /* the double release, then the hook's four */
+    CHECK_EQ(rep.kind, ZF_ERR_CONCURRENT_USE);
+    CHECK(contains(rep.message, "zf_pool_stats: called from inside another call on this pool (by an allocator hook"));
+    CHECK_EQ(stats_of(pool).live_frames, 0);
+    CHECK_EQ(stats_of(pool).cached_frames, 0);
+    zf_set_error_handler(pool, record, &rep);
+    rep.calls = 0;
+    check_usable(code, 100, &rep);
+    finish(pool, &code, 1, &heap, &rep);
+}
+
 /* A debug pool keeps every code's inline state (ZfCodeHot) inert, so
  * that each acquire and release reaches its checks. Glue that writes over
  * its own ZfCodeHot after zf_code_new_with_hot (zeroes its code object,
@@ -1345,6 +1384,7 @@ int main(void)
     test_hook_frees_after_pool_free();
     test_handler_frees_after_pool_free();
     test_hook_calls_back();
+    test_hook_inside_handler_call();
     test_code_hot_written();
     test_silent_on_correct_use();
     return check_done();

@@ -238,7 +238,7 @@ impl Pool {
     /// it is called from many places).
     #[inline(never)]
     pub(crate) fn report(&self, kind: i32, message: &str) {
-        let outer = self.record.reporting.replace(true);
+        let outer = self.record.reporting.replace(self.record.depth());
         self.handler.get().report(kind, message);
         self.record.reporting.set(outer);
     }

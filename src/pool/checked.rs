@@ -136,7 +136,7 @@ impl Pool {
 
     /// Whether a call of the thread already inside the pool must be
     /// refused: one from an allocator hook (which must not call the
-    /// library on its pool), or,
+    /// library on its pool; also inside a call the handler makes), or,
     /// `outer` (it frees the pool or a code), any but the outermost (the
     /// handler may call back, but not free what the call it interrupts
     /// goes on using; but the handler `zf_pool_free` tells of leaks,
@@ -147,7 +147,7 @@ impl Pool {
     fn nested(&self, function: &'static str, outer: bool) -> bool {
         let depth = self.record.depth();
         let leaks_told = self.record.closing.get() && depth == 2;
-        let refused = depth > 1 && (outer && !leaks_told || !self.record.reporting.get());
+        let refused = depth > 1 && (outer && !leaks_told || !self.record.in_handler_call());
         if refused {
             self.refuse(ZF_ERR_CONCURRENT_USE, function, NESTED);
         }
@@ -159,7 +159,7 @@ impl Pool {
     #[cold]
     #[inline(never)]
     fn refuse(&self, kind: i32, function: &'static str, why: &'static str) {
-        if kind != ZF_ERR_CONCURRENT_USE || !self.record.reporting.get() {
+        if kind != ZF_ERR_CONCURRENT_USE || !self.record.in_handler_call() {
             self.report(kind, &format!("{function}: {why}; ignored"));
         }
         crate::error::set_error(&Error::Invalid { function, why: why.into() });
