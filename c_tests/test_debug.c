@@ -407,7 +407,7 @@ static void overwritten_link(unsigned prefix)
         f[i] = zf_frame_acquire(code, NULL);
     for (i = 0; i < 3; i++)
         zf_frame_release(code, f[i]); /* the slot, then a stack of two */
-    for (i = 0; i < 3; i++)
+    for (i = 1; i < 3; i++) /* the stack's (the slot's: test_slot_link_written) */
         ((void **)(f[i] - prefix))[-1] = bogus + 8; /* the header's last word */
     for (i = 0; i < 3; i++) {
         g[i] = zf_frame_acquire(code, NULL);
@@ -1288,6 +1288,49 @@ static void test_code_hot_written(void)
     finish(pool, &plain, 1, &heap, &rep);
 }
 
+/* A zombie in its code's slot links to nothing: its link word (the
+ * header's last word, before any prefix) stays NULL while it is cached,
+ * as while it was live. A write there after its release is seen as the
+ * zombie would be handed out again (it is freed instead) or as it is
+ * freed. (Once, the word was cleared as the zombie was handed out, and
+ * such a write went unseen.) */
+static void slot_link_written(unsigned prefix)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool_of(&heap, &rep, prefix, 0);
+    ZfCode *code = zf_code_new(pool, 64 + prefix);
+    unsigned char *f = zf_frame_acquire(code, NULL), *g;
+    int z = -1;
+    ZfStats s;
+
+    printf("a slot zombie's link written (prefix %u)\n", prefix);
+    zf_frame_release(code, f); /* into the slot */
+    ((void **)(f - prefix))[-1] = f;
+    g = zf_frame_acquire(code, &z);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+    CHECK(contains(rep.message, "changed after its release; freed, not handed out"));
+    CHECK(g != NULL);
+    CHECK_EQ(z, 0);
+    s = stats_of(pool);
+    CHECK_EQ(s.zombie_hits, 0);
+    CHECK_EQ(s.frees, 1);
+    zf_frame_release(code, g); /* the slot again */
+    ((void **)(g - prefix))[-1] = (void *)16;
+    CHECK(zf_pool_clear(pool) > 0);
+    CHECK_EQ(rep.calls, 2);
+    CHECK(contains(rep.message, "its header changed after its release"));
+    check_usable(code, 64, &rep);
+    finish(pool, &code, 1, &heap, &rep);
+}
+
+static void test_slot_link_written(void)
+{
+    slot_link_written(0);
+    slot_link_written(16);
+}
+
 /* Correct use, however it goes, is never reported. */
 static void test_silent_on_correct_use(void)
 {
@@ -1386,6 +1429,7 @@ int main(void)
     test_hook_calls_back();
     test_hook_inside_handler_call();
     test_code_hot_written();
+    test_slot_link_written();
     test_silent_on_correct_use();
     return check_done();
 }

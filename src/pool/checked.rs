@@ -237,7 +237,9 @@ impl Pool {
     /// Frees the zombies an acquire would take next whose bytes changed
     /// since their release (a miss checks what it takes from the reserve).
     fn drop_corrupt_zombies(&self, code: &Code) {
-        while code.peek().is_some_and(|b| self.corrupt_zombie(b)) {
+        // (`peek` takes the slot's zombie first.)
+        let in_slot = || code.state().slot_zombie().is_some();
+        while code.peek().is_some_and(|b| self.corrupt_zombie(b, in_slot())) {
             self.sync(code);
             if let Some(bad) = self.drop_zombie(code, false) {
                 _ = self.free_zombie(code, bad);
@@ -245,20 +247,25 @@ impl Pool {
         }
     }
 
-    /// Whether a zombie's bytes, or its header's size words, changed
-    /// since its release; reports it once (the record takes the bytes as
-    /// they are now), and puts the size words back so that it can be
-    /// freed. (Every zombie a list leads to is in the record: `vet_list`.)
-    pub(crate) fn corrupt_zombie(&self, block: Block) -> bool {
+    /// Whether a zombie's bytes, or its header's size words, or `in_slot`
+    /// its link (NULL in a code's slot: `vet_slot`) changed since its
+    /// release; reports it once (the record takes the bytes as they are
+    /// now), and puts the header back so that it can be freed. (Every
+    /// zombie a list leads to is in the record: `vet_list`.)
+    pub(crate) fn corrupt_zombie(&self, block: Block, in_slot: bool) -> bool {
         let frame = block.frame();
         let addr = frame.as_ptr() as usize;
         let Some(e) = self.record.frames.get(addr).filter(|e| !e.live) else { return false };
         let sum = checksum(&self.heap, block, e.capacity());
-        if self.heap.size_words(block) == e.size && sum == e.sum {
+        let link = !in_slot || self.heap.link_is_clear(block);
+        if self.heap.size_words(block) == e.size && sum == e.sum && link {
             return false;
         }
         self.record.frames.set(addr, Entry { sum, ..e });
         self.heap.restore_size_words(block, e.size);
+        if in_slot {
+            self.heap.clear_link(block);
+        }
         let what = format_args!("its bytes changed after its release; freed, not handed out");
         self.report_frame(ZF_ERR_WRITE_AFTER_RELEASE, None, frame, &e.who(), what);
         true
@@ -287,9 +294,25 @@ impl Pool {
     /// slot's. See `vet_list`. Plain pools: nothing.
     #[inline(always)]
     pub(crate) fn vet_pop(&self, code: &Code, coldest_first: bool) {
-        if self.cfg.debug() && (coldest_first || code.state().slot_zombie().is_none()) {
-            self.vet_code_lists(code, 1);
+        if self.cfg.debug() {
+            match coldest_first || code.state().slot_zombie().is_none() {
+                true => self.vet_code_lists(code, 1),
+                false => self.vet_slot(code),
+            }
         }
+    }
+
+    /// A debug pool's check of the link word of `code`'s slot zombie,
+    /// which links to nothing: NULL since its release (`vet_release`),
+    /// where no list's check (`vet_list`) reads it. Else it is put back,
+    /// and reported.
+    #[cold]
+    #[inline(never)]
+    fn vet_slot(&self, code: &Code) {
+        let Some(block) = code.state().slot_block().filter(|&b| !self.heap.link_is_clear(b)) else { return };
+        self.heap.clear_link(block);
+        let what = format_args!("its header changed after its release; repaired");
+        self.report_frame(ZF_ERR_WRITE_AFTER_RELEASE, None, block.frame(), &describe(code), what);
     }
 
     /// A debug pool's check of every link of `code`'s stacks, before a
@@ -304,6 +327,7 @@ impl Pool {
     #[cold]
     #[inline(never)]
     fn vet_code_lists(&self, code: &Code, depth: u32) {
+        self.vet_slot(code);
         // (No sync: a debug pool counts at the moments a plain pool does.)
         for (cold, (top, len)) in code.stacks().into_iter().enumerate() {
             if let Some(kept) = self.vet_list(top, len, code.link(), Some(code), depth) {
