@@ -407,7 +407,7 @@ static void overwritten_link(unsigned prefix)
         f[i] = zf_frame_acquire(code, NULL);
     for (i = 0; i < 3; i++)
         zf_frame_release(code, f[i]); /* the slot, then a stack of two */
-    for (i = 0; i < 3; i++)
+    for (i = 1; i < 3; i++) /* the stack's (the slot's: test_slot_link_written) */
         ((void **)(f[i] - prefix))[-1] = bogus + 8; /* the header's last word */
     for (i = 0; i < 3; i++) {
         g[i] = zf_frame_acquire(code, NULL);
@@ -947,6 +947,145 @@ static void test_freed_from_inside(void)
     }
 }
 
+/* A debug pool whose frames' blocks go back through `dealloc`, whose
+ * reports go to `rep`. */
+static ZfPool *debug_pool_freeing_by(Heap *heap, Reports *rep, ZfDeallocFn dealloc)
+{
+    ZfConfig cfg;
+    ZfPool *pool = debug_pool(heap, rep);
+    zf_pool_free(pool);
+    zf_config_default(&cfg);
+    cfg.flags = ZF_FLAG_DEBUG;
+    cfg.alloc = heap_alloc;
+    cfg.dealloc = dealloc;
+    cfg.alloc_ctx = heap;
+    pool = zf_pool_new(&cfg);
+    CHECK(pool != NULL);
+    zf_set_error_handler(pool, record, rep);
+    return pool;
+}
+
+/* After zf_pool_free, codes work on uncached and their blocks still go
+ * through the hooks: a hook that frees a code then is inside a call on
+ * the pool all the same, and refused. (Once, zf_code_free on a freed pool
+ * claimed nothing: a dealloc hook freeing the last code freed it and the
+ * pool under the release that called the hook.) Round 0 frees the other
+ * code, round 1 the releasing one, the last. */
+static void test_hook_frees_after_pool_free(void)
+{
+    Heap heap;
+    Freeing fr;
+    ZfPool *pool;
+    ZfCode *codes[2];
+    void *f;
+    int round;
+
+    puts("a hook that frees a code after zf_pool_free");
+    for (round = 0; round < 2; round++) {
+        memset(&fr, 0, sizeof fr);
+        pool = debug_pool_freeing_by(&heap, &fr.rep, dealloc_and_free);
+        codes[0] = zf_code_new(pool, 100);
+        codes[1] = zf_code_new(pool, 64);
+        zf_pool_free(pool);
+        if (round == 1)
+            zf_code_free(codes[1]);
+        fr.code = codes[1 - round];
+        f = zf_frame_acquire(codes[0], NULL); /* uncached: a block of its own */
+        free_from_hook = &fr;
+        zf_frame_release(codes[0], f); /* the block goes to the hook, which frees a code */
+        CHECK(free_from_hook == NULL);
+        CHECK_EQ(fr.rep.calls, 1);
+        CHECK_EQ(fr.rep.kind, ZF_ERR_CONCURRENT_USE);
+        CHECK(contains(fr.rep.message, "zf_code_free: called from inside another call on this pool (by an allocator hook"));
+        CHECK(contains(fr.error, "zf_code_free: called from inside another call on this pool"));
+        /* Refused: the codes still work, and the pool goes with the last. */
+        zf_frame_release(codes[0], zf_frame_acquire(codes[0], NULL));
+        zf_code_free(codes[0]);
+        if (round == 0)
+            zf_code_free(codes[1]);
+        CHECK_EQ(fr.rep.calls, 1);
+        CHECK_EQ(heap.blocks, 0);
+        CHECK_EQ(heap.bytes, 0);
+    }
+}
+
+/* The handler may not free a code or the pool under the call it
+ * interrupts, after zf_pool_free either: not zf_code_free (round 0),
+ * nor the release of a freed code's last frame, which frees the code and
+ * then the pool (round 1, told of the acquire on that code; round 2, of
+ * zf_pool_stats on the freed pool). Both are refused, left as the
+ * handler's error. (Once, round 0 freed the code and the pool under the
+ * acquire, which went on using them, and rounds 1 and 2 freed the pool
+ * under the call, which then wrote to it.) */
+typedef struct Releasing {
+    Freeing fr;
+    int when; /* the kind to release the frame at */
+    void *frame;
+} Releasing;
+
+static void release_when_told(void *ctx, int kind, const char *message)
+{
+    Releasing *r = ctx;
+    record(&r->fr.rep, kind, message);
+    if (kind != r->when)
+        return;
+    zf_frame_release(r->fr.code, r->frame);
+    snprintf(r->fr.error, sizeof r->fr.error, "%s", zf_last_error() != NULL ? zf_last_error() : "");
+}
+
+static void test_handler_frees_after_pool_free(void)
+{
+    Heap heap;
+    Reports unused;
+    Releasing r;
+    ZfPool *pool;
+    ZfCode *a, *b;
+    ZfStats s;
+    void *f;
+    int round;
+
+    puts("a handler that frees after zf_pool_free");
+    for (round = 0; round < 3; round++) {
+        memset(&r, 0, sizeof r);
+        pool = debug_pool(&heap, &unused);
+        a = zf_code_new(pool, 100);
+        b = zf_code_new(pool, 64);
+        r.fr.pool = pool;
+        r.fr.code = a;
+        if (round == 0) {
+            zf_set_error_handler(pool, free_on_report, &r.fr);
+            zf_pool_free(pool);
+            zf_code_free(b);
+            ((ZfCodeHot *)(void *)a)->hits = 1; /* a's inline state, written */
+            f = zf_frame_acquire(a, NULL);
+            CHECK_EQ(r.fr.rep.kind, ZF_ERR_CODE_HOT);
+            CHECK(contains(r.fr.error, "zf_code_free: called from inside another call on this pool"));
+            CHECK(f != NULL);
+            zf_frame_release(a, f);
+            zf_code_free(a);
+        } else {
+            r.when = round == 1 ? ZF_ERR_FREED_CODE : ZF_ERR_FREED_POOL;
+            zf_set_error_handler(pool, release_when_told, &r);
+            r.frame = zf_frame_acquire(a, NULL);
+            zf_code_free(a);
+            zf_code_free(b);
+            zf_pool_free(pool); /* a leak: a's frame keeps a, and a the pool */
+            CHECK_EQ(r.fr.rep.kind, ZF_ERR_LEAK);
+            if (round == 1)
+                CHECK(zf_frame_acquire(a, NULL) == NULL);
+            else
+                zf_pool_stats(pool, &s);
+            CHECK_EQ(r.fr.rep.kind, r.when);
+            CHECK(contains(r.fr.error, "zf_frame_release: called from inside another call on this pool"));
+            CHECK(heap.blocks > 0);
+            zf_frame_release(a, r.frame); /* the last of them: the pool goes */
+        }
+        CHECK_EQ(r.fr.rep.calls, round == 0 ? 1 : 2);
+        CHECK_EQ(heap.blocks, 0);
+        CHECK_EQ(heap.bytes, 0);
+    }
+}
+
 /* A handler told of leaks at zf_pool_free may release those frames and
  * free their codes (the last ones): the pool's memory goes when
  * zf_pool_free returns, not under it. (Once, releasing the last frame
@@ -1052,6 +1191,45 @@ static void test_hook_calls_back(void)
     finish(pool, &code, 1, &heap, &rep);
 }
 
+/* The same hook, run by a call the handler makes: still a hook's call,
+ * refused, not the handler's own. (Once, anything inside a call by the
+ * handler was taken for the handler's.) */
+static void clear_on_report(void *ctx, int kind, const char *message)
+{
+    record(ctx, kind, message);
+    if (kind == ZF_ERR_DOUBLE_RELEASE)
+        zf_pool_clear(call_back_pool);
+}
+
+static void test_hook_inside_handler_call(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool;
+    ZfCode *code;
+    void *f;
+
+    puts("an allocator hook that calls back, inside the handler's call");
+    pool = debug_pool_freeing_by(&heap, &rep, dealloc_and_call_back);
+    zf_set_error_handler(pool, clear_on_report, &rep);
+    code = zf_code_new(pool, 100);
+    f = zf_frame_acquire(code, NULL);
+    zf_frame_release(code, f);
+    call_back_pool = pool;
+    call_back_code = code;
+    zf_frame_release(code, f); /* the handler clears; the hook runs as the zombie goes */
+    CHECK(call_back_pool == NULL);
+    CHECK_EQ(rep.calls, 5); /* the double release, then the hook's four */
+    CHECK_EQ(rep.kind, ZF_ERR_CONCURRENT_USE);
+    CHECK(contains(rep.message, "zf_pool_stats: called from inside another call on this pool (by an allocator hook"));
+    CHECK_EQ(stats_of(pool).live_frames, 0);
+    CHECK_EQ(stats_of(pool).cached_frames, 0);
+    zf_set_error_handler(pool, record, &rep);
+    rep.calls = 0;
+    check_usable(code, 100, &rep);
+    finish(pool, &code, 1, &heap, &rep);
+}
+
 /* A debug pool keeps every code's inline state (ZfCodeHot) inert, so
  * that each acquire and release reaches its checks. Glue that writes over
  * its own ZfCodeHot after zf_code_new_with_hot (zeroes its code object,
@@ -1108,6 +1286,49 @@ static void test_code_hot_written(void)
     CHECK_EQ(stats_of(pool).live_frames, 0);
     check_usable(plain, 48, &rep);
     finish(pool, &plain, 1, &heap, &rep);
+}
+
+/* A zombie in its code's slot links to nothing: its link word (the
+ * header's last word, before any prefix) stays NULL while it is cached,
+ * as while it was live. A write there after its release is seen as the
+ * zombie would be handed out again (it is freed instead) or as it is
+ * freed. (Once, the word was cleared as the zombie was handed out, and
+ * such a write went unseen.) */
+static void slot_link_written(unsigned prefix)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool_of(&heap, &rep, prefix, 0);
+    ZfCode *code = zf_code_new(pool, 64 + prefix);
+    unsigned char *f = zf_frame_acquire(code, NULL), *g;
+    int z = -1;
+    ZfStats s;
+
+    printf("a slot zombie's link written (prefix %u)\n", prefix);
+    zf_frame_release(code, f); /* into the slot */
+    ((void **)(f - prefix))[-1] = f;
+    g = zf_frame_acquire(code, &z);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+    CHECK(contains(rep.message, "changed after its release; freed, not handed out"));
+    CHECK(g != NULL);
+    CHECK_EQ(z, 0);
+    s = stats_of(pool);
+    CHECK_EQ(s.zombie_hits, 0);
+    CHECK_EQ(s.frees, 1);
+    zf_frame_release(code, g); /* the slot again */
+    ((void **)(g - prefix))[-1] = (void *)16;
+    CHECK(zf_pool_clear(pool) > 0);
+    CHECK_EQ(rep.calls, 2);
+    CHECK(contains(rep.message, "its header changed after its release"));
+    check_usable(code, 64, &rep);
+    finish(pool, &code, 1, &heap, &rep);
+}
+
+static void test_slot_link_written(void)
+{
+    slot_link_written(0);
+    slot_link_written(16);
 }
 
 /* Correct use, however it goes, is never reported. */
@@ -1203,8 +1424,12 @@ int main(void)
     test_leak_handler_releases();
     test_handler_calls_back();
     test_freed_from_inside();
+    test_hook_frees_after_pool_free();
+    test_handler_frees_after_pool_free();
     test_hook_calls_back();
+    test_hook_inside_handler_call();
     test_code_hot_written();
+    test_slot_link_written();
     test_silent_on_correct_use();
     return check_done();
 }

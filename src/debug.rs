@@ -177,11 +177,14 @@ pub(crate) struct Record {
     /// The thread inside the pool (its pthread_self), or 0.
     owner: AtomicUsize,
     /// How deep the owner is inside (a handler or hook may call back in);
-    /// only the owner writes it.
+    /// only the owner writes it. While it is not 0 the pool stays
+    /// (`Pool::free_if_unused`).
     depth: Cell<u32>,
-    /// The handler is running (`Pool::report`).
-    pub(crate) reporting: Cell<bool>,
-    /// `zf_pool_free` is reporting leaks: the pool stays (`Pool::close`).
+    /// The depth of the call whose report the handler is running, or 0
+    /// (`Pool::report`).
+    pub(crate) reporting: Cell<u32>,
+    /// `zf_pool_free` is reporting leaks: its handler may free codes
+    /// (`Pool::close`, `Pool::nested`).
     pub(crate) closing: Cell<bool>,
 }
 
@@ -192,7 +195,7 @@ impl Record {
             dead_codes: Cell::new(None),
             owner: AtomicUsize::new(0),
             depth: Cell::new(0),
-            reporting: Cell::new(false),
+            reporting: Cell::new(0),
             closing: Cell::new(false),
         }
     }
@@ -237,6 +240,13 @@ impl Record {
     /// How many calls of the owner are inside (`enter`, less `leave`).
     pub(crate) fn depth(&self) -> u32 {
         self.depth.get()
+    }
+
+    /// Whether the owner's innermost call is one its handler made (not
+    /// one made inside that, by an allocator hook).
+    pub(crate) fn in_handler_call(&self) -> bool {
+        let at = self.reporting.get();
+        at != 0 && self.depth.get() == at + 1
     }
 
     /// The end of what `enter` began.

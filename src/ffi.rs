@@ -234,16 +234,11 @@ pub unsafe extern "C" fn zf_code_new_with_hot(
 pub unsafe extern "C" fn zf_code_free(code: *mut ZfCode) {
     let Some(code) = code_ptr(code) else { return };
     // SAFETY: a code not yet freed is alive, and so is its pool.
-    let p = Pool::of(unsafe { code.as_ref() });
-    // A freed pool may go with this code: nothing to claim then.
-    let open = !p.is_closed();
-    if open && !p.claim_outer("zf_code_free") {
-        return;
-    }
-    // SAFETY: the caller frees each code once (header contract).
-    unsafe { Pool::free_code(code) };
-    if open {
-        p.unclaim();
+    match Pool::of(unsafe { code.as_ref() }).is_debug() {
+        // SAFETY: the caller frees each code once (header contract).
+        false => unsafe { Pool::free_code(code) },
+        // SAFETY: as above.
+        true => unsafe { Pool::free_code_checked(code) },
     }
 }
 

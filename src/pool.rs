@@ -113,9 +113,9 @@ impl Pool {
         }
     }
 
-    /// `zf_pool_free` was called: the pool goes with its last code.
-    pub fn is_closed(&self) -> bool {
-        self.closed.get()
+    /// `ZF_FLAG_DEBUG`: every call is checked (`pool/checked.rs`).
+    pub(crate) fn is_debug(&self) -> bool {
+        self.cfg.debug()
     }
 
     pub fn legacy(&self) -> bool {
@@ -238,7 +238,7 @@ impl Pool {
     /// it is called from many places).
     #[inline(never)]
     pub(crate) fn report(&self, kind: i32, message: &str) {
-        let outer = self.record.reporting.replace(true);
+        let outer = self.record.reporting.replace(self.record.depth());
         self.handler.get().report(kind, message);
         self.record.reporting.set(outer);
     }

@@ -241,7 +241,7 @@ impl Pool {
             self.vet_reserve(code.class);
             let block = self.reserve.take(code.class)?;
             // (Its size words put back, if changed, before they are counted.)
-            let corrupt = self.corrupt_zombie(block);
+            let corrupt = self.corrupt_zombie(block, false);
             self.count_reserve_take(code, block);
             if !corrupt {
                 return Some(block);

@@ -13,6 +13,18 @@ use alloc::vec::Vec;
 use core::fmt::{Arguments, Display};
 use core::ptr::NonNull;
 
+/// What a call claims (`Pool::claim_checked`).
+#[derive(Clone, Copy, PartialEq)]
+enum Call {
+    /// Any call that frees neither the pool nor a code: the handler may
+    /// make it from inside another call.
+    Inner,
+    /// `zf_pool_free`: from no other call.
+    Free,
+    /// `zf_code_free`: as `Free`, and let in after `zf_pool_free` too.
+    FreeCode,
+}
+
 /// Why a call from inside another is refused (`Pool::nested`).
 const NESTED: &str =
     "called from inside another call on this pool (by an allocator hook, or by its error handler to free the pool or a code)";
@@ -74,42 +86,68 @@ impl Pool {
     /// the pool.
     #[inline]
     pub(crate) fn claim(&self, function: &'static str) -> bool {
-        !self.cfg.debug() || self.claim_checked(function, false)
+        !self.cfg.debug() || self.claim_checked(function, Call::Inner)
     }
 
-    /// `claim` for `zf_pool_free` and `zf_code_free`, which may free what
-    /// a call already inside the pool goes on using: a debug pool also
-    /// refuses them from its error handler, which may otherwise call back
-    /// (`nested`).
+    /// `claim` for `zf_pool_free`, which may free what a call already
+    /// inside the pool goes on using: a debug pool also refuses it from
+    /// its error handler, which may otherwise call back (`nested`).
     #[inline]
     pub(crate) fn claim_outer(&self, function: &'static str) -> bool {
-        !self.cfg.debug() || self.claim_checked(function, true)
+        !self.cfg.debug() || self.claim_checked(function, Call::Free)
     }
 
     #[cold]
-    fn claim_checked(&self, function: &'static str, outer: bool) -> bool {
+    fn claim_checked(&self, function: &'static str, call: Call) -> bool {
         if !self.record.enter() {
             crate::error::set_error(&self.concurrent(function, None));
             return false;
         }
-        if self.closed.get() {
+        if self.closed.get() && call != Call::FreeCode {
             // Its codes keep its memory, so this much can still be said.
             self.refuse(ZF_ERR_FREED_POOL, function, "the pool was freed (zf_pool_free)");
             return false;
         }
-        !self.nested(function, outer)
+        !self.nested(function, call != Call::Inner)
+    }
+
+    /// `zf_code_free` in a debug pool: claimed as `zf_pool_free` is, also
+    /// once the pool is freed (an allocator hook still runs inside calls
+    /// on its codes); the pool stays while the claim holds, so it goes, if
+    /// this was its last code, only once the claim ends.
+    ///
+    /// # Safety
+    /// As `free_code`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) unsafe fn free_code_checked(code: NonNull<Code>) {
+        // SAFETY: not freed yet (the contract), so it and its pool are alive.
+        let p = Pool::of(unsafe { code.as_ref() });
+        let pool = NonNull::from(p);
+        if !p.claim_checked("zf_code_free", Call::FreeCode) {
+            return;
+        }
+        // SAFETY: forwarded contract.
+        unsafe { Pool::free_code(code) };
+        p.record.leave();
+        // SAFETY: no reference to the pool is used past this call.
+        unsafe { Pool::free_if_unused(pool) };
     }
 
     /// Whether a call of the thread already inside the pool must be
     /// refused: one from an allocator hook (which must not call the
-    /// library on its pool), or, `outer`, any but the outermost (the
+    /// library on its pool; also inside a call the handler makes), or,
+    /// `outer` (it frees the pool or a code), any but the outermost (the
     /// handler may call back, but not free what the call it interrupts
-    /// goes on using). Refused, it is reported as concurrent use, but
-    /// not to the handler running (which would only call again): left
-    /// as the caller's error.
+    /// goes on using; but the handler `zf_pool_free` tells of leaks,
+    /// after which nothing is used). Refused, it is reported as
+    /// concurrent use, but not to the handler running (which would only
+    /// call again): left as the caller's error.
     #[inline(always)]
     fn nested(&self, function: &'static str, outer: bool) -> bool {
-        let refused = self.record.depth() > 1 && (outer || !self.record.reporting.get());
+        let depth = self.record.depth();
+        let leaks_told = self.record.closing.get() && depth == 2;
+        let refused = depth > 1 && (outer && !leaks_told || !self.record.in_handler_call());
         if refused {
             self.refuse(ZF_ERR_CONCURRENT_USE, function, NESTED);
         }
@@ -121,7 +159,7 @@ impl Pool {
     #[cold]
     #[inline(never)]
     fn refuse(&self, kind: i32, function: &'static str, why: &'static str) {
-        if kind != ZF_ERR_CONCURRENT_USE || !self.record.reporting.get() {
+        if kind != ZF_ERR_CONCURRENT_USE || !self.record.in_handler_call() {
             self.report(kind, &format!("{function}: {why}; ignored"));
         }
         crate::error::set_error(&Error::Invalid { function, why: why.into() });
@@ -199,7 +237,9 @@ impl Pool {
     /// Frees the zombies an acquire would take next whose bytes changed
     /// since their release (a miss checks what it takes from the reserve).
     fn drop_corrupt_zombies(&self, code: &Code) {
-        while code.peek().is_some_and(|b| self.corrupt_zombie(b)) {
+        // (`peek` takes the slot's zombie first.)
+        let in_slot = || code.state().slot_zombie().is_some();
+        while code.peek().is_some_and(|b| self.corrupt_zombie(b, in_slot())) {
             self.sync(code);
             if let Some(bad) = self.drop_zombie(code, false) {
                 _ = self.free_zombie(code, bad);
@@ -207,20 +247,25 @@ impl Pool {
         }
     }
 
-    /// Whether a zombie's bytes, or its header's size words, changed
-    /// since its release; reports it once (the record takes the bytes as
-    /// they are now), and puts the size words back so that it can be
-    /// freed. (Every zombie a list leads to is in the record: `vet_list`.)
-    pub(crate) fn corrupt_zombie(&self, block: Block) -> bool {
+    /// Whether a zombie's bytes, or its header's size words, or `in_slot`
+    /// its link (NULL in a code's slot: `vet_slot`) changed since its
+    /// release; reports it once (the record takes the bytes as they are
+    /// now), and puts the header back so that it can be freed. (Every
+    /// zombie a list leads to is in the record: `vet_list`.)
+    pub(crate) fn corrupt_zombie(&self, block: Block, in_slot: bool) -> bool {
         let frame = block.frame();
         let addr = frame.as_ptr() as usize;
         let Some(e) = self.record.frames.get(addr).filter(|e| !e.live) else { return false };
         let sum = checksum(&self.heap, block, e.capacity());
-        if self.heap.size_words(block) == e.size && sum == e.sum {
+        let link = !in_slot || self.heap.link_is_clear(block);
+        if self.heap.size_words(block) == e.size && sum == e.sum && link {
             return false;
         }
         self.record.frames.set(addr, Entry { sum, ..e });
         self.heap.restore_size_words(block, e.size);
+        if in_slot {
+            self.heap.clear_link(block);
+        }
         let what = format_args!("its bytes changed after its release; freed, not handed out");
         self.report_frame(ZF_ERR_WRITE_AFTER_RELEASE, None, frame, &e.who(), what);
         true
@@ -249,9 +294,25 @@ impl Pool {
     /// slot's. See `vet_list`. Plain pools: nothing.
     #[inline(always)]
     pub(crate) fn vet_pop(&self, code: &Code, coldest_first: bool) {
-        if self.cfg.debug() && (coldest_first || code.state().slot_zombie().is_none()) {
-            self.vet_code_lists(code, 1);
+        if self.cfg.debug() {
+            match coldest_first || code.state().slot_zombie().is_none() {
+                true => self.vet_code_lists(code, 1),
+                false => self.vet_slot(code),
+            }
         }
+    }
+
+    /// A debug pool's check of the link word of `code`'s slot zombie,
+    /// which links to nothing: NULL since its release (`vet_release`),
+    /// where no list's check (`vet_list`) reads it. Else it is put back,
+    /// and reported.
+    #[cold]
+    #[inline(never)]
+    fn vet_slot(&self, code: &Code) {
+        let Some(block) = code.state().slot_block().filter(|&b| !self.heap.link_is_clear(b)) else { return };
+        self.heap.clear_link(block);
+        let what = format_args!("its header changed after its release; repaired");
+        self.report_frame(ZF_ERR_WRITE_AFTER_RELEASE, None, block.frame(), &describe(code), what);
     }
 
     /// A debug pool's check of every link of `code`'s stacks, before a
@@ -266,6 +327,7 @@ impl Pool {
     #[cold]
     #[inline(never)]
     fn vet_code_lists(&self, code: &Code, depth: u32) {
+        self.vet_slot(code);
         // (No sync: a debug pool counts at the moments a plain pool does.)
         for (cold, (top, len)) in code.stacks().into_iter().enumerate() {
             if let Some(kept) = self.vet_list(top, len, code.link(), Some(code), depth) {
@@ -381,7 +443,7 @@ impl Pool {
             p.concurrent(function, Some(c));
             return;
         }
-        if p.nested(function, false) {
+        if p.nested(function, p.frees_code(frame)) {
             return;
         }
         p.vet_hot(c, function);
@@ -389,16 +451,23 @@ impl Pool {
             p.record.leave();
             return;
         };
-        // Releasing the last frame of a freed pool's last code frees the pool.
-        let pool_goes = p.closed.get()
-            && !p.record.closing.get()
-            && p.counters.codes.get() == 0
-            && p.counters.live_frames.get() == 1;
+        let pool = NonNull::from(p);
         // SAFETY: `frame` is a live frame of `owner` (the record says so).
         unsafe { Pool::release_unchecked(owner, frame) };
-        if !pool_goes {
-            p.record.leave();
-        }
+        // The last frame of a freed pool's last code takes the pool, once
+        // no call is inside it (`free_if_unused`).
+        p.record.leave();
+        // SAFETY: no reference to the pool is used past this call.
+        unsafe { Pool::free_if_unused(pool) };
+    }
+
+    /// Whether releasing `frame` frees its code's struct, as `zf_code_free`
+    /// may: the last live frame of a freed code, once the pool is freed
+    /// (an open debug pool keeps dead codes' structs); and if it was the
+    /// last code, the pool.
+    fn frees_code(&self, frame: NonNull<u8>) -> bool {
+        let last = |e: Entry| e.live && code_ref(&e).is_freed() && code_ref(&e).live() == 1;
+        self.closed.get() && self.record.frames.get(frame.as_ptr() as usize).is_some_and(last)
     }
 
     /// Checks a release against the record and the guard; records the

@@ -80,8 +80,8 @@ impl Pool {
         self.bound.close();
         if self.cfg.debug() {
             // The handler may release the frames it is told of, and free
-            // their codes: the pool must outlive this call all the same
-            // (`free_if_unused`, after it, frees it).
+            // their codes (`nested`): the pool outlives this call all the
+            // same, claimed (`free_if_unused`, after it, frees it).
             self.record.closing.set(true);
             self.report_leaks();
             self.record.closing.set(false);
@@ -94,11 +94,10 @@ impl Pool {
         // SAFETY: alive by the contract.
         let p = unsafe { pool.as_ref() };
         // Live frames keep their code's struct, hence the pool, even once
-        // the code itself was freed.
-        let unused = p.closed.get()
-            && !p.record.closing.get()
-            && p.counters.codes.get() == 0
-            && p.counters.live_frames.get() == 0;
+        // the code itself was freed; a call inside a debug pool keeps it
+        // too (the one that ends last frees it).
+        let unused =
+            p.closed.get() && p.record.depth() == 0 && p.counters.codes.get() == 0 && p.counters.live_frames.get() == 0;
         let heap = p.heap;
         if unused {
             // SAFETY: closed by the caller and no code points to it any more.
