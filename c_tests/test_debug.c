@@ -681,6 +681,40 @@ static void test_freed_pool(void)
     CHECK_EQ(heap.bytes, 0);
 }
 
+/* A handler that answers a freed pool's report by freeing the pool again
+ * is not told of its own refused call: told, it would call again, and did,
+ * until its stack ran out. The message is left for zf_last_error(). */
+typedef struct Retrier {
+    ZfPool *pool;
+    int calls;
+} Retrier;
+
+static void free_again(void *ctx, int kind, const char *message)
+{
+    Retrier *r = ctx;
+    (void)message;
+    if (kind == ZF_ERR_FREED_POOL && ++r->calls < 100)
+        zf_pool_free(r->pool);
+}
+
+static void test_handler_repeats_refused_call(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *code = zf_code_new(pool, 64);
+    Retrier r = {pool, 0};
+
+    puts("a handler repeating a refused call");
+    zf_set_error_handler(pool, free_again, &r);
+    zf_pool_free(pool);
+    zf_pool_free(pool); /* reported once; the handler's own call is not */
+    CHECK_EQ(r.calls, 1);
+    CHECK(contains(zf_last_error(), "zf_pool_free: the pool was freed"));
+    zf_code_free(code);
+    CHECK_EQ(heap.blocks, 0);
+}
+
 /* Threads refused at the same moment write nothing of the pool's: each
  * keeps its own message. (Once, they shared one slot for it, and 3 or
  * more threads freed it twice.) */
@@ -1420,6 +1454,7 @@ int main(void)
     test_many_threads_refused();
     test_freed_code();
     test_freed_pool();
+    test_handler_repeats_refused_call();
     test_leak();
     test_leak_handler_releases();
     test_handler_calls_back();

@@ -154,12 +154,14 @@ impl Pool {
         refused
     }
 
-    /// Refuses a call let in (`enter`) with `why`: reported, unless it is
-    /// concurrent use from the running handler; the caller's error; left.
+    /// Refuses a call let in (`enter`) with `why`: reported, unless the
+    /// running handler made it (told, it would only call again, as a
+    /// handler that answers a freed pool's report by freeing it did, until
+    /// its stack ran out); the caller's error; left.
     #[cold]
     #[inline(never)]
     fn refuse(&self, kind: i32, function: &'static str, why: &'static str) {
-        if kind != ZF_ERR_CONCURRENT_USE || !self.record.in_handler_call() {
+        if !self.record.in_handler_call() {
             self.report(kind, &format!("{function}: {why}; ignored"));
         }
         crate::error::set_error(&Error::Invalid { function, why: why.into() });
