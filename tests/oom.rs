@@ -277,3 +277,49 @@ fn a_code_freed_twice_is_reported_when_memory_runs_out() {
         assert_eq!((f.blocks_out, f.bytes_out), (0, 0), "allocation {n} fails: leaked");
     }
 }
+
+/// A zombie the inline path cached (a release into the code's free slot,
+/// which the library counts only at the code's next call) is freed like
+/// any other when the allocator fails: the pool clears its cache and asks
+/// once more, so a failure that passes costs no NULL. Once, the pool
+/// looked only at the frames it had counted, found none, and returned NULL
+/// at once.
+#[test]
+fn a_zombie_cached_inline_is_cleared_when_the_allocator_fails() {
+    let mut f = Faulty::default();
+    let cfg = ZfConfig {
+        // zf_pool_collect(pool, 0) sweeps: the zombie goes cold.
+        sweep_generation: 0,
+        alloc: Some(faulty_alloc),
+        dealloc: Some(faulty_dealloc),
+        alloc_ctx: (&mut f as *mut Faulty).cast(),
+        ..ZfConfig::default()
+    };
+    // SAFETY: a whole config; every handle is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(&cfg);
+        let (a, b) = (zf_code_new(pool, 100), zf_code_new(pool, 3000));
+        assert!(!pool.is_null() && !a.is_null() && !b.is_null());
+        let frame = zf_frame_acquire(a, null_mut());
+        zf_frame_release(a, frame);
+        zf_pool_collect(pool, 0);
+        // Taken cold by the library, which leaves the code's slot free...
+        let mut is_zombie = 0;
+        let frame = zf_frame_acquire(a, &mut is_zombie);
+        assert_eq!(is_zombie, 1);
+        // ...for the inline release.
+        zf_frame_release(a, frame);
+        assert_eq!(stats(pool).cached_frames, 1, "the inline release's zombie");
+        let freed_before = stats(pool).frees;
+        (*cfg.alloc_ctx.cast::<Faulty>()).fail_at = (*cfg.alloc_ctx.cast::<Faulty>()).calls + 1;
+        let other = zf_frame_acquire(b, null_mut());
+        assert!(!other.is_null(), "the retry after the clear has memory: {}", last_error());
+        let s = stats(pool);
+        assert_eq!((s.cached_frames, s.frees), (0, freed_before + 1), "the zombie was cleared");
+        zf_frame_release(b, other);
+        zf_code_free(a);
+        zf_code_free(b);
+        zf_pool_free(pool);
+    }
+    assert_eq!((f.failed, f.blocks_out, f.bytes_out), (1, 0, 0));
+}

@@ -102,6 +102,17 @@ impl Pool {
         Ok((block.frame(), false))
     }
 
+    /// The frames cached now, zombies the inline path cached or took
+    /// since the library last looked included (what `stats` adds in):
+    /// the counter alone may read 0 while a code's slot holds one. (A code
+    /// took no more than it held, so no step goes below zero.)
+    fn frames_cached(&self) -> u64 {
+        self.ring.iter().fold(self.counters.cached_frames.get(), |frames, c| {
+            let work = c.pending();
+            frames + work.releases - work.hits
+        })
+    }
+
     /// A miss's frame is live.
     #[inline(always)]
     fn count_live(&self, code: &Code) {
@@ -281,7 +292,7 @@ impl Pool {
     #[cold]
     #[inline(never)]
     fn alloc_again(&self, code: &Code, why: NoBlock) -> Result<NonNull<u8>, Failed> {
-        if self.counters.cached_frames.get() == 0 {
+        if self.frames_cached() == 0 {
             return Err(self.fail(why.error("a frame", code.bytes())));
         }
         self.clear();
