@@ -16,6 +16,15 @@
 //! go on acquiring and releasing (uncached) until the run ends; the run
 //! ends by freeing pool, frames and codes in an order the input picks, and
 //! then a counting allocator hook must have got every byte back.
+//! That hook also refuses requests when the input says so (a quarter of
+//! the acquires and new codes: the first request, or all of them): a
+//! refused call must return NULL with an out-of-memory message and leave
+//! `*is_zombie` unwritten, exactly when the model says the pool needed a
+//! block it could not get (an acquire's miss clears the cache and asks
+//! once more, `Model::try_acquire`; a debug pool asks first for its record
+//! to grow; a new code reuses a dead code's struct), and the stats must
+//! still equal the model's. Every pool is first made with every request
+//! refused: NULL, and nothing kept.
 //! AddressSanitizer watches every access. Half the pools run in debug mode,
 //! whose checks must stay silent on correct use and, when the input picks
 //! a misuse (a frame released twice, to the wrong code, a foreign pointer,
@@ -26,40 +35,102 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+#[path = "input.rs"]
+mod input;
 #[path = "../../tests/common/model.rs"]
 mod model;
 
 use common::stats;
+use input::Input;
 use libfuzzer_sys::fuzz_target;
 use model::*;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CStr};
 use std::sync::OnceLock;
 use zombie_frames::*;
 
-/// The fuzzer's bytes, read as small choices; zeros once they run out.
-struct Input<'a>(&'a [u8]);
+/// The allocator hooks' context: the ledger of what they gave, and how
+/// many of the next requests they refuse (a refused one is not in the
+/// ledger). Cells: the driver sets them around a call in which the hooks
+/// change them, so no `&mut` to them may be held across it.
+#[derive(Default)]
+struct Hooks {
+    ledger: Ledger,
+    refuse: Cell<u32>,
+    refused: Cell<u32>,
+}
 
-impl Input<'_> {
-    fn byte(&mut self) -> u8 {
-        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
-        self.0 = rest;
-        b
+impl Hooks {
+    /// The requests of the next call are answered as `alloc` says.
+    fn answer(&self, alloc: Alloc) {
+        self.refuse.set(match alloc {
+            Alloc::Gives => 0,
+            Alloc::RefusesOnce => 1,
+            Alloc::Refuses => u32::MAX,
+        });
+        self.refused.set(0);
     }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.byte() as usize % items.len()]
-    }
-    fn below(&mut self, n: usize) -> usize {
-        self.byte() as usize % n
+
+    /// Back to giving, after the call; returns the requests refused.
+    fn give(&self) -> u32 {
+        self.refuse.set(0);
+        self.refused.take()
     }
 }
+
+unsafe extern "C" fn hooks_alloc(ctx: *mut c_void, size: usize) -> *mut c_void {
+    let hooks = ctx.cast::<Hooks>();
+    // SAFETY: the Run's `hooks`, which outlives its pool; one thread.
+    let (refuse, refused) = unsafe { (&(*hooks).refuse, &(*hooks).refused) };
+    if refuse.get() > 0 {
+        refuse.set(refuse.get() - 1);
+        refused.set(refused.get() + 1);
+        return std::ptr::null_mut();
+    }
+    // SAFETY: as above; the ledger is the hooks' own.
+    unsafe { ledger_alloc(std::ptr::addr_of_mut!((*hooks).ledger).cast(), size) }
+}
+
+unsafe extern "C" fn hooks_dealloc(ctx: *mut c_void, p: *mut c_void, size: usize) {
+    let hooks = ctx.cast::<Hooks>();
+    // SAFETY: as in `hooks_alloc`; `p` came from it.
+    unsafe { ledger_dealloc(std::ptr::addr_of_mut!((*hooks).ledger).cast(), p, size) }
+}
+
+/// How the hook answers a call's requests, from 3 bits of the input: a
+/// quarter of the calls are refused, the first request or every one.
+fn refusal(bits: u8) -> Alloc {
+    match bits % 8 {
+        6 => Alloc::RefusesOnce,
+        7 => Alloc::Refuses,
+        _ => Alloc::Gives,
+    }
+}
+
+/// A refused call: NULL, at least one request refused, and a message
+/// naming what the memory was for.
+fn assert_refused(null: bool, refused: u32, what: &str) {
+    assert!(null, "a call returned though {what} was refused");
+    assert!(refused > 0, "a call returned NULL with no request refused ({what})");
+    let msg = common::last_error();
+    assert!(msg.contains("out of memory") && msg.contains(what), "the message of a refusal ({what}): {msg}");
+}
+
+/// A dead code's struct a pool keeps for the next new code (`SPARE_CODES_MAX`
+/// in src/pool/lifetime.rs): that code needs no memory.
+const SPARE_CODES_MAX: usize = 32;
 
 struct Run {
     cfg: ZfConfig,
     pool: *mut ZfPool,
     m: Model,
-    ledger: Box<Ledger>,
+    hooks: Box<Hooks>,
+    /// Slots of a debug pool's record of frames (`FrameTable`: at most
+    /// half full, from 64, doubling): whether an acquire asks it to grow.
+    record_slots: usize,
+    /// Dead codes' structs the pool keeps (not in debug mode).
+    spares: usize,
     live: Vec<(usize, *mut c_void)>,
     /// Each code's frame size as the caller sees it (the model is told the
     /// size of its blocks' frames: debug pools add a guard).
@@ -95,9 +166,20 @@ fn null_fd() -> c_int {
     *FD.get_or_init(|| unsafe { libc::open(TRACE_SINK.as_ptr(), libc::O_WRONLY) })
 }
 
+/// zf_pool_new with every request of the hook refused: NULL, a message,
+/// and nothing kept (a traced pool's recorder, made first, goes too).
+fn refused_pool(cfg: &ZfConfig, hooks: &Hooks) {
+    hooks.answer(Alloc::Refuses);
+    // SAFETY: a whole, valid config.
+    let pool = unsafe { zf_pool_new(cfg) };
+    let refused = hooks.give();
+    assert_refused(pool.is_null(), refused, "a pool");
+    assert_eq!((hooks.ledger.allocs, hooks.ledger.frees), (0, 0), "a refused pool kept memory");
+}
+
 impl Run {
     fn new(input: &mut Input) -> Run {
-        let mut ledger = Box::new(Ledger::default());
+        let mut hooks = Box::<Hooks>::default();
         let mut cfg = ZfConfig::default();
         cfg.per_code_max = input.pick(&[0, 1, 2, 3, 8, 128, 1000]);
         cfg.budget_bytes = input.pick(&[0, 100, 300, 2048, 16 << 10, usize::MAX]);
@@ -120,9 +202,10 @@ impl Run {
             cfg.trace_path = TRACE_SINK.as_ptr();
         }
         let order = more >> 5;
-        cfg.alloc = Some(ledger_alloc);
-        cfg.dealloc = Some(ledger_dealloc);
-        cfg.alloc_ctx = (&mut *ledger as *mut Ledger).cast();
+        cfg.alloc = Some(hooks_alloc);
+        cfg.dealloc = Some(hooks_dealloc);
+        cfg.alloc_ctx = (&mut *hooks as *mut Hooks).cast();
+        refused_pool(&cfg, &hooks);
         // SAFETY: a whole, valid config.
         let pool = unsafe { zf_pool_new(&cfg) };
         assert!(!pool.is_null());
@@ -137,7 +220,9 @@ impl Run {
             cfg,
             pool,
             m,
-            ledger,
+            hooks,
+            record_slots: 0,
+            spares: 0,
             live: vec![],
             user_bytes: vec![],
             contents: HashMap::new(),
@@ -190,48 +275,10 @@ impl Run {
         }
         let alive = self.alive();
         match input.byte() % 13 {
-            0 => {
-                let size = match input.byte() {
-                    b @ 0..=199 => b as usize + 1,
-                    b => (b as usize - 199) * 97,
-                }
-                .max(self.prefix()); // a prefixed frame holds its prefix
-                let (code, inline) = match input.byte() % 2 {
-                    // Its inline state in the ZfCode, or kept by the caller.
-                    0 => {
-                        let code = zf_code_new(self.pool, size);
-                        (code, code.cast())
-                    }
-                    _ => {
-                        let hot = new_hot();
-                        self.hots.push(hot);
-                        (zf_code_new_with_hot(self.pool, size, hot), hot)
-                    }
-                };
-                assert!(!code.is_null());
-                self.m.new_code(code, inline, block_frame_bytes(size, self.debug()));
-                self.user_bytes.push(size);
-            }
+            0 => self.new_code(input),
             1 | 2 | 11 if !alive.is_empty() => {
                 let ci = alive[input.below(alive.len())];
-                let (frame, flag) = self.acquire(ci, input.byte());
-                let len = self.user_bytes[ci];
-                let want = self.m.acquire(ci);
-                let is_zombie = flag.unwrap_or(matches!(want, Want::Zombie(_)) as c_int);
-                match want {
-                    Want::Zombie(addr) => {
-                        assert_eq!((is_zombie, frame as usize), (1, addr), "not the zombie the hit takes next");
-                        let intact = holds(frame.cast(), self.prefix(), len, self.contents[&addr], self.watched());
-                        assert!(intact, "zombie bytes changed");
-                    }
-                    Want::Reserve(addr) => assert_eq!((is_zombie, frame as usize), (0, addr), "not the reserve frame"),
-                    Want::Fresh => {
-                        assert_eq!(is_zombie, 0, "is_zombie");
-                        self.m.fresh(ci, frame as usize);
-                    }
-                }
-                self.write(frame, len);
-                self.live.push((ci, frame));
+                self.acquire_step(ci, input.byte());
             }
             3 if !self.live.is_empty() => {
                 let (ci, frame) = self.live[input.below(self.live.len())];
@@ -242,12 +289,14 @@ impl Run {
                 let (ci, frame) = self.live.swap_remove(input.below(self.live.len()));
                 self.release(ci, frame, input.byte());
                 self.m.release(ci, frame as usize);
+                self.note_if_dead(ci);
             }
             6 if !alive.is_empty() => {
                 let ci = alive[input.below(alive.len())];
                 zf_code_free(self.m.codes[ci].handle);
                 self.m.free_code(ci);
                 assert!(self.m.codes[ci].forget_hot(), "a freed code's state is inert");
+                self.note_if_dead(ci);
             }
             7 => {
                 // Past CPython's generation 2 too, as a C caller may ask.
@@ -278,17 +327,107 @@ impl Run {
         self.m.s.allowance_bytes = self.m.allowance();
         self.m.s.bound_bytes = self.m.bound();
         assert_eq!(got, self.m.s, "stats differ from the model");
+        let served = got.zombie_hits + got.shared_hits + got.reallocs + got.fresh_allocs;
+        assert_eq!(got.acquires, served, "acquires are the frames served");
         assert!(got.cached_bytes + got.allowance_bytes <= got.bound_bytes, "over the bound in force");
         if self.cfg.budget_bytes != ZF_BUDGET_AUTO && self.cfg.policy != ZF_POLICY_LEGACY {
             assert_eq!(got.bound_bytes, self.cfg.budget_bytes as u64, "a user's budget is the bound");
         }
     }
 
+    /// A new code, its inline state in the `ZfCode` or the caller's; the
+    /// hook refuses its struct as the input picks (a dead code's kept
+    /// struct needs none).
+    unsafe fn new_code(&mut self, input: &mut Input) {
+        let size = match input.byte() {
+            b @ 0..=199 => b as usize + 1,
+            b => (b as usize - 199) * 97,
+        }
+        .max(self.prefix()); // a prefixed frame holds its prefix
+        let how = input.byte();
+        let alloc = refusal(how >> 1);
+        self.hooks.answer(alloc);
+        let (code, inline) = match how % 2 {
+            0 => {
+                let code = zf_code_new(self.pool, size);
+                (code, code.cast())
+            }
+            _ => {
+                let hot = new_hot();
+                (zf_code_new_with_hot(self.pool, size, hot), hot)
+            }
+        };
+        let refused = self.hooks.give();
+        if alloc != Alloc::Gives && self.spares == 0 {
+            assert_refused(code.is_null(), refused, "a code's free list");
+            if inline != code.cast() {
+                assert!(drop_hot(inline), "a refused code's state was written");
+            }
+            return;
+        }
+        assert!(!code.is_null(), "a code refused with memory to spare");
+        self.spares = self.spares.saturating_sub(1);
+        if inline != code.cast() {
+            self.hots.push(inline);
+        }
+        self.m.new_code(code, inline, block_frame_bytes(size, self.debug()));
+        self.user_bytes.push(size);
+    }
+
+    /// Code `ci` was freed, or released a frame: with no frame live left,
+    /// its struct is dead, and an open pool not in debug mode keeps it
+    /// for the next new code.
+    fn note_if_dead(&mut self, ci: usize) {
+        let dead = self.m.codes[ci].freed && self.live.iter().all(|&(cj, _)| cj != ci);
+        if dead && !self.debug() {
+            self.spares = (self.spares + 1).min(SPARE_CODES_MAX);
+        }
+    }
+
+    /// An acquire for live code `ci` (the entry and the hook's answer from
+    /// `how`), checked against the model; the frame is written and kept.
+    unsafe fn acquire_step(&mut self, ci: usize, how: u8) {
+        let alloc = refusal(how >> 4);
+        // A debug pool's record of frames grows, before anything else, when
+        // the frame it may hand out would fill it past half.
+        let grows = self.debug() && (self.m.blocks_held() + 1) * 2 > self.record_slots;
+        self.hooks.answer(alloc);
+        let got = self.acquire(ci, how);
+        let refused = self.hooks.give();
+        if grows && alloc != Alloc::Gives {
+            return assert_refused(got.is_none(), refused, "the debug record of frames");
+        }
+        if grows {
+            self.record_slots = (self.record_slots * 2).max(64);
+        }
+        let Some(want) = self.m.try_acquire(ci, alloc) else {
+            return assert_refused(got.is_none(), refused, "a frame");
+        };
+        let (frame, flag) = got.expect("an acquire refused though the model's pool had memory");
+        let len = self.user_bytes[ci];
+        let is_zombie = flag.unwrap_or(matches!(want, Want::Zombie(_)) as c_int);
+        match want {
+            Want::Zombie(addr) => {
+                assert_eq!((is_zombie, frame as usize), (1, addr), "not the zombie the hit takes next");
+                let intact = holds(frame.cast(), self.prefix(), len, self.contents[&addr], self.watched());
+                assert!(intact, "zombie bytes changed");
+            }
+            Want::Reserve(addr) => assert_eq!((is_zombie, frame as usize), (0, addr), "not the reserve frame"),
+            Want::Fresh => {
+                assert_eq!(is_zombie, 0, "is_zombie");
+                self.m.fresh(ci, frame as usize);
+            }
+        }
+        self.write(frame, len);
+        self.live.push((ci, frame));
+    }
+
     /// An acquire for code `ci` through the entry `how` picks: the exported
     /// function, or the header's inline pair (its copy in
     /// tests/common/model.rs), with an is_zombie to fill (returned) or
     /// NULL.
-    unsafe fn acquire(&mut self, ci: usize, how: u8) -> (*mut c_void, Option<c_int>) {
+    /// None when it returned NULL, `*is_zombie` unwritten.
+    unsafe fn acquire(&mut self, ci: usize, how: u8) -> Option<(*mut c_void, Option<c_int>)> {
         let (handle, inline) = (self.m.codes[ci].handle, self.m.codes[ci].inline);
         let mut is_zombie: c_int = -1;
         let (frame, flag) = match how % 4 {
@@ -297,9 +436,13 @@ impl Run {
             2 => (zf_frame_acquire(handle, std::ptr::null_mut()), false),
             _ => (acquire_fast(inline, handle, std::ptr::null_mut()), false),
         };
-        assert!(!frame.is_null() && frame as usize % 16 == 0);
+        if frame.is_null() {
+            assert_eq!(is_zombie, -1, "is_zombie written by a failed acquire");
+            return None;
+        }
+        assert!(frame as usize % 16 == 0);
         assert!(self.live.iter().all(|&(_, f)| f != frame), "a live frame handed out again");
-        (frame, flag.then_some(is_zombie))
+        Some((frame, flag.then_some(is_zombie)))
     }
 
     /// A release of code `ci`'s live `frame` through the entry `how`
@@ -322,7 +465,16 @@ impl Run {
         match input.byte() % 4 {
             0 if !alive.is_empty() => {
                 let ci = alive[input.below(alive.len())];
-                let (frame, is_zombie) = self.acquire(ci, input.byte() & 1);
+                let how = input.byte();
+                let alloc = refusal(how >> 4);
+                self.hooks.answer(alloc);
+                let got = self.acquire(ci, how & 1);
+                let refused = self.hooks.give();
+                if alloc != Alloc::Gives {
+                    // Nothing cached to clear: no second request.
+                    return assert_refused(got.is_none(), refused, "");
+                }
+                let (frame, is_zombie) = got.expect("a frame of a freed pool");
                 assert_eq!(is_zombie, Some(0), "a zombie from a freed pool");
                 self.write(frame, self.user_bytes[ci]);
                 self.live.push((ci, frame));
@@ -457,8 +609,9 @@ impl Run {
         for hot in self.hots.drain(..) {
             assert!(drop_hot(hot), "a freed code's state was written");
         }
-        assert_eq!(self.ledger.allocs, self.ledger.frees, "blocks leaked");
-        assert_eq!(self.ledger.bytes_out, 0, "bytes leaked");
+        let ledger = &self.hooks.ledger;
+        assert_eq!(ledger.allocs, ledger.frees, "blocks leaked");
+        assert_eq!(ledger.bytes_out, 0, "bytes leaked");
     }
 }
 

@@ -158,6 +158,18 @@ impl MCode {
     }
 }
 
+/// How the allocator answers an acquire's requests for a block (the ops
+/// fuzzer's allocator hook refuses some; the model test's never does).
+#[allow(dead_code)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Alloc {
+    Gives,
+    /// The first request is refused, the retry after the clear given.
+    RefusesOnce,
+    /// Every request is refused.
+    Refuses,
+}
+
 /// Where an acquire's frame must come from.
 pub enum Want {
     Zombie(usize),
@@ -346,9 +358,17 @@ impl Model {
         self.s.frees += 1;
     }
 
+    /// An acquire with an allocator that always gives (the model test's).
+    #[allow(dead_code)]
     pub fn acquire(&mut self, ci: usize) -> Want {
+        self.try_acquire(ci, Alloc::Gives).expect("an allocator that gives")
+    }
+
+    /// An acquire whose requests for a block the allocator answers as
+    /// `alloc` says; None when it returns NULL.
+    pub fn try_acquire(&mut self, ci: usize, alloc: Alloc) -> Option<Want> {
         if self.legacy {
-            return self.acquire_legacy(ci);
+            return self.acquire_legacy(ci, alloc);
         }
         self.s.acquires += 1;
         self.s.live_frames += 1;
@@ -364,7 +384,7 @@ impl Model {
             self.uncache(addr);
             self.s.zombie_hits += 1;
             self.s.allowance_bytes = self.allowance();
-            return Want::Zombie(addr);
+            return Some(Want::Zombie(addr));
         }
         self.sync(ci);
         self.seen_live += 1;
@@ -376,7 +396,7 @@ impl Model {
             self.uncache(addr);
             self.s.zombie_hits += 1;
             self.s.allowance_bytes = self.allowance();
-            return Want::Zombie(addr);
+            return Some(Want::Zombie(addr));
         }
         let c = &self.codes[ci];
         // A miss with frames of its code live: CPython's free list would
@@ -386,11 +406,37 @@ impl Model {
             self.deep = deep;
             self.deep_code = Some(ci);
         }
-        // The peak is raised only to an exact count (the unseen work of
-        // every code with an allowance added in), looked at once the
-        // count has grown, since the last look or its lowest after, past
-        // the peak by a margin: an eighth of it, or as many as those
-        // codes, the smaller.
+        let bytes = self.codes[ci].bytes;
+        if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
+            let addr = self.reserve.remove(i);
+            self.reserve_low = self.reserve_low.min(self.reserve.len());
+            self.uncache(addr);
+            self.s.shared_hits += 1;
+            self.look_at_live();
+            return Some(Want::Reserve(addr));
+        }
+        if !self.system_block(alloc) {
+            // Refused: nothing of the acquire is counted; what came before
+            // the request stays (the sync, the code used, the depth noted).
+            self.s.acquires -= 1;
+            self.s.live_frames -= 1;
+            self.codes[ci].live -= 1;
+            self.seen_live -= 1;
+            return None;
+        }
+        // Looked at once the frame is counted live: after the clear a
+        // refusal may have made.
+        self.look_at_live();
+        self.s.fresh_allocs += 1;
+        Some(Want::Fresh)
+    }
+
+    /// The peak is raised only to an exact count (the unseen work of
+    /// every code with an allowance added in), looked at once the
+    /// count has grown, since the last look or its lowest after, past
+    /// the peak by a margin: an eighth of it, or as many as those
+    /// codes, the smaller.
+    fn look_at_live(&mut self) {
         let live = self.seen_live;
         if live > self.live_look || live < self.live_low {
             if live > self.live_look {
@@ -405,47 +451,72 @@ impl Model {
             self.live_low = live;
             self.live_look = live.max(self.s.peak_live_frames) + margin;
         }
-        let bytes = self.codes[ci].bytes;
-        if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
-            let addr = self.reserve.remove(i);
-            self.reserve_low = self.reserve_low.min(self.reserve.len());
-            self.uncache(addr);
-            self.s.shared_hits += 1;
-            return Want::Reserve(addr);
+    }
+
+    /// The system asked for a block, answering as `alloc` says: refused,
+    /// every cached frame goes (a clear, when there is one) and it is asked
+    /// once more (docs/API.md, `zf_frame_acquire`). True when it gave one.
+    fn system_block(&mut self, alloc: Alloc) -> bool {
+        if alloc == Alloc::Gives {
+            return true;
         }
-        self.s.fresh_allocs += 1;
-        Want::Fresh
+        if self.s.cached_frames == 0 {
+            return false;
+        }
+        self.clear();
+        alloc == Alloc::RefusesOnce
     }
 
     /// Legacy's acquire: the code's one zombie (its place goes with it),
     /// else the head of the free list, replaced by a new block when too
-    /// small for the code, else a new block. The live peak is exact.
-    fn acquire_legacy(&mut self, ci: usize) -> Want {
-        self.s.acquires += 1;
-        self.s.live_frames += 1;
-        self.s.peak_live_frames = self.s.peak_live_frames.max(self.s.live_frames);
+    /// small for the code, else a new block. The live peak is exact. A
+    /// refused block leaves the acquire uncounted; a head too small then
+    /// goes back to the system.
+    fn acquire_legacy(&mut self, ci: usize, alloc: Alloc) -> Option<Want> {
         let c = &mut self.codes[ci];
-        c.live += 1;
         if let Some(addr) = c.slot.take() {
             c.slot_open = false;
             self.uncache(addr);
             self.s.zombie_hits += 1;
-            return Want::Zombie(addr);
+            return Some(self.count_legacy(ci, Want::Zombie(addr)));
         }
         let Some(addr) = self.reserve.pop() else {
+            if !self.system_block(alloc) {
+                return None;
+            }
             self.s.fresh_allocs += 1;
-            return Want::Fresh;
+            return Some(self.count_legacy(ci, Want::Fresh));
         };
         self.uncache(addr);
         if self.caps[&addr] >= self.codes[ci].frame_bytes {
             self.s.shared_hits += 1;
-            return Want::Reserve(addr);
+            return Some(self.count_legacy(ci, Want::Reserve(addr)));
+        }
+        if !self.system_block(alloc) {
+            self.free(addr);
+            return None;
         }
         // A resize, not a free: `frees` does not count the old block.
         self.blocks.remove(&addr);
         self.caps.remove(&addr);
         self.s.reallocs += 1;
-        Want::Fresh
+        Some(self.count_legacy(ci, Want::Fresh))
+    }
+
+    /// A legacy acquire that returned a frame, counted.
+    fn count_legacy(&mut self, ci: usize, want: Want) -> Want {
+        self.s.acquires += 1;
+        self.s.live_frames += 1;
+        self.s.peak_live_frames = self.s.peak_live_frames.max(self.s.live_frames);
+        self.codes[ci].live += 1;
+        want
+    }
+
+    /// Blocks the pool holds, live or cached: a debug pool's record of
+    /// frames holds as many.
+    #[allow(dead_code)]
+    pub fn blocks_held(&self) -> usize {
+        self.blocks.len()
     }
 
     /// Every frame the pool caches now: zombies and the reserve (what the
