@@ -827,6 +827,40 @@ static void release_it_again(void *ctx, int kind, const char *message)
         zf_frame_release(cb->own, cb->frame);
 }
 
+/* A handler that answers each double release by releasing the frame
+ * again hears of its own call's misuse once, not of its answer's: told
+ * each time, it recursed until its stack ran out. */
+static void release_again_always(void *ctx, int kind, const char *message)
+{
+    CallBack *cb = ctx;
+    record(&cb->rep, kind, message);
+    if (cb->rep.calls < 100)
+        zf_frame_release(cb->own, cb->frame);
+}
+
+static void test_handler_repeats_misuse(void)
+{
+    Heap heap;
+    Reports unused;
+    CallBack cb;
+    ZfPool *pool = debug_pool(&heap, &unused);
+    ZfCode *code = zf_code_new(pool, 100);
+
+    puts("a handler that answers a double release with another");
+    memset(&cb, 0, sizeof cb);
+    cb.own = code;
+    cb.frame = zf_frame_acquire(code, NULL);
+    zf_frame_release(code, cb.frame);
+    zf_set_error_handler(pool, release_again_always, &cb);
+    zf_frame_release(code, cb.frame);
+    CHECK_EQ(cb.rep.calls, 2);
+    CHECK_EQ(cb.rep.kind, ZF_ERR_DOUBLE_RELEASE);
+    CHECK_EQ(stats_of(pool).cached_frames, 1);
+    zf_set_error_handler(pool, record, &unused);
+    check_usable(code, 100, &unused);
+    finish(pool, &code, 1, &heap, &unused);
+}
+
 static void test_handler_calls_back(void)
 {
     Heap heap;
@@ -1458,6 +1492,7 @@ int main(void)
     test_leak();
     test_leak_handler_releases();
     test_handler_calls_back();
+    test_handler_repeats_misuse();
     test_freed_from_inside();
     test_hook_frees_after_pool_free();
     test_handler_frees_after_pool_free();

@@ -186,6 +186,9 @@ pub(crate) struct Record {
     /// `zf_pool_free` is reporting leaks: its handler may free codes
     /// (`Pool::close`, `Pool::nested`).
     pub(crate) closing: Cell<bool>,
+    /// Handler calls running now, one inside another's call at most
+    /// (`Pool::report`).
+    pub(crate) told: Cell<u32>,
 }
 
 impl Record {
@@ -197,6 +200,7 @@ impl Record {
             depth: Cell::new(0),
             reporting: Cell::new(0),
             closing: Cell::new(false),
+            told: Cell::new(0),
         }
     }
 

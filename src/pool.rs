@@ -235,11 +235,20 @@ impl Pool {
     }
 
     /// A misuse report, through the handler the caller set (out of line:
-    /// it is called from many places).
+    /// it is called from many places). The handler hears of a misuse of
+    /// its own call, but not of one its answer to that makes: a handler
+    /// that answers by misusing again, told each time, would recurse
+    /// until its stack ran out.
     #[inline(never)]
     pub(crate) fn report(&self, kind: i32, message: &str) {
+        let told = self.record.told.get();
+        if told >= 2 {
+            return;
+        }
         let outer = self.record.reporting.replace(self.record.depth());
+        self.record.told.set(told + 1);
         self.handler.get().report(kind, message);
+        self.record.told.set(told);
         self.record.reporting.set(outer);
     }
 
