@@ -315,10 +315,10 @@ impl ZfConfig {
             }
         };
         if let Some(v) = text("ZF_POLICY")? {
-            cfg.policy = match one_of(&v, "per-code per_code 0 legacy 1") {
-                Some(0..=2) => ZF_POLICY_PER_CODE,
-                Some(_) => ZF_POLICY_LEGACY,
-                None => return Err(Error::env("ZF_POLICY", v, "per-code (or 0) or legacy (or 1)")),
+            cfg.policy = match (one_of(&v, "per-code per_code 0"), one_of(&v, "legacy 1")) {
+                (true, _) => ZF_POLICY_PER_CODE,
+                (_, true) => ZF_POLICY_LEGACY,
+                _ => return Err(Error::env("ZF_POLICY", v, "per-code (or 0) or legacy (or 1)")),
             };
         }
         for opt in &OPTIONS {
@@ -331,9 +331,10 @@ impl ZfConfig {
             cfg.trace_path = if v.is_empty() { ptr::null() } else { intern(&v).as_ptr() };
         }
         if let Some(v) = text("ZF_DEBUG")? {
-            let on = match one_of(&v, " 0 no false off 1 yes true on") {
-                Some(i) => i >= 5,
-                None => return Err(Error::env("ZF_DEBUG", v, "1, yes, true, on, or 0, no, false, off")),
+            let on = match (one_of(&v, "1 yes true on"), v.is_empty() || one_of(&v, "0 no false off")) {
+                (true, _) => true,
+                (_, true) => false,
+                _ => return Err(Error::env("ZF_DEBUG", v, "1, yes, true, on, or 0, no, false, off")),
             };
             cfg.flags = if on { cfg.flags | ZF_FLAG_DEBUG } else { cfg.flags & !ZF_FLAG_DEBUG };
         }
@@ -342,10 +343,10 @@ impl ZfConfig {
     }
 }
 
-/// Which of `words` (one string, split at spaces: an array of strings
-/// costs a shared library a relocation each) `text` is, in any case.
-fn one_of(text: &str, words: &str) -> Option<usize> {
-    words.as_bytes().split(|&b| b == b' ').position(|w| w.eq_ignore_ascii_case(text.as_bytes()))
+/// Whether `text` is one of `words` (one string, split at spaces: an
+/// array of strings costs a shared library a relocation each), in any case.
+fn one_of(text: &str, words: &str) -> bool {
+    words.as_bytes().split(|&b| b == b' ').any(|w| w.eq_ignore_ascii_case(text.as_bytes()))
 }
 
 /// `bytes` as text, each invalid sequence as U+FFFD (as

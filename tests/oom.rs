@@ -323,3 +323,49 @@ fn a_zombie_cached_inline_is_cleared_when_the_allocator_fails() {
     }
     assert_eq!((f.failed, f.blocks_out, f.bytes_out), (1, 0, 0));
 }
+
+/// The other side of the same count: zombies the pool counted as cached,
+/// which the inline path has since taken, are no longer there to clear.
+/// A refused frame then comes back NULL at once, with one request, not a
+/// clear of nothing and a second request. Once, the pool counted them
+/// still, and asked twice.
+#[test]
+fn zombies_taken_inline_are_not_cleared_twice_when_the_allocator_fails() {
+    let mut f = Faulty::default();
+    let cfg = ZfConfig {
+        alloc: Some(faulty_alloc),
+        dealloc: Some(faulty_dealloc),
+        alloc_ctx: (&mut f as *mut Faulty).cast(),
+        ..ZfConfig::default()
+    };
+    // SAFETY: a whole config; every handle is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(&cfg);
+        let (a, b) = (zf_code_new(pool, 100), zf_code_new(pool, 3000));
+        assert!(!pool.is_null() && !a.is_null() && !b.is_null());
+        // Two frames of `a` back: the second's release reaches the
+        // library, which counts both zombies.
+        let (x, y) = (zf_frame_acquire(a, null_mut()), zf_frame_acquire(a, null_mut()));
+        zf_frame_release(a, x);
+        zf_frame_release(a, y);
+        assert_eq!(stats(pool).cached_frames, 2);
+        // Both taken again by the hit path (the library does not look): nothing is cached.
+        let mut is_zombie = 0;
+        let x = zf_frame_acquire(a, &mut is_zombie);
+        assert_eq!(is_zombie, 1);
+        let y = zf_frame_acquire(a, &mut is_zombie);
+        assert_eq!(is_zombie, 1);
+        assert_eq!(stats(pool).cached_frames, 0);
+        let ctx = cfg.alloc_ctx.cast::<Faulty>();
+        let calls = (*ctx).calls;
+        (*ctx).fail_at = calls + 1;
+        assert!(zf_frame_acquire(b, null_mut()).is_null(), "nothing to clear: NULL");
+        assert_eq!((*ctx).calls, calls + 1, "one request, no second after a clear of nothing");
+        zf_frame_release(a, x);
+        zf_frame_release(a, y);
+        zf_code_free(a);
+        zf_code_free(b);
+        zf_pool_free(pool);
+    }
+    assert_eq!((f.failed, f.blocks_out, f.bytes_out), (1, 0, 0));
+}

@@ -104,12 +104,20 @@ impl Pool {
 
     /// The frames cached now, zombies the inline path cached or took
     /// since the library last looked included (what `stats` adds in):
-    /// the counter alone may read 0 while a code's slot holds one. (A code
-    /// took no more than it held, so no step goes below zero.)
+    /// the counter alone may read 0 while a code's slot holds one.
     fn frames_cached(&self) -> u64 {
-        self.ring.iter().fold(self.counters.cached_frames.get(), |frames, c| {
+        let (hits, releases) = self.pending_work();
+        self.counters.cached_frames.get() + releases - hits
+    }
+
+    /// The inline path's hits and releases on every code since the
+    /// library last looked at it. (A code took no more zombies than it
+    /// held, and released no more frames than it had live: adding them
+    /// to either count leaves it at zero or more.)
+    fn pending_work(&self) -> (u64, u64) {
+        self.ring.iter().fold((0, 0), |(hits, releases), c| {
             let work = c.pending();
-            frames + work.releases - work.hits
+            (hits + work.hits, releases + work.releases)
         })
     }
 
@@ -165,13 +173,10 @@ impl Pool {
     }
 
     /// The frames live now, the inline path's work included (what
-    /// `Work::add_to` adds to `live_frames` in `stats`; a code released no
-    /// more than it had live, so no step goes below zero).
+    /// `Work::add_to` adds to `live_frames` in `stats`).
     fn live_now(&self) -> u64 {
-        self.ring.iter().fold(self.counters.live_frames.get(), |live, c| {
-            let work = c.pending();
-            live + work.hits - work.releases
-        })
+        let (hits, releases) = self.pending_work();
+        self.counters.live_frames.get() + hits - releases
     }
 
     /// The slow path's zombie hit: the hit path itself (`ZfCodeHot::take`),
