@@ -608,6 +608,38 @@ static void test_concurrent_use(void)
     finish(pool, codes, 2, &heap, &rep);
 }
 
+/* Once the pool is freed, zf_code_free still claims it: a second thread
+ * inside (an acquire of another code, uncached) has it refused, where it
+ * once went ahead and could free the pool under that call. */
+static void test_concurrent_after_pool_free(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *codes[2];
+    Inside in;
+    pthread_t thread;
+
+    puts("concurrent use after zf_pool_free");
+    codes[0] = zf_code_new(pool, 100);
+    codes[1] = zf_code_new(pool, 64);
+    zf_frame_release(codes[0], zf_frame_acquire(codes[0], NULL)); /* makes the record */
+    zf_pool_free(pool);
+    in.code = codes[0];
+    hold_inside(&heap, &thread, &in);
+    zf_code_free(codes[1]);
+    CHECK(contains(zf_last_error(), "another thread"));
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_CONCURRENT_USE);
+    let_go(&heap, thread);
+    CHECK(in.frame != NULL);
+    zf_frame_release(codes[0], in.frame);
+    zf_code_free(codes[1]); /* refused before: freed now */
+    zf_code_free(codes[0]); /* the last: the pool's memory goes with it */
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(heap.blocks, 0);
+}
+
 /* A code used after zf_code_free: its struct stays readable while the
  * pool is open, so a second free or an acquire is reported, not a use
  * after free; its live frames still go back through it. */
@@ -1485,6 +1517,7 @@ int main(void)
     test_overwritten_link();
     test_zombie_headers();
     test_concurrent_use();
+    test_concurrent_after_pool_free();
     test_many_threads_refused();
     test_freed_code();
     test_freed_pool();
