@@ -472,7 +472,10 @@ impl Run {
                 let refused = self.hooks.give();
                 if alloc != Alloc::Gives {
                     // Nothing cached to clear: no second request.
-                    return assert_refused(got.is_none(), refused, "");
+                    assert_eq!(refused, 1, "a freed pool asked again after a refusal");
+                    let record = common::last_error().contains("the debug record of frames");
+                    let what = if record { "the debug record of frames" } else { "a frame" };
+                    return assert_refused(got.is_none(), refused, what);
                 }
                 let (frame, is_zombie) = got.expect("a frame of a freed pool");
                 assert_eq!(is_zombie, Some(0), "a zombie from a freed pool");
