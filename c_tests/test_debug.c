@@ -79,14 +79,20 @@ static void record(void *ctx, int kind, const char *message)
 /* A debug pool whose every byte goes through `heap` and whose reports go
  * to `rep`; with `prefix` bytes of the caller's before each frame (0: none)
  * and the legacy policy if `legacy`. */
-static ZfPool *debug_pool_of(Heap *heap, Reports *rep, unsigned prefix, int legacy);
+static ZfPool *debug_pool_with(Heap *heap, Reports *rep, unsigned prefix, int legacy, ZfDeallocFn dealloc);
 
 static ZfPool *debug_pool(Heap *heap, Reports *rep)
 {
-    return debug_pool_of(heap, rep, 0, 0);
+    return debug_pool_with(heap, rep, 0, 0, heap_dealloc);
 }
 
 static ZfPool *debug_pool_of(Heap *heap, Reports *rep, unsigned prefix, int legacy)
+{
+    return debug_pool_with(heap, rep, prefix, legacy, heap_dealloc);
+}
+
+/* A debug pool on `heap` whose blocks go back through `dealloc`. */
+static ZfPool *debug_pool_with(Heap *heap, Reports *rep, unsigned prefix, int legacy, ZfDeallocFn dealloc)
 {
     ZfConfig cfg;
     ZfPool *pool;
@@ -99,7 +105,7 @@ static ZfPool *debug_pool_of(Heap *heap, Reports *rep, unsigned prefix, int lega
     cfg.prefix_bytes = prefix;
     cfg.policy = legacy ? ZF_POLICY_LEGACY : ZF_POLICY_PER_CODE;
     cfg.alloc = heap_alloc;
-    cfg.dealloc = heap_dealloc;
+    cfg.dealloc = dealloc;
     cfg.alloc_ctx = heap;
     pool = zf_pool_new(&cfg);
     CHECK(pool != NULL);
@@ -1051,18 +1057,7 @@ static void test_freed_from_inside(void)
  * reports go to `rep`. */
 static ZfPool *debug_pool_freeing_by(Heap *heap, Reports *rep, ZfDeallocFn dealloc)
 {
-    ZfConfig cfg;
-    ZfPool *pool = debug_pool(heap, rep);
-    zf_pool_free(pool);
-    zf_config_default(&cfg);
-    cfg.flags = ZF_FLAG_DEBUG;
-    cfg.alloc = heap_alloc;
-    cfg.dealloc = dealloc;
-    cfg.alloc_ctx = heap;
-    pool = zf_pool_new(&cfg);
-    CHECK(pool != NULL);
-    zf_set_error_handler(pool, record, rep);
-    return pool;
+    return debug_pool_with(heap, rep, 0, 0, dealloc);
 }
 
 /* After zf_pool_free, codes work on uncached and their blocks still go
