@@ -126,13 +126,15 @@ impl Driver<'_> {
     }
 }
 
+/// `cfg` with its allocator hooks on `f`.
+fn hooked(cfg: ZfConfig, f: &mut Faulty) -> ZfConfig {
+    ZfConfig { alloc: Some(faulty_alloc), dealloc: Some(faulty_dealloc), alloc_ctx: (f as *mut Faulty).cast(), ..cfg }
+}
+
 /// The scenario: codes, recursion, collections, a code freed with a live
 /// frame, a clear, and the pool freed with a frame still live.
 fn scenario(cfg: &ZfConfig, f: &mut Faulty) {
-    let mut cfg = *cfg;
-    cfg.alloc = Some(faulty_alloc);
-    cfg.dealloc = Some(faulty_dealloc);
-    cfg.alloc_ctx = (f as *mut Faulty).cast();
+    let cfg = hooked(*cfg, f);
     // SAFETY: a whole config; every handle below is used as the header says.
     unsafe {
         let pool = zf_pool_new(&cfg);
@@ -239,13 +241,7 @@ unsafe extern "C" fn count_freed_code(_: *mut c_void, kind: c_int, message: *con
 fn a_code_freed_twice_is_reported_when_memory_runs_out() {
     for n in 1..=12 {
         let mut f = Faulty { fail_at: n, ..Faulty::default() };
-        let cfg = ZfConfig {
-            flags: ZF_FLAG_DEBUG,
-            alloc: Some(faulty_alloc),
-            dealloc: Some(faulty_dealloc),
-            alloc_ctx: (&mut f as *mut Faulty).cast(),
-            ..ZfConfig::default()
-        };
+        let cfg = hooked(ZfConfig { flags: ZF_FLAG_DEBUG, ..ZfConfig::default() }, &mut f);
         FREED_CODE_REPORTS.store(0, std::sync::atomic::Ordering::Relaxed);
         // SAFETY: a whole config; the handles are used as the header says
         // (but for the second free, debug mode's to report).
@@ -287,14 +283,8 @@ fn a_code_freed_twice_is_reported_when_memory_runs_out() {
 #[test]
 fn a_zombie_cached_inline_is_cleared_when_the_allocator_fails() {
     let mut f = Faulty::default();
-    let cfg = ZfConfig {
-        // zf_pool_collect(pool, 0) sweeps: the zombie goes cold.
-        sweep_generation: 0,
-        alloc: Some(faulty_alloc),
-        dealloc: Some(faulty_dealloc),
-        alloc_ctx: (&mut f as *mut Faulty).cast(),
-        ..ZfConfig::default()
-    };
+    // zf_pool_collect(pool, 0) sweeps: the zombie goes cold.
+    let cfg = hooked(ZfConfig { sweep_generation: 0, ..ZfConfig::default() }, &mut f);
     // SAFETY: a whole config; every handle is used as the header says.
     unsafe {
         let pool = zf_pool_new(&cfg);
@@ -332,12 +322,7 @@ fn a_zombie_cached_inline_is_cleared_when_the_allocator_fails() {
 #[test]
 fn zombies_taken_inline_are_not_cleared_twice_when_the_allocator_fails() {
     let mut f = Faulty::default();
-    let cfg = ZfConfig {
-        alloc: Some(faulty_alloc),
-        dealloc: Some(faulty_dealloc),
-        alloc_ctx: (&mut f as *mut Faulty).cast(),
-        ..ZfConfig::default()
-    };
+    let cfg = hooked(ZfConfig::default(), &mut f);
     // SAFETY: a whole config; every handle is used as the header says.
     unsafe {
         let pool = zf_pool_new(&cfg);

@@ -30,8 +30,9 @@ impl Pool {
     /// slot for the code: `over_limit`, no reserve room within the bound,
     /// the code alive and counted in the bound), after a `sync` if the
     /// fast path did work since the last one (which changes neither the
-    /// free units nor the bytes charged); else the slow path. Tests only, inlined into the slow
-    /// entries: a call they turn away pays them and a jump.
+    /// free units nor the bytes charged); else the slow path. Tests only,
+    /// inlined into the slow entries: a call they turn away pays them and
+    /// a jump.
     #[inline(always)]
     pub(crate) fn release_lane(&self, c: &Code) -> Lane {
         // Below half its limit a code is never refused outright: the
