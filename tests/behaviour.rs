@@ -606,6 +606,36 @@ fn a_new_codes_first_frame_comes_out_of_the_room_for_recursion() {
 }
 
 #[test]
+fn recursions_in_turn_make_room_at_their_mean_frame_not_the_largest() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
+        let (small, large) = (zf_code_new(pool, 400), zf_code_new(pool, 800));
+        let (ws, wl) = ((ZF_HEADER_BYTES + 400) as u64, (ZF_HEADER_BYTES + 800) as u64);
+        // A pipeline: the two codes' frames are made in turn, 300 of each
+        // live, and go back in turn. CPython's free list then holds 200
+        // frames of both sizes, not 200 of the larger.
+        let frames: Vec<_> = (0..600).map(|i| [small, large][i % 2]).map(|c| (c, acquire(c).0)).collect();
+        let room = assert_within_bound(pool, "in turn").bound_bytes;
+        assert!(room < 200 * (ws + wl) / 2 + 200 * (wl - ws) / 8, "near the mean frame, not the larger: {room}");
+        assert!(room > 200 * ws, "more than the smaller frame's: {room}");
+        for &(code, frame) in frames.iter().rev() {
+            zf_frame_release(code, frame);
+        }
+        // One code recursing alone makes room at its own size again.
+        zf_pool_collect(pool, 2);
+        recurse(large, 400);
+        // Both codes' zombies, and 200 frames of the larger's size (within a
+        // byte: the mean it is counted at was the pipeline's a while ago).
+        let room = assert_within_bound(pool, "alone").bound_bytes - (ws + wl);
+        assert!(room > 200 * (wl - 1) && room <= 200 * wl, "the larger code's own size: {room}");
+        zf_code_free(small);
+        zf_code_free(large);
+        zf_pool_free(pool);
+    }
+}
+
+#[test]
 fn the_peak_of_live_frames_counts_no_frame_returned_unseen() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {

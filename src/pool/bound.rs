@@ -32,6 +32,9 @@ pub(super) struct Bound {
     deep_bytes: Cell<u64>,
     /// The code whose recursion made that room (its id; 0: none).
     deep_code: Cell<u64>,
+    /// The mean frame (`Code::weight`) of the latest misses with frames
+    /// of their code live, times `MIX_MISSES` (0: none yet; `mixed_weight`).
+    mix: Cell<u64>,
 }
 
 impl Bound {
@@ -52,6 +55,7 @@ impl Bound {
             zombie_bytes: Cell::new(0),
             deep_bytes: Cell::new(0),
             deep_code: Cell::new(0),
+            mix: Cell::new(0),
         }
     }
 
@@ -111,15 +115,34 @@ impl Bound {
     /// A miss of `code` with frames of it live: a recursion deeper than its
     /// list. CPython would serve it from its free list and keep that many
     /// frames (up to 200) there when it returns: the bound makes the same
-    /// room, once per depth reached.
+    /// room, once per depth reached, at the size `mixed_weight` says.
     pub fn note_depth(&self, code: &Code) {
         let depth = code.live().min(LEGACY_FREE_LIST_MAX as u64);
-        let bytes = depth * code.weight();
-        if self.auto.get() && bytes > self.deep_bytes.get() {
+        if depth == 0 || !self.auto.get() {
+            return;
+        }
+        let bytes = depth * self.mixed_weight(code.weight());
+        if bytes > self.deep_bytes.get() {
             self.deep_bytes.set(bytes);
             self.deep_code.set(code.id);
             self.follow_program();
         }
+    }
+
+    /// The frame size that room is counted at, for a miss of a code whose
+    /// frames weigh `weight`: its own, or the mean of the latest such
+    /// misses' (about `MIX_MISSES` of them, this one included) if less. Codes
+    /// whose misses come in turn (a generator pipeline, a mutual
+    /// recursion) return their frames in turn too, so CPython's free list
+    /// holds a mix of them, not 200 of the largest: counting those passed
+    /// legacy's peak on the pipelines (BENCHMARKS.md, "Why the defaults").
+    fn mixed_weight(&self, weight: u64) -> u64 {
+        let mix = match self.mix.get() {
+            0 => weight * MIX_MISSES,
+            mix => mix - mix / MIX_MISSES + weight,
+        };
+        self.mix.set(mix);
+        weight.min(mix / MIX_MISSES)
     }
 
     /// A full collection: CPython empties its free list, so the room made
@@ -139,6 +162,11 @@ impl Bound {
 /// alone is already near CPython's peak, and adding a full free list on
 /// top went past it (1.04x to 1.06x).
 const RECURSION_CEILING: u64 = 192 * 1024;
+
+/// How many misses the mean in `Bound::mixed_weight` mostly weighs (a
+/// running mean, each miss weighing 1/32): 16 to 64 meet the same targets
+/// on the tuning half (BENCHMARKS.md, "Why the defaults").
+const MIX_MISSES: u64 = 32;
 
 /// The automatic bound, within the floor and the ceiling: CPython's
 /// zombies (`zombie_bytes`: one frame of each live code whose frame has

@@ -211,6 +211,9 @@ pub struct Model {
     deep: u64,
     /// The code whose recursion made it.
     deep_code: Option<usize>,
+    /// 32 times the running mean of the latest such misses' block bytes:
+    /// the room is counted at that mean where it is less than the code's.
+    mix: u64,
     /// `ZF_POLICY_LEGACY`: CPython's scheme (one zombie per code, a free
     /// list of 200 frames of any size, no bound), every call slow.
     legacy: bool,
@@ -270,6 +273,7 @@ impl Model {
             live_look: 0,
             deep: 0,
             deep_code: None,
+            mix: 0,
             legacy,
             caps: HashMap::new(),
         }
@@ -401,10 +405,14 @@ impl Model {
         let c = &self.codes[ci];
         // A miss with frames of its code live: CPython's free list would
         // keep that many (up to 200) when the recursion returns.
-        let deep = (c.live as u64 - 1).min(200) * self.asked_bytes(c.frame_bytes);
-        if deep > self.deep {
-            self.deep = deep;
-            self.deep_code = Some(ci);
+        let (depth, weight) = ((c.live as u64 - 1).min(200), self.asked_bytes(c.frame_bytes));
+        if depth > 0 {
+            self.mix = if self.mix == 0 { 32 * weight } else { self.mix - self.mix / 32 + weight };
+            let deep = depth * weight.min(self.mix / 32);
+            if deep > self.deep {
+                self.deep = deep;
+                self.deep_code = Some(ci);
+            }
         }
         let bytes = self.codes[ci].bytes;
         if let Some(i) = self.reserve.iter().rposition(|a| self.blocks[a] == bytes) {
