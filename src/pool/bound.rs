@@ -118,7 +118,7 @@ impl Bound {
     /// room, once per depth reached, at the size `mixed_weight` says.
     pub fn note_depth(&self, code: &Code) {
         let depth = code.live().min(LEGACY_FREE_LIST_MAX as u64);
-        if depth == 0 || !self.auto.get() {
+        if !self.auto.get() || depth == 0 {
             return;
         }
         let bytes = depth * self.mixed_weight(code.weight());
