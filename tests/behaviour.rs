@@ -625,8 +625,9 @@ fn recursions_in_turn_make_room_at_their_mean_frame_not_the_largest() {
         // One code recursing alone makes room at its own size again.
         zf_pool_collect(pool, 2);
         recurse(large, 400);
-        // Both codes' zombies, and 200 frames of the larger's size (within a
-        // byte: the mean it is counted at was the pipeline's a while ago).
+        // Both codes' zombies, and 200 frames of the larger's size, to a
+        // byte a frame (the mean it is counted at left the pipeline's by
+        // 1/32 a miss).
         let room = assert_within_bound(pool, "alone").bound_bytes - (ws + wl);
         assert!(room > 200 * (wl - 1) && room <= 200 * wl, "the larger code's own size: {room}");
         zf_code_free(small);
