@@ -116,9 +116,11 @@ impl Bound {
     /// list. CPython would serve it from its free list and keep that many
     /// frames (up to 200) there when it returns: the bound makes the same
     /// room, once per depth reached, at the size `mixed_weight` says.
+    /// Deeper than 200, CPython's list holds no more: nothing is counted
+    /// (a deep recursion's misses cost the test alone).
     pub fn note_depth(&self, code: &Code) {
-        let depth = code.live().min(LEGACY_FREE_LIST_MAX as u64);
-        if !self.auto.get() || depth == 0 {
+        let depth = code.live();
+        if !self.auto.get() || depth == 0 || depth > LEGACY_FREE_LIST_MAX as u64 {
             return;
         }
         let bytes = depth * self.mixed_weight(code.weight());

@@ -405,8 +405,8 @@ impl Model {
         let c = &self.codes[ci];
         // A miss with frames of its code live: CPython's free list would
         // keep that many (up to 200) when the recursion returns.
-        let (depth, weight) = ((c.live as u64 - 1).min(200), self.asked_bytes(c.frame_bytes));
-        if depth > 0 {
+        let (depth, weight) = (c.live as u64 - 1, self.asked_bytes(c.frame_bytes));
+        if depth > 0 && depth <= 200 {
             self.mix = if self.mix == 0 { 32 * weight } else { self.mix - self.mix / 32 + weight };
             let deep = depth * weight.min(self.mix / 32);
             if deep > self.deep {
