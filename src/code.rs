@@ -426,7 +426,12 @@ impl Code {
     /// Below half its limit, a code may have others give up room for one
     /// more slot; above, it takes only room nobody holds (`Pool::grant_slot`).
     pub fn may_make_room(&self) -> bool {
-        self.slots.get() < self.limit.get().div_ceil(2)
+        self.slots.get() < self.half_limit()
+    }
+
+    /// Half its limit, rounded up (see `may_make_room`).
+    pub fn half_limit(&self) -> u32 {
+        self.limit.get().div_ceil(2)
     }
 
     /// One more slot, already charged to the budget by the pool.

@@ -612,16 +612,25 @@ fn recursions_in_turn_make_room_at_their_mean_frame_not_the_largest() {
         let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
         let (small, large) = (zf_code_new(pool, 400), zf_code_new(pool, 800));
         let (ws, wl) = ((ZF_HEADER_BYTES + 400) as u64, (ZF_HEADER_BYTES + 800) as u64);
+        let in_turn = |each: usize| -> Vec<_> {
+            (0..2 * each).map(|i| [small, large][i % 2]).map(|c| (c, acquire(c).0)).collect()
+        };
+        let back =
+            |frames: Vec<(*mut ZfCode, *mut c_void)>| frames.iter().rev().for_each(|&(c, f)| zf_frame_release(c, f));
+        // Within half their limit (64 of per_code_max's 128), the codes'
+        // lists take room from others: the room counts each at its size.
+        let frames = in_turn(60);
+        assert_eq!(assert_within_bound(pool, "shallow").bound_bytes, 59 * wl, "the larger's 59 frames past its first");
+        back(frames);
+        zf_pool_collect(pool, 2);
         // A pipeline: the two codes' frames are made in turn, 300 of each
         // live, and go back in turn. CPython's free list then holds 200
         // frames of both sizes, not 200 of the larger.
-        let frames: Vec<_> = (0..600).map(|i| [small, large][i % 2]).map(|c| (c, acquire(c).0)).collect();
+        let frames = in_turn(300);
         let room = assert_within_bound(pool, "in turn").bound_bytes;
         assert!(room < 200 * (ws + wl) / 2 + 200 * (wl - ws) / 8, "near the mean frame, not the larger: {room}");
         assert!(room > 200 * ws, "more than the smaller frame's: {room}");
-        for &(code, frame) in frames.iter().rev() {
-            zf_frame_release(code, frame);
-        }
+        back(frames);
         // One code recursing alone makes room at its own size again, as
         // the mean leaves the pipeline's (1/32 a miss, up to 200 deep).
         zf_pool_collect(pool, 2);

@@ -115,15 +115,26 @@ impl Bound {
     /// A miss of `code` with frames of it live: a recursion deeper than its
     /// list. CPython would serve it from its free list and keep that many
     /// frames (up to 200) there when it returns: the bound makes the same
-    /// room, once per depth reached, at the size `mixed_weight` says.
-    /// Deeper than 200, CPython's list holds no more: nothing is counted
-    /// (a deep recursion's misses cost the test alone).
+    /// room, once per depth reached. Deeper than 200, CPython's list holds
+    /// no more: nothing is counted (a deep recursion's misses cost the
+    /// test alone).
+    ///
+    /// The room is counted at the code's frame size, or, past half its
+    /// limit, at `mixed_weight`'s if less. Below, a code's list grows by
+    /// taking other codes' spare room (`Code::may_make_room`); past it,
+    /// only into room nobody holds, this room, which CPython's list fills
+    /// with the frames of every recursion running then.
     pub fn note_depth(&self, code: &Code) {
         let depth = code.live();
         if !self.auto.get() || depth == 0 || depth > LEGACY_FREE_LIST_MAX as u64 {
             return;
         }
-        let bytes = depth * self.mixed_weight(code.weight());
+        let mixed = self.mixed_weight(code.weight());
+        let weight = match depth > code.half_limit() as u64 {
+            true => mixed,
+            false => code.weight(),
+        };
+        let bytes = depth * weight;
         if bytes > self.deep_bytes.get() {
             self.deep_bytes.set(bytes);
             self.deep_code.set(code.id);
@@ -131,13 +142,14 @@ impl Bound {
         }
     }
 
-    /// The frame size that room is counted at, for a miss of a code whose
-    /// frames weigh `weight`: its own, or the mean of the latest such
-    /// misses' (about `MIX_MISSES` of them, this one included) if less. Codes
-    /// whose misses come in turn (a generator pipeline, a mutual
-    /// recursion) return their frames in turn too, so CPython's free list
-    /// holds a mix of them, not 200 of the largest: counting those passed
-    /// legacy's peak on the pipelines (BENCHMARKS.md, "Why the defaults").
+    /// The frame size a deep recursion's room is counted at, for a miss of
+    /// a code whose frames weigh `weight`: its own, or the mean of the
+    /// latest such misses' (about `MIX_MISSES` of them, this one included)
+    /// if less. Codes whose misses come in turn (a generator pipeline, a
+    /// mutual recursion) return their frames in turn too, so CPython's
+    /// free list holds a mix of them, not 200 of the largest: counting
+    /// those passed legacy's peak on the pipelines (BENCHMARKS.md, "Why
+    /// the defaults").
     fn mixed_weight(&self, weight: u64) -> u64 {
         let mix = match self.mix.get() {
             0 => weight * MIX_MISSES,

@@ -212,7 +212,8 @@ pub struct Model {
     /// The code whose recursion made it.
     deep_code: Option<usize>,
     /// 32 times the running mean of the latest such misses' block bytes:
-    /// the room is counted at that mean where it is less than the code's.
+    /// past half the limit, the room is counted at that mean where it is
+    /// less than the code's.
     mix: u64,
     /// `ZF_POLICY_LEGACY`: CPython's scheme (one zombie per code, a free
     /// list of 200 frames of any size, no bound), every call slow.
@@ -408,7 +409,9 @@ impl Model {
         let (depth, weight) = (c.live as u64 - 1, self.asked_bytes(c.frame_bytes));
         if depth > 0 && depth <= 200 {
             self.mix = if self.mix == 0 { 32 * weight } else { self.mix - self.mix / 32 + weight };
-            let deep = depth * weight.min(self.mix / 32);
+            // Past half its limit: the mean, where less than its own.
+            let mixed = if depth > self.per_code_max.div_ceil(2) as u64 { self.mix / 32 } else { weight };
+            let deep = depth * weight.min(mixed);
             if deep > self.deep {
                 self.deep = deep;
                 self.deep_code = Some(ci);
