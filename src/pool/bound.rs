@@ -32,8 +32,9 @@ pub(super) struct Bound {
     deep_bytes: Cell<u64>,
     /// The code whose recursion made that room (its id; 0: none).
     deep_code: Cell<u64>,
-    /// The mean frame (`Code::weight`) of the latest misses with frames
-    /// of their code live, times `MIX_MISSES` (0: none yet; `mixed_weight`).
+    /// The mean frame (`Code::weight`) of the latest misses with more
+    /// frames of their code live than half its limit, times `MIX_MISSES`
+    /// (0: none yet; `mixed_weight`).
     mix: Cell<u64>,
 }
 
@@ -129,9 +130,8 @@ impl Bound {
         if !self.auto.get() || depth == 0 || depth > LEGACY_FREE_LIST_MAX as u64 {
             return;
         }
-        let mixed = self.mixed_weight(code.weight());
         let weight = match depth > code.half_limit() as u64 {
-            true => mixed,
+            true => self.mixed_weight(code.weight()),
             false => code.weight(),
         };
         let bytes = depth * weight;

@@ -211,9 +211,9 @@ pub struct Model {
     deep: u64,
     /// The code whose recursion made it.
     deep_code: Option<usize>,
-    /// 32 times the running mean of the latest such misses' block bytes:
-    /// past half the limit, the room is counted at that mean where it is
-    /// less than the code's.
+    /// 32 times the running mean of the block bytes of the latest such
+    /// misses past half the limit, where the room is counted at that mean
+    /// if it is less than the code's.
     mix: u64,
     /// `ZF_POLICY_LEGACY`: CPython's scheme (one zombie per code, a free
     /// list of 200 frames of any size, no bound), every call slow.
@@ -408,9 +408,12 @@ impl Model {
         // keep that many (up to 200) when the recursion returns.
         let (depth, weight) = (c.live as u64 - 1, self.asked_bytes(c.frame_bytes));
         if depth > 0 && depth <= 200 {
-            self.mix = if self.mix == 0 { 32 * weight } else { self.mix - self.mix / 32 + weight };
-            // Past half its limit: the mean, where less than its own.
-            let mixed = if depth > self.per_code_max.div_ceil(2) as u64 { self.mix / 32 } else { weight };
+            // Past half its limit: the running mean, where less than its own.
+            let mut mixed = weight;
+            if depth > self.per_code_max.div_ceil(2) as u64 {
+                self.mix = if self.mix == 0 { 32 * weight } else { self.mix - self.mix / 32 + weight };
+                mixed = self.mix / 32;
+            }
             let deep = depth * weight.min(mixed);
             if deep > self.deep {
                 self.deep = deep;
