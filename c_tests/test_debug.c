@@ -76,22 +76,10 @@ static void record(void *ctx, int kind, const char *message)
     printf("  reported: %s\n", message);
 }
 
-/* A debug pool whose every byte goes through `heap` and whose reports go
+/* A debug pool whose every byte comes from `heap` and goes back through
+ * `dealloc` (heap_dealloc, or a hook that does more), and whose reports go
  * to `rep`; with `prefix` bytes of the caller's before each frame (0: none)
  * and the legacy policy if `legacy`. */
-static ZfPool *debug_pool_with(Heap *heap, Reports *rep, unsigned prefix, int legacy, ZfDeallocFn dealloc);
-
-static ZfPool *debug_pool(Heap *heap, Reports *rep)
-{
-    return debug_pool_with(heap, rep, 0, 0, heap_dealloc);
-}
-
-static ZfPool *debug_pool_of(Heap *heap, Reports *rep, unsigned prefix, int legacy)
-{
-    return debug_pool_with(heap, rep, prefix, legacy, heap_dealloc);
-}
-
-/* A debug pool on `heap` whose blocks go back through `dealloc`. */
 static ZfPool *debug_pool_with(Heap *heap, Reports *rep, unsigned prefix, int legacy, ZfDeallocFn dealloc)
 {
     ZfConfig cfg;
@@ -111,6 +99,16 @@ static ZfPool *debug_pool_with(Heap *heap, Reports *rep, unsigned prefix, int le
     CHECK(pool != NULL);
     zf_set_error_handler(pool, record, rep);
     return pool;
+}
+
+static ZfPool *debug_pool(Heap *heap, Reports *rep)
+{
+    return debug_pool_with(heap, rep, 0, 0, heap_dealloc);
+}
+
+static ZfPool *debug_pool_of(Heap *heap, Reports *rep, unsigned prefix, int legacy)
+{
+    return debug_pool_with(heap, rep, prefix, legacy, heap_dealloc);
 }
 
 /* The pool still works: a round trip on `code` reports nothing and the
@@ -1053,13 +1051,6 @@ static void test_freed_from_inside(void)
     }
 }
 
-/* A debug pool whose frames' blocks go back through `dealloc`, whose
- * reports go to `rep`. */
-static ZfPool *debug_pool_freeing_by(Heap *heap, Reports *rep, ZfDeallocFn dealloc)
-{
-    return debug_pool_with(heap, rep, 0, 0, dealloc);
-}
-
 /* After zf_pool_free, codes work on uncached and their blocks still go
  * through the hooks: a hook that frees a code then is inside a call on
  * the pool all the same, and refused. (Once, zf_code_free on a freed pool
@@ -1078,7 +1069,7 @@ static void test_hook_frees_after_pool_free(void)
     puts("a hook that frees a code after zf_pool_free");
     for (round = 0; round < 2; round++) {
         memset(&fr, 0, sizeof fr);
-        pool = debug_pool_freeing_by(&heap, &fr.rep, dealloc_and_free);
+        pool = debug_pool_with(&heap, &fr.rep, 0, 0, dealloc_and_free);
         codes[0] = zf_code_new(pool, 100);
         codes[1] = zf_code_new(pool, 64);
         zf_pool_free(pool);
@@ -1305,7 +1296,7 @@ static void test_hook_inside_handler_call(void)
     void *f;
 
     puts("an allocator hook that calls back, inside the handler's call");
-    pool = debug_pool_freeing_by(&heap, &rep, dealloc_and_call_back);
+    pool = debug_pool_with(&heap, &rep, 0, 0, dealloc_and_call_back);
     zf_set_error_handler(pool, clear_on_report, &rep);
     code = zf_code_new(pool, 100);
     f = zf_frame_acquire(code, NULL);

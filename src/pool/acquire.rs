@@ -166,9 +166,10 @@ impl Pool {
 
     /// The frames live now, the inline path's work included (what
     /// `Work::add_to` adds to `live_frames` in `stats`; a code released no
-    /// more than it had live, so no step goes below zero). One running
-    /// sum, not `pending_work`'s two: a miss may look, and the two cost
-    /// asyncgen and asyncio_tasks 0.5 to 0.9 instructions a frame in CPython.
+    /// more than it had live, so no step goes below zero). Its own fold,
+    /// like `frames_cached`'s: a miss may look, and one helper summing
+    /// hits and releases apart for both cost asyncgen and asyncio_tasks
+    /// 0.5 to 0.9 instructions a frame in CPython.
     fn live_now(&self) -> u64 {
         self.ring.iter().fold(self.counters.live_frames.get(), |live, c| {
             let work = c.pending();
