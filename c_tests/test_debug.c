@@ -403,7 +403,8 @@ static void overwritten_link(unsigned prefix)
     Reports rep;
     ZfPool *pool = debug_pool_of(&heap, &rep, prefix, 0);
     ZfCode *code = zf_code_new(pool, 64 + prefix);
-    unsigned char *f[3], *g[3];
+    unsigned char *f[3], *g[3], *h[3];
+    ZfStats st;
     int i;
 
     printf("a zombie list's link overwritten (prefix %u)\n", prefix);
@@ -424,14 +425,33 @@ static void overwritten_link(unsigned prefix)
     CHECK(contains(rep.message, "leads out of the pool after 1 of its frames"));
     CHECK(contains(rep.message, "1 frame under the cut left the cache, not freed"));
     CHECK(g[0] == f[0] && g[1] == f[2]); /* the slot's, the stack's top, then a fresh one */
+    zf_pool_stats(pool, &st); /* f[1] is no longer counted as cached */
+    CHECK_EQ(st.cached_frames, 0);
+    CHECK_EQ(st.cached_bytes, 0);
     for (i = 0; i < 3; i++)
         zf_frame_release(code, g[i]);
+    zf_pool_stats(pool, &st);
+    CHECK_EQ(st.cached_frames, 3);
     check_usable(code, 64, &rep);
+    /* A link that leads to the frame cut off: that frame is in no list
+     * any more, so this cut takes the stack's second (g[1]) too. */
+    ((void **)(g[2] - prefix))[-1] = f[1];
+    for (i = 0; i < 3; i++)
+        h[i] = zf_frame_acquire(code, NULL);
+    CHECK(h[0] == g[0] && h[1] == g[2]);
+    CHECK(h[2] != NULL && h[2] != f[1] && h[2] != g[1]);
+    CHECK_EQ(rep.calls, 2);
+    CHECK(contains(rep.message, "leads out of the pool after 1 of its frames"));
+    zf_pool_stats(pool, &st);
+    CHECK_EQ(st.cached_frames, 0);
+    for (i = 0; i < 3; i++)
+        zf_frame_release(code, h[i]);
     zf_pool_free(pool);
     zf_code_free(code);
-    CHECK_EQ(rep.calls, 1);
-    CHECK_EQ(heap.blocks, 1); /* f[1], cut off: its block starts at its header */
-    heap_dealloc(&heap, f[1] - prefix - 16, (size_t)heap.bytes);
+    CHECK_EQ(rep.calls, 2);
+    CHECK_EQ(heap.blocks, 2); /* f[1] and g[1], cut off: a block starts at its header */
+    heap_dealloc(&heap, f[1] - prefix - 16, (size_t)heap.bytes / 2);
+    heap_dealloc(&heap, g[1] - prefix - 16, (size_t)heap.bytes);
     CHECK_EQ(heap.bytes, 0);
 }
 
@@ -458,6 +478,7 @@ static void test_zombie_headers(void)
     ZfCode *x = zf_code_new(pool, 64), *y = zf_code_new(pool, 64), *z;
     unsigned char *s = zf_frame_acquire(x, NULL), *a = zf_frame_acquire(x, NULL), *b = zf_frame_acquire(x, NULL);
     unsigned char *got[3], *yz, *lost;
+    ZfStats st;
     int i;
 
     puts("zombies' headers written");
@@ -476,6 +497,9 @@ static void test_zombie_headers(void)
     ((void **)got[0])[-1] = bogus + 8;
     CHECK(zf_pool_clear(pool) > 0); /* it follows no link it did not check */
     CHECK_EQ(rep.calls, 2);
+    zf_pool_stats(pool, &st); /* nor counts what it cut off as cached */
+    CHECK_EQ(st.cached_frames, 0);
+    CHECK_EQ(st.cached_bytes, 0);
     CHECK(contains(rep.message, "after 1 of its frames"));
     CHECK(contains(rep.message, "1 frame under the cut left the cache"));
     lost = got[1];
@@ -495,6 +519,9 @@ static void test_zombie_headers(void)
     CHECK_EQ(rep.calls, 3);
     CHECK(contains(rep.message, "of the reserve: the top of a zombie list"));
     CHECK(zf_frame_acquire(y, NULL) == yz); /* still y's own */
+    zf_pool_stats(pool, &st);
+    CHECK_EQ(st.cached_frames, 0);
+    CHECK_EQ(st.cached_bytes, 0);
     zf_frame_release(y, yz);
     zf_frame_release(z, got[0]);
     zf_frame_release(z, got[1]);
@@ -511,6 +538,52 @@ static void test_zombie_headers(void)
     CHECK_EQ(rep.calls, 4);
     CHECK_EQ(heap.blocks, 1); /* the frame cut off the stack; every other block back at its size */
     heap_dealloc(&heap, lost - 16, (size_t)heap.bytes);
+    CHECK_EQ(heap.bytes, 0);
+}
+
+/* The reserve keeps a list per size class: a link written to lead from
+ * one class's list into another's must not be followed either, or the
+ * frame would be handed out by both (and to codes of the wrong size). */
+static void test_reserve_link_across_classes(void)
+{
+    Heap heap;
+    Reports rep;
+    ZfPool *pool = debug_pool(&heap, &rep);
+    ZfCode *x = zf_code_new(pool, 64), *x2 = zf_code_new(pool, 64), *w = zf_code_new(pool, 512);
+    ZfCode *z = zf_code_new(pool, 64), *v = zf_code_new(pool, 512);
+    unsigned char *a = zf_frame_acquire(x, NULL), *b = zf_frame_acquire(x2, NULL), *c = zf_frame_acquire(w, NULL);
+    unsigned char *got[3];
+    ZfStats st;
+
+    puts("a reserve link into another class's list");
+    zf_frame_release(x, a);
+    zf_frame_release(x2, b);
+    zf_frame_release(w, c);
+    zf_code_free(x);
+    zf_code_free(x2);
+    zf_code_free(w); /* the reserve: b then a for 64 bytes, c for 512 */
+    ((void **)b)[-1] = c;
+    got[0] = zf_frame_acquire(z, NULL);
+    got[1] = zf_frame_acquire(z, NULL);
+    got[2] = zf_frame_acquire(v, NULL);
+    CHECK(got[0] == b);
+    CHECK(got[1] != c && got[1] != a); /* a is cut off; a fresh frame */
+    CHECK(got[2] == c);                /* still the 512-byte list's */
+    CHECK_EQ(rep.calls, 1);
+    CHECK(contains(rep.message, "of the reserve: the top of a zombie list"));
+    CHECK(contains(rep.message, "1 frame under the cut left the cache"));
+    zf_pool_stats(pool, &st);
+    CHECK_EQ(st.cached_frames, 0);
+    CHECK_EQ(st.cached_bytes, 0);
+    zf_frame_release(z, got[0]);
+    zf_frame_release(z, got[1]);
+    zf_frame_release(v, got[2]);
+    zf_pool_free(pool);
+    zf_code_free(z);
+    zf_code_free(v);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(heap.blocks, 1); /* a, cut off */
+    heap_dealloc(&heap, a - 16, (size_t)heap.bytes);
     CHECK_EQ(heap.bytes, 0);
 }
 
@@ -1502,6 +1575,7 @@ int main(void)
     test_underrun();
     test_overwritten_link();
     test_zombie_headers();
+    test_reserve_link_across_classes();
     test_concurrent_use();
     test_concurrent_after_pool_free();
     test_many_threads_refused();

@@ -127,8 +127,10 @@ pub(crate) fn user_bytes(code: &Code) -> usize {
 /// What the record knows of one frame.
 #[derive(Clone, Copy)]
 pub(crate) struct Entry {
-    /// The code it was handed to. Read only while the frame is live (a
-    /// live frame keeps its code); a zombie may outlive its code.
+    /// The code it was handed to; for a zombie, the list it is in: its
+    /// code's, the reserve's (`Pool::mark_retired`), or none (dangling:
+    /// cut off, `Pool::forget_lost`). Read only while the frame is live
+    /// (a live frame keeps its code); a zombie may outlive its code.
     pub(crate) code: NonNull<Code>,
     /// That code's number and frame size, for messages.
     pub(crate) id: u64,

@@ -10,6 +10,7 @@
 
 use crate::block::{Block, Link, List, ALIGN};
 use core::cell::Cell;
+use core::ptr::NonNull;
 
 /// Classes of blocks from 32 bytes to those of `ZF_MAX_FRAME_BYTES` plus a
 /// debug guard (the largest, 2^30 + 2^27, is class 191): 6 below 128,
@@ -80,6 +81,12 @@ impl Reserve {
         let word = &self.occupied[i / 64];
         let bit = 1u64 << (i % 64);
         word.set(if held { word.get() | bit } else { word.get() & !bit });
+    }
+
+    /// List `i`'s address: where a debug pool's record places the
+    /// zombies it holds (`Pool::mark_retired`).
+    pub fn list_at(&self, i: usize) -> NonNull<List> {
+        self.classes.get(i).map_or(NonNull::dangling(), NonNull::from)
     }
 
     /// List `i`'s top, with its length (what a debug pool checks its link

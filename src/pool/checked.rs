@@ -8,6 +8,7 @@ use crate::block::{Block, Link, HEADER_BYTES};
 use crate::code::Code;
 use crate::debug::*;
 use crate::error::Error;
+use crate::stats::Tally;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{Arguments, Display};
@@ -330,9 +331,10 @@ impl Pool {
     #[inline(never)]
     fn vet_code_lists(&self, code: &Code, depth: u32) {
         self.vet_slot(code);
+        let mut cut = false;
         // (No sync: a debug pool counts at the moments a plain pool does.)
         for (cold, (top, len)) in code.stacks().into_iter().enumerate() {
-            if let Some(kept) = self.vet_list(top, len, code.link(), Some(code), depth) {
+            if let Some(kept) = self.vet_list(top, len, code.link(), NonNull::from(code), depth) {
                 let before = code.slots();
                 let lost = code.cut(cold == 1, kept);
                 self.note_slots(code, before);
@@ -340,7 +342,16 @@ impl Pool {
                     self.ring.unlink(code);
                 }
                 self.report_cut(top, kept, lost, &describe(code));
+                cut = true;
             }
+        }
+        if cut {
+            // Checked whole, the lists show what the code still holds.
+            if depth != u32::MAX {
+                self.vet_code_lists(code, u32::MAX);
+            }
+            let slot = code.state().slot_zombie().map_or(0, |frame| frame.as_ptr() as usize);
+            self.forget_lost(NonNull::from(code), code.stacks(), slot);
         }
     }
 
@@ -350,10 +361,43 @@ impl Pool {
     #[inline(never)]
     pub(crate) fn vet_reserve(&self, i: usize) {
         let (top, len) = self.reserve.top(i);
-        if let Some(kept) = self.vet_list(top, len, self.heap.layout.link(), None, 1) {
+        let place = self.reserve.list_at(i).cast();
+        if let Some(kept) = self.vet_list(top, len, self.heap.layout.link(), place, 1) {
             self.reserve.keep(i, kept);
             self.report_cut(top, kept, len - kept, &"the reserve");
+            self.forget_lost(place, [self.reserve.top(i), (None, 0)], 0);
         }
+    }
+
+    /// After a cut: the zombies the record places at `place` (`vet_list`)
+    /// that its lists (sound: `vet_list`) and slot no longer hold leave
+    /// the counts, at the record's sizes (blocks of every size under
+    /// legacy), and the record places them nowhere, so no list takes them
+    /// back. Nothing leads to them: they stay allocated.
+    #[inline(never)]
+    fn forget_lost(&self, place: NonNull<Code>, lists: [(Option<Block>, u32); 2], slot: usize) {
+        let held = |frame| frame == slot || lists.iter().any(|&list| self.holds(list, frame));
+        let lost = |(frame, e): &(usize, Entry)| !e.live && e.code == place && !held(*frame);
+        while let Some((frame, e)) = self.record.frames.iter().find(lost) {
+            self.record.frames.set(frame, Entry { code: NonNull::dangling(), ..e });
+            self.counters.cached_frames.sub(1);
+            self.counters.cached_bytes.sub(e.size.1 as u64);
+        }
+    }
+
+    /// Whether a sound list (`vet_list`), `(top, len)`, holds `frame`.
+    #[inline(never)]
+    fn holds(&self, (top, len): (Option<Block>, u32), frame: usize) -> bool {
+        let mut at = top.map_or(core::ptr::null_mut(), |b| b.frame().as_ptr());
+        for _ in 0..len {
+            let Some(zombie) = NonNull::new(at) else { break };
+            if at as usize == frame {
+                return true;
+            }
+            // SAFETY: a zombie of the list, whose links were checked.
+            at = unsafe { Block::from_frame(zombie) }.next(self.heap.layout.link());
+        }
+        false
     }
 
     /// A debug pool's lists link their zombies through the words just
@@ -361,13 +405,12 @@ impl Pool {
     /// them; a pop through an overwritten link would hand out, or free,
     /// what is not the pool's. So the links are checked before they are
     /// followed: down to `depth` links from `top`, each block must be a
-    /// zombie the record places in this list's kind (`owner`'s stacks, or
-    /// the reserve: `Pool::mark_retired`), and the `len`-th, as its owner
+    /// zombie the record places in this list (`place`: the code, or the
+    /// reserve's list, `mark_retired`), and the `len`-th, as its owner
     /// counts them, must end the list. None when they are sound; else how
     /// many blocks from the top are, after which the list must end.
     #[inline(never)]
-    fn vet_list(&self, top: Option<Block>, len: u32, link: Link, owner: Option<&Code>, depth: u32) -> Option<u32> {
-        let place = owner.map_or(NonNull::dangling(), NonNull::from);
+    fn vet_list(&self, top: Option<Block>, len: u32, link: Link, place: NonNull<Code>, depth: u32) -> Option<u32> {
         let member =
             |frame: *mut u8| self.record.frames.get(frame as usize).is_some_and(|e| !e.live && e.code == place);
         let mut at = top.map_or(core::ptr::null_mut(), |b| b.frame().as_ptr());
@@ -384,14 +427,14 @@ impl Pool {
         (!at.is_null()).then_some(0)
     }
 
-    /// A debug pool's zombie retired to the reserve: the record places it
-    /// there (`vet_list`), until an acquire takes it.
+    /// A debug pool's zombie retired to the reserve's list `i`: the record
+    /// places it there (`vet_list`), until an acquire takes it.
     #[cold]
     #[inline(never)]
-    pub(crate) fn mark_retired(&self, block: Block) {
+    pub(crate) fn mark_retired(&self, block: Block, i: usize) {
         let addr = block.frame().as_ptr() as usize;
         if let Some(e) = self.record.frames.get(addr) {
-            self.record.frames.set(addr, Entry { code: NonNull::dangling(), ..e });
+            self.record.frames.set(addr, Entry { code: self.reserve.list_at(i).cast(), ..e });
         }
     }
 

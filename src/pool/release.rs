@@ -204,7 +204,7 @@ impl Pool {
         if kept {
             self.reserve.push(code.class, block);
             if self.cfg.debug() {
-                self.mark_retired(block);
+                self.mark_retired(block, code.class);
             }
             self.counters.cached_frames.add(1);
             self.counters.cached_bytes.add(bytes as u64);
