@@ -58,6 +58,11 @@ def main(argv):
             targets.append(argv[i])
             i += 1
     for p in reversed(paths):
+        if not os.path.isdir(p):
+            # A package not fetched yet (record_traces.sh fetches them): its
+            # tests would fail to import, and the run would trace nothing.
+            print("wl_tests.py: -p %s: no such directory" % p, file=sys.stderr)
+            return 2
         sys.path.insert(0, os.path.abspath(p))
     names = []
     for t in targets:
@@ -101,4 +106,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
