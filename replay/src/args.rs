@@ -23,8 +23,9 @@ pub struct Args {
 
     /// Replay per-code as the CPython kits run it (ZF_FLAG_FRAME_PREFIX): a frame's first 16 bytes
     /// are the interpreter's GC head, so a per-code block carries no header of its own. Legacy keeps
-    /// its header either way; compare per-code's peak with CPython's own bytes then
-    #[arg(long, conflicts_with_all = ["advise", "plot"])]
+    /// its header either way; compare per-code's peak with CPython's own bytes then (as --advise
+    /// does with it)
+    #[arg(long, conflicts_with_all = ["plot"])]
     pub prefix: bool,
 
     /// Print the tables' data as JSON on stdout

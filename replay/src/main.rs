@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use zombie_frames::replay::{Contender, Outcome};
 use zombie_frames::stats::count;
-use zombie_frames::{ZfConfig, ZF_POLICY_LEGACY};
+use zombie_frames::{ZfConfig, ZF_FLAG_FRAME_PREFIX, ZF_POLICY_LEGACY};
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -200,8 +200,9 @@ fn run_advise(args: &Args) -> ExitCode {
     let legacy = ZfConfig { policy: ZF_POLICY_LEGACY, ..ZfConfig::default() };
     let mut targets = Vec::new();
     for (path, trace) in &traces {
-        let bars =
-            trace.replay(Contender::Pool(legacy), false).and_then(|l| Ok((l, trace.replay(Contender::Oracle, false)?)));
+        let bars = trace
+            .replay(Contender::Pool(legacy), false)
+            .and_then(|l| Ok((cpython_peak(l, trace, &base)?, trace.replay(Contender::Oracle, false)?)));
         match bars {
             Ok((l, oracle)) => {
                 targets.push(advise::Target { name: stem(path), trace, legacy: l, most_hits: oracle.stats.zombie_hits })
@@ -271,14 +272,28 @@ fn run_advise(args: &Args) -> ExitCode {
         }
     };
     let table: String = advise::table(chosen, &targets).lines().map(|l| format!("# {l}\n")).collect();
+    let layout = match base.flags & ZF_FLAG_FRAME_PREFIX {
+        0 => "",
+        _ => ", frames with a prefix (per-code's blocks and legacy's peak without headers: CPython's own bytes)",
+    };
     let text = format!(
-        "{heading}\n# (searched {searched}):\n{}#\n# Against legacy (CPython 3.9's scheme) on each trace:\n{table}",
+        "{heading}\n# (searched {searched}{layout}):\n{}#\n# Against legacy (CPython 3.9's scheme) on each trace:\n{table}",
         advise::env_lines(&chosen.cfg)
     );
     match (print(text.trim_end()).is_ok(), advice.found.is_some()) {
         (true, true) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     }
+}
+
+/// Legacy's outcome as the peak target reads it: under `--prefix`, its
+/// peak without the library's block headers, CPython's own bytes (the
+/// lockstep's), as per-code's blocks have none either.
+fn cpython_peak(mut legacy: Outcome, trace: &Trace, base: &ZfConfig) -> Result<Outcome, String> {
+    if base.flags & ZF_FLAG_FRAME_PREFIX != 0 {
+        legacy.stats.peak_cached_bytes = trace.lockstep(base)?.legacy_peak_own_bytes;
+    }
+    Ok(legacy)
 }
 
 /// Two traces whose plots would have one name, the second overwriting

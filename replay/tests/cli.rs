@@ -158,11 +158,29 @@ fn prefix_replays_per_code_without_block_headers() {
     let ratio = prefixed["lockstep"]["per_code_peak_held_vs_legacy"].as_f64().unwrap();
     let own = prefixed["lockstep"]["cpython_peak_bytes"].as_f64().unwrap();
     assert!((ratio - held(&prefixed) / own).abs() < 1e-9);
-    // Its comparisons of layouts it does not replay are refused.
-    for other in ["--advise", "--plot=/tmp"] {
-        let out = zf_replay(&["--prefix", other, sample.to_str().unwrap()]);
-        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--prefix"), "{other}");
-    }
+    // The plot, of a layout it does not replay, is refused.
+    let out = zf_replay(&["--prefix", "--plot=/tmp", sample.to_str().unwrap()]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--prefix"));
+}
+
+/// `--advise --prefix` searches the kits' layout and holds the peak to
+/// CPython's own bytes (legacy's without headers), not legacy's.
+#[test]
+fn advise_with_a_prefix_holds_the_peak_to_cpythons_own_bytes() {
+    let t = recursion_trace("advise-prefix.zft", 40, 30);
+    let t = t.to_str().unwrap();
+    let lockstep = &json(&["--json", "--prefix", "--policy", "per-code,legacy", t])["traces"][0]["lockstep"];
+    let own = lockstep["cpython_peak_bytes"].as_u64().unwrap();
+    let text = stdout(&zf_replay(&["--advise", "--prefix", t]));
+    assert!(text.contains("frames with a prefix"), "{text}");
+    // The row: trace, warm hits, legacy's, system allocs, legacy's, peak, legacy's peak, ...
+    let row = text.lines().find(|l| l.starts_with("# advise-prefix ")).expect("the trace's row");
+    let legacy_peak: u64 = row.split_whitespace().nth(7).unwrap().replace(',', "").parse().unwrap();
+    assert_eq!(legacy_peak, own, "{row}");
+    let plain = stdout(&zf_replay(&["--advise", t]));
+    let row = plain.lines().find(|l| l.starts_with("# advise-prefix ")).expect("the trace's row");
+    let legacy_peak: u64 = row.split_whitespace().nth(7).unwrap().replace(',', "").parse().unwrap();
+    assert!(legacy_peak > own, "{row}");
 }
 
 /// The first `lines` lines of the sample, plain and gzip'd: a valid trace
