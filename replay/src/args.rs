@@ -13,7 +13,7 @@ pub struct Args {
     pub traces: Vec<PathBuf>,
 
     /// Contenders, in this order (repeatable or comma-separated) [default: per-code,legacy,malloc,oracle]
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "POLICY")]
+    #[arg(long, value_enum, ignore_case = true, value_delimiter = ',', value_name = "POLICY")]
     pub policy: Vec<Policy>,
 
     /// Change the per-code configuration: per_code_max=N, budget_bytes=SIZE or auto, sweep_every=N,
@@ -45,6 +45,7 @@ pub struct Args {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Policy {
     /// per-code zombie lists with the defaults (and --set)
+    #[value(alias = "per_code")]
     PerCode,
     /// CPython 3.9's scheme (ZF_POLICY_LEGACY)
     Legacy,

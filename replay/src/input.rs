@@ -44,7 +44,11 @@ pub fn load(path: &Path, progress: &Progress) -> Result<Trace, String> {
         Some("-") => (Box::new(io::stdin()), None),
         _ => {
             let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-            let len = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+            let meta = file.metadata().map_err(|e| format!("cannot open: {e}"))?;
+            if meta.is_dir() {
+                return Err("a directory, not a trace".into());
+            }
+            let len = Some(meta.len()).filter(|_| meta.is_file());
             (Box::new(file), len)
         }
     };

@@ -290,6 +290,9 @@ fn unknown_policy_is_refused() {
     let out = zf_replay(&["--policy", "lru", sample().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("lru"));
+    // Any case, and `_` for `-`, as ZF_POLICY takes them.
+    let text = stdout(&zf_replay(&["--policy", "Legacy,PER_CODE", small_sample(2_000).0.to_str().unwrap()]));
+    assert!(text.contains("legacy ") && text.contains("per-code "), "{text}");
 }
 
 #[test]
@@ -448,7 +451,10 @@ fn unreadable_input_is_an_error_not_a_panic() {
     let binary = tmp("binary.zft");
     std::fs::write(&binary, b"zftrace 1\nc 1 4\xff\xfe\n").unwrap();
     let missing = tmp("missing.zft");
-    for (file, want) in [(&cut, "cannot read"), (&binary, "line 2: cannot read"), (&missing, "cannot open")] {
+    let dir = tmp("a-directory.zft");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [(&cut, "cannot read"), (&binary, "line 2: cannot read"), (&missing, "cannot open")];
+    for (file, want) in cases.into_iter().chain([(&dir, "a directory, not a trace")]) {
         let out = zf_replay(&[file.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{}: accepted", file.display());
