@@ -100,7 +100,7 @@
 #define ZF_DEFAULT_RESERVE_MAX 200
 
 /**
- * Default `sweep_generation`: 3, no `zf_pool_collect` runs a full sweep (full collections free idle lists).
+ * Default `sweep_generation`: 3, none of CPython's collections (generations 0 to 2) runs a full sweep (full collections free idle lists).
  */
 #define ZF_DEFAULT_SWEEP_GENERATION 3
 
@@ -274,8 +274,8 @@ typedef struct ZfConfig {
   uint32_t reserve_max;
   /**
    * The youngest generation whose zf_pool_collect runs an aging sweep
-   * (default `ZF_DEFAULT_SWEEP_GENERATION`, 3: none does; 0 to 2: that
-   * generation and older ones).
+   * and any older one (default `ZF_DEFAULT_SWEEP_GENERATION`, 3: none
+   * of CPython's, 0 to 2, does).
    */
   uint32_t sweep_generation;
   /**
@@ -393,7 +393,8 @@ typedef struct ZfStats {
    */
   uint64_t codes;
   /**
-   * Aging sweeps run (zf_pool_collect and automatic ones).
+   * Aging sweeps run (zf_pool_collect and automatic ones); under
+   * ZF_POLICY_LEGACY, full collections, which empty the reserve.
    */
   uint64_t sweeps;
   /**
@@ -546,9 +547,9 @@ void zf_frame_release_slow(struct ZfCode *code, void *frame);
 /**
  * The interpreter ran a garbage collection of `generation` (0 or more).
  * Under ZF_POLICY_PER_CODE, a generation of `sweep_generation` or older
- * runs one aging sweep (by default none does), and a full one (2 and up)
- * below it halves the lists no acquire touched through several full
- * collections; either counts in `sweeps`. A full one also forgets the
+ * runs one aging sweep (by default, 3, none of CPython's 0 to 2 does),
+ * and a full one (2 and up) below it halves the lists no acquire touched
+ * through several full collections; either counts in `sweeps`. A full one also forgets the
  * room the automatic bound made for recursion, freeing what no longer
  * fits. Under ZF_POLICY_LEGACY, generation 2 and up empty the reserve
  * (CPython's global free list), as CPython's full collections do.

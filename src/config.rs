@@ -40,7 +40,7 @@ pub const ZF_AUTO_BOUND_FLOOR: usize = 32 * 1024;
 pub const ZF_AUTO_BOUND_CEILING: usize = 16 * 1024 * 1024;
 /// Default `reserve_max`: 200 frames, as many as CPython's global free list.
 pub const ZF_DEFAULT_RESERVE_MAX: u32 = 200;
-/// Default `sweep_generation`: 3, no `zf_pool_collect` runs a full sweep (full collections free idle lists).
+/// Default `sweep_generation`: 3, none of CPython's collections (generations 0 to 2) runs a full sweep (full collections free idle lists).
 pub const ZF_DEFAULT_SWEEP_GENERATION: u32 = 3;
 /// Default `sweep_every`: an aging sweep every 65536 releases.
 pub const ZF_DEFAULT_SWEEP_EVERY: u32 = 65536;
@@ -204,8 +204,8 @@ pub struct ZfConfig {
     /// own, from frames of its size class.
     pub reserve_max: u32,
     /// The youngest generation whose zf_pool_collect runs an aging sweep
-    /// (default `ZF_DEFAULT_SWEEP_GENERATION`, 3: none does; 0 to 2: that
-    /// generation and older ones).
+    /// and any older one (default `ZF_DEFAULT_SWEEP_GENERATION`, 3: none
+    /// of CPython's, 0 to 2, does).
     pub sweep_generation: u32,
     /// Under ZF_FLAG_FRAME_PREFIX, the bytes of each frame before the
     /// pointer the library hands out (the interpreter's GC head): 0 (the

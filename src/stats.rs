@@ -55,7 +55,8 @@ pub struct ZfStats {
     pub peak_live_frames: u64,
     /// Codes made and not yet passed to zf_code_free.
     pub codes: u64,
-    /// Aging sweeps run (zf_pool_collect and automatic ones).
+    /// Aging sweeps run (zf_pool_collect and automatic ones); under
+    /// ZF_POLICY_LEGACY, full collections, which empty the reserve.
     pub sweeps: u64,
     /// Codes ever made by this pool.
     pub codes_created: u64,
