@@ -55,7 +55,7 @@ impl Recorder {
 
     fn fail(&mut self, e: impl fmt::Display) {
         // The path may come from C as well as from ZF_TRACE: name both.
-        os::eprint(format_args!("zombie-frames: trace_path (ZF_TRACE) {}: {e}; the trace stops here\n", self.path));
+        os::eprint(format_args!("zombie-frames: trace_path (ZF_TRACE) {}: {e}; nothing more is recorded\n", self.path));
         self.stop();
     }
 
