@@ -171,16 +171,17 @@ fn advise_with_a_prefix_holds_the_peak_to_cpythons_own_bytes() {
     let t = t.to_str().unwrap();
     let lockstep = &json(&["--json", "--prefix", "--policy", "per-code,legacy", t])["traces"][0]["lockstep"];
     let own = lockstep["cpython_peak_bytes"].as_u64().unwrap();
+    // The trace's row: its name, warm hits and legacy's, system allocs and
+    // legacy's, peak and legacy's peak, ...
+    let legacy_peak = |text: &str| -> u64 {
+        let row = text.lines().find(|l| l.starts_with("# advise-prefix ")).expect("the trace's row");
+        row.split_whitespace().nth(7).unwrap().replace(',', "").parse().unwrap()
+    };
     let text = stdout(&zf_replay(&["--advise", "--prefix", t]));
     assert!(text.contains("frames with a prefix"), "{text}");
-    // The row: trace, warm hits, legacy's, system allocs, legacy's, peak, legacy's peak, ...
-    let row = text.lines().find(|l| l.starts_with("# advise-prefix ")).expect("the trace's row");
-    let legacy_peak: u64 = row.split_whitespace().nth(7).unwrap().replace(',', "").parse().unwrap();
-    assert_eq!(legacy_peak, own, "{row}");
+    assert_eq!(legacy_peak(&text), own, "{text}");
     let plain = stdout(&zf_replay(&["--advise", t]));
-    let row = plain.lines().find(|l| l.starts_with("# advise-prefix ")).expect("the trace's row");
-    let legacy_peak: u64 = row.split_whitespace().nth(7).unwrap().replace(',', "").parse().unwrap();
-    assert!(legacy_peak > own, "{row}");
+    assert!(legacy_peak(&plain) > own, "{plain}");
 }
 
 /// The first `lines` lines of the sample, plain and gzip'd: a valid trace
