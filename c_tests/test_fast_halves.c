@@ -99,30 +99,34 @@ static void test_slow_entries_alone(void)
 {
     ZfPool *pool = zf_pool_new(NULL);
     ZfCode *code = zf_code_new(pool, 400);
-    void *a = zf_frame_acquire_slow(code, NULL), *b = zf_frame_acquire_slow(code, NULL), *c;
+    void *a = zf_frame_acquire_slow(code, NULL), *b = zf_frame_acquire_slow(code, NULL);
+    void *x = zf_frame_acquire_slow(code, NULL), *c;
     int zombie = -1;
     ZfStats s;
-    CHECK(a != NULL && b != NULL && a != b);
-    /* Releases the inline state could take: cached all the same. */
+    CHECK(a != NULL && b != NULL && x != NULL && a != b && b != x && a != x);
+    /* Releases the inline state could take (three frames live: a
+     * recursion, whose list grows): cached all the same, as zombies. */
     zf_frame_release_slow(code, a);
     zf_frame_release_slow(code, b);
+    zf_frame_release_slow(code, x);
     s = stats_of(pool);
-    CHECK_EQ(s.cached_frames, 2);
-    /* An acquire that skips the inline state holding both: a fresh frame
+    CHECK_EQ(s.cached_frames, 3);
+    CHECK_EQ(s.shared_frames, 0);
+    /* An acquire that skips the inline state holding them: a fresh frame
      * (the zombies stay cached), and counts that add up. */
     c = zf_frame_acquire_slow(code, &zombie);
-    CHECK(c != NULL && c != a && c != b);
+    CHECK(c != NULL && c != a && c != b && c != x);
     CHECK_EQ(zombie, 0);
     s = stats_of(pool);
-    CHECK_EQ(s.acquires, 3);
+    CHECK_EQ(s.acquires, 4);
     CHECK_EQ(s.live_frames, 1);
-    CHECK_EQ(s.fresh_allocs, 3);
-    CHECK_EQ(s.cached_frames, 2);
+    CHECK_EQ(s.fresh_allocs, 4);
+    CHECK_EQ(s.cached_frames, 3);
     zf_frame_release_slow(code, c);
     zf_frame_release_slow(code, NULL); /* a no-op */
     s = stats_of(pool);
     CHECK_EQ(s.live_frames, 0);
-    CHECK_EQ(s.releases, 3);
+    CHECK_EQ(s.releases, 4);
     zf_code_free(code);
     zf_pool_free(pool);
 }

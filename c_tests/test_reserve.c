@@ -57,6 +57,30 @@ int main(void)
         code_dealloc(big);
     }
 
+    /* A code called back while on the stack (a re-entry, two frames live,
+     * no more) keeps its one zombie: the second frame retires here, and
+     * serves its next re-entry, as CPython's free list would. */
+    {
+        PyFrameObject *outer, *inner;
+        uint64_t shared_before;
+        fresh_before = pool_stats().fresh_allocs;
+        outer = call_enter(fresh[0], NULL); /* its zombie */
+        inner = call_enter(fresh[0], outer); /* the reserve's, or a new block */
+        call_leave(inner);
+        call_leave(outer);
+        shared_before = pool_stats().shared_hits;
+        for (i = 0; i < 10; i++) {
+            outer = call_enter(fresh[0], NULL);
+            inner = call_enter(fresh[0], outer);
+            CHECK(outer->f_zombie == 1 && inner->f_zombie == 0);
+            call_leave(inner);
+            call_leave(outer);
+        }
+        s = pool_stats();
+        CHECK(s.fresh_allocs <= fresh_before + 1);
+        CHECK_EQ(s.shared_hits, shared_before + 10);
+    }
+
     /* Aging empties it all once nothing runs. */
     for (i = 0; i < NEW_CODES; i++)
         code_dealloc(fresh[i]);

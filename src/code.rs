@@ -423,6 +423,18 @@ impl Code {
         self.slots.get() < self.limit.get()
     }
 
+    /// A second slot asked for the code's last live frame: the end of a
+    /// re-entry (a call back into a function on the stack, a generator
+    /// run twice at once), not of a recursion, which would have more
+    /// frames live. CPython takes such a second frame from its free list
+    /// and gives it back there, as the reserve does here: a second slot
+    /// would be taken from another code's last zombie, which then misses,
+    /// and takes a third's (BENCHMARKS.md, "Stacks deep through many
+    /// functions"). Synced first.
+    pub fn ends_reentry(&self) -> bool {
+        self.slots.get() == 1 && self.live.get() < 2
+    }
+
     /// Below half its limit, a code may have others give up room for one
     /// more slot; above, it takes only room nobody holds (`Pool::grant_slot`).
     pub fn may_make_room(&self) -> bool {

@@ -503,6 +503,33 @@ fn a_body_running_since_before_a_recursion_takes_its_block_out_of_the_room() {
     }
 }
 
+/// A code with two frames live at once and no more (a call back into a
+/// function on the stack) keeps one zombie: its second frame goes to the
+/// reserve, as CPython's goes to its free list, and serves the next
+/// re-entry; a second zombie would have been taken from another code's
+/// last one. Three deep, it recurses, and its list grows.
+#[test]
+fn a_reentry_keeps_one_zombie_and_a_recursion_grows_the_list() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        let pool = zf_pool_new(ptr::null()); // the defaults
+        let code = zf_code_new(pool, FRAME);
+        run_once(code);
+        recurse(code, 2);
+        let s = assert_within_bound(pool, "re-entered");
+        assert_eq!((s.cached_frames, s.shared_frames), (2, 1), "{s:?}");
+        for _ in 0..3 {
+            assert_eq!(recurse(code, 2), 1, "the zombie, then the reserve's frame");
+        }
+        let s = assert_within_bound(pool, "re-entered again");
+        assert_eq!((s.fresh_allocs, s.shared_hits, s.cached_frames, s.shared_frames), (2, 3, 2, 1), "{s:?}");
+        recurse(code, 3);
+        assert_eq!(recurse(code, 3), 3, "three zombies of its own");
+        zf_code_free(code);
+        zf_pool_free(pool);
+    }
+}
+
 #[test]
 fn a_dying_codes_frame_takes_spare_room_never_another_codes_only_zombie() {
     // SAFETY: every handle and frame below is used as the header says.
@@ -512,27 +539,33 @@ fn a_dying_codes_frame_takes_spare_room_never_another_codes_only_zombie() {
         let pool = zf_pool_new(ptr::null());
         let codes: Vec<_> = (0..10).map(|_| zf_code_new(pool, 4096 - ZF_HEADER_BYTES)).collect();
         codes.iter().for_each(|&c| run_once(c));
-        // The first code recurses once: room for it, and a second zombie.
-        recurse(codes[0], 2);
+        // The first code recurses three deep: room for two frames more,
+        // and two zombies more (two frames alone are a re-entry, whose
+        // second frame goes to the reserve: `Code::ends_reentry`).
+        recurse(codes[0], 3);
         let s = assert_within_bound(pool, "full");
-        assert_eq!((s.cached_frames, s.cached_bytes), (11, s.bound_bytes), "the cache fills the bound");
+        assert_eq!((s.cached_frames, s.cached_bytes), (12, s.bound_bytes), "the cache fills the bound");
         // A code dies and the bound shrinks by its frame: its zombie takes
-        // the first code's second zombie's place, in the reserve.
+        // the place of the first code's coldest, in the reserve.
         zf_code_free(codes[9]);
         let s = assert_within_bound(pool, "one died");
-        assert_eq!((s.cached_frames, s.shared_frames, s.evicted_frees), (10, 1, 1), "{s:?}");
+        assert_eq!((s.cached_frames, s.shared_frames, s.evicted_frees), (11, 1, 1), "{s:?}");
         // The next new code of its class takes it: no system allocation.
         let newcomer = zf_code_new(pool, 4000);
         run_once(newcomer);
         let after = stats(pool);
         assert_eq!((after.fresh_allocs, after.shared_hits), (s.fresh_allocs, s.shared_hits + 1));
+        // It dies too, and its frame takes the first code's last spare
+        // zombie's place in the reserve.
         zf_code_free(newcomer);
-        // Nothing spare now (one zombie a code; the newcomer's first frame
-        // took the room the recursion made): a dying code's frame is
-        // freed, and every other code keeps its zombie.
+        let s = assert_within_bound(pool, "the newcomer died");
+        assert_eq!((s.cached_frames, s.shared_frames, s.evicted_frees), (10, 1, 2), "{s:?}");
+        // Nothing spare now (one zombie a code, the newcomer's frame in the
+        // reserve): a dying code's frame is freed, and every other code
+        // keeps its zombie.
         zf_code_free(codes[8]);
         let s = assert_within_bound(pool, "nothing spare");
-        assert_eq!((s.cached_frames, s.evicted_frees), (8, 1), "{s:?}");
+        assert_eq!((s.cached_frames, s.evicted_frees, s.frees), (9, 2, 3), "{s:?}");
         for &code in &codes[..8] {
             let (frame, zombie) = acquire(code);
             assert!(zombie, "every live code kept its zombie");
@@ -780,8 +813,8 @@ fn a_dead_codes_struct_serves_the_next_code_once_its_frames_are_back() {
             let b = zf_code_new(pool, 300);
             // A debug pool keeps no spare: a freed handle's misuse stays visible.
             assert_eq!((*counts)[0] - before, debug as u64, "debug {debug}");
-            assert_eq!(recurse(b, 2), 0, "a new code: no zombie of the old one's");
-            assert_eq!(recurse(b, 2), 2);
+            assert_eq!(recurse(b, 3), 0, "a new code: no zombie of the old one's");
+            assert_eq!(recurse(b, 3), 3);
             // A freed code with a frame live keeps its struct until the release.
             let (frame, _) = acquire(b);
             zf_code_free(b);

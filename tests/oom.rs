@@ -328,26 +328,27 @@ fn zombies_taken_inline_are_not_cleared_twice_when_the_allocator_fails() {
         let pool = zf_pool_new(&cfg);
         let (a, b) = (zf_code_new(pool, 100), zf_code_new(pool, 3000));
         assert!(!pool.is_null() && !a.is_null() && !b.is_null());
-        // Two frames of `a` back: the second's release reaches the
-        // library, which counts both zombies.
-        let (x, y) = (zf_frame_acquire(a, null_mut()), zf_frame_acquire(a, null_mut()));
-        zf_frame_release(a, x);
-        zf_frame_release(a, y);
-        assert_eq!(stats(pool).cached_frames, 2);
-        // Both taken again by the hit path (the library does not look): nothing is cached.
-        let mut is_zombie = 0;
-        let x = zf_frame_acquire(a, &mut is_zombie);
-        assert_eq!(is_zombie, 1);
-        let y = zf_frame_acquire(a, &mut is_zombie);
-        assert_eq!(is_zombie, 1);
+        // Three frames of `a` back (a recursion: its list grows): the
+        // later releases reach the library, which counts every zombie.
+        let frames: Vec<_> = (0..3).map(|_| zf_frame_acquire(a, null_mut())).collect();
+        frames.iter().for_each(|&f| zf_frame_release(a, f));
+        assert_eq!(stats(pool).cached_frames, 3);
+        // All taken again by the hit path (the library does not look): nothing is cached.
+        let frames: Vec<_> = (0..3)
+            .map(|_| {
+                let mut is_zombie = 0;
+                let f = zf_frame_acquire(a, &mut is_zombie);
+                assert_eq!(is_zombie, 1);
+                f
+            })
+            .collect();
         assert_eq!(stats(pool).cached_frames, 0);
         let ctx = cfg.alloc_ctx.cast::<Faulty>();
         let calls = (*ctx).calls;
         (*ctx).fail_at = calls + 1;
         assert!(zf_frame_acquire(b, null_mut()).is_null(), "nothing to clear: NULL");
         assert_eq!((*ctx).calls, calls + 1, "one request, no second after a clear of nothing");
-        zf_frame_release(a, x);
-        zf_frame_release(a, y);
+        frames.iter().for_each(|&f| zf_frame_release(a, f));
         zf_code_free(a);
         zf_code_free(b);
         zf_pool_free(pool);

@@ -618,9 +618,11 @@ impl Model {
         let limit = if self.codes[ci].freed { 0 } else { self.per_code_max };
         let need = self.codes[ci].bytes;
         // Below half the limit, room is made if need be; above, only free
-        // room is taken.
+        // room is taken. No second slot for a code's last live frame (the
+        // end of a re-entry: `Code::ends_reentry`).
         let slots = self.codes[ci].slots();
         let granted = slots < limit
+            && (slots != 1 || self.codes[ci].live > 0)
             && match slots < limit.div_ceil(2) {
                 true => self.fits(ci, need),
                 false => self.committed() + need <= self.bound(),
