@@ -176,9 +176,21 @@ pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *
     let pool = non_null!("zf_code_new", pool, ptr::null_mut());
     // SAFETY: the module's contract: a live pool.
     let p = unsafe { pool_ref(pool) };
-    match claimed!(p, "zf_code_new", ptr::null_mut(), p.new_code(frame_bytes)) {
-        Ok(code) => code.as_ptr().cast(),
-        Err(e) => fail(e, ptr::null_mut()),
+    new_code(p, frame_bytes, "zf_code_new").map_or(ptr::null_mut(), |code| code.as_ptr().cast())
+}
+
+/// Both entries' making of a code, in one copy: the code, or None with
+/// the failure left for `function`.
+#[inline(never)]
+fn new_code(p: &Pool, frame_bytes: usize, function: &'static str) -> Option<NonNull<Code>> {
+    if !p.claim(function) {
+        return None;
+    }
+    let made = p.new_code(frame_bytes);
+    p.unclaim();
+    match made {
+        Ok(code) => Some(code),
+        Err(e) => fail(e.called_from(function), None),
     }
 }
 
@@ -210,18 +222,13 @@ pub unsafe extern "C" fn zf_code_new_with_hot(
     let pool = non_null!("zf_code_new_with_hot", pool, ptr::null_mut());
     // SAFETY: the module's contract: a live pool.
     let p = unsafe { pool_ref(pool) };
-    match claimed!(p, "zf_code_new_with_hot", ptr::null_mut(), p.new_code(frame_bytes)) {
-        Ok(code) => {
-            // SAFETY: just made, and alive until the caller frees it.
-            let c = unsafe { code.as_ref() };
-            // SAFETY: aligned (tested above); the caller keeps `hot` for
-            // this code until zf_code_free (header contract), which
-            // detaches it.
-            unsafe { c.attach_hot(hot) };
-            code.as_ptr().cast()
-        }
-        Err(e) => fail(e.called_from("zf_code_new_with_hot"), ptr::null_mut()),
-    }
+    let Some(code) = new_code(p, frame_bytes, "zf_code_new_with_hot") else { return ptr::null_mut() };
+    // SAFETY: just made, and alive until the caller frees it.
+    let c = unsafe { code.as_ref() };
+    // SAFETY: aligned (tested above); the caller keeps `hot` for this code
+    // until zf_code_free (header contract), which detaches it.
+    unsafe { c.attach_hot(hot) };
+    code.as_ptr().cast()
 }
 
 /// The code object is gone: its zombies leave now, to the reserve while

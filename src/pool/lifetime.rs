@@ -105,7 +105,7 @@ impl Pool {
         }
     }
 
-    #[inline(never)]
+    #[inline(always)]
     pub fn new_code(&self, frame_bytes: usize) -> Result<NonNull<Code>, Error> {
         let shape = self.shape(frame_bytes)?;
         let id = self.counters.codes_created.get() + 1;
