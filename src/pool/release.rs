@@ -142,7 +142,7 @@ impl Pool {
         let need = code.bytes() as u64;
         // (Whether it fits matters only to a code that may grow.)
         let fits = code.may_grow() && self.fits(need);
-        if code.ends_reentry() || self.over_limit(code, fits) {
+        if self.over_limit(code, fits) || code.ends_reentry() {
             return Err(Loss::Limit);
         }
         if !fits && !self.make_room(code, need) {
