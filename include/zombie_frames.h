@@ -551,9 +551,9 @@ void zf_frame_release_slow(struct ZfCode *code, void *frame);
  * and a full one (2 and up) below it halves the lists no acquire touched
  * through several full collections; either counts in `sweeps`. A full
  * one also forgets the room the automatic bound made for recursion,
- * freeing what no longer fits. Under ZF_POLICY_LEGACY, generation 2 and up empty the reserve
- * (CPython's global free list), as CPython's full collections do.
- * Returns every byte freed.
+ * freeing what no longer fits. Under ZF_POLICY_LEGACY, generation 2 and
+ * up empty the reserve (CPython's global free list), as CPython's full
+ * collections do. Returns every byte freed.
  */
 size_t zf_pool_collect(struct ZfPool *pool, int generation);
 

@@ -446,9 +446,9 @@ fn null_code<T>(function: &'static str, failed: T) -> T {
 /// and a full one (2 and up) below it halves the lists no acquire touched
 /// through several full collections; either counts in `sweeps`. A full
 /// one also forgets the room the automatic bound made for recursion,
-/// freeing what no longer fits. Under ZF_POLICY_LEGACY, generation 2 and up empty the reserve
-/// (CPython's global free list), as CPython's full collections do.
-/// Returns every byte freed.
+/// freeing what no longer fits. Under ZF_POLICY_LEGACY, generation 2 and
+/// up empty the reserve (CPython's global free list), as CPython's full
+/// collections do. Returns every byte freed.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_collect(pool: *mut ZfPool, generation: c_int) -> usize {
     let pool = non_null!("zf_pool_collect", pool, 0);
