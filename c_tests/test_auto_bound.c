@@ -122,10 +122,80 @@ static void a_full_collection_reports_the_frames_it_trims(void)
     zf_pool_free(pool);
 }
 
+/* A code as the CPython kits hold one: its inline state beside it. */
+typedef struct {
+    ZfCodeHot hot;
+    ZfCode *zf;
+} HotCode;
+
+/* A frame of `c` through the inline halves, then the slow entries. */
+static void *hot_enter(HotCode *c)
+{
+    int zombie;
+    void *f = zf_hot_hit(&c->hot);
+    if (f == NULL)
+        f = zf_frame_acquire_slow(c->zf, &zombie);
+    CHECK(f != NULL);
+    return f;
+}
+
+static void hot_leave(HotCode *c, void *f)
+{
+    if (!zf_hot_give(&c->hot, f))
+        zf_frame_release_slow(c->zf, f);
+}
+
+/* The second frames re-entries leave behind are room, as they fill
+ * CPython's free list: two codes re-entered at once (a, b, a, b on the
+ * stack) leave two frames, which the reserve keeps, and each such stack
+ * after takes both; a full collection empties CPython's list, and the
+ * reserve gives them back. */
+static void the_frames_reentries_leave_are_room(void)
+{
+    enum { N = 10, BLOCK = 4096 }; /* a whole size class: a block weighs what the bound counts */
+    static const ZfCodeHot inert = ZF_CODE_HOT_INERT;
+    HotCode codes[N];
+    ZfPool *pool = zf_pool_new(NULL);
+    HotCode *a = &codes[0], *b = &codes[1];
+    ZfStats s;
+    int i, round;
+
+    for (i = 0; i < N; i++) {
+        codes[i].hot = inert;
+        codes[i].zf = zf_code_new_with_hot(pool, BLOCK - ZF_HEADER_BYTES, &codes[i].hot);
+        CHECK(codes[i].zf != NULL);
+        hot_leave(&codes[i], hot_enter(&codes[i]));
+    }
+    s = within_bound(pool);
+    CHECK_EQ(s.bound_bytes, N * BLOCK);
+    CHECK_EQ(s.cached_bytes, N * BLOCK); /* one zombie a code fills it */
+    for (round = 0; round < 4; round++) {
+        void *a1 = hot_enter(a), *b1 = hot_enter(b), *a2 = hot_enter(a), *b2 = hot_enter(b);
+        hot_leave(b, b2);
+        hot_leave(a, a2);
+        hot_leave(b, b1);
+        hot_leave(a, a1);
+        s = within_bound(pool);
+        CHECK_EQ(s.fresh_allocs, N + 2);
+        CHECK_EQ(s.shared_hits, 2 * round);
+        CHECK_EQ(s.frees, 0);
+        CHECK_EQ(s.shared_frames, 2);
+    }
+    zf_pool_collect(pool, 2);
+    s = within_bound(pool);
+    CHECK_EQ(s.bound_bytes, N * BLOCK);
+    CHECK_EQ(s.shared_frames, 0);
+    CHECK_EQ(s.cached_frames, N);
+    for (i = 0; i < N; i++)
+        zf_code_free(codes[i].zf);
+    zf_pool_free(pool);
+}
+
 int main(void)
 {
     the_default_bound_follows_the_program();
     a_budget_set_by_the_caller_is_a_hard_cap();
     a_full_collection_reports_the_frames_it_trims();
+    the_frames_reentries_leave_are_room();
     return check_done();
 }

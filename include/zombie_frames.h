@@ -550,8 +550,9 @@ void zf_frame_release_slow(struct ZfCode *code, void *frame);
  * runs one aging sweep (by default, 3, none of CPython's 0 to 2 does),
  * and a full one (2 and up) below it halves the lists no acquire touched
  * through several full collections; either counts in `sweeps`. A full
- * one also forgets the room the automatic bound made for recursion,
- * freeing what no longer fits. Under ZF_POLICY_LEGACY, generation 2 and
+ * one also forgets the room the automatic bound made for CPython's free
+ * list (recursion, re-entries), freeing what no longer fits, the
+ * reserve's frames first. Under ZF_POLICY_LEGACY, generation 2 and
  * up empty the reserve (CPython's global free list), as CPython's full
  * collections do. Returns every byte freed.
  */

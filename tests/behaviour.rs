@@ -530,6 +530,45 @@ fn a_reentry_keeps_one_zombie_and_a_recursion_grows_the_list() {
     }
 }
 
+/// Under the automatic bound, the second frames re-entries leave behind
+/// are room, as they fill CPython's free list: two codes re-entered at
+/// once (a, b, a, b on the stack) leave two frames, which the reserve
+/// keeps, and the next such stack takes both; a full collection empties
+/// CPython's list, and the reserve gives them back.
+#[test]
+fn the_frames_reentries_leave_are_room_until_a_full_collection() {
+    // SAFETY: every handle and frame below is used as the header says.
+    unsafe {
+        // Frames of a whole size class: a block weighs what the bound counts.
+        let pool = zf_pool_new(ptr::null());
+        let codes: Vec<_> = (0..10).map(|_| zf_code_new(pool, 4096 - ZF_HEADER_BYTES)).collect();
+        codes.iter().for_each(|&c| run_once(c));
+        let s = assert_within_bound(pool, "one zombie a code");
+        assert_eq!((s.cached_bytes, s.bound_bytes), (10 * 4096, 10 * 4096), "the cache fills the bound");
+        let (a, b) = (codes[0], codes[1]);
+        let stack = || {
+            let frames = [acquire(a), acquire(b), acquire(a), acquire(b)];
+            for (&code, (f, _)) in [a, b, a, b].iter().zip(frames).rev() {
+                zf_frame_release(code, f);
+            }
+        };
+        stack();
+        let s = assert_within_bound(pool, "after the first stack");
+        assert_eq!((s.fresh_allocs, s.frees, s.shared_frames), (10 + 2, 0, 2), "both second frames kept: {s:?}");
+        assert_eq!(s.bound_bytes, 12 * 4096);
+        for round in 0..3 {
+            stack();
+            let s = assert_within_bound(pool, "again");
+            assert_eq!((s.fresh_allocs, s.shared_hits, s.frees), (12, 2 * (round + 1), 0), "{s:?}");
+        }
+        zf_pool_collect(pool, 2);
+        let s = assert_within_bound(pool, "collected");
+        assert_eq!((s.bound_bytes, s.shared_frames, s.cached_frames), (10 * 4096, 0, 10), "{s:?}");
+        codes.into_iter().for_each(|c| zf_code_free(c));
+        zf_pool_free(pool);
+    }
+}
+
 #[test]
 fn a_dying_codes_frame_takes_spare_room_never_another_codes_only_zombie() {
     // SAFETY: every handle and frame below is used as the header says.

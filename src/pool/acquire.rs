@@ -52,7 +52,7 @@ impl Pool {
     pub(crate) fn plain_miss(&self, code: &Code) -> Result<NonNull<u8>, Failed> {
         debug_assert!(matches!(self.miss_lane(code), Lane::Plain));
         code.mark_used();
-        self.bound.note_depth(code);
+        self.note_miss(code);
         let deeper = code.reach_depth();
         let block = self.new_block(code)?;
         self.count_fresh(code, deeper);
@@ -111,6 +111,16 @@ impl Pool {
             let work = c.pending();
             frames + work.releases - work.hits
         })
+    }
+
+    /// A miss, as the bound counts it (`Bound::note_miss`), once a reserve
+    /// frame it takes is out of the cache: what no longer fits goes. Before
+    /// the system is asked, if it is: nothing waits across that call.
+    #[inline(always)]
+    fn note_miss(&self, code: &Code) {
+        if self.bound.note_miss(code) {
+            self.trim();
+        }
     }
 
     /// A miss's frame is live.
@@ -204,11 +214,12 @@ impl Pool {
     #[inline(always)]
     fn miss(&self, code: &Code) -> Result<Block, Failed> {
         code.mark_run();
-        self.bound.note_depth(code);
         // Whether the code never had so many frames live (why it had no
         // zombie, if the system must be asked).
         let deeper = code.reach_depth();
-        let Some(shared) = self.take_reserve(code) else {
+        let shared = self.take_reserve(code);
+        self.note_miss(code);
+        let Some(shared) = shared else {
             let block = self.new_block(code)?;
             self.count_fresh(code, deeper);
             return Ok(block);

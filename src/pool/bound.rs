@@ -2,8 +2,9 @@
 //! hold together (`Pool::charged_bytes`). The caller's `budget_bytes`, or
 //! under `ZF_BUDGET_AUTO` a bound that follows the program: one frame of
 //! every live code whose frame has come back once (the zombie CPython keeps
-//! of it), plus room for the deepest recursion since the last full
-//! collection, less the first frames of codes counted since.
+//! of it), plus room for what CPython's free list would hold: the deepest
+//! recursion since the last full collection, less the first frames of
+//! codes counted since, or if more, the frames re-entries left there.
 //!
 //! `Bound` alone writes its fields. Its methods say when the bound shrank;
 //! the pool then trims what it holds into it (`Pool::trim`).
@@ -36,6 +37,11 @@ pub(super) struct Bound {
     /// frames of their code live than half its limit, times `MIX_MISSES`
     /// (0: none yet; `mixed_weight`).
     mix: Cell<u64>,
+    /// The frames re-entries left in CPython's free list (`note_reentry`),
+    /// up to 200, less those taken back since by calls CPython would serve
+    /// from it (`note_miss`); and their bytes.
+    reentry_frames: Cell<u32>,
+    reentry_bytes: Cell<u64>,
 }
 
 impl Bound {
@@ -57,6 +63,8 @@ impl Bound {
             deep_bytes: Cell::new(0),
             deep_code: Cell::new(0),
             mix: Cell::new(0),
+            reentry_frames: Cell::new(0),
+            reentry_bytes: Cell::new(0),
         }
     }
 
@@ -102,34 +110,47 @@ impl Bound {
         self.follow_program()
     }
 
-    /// The automatic bound, set again from `zombie_bytes` and `deep_bytes`
-    /// (nothing when the caller set a budget, or once the pool is freed).
-    /// True when it shrank.
+    /// The automatic bound, set again from `zombie_bytes` and the room for
+    /// CPython's free list, `deep_bytes` or `reentry_bytes` (nothing when
+    /// the caller set a budget, or once the pool is freed). True when it
+    /// shrank.
     fn follow_program(&self) -> bool {
         if !self.auto.get() {
             return false;
         }
-        let bound = auto_bound(self.zombie_bytes.get(), self.deep_bytes.get());
+        let free_list = self.deep_bytes.get().max(self.reentry_bytes.get());
+        let bound = auto_bound(self.zombie_bytes.get(), free_list);
         self.bytes.replace(bound) > bound
     }
 
-    /// A miss of `code` with frames of it live: a recursion deeper than its
-    /// list. CPython would serve it from its free list and keep that many
-    /// frames (up to 200) there when it returns: the bound makes the same
-    /// room, once per depth reached. Deeper than 200, CPython's list holds
-    /// no more: nothing is counted (a deep recursion's misses cost the
-    /// test alone).
+    /// A miss of `code`. With no zombie of its own in CPython's scheme (a
+    /// frame of it live, or none back yet), CPython serves it from its free
+    /// list: a re-entry's frame there leaves (`take_reentry`). With frames
+    /// live, it is a recursion deeper than its list (`note_depth`). True
+    /// when the bound shrank: the pool trims once the miss is served.
+    #[inline(always)]
+    pub fn note_miss(&self, code: &Code) -> bool {
+        let depth = code.live();
+        if !self.auto.get() {
+            return false;
+        }
+        let took = self.reentry_frames.get() > 0 && (depth > 0 || !code.counted()) && self.take_reentry();
+        let deeper = depth > 0 && depth <= LEGACY_FREE_LIST_MAX as u64 && self.note_depth(code, depth);
+        (took || deeper) && self.follow_program()
+    }
+
+    /// A recursion `depth` frames deep: CPython would keep that many frames
+    /// (up to 200) in its free list when it returns, and the bound makes
+    /// the same room, once per depth reached. Deeper than 200, CPython's
+    /// list holds no more: nothing is counted (a deep recursion's misses
+    /// cost the tests alone). True when the room grew.
     ///
     /// The room is counted at the code's frame size, or, past half its
     /// limit, at `mixed_weight`'s if less. Below, a code's list grows by
     /// taking other codes' spare room (`Code::may_make_room`); past it,
     /// only into room nobody holds, this room, which CPython's list fills
     /// with the frames of every recursion running then.
-    pub fn note_depth(&self, code: &Code) {
-        let depth = code.live();
-        if !self.auto.get() || depth == 0 || depth > LEGACY_FREE_LIST_MAX as u64 {
-            return;
-        }
+    fn note_depth(&self, code: &Code, depth: u64) -> bool {
         let weight = match depth > code.half_limit() as u64 {
             true => self.mixed_weight(code.weight()),
             false => code.weight(),
@@ -138,8 +159,36 @@ impl Bound {
         if bytes > self.deep_bytes.get() {
             self.deep_bytes.set(bytes);
             self.deep_code.set(code.id);
-            self.follow_program();
+            return true;
         }
+        false
+    }
+
+    /// The end of a re-entry of `code` (`Code::ends_reentry`): its second
+    /// frame goes to CPython's free list, and stays there until a call
+    /// with no zombie takes it. So much room more, up to 200 frames: the
+    /// reserve holds it for the next re-entry, or the next new code.
+    pub fn note_reentry(&self, code: &Code) {
+        let frames = self.reentry_frames.get();
+        if !self.auto.get() || frames >= LEGACY_FREE_LIST_MAX {
+            return;
+        }
+        self.reentry_frames.set(frames + 1);
+        self.reentry_bytes.add(code.weight());
+        self.follow_program();
+    }
+
+    /// A call CPython would serve from its free list takes a re-entry's
+    /// frame, of the list's mean size. True (the caller saw one there).
+    #[cold]
+    #[inline(never)]
+    fn take_reentry(&self) -> bool {
+        let frames = self.reentry_frames.get();
+        let bytes = self.reentry_bytes.get();
+        // (`max`: never 0 here; it spares the division its check.)
+        self.reentry_bytes.set(bytes - bytes / u64::from(frames).max(1));
+        self.reentry_frames.set(frames - 1);
+        true
     }
 
     /// The frame size a deep recursion's room is counted at, for a miss of
@@ -160,11 +209,13 @@ impl Bound {
     }
 
     /// A full collection: CPython empties its free list, so the room made
-    /// for recursion goes. True when the bound shrank (the cache is then
-    /// trimmed into the bound left).
-    pub fn forget_depth(&self) -> bool {
+    /// for it goes. True when the bound shrank (the cache is then trimmed
+    /// into the bound left).
+    pub fn forget_free_list(&self) -> bool {
         self.deep_code.set(0);
-        self.deep_bytes.replace(0) > 0 && self.follow_program()
+        self.reentry_frames.set(0);
+        let had = self.deep_bytes.replace(0).max(self.reentry_bytes.replace(0));
+        had > 0 && self.follow_program()
     }
 }
 

@@ -90,17 +90,24 @@ impl Pool {
     #[inline(always)]
     pub(crate) fn trim(&self) -> u64 {
         match self.charged_bytes() > self.bound.bytes() {
-            true => self.trim_over(),
+            true => self.trim_over(false),
             false => 0,
         }
     }
 
+    /// The trim proper; `reserve_first`: after a full collection emptied
+    /// CPython's free list, the reserve, which holds what that list would,
+    /// gives back before any zombie.
     #[cold]
-    fn trim_over(&self) -> u64 {
+    fn trim_over(&self, reserve_first: bool) -> u64 {
         let bound = self.bound.bytes();
         let mut freed = 0;
         while self.charged_bytes() > bound {
-            match self.ring.clock_victim(|c| self.spared(c)) {
+            let victim = match reserve_first && self.reserve.len() > 0 {
+                true => None,
+                false => self.ring.clock_victim(|c| self.spared(c)),
+            };
+            match victim {
                 Some(victim) => freed += self.evict(victim),
                 None => match self.drain_reserve(1) {
                     0 => break,
@@ -140,12 +147,13 @@ impl Pool {
     /// full one (2) empties the reserve, as CPython's `gc` does; else
     /// collections of `sweep_generation` and older run one aging sweep,
     /// and full ones below it age idle lists (`age_idle`). A full one
-    /// also forgets the room made for recursion, and what no longer fits
-    /// goes. Returns every byte given back.
+    /// also forgets the room made for CPython's free list (recursion and
+    /// re-entries), and what no longer fits goes, the reserve's frames
+    /// first. Returns every byte given back.
     pub fn collect(&self, generation: u32) -> u64 {
         self.traced(|t| t.collect(generation));
-        let trimmed = match generation >= 2 && self.bound.forget_depth() {
-            true => self.trim(),
+        let trimmed = match generation >= 2 && self.bound.forget_free_list() {
+            true => self.trim_over(true),
             false => 0,
         };
         let aged = match self.legacy() {

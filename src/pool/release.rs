@@ -142,7 +142,11 @@ impl Pool {
         let need = code.bytes() as u64;
         // (Whether it fits matters only to a code that may grow.)
         let fits = code.may_grow() && self.fits(need);
-        if self.over_limit(code, fits) || code.ends_reentry() {
+        if self.over_limit(code, fits) {
+            return Err(Loss::Limit);
+        }
+        if code.ends_reentry() {
+            self.bound.note_reentry(code);
             return Err(Loss::Limit);
         }
         if !fits && !self.make_room(code, need) {

@@ -211,6 +211,11 @@ pub struct Model {
     deep: u64,
     /// The code whose recursion made it.
     deep_code: Option<usize>,
+    /// Frames the ends of re-entries put in CPython's free list (up to
+    /// 200), less those misses CPython would serve from it took since, and
+    /// their bytes: the other room the automatic bound makes for it.
+    reentry_frames: u64,
+    reentry_bytes: u64,
     /// 32 times the running mean of the block bytes of the latest such
     /// misses past half the limit, where the room is counted at that mean
     /// if it is less than the code's.
@@ -274,6 +279,8 @@ impl Model {
             live_look: 0,
             deep: 0,
             deep_code: None,
+            reentry_frames: 0,
+            reentry_bytes: 0,
             mix: 0,
             legacy,
             caps: HashMap::new(),
@@ -319,7 +326,8 @@ impl Model {
     /// The bound in force: the budget, or with budget 0 one block (at the
     /// size asked) of every live code whose frame has come back once
     /// (`counted`), within floor and ceiling; and, while it stays within
-    /// `RECURSION_CEILING`, that sum plus the room for recursion (`deep`).
+    /// `RECURSION_CEILING`, that sum plus the room for CPython's free list
+    /// (`deep`, or `reentry_bytes` if more).
     pub fn bound(&self) -> u64 {
         if self.legacy {
             return u64::MAX; // CPython's own rules bound it
@@ -330,7 +338,8 @@ impl Model {
         let zombies: u64 =
             self.codes.iter().filter(|c| c.counted && !c.freed).map(|c| self.asked_bytes(c.frame_bytes)).sum();
         let clamp = |b: u64| b.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64);
-        clamp(zombies).max(clamp((zombies + self.deep).min(RECURSION_CEILING)))
+        let free_list = self.deep.max(self.reentry_bytes);
+        clamp(zombies).max(clamp((zombies + free_list).min(RECURSION_CEILING)))
     }
 
     pub fn allowance(&self) -> u64 {
@@ -404,9 +413,17 @@ impl Model {
             return Some(Want::Zombie(addr));
         }
         let c = &self.codes[ci];
+        let (depth, weight) = (c.live as u64 - 1, self.asked_bytes(c.frame_bytes));
+        // CPython has no zombie of it (a frame live, or none back yet) and
+        // serves it from its free list: a re-entry's frame there, of the
+        // mean size, leaves it.
+        let auto = self.budget == 0 && !self.legacy;
+        if auto && (depth > 0 || !c.counted) && self.reentry_frames > 0 {
+            self.reentry_bytes -= self.reentry_bytes / self.reentry_frames;
+            self.reentry_frames -= 1;
+        }
         // A miss with frames of its code live: CPython's free list would
         // keep that many (up to 200) when the recursion returns.
-        let (depth, weight) = (c.live as u64 - 1, self.asked_bytes(c.frame_bytes));
         if depth > 0 && depth <= 200 {
             // Past half its limit: the running mean, where less than its own.
             let mut mixed = weight;
@@ -426,9 +443,12 @@ impl Model {
             self.reserve_low = self.reserve_low.min(self.reserve.len());
             self.uncache(addr);
             self.s.shared_hits += 1;
+            // What no longer fits the bound goes once the frame is out.
+            self.trim();
             self.look_at_live();
             return Some(Want::Reserve(addr));
         }
+        self.trim();
         if !self.system_block(alloc) {
             // Refused: nothing of the acquire is counted; what came before
             // the request stays (the sync, the code used, the depth noted).
@@ -621,6 +641,15 @@ impl Model {
         // room is taken. No second slot for a code's last live frame (the
         // end of a re-entry: `Code::ends_reentry`).
         let slots = self.codes[ci].slots();
+        // A re-entry's end (not over the limit): its second frame goes to
+        // CPython's free list, and the bound makes room for it there.
+        let fits = self.committed() + need <= self.bound();
+        let over_limit = slots >= limit || (!fits && slots >= limit.div_ceil(2));
+        let auto = self.budget == 0 && !self.legacy;
+        if auto && !over_limit && slots == 1 && self.codes[ci].live == 0 && self.reentry_frames < 200 {
+            self.reentry_frames += 1;
+            self.reentry_bytes += self.asked_bytes(self.codes[ci].frame_bytes);
+        }
         let granted = slots < limit
             && (slots != 1 || self.codes[ci].live > 0)
             && match slots < limit.div_ceil(2) {
@@ -729,11 +758,21 @@ impl Model {
             }
             return;
         }
-        // A full collection empties CPython's free list: the room for
-        // recursion goes, and the cache is trimmed to the bound left.
-        if generation >= 2 && self.deep > 0 {
+        // A full collection empties CPython's free list: the room for it
+        // goes, and the cache is trimmed to the bound left.
+        if generation >= 2 && self.deep.max(self.reentry_bytes) > 0 {
             self.deep = 0;
             self.deep_code = None;
+            self.reentry_frames = 0;
+            self.reentry_bytes = 0;
+            // The reserve, which holds what that list would, gives back first.
+            while self.committed() > self.bound() {
+                let Some(addr) = self.reserve_smallest() else { break };
+                self.reserve_low = self.reserve_low.min(self.reserve.len());
+                self.uncache(addr);
+                self.free(addr);
+                self.s.evicted_frees += 1;
+            }
             self.trim();
         }
         if generation >= self.sweep_generation {
