@@ -394,15 +394,14 @@ fn intern(text: &str) -> &'static CStr {
 }
 
 /// Parses `4096`, `512K`, `4M`, `1G` (also `KB`, `KiB`, ...; powers of 1024).
-/// Byte by byte, with no lowercased copy: that cost the library a kilobyte.
+/// Byte by byte, with no lowercased copy and no `str::parse`: each cost
+/// the library hundreds of bytes.
 pub fn parse_size(text: &str) -> Option<usize> {
-    let t = text.trim_ascii();
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    // Never None (`digits` ends on a character): checked, so that no
-    // panic path comes with it (see `stats::split_pair`).
+    let t = text.trim_ascii().as_bytes();
+    let digits = t.iter().take_while(|b| b.is_ascii_digit()).count();
     let (num, unit) = t.split_at_checked(digits)?;
     // Nothing or B; or K, M or G, alone or with B or iB; in any case.
-    let (prefix, rest) = unit.trim_ascii().as_bytes().split_first().map_or((b'b', &[][..]), |(p, r)| (*p, r));
+    let (prefix, rest) = unit.trim_ascii().split_first().map_or((b'b', &[][..]), |(p, r)| (*p, r));
     let shift = match prefix.to_ascii_lowercase() {
         b'b' if rest.is_empty() => 0,
         b'k' => 10,
@@ -410,10 +409,11 @@ pub fn parse_size(text: &str) -> Option<usize> {
         b'g' => 30,
         _ => return None,
     };
-    if !(rest.is_empty() || rest.eq_ignore_ascii_case(b"b") || rest.eq_ignore_ascii_case(b"ib")) {
+    if num.is_empty() || !(rest.is_empty() || rest.eq_ignore_ascii_case(b"b") || rest.eq_ignore_ascii_case(b"ib")) {
         return None;
     }
-    num.parse::<usize>().ok()?.checked_mul(1usize << shift)
+    let n = num.iter().try_fold(0usize, |n, d| n.checked_mul(10)?.checked_add((d - b'0') as usize))?;
+    n.checked_mul(1usize << shift)
 }
 
 #[cfg(test)]
@@ -478,7 +478,7 @@ mod tests {
         assert_eq!(parse_size("4MiB"), Some(4 << 20));
         assert_eq!(parse_size("1g"), Some(1 << 30));
         assert_eq!(parse_size(" 7 kb "), Some(7 << 10));
-        for bad in ["", "M", "4Q", "-1", "1.5M", "99999999999999999999", "18014398509481984G"] {
+        for bad in ["", "M", "4Q", "-1", "+1", "1.5M", "99999999999999999999", "18014398509481984G"] {
             assert_eq!(parse_size(bad), None, "{bad:?}");
         }
     }
