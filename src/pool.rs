@@ -66,6 +66,10 @@ pub struct Pool {
     /// Debug mode, a trace or the legacy policy: every call takes the slow
     /// path (each code's fast-path state stays inert).
     watched: bool,
+    /// `watched`, or a `per_code_max` of 1 or 2, where a code with one
+    /// slot is past half its limit and its release may end a re-entry,
+    /// which makes room (`grant_slot`): no release takes the plain lane.
+    full_releases: bool,
     /// `ZF_FLAG_DEBUG`: every frame this pool handed out (src/debug.rs).
     record: Record,
     /// Why the latest system allocation was needed (read by the replay).

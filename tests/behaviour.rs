@@ -534,32 +534,50 @@ fn a_reentry_keeps_one_zombie_and_a_recursion_grows_the_list() {
 /// are room, as they fill CPython's free list: two codes re-entered at
 /// once (a, b, a, b on the stack) leave two frames, which the reserve
 /// keeps, and the next such stack takes both; a full collection empties
-/// CPython's list, and the reserve gives them back.
+/// CPython's list, and the reserve gives them back. Whatever
+/// `per_code_max` (at 1 and 2 a code with one slot is at or past half its
+/// limit, where a release may skip the slow path's work).
 #[test]
 fn the_frames_reentries_leave_are_room_until_a_full_collection() {
+    for per_code_max in [1, 2, ZF_DEFAULT_PER_CODE_MAX] {
+        reentries_leave_room(per_code_max);
+    }
+}
+
+fn reentries_leave_room(per_code_max: u32) {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
         // Frames of a whole size class: a block weighs what the bound counts.
-        let pool = zf_pool_new(ptr::null());
+        let mut cfg = ZfConfig::default();
+        zf_config_default(&mut cfg); // the defaults but `per_code_max`
+        cfg.per_code_max = per_code_max;
+        let pool = zf_pool_new(&cfg);
         let codes: Vec<_> = (0..10).map(|_| zf_code_new(pool, 4096 - ZF_HEADER_BYTES)).collect();
         codes.iter().for_each(|&c| run_once(c));
         let s = assert_within_bound(pool, "one zombie a code");
         assert_eq!((s.cached_bytes, s.bound_bytes), (10 * 4096, 10 * 4096), "the cache fills the bound");
         let (a, b) = (codes[0], codes[1]);
+        // The stack, and the bound with all four frames live.
         let stack = || {
             let frames = [acquire(a), acquire(b), acquire(a), acquire(b)];
+            let deepest = stats(pool).bound_bytes;
             for (&code, (f, _)) in [a, b, a, b].iter().zip(frames).rev() {
                 zf_frame_release(code, f);
             }
+            deepest
         };
-        stack();
+        // The two inner misses (a second frame each: the room for one, as
+        // for a recursion two deep), then the two ends: the room for both.
+        assert_eq!(stack(), 11 * 4096);
         let s = assert_within_bound(pool, "after the first stack");
         assert_eq!((s.fresh_allocs, s.frees, s.shared_frames), (10 + 2, 0, 2), "both second frames kept: {s:?}");
         assert_eq!(s.bound_bytes, 12 * 4096);
         for round in 0..3 {
-            stack();
+            // Each inner miss takes a frame back, as from CPython's list.
+            assert_eq!(stack(), 11 * 4096);
             let s = assert_within_bound(pool, "again");
             assert_eq!((s.fresh_allocs, s.shared_hits, s.frees), (12, 2 * (round + 1), 0), "{s:?}");
+            assert_eq!(s.bound_bytes, 12 * 4096);
         }
         zf_pool_collect(pool, 2);
         let s = assert_within_bound(pool, "collected");

@@ -52,7 +52,7 @@ impl Pool {
     pub(crate) fn plain_miss(&self, code: &Code) -> Result<NonNull<u8>, Failed> {
         debug_assert!(matches!(self.miss_lane(code), Lane::Plain));
         code.mark_used();
-        self.note_miss(code);
+        self.bound_miss(code);
         let deeper = code.reach_depth();
         let block = self.new_block(code)?;
         self.count_fresh(code, deeper);
@@ -117,7 +117,7 @@ impl Pool {
     /// frame it takes is out of the cache: what no longer fits goes. Before
     /// the system is asked, if it is: nothing waits across that call.
     #[inline(always)]
-    fn note_miss(&self, code: &Code) {
+    fn bound_miss(&self, code: &Code) {
         if self.bound.note_miss(code) {
             self.trim();
         }
@@ -218,7 +218,7 @@ impl Pool {
         // zombie, if the system must be asked).
         let deeper = code.reach_depth();
         let shared = self.take_reserve(code);
-        self.note_miss(code);
+        self.bound_miss(code);
         let Some(shared) = shared else {
             let block = self.new_block(code)?;
             self.count_fresh(code, deeper);

@@ -21,7 +21,7 @@ pub(super) struct Bound {
     /// is cached.
     bytes: Cell<usize>,
     /// `budget_bytes` was `ZF_BUDGET_AUTO` and the pool is not freed: the
-    /// bound follows `zombie_bytes` and `deep_bytes`.
+    /// bound follows `zombie_bytes`, `deep_bytes` and `reentry_bytes`.
     auto: Cell<bool>,
     /// Block bytes of one frame of every live code whose frame has come
     /// back once: CPython's zombies.
@@ -118,23 +118,29 @@ impl Bound {
         if !self.auto.get() {
             return false;
         }
+        // One list holds both: the larger, not the sum.
         let free_list = self.deep_bytes.get().max(self.reentry_bytes.get());
         let bound = auto_bound(self.zombie_bytes.get(), free_list);
         self.bytes.replace(bound) > bound
     }
 
-    /// A miss of `code`. With no zombie of its own in CPython's scheme (a
-    /// frame of it live, or none back yet), CPython serves it from its free
-    /// list: a re-entry's frame there leaves (`take_reentry`). With frames
-    /// live, it is a recursion deeper than its list (`note_depth`). True
-    /// when the bound shrank: the pool trims once the miss is served.
+    /// A miss of `code` that reached the library. CPython serves a code's
+    /// first frame (none back yet), which stays as its zombie, and its
+    /// second (one live: a re-entry, whose end gives one back) from its
+    /// free list: a re-entry's frame leaves it (`take_reentry`). Deeper
+    /// frames, a recursion's, come back to that list when it returns, and
+    /// their room is counted apart (`note_depth`). True when the bound
+    /// shrank: the pool then trims, before it asks the system for a block.
     #[inline(always)]
     pub fn note_miss(&self, code: &Code) -> bool {
         let depth = code.live();
         if !self.auto.get() {
             return false;
         }
-        let took = self.reentry_frames.get() > 0 && (depth > 0 || !code.counted()) && self.take_reentry();
+        let took = self.reentry_frames.get() > 0 && (depth == 1 || !code.counted());
+        if took {
+            self.take_reentry();
+        }
         let deeper = depth > 0 && depth <= LEGACY_FREE_LIST_MAX as u64 && self.note_depth(code, depth);
         (took || deeper) && self.follow_program()
     }
@@ -164,10 +170,17 @@ impl Bound {
         false
     }
 
-    /// The end of a re-entry of `code` (`Code::ends_reentry`): its second
-    /// frame goes to CPython's free list, and stays there until a call
-    /// with no zombie takes it. So much room more, up to 200 frames: the
-    /// reserve holds it for the next re-entry, or the next new code.
+    /// Whether the bound follows the program (`ZF_BUDGET_AUTO`).
+    #[inline(always)]
+    pub fn is_auto(&self) -> bool {
+        self.auto.get()
+    }
+
+    /// The end of a re-entry of `code` (`Code::ends_reentry`): under the
+    /// automatic bound, its second frame goes to CPython's free list, and
+    /// stays there until a miss takes it. So much room more, up to 200
+    /// frames: the reserve holds it for the next re-entry, or the next
+    /// new code.
     pub fn note_reentry(&self, code: &Code) {
         let frames = self.reentry_frames.get();
         if !self.auto.get() || frames >= LEGACY_FREE_LIST_MAX {
@@ -178,17 +191,16 @@ impl Bound {
         self.follow_program();
     }
 
-    /// A call CPython would serve from its free list takes a re-entry's
-    /// frame, of the list's mean size. True (the caller saw one there).
+    /// A miss takes a re-entry's frame (there is one), of the list's mean
+    /// size.
     #[cold]
     #[inline(never)]
-    fn take_reentry(&self) -> bool {
+    fn take_reentry(&self) {
         let frames = self.reentry_frames.get();
         let bytes = self.reentry_bytes.get();
         // (`max`: never 0 here; it spares the division its check.)
         self.reentry_bytes.set(bytes - bytes / u64::from(frames).max(1));
         self.reentry_frames.set(frames - 1);
-        true
     }
 
     /// The frame size a deep recursion's room is counted at, for a miss of
@@ -219,8 +231,9 @@ impl Bound {
     }
 }
 
-/// How high room for recursion may lift the automatic bound: 192 KiB.
-/// CPython holds one zombie per code plus its free list;
+/// How high the room for CPython's free list (recursion, re-entries) may
+/// lift the automatic bound: 192 KiB. CPython holds one zombie per code
+/// plus its free list;
 /// a small program's deep recursion fills that list (legacy's peak on the
 /// tuning half's recursion traces: 172 to 202 KiB). In a program with
 /// thousands of codes and frames live at once (asyncio), the codes' share
@@ -235,11 +248,11 @@ const MIX_MISSES: u64 = 32;
 
 /// The automatic bound, within the floor and the ceiling: CPython's
 /// zombies (`zombie_bytes`: one frame of each live code whose frame has
-/// come back, at the size asked), plus room for recursion (`deep_bytes`:
-/// what CPython's free list would keep after the deepest recursion seen)
-/// as long as the sum stays within `RECURSION_CEILING`.
-fn auto_bound(zombie_bytes: u64, deep_bytes: u64) -> usize {
+/// come back, at the size asked), plus room for what CPython's free list
+/// would hold (`free_list`: after the deepest recursion seen, or what
+/// re-entries left) as long as the sum stays within `RECURSION_CEILING`.
+fn auto_bound(zombie_bytes: u64, free_list: u64) -> usize {
     let floor = ZF_AUTO_BOUND_FLOOR as u64;
     let ceiling = ZF_AUTO_BOUND_CEILING as u64;
-    zombie_bytes.max((zombie_bytes + deep_bytes).min(RECURSION_CEILING)).clamp(floor, ceiling) as usize
+    zombie_bytes.max((zombie_bytes + free_list).min(RECURSION_CEILING)).clamp(floor, ceiling) as usize
 }

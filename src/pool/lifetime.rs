@@ -56,6 +56,7 @@ impl Pool {
             handler: Cell::new(Handler::default()),
             counters: Counters::default(),
             watched,
+            full_releases: watched || matches!(cfg.per_code_max, 1 | 2),
             trace,
             record: Record::new(heap),
             last_miss: Cell::new(Miss::None),

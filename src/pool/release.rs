@@ -37,7 +37,7 @@ impl Pool {
     pub(crate) fn release_lane(&self, c: &Code) -> Lane {
         // Below half its limit a code is never refused outright: the
         // cheapest test first (a code's first releases end here).
-        if self.watched || c.may_make_room() {
+        if self.full_releases || c.may_make_room() {
             return Lane::Full;
         }
         let fits = self.fits(c.bytes() as u64);
@@ -142,11 +142,16 @@ impl Pool {
         let need = code.bytes() as u64;
         // (Whether it fits matters only to a code that may grow.)
         let fits = code.may_grow() && self.fits(need);
-        if self.over_limit(code, fits) {
+        // The end of a re-entry, whatever the limit: CPython's list takes
+        // the frame, and the automatic bound makes room for it. (The limit
+        // first: a release it refuses under legacy or a fixed budget, the
+        // slow path of every legacy call, pays one test more, not a call.)
+        let refused = self.over_limit(code, fits);
+        if (!refused || self.bound.is_auto()) && code.ends_reentry() {
+            self.bound.note_reentry(code);
             return Err(Loss::Limit);
         }
-        if code.ends_reentry() {
-            self.bound.note_reentry(code);
+        if refused {
             return Err(Loss::Limit);
         }
         if !fits && !self.make_room(code, need) {

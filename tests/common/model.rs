@@ -414,11 +414,11 @@ impl Model {
         }
         let c = &self.codes[ci];
         let (depth, weight) = (c.live as u64 - 1, self.asked_bytes(c.frame_bytes));
-        // CPython has no zombie of it (a frame live, or none back yet) and
-        // serves it from its free list: a re-entry's frame there, of the
-        // mean size, leaves it.
+        // CPython serves a code's first frame (none back yet) and its
+        // second (a re-entry) from its free list: a re-entry's frame there,
+        // of the mean size, leaves it. A recursion's deeper frames come back.
         let auto = self.budget == 0 && !self.legacy;
-        if auto && (depth > 0 || !c.counted) && self.reentry_frames > 0 {
+        if auto && (depth == 1 || !c.counted) && self.reentry_frames > 0 {
             self.reentry_bytes -= self.reentry_bytes / self.reentry_frames;
             self.reentry_frames -= 1;
         }
@@ -641,12 +641,10 @@ impl Model {
         // room is taken. No second slot for a code's last live frame (the
         // end of a re-entry: `Code::ends_reentry`).
         let slots = self.codes[ci].slots();
-        // A re-entry's end (not over the limit): its second frame goes to
+        // A re-entry's end, whatever the limit: its second frame goes to
         // CPython's free list, and the bound makes room for it there.
-        let fits = self.committed() + need <= self.bound();
-        let over_limit = slots >= limit || (!fits && slots >= limit.div_ceil(2));
         let auto = self.budget == 0 && !self.legacy;
-        if auto && !over_limit && slots == 1 && self.codes[ci].live == 0 && self.reentry_frames < 200 {
+        if auto && slots == 1 && self.codes[ci].live == 0 && self.reentry_frames < 200 {
             self.reentry_frames += 1;
             self.reentry_bytes += self.asked_bytes(self.codes[ci].frame_bytes);
         }
