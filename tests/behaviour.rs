@@ -536,7 +536,8 @@ fn a_reentry_keeps_one_zombie_and_a_recursion_grows_the_list() {
 /// keeps, and the next such stack takes both; a full collection empties
 /// CPython's list, and the reserve gives them back. Whatever
 /// `per_code_max` (at 1 and 2 a code with one slot is at or past half its
-/// limit, where a release may skip the slow path's work).
+/// limit, which refuses the slot first, or lets a release skip the slow
+/// path's work).
 #[test]
 fn the_frames_reentries_leave_are_room_until_a_full_collection() {
     for per_code_max in [1, 2, ZF_DEFAULT_PER_CODE_MAX] {

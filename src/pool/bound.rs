@@ -38,8 +38,8 @@ pub(super) struct Bound {
     /// (0: none yet; `mixed_weight`).
     mix: Cell<u64>,
     /// The frames re-entries left in CPython's free list (`note_reentry`),
-    /// up to 200, less those taken back since by calls CPython would serve
-    /// from it (`note_miss`); and their bytes.
+    /// up to 200, less those the misses of a code's first or second frame
+    /// took back since (`note_miss`); and their bytes.
     reentry_frames: Cell<u32>,
     reentry_bytes: Cell<u64>,
 }
