@@ -212,8 +212,9 @@ pub struct Model {
     /// The code whose recursion made it.
     deep_code: Option<usize>,
     /// Frames the ends of re-entries put in CPython's free list (up to
-    /// 200), less those misses CPython would serve from it took since, and
-    /// their bytes: the other room the automatic bound makes for it.
+    /// 200), less those the misses of a code's first or second frame took
+    /// since, and their bytes: the other room the automatic bound makes
+    /// for it.
     reentry_frames: u64,
     reentry_bytes: u64,
     /// 32 times the running mean of the block bytes of the latest such
@@ -764,13 +765,7 @@ impl Model {
             self.reentry_frames = 0;
             self.reentry_bytes = 0;
             // The reserve, which holds what that list would, gives back first.
-            while self.committed() > self.bound() {
-                let Some(addr) = self.reserve_smallest() else { break };
-                self.reserve_low = self.reserve_low.min(self.reserve.len());
-                self.uncache(addr);
-                self.free(addr);
-                self.s.evicted_frees += 1;
-            }
+            while self.committed() > self.bound() && self.evict_reserve_frame() {}
             self.trim();
         }
         if generation >= self.sweep_generation {
@@ -924,15 +919,21 @@ impl Model {
                     self.free(addr);
                     self.s.evicted_frees += 1;
                 }
-            } else if let Some(addr) = self.reserve_smallest() {
-                self.reserve_low = self.reserve_low.min(self.reserve.len());
-                self.uncache(addr);
-                self.free(addr);
-                self.s.evicted_frees += 1;
-            } else {
+            } else if !self.evict_reserve_frame() {
                 break;
             }
         }
+    }
+
+    /// The reserve's smallest frame freed to fit the bound; false when
+    /// the reserve is empty.
+    fn evict_reserve_frame(&mut self) -> bool {
+        let Some(addr) = self.reserve_smallest() else { return false };
+        self.reserve_low = self.reserve_low.min(self.reserve.len());
+        self.uncache(addr);
+        self.free(addr);
+        self.s.evicted_frees += 1;
+        true
     }
 }
 
