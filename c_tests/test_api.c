@@ -335,6 +335,8 @@ static void test_env(void)
 
     check_env_refused("ZF_BUDGET", "12Q");
     check_env_refused("ZF_BUDGET", "-1");
+    check_env_refused("ZF_BUDGET", "99999999999G"); /* written right, but past what a size_t holds */
+    CHECK(contains(zf_last_error(), "under 16 EiB"));
     check_env_refused("ZF_PER_CODE_MAX", "-3");
     check_env_refused("ZF_SWEEP_EVERY", "often");
     check_env_refused("ZF_DEBUG", "maybe");

@@ -77,7 +77,22 @@ impl Takes {
             Takes::SizeOrAuto => "auto, or a size such as 65536, 512K, 4M or 1G",
         }
     }
+
+    /// What the error for `text`, which `parse` refused, says it expected:
+    /// `expected`, or for a size written right but too large, the limit.
+    pub fn expected_for(self, text: &str) -> &'static str {
+        match self {
+            Takes::SizeOrAuto if read_size(text) == Some(None) => TOO_LARGE,
+            _ => self.expected(),
+        }
+    }
 }
+
+/// A size that a `usize` cannot hold.
+const TOO_LARGE: &str = match usize::BITS {
+    64 => "a size under 16 EiB (at most 17179869183G)",
+    _ => "a size under 4 GiB (at most 3G)",
+};
 
 /// One tunable number of `ZfConfig`, as every place that names options
 /// sees it: `ZfConfig::apply_env` (the `ZF_*` variables), the report of
@@ -323,7 +338,10 @@ impl ZfConfig {
         }
         for opt in &OPTIONS {
             if let Some(v) = text(opt.var)? {
-                let n = opt.takes.parse(&v).ok_or_else(|| Error::env(opt.var, v, opt.takes.expected()))?;
+                let Some(n) = opt.takes.parse(&v) else {
+                    let expected = opt.takes.expected_for(&v);
+                    return Err(Error::env(opt.var, v, expected));
+                };
                 (opt.set)(&mut cfg, n);
             }
         }
@@ -397,6 +415,12 @@ fn intern(text: &str) -> &'static CStr {
 /// Byte by byte, with no lowercased copy and no `str::parse`: each cost
 /// the library hundreds of bytes.
 pub fn parse_size(text: &str) -> Option<usize> {
+    read_size(text).flatten()
+}
+
+/// `parse_size`'s work: None when `text` is not a size, `Some(None)` when
+/// it is one too large for a `usize`.
+fn read_size(text: &str) -> Option<Option<usize>> {
     let t = text.trim_ascii().as_bytes();
     let digits = t.iter().take_while(|b| b.is_ascii_digit()).count();
     let (num, unit) = t.split_at_checked(digits)?;
@@ -412,8 +436,8 @@ pub fn parse_size(text: &str) -> Option<usize> {
     if num.is_empty() || !(rest.is_empty() || rest.eq_ignore_ascii_case(b"b") || rest.eq_ignore_ascii_case(b"ib")) {
         return None;
     }
-    let n = num.iter().try_fold(0usize, |n, d| n.checked_mul(10)?.checked_add((d - b'0') as usize))?;
-    n.checked_mul(1usize << shift)
+    let n = num.iter().try_fold(0usize, |n, d| n.checked_mul(10)?.checked_add((d - b'0') as usize));
+    Some(n.and_then(|n| n.checked_mul(1usize << shift)))
 }
 
 #[cfg(test)]
@@ -554,6 +578,24 @@ mod tests {
             let msg = c.apply_env(env(&[(var, val)])).unwrap_err().to_string();
             assert!(msg.contains(var) && msg.contains(val), "{msg}");
         }
+    }
+
+    #[test]
+    fn a_size_too_large_is_told_by_its_limit() {
+        let mut c = ZfConfig::default();
+        let err = c.apply_env(env(&[("ZF_BUDGET", "99999999999G")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid ZF_BUDGET=\"99999999999G\": expected a size under 16 EiB (at most 17179869183G)"
+        );
+        assert_eq!(parse_size("17179869183G"), Some(17179869183 << 30));
+        assert_eq!(parse_size("17179869184G"), None);
+        for (text, expected) in
+            [("17179869184G", TOO_LARGE), ("18446744073709551616", TOO_LARGE), ("12Q", Takes::SizeOrAuto.expected())]
+        {
+            assert_eq!(Takes::SizeOrAuto.expected_for(text), expected, "{text:?}");
+        }
+        assert_eq!(Takes::Whole.expected_for("99999999999"), Takes::Whole.expected());
     }
 
     #[test]

@@ -94,7 +94,7 @@ fn parse_setting(text: &str) -> Result<Setting, String> {
             .filter(|&n| u32::try_from(n).is_ok())
             .or_else(|| opt.takes.parse(value))
             .ok_or_else(|| bad("a whole number up to 4294967295")),
-        Takes::SizeOrAuto => opt.takes.parse(value).ok_or_else(|| bad("a size such as 65536, 512K, 4M or 1G, or auto")),
+        Takes::SizeOrAuto => opt.takes.parse(value).ok_or_else(|| bad(opt.takes.expected_for(value))),
     }?;
     Ok(Setting { opt, value: n })
 }

@@ -279,7 +279,8 @@ fn set_error(setting: &str, names: &str) {
 fn set_errors_name_the_key() {
     set_error("budget=1M", "unknown key \"budget\"");
     set_error("budget_bytes=1M,policy=legacy", "unknown key \"policy\"");
-    set_error("budget_bytes=lots", "budget_bytes: \"lots\" is not a size");
+    set_error("budget_bytes=lots", "budget_bytes: \"lots\" is not auto, or a size such as");
+    set_error("budget_bytes=99999999999G", "budget_bytes: \"99999999999G\" is not a size under 16 EiB");
     set_error("budget_bytes=-1", "budget_bytes: \"-1\"");
     set_error("per_code_max=1.5", "per_code_max: \"1.5\" is not a whole number");
     set_error("sweep_every=5G", "sweep_every: \"5G\" is not a whole number");
