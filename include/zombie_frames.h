@@ -7,10 +7,12 @@
  *
  * One rule for NULL handles and out-pointers: a function that frees or
  * releases takes NULL as a no-op, as free() does; every other function
- * refuses NULL (but an acquire's is_zombie may be NULL): it does nothing,
- * returns its failure value (NULL, -1 or 0) and leaves a message naming
- * the argument in zf_last_error(). The inline functions alone do not test
- * for NULL.
+ * refuses a NULL handle or out-pointer: it does nothing, returns its
+ * failure value (NULL, -1 or 0) and leaves a message naming the argument
+ * in zf_last_error(). Arguments that are not handles keep their meaning:
+ * an acquire's is_zombie may be NULL, zf_pool_new(NULL) uses the
+ * defaults, and zf_set_error_handler's NULL func is the default handler.
+ * The inline functions alone do not test for NULL.
  */
 
 #ifndef ZOMBIE_FRAMES_H
