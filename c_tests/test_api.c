@@ -525,6 +525,28 @@ static int report_of(const ZfPool *pool, char *text, size_t size)
     return rc;
 }
 
+/* The report's list names each code's frames at the size it asked for,
+ * in debug mode too (whose blocks carry a guard past the frame). */
+static void check_reported_size(unsigned flags)
+{
+    static char text[8192];
+    ZfConfig cfg;
+    ZfPool *pool;
+    ZfCode *a;
+
+    zf_config_default(&cfg);
+    cfg.flags = flags;
+    pool = zf_pool_new(&cfg);
+    a = zf_code_new(pool, 100);
+    zf_frame_release(a, zf_frame_acquire(a, NULL));
+    CHECK_EQ(report_of(pool, text, sizeof text), 0);
+    CHECK(contains(text, "1 zombie  of 100 bytes"));
+    if (check_failed)
+        printf("the report (flags %u) was:\n%s", flags, text);
+    zf_code_free(a);
+    zf_pool_free(pool);
+}
+
 static void test_print_stats(void)
 {
     static char text[8192];
@@ -533,6 +555,9 @@ static void test_print_stats(void)
     void *f[3];
     int i;
     const char *first, *second;
+
+    check_reported_size(0);
+    check_reported_size(ZF_FLAG_DEBUG);
 
     /* a: 3 zombies, b: 1; 5 acquires, 1 zombie hit: 20%. */
     for (i = 0; i < 3; i++)

@@ -222,7 +222,9 @@ impl Pool {
         for c in self.ring.iter().filter(|c| c.len() > 0) {
             let at = top.partition_point(|t| (t.0, t.1) >= (c.cached_bytes(), u64::MAX - c.id));
             if at < most {
-                top.insert(at, (c.cached_bytes(), u64::MAX - c.id, c.frame_bytes, c.len()));
+                // The size the code asked for, a debug pool's guard left out.
+                let asked = if self.cfg.debug() { crate::debug::user_bytes(c) } else { c.frame_bytes };
+                top.insert(at, (c.cached_bytes(), u64::MAX - c.id, asked, c.len()));
                 top.truncate(most);
             }
         }
