@@ -467,20 +467,19 @@ impl Model {
     }
 
     /// The peak is raised only to an exact count (the unseen work of
-    /// every code with an allowance added in), looked at once the
-    /// count has grown, since the last look or its lowest after, past
-    /// the peak by a margin: an eighth of it, or as many as those
-    /// codes, the smaller.
+    /// every code with an allowance counted first, as their syncs would),
+    /// looked at once the count has grown, since the last look or its
+    /// lowest after, past the peak by a margin: an eighth of it, or as
+    /// many as those codes, the smaller.
     fn look_at_live(&mut self) {
-        let live = self.seen_live;
+        let mut live = self.seen_live;
         if live > self.live_look || live < self.live_low {
             if live > self.live_look {
-                let unseen: i64 = self
-                    .ring
-                    .iter()
-                    .map(|&cj| self.codes[cj].unseen_hits as i64 - self.codes[cj].unseen_releases as i64)
-                    .sum();
-                self.s.peak_live_frames = self.s.peak_live_frames.max((live as i64 + unseen) as u64);
+                for cj in self.ring.clone() {
+                    self.sync(cj);
+                }
+                live = self.seen_live;
+                self.s.peak_live_frames = self.s.peak_live_frames.max(live);
             }
             let margin = (self.s.peak_live_frames / 8).min(self.ring.len() as u64);
             self.live_low = live;
