@@ -49,9 +49,9 @@ pub struct ZfStats {
     /// library has seen passes the last by as many frames as codes hold
     /// slots, or by an eighth of the peak if less: it may read up to an
     /// eighth low, and lower by the zombies codes took through the inline
-    /// pair since they last reached the library (those frames are not in
-    /// that count until then); hits alone (no acquire of a new block)
-    /// raise it only at the next such acquire.
+    /// pair since they last reached the library or the pool last counted
+    /// them (those frames are not in that count until then); hits alone
+    /// (no acquire of a new block) raise it only at the next such acquire.
     pub peak_live_frames: u64,
     /// Codes made and not yet passed to zf_code_free.
     pub codes: u64,
