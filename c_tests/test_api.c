@@ -721,32 +721,66 @@ static void test_alloc_hooks(void)
     free(c);
 }
 
+/* zf_pool_new(cfg), with what it wrote on stderr in `line`. */
+static ZfPool *pool_new_stderr(const ZfConfig *cfg, char *line, size_t size)
+{
+    int pipefd[2], saved;
+    ssize_t n;
+    ZfPool *pool;
+
+    fflush(stderr);
+    CHECK(pipe(pipefd) == 0);
+    saved = dup(2);
+    dup2(pipefd[1], 2);
+    pool = zf_pool_new(cfg);
+    dup2(saved, 2);
+    close(saved);
+    close(pipefd[1]);
+    n = read(pipefd[0], line, size - 1);
+    close(pipefd[0]);
+    line[n > 0 ? n : 0] = '\0';
+    return pool;
+}
+
 /* A trace file that cannot be made: one line on stderr naming the field
  * (set from C here, not from ZF_TRACE) and the file; the pool works on. */
 static void test_trace_unwritable(void)
 {
     char line[256] = "";
-    int pipefd[2], saved;
-    ssize_t n;
     ZfConfig cfg;
     ZfPool *pool;
 
     zf_config_default(&cfg);
     cfg.trace_path = "/nonexistent-zf-dir/t.zft";
-    fflush(stderr);
-    CHECK(pipe(pipefd) == 0);
-    saved = dup(2);
-    dup2(pipefd[1], 2);
-    pool = zf_pool_new(&cfg);
-    dup2(saved, 2);
-    close(saved);
-    close(pipefd[1]);
-    n = read(pipefd[0], line, sizeof line - 1);
-    close(pipefd[0]);
-    line[n > 0 ? n : 0] = '\0';
+    pool = pool_new_stderr(&cfg, line, sizeof line);
     CHECK(pool != NULL);
     CHECK(contains(line, "zombie-frames: trace_path (ZF_TRACE) /nonexistent-zf-dir/t.zft: "));
     CHECK(contains(line, "; nothing more is recorded\n")); /* none was, here */
+    zf_pool_free(pool);
+}
+
+/* An empty trace_path is no trace, as an empty ZF_TRACE is: nothing on
+ * stderr, and the pool is a plain one (a traced pool's inline state never
+ * holds a zombie). */
+static void test_trace_empty(void)
+{
+    char line[256] = "";
+    ZfConfig cfg;
+    ZfPool *pool;
+    ZfCode *code;
+    void *f;
+
+    zf_config_default(&cfg);
+    cfg.trace_path = "";
+    pool = pool_new_stderr(&cfg, line, sizeof line);
+    CHECK(pool != NULL);
+    CHECK_EQ(strlen(line), 0);
+    code = zf_code_new(pool, 64);
+    f = zf_frame_acquire(code, NULL);
+    zf_frame_release(code, f);
+    CHECK(zf_frame_hit_fast(code) == f);
+    zf_frame_release(code, f);
+    zf_code_free(code);
     zf_pool_free(pool);
 }
 
@@ -769,5 +803,6 @@ int main(void)
     test_leak_report();
     test_alloc_hooks();
     test_trace_unwritable();
+    test_trace_empty();
     return check_done();
 }

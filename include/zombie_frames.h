@@ -262,8 +262,8 @@ typedef struct ZfConfig {
    */
   void *alloc_ctx;
   /**
-   * NULL, or a file to record every event of the pool in, in the
-   * `zftrace 1` format (`%p` becomes the process id). Read once, by
+   * NULL (or empty), or a file to record every event of the pool in, in
+   * the `zftrace 1` format (`%p` becomes the process id). Read once, by
    * zf_pool_new. A file that cannot be written is reported once on
    * stderr; the pool works on without recording.
    */

@@ -209,8 +209,8 @@ pub struct ZfConfig {
     pub dealloc: ZfDeallocFn,
     /// Passed to both hooks.
     pub alloc_ctx: *mut c_void,
-    /// NULL, or a file to record every event of the pool in, in the
-    /// `zftrace 1` format (`%p` becomes the process id). Read once, by
+    /// NULL (or empty), or a file to record every event of the pool in, in
+    /// the `zftrace 1` format (`%p` becomes the process id). Read once, by
     /// zf_pool_new. A file that cannot be written is reported once on
     /// stderr; the pool works on without recording.
     pub trace_path: *const c_char,
@@ -286,14 +286,16 @@ impl ZfConfig {
         Ok(())
     }
 
-    /// The file named by `trace_path`, if any.
+    /// The file named by `trace_path`, if any: none for NULL or an empty
+    /// path, as for an empty `ZF_TRACE`.
     pub fn trace_file(&self) -> Result<Option<&str>, core::str::Utf8Error> {
         if self.trace_path.is_null() {
             return Ok(None);
         }
         // SAFETY: a non-NULL trace_path is a NUL-terminated string (the
         // field's contract), alive while the config is used.
-        unsafe { CStr::from_ptr(self.trace_path) }.to_str().map(Some)
+        let path = unsafe { CStr::from_ptr(self.trace_path) }.to_str()?;
+        Ok((!path.is_empty()).then_some(path))
     }
 
     pub fn debug(&self) -> bool {
@@ -542,6 +544,9 @@ mod tests {
         c.apply_env(env(&[("ZF_TRACE", "/tmp/run-%p.zft")])).unwrap();
         assert_eq!(c.trace_path, kept, "one copy per distinct value");
         c.apply_env(env(&[("ZF_TRACE", "")])).unwrap();
+        assert_eq!(c.trace_file(), Ok(None));
+        // The field set empty from C means the same.
+        c.trace_path = c"".as_ptr();
         assert_eq!(c.trace_file(), Ok(None));
         c.apply_env(env(&[("ZF_DEBUG", "off"), ("ZF_POLICY", "LEGACY")])).unwrap();
         assert!(!c.debug());
