@@ -423,7 +423,9 @@ pub fn parse_size(text: &str) -> Option<usize> {
 /// `parse_size`'s work: None when `text` is not a size, `Some(None)` when
 /// it is one too large for a `usize`.
 fn read_size(text: &str) -> Option<Option<usize>> {
+    // A leading `+`, as a whole number may carry.
     let t = text.trim_ascii().as_bytes();
+    let t = t.strip_prefix(b"+").unwrap_or(t);
     let digits = t.iter().take_while(|b| b.is_ascii_digit()).count();
     let (num, unit) = t.split_at_checked(digits)?;
     // Nothing or B; or K, M or G, alone or with B or iB; in any case.
@@ -504,7 +506,8 @@ mod tests {
         assert_eq!(parse_size("4MiB"), Some(4 << 20));
         assert_eq!(parse_size("1g"), Some(1 << 30));
         assert_eq!(parse_size(" 7 kb "), Some(7 << 10));
-        for bad in ["", "M", "4Q", "-1", "+1", "1.5M", "99999999999999999999", "18014398509481984G"] {
+        assert_eq!(parse_size("+4K"), Some(4 << 10));
+        for bad in ["", "M", "4Q", "-1", "++1", "+ 1", "1+", "1.5M", "99999999999999999999", "18014398509481984G"] {
             assert_eq!(parse_size(bad), None, "{bad:?}");
         }
     }

@@ -168,7 +168,8 @@ fn expected_setting(var: &str, value: &[u8]) -> Option<u64> {
             _ => None,
         },
         "ZF_BUDGET" if lower == "auto" => Some(0),
-        "ZF_BUDGET" => size_value(text),
+        // A `+` may lead, as it may a whole number.
+        "ZF_BUDGET" => size_value(text.strip_prefix('+').unwrap_or(text)),
         "ZF_TRACE" => Some(!text.is_empty() as u64),
         "ZF_DEBUG" => match lower.as_str() {
             "1" | "yes" | "true" | "on" => Some(1),
