@@ -467,24 +467,37 @@ impl Model {
     }
 
     /// The peak is raised only to an exact count (the unseen work of
-    /// every code with an allowance counted first, as their syncs would),
-    /// looked at once the count has grown, since the last look or its
-    /// lowest after, past the peak by a margin: an eighth of it, or as
-    /// many as those codes, the smaller.
+    /// every code with an allowance added in), looked at once the
+    /// count has grown, since the last look or its lowest after, past
+    /// the peak by a margin: an eighth of it, or as many as those
+    /// codes, the smaller. When the count holds more than the margin of
+    /// frames other codes returned unseen, the look counts every code's
+    /// work, as their syncs would.
     fn look_at_live(&mut self) {
         let mut live = self.seen_live;
         if live > self.live_look || live < self.live_low {
             if live > self.live_look {
-                for cj in self.ring.clone() {
-                    self.sync(cj);
+                let unseen: i64 = self
+                    .ring
+                    .iter()
+                    .map(|&cj| self.codes[cj].unseen_hits as i64 - self.codes[cj].unseen_releases as i64)
+                    .sum();
+                let exact = (live as i64 + unseen) as u64;
+                self.s.peak_live_frames = self.s.peak_live_frames.max(exact);
+                if live.saturating_sub(exact) > self.live_margin() {
+                    for cj in self.ring.clone() {
+                        self.sync(cj);
+                    }
+                    live = self.seen_live;
                 }
-                live = self.seen_live;
-                self.s.peak_live_frames = self.s.peak_live_frames.max(live);
             }
-            let margin = (self.s.peak_live_frames / 8).min(self.ring.len() as u64);
             self.live_low = live;
-            self.live_look = live.max(self.s.peak_live_frames) + margin;
+            self.live_look = live.max(self.s.peak_live_frames) + self.live_margin();
         }
+    }
+
+    fn live_margin(&self) -> u64 {
+        (self.s.peak_live_frames / 8).min(self.ring.len() as u64)
     }
 
     /// The system asked for a block, answering as `alloc` says: refused,
