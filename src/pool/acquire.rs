@@ -171,11 +171,12 @@ impl Pool {
             peak.raise_to(exact);
         }
         let margin = self.live_margin();
-        // Frames other codes returned inline are in the count until they
-        // next reach the library: more than the margin of them would make
-        // the next look due before one more frame is live (300 functions
-        // calling each other looked at one miss in six). Counted now, as
-        // their next slow calls would count them.
+        // Frames other codes returned inline stay in the count until they
+        // next reach the library. More than the margin of them hold the
+        // count that far above the truth, so its ups and downs make looks
+        // due with no frame more live (300 functions calling each other
+        // looked at one miss in six): counted now, as their codes' next
+        // slow calls would count them.
         if live.saturating_sub(exact) > margin {
             self.ring.iter().for_each(|c| self.sync(c));
             live = exact;
