@@ -105,6 +105,9 @@ impl Parser {
         if self.line == 1 {
             return match text {
                 "zftrace 1" => Ok(None),
+                _ if text.starts_with('\u{feff}') => {
+                    Err(err("a byte-order mark starts the file: the first line must be exactly \"zftrace 1\"".into()))
+                }
                 _ => Err(err(format!("the first line must be exactly \"zftrace 1\", found {:?}", clip(text)))),
             };
         }
@@ -141,7 +144,7 @@ impl Parser {
         }
         let mut nums = [0u64; 2];
         for (n, a) in nums.iter_mut().zip(&args) {
-            *n = number(a).ok_or_else(|| err(format!("{:?} is not a decimal integer", clip(a))))?;
+            *n = number(a).map_err(err)?;
         }
         let event = self.event(kind, nums).map_err(err)?;
         self.events += 1;
@@ -228,12 +231,13 @@ impl Parser {
     }
 }
 
-/// A decimal integer: digits only (no sign, no spaces, no leading `+`).
-fn number(text: &str) -> Option<u64> {
+/// A decimal integer: digits only (no sign, no spaces, no leading `+`),
+/// up to `u64::MAX`.
+fn number(text: &str) -> Result<u64, String> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+        return Err(format!("{:?} is not a decimal integer", clip(text)));
     }
-    text.parse().ok()
+    text.parse().map_err(|_| format!("{} is over {}, the largest number a trace may hold", clip(text), u64::MAX))
 }
 
 /// At most 40 characters of untrusted text, for an error message.
@@ -245,26 +249,36 @@ fn clip(text: &str) -> String {
 }
 
 /// Reads a whole trace, checking every rule. Errors name the line; an I/O
-/// error (or text that is not UTF-8) names the line it happened on.
+/// error names the line it happened on. A comment may hold any bytes (a
+/// recorder writes paths there); every other line is UTF-8 text.
 pub fn read_all(mut input: impl BufRead) -> Result<(Vec<Event>, Parser), TraceError> {
     let mut parser = Parser::new();
     let mut events = Vec::new();
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     loop {
-        text.clear();
+        bytes.clear();
         let next = parser.line() + 1;
-        let read =
-            input.read_line(&mut text).map_err(|e| TraceError { line: next, why: format!("cannot read: {e}") })?;
+        let at = |why: String| TraceError { line: next, why };
+        let read = input.read_until(b'\n', &mut bytes).map_err(|e| at(format!("cannot read: {e}")))?;
         if read == 0 {
             break;
         }
         // A file cut short (a recording that stopped mid-write) ends inside
         // a line, which may still parse, as another number: refuse it.
-        let Some(line) = text.strip_suffix('\n') else {
-            let why = format!("the file ends inside this line ({:?}, no newline): is it cut short?", clip(&text));
-            return Err(TraceError { line: next, why });
+        let Some(line) = bytes.strip_suffix(b"\n") else {
+            let text = String::from_utf8_lossy(&bytes);
+            return Err(at(format!(
+                "the file ends inside this line ({:?}, no newline): is it cut short?",
+                clip(&text)
+            )));
         };
-        if let Some(event) = parser.parse_line(line.strip_suffix('\r').unwrap_or(line))? {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let text = match (next, line.first()) {
+            (2.., Some(b'#')) => "#",
+            _ => std::str::from_utf8(line)
+                .map_err(|_| at("not UTF-8 text: only a # comment may hold other bytes".into()))?,
+        };
+        if let Some(event) = parser.parse_line(text)? {
             events.push(event);
         }
     }
@@ -334,7 +348,10 @@ mod tests {
             ("zftrace 1\nc 1 400\nd 1\na 1 0\n", 4, "destroyed"),
             ("zftrace 1\nc 1 400\nd 1\nd 1\n", 4, "destroyed"),
             ("zftrace 1\ns 2147483648\n", 2, "generation 2147483648 is over 2147483647"),
-            ("zftrace 1\ns 99999999999999999999999\n", 2, "not a decimal"),
+            ("zftrace 1\ns 99999999999999999999999\n", 2, "99999999999999999999999 is over 18446744073709551615"),
+            ("zftrace 1\nc 1 18446744073709551616\n", 2, "is over 18446744073709551615, the largest"),
+            ("\u{feff}zftrace 1\n", 1, "a byte-order mark starts the file"),
+            ("zftrace 1\nc 1 4\u{e9}0\n", 2, "\"4\u{e9}0\" is not a decimal integer"),
             ("zftrace 1", 1, "ends inside this line (\"zftrace 1\", no newline)"),
             ("zftrace 1\nc 1 400\nc 2 4", 3, "ends inside this line (\"c 2 4\", no newline)"),
             ("zftrace 1\nc 1 400\r\nd 1\r", 3, "ends inside this line (\"d 1\\r\", no newline)"),
@@ -366,6 +383,20 @@ mod tests {
                 Clear
             ]
         );
+    }
+
+    #[test]
+    fn a_comment_may_hold_any_bytes_and_nothing_else_may() {
+        let text: &[u8] = b"zftrace 1\n# caf\xe9 \xff\r\nc 1 400\n";
+        let (events, _) = read_all(text).unwrap();
+        assert_eq!(events, [Event::Create { code: 0, bytes: 400 }]);
+        for (text, line) in [(&b"zftrace 1\nc 1 4\xe90\n"[..], 2), (b"zftrace 1\xff\n", 1), (b"# \xe9\n", 1)] {
+            let e = read_all(text).map(|_| ()).expect_err("not UTF-8");
+            assert_eq!((e.line, e.why.as_str()), (line, "not UTF-8 text: only a # comment may hold other bytes"));
+        }
+        let e = read_all(&b"zftrace 1\n# cut \xe9"[..]).map(|_| ()).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.why.contains("cut short"), "{e}");
     }
 
     #[test]
