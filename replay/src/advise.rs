@@ -2,7 +2,7 @@
 //! every trace given.
 //!
 //! Dominating legacy on a trace means, for the per-code pool against
-//! CPython 3.9's scheme replayed on the same trace: no realloc, more warm
+//! CPython's own scheme replayed on the same trace: no realloc, more warm
 //! (zombie) hits (or, where legacy already has every hit the oracle has,
 //! as many: no policy can have more), no more system allocations (fresh +
 //! reallocs), and a peak of cached bytes no higher.
@@ -28,6 +28,8 @@ use zombie_frames::replay::{Contender, Outcome};
 use zombie_frames::stats::count;
 use zombie_frames::{Takes, ZfConfig, OPTIONS, ZF_BUDGET_AUTO};
 
+/// The fields the search sets itself, which `--set` must leave alone.
+pub const SEARCHED: [&str; 3] = ["per_code_max", "reserve_max", "budget_bytes"];
 /// The per_code_max values tried.
 pub const PER_CODE_MAX: [u32; 7] = [4, 8, 16, 32, 64, 128, 256];
 /// The reserve_max values tried.

@@ -33,11 +33,12 @@ pub struct Args {
     pub json: bool,
 
     /// Write, per trace, DIR/<trace>.svg: warm hits and system allocations against budget_bytes
+    /// (`-` as stdin.svg)
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
 
     /// Print the smallest per-code settings (ZF_* lines) that dominate legacy on every trace:
-    /// no reallocs, more warm hits (or all the oracle's), no more system allocations, no higher peak; the automatic bound first, then the smallest fixed budget (--set fixes the rest)
+    /// no reallocs, more warm hits (or all the oracle's), no more system allocations, no higher peak; the automatic bound first, then the smallest fixed budget. It searches per_code_max, reserve_max, budget_bytes and two sweep_generation values: --set may fix sweep_every and the first sweep_generation, and refuses the others
     #[arg(long, conflicts_with_all = ["policy", "plot", "json"])]
     pub advise: bool,
 }
@@ -47,7 +48,7 @@ pub enum Policy {
     /// per-code zombie lists with the defaults (and --set)
     #[value(alias = "per_code")]
     PerCode,
-    /// CPython 3.9's scheme (ZF_POLICY_LEGACY)
+    /// CPython's own scheme, 3.9's and 2.7's (ZF_POLICY_LEGACY)
     Legacy,
     /// no cache: malloc and free on every call
     Malloc,
@@ -113,6 +114,21 @@ impl Args {
             }
         }
         once
+    }
+
+    /// What makes the command line unusable as a whole, if anything:
+    /// standard input named twice, or --advise with a --set of a field it
+    /// searches (the search would overwrite it).
+    pub fn conflict(&self) -> Option<String> {
+        if self.traces.iter().filter(|t| t.as_os_str() == "-").count() > 1 {
+            return Some("standard input (-) is given twice: it can be read once".into());
+        }
+        let searched =
+            self.set.iter().find(|s| crate::advise::SEARCHED.contains(&s.opt.field)).filter(|_| self.advise)?;
+        Some(format!(
+            "--advise searches {} itself: --set {} would be overwritten (with --advise, --set takes sweep_every and sweep_generation)",
+            searched.opt.field, searched.opt.field
+        ))
     }
 
     /// The library's defaults with every --set applied, the last one
@@ -197,6 +213,22 @@ mod tests {
             let r = report(&stats, &from_set, false, &[]);
             assert!(r.contains(&words) && !report(&stats, &default, false, &[]).contains(&words), "{words:?}: {r}");
         }
+    }
+
+    #[test]
+    fn conflicting_arguments_are_named() {
+        let conflict = |argv: &[&str]| Args::parse_from([&["zf-replay"], argv].concat()).conflict();
+        assert_eq!(
+            conflict(&["-", "t", "-"]).as_deref(),
+            Some("standard input (-) is given twice: it can be read once")
+        );
+        for key in ["per_code_max=8", "reserve_max=50", "budget_bytes=64K"] {
+            let field = key.split('=').next().unwrap();
+            let why = conflict(&["--advise", "--set", key, "t"]).expect(key);
+            assert!(why.starts_with(&format!("--advise searches {field} itself: --set {field} would")), "{why}");
+            assert_eq!(conflict(&["--set", key, "t"]), None);
+        }
+        assert_eq!(conflict(&["--advise", "--set", "sweep_every=100,sweep_generation=2", "t", "u"]), None);
     }
 
     #[test]

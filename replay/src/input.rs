@@ -62,6 +62,13 @@ pub fn load(path: &Path, progress: &Progress) -> Result<Trace, String> {
     };
     match read_all(&mut text) {
         Ok((events, parser)) => Ok(Trace { events, parser }),
+        // The gzip decoder's own words ("invalid gzip header", "unexpected
+        // end of file") say nothing of where they come from.
+        Err(e) if gzip && e.why.starts_with(READ_FAILED) => Err(format!(
+            "line {}: cannot read the gzip data ({}): is the file cut short or damaged? (`gzip -t` checks it)",
+            e.line,
+            &e.why[READ_FAILED.len()..]
+        )),
         // A damaged gzip file inflates to garbage before its checksum,
         // at its end, says so: a bad line there is the damage's symptom.
         Err(e) if gzip => match io::copy(&mut text, &mut io::sink()) {
@@ -73,6 +80,9 @@ pub fn load(path: &Path, progress: &Progress) -> Result<Trace, String> {
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// How `read_all` words an I/O error.
+const READ_FAILED: &str = "cannot read: ";
 
 /// Counts the bytes read for the progress bar.
 struct Counted<'a> {

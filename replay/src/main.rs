@@ -21,13 +21,21 @@ use zombie_frames::{ZfConfig, ZF_FLAG_FRAME_PREFIX, ZF_POLICY_LEGACY};
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(e) = args.conflict() {
+        eprintln!("zf-replay: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Some(dir) = &args.plot {
         if let Some(e) = plot_clash(&args.traces, dir) {
             eprintln!("zf-replay: {e}");
             return ExitCode::FAILURE;
         }
         if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("{}: {e}", dir.display());
+            let why = match dir.exists() && !dir.is_dir() {
+                true => "not a directory".to_string(),
+                false => e.to_string(),
+            };
+            eprintln!("zf-replay: --plot: {}: {why}", dir.display());
             return ExitCode::FAILURE;
         }
     }
@@ -100,11 +108,12 @@ fn run(path: &Path, args: &Args) -> Result<TraceReport, String> {
         };
         let file = dir.join(format!("{}.svg", stem(path)));
         let title = format!(
-            "{}: per_code_max {}, reserve_max {}, sweep_every {}",
+            "{}: per_code_max {}, reserve_max {}, sweep_every {}, sweep_generation {}",
             path.display(),
             cfg.per_code_max,
             cfg.reserve_max,
-            cfg.sweep_every
+            cfg.sweep_every,
+            cfg.sweep_generation
         );
         plot_sweep(&mut replayer, &cfg, &legacy, &file, &title)?;
     }
@@ -277,7 +286,7 @@ fn run_advise(args: &Args) -> ExitCode {
         _ => ", frames with a prefix (per-code's blocks and legacy's peak without headers: CPython's own bytes)",
     };
     let text = format!(
-        "{heading}\n# (searched {searched}{layout}):\n{}#\n# Against legacy (CPython 3.9's scheme) on each trace:\n{table}",
+        "{heading}\n# (searched {searched}{layout}):\n{}#\n# Against legacy (CPython's own scheme) on each trace:\n{table}",
         advise::env_lines(&chosen.cfg)
     );
     match (print(text.trim_end()).is_ok(), advice.found.is_some()) {

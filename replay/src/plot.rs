@@ -58,6 +58,8 @@ where
     X: AsRangedCoord<Value = f64>,
     X::CoordDescType: ValueFormatter<f64>,
 {
+    // Whole numbers, unless the range is too short for distinct ones.
+    let decimals = usize::from(y_range.end - y_range.start < 10.0);
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(40)
@@ -68,7 +70,7 @@ where
         .x_desc("budget_bytes (log scale); legacy at its peak cached bytes")
         .y_desc(y_name)
         .x_label_formatter(&|b| human(*b))
-        .y_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.decimals$}"))
         .max_light_lines(2)
         .draw()?;
     let curve = sweep.iter().map(|p| (p.bytes, y(p)));
@@ -79,7 +81,7 @@ where
     chart.draw_series(curve.map(|xy| Circle::new(xy, 3, BLUE.filled())))?;
     chart
         .draw_series([Cross::new((legacy.bytes, y(&legacy)), 7, ORANGE.stroke_width(3))])?
-        .label("legacy (CPython 3.9)")
+        .label("legacy (CPython's scheme)")
         .legend(|(x, y)| Cross::new((x + 10, y), 5, ORANGE.stroke_width(2)));
     chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()
 }

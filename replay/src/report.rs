@@ -39,14 +39,15 @@ pub struct LockstepReport {
     /// Legacy's peak cached bytes without the library's 16-byte headers:
     /// CPython's own frames.
     pub cpython_peak_bytes: u64,
-    /// Per-code's peak cached bytes over `cpython_peak_bytes`.
-    pub per_code_peak_vs_cpython: f64,
+    /// Per-code's peak cached bytes over `cpython_peak_bytes` (null when
+    /// that is 0: a trace that caches nothing).
+    pub per_code_peak_vs_cpython: Option<f64>,
     /// Per-code's peak of bytes its zombies and reserve held (its
     /// `peak_cached_bytes` adds the allowances' free room), and that over
     /// legacy's peak (under `--prefix`, over `cpython_peak_bytes`: like
     /// per-code's, without headers).
     pub per_code_peak_held_bytes: u64,
-    pub per_code_peak_held_vs_legacy: f64,
+    pub per_code_peak_held_vs_legacy: Option<f64>,
 }
 
 /// Counts by cause, by the names of `replay::Causes`' fields.
@@ -71,11 +72,21 @@ impl LockstepReport {
             causes: cause_counts(&l.causes),
             per_code_only_causes: cause_counts(&l.worse_causes),
             cpython_peak_bytes: l.legacy_peak_own_bytes,
-            per_code_peak_vs_cpython: l.per_code.peak_cached_bytes as f64 / l.legacy_peak_own_bytes.max(1) as f64,
+            per_code_peak_vs_cpython: ratio(l.per_code.peak_cached_bytes, l.legacy_peak_own_bytes),
             per_code_peak_held_bytes: l.per_code_peak_held_bytes,
-            per_code_peak_held_vs_legacy: l.per_code_peak_held_bytes as f64 / legacy_like.max(1) as f64,
+            per_code_peak_held_vs_legacy: ratio(l.per_code_peak_held_bytes, legacy_like),
         }
     }
+}
+
+/// `part / whole`, or None for a whole of 0.
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// A ratio as the table prints it: "0.994x", or "n/a".
+fn times(r: Option<f64>) -> String {
+    r.map_or("n/a".into(), |r| format!("{r:.3}x"))
 }
 
 /// "cold 1, no reserve frame 2, ...", in `replay::Causes`' order.
@@ -172,25 +183,21 @@ const HEADER: [&str; 12] = [
     "ns/event",
 ];
 
-/// The table, with a two-line heading naming the trace and the per-code settings.
+/// The table, with a heading naming the trace and, when per-code is
+/// replayed, its settings.
 pub fn table(r: &TraceReport) -> String {
     let p = &r.per_code;
     let mut out = format!(
-        "{}: {}, {}, at most {} live\nper-code: per_code_max {}, budget_bytes {}, sweep_every {}, reserve_max {}, sweep_generation {}{}\n\n",
+        "{}: {}, {}, at most {} live\n",
         r.trace,
         counted(r.events, "event"),
         counted(r.codes, "code"),
-        counted(r.peak_live_frames, "frame"),
-        p.per_code_max,
-        match p.budget_bytes {
-            ZF_BUDGET_AUTO => "auto".to_string(),
-            bytes => size(bytes as u64),
-        },
-        p.sweep_every,
-        p.reserve_max,
-        p.sweep_generation,
-        if p.frame_prefix { ", frames with a prefix (no block headers)" } else { "" }
+        counted(r.peak_live_frames, "frame")
     );
+    if r.contenders.iter().any(|c| c.policy == "per-code") {
+        out += &settings_line(p);
+    }
+    out.push('\n');
     let mut rows = vec![HEADER.map(String::from).to_vec()];
     for c in &r.contenders {
         rows.push(vec![
@@ -219,15 +226,15 @@ pub fn table(r: &TraceReport) -> String {
     }
     if let Some(l) = &r.lockstep {
         out += &format!(
-            "\nlockstep: per-code asked the system for a block where legacy did not at {} acquires; legacy where per-code did not at {}\n  per-code's system allocations by cause: {}\n  those legacy did not make:             {}\npeak cached against CPython's own bytes (legacy without block headers, {}): per-code {:.3}x\nper-code's peak of bytes held, without its allowances' free room: {}, {:.3}x legacy's peak{}\n",
+            "\nlockstep: per-code asked the system for a block where legacy did not at {} acquires; legacy where per-code did not at {}\n  per-code's system allocations by cause: {}\n  those legacy did not make:             {}\npeak cached against CPython's own bytes (legacy without block headers, {}): per-code {}\nper-code's peak of bytes held, without its allowances' free room: {}, {} legacy's peak{}\n",
             count(l.per_code_only),
             count(l.legacy_only),
             cause_line(&l.causes),
             cause_line(&l.per_code_only_causes),
             kib(l.cpython_peak_bytes),
-            l.per_code_peak_vs_cpython,
+            times(l.per_code_peak_vs_cpython),
             kib(l.per_code_peak_held_bytes),
-            l.per_code_peak_held_vs_legacy,
+            times(l.per_code_peak_held_vs_legacy),
             if r.per_code.frame_prefix { " without headers" } else { "" }
         );
         if !r.per_code.frame_prefix {
@@ -235,6 +242,22 @@ pub fn table(r: &TraceReport) -> String {
         }
     }
     out
+}
+
+/// "per-code: per_code_max 128, budget_bytes auto, ..." and a newline.
+fn settings_line(p: &Settings) -> String {
+    let budget = match p.budget_bytes {
+        ZF_BUDGET_AUTO => "auto".to_string(),
+        bytes => size(bytes as u64),
+    };
+    format!(
+        "per-code: per_code_max {}, budget_bytes {budget}, sweep_every {}, reserve_max {}, sweep_generation {}{}\n",
+        p.per_code_max,
+        p.sweep_every,
+        p.reserve_max,
+        p.sweep_generation,
+        if p.frame_prefix { ", frames with a prefix (no block headers)" } else { "" }
+    )
 }
 
 fn kib(bytes: u64) -> String {
