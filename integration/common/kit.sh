@@ -280,6 +280,42 @@ smoke_exit_collections() {
   done
 }
 
+# An embedder that finalizes the interpreter and initializes it again gets
+# a pool again, as CPython's own frame cache works again (reinit.c).
+smoke_reinit() {
+  step "smoke: a second Py_Initialize gets a pool again"
+  local exe="$W/reinit" out n
+  # libpython's link line: the modules built into it, then configure's LIBS
+  # (the library among them).
+  # shellcheck disable=SC2046  # the Makefile's words, split as make would
+  cc -o "$exe" "$common/reinit.c" -I"$PATCHED/Include" -I"$PATCHED" "$PATCHED"/libpython*.a \
+    $(sed -n 's/^\(LOCALMODLIBS\|LIBS\)=[[:space:]]*//p' "$PATCHED/Makefile") -lutil -Xlinker -export-dynamic
+  out=$(PYTHONHOME="$PATCHED" PYTHONPATH="$PATCHED/Lib" "$exe" 2>&1)
+  n=$(grep -c '^zombie-frames [^ ]* pool' <<<"$out" || true)
+  [ "$n" = 2 ] || { echo "$n pool report(s) from two rounds:"; echo "$out"; return 1; }
+  echo "two rounds, a pool in each"
+}
+
+# ZF_TRACE without %p names one file: a Python child inheriting it would
+# truncate it under its parent, so the glue keeps it to the first process.
+smoke_trace_child() {
+  step "smoke: ZF_TRACE without %p is the parent's alone, whatever its children"
+  local t out acquires lines
+  t=$(mktemp --suffix=.zft)
+  out=$(ZF_TRACE="$t" ZF_CPY_FINAL_STATS=1 "$PATCHED/python" -c 'import subprocess, sys
+def f(n): return n and f(n - 1)
+f(50)
+subprocess.check_call([sys.executable, "-c", "def g(n): return n and g(n - 1)\ng(50)"])
+f(50)' 2>&1)
+  acquires=$(sed -n 's/^  acquires *\([0-9,]*\).*/\1/p' <<<"$out" | tr -d ,)
+  lines=$(grep -ac '^a ' "$t" || true)
+  rm -f "$t"
+  if [ -z "$acquires" ] || [ "$acquires" != "$lines" ]; then
+    echo "the report's acquires '$acquires', the trace's a lines $lines: $out"; return 1
+  fi
+  echo "the trace holds the parent's $lines acquires"
+}
+
 stage_smoke() {
   local p
   [ -x "$PATCHED/python" ] || { echo "no patched python in $PATCHED: run build-patched first" >&2; return 1; }
@@ -291,6 +327,8 @@ stage_smoke() {
   smoke_exit_collections
   smoke_environment
   smoke_misuse
+  smoke_reinit
+  smoke_trace_child
   if declare -F smoke_extra >/dev/null; then smoke_extra; fi   # a kit's own checks
 }
 

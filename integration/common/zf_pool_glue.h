@@ -48,11 +48,13 @@ static int every_code;           /* legacy or a trace: every code's frames, and 
 int _PyZf_eager = -1;
 static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see read_final_stats) */
 static pid_t final_stats_pid;    /* the process it was set for */
+static char *trace_file;         /* ZF_TRACE without %p, taken out of the environment (read_final_stats) */
 static int frames_uncounted;      /* frame blocks taken, not yet in the GC's count */
 
 /* Blocks at least this big hold frames; a ZfCode is smaller and is not a GC
  * object, so it is not counted. (The pool's own struct, about 5 KiB, made
- * once, counts as one while it lives: a stray count of one.) */
+ * once, counts as one while it lives: a stray count of one; a debug or
+ * traced pool's frame table, a few more.) */
 #define FRAME_BLOCK_MIN (sizeof(PyGC_Head) + sizeof(PyFrameObject) - sizeof(PyObject *))
 
 /* A ZF_* value the library refuses is the user's mistake, not the
@@ -93,7 +95,8 @@ env_switch(const char *name)
             return i >= 4;
         }
     }
-    /* As the library quotes a value: one line, a control character as '?'. */
+    /* As the library quotes a value: one line, a control character as '?'
+     * (here cut at 40 characters). */
     for (i = 0; i < len && i < sizeof(shown) - 1; i++) {
         shown[i] = iscntrl((unsigned char)v[i]) ? '?' : v[i];
     }
@@ -110,15 +113,23 @@ env_switch(const char *name)
  * reads must stay silent. So the setting is read once, at the first code
  * object (before the interpreter copies the environment into os.environ),
  * and taken out of the environment, so the processes this one starts do not
- * inherit it; a fork that finalizes has another pid, and stays silent too. */
+ * inherit it; a fork that finalizes has another pid, and stays silent too.
+ * A ZF_TRACE without %p goes the same way: it names one file, which a
+ * Python child inheriting it would open again, truncating this process's
+ * trace; with %p each process records its own. */
 static void
 read_final_stats(void)
 {
+    const char *trace;
     if (final_stats < 0) {
         final_stats = env_switch("ZF_CPY_FINAL_STATS");
         if (final_stats) {
             final_stats_pid = getpid();
             (void)unsetenv("ZF_CPY_FINAL_STATS");
+        }
+        trace = Py_IgnoreEnvironmentFlag ? NULL : getenv("ZF_TRACE");
+        if (trace != NULL && strstr(trace, "%p") == NULL && (trace_file = strdup(trace)) != NULL) {
+            (void)unsetenv("ZF_TRACE");
         }
     }
 }
@@ -166,13 +177,25 @@ static ZfPool *
 get_pool(void)
 {
     ZfConfig cfg;
-    if (pool != NULL || finalized) {
+    if (pool != NULL) {
         return pool;
+    }
+    if (finalized) {
+        /* None while the interpreter finalizes; a new one once an
+         * embedder initializes it again (3.9 says so only at the end of
+         * its initialization: frames before that are uncached). */
+        if (!Py_IsInitialized()) {
+            return NULL;
+        }
+        finalized = 0;
     }
     read_final_stats();
     zf_config_default(&cfg);
     if (!Py_IgnoreEnvironmentFlag && zf_config_from_env(&cfg) < 0) {
         config_error(zf_last_error());
+    }
+    if (trace_file != NULL) {
+        cfg.trace_path = trace_file;
     }
     cfg.alloc = heap_alloc;
     cfg.dealloc = heap_dealloc;

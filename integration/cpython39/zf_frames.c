@@ -5,9 +5,10 @@
  * hooks, the code hooks and the frames that are not inline hits are
  * integration/common/zf_pool_glue.h, shared with the 2.7 kit; this file
  * gives it 3.9's GC header and count, and the clearing of the cache
- * behind _PyFrame_ClearFreeList (which nothing in the patched interpreter
- * calls any more: the pool ages at collections instead; kept for an
- * extension that calls it).
+ * behind _PyFrame_ClearFreeList (an internal function since 3.9 dropped
+ * PyFrame_ClearFreeList, which nothing in the patched interpreter calls
+ * any more: the pool ages at collections instead; it stays, clearing the
+ * pool, for whatever still calls it).
  */
 #include "Python.h"
 #include "pycore_gc.h"
