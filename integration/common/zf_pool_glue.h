@@ -74,20 +74,29 @@ config_error(const char *message)
  * ones too, the library's and the kit's. */
 #define BLANKS " \t\n\f\r"
 
+/* The variable's value without the blanks around it, and its length in
+ * *len; NULL when it is unset or the environment is ignored. */
+static const char *
+env_value(const char *name, size_t *len)
+{
+    const char *v = Py_IgnoreEnvironmentFlag ? NULL : getenv(name);
+    if (v == NULL) {
+        return NULL;
+    }
+    v += strspn(v, BLANKS);
+    for (*len = strlen(v); *len > 0 && strchr(BLANKS, v[*len - 1]) != NULL; (*len)--) {
+    }
+    return v;
+}
+
 static int
 env_switch(const char *name)
 {
     static const char *const words[] = {"0", "no", "false", "off", "1", "yes", "true", "on"};
-    const char *v = Py_IgnoreEnvironmentFlag ? NULL : getenv(name);
     char shown[41], message[160];
     size_t len, i;
-    if (v == NULL) {
-        return 0;
-    }
-    v += strspn(v, BLANKS);
-    for (len = strlen(v); len > 0 && strchr(BLANKS, v[len - 1]) != NULL; len--) {
-    }
-    if (len == 0) {
+    const char *v = env_value(name, &len);
+    if (v == NULL || len == 0) {
         return 0;
     }
     for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
@@ -121,14 +130,17 @@ static void
 read_final_stats(void)
 {
     const char *trace;
+    size_t len;
     if (final_stats < 0) {
         final_stats = env_switch("ZF_CPY_FINAL_STATS");
         if (final_stats) {
             final_stats_pid = getpid();
             (void)unsetenv("ZF_CPY_FINAL_STATS");
         }
-        trace = Py_IgnoreEnvironmentFlag ? NULL : getenv("ZF_TRACE");
-        if (trace != NULL && strstr(trace, "%p") == NULL && (trace_file = strdup(trace)) != NULL) {
+        /* Trimmed as the library trims it; empty is no trace, left alone. */
+        trace = env_value("ZF_TRACE", &len);
+        if (trace != NULL && len > 0 && strstr(trace, "%p") == NULL &&
+            (trace_file = strndup(trace, len)) != NULL) {
             (void)unsetenv("ZF_TRACE");
         }
     }
