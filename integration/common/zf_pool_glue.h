@@ -46,9 +46,9 @@ static int every_code;           /* legacy or a trace: every code's frames, and 
  * first code's _PyZf_CodeMade reads it), so that the check inlined in
  * PyCode_New is one test, and only the first code makes a call. */
 int _PyZf_eager = -1;
-static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see read_final_stats) */
+static int final_stats = -1;     /* ZF_CPY_FINAL_STATS=1, read once (see read_process_switches) */
 static pid_t final_stats_pid;    /* the process it was set for */
-static char *trace_file;         /* ZF_TRACE without %p, taken out of the environment (read_final_stats) */
+static char *trace_file;         /* ZF_TRACE without %p, taken out of the environment (read_process_switches) */
 static int frames_uncounted;      /* frame blocks taken, not yet in the GC's count */
 
 /* Blocks at least this big hold frames; a ZfCode is smaller and is not a GC
@@ -127,7 +127,7 @@ env_switch(const char *name)
  * Python child inheriting it would open again, truncating this process's
  * trace; with %p each process records its own. */
 static void
-read_final_stats(void)
+read_process_switches(void)
 {
     const char *trace;
     size_t len;
@@ -201,7 +201,7 @@ get_pool(void)
         }
         finalized = 0;
     }
-    read_final_stats();
+    read_process_switches();
     zf_config_default(&cfg);
     if (!Py_IgnoreEnvironmentFlag && zf_config_from_env(&cfg) < 0) {
         config_error(zf_last_error());
@@ -309,7 +309,7 @@ _PyZf_FrameNew(PyCodeObject *co, int *warm)
 void
 _PyZf_CodeMadeSlow(PyCodeObject *co)
 {
-    read_final_stats();
+    read_process_switches();
     if (_PyZf_eager < 0) {
         _PyZf_eager = env_switch("ZF_CPY_EAGER");
     }
@@ -341,7 +341,7 @@ _PyZf_Fini(void)
 {
     /* ZF_CPY_FINAL_STATS=1: the report as the pool closes, the moment a
      * ZF_TRACE recording ends, so a replay can be checked against it; only
-     * in the process the setting was made for (read_final_stats). */
+     * in the process the setting was made for (read_process_switches). */
     if (pool != NULL && final_stats == 1 && getpid() == final_stats_pid) {
         fflush(stderr);
         (void)zf_pool_print_stats(pool, 2);
