@@ -132,7 +132,8 @@
 #define ZF_ERR_WRONG_CODE 2
 
 /**
- * A pointer that never came from this pool was released.
+ * A pointer that is no frame of this pool was released: never handed
+ * out by it, or its block already freed.
  */
 #define ZF_ERR_FOREIGN_POINTER 3
 
@@ -471,7 +472,9 @@ struct ZfPool *zf_pool_new(const struct ZfConfig *cfg);
  * alive stay valid (acquire and release go straight to the allocator) and
  * the pool's memory goes with the last of them. With ZF_FLAG_DEBUG, frames
  * still live are reported as ZF_ERR_LEAK, and a call while another thread
- * is inside the pool is refused (reported; nothing is freed).
+ * is inside the pool is refused (reported; nothing is freed). A second
+ * call is undefined: a debug pool reports it (ZF_ERR_FREED_POOL) only
+ * while codes keep its memory.
  */
 void zf_pool_free(struct ZfPool *pool);
 
@@ -491,8 +494,9 @@ struct ZfCode *zf_code_new(struct ZfPool *pool, size_t frame_bytes);
  * zf_hot_give, and the `ZfCode` to the exported functions (not to
  * zf_frame_acquire_fast or zf_frame_release_fast: on it they stay safe
  * and count right, but serve no zombie, and their acquire may take a new
- * block while zombies wait in `hot`). `hot` must stay valid and in place,
- * and nothing but those two and the library may use it, until
+ * block while zombies wait in `hot`). Each code needs its own `hot`,
+ * which must stay valid and in place, and which nothing but those two
+ * and the library may use, until
  * zf_code_free returns (a traced or legacy pool never writes it after
  * this call; a debug pool reads it at the code's calls, and only makes
  * it inert again, reported, if it was written); after it, the library
@@ -600,7 +604,7 @@ const char *zf_last_error(void);
 const char *zf_version(void);
 
 /**
- * Sets the handler for this pool's misuse reports; NULL `fn` restores the
+ * Sets the handler for this pool's misuse reports; NULL `func` restores the
  * default (a line on stderr, then abort()). In a debug pool, a call while
  * another thread is inside it is refused (reported; the handler stays).
  */

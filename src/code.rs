@@ -44,9 +44,10 @@ pub struct Code {
     /// A pointer, not a choice made at every use: the slow path reads it
     /// often. Dangling until `settle`, as is `fast_at`.
     state_at: Cell<NonNull<ZfCodeHot>>,
-    /// The hot state the inline pair reads (`fast`): `hot`, or the
-    /// caller's while attached to a plain pool. Inert in a watched pool,
-    /// which never points either at the caller's.
+    /// The hot state the exported functions try first (`fast`), the one
+    /// the inline pair works on in a plain pool: `hot`, or the caller's
+    /// once attached. A watched pool keeps it at `hot`, inert, never at
+    /// the caller's.
     fast_at: Cell<NonNull<ZfCodeHot>>,
     /// A watched pool's hot state, out of the fast path's sight.
     shadow: ZfCodeHot,
@@ -126,8 +127,8 @@ pub enum Loss {
 }
 
 /// Why a code had no zombie when it missed (a `std` build's: see `Causes`).
+#[cfg(feature = "std")]
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub enum Miss {
     /// No miss yet.
     #[default]
@@ -208,7 +209,8 @@ impl Code {
         unsafe { self.state_at.get().as_ref() }
     }
 
-    /// The hot state the inline pair reads (inert in a watched pool).
+    /// The hot state the exported functions try first (`fast_at`; inert
+    /// in a watched pool).
     #[inline(always)]
     pub fn fast(&self) -> &ZfCodeHot {
         debug_assert!(self.fast_at.get() != NonNull::dangling(), "settled first");
@@ -516,6 +518,7 @@ impl Code {
 
     /// Why a miss that asks the system for a block had no zombie: a new
     /// depth (`reach_depth`), or one of the code's losses, charged to it.
+    #[cfg(feature = "std")]
     pub fn charge_miss(&self, deeper: bool) -> Miss {
         self.causes.charge_miss(deeper)
     }
@@ -630,9 +633,5 @@ impl Causes {
 
     fn reach_depth(&self, _: u64) -> bool {
         false
-    }
-
-    fn charge_miss(&self, _: bool) -> Miss {
-        Miss::None
     }
 }

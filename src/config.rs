@@ -262,7 +262,7 @@ impl ZfConfig {
     }
 
     /// Checks every field for `zf_pool_new`; the error names the first bad one.
-    pub fn validate(&self) -> Result<(), Error> {
+    pub(crate) fn validate(&self) -> Result<(), Error> {
         let function = "zf_pool_new";
         let bad = |field, why: String| Err(Error::Config { function, field, why });
         ZfConfig::check_struct_size(self.struct_size, function)?;
@@ -288,7 +288,7 @@ impl ZfConfig {
 
     /// The file named by `trace_path`, if any: none for NULL or an empty
     /// path, as for an empty `ZF_TRACE`.
-    pub fn trace_file(&self) -> Result<Option<&str>, core::str::Utf8Error> {
+    pub(crate) fn trace_file(&self) -> Result<Option<&str>, core::str::Utf8Error> {
         if self.trace_path.is_null() {
             return Ok(None);
         }

@@ -1,6 +1,8 @@
-//! Debug mode (`ZF_FLAG_DEBUG`): the checks, the kinds of misuse, and the
-//! handler that receives reports. The default handler does what
-//! `Py_FatalError` does: one line on stderr, then abort().
+//! Debug mode (`ZF_FLAG_DEBUG`): what the checks work from (the record of
+//! frames, the guard, the checksum), the kinds of misuse, and the handler
+//! that receives reports; the checks themselves are the pool's
+//! (`pool/checked.rs`). The default handler does what `Py_FatalError`
+//! does: one line on stderr, then abort().
 //!
 //! A debug pool keeps a record of every frame it handed out (an open
 //! addressing table keyed by address, in memory from the pool's heap), so a
@@ -27,7 +29,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 pub const ZF_ERR_DOUBLE_RELEASE: c_int = 1;
 /// A frame was released to a code other than the one it was acquired for.
 pub const ZF_ERR_WRONG_CODE: c_int = 2;
-/// A pointer that never came from this pool was released.
+/// A pointer that is no frame of this pool was released: never handed
+/// out by it, or its block already freed.
 pub const ZF_ERR_FOREIGN_POINTER: c_int = 3;
 /// A zombie was written to after its release.
 pub const ZF_ERR_WRITE_AFTER_RELEASE: c_int = 4;
@@ -151,6 +154,15 @@ impl Default for Entry {
 }
 
 impl Entry {
+    /// The code of a live frame; None for a zombie, whose code may be gone.
+    pub(crate) fn live_code(&self) -> Option<&Code> {
+        if !self.live {
+            return None;
+        }
+        // SAFETY: a live frame keeps its code alive.
+        Some(unsafe { self.code.as_ref() })
+    }
+
     /// A frame handed out to `code` in a block of these size words.
     pub(crate) fn live(code: &Code, size: (u32, u32)) -> Entry {
         let bytes = user_bytes(code) as u32; // at most ZF_MAX_FRAME_BYTES
@@ -327,13 +339,6 @@ impl core::fmt::Display for Who {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "code #{} ({} bytes)", self.0, self.1)
     }
-}
-
-/// The code of a live frame.
-pub(crate) fn code_ref(entry: &Entry) -> &Code {
-    debug_assert!(entry.live);
-    // SAFETY: a live frame keeps its code alive.
-    unsafe { entry.code.as_ref() }
 }
 
 #[cfg(test)]

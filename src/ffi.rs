@@ -88,14 +88,14 @@ unsafe fn pool_ref<'a>(pool: NonNull<ZfPool>) -> &'a Pool {
 /// A caller's ZfConfig, once its `struct_size` says the whole struct is
 /// there: a caller built against another version of the header may have
 /// passed a smaller one, so nothing past that first field is read before.
+/// Read only: `zf_pool_new`'s may be a `const` in read-only memory.
 ///
 /// # Safety
 /// `cfg` points to a struct that starts with `uint32_t struct_size`.
-unsafe fn config_ref<'a>(cfg: NonNull<ZfConfig>, function: &'static str) -> Result<&'a mut ZfConfig, Error> {
+unsafe fn whole_config(cfg: NonNull<ZfConfig>, function: &'static str) -> Result<NonNull<ZfConfig>, Error> {
     // SAFETY: by the contract; every version of ZfConfig starts with it.
     ZfConfig::check_struct_size(unsafe { cfg.cast::<u32>().read() }, function)?;
-    // SAFETY: the size says the caller's struct is a whole ZfConfig.
-    Ok(unsafe { &mut *cfg.as_ptr() })
+    Ok(cfg)
 }
 
 fn code_ptr(code: *mut ZfCode) -> Option<NonNull<Code>> {
@@ -118,8 +118,9 @@ pub unsafe extern "C" fn zf_config_default(out: *mut ZfConfig) {
 pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
     let cfg = non_null!("zf_config_from_env", cfg, -1);
     // SAFETY: the module's contract: a ZfConfig of some version.
-    let cfg = match unsafe { config_ref(cfg, "zf_config_from_env") } {
-        Ok(cfg) => cfg,
+    let cfg = match unsafe { whole_config(cfg, "zf_config_from_env") } {
+        // SAFETY: a whole ZfConfig, writable (this function's contract).
+        Ok(cfg) => unsafe { &mut *cfg.as_ptr() },
         Err(e) => return fail(e, -1),
     };
     match cfg.apply_env(os::getenv) {
@@ -134,8 +135,9 @@ pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
 pub unsafe extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
     let cfg = match NonNull::new(cfg.cast_mut()) {
         // SAFETY: the module's contract: a ZfConfig of some version.
-        Some(cfg) => match unsafe { config_ref(cfg, "zf_pool_new") } {
-            Ok(cfg) => *cfg,
+        Some(cfg) => match unsafe { whole_config(cfg, "zf_pool_new") } {
+            // SAFETY: a whole ZfConfig, read and copied, never written.
+            Ok(cfg) => unsafe { cfg.read() },
             Err(e) => return fail(e, ptr::null_mut()),
         },
         None => ZfConfig::default(),
@@ -150,14 +152,16 @@ pub unsafe extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
 /// alive stay valid (acquire and release go straight to the allocator) and
 /// the pool's memory goes with the last of them. With ZF_FLAG_DEBUG, frames
 /// still live are reported as ZF_ERR_LEAK, and a call while another thread
-/// is inside the pool is refused (reported; nothing is freed).
+/// is inside the pool is refused (reported; nothing is freed). A second
+/// call is undefined: a debug pool reports it (ZF_ERR_FREED_POOL) only
+/// while codes keep its memory.
 #[no_mangle]
 pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
     let Some(pool) = NonNull::new(pool) else { return };
     {
         // SAFETY: the caller frees each pool once (header contract).
         let p = unsafe { pool_ref(pool) };
-        if !p.claim_outer("zf_pool_free") {
+        if !p.claim_to_free("zf_pool_free") {
             return;
         }
         p.close();
@@ -201,8 +205,9 @@ fn new_code(p: &Pool, frame_bytes: usize, function: &'static str) -> Option<NonN
 /// zf_hot_give, and the `ZfCode` to the exported functions (not to
 /// zf_frame_acquire_fast or zf_frame_release_fast: on it they stay safe
 /// and count right, but serve no zombie, and their acquire may take a new
-/// block while zombies wait in `hot`). `hot` must stay valid and in place,
-/// and nothing but those two and the library may use it, until
+/// block while zombies wait in `hot`). Each code needs its own `hot`,
+/// which must stay valid and in place, and which nothing but those two
+/// and the library may use, until
 /// zf_code_free returns (a traced or legacy pool never writes it after
 /// this call; a debug pool reads it at the code's calls, and only makes
 /// it inert again, reported, if it was written); after it, the library
@@ -533,7 +538,7 @@ pub extern "C" fn zf_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// Sets the handler for this pool's misuse reports; NULL `fn` restores the
+/// Sets the handler for this pool's misuse reports; NULL `func` restores the
 /// default (a line on stderr, then abort()). In a debug pool, a call while
 /// another thread is inside it is refused (reported; the handler stays).
 #[no_mangle]

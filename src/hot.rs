@@ -1,8 +1,8 @@
 //! The hit path: what a zombie hit and a cached release do, in one place.
 //!
 //! `ZfCodeHot` starts every `ZfCode`, or, for a code from
-//! `zf_code_new_with_hot`, lives in the caller's memory (`Code::fast`
-//! says where). The header's inline halves (`zf_hot_hit`, `zf_hot_give`,
+//! `zf_code_new_with_hot`, lives in the caller's memory
+//! (`Code::inline_state` says where). The header's inline halves (`zf_hot_hit`, `zf_hot_give`,
 //! in `src/fast_path.h`) are the C twins of `take` and `give` below,
 //! reading the same fields; the exported functions run `take` and `give`
 //! first too, so every caller shares one hit path, and everything else is
@@ -31,7 +31,7 @@
 //! NULL, `room` 0), so both functions always fall through to the slow path.
 
 use crate::block::{Block, Link, Stack};
-use crate::stats::{Counters, Tally, ZfStats};
+use crate::stats::ZfStats;
 use core::cell::Cell;
 use core::ffi::c_void;
 use core::mem::{offset_of, size_of};
@@ -219,18 +219,6 @@ pub struct Work {
 }
 
 impl Work {
-    /// Adds this work to the pool's live counters (`add_to`'s twin, for
-    /// the slow path: no snapshot).
-    pub fn apply(&self, n: &Counters) {
-        n.zombie_hits.add(self.hits);
-        n.releases.add(self.releases);
-        let moved = self.releases as i64 - self.hits as i64;
-        n.live_frames.shift(-moved);
-        n.cached_frames.shift(moved);
-        n.cached_bytes.shift(moved * self.bytes as i64);
-        n.allowance_bytes.shift(-moved * self.bytes as i64);
-    }
-
     /// Adds this work to a snapshot of the pool's counters.
     pub fn add_to(&self, s: &mut ZfStats) {
         s.zombie_hits += self.hits;

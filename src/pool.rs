@@ -11,10 +11,13 @@
 //! - `checked`: a debug pool's checks (acquire, release, one thread inside).
 
 use crate::block::{Block, Heap};
-use crate::code::{Code, Miss};
+use crate::code::Code;
+#[cfg(feature = "std")]
+use crate::code::Miss;
 use crate::config::{ZfConfig, ZF_POLICY_LEGACY};
 use crate::debug::{Handler, Record};
 use crate::error::Error;
+use crate::hot::Work;
 use crate::reserve::Reserve;
 use crate::ring::Ring;
 use crate::stats::{Counters, Tally, TopList, ZfStats};
@@ -73,6 +76,7 @@ pub struct Pool {
     /// `ZF_FLAG_DEBUG`: every frame this pool handed out (src/debug.rs).
     record: Record,
     /// Why the latest system allocation was needed (read by the replay).
+    #[cfg(feature = "std")]
     last_miss: Cell<Miss>,
     /// Codes holding two slots or more: each has something spare, room
     /// or a zombie past its first (`make_spare_room` looks for them).
@@ -91,9 +95,9 @@ pub struct Pool {
     shapes: lifetime::Shapes,
 }
 
-/// A failed acquire; its message is the thread's last error (`Pool::fail`). An
-/// `Error` is 56 bytes: in the result, it sent every acquire's answer
-/// through memory, where a pointer and a flag fit in two registers.
+/// A failed acquire; its message is the thread's last error (`Pool::fail`).
+/// One word, not an `Error` (56 bytes), so that an acquire's result comes
+/// back in registers.
 #[derive(Debug)]
 pub struct Failed(());
 
@@ -138,10 +142,23 @@ impl Pool {
         if work.hits == 0 && work.releases == 0 {
             return;
         }
-        work.apply(&self.counters);
+        self.add_work(&work);
         if work.hits > 0 {
             code.mark_used();
         }
+    }
+
+    /// Adds a code's inline work to the live counters (`Work::add_to`'s
+    /// twin, for the slow path: no snapshot).
+    fn add_work(&self, work: &Work) {
+        let n = &self.counters;
+        n.zombie_hits.add(work.hits);
+        n.releases.add(work.releases);
+        let moved = work.releases as i64 - work.hits as i64;
+        n.live_frames.shift(-moved);
+        n.cached_frames.shift(moved);
+        n.cached_bytes.shift(moved * work.bytes as i64);
+        n.allowance_bytes.shift(-moved * work.bytes as i64);
     }
 
     /// Bytes charged to the bound: what is held (zombies and the reserve)

@@ -94,9 +94,13 @@ struct Run {
 }
 
 impl Run {
+    /// A replay records nothing and uses the library's own allocator:
+    /// the config's pointers (`trace_path`, the hooks and their context),
+    /// which safe code may have set to anything, are not used.
     fn new(cfg: &ZfConfig, slots: u32, collect: bool) -> Result<Run, ReplayError> {
-        // SAFETY: a valid config.
-        let pool = unsafe { zf_pool_new(cfg) };
+        let cfg = ZfConfig { trace_path: core::ptr::null(), alloc: None, dealloc: None, alloc_ctx: null_mut(), ..*cfg };
+        // SAFETY: a whole ZfConfig whose pointers are all NULL.
+        let pool = unsafe { zf_pool_new(&cfg) };
         if pool.is_null() {
             return Err(ReplayError { event: None, why: last_error() });
         }

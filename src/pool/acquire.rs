@@ -135,7 +135,17 @@ impl Pool {
     #[inline(always)]
     fn count_fresh(&self, code: &Code, deeper: bool) {
         self.counters.fresh_allocs.add(1);
+        self.note_miss(code, deeper);
+    }
+
+    /// Why this miss asked the system, for the replay's lockstep; the C
+    /// library keeps no causes (`Causes`).
+    #[inline(always)]
+    fn note_miss(&self, code: &Code, deeper: bool) {
+        #[cfg(feature = "std")]
         self.last_miss.set(code.charge_miss(deeper));
+        #[cfg(not(feature = "std"))]
+        let _ = (code, deeper);
     }
 
     /// Raises `peak_live_frames` at a miss. The live count leaves other
@@ -196,9 +206,8 @@ impl Pool {
     /// The frames live now, the inline path's work included (what
     /// `Work::add_to` adds to `live_frames` in `stats`; a code released no
     /// more than it had live, so no step goes below zero). Its own fold,
-    /// like `frames_cached`'s: a miss may look, and one helper summing
-    /// hits and releases apart for both cost asyncgen and asyncio_tasks
-    /// 0.5 to 0.9 instructions a frame in CPython.
+    /// like `frames_cached`'s: a helper shared by both cost the miss path
+    /// instructions.
     fn live_now(&self) -> u64 {
         self.ring.iter().fold(self.counters.live_frames.get(), |live, c| {
             let work = c.pending();
@@ -261,7 +270,7 @@ impl Pool {
         // SAFETY: taken out of the reserve just now.
         unsafe { self.heap.free_block(shared, self.heap.bytes(shared, code.bytes())) };
         self.counters.reallocs.add(1);
-        self.last_miss.set(code.charge_miss(deeper));
+        self.note_miss(code, deeper);
         Ok(block)
     }
 

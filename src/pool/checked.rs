@@ -94,7 +94,7 @@ impl Pool {
     /// inside the pool goes on using: a debug pool also refuses it from
     /// its error handler, which may otherwise call back (`nested`).
     #[inline]
-    pub(crate) fn claim_outer(&self, function: &'static str) -> bool {
+    pub(crate) fn claim_to_free(&self, function: &'static str) -> bool {
         !self.cfg.debug() || self.claim_checked(function, Call::Free)
     }
 
@@ -135,15 +135,15 @@ impl Pool {
         unsafe { Pool::free_if_unused(pool) };
     }
 
-    /// Whether a call of the thread already inside the pool must be
-    /// refused: one from an allocator hook (which must not call the
-    /// library on its pool; also inside a call the handler makes), or,
-    /// `outer` (it frees the pool or a code), any but the outermost (the
-    /// handler may call back, but not free what the call it interrupts
-    /// goes on using; but the handler `zf_pool_free` tells of leaks,
-    /// after which nothing is used). Refused, it is reported as
-    /// concurrent use, but not to the handler running (which would only
-    /// call again): left as the caller's error.
+    /// Whether a call made inside another call on the pool is refused:
+    /// * any call from an allocator hook, which must not call the library
+    ///   on its pool (the handler's calls are told apart: `in_handler_call`);
+    /// * from the handler, an `outer` one (it frees the pool or a code),
+    ///   which would free what the interrupted call goes on using; except
+    ///   from the handler `zf_pool_free` tells of leaks, after which
+    ///   nothing is used.
+    ///
+    /// A refusal is reported as concurrent use (`refuse`).
     #[inline(always)]
     fn nested(&self, function: &'static str, outer: bool) -> bool {
         let depth = self.record.depth();
@@ -329,12 +329,12 @@ impl Pool {
 
     #[cold]
     #[inline(never)]
-    fn vet_code_lists(&self, code: &Code, depth: u32) {
+    fn vet_code_lists(&self, code: &Code, links: u32) {
         self.vet_slot(code);
         let mut cut = false;
         // (No sync: a debug pool counts at the moments a plain pool does.)
         for (cold, (top, len)) in code.stacks().into_iter().enumerate() {
-            if let Some(kept) = self.vet_list(top, len, code.link(), NonNull::from(code), depth) {
+            if let Some(kept) = self.vet_list(top, len, code.link(), NonNull::from(code), links) {
                 let before = code.slots();
                 let lost = code.cut(cold == 1, kept);
                 self.note_slots(code, before);
@@ -347,7 +347,7 @@ impl Pool {
         }
         if cut {
             // Checked whole, the lists show what the code still holds.
-            if depth != u32::MAX {
+            if links != u32::MAX {
                 self.vet_code_lists(code, u32::MAX);
             }
             let slot = code.state().slot_zombie().map_or(0, |frame| frame.as_ptr() as usize);
@@ -404,13 +404,13 @@ impl Pool {
     /// before the frames, where a stray write after a release reaches
     /// them; a pop through an overwritten link would hand out, or free,
     /// what is not the pool's. So the links are checked before they are
-    /// followed: down to `depth` links from `top`, each block must be a
+    /// followed: down to `links` links from `top`, each block must be a
     /// zombie the record places in this list (`place`: the code, or the
     /// reserve's list, `mark_retired`), and the `len`-th, as its owner
     /// counts them, must end the list. None when they are sound; else how
     /// many blocks from the top are, after which the list must end.
     #[inline(never)]
-    fn vet_list(&self, top: Option<Block>, len: u32, link: Link, place: NonNull<Code>, depth: u32) -> Option<u32> {
+    fn vet_list(&self, top: Option<Block>, len: u32, link: Link, place: NonNull<Code>, links: u32) -> Option<u32> {
         let member =
             |frame: *mut u8| self.record.frames.get(frame as usize).is_some_and(|e| !e.live && e.code == place);
         let mut at = top.map_or(core::ptr::null_mut(), |b| b.frame().as_ptr());
@@ -420,7 +420,7 @@ impl Pool {
             let next = unsafe { Block::from_frame(frame) }.next(link);
             match sound + 1 {
                 n if n == len => return (!next.is_null()).then_some(len),
-                n if n > depth => return None,
+                n if n > links => return None,
                 _ => at = next,
             }
         }
@@ -511,7 +511,7 @@ impl Pool {
     /// (an open debug pool keeps dead codes' structs); and if it was the
     /// last code, the pool.
     fn frees_code(&self, frame: NonNull<u8>) -> bool {
-        let last = |e: Entry| e.live && code_ref(&e).is_freed() && code_ref(&e).live() == 1;
+        let last = |e: Entry| e.live_code().is_some_and(|c| c.is_freed() && c.live() == 1);
         self.closed.get() && self.record.frames.get(frame.as_ptr() as usize).is_some_and(last)
     }
 
@@ -527,15 +527,14 @@ impl Pool {
             self.report(ZF_ERR_FOREIGN_POINTER, &msg);
             return None;
         };
-        if !entry.live {
+        let Some(owner) = entry.live_code() else {
             let msg = format!(
                 "{function}: frame {frame:p} of {} was released again (it is a zombie already); ignored",
                 entry.who()
             );
             self.report(ZF_ERR_DOUBLE_RELEASE, &msg);
             return None;
-        }
-        let owner = code_ref(&entry);
+        };
         // SAFETY: a live frame of ours.
         let block = unsafe { Block::from_frame(frame) };
         let underrun = self.heap.size_words(block) != entry.size || !self.heap.link_is_clear(block);
@@ -596,12 +595,12 @@ impl Pool {
         let mut list: Vec<String> = self
             .record
             .live()
-            .take(8)
-            .map(|(frame, e)| {
-                let c = code_ref(&e);
+            .filter_map(|(frame, e)| {
+                let c = e.live_code()?;
                 let freed = if c.is_freed() { ", code freed" } else { "" };
-                format!("{frame:#x} of {}{freed}", describe(c))
+                Some(format!("{frame:#x} of {}{freed}", describe(c)))
             })
+            .take(8)
             .collect();
         if live > list.len() as u64 {
             list.push("...".into());

@@ -11,7 +11,9 @@ use super::bound::Bound;
 use super::policy::Aging;
 use super::{Pool, LEGACY_FREE_LIST_MAX};
 use crate::block::{Heap, Layout};
-use crate::code::{Code, Miss, PoolLink, Shape};
+#[cfg(feature = "std")]
+use crate::code::Miss;
+use crate::code::{Code, PoolLink, Shape};
 use crate::config::{ZfConfig, ZF_MAX_FRAME_BYTES, ZF_POLICY_LEGACY};
 use crate::debug::{self, Handler, Record};
 use crate::error::Error;
@@ -59,6 +61,7 @@ impl Pool {
             full_releases: watched || matches!(cfg.per_code_max, 1 | 2),
             trace,
             record: Record::new(heap),
+            #[cfg(feature = "std")]
             last_miss: Cell::new(Miss::None),
             multi_slot: Cell::new(0),
             live_low: Cell::new(0),
@@ -185,36 +188,12 @@ impl Pool {
                 }
                 p.vet_hot(c, "zf_code_free");
             }
-            if p.closed.get() {
+            match p.closed.get() {
                 // A closed pool holds no zombie, room or bound (`close`
                 // cleared them; frames since come and go uncached): the
                 // code alone leaves.
-                debug_assert!(c.slots() == 0 && !c.in_ring.get());
-                c.set_freed();
-                c.detach_hot();
-                p.counters.codes.sub(1);
-                // SAFETY: no reference is held past this call.
-                return unsafe { Pool::free_code_if_unused(code) };
-            }
-            p.traced(|t| t.destroy(c.id));
-            p.sync(c);
-            // Its room first, then the bound shrinks: its zombies retire
-            // within what is left or what others hold spare, and others
-            // are trimmed if need be.
-            if c.free_units() > 0 {
-                p.revoke_room(c, u32::MAX);
-            }
-            let shrunk = c.counted() && p.bound.code_gone(c.weight());
-            // With its room gone, every slot it has left holds a zombie.
-            for _ in 0..c.slots() {
-                let Some(block) = p.drop_zombie(c, false) else { break };
-                match p.legacy() {
-                    true => _ = p.free_zombie(c, block),
-                    false => _ = p.retire_dead(c, block),
-                }
-            }
-            if shrunk {
-                _ = p.trim();
+                true => debug_assert!(c.slots() == 0 && !c.in_ring.get()),
+                false => p.let_go(c),
             }
             c.set_freed();
             c.detach_hot();
@@ -222,6 +201,30 @@ impl Pool {
         }
         // SAFETY: no reference is held here.
         unsafe { Pool::free_code_if_unused(code) };
+    }
+
+    /// An open pool's part of `free_code`: the code's room goes first, then
+    /// the bound shrinks; its zombies retire within what is left or what
+    /// others hold spare, and others are trimmed if need be.
+    #[inline(always)]
+    fn let_go(&self, c: &Code) {
+        self.traced(|t| t.destroy(c.id));
+        self.sync(c);
+        if c.free_units() > 0 {
+            self.revoke_room(c, u32::MAX);
+        }
+        let shrunk = c.counted() && self.bound.code_gone(c.weight());
+        // With its room gone, every slot it has left holds a zombie.
+        for _ in 0..c.slots() {
+            let Some(block) = self.drop_zombie(c, false) else { break };
+            match self.legacy() {
+                true => _ = self.free_zombie(c, block),
+                false => _ = self.retire_dead(c, block),
+            }
+        }
+        if shrunk {
+            _ = self.trim();
+        }
     }
 
     /// Inlined: a dying code's struct usually goes to the spare list.

@@ -1,6 +1,6 @@
 //! What to give back, and when.
 //!
-//! * **Aging** (the seed's "aging mechanism"): tcmalloc's low-water mark.
+//! * **Aging** (the 2007 python-dev proposal's "aging mechanism"): tcmalloc's low-water mark.
 //!   A list's low-water mark is the zombies no acquire touched since the
 //!   last sweep (its cold stack, `src/code.rs`); that many were never
 //!   needed, so a sweep retires half of them (the last one too, so idle

@@ -107,7 +107,7 @@ impl Pool {
             };
             if !kept {
                 p.count_release(c);
-                p.retire_inline(c, block);
+                p.retire(c, block);
             }
             p.sweep_if_due();
             if c.live() > 0 || !c.is_freed() {
@@ -131,7 +131,7 @@ impl Pool {
         // SAFETY: `block` is a live frame of `code` (the callers' contract),
         // which the caller synced.
         let Some(work) = (unsafe { code.give_synced(block.frame()) }) else { return false };
-        work.apply(&self.counters);
+        self.add_work(&work);
         self.count_own_size(code, block, 1);
         true
     }
@@ -184,7 +184,7 @@ impl Pool {
     /// sweeps are rare. True when kept.
     #[cold]
     pub(crate) fn retire_aged(&self, code: &Code, block: Block) -> bool {
-        self.retire_inline(code, block)
+        self.retire(code, block)
     }
 
     /// The same for a zombie of a dying code. Where the bound is short,
@@ -199,10 +199,11 @@ impl Pool {
         self.keep_or_free(code, block, bytes, kept)
     }
 
-    /// The same for a frame its code had no slot for, inlined into the
-    /// slow release: there, past a code's list, it runs at every release.
+    /// A frame its code has no slot for: onto the reserve if it takes it,
+    /// else back to the allocator. Inlined into the slow release: there,
+    /// past a code's list, it runs at every release.
     #[inline(always)]
-    fn retire_inline(&self, code: &Code, block: Block) -> bool {
+    fn retire(&self, code: &Code, block: Block) -> bool {
         let bytes = self.heap.bytes(block, code.bytes());
         self.keep_or_free(code, block, bytes, self.reserve_takes(bytes))
     }
