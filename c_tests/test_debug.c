@@ -293,6 +293,8 @@ static void test_write_then_freed(void)
     CHECK_EQ(rep.calls, 1);
     CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
     CHECK(contains(rep.message, "code #1 (100 bytes): its bytes changed after its release; freed"));
+    /* Found deep in the call's work, the report names the call. */
+    CHECK(contains(rep.message, "write after release: zf_pool_clear: frame 0x"));
     g = zf_frame_acquire(b, NULL);
     zf_frame_release(b, g);
     g[0] ^= 1;
@@ -303,6 +305,7 @@ static void test_write_then_freed(void)
     zf_pool_free(pool);
     CHECK_EQ(rep.calls, 3);
     CHECK(contains(rep.message, "changed after its release; freed"));
+    CHECK(contains(rep.message, "write after release: zf_pool_free: frame 0x"));
     zf_code_free(a);
     zf_code_free(c);
     CHECK_EQ(heap.blocks, 0);

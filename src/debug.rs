@@ -194,6 +194,9 @@ pub(crate) struct Record {
     /// only the owner writes it. While it is not 0 the pool stays
     /// (`Pool::free_if_unused`).
     depth: Cell<u32>,
+    /// The owner's outermost call (`enter`): what a report made deep in
+    /// its work (an eviction, a sweep) names.
+    outer: Cell<&'static str>,
     /// The depth of the call whose report the handler is running, or 0
     /// (`Pool::report`).
     pub(crate) reporting: Cell<u32>,
@@ -212,6 +215,7 @@ impl Record {
             dead_codes: Cell::new(None),
             owner: AtomicUsize::new(0),
             depth: Cell::new(0),
+            outer: Cell::new(""),
             reporting: Cell::new(0),
             closing: Cell::new(false),
             told: Cell::new(0),
@@ -246,13 +250,22 @@ impl Record {
     /// Re-entry from the same thread (a handler or hook calling back) is
     /// not concurrency: the pool stays this thread's until the outer
     /// call leaves.
-    pub(crate) fn enter(&self) -> bool {
+    pub(crate) fn enter(&self, function: &'static str) -> bool {
         let me = os::thread_id();
         match self.owner.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
             Err(owner) if owner != me => return false,
             _ => self.depth.set(self.depth.get() + 1),
         }
+        if self.depth.get() == 1 {
+            self.outer.set(function);
+        }
         true
+    }
+
+    /// The call whose work is running now, if it is the outermost (a call
+    /// a handler or hook made names itself).
+    pub(crate) fn outer_call(&self) -> Option<&'static str> {
+        (self.depth.get() == 1).then(|| self.outer.get())
     }
 
     /// How many calls of the owner are inside (`enter`, less `leave`).

@@ -100,7 +100,7 @@ impl Pool {
 
     #[cold]
     fn claim_checked(&self, function: &'static str, call: Call) -> bool {
-        if !self.record.enter() {
+        if !self.record.enter(function) {
             crate::error::set_error(&self.concurrent(function, None));
             return false;
         }
@@ -198,7 +198,7 @@ impl Pool {
     #[cold]
     #[inline(never)]
     pub(crate) fn checked_acquire(&self, code: &Code, function: &'static str) -> Result<(NonNull<u8>, bool), Failed> {
-        if !self.record.enter() {
+        if !self.record.enter(function) {
             return Err(self.fail(self.concurrent(function, Some(code))));
         }
         if self.nested(function, false) {
@@ -285,7 +285,7 @@ impl Pool {
         who: &dyn Display,
         what: Arguments<'_>,
     ) {
-        let msg = match function {
+        let msg = match function.or(self.record.outer_call()) {
             Some(f) => format!("{f}: frame {frame:p} of {who}: {what}"),
             None => format!("frame {frame:p} of {who}: {what}"),
         };
@@ -484,7 +484,7 @@ impl Pool {
         // SAFETY: `code` is alive by the contract.
         let c = unsafe { code.as_ref() };
         let p = Pool::of(c);
-        if !p.record.enter() {
+        if !p.record.enter(function) {
             p.concurrent(function, Some(c));
             return;
         }
