@@ -326,6 +326,28 @@ fn an_empty_policy_item_is_named_by_its_place() {
 }
 
 #[test]
+fn a_trace_without_events_has_no_time_per_event() {
+    let empty = tmp("no-events.zft");
+    std::fs::write(&empty, "zftrace 1\n# nothing ran\n").unwrap();
+    let table = stdout(&zf_replay(&[empty.to_str().unwrap()]));
+    assert!(table.contains(": 0 events,"), "{table}");
+    for policy in ["per-code", "legacy", "malloc", "oracle"] {
+        assert_eq!(row(&table, policy).last().map(String::as_str), Some("n/a"), "{policy}: {table}");
+    }
+    let v = json(&["--json", empty.to_str().unwrap()]);
+    let rows = v["traces"][0]["contenders"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r["ns_per_event"].is_null()), "{v}");
+    // A trace with events keeps its figure.
+    let (plain, _) = small_sample(2_000);
+    let table = stdout(&zf_replay(&["--policy", "legacy", plain.to_str().unwrap()]));
+    let ns: f64 = row(&table, "legacy").last().unwrap().parse().expect("a number of ns");
+    assert!(ns > 0.0, "{table}");
+    let v = json(&["--json", "--policy", "legacy", plain.to_str().unwrap()]);
+    assert!(v["traces"][0]["contenders"][0]["ns_per_event"].as_f64().unwrap() > 0.0, "{v}");
+}
+
+#[test]
 fn plot_writes_an_svg_per_trace() {
     let (plain, _) = small_sample(20_000);
     let dir = tmp("plots");
