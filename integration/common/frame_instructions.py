@@ -8,7 +8,8 @@ stock against patched (per-code), for the CPython 3.9 and 2.7 kits' builds.
     integration/common/frame_instructions.py rss [--runs 7]  # `python -c pass` max RSS, both lines
 
 Needs the kits' builds: $ZF_CPY_WORK39 (default /tmp/zf-cpython39) and
-$ZF_CPY_WORK27 (default /tmp/zf-cpython27) with stock/python,
+$ZF_CPY_WORK27 (or $ZF_CPY27_WORK, .ci/run's; default /tmp/zf-cpython27)
+with stock/python,
 patch/python (the patched build), pylib/ (run.sh bench-deps) and corpus-pkgs/
 (record_traces.sh). Results, with the callgrind files, go to
 $W/results/frames/.
@@ -63,11 +64,11 @@ WL = os.path.join(REPO, "traces", "workloads")
 CONFIGS = ("stock", "per-code")
 
 LINES = {
-    "39": {"work": os.environ.get("ZF_CPY_WORK39", "/tmp/zf-cpython39"),
+    "39": {"work": os.environ.get("ZF_CPY_WORK39") or "/tmp/zf-cpython39",
            "run_sh": os.path.join(REPO, "integration", "cpython39", "run.sh"),
            "pyperf_bm": "pylib/pyperformance/data-files/benchmarks",
            "new": "_PyFrame_New_NoTrack"},
-    "27": {"work": os.environ.get("ZF_CPY_WORK27", "/tmp/zf-cpython27"),
+    "27": {"work": os.environ.get("ZF_CPY_WORK27") or os.environ.get("ZF_CPY27_WORK") or "/tmp/zf-cpython27",
            "run_sh": os.path.join(REPO, "integration", "cpython27", "run.sh"),
            "pyperf_bm": "pylib/pyperformance/benchmarks",
            "new": "PyFrame_New"},

@@ -14,7 +14,8 @@
 # and defines bench_table (name|script and arguments|loops for the single
 # run) and stage_bench_deps (pyperf into $PYLIB for the built interpreters).
 #
-# Settings every kit reads: ZF_CPY_WORK, ZF_CPY_JOBS, ZF_CPY_SMOKE_POLICIES,
+# Settings every kit reads: ZF_CPY_WORK (unset: ZF_CPY_WORK39 or ZF_CPY_WORK27,
+# by line), ZF_CPY_JOBS, ZF_CPY_SMOKE_POLICIES,
 # ZF_CPY_BENCH, ZF_CPY_ROUNDS, ZF_CPY_PROCS, ZF_CPY_RUNS, ZF_CPY_TRACE_BENCH
 # (see the kits' own headers).
 

@@ -17,7 +17,8 @@
 # debian/rules, through quilt and autoconf) is not applied. Stock and
 # patched are copies of that one tree.
 #
-# Everything built goes under $ZF_CPY_WORK (default /tmp/zf-cpython27),
+# Everything built goes under $ZF_CPY_WORK (unset: $ZF_CPY_WORK27, then
+# $ZF_CPY27_WORK, then /tmp/zf-cpython27),
 # never into the repository (but for the library, which cargo builds in
 # its own target/). Settings: those of integration/cpython39/run.sh
 # (ZF_CPY_WORK, ZF_CPY_JOBS, ZF_CPY_SMOKE_POLICIES, ZF_CPY_BENCH,
@@ -28,7 +29,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 KIT="CPython 2.7.18"
-W="${ZF_CPY_WORK:-/tmp/zf-cpython27}"
+W="${ZF_CPY_WORK:-${ZF_CPY_WORK27:-${ZF_CPY27_WORK:-/tmp/zf-cpython27}}}"
 SRC="$W/src/python2.7-2.7.18"
 SRC_PKG="python2.7=2.7.18-8+deb11u1"
 PATCH="$here/python-2.7.18-zombie-frames.patch"
