@@ -78,8 +78,10 @@ regex_compile|$PYPERF_BM/bm_regex_compile/run_benchmark.py|1
 TABLE
 }
 
-# pyperf from PyPI for the built interpreters: pip's wheel (Debian's
-# python3-pip-whl) run as a path entry, installing into $PYLIB.
+# pyperf 2.10.0 and pyperformance 1.11.0, those the traces were recorded
+# with (traces/README.md; their dependencies as pip picks them), from PyPI
+# for the built interpreters: pip's wheel (Debian's python3-pip-whl) run as
+# a path entry, installing into $PYLIB.
 stage_bench_deps() {
   [ -d "$PYLIB/pyperformance" ] && return
   local whl
@@ -88,7 +90,7 @@ stage_bench_deps() {
     DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq python3-pip-whl
     whl=$(ls /usr/share/python-wheels/pip-*.whl | head -n 1)
   fi
-  "$PATCHED/python" "$whl/pip" install -q --target "$PYLIB" pyperf pyperformance
+  "$PATCHED/python" "$whl/pip" install -q --target "$PYLIB" "pyperf==2.10.0" "pyperformance==1.11.0"
 }
 
 kit_main "$@"
