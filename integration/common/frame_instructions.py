@@ -8,7 +8,8 @@ stock against patched (per-code), for the CPython 3.9 and 2.7 kits' builds.
     integration/common/frame_instructions.py rss [--runs 7]  # `python -c pass` max RSS, both lines
 
 Needs the kits' builds: $ZF_CPY_WORK39 (default /tmp/zf-cpython39) and
-$ZF_CPY_WORK27 (default /tmp/zf-cpython27) with stock/python,
+$ZF_CPY_WORK27 (or $ZF_CPY27_WORK, .ci/run's; default /tmp/zf-cpython27)
+with stock/python,
 patch/python (the patched build), pylib/ (run.sh bench-deps) and corpus-pkgs/
 (record_traces.sh). Results, with the callgrind files, go to
 $W/results/frames/.
@@ -50,6 +51,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -62,11 +64,11 @@ WL = os.path.join(REPO, "traces", "workloads")
 CONFIGS = ("stock", "per-code")
 
 LINES = {
-    "39": {"work": os.environ.get("ZF_CPY_WORK39", "/tmp/zf-cpython39"),
+    "39": {"work": os.environ.get("ZF_CPY_WORK39") or "/tmp/zf-cpython39",
            "run_sh": os.path.join(REPO, "integration", "cpython39", "run.sh"),
            "pyperf_bm": "pylib/pyperformance/data-files/benchmarks",
            "new": "_PyFrame_New_NoTrack"},
-    "27": {"work": os.environ.get("ZF_CPY_WORK27", "/tmp/zf-cpython27"),
+    "27": {"work": os.environ.get("ZF_CPY_WORK27") or os.environ.get("ZF_CPY27_WORK") or "/tmp/zf-cpython27",
            "run_sh": os.path.join(REPO, "integration", "cpython27", "run.sh"),
            "pyperf_bm": "pylib/pyperformance/benchmarks",
            "new": "PyFrame_New"},
@@ -275,10 +277,24 @@ def run_one(line, name, argv, config, outdir, rand):
     return r
 
 
+def results_of(line):
+    return os.path.join(LINES[line]["work"], "results", "frames")
+
+
 def outdir_of(line):
-    d = os.path.join(LINES[line]["work"], "results", "frames")
+    d = results_of(line)
     os.makedirs(d, exist_ok=True)
     return d
+
+
+def profiled(d):
+    """{program name: the configurations profiled} in a results directory."""
+    got = {}
+    for f in sorted(os.listdir(d)) if os.path.isdir(d) else ():
+        for c in CONFIGS:
+            if f.endswith(f"-{c}.callgrind"):
+                got.setdefault(f[:-len(f"-{c}.callgrind")], []).append(c)
+    return got
 
 
 def warm_pycs(line):
@@ -373,7 +389,16 @@ def plt_names(binary, profile):
 
 
 def cmd_diff(a):
-    d = outdir_of(a.line_one)
+    d = results_of(a.line_one)
+    got = profiled(d)
+    if sorted(got.get(a.name, ())) != sorted(CONFIGS):
+        have = sorted(n for n, cs in got.items() if len(cs) == len(CONFIGS))
+        why = f"only {got[a.name][0]} was profiled" if a.name in got else "no results"
+        listed = ", ".join(have) if have else "none (`run` makes them)"
+        print(f"frame_instructions.py diff: {a.line_one} {a.name}: {why} "
+              f"({a.name}-stock.callgrind and {a.name}-per-code.callgrind in {d}); "
+              f"programs with results on line {a.line_one}: {listed}", file=sys.stderr)
+        sys.exit(2)
     prof = {}
     for c in CONFIGS:
         path = os.path.join(d, f"{a.name}-{c}.callgrind")
@@ -447,6 +472,8 @@ def cmd_rss(a):
 
 
 def main():
+    # `| head` ends the output quietly, as it does a C program's.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     for n in ("run", "table", "rss"):

@@ -14,7 +14,8 @@
 # and defines bench_table (name|script and arguments|loops for the single
 # run) and stage_bench_deps (pyperf into $PYLIB for the built interpreters).
 #
-# Settings every kit reads: ZF_CPY_WORK, ZF_CPY_JOBS, ZF_CPY_SMOKE_POLICIES,
+# Settings every kit reads: ZF_CPY_WORK (unset: ZF_CPY_WORK39 or ZF_CPY_WORK27,
+# by line), ZF_CPY_JOBS, ZF_CPY_SMOKE_POLICIES,
 # ZF_CPY_BENCH, ZF_CPY_ROUNDS, ZF_CPY_PROCS, ZF_CPY_RUNS, ZF_CPY_TRACE_BENCH
 # (see the kits' own headers).
 
@@ -459,17 +460,20 @@ stage_trace() {
   (cd "$repo" && cargo build --release -q -p zf-replay)
   mkdir -p "$RESULTS/trace"
   export PYTHONPATH="$PYLIB" PYTHONHASHSEED=0
-  local name script loops p status=0
+  local name script loops p rc status=0
   while IFS='|' read -r name script loops; do
     for p in per-code legacy; do
+      rc=0
       local t="$RESULTS/trace/$name-$p.zft"
       # shellcheck disable=SC2086
       ZF_POLICY=$p ZF_TRACE="$t" ZF_CPY_FINAL_STATS=1 "$PATCHED/python" $script \
         --worker --loops "$loops" --values 1 --warmups 0 -p 1 2> "$RESULTS/trace/$name-$p.live" >/dev/null
       step "$name recorded under $p: live pool at exit, then zf-replay --policy $p"
       grep -E "^  (acquires|releases|frees)" "$RESULTS/trace/$name-$p.live"
-      "$repo/target/release/zf-replay" --policy "$p" "$t" | tee "$RESULTS/trace/$name-$p.replay"
-      "$PATCHED/python" "$common/replay_check.py" "$RESULTS/trace/$name-$p."{live,replay} || status=1
+      # Its errors go to the file too, and its status to the check, which
+      # reports them rather than reading them as a row of the table.
+      "$repo/target/release/zf-replay" --policy "$p" "$t" 2>&1 | tee "$RESULTS/trace/$name-$p.replay" || rc=$?
+      "$PATCHED/python" "$common/replay_check.py" "$RESULTS/trace/$name-$p."{live,replay} "$rc" || status=1
     done
   done < <(ZF_CPY_BENCH="${ZF_CPY_TRACE_BENCH:-$TRACE_BENCH}" bench_selected)
   return $status

@@ -17,8 +17,8 @@
 # --no-binary :all:` into $ZF_CPY_WORK/corpus-pkgs and unpacked there; they
 # are put on sys.path by the program, never installed.
 # Settings:
-#   ZF_CPY_WORK   the kit's work directory (default /tmp/zf-cpython39 or
-#                 /tmp/zf-cpython27): its patch/python and pylib/ are used
+#   ZF_CPY_WORK   the kit's work directory (unset: as the kit's run.sh finds
+#                 it): its patch/python and pylib/ are used
 #   ZF_REC_OUT    where the traces go (default: the repository's traces/)
 #   ZF_REC_CHECK_ONLY=1  record nothing; check the line's traces in ZF_REC_OUT
 #                 against their .live.json
@@ -40,9 +40,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 LINE=${1:-}
 case $LINE in
-  39) W="${ZF_CPY_WORK:-/tmp/zf-cpython39}"; PYNAME=python3.9
+  39) W="${ZF_CPY_WORK:-${ZF_CPY_WORK39:-/tmp/zf-cpython39}}"; PYNAME=python3.9
       INTERP="CPython 3.9.2 (Debian python3.9 3.9.2-1 source) patched by integration/cpython39, frames from zombie-frames, x86-64" ;;
-  27) W="${ZF_CPY_WORK:-/tmp/zf-cpython27}"; PYNAME=python2.7
+  27) W="${ZF_CPY_WORK:-${ZF_CPY_WORK27:-${ZF_CPY27_WORK:-/tmp/zf-cpython27}}}"; PYNAME=python2.7
       INTERP="CPython 2.7.18 (Debian bullseye python2.7 2.7.18-8+deb11u1 source) patched by integration/cpython27, frames from zombie-frames, x86-64" ;;
   *) echo "usage: $0 39|27 [NAME ...]" >&2; exit 2 ;;
 esac

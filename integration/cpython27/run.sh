@@ -17,7 +17,8 @@
 # debian/rules, through quilt and autoconf) is not applied. Stock and
 # patched are copies of that one tree.
 #
-# Everything built goes under $ZF_CPY_WORK (default /tmp/zf-cpython27),
+# Everything built goes under $ZF_CPY_WORK (unset: $ZF_CPY_WORK27, then
+# $ZF_CPY27_WORK, then /tmp/zf-cpython27),
 # never into the repository (but for the library, which cargo builds in
 # its own target/). Settings: those of integration/cpython39/run.sh
 # (ZF_CPY_WORK, ZF_CPY_JOBS, ZF_CPY_SMOKE_POLICIES, ZF_CPY_BENCH,
@@ -28,7 +29,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 KIT="CPython 2.7.18"
-W="${ZF_CPY_WORK:-/tmp/zf-cpython27}"
+W="${ZF_CPY_WORK:-${ZF_CPY_WORK27:-${ZF_CPY27_WORK:-/tmp/zf-cpython27}}}"
 SRC="$W/src/python2.7-2.7.18"
 SRC_PKG="python2.7=2.7.18-8+deb11u1"
 PATCH="$here/python-2.7.18-zombie-frames.patch"
@@ -90,8 +91,8 @@ stage_bench_deps() {
   local pip=("$PATCHED/python" "$W/wheels/pip-20.3.4-py2.py3-none-any.whl/pip" install -q
              --disable-pip-version-check --no-python-version-warning --no-warn-script-location)
   "${pip[@]}" --target "$W/pipenv" "setuptools<45" "wheel<0.38"
-  PYTHONPATH="$W/pipenv" "${pip[@]}" --no-build-isolation --target "$PYLIB" "pyperf<2"
-  PYTHONPATH="$W/pipenv" "${pip[@]}" --no-build-isolation --no-deps --target "$PYLIB" "pyperformance<1"
+  PYTHONPATH="$W/pipenv" "${pip[@]}" --no-build-isolation --target "$PYLIB" "pyperf==1.7.1"
+  PYTHONPATH="$W/pipenv" "${pip[@]}" --no-build-isolation --no-deps --target "$PYLIB" "pyperformance==0.9.1"
 }
 
 # ---- 2.7's own scheme, counted -----------------------------------------------

@@ -14,7 +14,7 @@
 # Everything built goes under $ZF_CPY_WORK (default /tmp/zf-cpython39),
 # never into the repository (but for the library, which cargo builds in
 # its own target/). Settings:
-#   ZF_CPY_WORK      work directory
+#   ZF_CPY_WORK      work directory (unset: $ZF_CPY_WORK39, as frame_instructions.py reads it)
 #   ZF_CPY_JOBS      make -j and test -j (default: nproc)
 #   ZF_CPY_SMOKE_POLICIES   policies the smoke stage runs (default "per-code legacy")
 #   ZF_CPY_BENCH     benchmarks to run, by name (default: all of bench_table)
@@ -32,7 +32,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 KIT="CPython 3.9.2"
-W="${ZF_CPY_WORK:-/tmp/zf-cpython39}"
+W="${ZF_CPY_WORK:-${ZF_CPY_WORK39:-/tmp/zf-cpython39}}"
 SRC="$W/src/python3.9-3.9.2"
 SRC_PKG="python3.9=3.9.2-1"        # Debian's patches come applied (format 3.0 quilt)
 PATCH="$here/cpython-3.9.2-zombie-frames.patch"
@@ -78,8 +78,10 @@ regex_compile|$PYPERF_BM/bm_regex_compile/run_benchmark.py|1
 TABLE
 }
 
-# pyperf from PyPI for the built interpreters: pip's wheel (Debian's
-# python3-pip-whl) run as a path entry, installing into $PYLIB.
+# pyperf 2.10.0 and pyperformance 1.11.0, those the traces were recorded
+# with (traces/README.md; their dependencies as pip picks them), from PyPI
+# for the built interpreters: pip's wheel (Debian's python3-pip-whl) run as
+# a path entry, installing into $PYLIB.
 stage_bench_deps() {
   [ -d "$PYLIB/pyperformance" ] && return
   local whl
@@ -88,7 +90,7 @@ stage_bench_deps() {
     DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq python3-pip-whl
     whl=$(ls /usr/share/python-wheels/pip-*.whl | head -n 1)
   fi
-  "$PATCHED/python" "$whl/pip" install -q --target "$PYLIB" pyperf pyperformance
+  "$PATCHED/python" "$whl/pip" install -q --target "$PYLIB" "pyperf==2.10.0" "pyperformance==1.11.0"
 }
 
 kit_main "$@"

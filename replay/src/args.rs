@@ -1,6 +1,8 @@
 //! Command-line arguments.
 
-use clap::{Parser, ValueEnum};
+use clap::builder::{EnumValueParser, PossibleValue, TypedValueParser};
+use clap::{Arg, Command, Parser, ValueEnum};
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use zombie_frames::{parse_size, Opt, Takes, ZfConfig, OPTIONS, ZF_FLAG_FRAME_PREFIX};
 
@@ -13,8 +15,8 @@ pub struct Args {
     pub traces: Vec<PathBuf>,
 
     /// Contenders, in this order (repeatable or comma-separated) [default: per-code,legacy,malloc,oracle]
-    #[arg(long, value_enum, ignore_case = true, value_delimiter = ',', value_name = "POLICY")]
-    pub policy: Vec<Policy>,
+    #[arg(long, ignore_case = true, value_name = "POLICY", value_parser = PolicyListParser)]
+    pub policy: Vec<PolicyList>,
 
     /// Change the per-code configuration: per_code_max=N, budget_bytes=SIZE or auto, sweep_every=N,
     /// reserve_max=N, sweep_generation=N (repeatable or comma-separated; numbers take K, M, G as ZF_BUDGET does)
@@ -67,6 +69,60 @@ impl Policy {
     }
 }
 
+/// One `--policy`'s value: its comma-separated policies, in order.
+#[derive(Clone, Debug)]
+pub struct PolicyList(pub Vec<Policy>);
+
+/// Reads a `--policy` list whole, so that an empty item (`legacy,` or
+/// `legacy,,oracle`) is refused by its place in the list: item by item
+/// (`value_delimiter`), clap would only say that a value is required.
+/// Each other item is read as clap reads a `Policy`, any case, and an
+/// unknown one gets clap's own error with the possible values.
+#[derive(Clone)]
+struct PolicyListParser;
+
+impl TypedValueParser for PolicyListParser {
+    type Value = PolicyList;
+
+    fn parse_ref(&self, cmd: &Command, arg: Option<&Arg>, value: &OsStr) -> Result<PolicyList, clap::Error> {
+        let one = EnumValueParser::<Policy>::new();
+        let Some(text) = value.to_str() else {
+            return one.parse_ref(cmd, arg, value).map(|p| PolicyList(vec![p]));
+        };
+        if let Some(why) = empty_item(text) {
+            // A parser of &str's errors is how clap words them for --set too:
+            // "invalid value '...' for '--policy <POLICY>': ...".
+            let refuse = move |_: &str| Err::<PolicyList, String>(why.clone());
+            return refuse.parse_ref(cmd, arg, value);
+        }
+        let policies: Result<Vec<Policy>, clap::Error> =
+            text.split(',').map(|item| one.parse_ref(cmd, arg, OsStr::new(item))).collect();
+        policies.map(PolicyList)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(Policy::value_variants().iter().filter_map(ValueEnum::to_possible_value)))
+    }
+}
+
+/// What is wrong with `list` if an item of it is empty.
+fn empty_item(list: &str) -> Option<String> {
+    let names: Vec<&str> = Policy::value_variants().iter().map(|p| p.name()).collect();
+    let (last, rest) = names.split_last().expect("there are policies");
+    let expected = format!("expected {} or {last}, comma-separated", rest.join(", "));
+    if list.is_empty() {
+        return Some(format!("no policy given: {expected}"));
+    }
+    let items: Vec<&str> = list.split(',').collect();
+    let places: Vec<String> =
+        items.iter().enumerate().filter(|(_, item)| item.is_empty()).map(|(i, _)| (i + 1).to_string()).collect();
+    let of = items.len();
+    match places.split_last()? {
+        (only, []) => Some(format!("item {only} of {of} is empty: {expected}")),
+        (last, rest) => Some(format!("items {} and {last} of {of} are empty: {expected}", rest.join(", "))),
+    }
+}
+
 /// One `--set`: an option of the library's table (`OPTIONS`) and its value.
 #[derive(Clone, Copy, Debug)]
 pub struct Setting {
@@ -105,7 +161,7 @@ impl Args {
     pub fn policies(&self) -> Vec<Policy> {
         let asked = match self.policy.is_empty() {
             true => vec![Policy::PerCode, Policy::Legacy, Policy::Malloc, Policy::Oracle],
-            false => self.policy.clone(),
+            false => self.policy.iter().flat_map(|list| list.0.iter().copied()).collect(),
         };
         let mut once = Vec::new();
         for p in asked {
@@ -235,5 +291,25 @@ mod tests {
     fn policies_keep_their_order_once() {
         let args = Args::parse_from(["zf-replay", "--policy", "oracle,legacy", "--policy", "oracle", "t"]);
         assert_eq!(args.policies(), [Policy::Oracle, Policy::Legacy]);
+    }
+
+    #[test]
+    fn an_empty_policy_item_is_named_by_its_place() {
+        let expected = "expected per-code, legacy, malloc or oracle, comma-separated";
+        assert_eq!(empty_item("legacy,").as_deref(), Some(&*format!("item 2 of 2 is empty: {expected}")));
+        assert_eq!(empty_item(",legacy").as_deref(), Some(&*format!("item 1 of 2 is empty: {expected}")));
+        assert_eq!(
+            empty_item("legacy,,per-code,").as_deref(),
+            Some(&*format!("items 2 and 4 of 4 are empty: {expected}"))
+        );
+        assert_eq!(
+            empty_item(",oracle,,,legacy").as_deref(),
+            Some(&*format!("items 1, 3 and 4 of 5 are empty: {expected}"))
+        );
+        assert_eq!(empty_item("").as_deref(), Some(&*format!("no policy given: {expected}")));
+        assert_eq!(empty_item("legacy,per-code"), None);
+        let bad = Args::try_parse_from(["zf-replay", "--policy", "oracle,,legacy", "t"]).unwrap_err();
+        assert_eq!(bad.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(bad.to_string().contains("'oracle,,legacy' for '--policy <POLICY>': item 2 of 3 is empty"), "{bad}");
     }
 }

@@ -139,7 +139,9 @@ pub struct Row {
     pub peak_cached_bytes: u64,
     pub final_cached_bytes: u64,
     pub peak_live_frames: u64,
-    pub ns_per_event: f64,
+    /// The timed replay's wall time per event; null for a trace without
+    /// events, whose time is only the timer's own.
+    pub ns_per_event: Option<f64>,
 }
 
 impl Row {
@@ -159,7 +161,7 @@ impl Row {
             peak_cached_bytes: s.peak_cached_bytes,
             final_cached_bytes: s.cached_bytes,
             peak_live_frames: s.peak_live_frames,
-            ns_per_event: o.ns_per_event(),
+            ns_per_event: (o.events > 0).then(|| o.ns_per_event()),
         }
     }
 }
@@ -212,7 +214,7 @@ pub fn table(r: &TraceReport) -> String {
             kib(c.peak_cached_bytes),
             kib(c.final_cached_bytes),
             count(c.peak_live_frames),
-            format!("{:.1}", c.ns_per_event),
+            c.ns_per_event.map_or("n/a".into(), |ns| format!("{ns:.1}")),
         ]);
     }
     let widths: Vec<usize> = (0..HEADER.len()).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();

@@ -298,6 +298,56 @@ fn unknown_policy_is_refused() {
 }
 
 #[test]
+fn an_empty_policy_item_is_named_by_its_place() {
+    let trace = small_sample(2_000).0;
+    for (list, says) in [
+        ("legacy,", "item 2 of 2 is empty"),
+        ("legacy,,per-code", "item 2 of 3 is empty"),
+        (",oracle,,", "items 1, 3 and 4 of 4 are empty"),
+    ] {
+        let out = zf_replay(&["--policy", list, trace.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--policy {list}: {stderr}");
+        let want = format!(
+            "invalid value '{list}' for '--policy <POLICY>': {says}: expected per-code, legacy, malloc or oracle"
+        );
+        assert!(stderr.contains(&want), "--policy {list}: expected {want:?} in: {stderr}");
+        assert!(!stderr.contains("a value is required"), "{stderr}");
+        assert!(out.stdout.is_empty(), "--policy {list}: nothing replayed");
+    }
+    // An unknown item still gets clap's list of the possible values.
+    let out = zf_replay(&["--policy", "legacy,lru", trace.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid value 'lru'") && stderr.contains("[possible values: per-code, legacy"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_trace_without_events_has_no_time_per_event() {
+    let empty = tmp("no-events.zft");
+    std::fs::write(&empty, "zftrace 1\n# nothing ran\n").unwrap();
+    let table = stdout(&zf_replay(&[empty.to_str().unwrap()]));
+    assert!(table.contains(": 0 events,"), "{table}");
+    for policy in ["per-code", "legacy", "malloc", "oracle"] {
+        assert_eq!(row(&table, policy).last().map(String::as_str), Some("n/a"), "{policy}: {table}");
+    }
+    let v = json(&["--json", empty.to_str().unwrap()]);
+    let rows = v["traces"][0]["contenders"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r["ns_per_event"].is_null()), "{v}");
+    // A trace with events keeps its figure.
+    let (plain, _) = small_sample(2_000);
+    let table = stdout(&zf_replay(&["--policy", "legacy", plain.to_str().unwrap()]));
+    let ns: f64 = row(&table, "legacy").last().unwrap().parse().expect("a number of ns");
+    assert!(ns > 0.0, "{table}");
+    let v = json(&["--json", "--policy", "legacy", plain.to_str().unwrap()]);
+    assert!(v["traces"][0]["contenders"][0]["ns_per_event"].as_f64().unwrap() > 0.0, "{v}");
+}
+
+#[test]
 fn plot_writes_an_svg_per_trace() {
     let (plain, _) = small_sample(20_000);
     let dir = tmp("plots");
