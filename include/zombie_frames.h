@@ -473,8 +473,9 @@ struct ZfPool *zf_pool_new(const struct ZfConfig *cfg);
  * the pool's memory goes with the last of them. With ZF_FLAG_DEBUG, frames
  * still live are reported as ZF_ERR_LEAK, and a call while another thread
  * is inside the pool is refused (reported; nothing is freed). A second
- * call is undefined: a debug pool reports it (ZF_ERR_FREED_POOL) only
- * while codes keep its memory.
+ * call is undefined: a debug pool reports it (ZF_ERR_FREED_POOL) while
+ * codes keep its memory, and one without hooks also after, until eight
+ * more such pools have gone.
  */
 void zf_pool_free(struct ZfPool *pool);
 

@@ -55,6 +55,9 @@ pub struct Pool {
     /// The bound in force, and what the automatic bound follows.
     bound: Bound,
     closed: Cell<bool>,
+    /// A debug pool, freed and unused, whose memory `KEPT` holds on to
+    /// (`Pool::keep_dead_pool`).
+    kept: Cell<bool>,
     /// When the next sweep is due, and what the reserve never served.
     aging: Aging,
     ring: Ring,

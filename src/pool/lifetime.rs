@@ -23,6 +23,24 @@ use crate::stats::{Counters, Tally};
 use crate::trace_writer::Recorder;
 use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// The debug pools `keep_dead_pool` holds on to, the latest few.
+struct KeptPools {
+    lock: AtomicBool,
+    /// Where the next goes (under the lock).
+    next: Cell<usize>,
+    /// Under the lock.
+    pools: [Cell<Option<NonNull<Pool>>>; KEPT_POOLS],
+}
+
+const KEPT_POOLS: usize = 8;
+
+// SAFETY: `next` and `pools` are used only under `lock`.
+unsafe impl Sync for KeptPools {}
+
+static KEPT: KeptPools =
+    KeptPools { lock: AtomicBool::new(false), next: Cell::new(0), pools: [const { Cell::new(None) }; KEPT_POOLS] };
 
 impl Pool {
     pub fn create(cfg: &ZfConfig) -> Result<NonNull<Pool>, Error> {
@@ -51,6 +69,7 @@ impl Pool {
             heap,
             bound,
             closed: Cell::new(false),
+            kept: Cell::new(false),
             aging: Aging::new(cfg.sweep_every),
             ring: Ring::default(),
             reserve: Reserve::new(cfg.policy == ZF_POLICY_LEGACY, heap.layout.link()),
@@ -102,10 +121,52 @@ impl Pool {
         // too (the one that ends last frees it).
         let unused =
             p.closed.get() && p.record.depth() == 0 && p.counters.codes.get() == 0 && p.counters.live_frames.get() == 0;
+        if unused && !p.kept.get() {
+            // SAFETY: forwarded contract.
+            unsafe { Pool::free_unused(pool) };
+        }
+    }
+
+    /// # Safety
+    /// As `free_if_unused`, and the pool is unused.
+    #[cold]
+    #[inline(never)]
+    unsafe fn free_unused(pool: NonNull<Pool>) {
+        // SAFETY: alive by the contract.
+        let p = unsafe { pool.as_ref() };
+        // (A hook's memory goes back when the caller expects it: its
+        // allocator may go next.)
+        if p.cfg.debug() && p.cfg.alloc.is_none() {
+            return Pool::keep_dead_pool(pool);
+        }
         let heap = p.heap;
-        if unused {
-            // SAFETY: closed by the caller and no code points to it any more.
-            unsafe { heap.unbox(pool) };
+        // SAFETY: closed by the caller and no code points to it any more.
+        unsafe { heap.unbox(pool) };
+    }
+
+    /// The memory of a debug pool without hooks stays a while after it is
+    /// unused, so that a call that still passes it (a second
+    /// `zf_pool_free`, the commonest) finds it closed and is reported,
+    /// where it would use freed memory: the latest `KEPT_POOLS` are kept,
+    /// the oldest going as a new one comes (from any thread: pools come
+    /// and go rarely, so a spin lock). `KEPT` keeps them reachable, so
+    /// leak checkers see no leak.
+    fn keep_dead_pool(pool: NonNull<Pool>) {
+        // SAFETY: alive: the caller's.
+        unsafe { pool.as_ref() }.kept.set(true);
+        while KEPT.lock.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            core::hint::spin_loop();
+        }
+        let i = KEPT.next.get();
+        KEPT.next.set((i + 1) % KEPT_POOLS);
+        let oldest = KEPT.pools[i].replace(Some(pool));
+        KEPT.lock.store(false, Ordering::Release);
+        if let Some(old) = oldest {
+            // SAFETY: kept since it was unused, and no handle to it is
+            // valid: only a misuse could still be inside it.
+            let heap = unsafe { old.as_ref() }.heap;
+            // SAFETY: as above; `KEPT` no longer holds it.
+            unsafe { heap.unbox(old) };
         }
     }
 
