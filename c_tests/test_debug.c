@@ -26,6 +26,7 @@ typedef struct Heap {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     long blocks, bytes;   /* outstanding */
+    size_t last;          /* the size of the latest block asked for */
     int stop_next;        /* the next alloc waits, inside the pool, until released */
     int stopped, release; /* handshake with the other thread */
 } Heap;
@@ -42,6 +43,7 @@ static void *heap_alloc(void *ctx, size_t size)
         while (!h->release)
             pthread_cond_wait(&h->changed, &h->lock);
     }
+    h->last = size;
     if (posix_memalign(&p, 16, size) == 0) {
         h->blocks++;
         h->bytes += (long)size;
@@ -330,11 +332,27 @@ static void test_overrun(void)
     CHECK_EQ(rep.calls, 1);
     CHECK_EQ(rep.kind, ZF_ERR_OVERRUN);
     CHECK(contains(rep.message, "code #1 (100 bytes)") && contains(rep.message, "byte 100 (past its end)"));
+    CHECK(!contains(rep.message, "damaged"));
     CHECK(zf_frame_acquire(code, NULL) == f); /* the guard is filled again */
-    f[115] = 0;                               /* the far end of the guard */
+    f[115] = 0;                               /* the far end of the guard, its block's last byte */
     zf_frame_release(code, f);
     CHECK_EQ(rep.calls, 2);
     CHECK(contains(rep.message, "byte 115"));
+    CHECK(!contains(rep.message, "damaged"));
+    {
+        /* A second frame, live with the first: a block of its own, the
+         * frame at its header's end (ZF_HEADER_BYTES). A write of its
+         * block's last byte may have gone further. */
+        unsigned char *g = zf_frame_acquire(code, NULL), *h = zf_frame_acquire(code, NULL);
+        size_t end = heap.last - ZF_HEADER_BYTES - 1;
+        CHECK(end >= 115 && end < 200);
+        h[end] = 0;
+        zf_frame_release(code, h);
+        CHECK_EQ(rep.calls, 3);
+        CHECK(contains(rep.message, "(past its end) was written, up to its block's end"));
+        CHECK(contains(rep.message, "the heap past it may be damaged"));
+        zf_frame_release(code, g);
+    }
     check_usable(code, 100, &rep);
     finish(pool, &code, 1, &heap, &rep);
 }
@@ -431,8 +449,8 @@ static void overwritten_link(unsigned prefix)
     }
     CHECK_EQ(rep.calls, 1);
     CHECK_EQ(rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
-    CHECK(contains(rep.message, "the top of a zombie list"));
-    CHECK(contains(rep.message, "leads out of the pool after 1 of its frames"));
+    CHECK(contains(rep.message, "heads a zombie list cut"));
+    CHECK(contains(rep.message, "heads a zombie list cut after 1 of its frames"));
     CHECK(contains(rep.message, "1 frame under the cut left the cache, not freed"));
     CHECK(g[0] == f[0] && g[1] == f[2]); /* the slot's, the stack's top, then a fresh one */
     zf_pool_stats(pool, &st); /* f[1] is no longer counted as cached */
@@ -451,7 +469,7 @@ static void overwritten_link(unsigned prefix)
     CHECK(h[0] == g[0] && h[1] == g[2]);
     CHECK(h[2] != NULL && h[2] != f[1] && h[2] != g[1]);
     CHECK_EQ(rep.calls, 2);
-    CHECK(contains(rep.message, "leads out of the pool after 1 of its frames"));
+    CHECK(contains(rep.message, "heads a zombie list cut after 1 of its frames"));
     zf_pool_stats(pool, &st);
     CHECK_EQ(st.cached_frames, 0);
     for (i = 0; i < 3; i++)
@@ -500,7 +518,7 @@ static void test_zombie_headers(void)
         got[i] = zf_frame_acquire(x, NULL);
     CHECK(got[0] != got[1] && got[1] != got[2] && got[0] != got[2]);
     CHECK_EQ(rep.calls, 1);
-    CHECK(contains(rep.message, "leads out of the pool after 2 of its frames"));
+    CHECK(contains(rep.message, "heads a zombie list cut after 2 of its frames"));
     CHECK(contains(rep.message, "0 frames under the cut left the cache"));
     for (i = 2; i >= 0; i--)
         zf_frame_release(x, got[i]); /* the slot, then the stack: got[0], got[1] */
@@ -527,7 +545,7 @@ static void test_zombie_headers(void)
     got[1] = zf_frame_acquire(z, NULL);
     CHECK(got[1] != yz);
     CHECK_EQ(rep.calls, 3);
-    CHECK(contains(rep.message, "of the reserve: the top of a zombie list"));
+    CHECK(contains(rep.message, "of the reserve: heads a zombie list cut"));
     CHECK(zf_frame_acquire(y, NULL) == yz); /* still y's own */
     zf_pool_stats(pool, &st);
     CHECK_EQ(st.cached_frames, 0);
@@ -580,7 +598,7 @@ static void test_reserve_link_across_classes(void)
     CHECK(got[1] != c && got[1] != a); /* a is cut off; a fresh frame */
     CHECK(got[2] == c);                /* still the 512-byte list's */
     CHECK_EQ(rep.calls, 1);
-    CHECK(contains(rep.message, "of the reserve: the top of a zombie list"));
+    CHECK(contains(rep.message, "of the reserve: heads a zombie list cut"));
     CHECK(contains(rep.message, "1 frame under the cut left the cache"));
     zf_pool_stats(pool, &st);
     CHECK_EQ(st.cached_frames, 0);

@@ -466,8 +466,8 @@ impl Pool {
         let top = top.map_or(NonNull::dangling(), |b| b.frame());
         let lost = crate::stats::counted(lost as u64, "frame");
         let what = format_args!(
-            "the top of a zombie list that leads out of the pool after {kept} of its frames (a link, the word \
-             before a frame, was overwritten after a release): {lost} under the cut left the cache, not freed"
+            "heads a zombie list cut after {kept} of its frames, where a link (the word before a frame) was \
+             written after a release: {lost} under the cut left the cache, not freed"
         );
         self.report_frame(ZF_ERR_WRITE_AFTER_RELEASE, None, top, whose, what);
     }
@@ -544,7 +544,10 @@ impl Pool {
         }
         let capacity = entry.capacity();
         // SAFETY: the caller gave the frame back; the pool has it now.
-        let over = unsafe { guard(&self.heap, block, owner, capacity) }.iter().position(|&b| b != GUARD_BYTE);
+        let guard = unsafe { guard(&self.heap, block, owner, capacity) };
+        let over = guard.iter().position(|&b| b != GUARD_BYTE);
+        // Its last byte written, the write may have gone past the block.
+        let beyond = guard.last().is_some_and(|&b| b != GUARD_BYTE);
         // Released in the record before any report: a handler that calls
         // back in (releasing the frame itself, say) finds it a zombie, not
         // a live frame to release a second time.
@@ -561,7 +564,8 @@ impl Pool {
             self.underrun(function, frame, &entry);
         }
         if let Some(at) = over {
-            let what = format_args!("byte {} (past its end) was written", user_bytes(owner) + at);
+            let beyond = if beyond { ", up to its block's end: the heap past it may be damaged" } else { "" };
+            let what = format_args!("byte {} (past its end) was written{beyond}", user_bytes(owner) + at);
             self.report_frame(ZF_ERR_OVERRUN, Some(function), frame, &describe(owner), what);
         }
         Some(entry.code)
