@@ -2,11 +2,11 @@
 //!
 //! `ZfCodeHot` starts every `ZfCode`, or, for a code from
 //! `zf_code_new_with_hot`, lives in the caller's memory
-//! (`Code::inline_state` says where). The header's inline halves (`zf_hot_hit`, `zf_hot_give`,
-//! in `src/fast_path.h`) are the C twins of `take` and `give` below,
-//! reading the same fields; the exported functions run `take` and `give`
-//! first too, so every caller shares one hit path, and everything else is
-//! the library's slow path.
+//! (`Code::inline_state` says where). The header's inline halves
+//! (`zf_hot_hit`, `zf_hot_give`, in `src/fast_path.h`) are the C twins
+//! of `take` and `give` below, reading the same fields; the exported
+//! functions run `take` and `give` first too, so every caller shares one
+//! hit path, and everything else is the library's slow path.
 //!
 //! A code's free units of allowance (slots the pool charged to its bound
 //! and no zombie fills) are of two kinds: `slot` when it is NULL, and
