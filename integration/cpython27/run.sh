@@ -91,7 +91,8 @@ stage_bench_deps() {
   local pip=("$PATCHED/python" "$W/wheels/pip-20.3.4-py2.py3-none-any.whl/pip" install -q
              --disable-pip-version-check --no-python-version-warning --no-warn-script-location)
   "${pip[@]}" --target "$W/pipenv" "setuptools<45" "wheel<0.38"
-  PYTHONPATH="$W/pipenv" "${pip[@]}" --no-build-isolation --target "$PYLIB" "pyperf==1.7.1"
+  PYTHONPATH="$W/pipenv" "${pip[@]}" --no-build-isolation --target "$PYLIB" "pyperf==1.7.1" "six==1.17.0" \
+    "statistics==1.0.3.5" "docutils==0.18.1"
   PYTHONPATH="$W/pipenv" "${pip[@]}" --no-build-isolation --no-deps --target "$PYLIB" "pyperformance==0.9.1"
 }
 

@@ -79,7 +79,8 @@ TABLE
 }
 
 # pyperf 2.10.0 and pyperformance 1.11.0, those the traces were recorded
-# with (traces/README.md; their dependencies as pip picks them), from PyPI
+# with (traces/README.md), and their dependencies at the versions the
+# figures were taken with, from PyPI
 # for the built interpreters: pip's wheel (Debian's python3-pip-whl) run as
 # a path entry, installing into $PYLIB.
 stage_bench_deps() {
@@ -90,7 +91,8 @@ stage_bench_deps() {
     DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq python3-pip-whl
     whl=$(ls /usr/share/python-wheels/pip-*.whl | head -n 1)
   fi
-  "$PATCHED/python" "$whl/pip" install -q --target "$PYLIB" "pyperf==2.10.0" "pyperformance==1.11.0"
+  "$PATCHED/python" "$whl/pip" install -q --target "$PYLIB" "pyperf==2.10.0" "pyperformance==1.11.0" \
+    "psutil==7.2.2" "packaging==26.3" "tomli==2.5.0"
 }
 
 kit_main "$@"
