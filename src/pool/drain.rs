@@ -82,17 +82,18 @@ impl Pool {
     /// the ring). Returns the bytes freed.
     fn empty(&self, code: &Code) -> u64 {
         self.sync(code);
+        // A debug pool checks every link first (and cuts a list where one
+        // fails): then nothing moves the slots but the pops.
+        self.vet_walk(code);
+        let before = code.slots();
         let (mut frames, mut freed) = (0, 0);
-        loop {
-            self.vet_pop(code, false);
-            let before = code.slots();
-            let Some(block) = code.remove(false) else { break };
-            self.note_slots(code, before);
+        while let Some(block) = code.remove(false) {
             self.vet_size(block);
             let bytes = self.heap.bytes(block, code.bytes());
             self.free_block(block, bytes);
             (frames, freed) = (frames + 1, freed + bytes as u64);
         }
+        self.note_slots(code, before);
         self.counters.cached_frames.sub(frames);
         self.counters.cached_bytes.sub(freed);
         self.revoke_room(code, u32::MAX);
