@@ -65,7 +65,7 @@ impl Takes {
     pub fn parse(self, text: &str) -> Option<usize> {
         match self {
             Takes::Whole => parse_whole(text).map(|n| n as usize),
-            Takes::SizeOrAuto if text.eq_ignore_ascii_case("auto") => Some(ZF_BUDGET_AUTO),
+            Takes::SizeOrAuto if one_of(text.as_bytes(), "auto") => Some(ZF_BUDGET_AUTO),
             Takes::SizeOrAuto => parse_size(text),
         }
     }
@@ -332,7 +332,8 @@ impl ZfConfig {
             }
         };
         if let Some(v) = text("ZF_POLICY")? {
-            cfg.policy = match (one_of(&v, "per-code per_code 0"), one_of(&v, "legacy 1")) {
+            let is = |words| one_of(v.as_bytes(), words);
+            cfg.policy = match (is("per-code per_code 0"), is("legacy 1")) {
                 (true, _) => ZF_POLICY_PER_CODE,
                 (_, true) => ZF_POLICY_LEGACY,
                 _ => return Err(Error::env("ZF_POLICY", v, "per-code (or 0) or legacy (or 1)")),
@@ -351,7 +352,8 @@ impl ZfConfig {
             cfg.trace_path = if v.is_empty() { ptr::null() } else { intern(&v).as_ptr() };
         }
         if let Some(v) = text("ZF_DEBUG")? {
-            let on = match (one_of(&v, "1 yes true on"), v.is_empty() || one_of(&v, "0 no false off")) {
+            let is = |words| one_of(v.as_bytes(), words);
+            let on = match (is("1 yes true on"), v.is_empty() || is("0 no false off")) {
                 (true, _) => true,
                 (_, true) => false,
                 _ => return Err(Error::env("ZF_DEBUG", v, "1, yes, true, on, or 0, no, false, off")),
@@ -365,8 +367,12 @@ impl ZfConfig {
 
 /// Whether `text` is one of `words` (one string, split at spaces: an
 /// array of strings costs a shared library a relocation each), in any case.
-fn one_of(text: &str, words: &str) -> bool {
-    words.as_bytes().split(|&b| b == b' ').any(|w| w.eq_ignore_ascii_case(text.as_bytes()))
+/// Every case-blind comparison here goes through it, out of line: core's
+/// `eq_ignore_ascii_case` is inlined, vectorized, wherever it is called.
+#[inline(never)]
+fn one_of(text: &[u8], words: &str) -> bool {
+    let same = |w: &[u8]| w.len() == text.len() && w.iter().zip(text).all(|(a, b)| a.eq_ignore_ascii_case(b));
+    words.as_bytes().split(|&b| b == b' ').any(same)
 }
 
 /// `bytes` as text, each invalid sequence as U+FFFD (as
@@ -452,7 +458,7 @@ fn read_size(text: &str) -> Option<Option<usize>> {
         b'g' => 30,
         _ => return None,
     };
-    if num.is_empty() || !(rest.is_empty() || rest.eq_ignore_ascii_case(b"b") || rest.eq_ignore_ascii_case(b"ib")) {
+    if num.is_empty() || !(rest.is_empty() || one_of(rest, "b ib")) {
         return None;
     }
     let n = num.iter().try_fold(0usize, |n, d| n.checked_mul(10)?.checked_add((d - b'0') as usize));
