@@ -243,7 +243,7 @@ impl Pool {
         let in_slot = || code.state().slot_zombie().is_some();
         while code.peek().is_some_and(|b| self.corrupt_zombie(b, in_slot())) {
             self.sync(code);
-            if let Some(bad) = self.drop_zombie(code, false) {
+            if let Some(bad) = self.drop_zombie_outlined(code, false) {
                 _ = self.free_zombie(code, bad);
             }
         }

@@ -23,6 +23,13 @@ impl Pool {
         Some(block)
     }
 
+    /// `drop_zombie` in one copy, for eviction, aging and a debug pool's
+    /// repairs (none hot), where `free_code` keeps its own inline.
+    #[inline(never)]
+    pub(crate) fn drop_zombie_outlined(&self, code: &Code, coldest_first: bool) -> Option<Block> {
+        self.drop_zombie(code, coldest_first)
+    }
+
     /// Gives back a block of `bytes` (`Heap::bytes`) that is in no list.
     pub(crate) fn free_block(&self, block: Block, bytes: usize) {
         self.forget_if_debug(block);

@@ -137,7 +137,7 @@ impl Pool {
             self.revoke_room(victim, 1);
             return 0;
         }
-        let Some(block) = self.drop_zombie(victim, true) else { return 0 };
+        let Some(block) = self.drop_zombie_outlined(victim, true) else { return 0 };
         victim.note_loss(Loss::Bound);
         self.counters.evicted_frees.add(1);
         self.free_zombie(victim, block)
@@ -183,7 +183,7 @@ impl Pool {
             self.sync(code);
             if code.count_idle() > IDLE_COLLECTIONS {
                 for _ in 0..code.len() / 2 {
-                    let Some(block) = self.drop_zombie(code, true) else { break };
+                    let Some(block) = self.drop_zombie_outlined(code, true) else { break };
                     code.note_loss(Loss::Aged);
                     freed += self.free_zombie(code, block);
                     self.counters.aged_frees.add(1);
@@ -211,7 +211,7 @@ impl Pool {
             let low = code.untouched();
             let drop = if low > 1 { low / 2 } else { low };
             for _ in 0..drop {
-                let Some(block) = self.drop_zombie(code, true) else { break };
+                let Some(block) = self.drop_zombie_outlined(code, true) else { break };
                 code.note_loss(Loss::Aged);
                 let bytes = self.heap.bytes(block, code.bytes()) as u64;
                 if !self.retire_aged(code, block) {
