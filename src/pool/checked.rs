@@ -76,7 +76,7 @@ impl Pool {
         // Not `report`, which marks the owner thread's report: this thread
         // writes nothing of the pool's.
         self.handler.get().report(ZF_ERR_CONCURRENT_USE, &msg);
-        Error::Invalid { function, why: why.into() }
+        Error::invalid(function, why)
     }
 
     /// Claims the pool for a call other than an acquire or release. A
@@ -164,7 +164,7 @@ impl Pool {
         if !self.record.in_handler_call() {
             self.report(kind, &format!("{function}: {why}; ignored"));
         }
-        crate::error::set_error(&Error::Invalid { function, why: why.into() });
+        crate::error::set_error(&Error::invalid(function, why));
         self.record.leave();
     }
 
@@ -206,8 +206,7 @@ impl Pool {
         if code.is_freed() {
             self.report_freed_code(function, code);
             self.record.leave();
-            let why = "its code was freed (zf_code_free)".into();
-            return Err(self.fail(Error::Invalid { function, why }));
+            return Err(self.fail(Error::invalid(function, "its code was freed (zf_code_free)")));
         }
         self.vet_hot(code, function);
         let got = self.record.frames.reserve().map_err(|e| self.fail(e)).and_then(|()| {
