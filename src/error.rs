@@ -94,6 +94,8 @@ struct Truncating<'a> {
 }
 
 impl Write for Truncating<'_> {
+    /// Out of line: `write_char` and `write_fmt` would each inline a copy.
+    #[inline(never)]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let room = self.buf.len() - 1 - self.len;
         let mut n = s.len().min(room);

@@ -185,6 +185,8 @@ impl Drop for File {
 pub struct Stderr;
 
 impl fmt::Write for Stderr {
+    /// Out of line: `write_char` and `write_fmt` would each inline a copy.
+    #[inline(never)]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         write_all(2, s.as_bytes()).map_err(|_| fmt::Error)
     }
