@@ -283,9 +283,12 @@ impl Pool {
         who: &dyn Display,
         what: Arguments<'_>,
     ) {
+        // `{:#x}` of the address prints what `{:p}` would, without core's
+        // pointer formatting (260 bytes of the library).
+        let at = frame.as_ptr().addr();
         let msg = match function.or(self.record.outer_call()) {
-            Some(f) => format!("{f}: frame {frame:p} of {who}: {what}"),
-            None => format!("frame {frame:p} of {who}: {what}"),
+            Some(f) => format!("{f}: frame {at:#x} of {who}: {what}"),
+            None => format!("frame {at:#x} of {who}: {what}"),
         };
         self.report(kind, &msg);
     }
@@ -516,10 +519,11 @@ impl Pool {
     /// Checks a release against the record and the guard; records the
     /// zombie's checksum. The code to release to, or None to ignore it.
     fn vet_release(&self, code: &Code, frame: NonNull<u8>, function: &str) -> Option<NonNull<Code>> {
+        // Printed `{addr:#x}`, as `report_frame` prints a frame.
         let addr = frame.as_ptr() as usize;
         let Some(entry) = self.record.frames.get(addr) else {
             let msg = format!(
-                "{function}({}, {frame:p}): not a frame of this pool (never handed out, or already freed); ignored",
+                "{function}({}, {addr:#x}): not a frame of this pool (never handed out, or already freed); ignored",
                 describe(code)
             );
             self.report(ZF_ERR_FOREIGN_POINTER, &msg);
@@ -527,7 +531,7 @@ impl Pool {
         };
         let Some(owner) = entry.live_code() else {
             let msg = format!(
-                "{function}: frame {frame:p} of {} was released again (it is a zombie already); ignored",
+                "{function}: frame {addr:#x} of {} was released again (it is a zombie already); ignored",
                 entry.who()
             );
             self.report(ZF_ERR_DOUBLE_RELEASE, &msg);
@@ -552,7 +556,7 @@ impl Pool {
         self.record.frames.set(addr, Entry { live: false, sum: checksum(&self.heap, block, capacity), ..entry });
         if !core::ptr::eq(owner, code) {
             let msg = format!(
-                "{function}: frame {frame:p} of {} was released to {}; released to its own code instead",
+                "{function}: frame {addr:#x} of {} was released to {}; released to its own code instead",
                 describe(owner),
                 describe(code)
             );
