@@ -271,7 +271,8 @@ impl ZfConfig {
             p => return bad("policy", format!("is {p}, expected ZF_POLICY_PER_CODE (0) or ZF_POLICY_LEGACY (1)")),
         }
         if self.flags & !KNOWN_FLAGS != 0 {
-            return bad("flags", format!("has unknown bits {:#x}", self.flags & !KNOWN_FLAGS));
+            // As a usize: the library prints hex for no u32 but this one.
+            return bad("flags", format!("has unknown bits {:#x}", (self.flags & !KNOWN_FLAGS) as usize));
         }
         let n = self.prefix_bytes;
         if n != 0 && (!self.frame_prefix() || n % 16 != 0 || n > ZF_MAX_PREFIX_BYTES) {
