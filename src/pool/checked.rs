@@ -241,7 +241,7 @@ impl Pool {
         // (`peek` takes the slot's zombie first.)
         let in_slot = || code.state().slot_zombie().is_some();
         while code.peek().is_some_and(|b| self.corrupt_zombie(b, in_slot())) {
-            self.sync(code);
+            self.sync_outlined(code);
             if let Some(bad) = self.drop_zombie_outlined(code, false) {
                 _ = self.free_zombie(code, bad);
             }

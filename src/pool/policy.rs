@@ -73,7 +73,7 @@ impl Pool {
             if core::ptr::eq(c, code) || c.slots() < 2 {
                 continue;
             }
-            self.sync(c);
+            self.sync_outlined(c);
             self.revoke_room(c, u32::MAX);
             while c.slots() >= 2 && self.charged_bytes() + need > bound {
                 _ = self.evict(c); // its coldest zombie: the room is gone
@@ -133,7 +133,7 @@ impl Pool {
     /// nothing to take back (no frame is freed): a code with some gives it
     /// up, used or not.
     fn spared(&self, c: &Code) -> bool {
-        self.sync(c);
+        self.sync_outlined(c);
         c.free_units() == 0 && c.take_used()
     }
 
@@ -187,7 +187,7 @@ impl Pool {
     fn age_idle(&self) -> u64 {
         let mut freed = 0;
         for code in self.ring.iter() {
-            self.sync(code);
+            self.sync_outlined(code);
             if code.count_idle() > IDLE_COLLECTIONS {
                 for _ in 0..code.len() / 2 {
                     let Some(block) = self.drop_zombie_outlined(code, true) else { break };
@@ -214,7 +214,7 @@ impl Pool {
         let mut freed = self.drain_reserve(drop);
         self.counters.aged_frees.add(drop as u64);
         for code in self.ring.iter() {
-            self.sync(code);
+            self.sync_outlined(code);
             let low = code.untouched();
             let drop = if low > 1 { low / 2 } else { low };
             for _ in 0..drop {
