@@ -141,6 +141,8 @@ impl fmt::Display for OsError {
 }
 
 /// Writes all of `bytes` to `fd`, retrying short and interrupted writes.
+/// Out of line: stderr, the trace and the report each had a copy.
+#[inline(never)]
 pub fn write_all(fd: c_int, mut bytes: &[u8]) -> Result<(), OsError> {
     while !bytes.is_empty() {
         // SAFETY: `bytes` is readable for bytes.len() bytes.
@@ -185,8 +187,6 @@ impl Drop for File {
 pub struct Stderr;
 
 impl fmt::Write for Stderr {
-    /// Out of line: `write_char` and `write_fmt` would each inline a copy.
-    #[inline(never)]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         write_all(2, s.as_bytes()).map_err(|_| fmt::Error)
     }
