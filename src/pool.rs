@@ -226,9 +226,7 @@ impl Pool {
     }
 
     /// The counters, with what the fast path did since the library last
-    /// looked. Reading them changes nothing. Out of line: `zf_pool_stats`
-    /// and the report would each hold a copy.
-    #[inline(never)]
+    /// looked. Reading them changes nothing.
     pub fn stats(&self) -> ZfStats {
         let bound_bytes = self.bound.bytes();
         let mut s = ZfStats { shared_frames: self.reserve.len() as u64, bound_bytes, ..self.counters.snapshot() };
