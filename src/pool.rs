@@ -151,8 +151,8 @@ impl Pool {
         }
     }
 
-    /// `sync` in one copy for aging, eviction and a debug pool's repairs,
-    /// where the acquire and release paths keep theirs inline.
+    /// `sync` in one copy for aging and a debug pool's repairs, where the
+    /// acquire, release and eviction paths keep theirs inline.
     #[inline(never)]
     pub(crate) fn sync_outlined(&self, code: &Code) {
         self.sync(code)

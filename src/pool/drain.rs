@@ -23,8 +23,9 @@ impl Pool {
         Some(block)
     }
 
-    /// `drop_zombie` in one copy, for eviction, aging and a debug pool's
-    /// repairs (none hot), where `free_code` keeps its own inline.
+    /// `drop_zombie` in one copy, for aging and a debug pool's repairs
+    /// (neither hot), where `free_code` and eviction (which runs at every
+    /// release past a fixed budget) keep theirs inline.
     #[inline(never)]
     pub(crate) fn drop_zombie_outlined(&self, code: &Code, coldest_first: bool) -> Option<Block> {
         self.drop_zombie(code, coldest_first)

@@ -73,7 +73,7 @@ impl Pool {
             if core::ptr::eq(c, code) || c.slots() < 2 {
                 continue;
             }
-            self.sync_outlined(c);
+            self.sync(c);
             self.revoke_room(c, u32::MAX);
             while c.slots() >= 2 && self.charged_bytes() + need > bound {
                 _ = self.evict(c); // its coldest zombie: the room is gone
@@ -133,7 +133,7 @@ impl Pool {
     /// nothing to take back (no frame is freed): a code with some gives it
     /// up, used or not.
     fn spared(&self, c: &Code) -> bool {
-        self.sync_outlined(c);
+        self.sync(c);
         c.free_units() == 0 && c.take_used()
     }
 
@@ -144,7 +144,7 @@ impl Pool {
             self.revoke_room(victim, 1);
             return 0;
         }
-        let Some(block) = self.drop_zombie_outlined(victim, true) else { return 0 };
+        let Some(block) = self.drop_zombie(victim, true) else { return 0 };
         victim.note_loss(Loss::Bound);
         self.counters.evicted_frees.add(1);
         self.free_zombie(victim, block)
