@@ -46,7 +46,7 @@ impl Pool {
             return false;
         }
         while self.charged_bytes() + need > bound {
-            match self.clock_victim() {
+            match self.ring.clock_victim(|c| self.spared(c)) {
                 Some(victim) if !core::ptr::eq(victim, code) => _ = self.evict(victim),
                 _ => return false,
             }
@@ -105,7 +105,7 @@ impl Pool {
         while self.charged_bytes() > bound {
             let victim = match reserve_first && self.reserve.len() > 0 {
                 true => None,
-                false => self.clock_victim(),
+                false => self.ring.clock_victim(|c| self.spared(c)),
             };
             match victim {
                 Some(victim) => freed += self.evict(victim),
@@ -119,13 +119,6 @@ impl Pool {
             }
         }
         freed
-    }
-
-    /// The clock's next victim (`Ring::clock_victim`), in one copy for
-    /// `make_room` and `trim_over`, each of which made its own.
-    #[inline(never)]
-    fn clock_victim(&self) -> Option<&Code> {
-        self.ring.clock_victim(|c| self.spared(c))
     }
 
     /// Whether the clock's hand passes `c` by this time: used since the
