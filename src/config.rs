@@ -64,8 +64,8 @@ impl Takes {
     /// The value a `ZF_*` variable's (trimmed) text gives, if any.
     pub fn parse(self, text: &str) -> Option<usize> {
         match self {
-            Takes::Whole => text.parse::<u32>().ok().map(|n| n as usize),
-            Takes::SizeOrAuto if text.eq_ignore_ascii_case("auto") => Some(ZF_BUDGET_AUTO),
+            Takes::Whole => parse_whole(text).map(|n| n as usize),
+            Takes::SizeOrAuto if one_of(text.as_bytes(), "auto") => Some(ZF_BUDGET_AUTO),
             Takes::SizeOrAuto => parse_size(text),
         }
     }
@@ -271,7 +271,8 @@ impl ZfConfig {
             p => return bad("policy", format!("is {p}, expected ZF_POLICY_PER_CODE (0) or ZF_POLICY_LEGACY (1)")),
         }
         if self.flags & !KNOWN_FLAGS != 0 {
-            return bad("flags", format!("has unknown bits {:#x}", self.flags & !KNOWN_FLAGS));
+            // As a usize: the library prints hex for no u32 but this one.
+            return bad("flags", format!("has unknown bits {:#x}", (self.flags & !KNOWN_FLAGS) as usize));
         }
         let n = self.prefix_bytes;
         if n != 0 && (!self.frame_prefix() || n % 16 != 0 || n > ZF_MAX_PREFIX_BYTES) {
@@ -332,7 +333,8 @@ impl ZfConfig {
             }
         };
         if let Some(v) = text("ZF_POLICY")? {
-            cfg.policy = match (one_of(&v, "per-code per_code 0"), one_of(&v, "legacy 1")) {
+            let is = |words| one_of(v.as_bytes(), words);
+            cfg.policy = match (is("per-code per_code 0"), is("legacy 1")) {
                 (true, _) => ZF_POLICY_PER_CODE,
                 (_, true) => ZF_POLICY_LEGACY,
                 _ => return Err(Error::env("ZF_POLICY", v, "per-code (or 0) or legacy (or 1)")),
@@ -351,7 +353,8 @@ impl ZfConfig {
             cfg.trace_path = if v.is_empty() { ptr::null() } else { intern(&v).as_ptr() };
         }
         if let Some(v) = text("ZF_DEBUG")? {
-            let on = match (one_of(&v, "1 yes true on"), v.is_empty() || one_of(&v, "0 no false off")) {
+            let is = |words| one_of(v.as_bytes(), words);
+            let on = match (is("1 yes true on"), v.is_empty() || is("0 no false off")) {
                 (true, _) => true,
                 (_, true) => false,
                 _ => return Err(Error::env("ZF_DEBUG", v, "1, yes, true, on, or 0, no, false, off")),
@@ -365,21 +368,35 @@ impl ZfConfig {
 
 /// Whether `text` is one of `words` (one string, split at spaces: an
 /// array of strings costs a shared library a relocation each), in any case.
-fn one_of(text: &str, words: &str) -> bool {
-    words.as_bytes().split(|&b| b == b' ').any(|w| w.eq_ignore_ascii_case(text.as_bytes()))
+/// Every case-blind comparison here goes through it, out of line: core's
+/// `eq_ignore_ascii_case` is inlined, vectorized, wherever it is called.
+#[inline(never)]
+fn one_of(text: &[u8], words: &str) -> bool {
+    let same = |w: &[u8]| w.len() == text.len() && w.iter().zip(text).all(|(a, b)| a.eq_ignore_ascii_case(b));
+    words.as_bytes().split(|&b| b == b' ').any(same)
 }
 
 /// `bytes` as text, each invalid sequence as U+FFFD (as
 /// `String::from_utf8_lossy` does, without alloc's precompiled copy).
-fn lossy(bytes: &[u8]) -> String {
+/// Through `from_utf8`'s errors, which mark the same sequences: the
+/// library has `from_utf8` anyway, where `utf8_chunks` added 400 bytes.
+fn lossy(mut bytes: &[u8]) -> String {
     let mut text = String::new();
-    for chunk in bytes.utf8_chunks() {
-        text.push_str(chunk.valid());
-        if !chunk.invalid().is_empty() {
-            text.push('\u{FFFD}');
+    loop {
+        match core::str::from_utf8(bytes) {
+            Ok(valid) => {
+                text.push_str(valid);
+                return text;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at_checked(e.valid_up_to()).unwrap_or_default();
+                text.push_str(core::str::from_utf8(valid).unwrap_or_default());
+                text.push('\u{FFFD}');
+                // None: the bytes end inside a sequence, which is all invalid.
+                bytes = rest.get(e.error_len().unwrap_or(rest.len())..).unwrap_or_default();
+            }
         }
     }
-    text
 }
 
 /// A copy of `text` that lives as long as the process: `ZF_TRACE` fills a
@@ -413,6 +430,21 @@ fn intern(text: &str) -> &'static CStr {
     text
 }
 
+/// `text` as a `u32`, read as `str::parse` reads one (digits after an
+/// optional `+`), folded byte by byte: `str::parse` left two copies of
+/// its code in the library, 900 bytes.
+fn parse_whole(text: &str) -> Option<u32> {
+    let t = text.as_bytes();
+    let digits = t.strip_prefix(b"+").unwrap_or(t);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |n, d| match d {
+        b'0'..=b'9' => n.checked_mul(10)?.checked_add(u32::from(d - b'0')),
+        _ => None,
+    })
+}
+
 /// Parses `4096`, `512K`, `4M`, `1G` (also `KB`, `KiB`, ...; powers of 1024).
 /// Byte by byte, with no lowercased copy and no `str::parse`: each cost
 /// the library hundreds of bytes.
@@ -437,7 +469,7 @@ fn read_size(text: &str) -> Option<Option<usize>> {
         b'g' => 30,
         _ => return None,
     };
-    if num.is_empty() || !(rest.is_empty() || rest.eq_ignore_ascii_case(b"b") || rest.eq_ignore_ascii_case(b"ib")) {
+    if num.is_empty() || !(rest.is_empty() || one_of(rest, "b ib")) {
         return None;
     }
     let n = num.iter().try_fold(0usize, |n, d| n.checked_mul(10)?.checked_add((d - b'0') as usize));
@@ -462,6 +494,24 @@ mod tests {
         // A control character inside the value shows as `?`: one line.
         let err = c.apply_env(env(&[("ZF_POLICY", "leg\nacy")])).unwrap_err();
         assert_eq!(err.to_string(), "invalid ZF_POLICY=\"leg?acy\": expected per-code (or 0) or legacy (or 1)");
+    }
+
+    #[test]
+    fn lossy_text_is_what_std_makes() {
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"plain",
+            b"\xff",
+            b"a\xffb\xfe",
+            b"\xe2\x82",
+            b"x\xe2\x82",
+            b"\xe2\x82y\xf0\x9f\x98\x80\xf0\x9f",
+            b"\xed\xa0\x80z",
+            b"\xc0\xaf\xf5\x80\xe9",
+        ];
+        for bytes in cases {
+            assert_eq!(lossy(bytes), String::from_utf8_lossy(bytes), "{bytes:?}");
+        }
     }
 
     #[test]
@@ -509,6 +559,16 @@ mod tests {
         assert_eq!(parse_size("+4K"), Some(4 << 10));
         for bad in ["", "M", "4Q", "-1", "++1", "+ 1", "1+", "1.5M", "99999999999999999999", "18014398509481984G"] {
             assert_eq!(parse_size(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn whole_numbers_read_as_str_parse_reads_them() {
+        let cases =
+            ["0", "7", "+7", "007", "4294967295", "+4294967295", "4294967296", "99999999999", "", "+", "-", "-0"];
+        let more = ["++1", "+-1", "1+", " 1", "1 ", "1_000", "1.0", "0x10", "\u{661}", "1\u{e9}"];
+        for text in cases.into_iter().chain(more) {
+            assert_eq!(parse_whole(text), text.parse::<u32>().ok(), "{text:?}");
         }
     }
 

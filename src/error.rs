@@ -32,6 +32,13 @@ impl Error {
         Error::Env { var, value, expected }
     }
 
+    /// `Error::Invalid` for a reason that is fixed text, out of line: the
+    /// String made of it is one copy, not one at each call.
+    #[inline(never)]
+    pub(crate) fn invalid(function: &'static str, why: &str) -> Error {
+        Error::Invalid { function, why: why.into() }
+    }
+
     /// The error as `function` reports it (a frame size refused by
     /// `zf_code_new`'s work, on behalf of another entry).
     pub fn called_from(self, function: &'static str) -> Error {
@@ -87,6 +94,8 @@ struct Truncating<'a> {
 }
 
 impl Write for Truncating<'_> {
+    /// Out of line: `write_char` and `write_fmt` would each inline a copy.
+    #[inline(never)]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let room = self.buf.len() - 1 - self.len;
         let mut n = s.len().min(room);

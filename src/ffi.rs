@@ -222,8 +222,8 @@ pub unsafe extern "C" fn zf_code_new_with_hot(
 ) -> *mut ZfCode {
     let hot = non_null!("zf_code_new_with_hot", hot, ptr::null_mut());
     if !hot.as_ptr().is_aligned() {
-        let why = "hot is not aligned as a pointer".into();
-        return fail(Error::Invalid { function: "zf_code_new_with_hot", why }, ptr::null_mut());
+        let why = "hot is not aligned as a pointer";
+        return fail(Error::invalid("zf_code_new_with_hot", why), ptr::null_mut());
     }
     let pool = non_null!("zf_code_new_with_hot", pool, ptr::null_mut());
     // SAFETY: the module's contract: a live pool.

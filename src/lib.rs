@@ -54,7 +54,9 @@ macro_rules! format {
     };
 }
 
-/// What `format!` makes.
+/// What `format!` makes. Out of line: only messages use it, and each of
+/// its dozen callers would otherwise carry its own copy.
+#[inline(never)]
 fn text(args: core::fmt::Arguments<'_>) -> alloc::string::String {
     let mut text = alloc::string::String::new();
     // Writing into a String fails only when the heap does (and then aborts).

@@ -141,6 +141,8 @@ impl fmt::Display for OsError {
 }
 
 /// Writes all of `bytes` to `fd`, retrying short and interrupted writes.
+/// Out of line: stderr, the trace and the report each had a copy.
+#[inline(never)]
 pub fn write_all(fd: c_int, mut bytes: &[u8]) -> Result<(), OsError> {
     while !bytes.is_empty() {
         // SAFETY: `bytes` is readable for bytes.len() bytes.

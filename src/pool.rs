@@ -151,6 +151,13 @@ impl Pool {
         }
     }
 
+    /// `sync` in one copy for aging and a debug pool's repairs, where the
+    /// acquire, release and eviction paths keep theirs inline.
+    #[inline(never)]
+    pub(crate) fn sync_outlined(&self, code: &Code) {
+        self.sync(code)
+    }
+
     /// Adds a code's inline work to the live counters (`Work::add_to`'s
     /// twin, for the slow path: no snapshot).
     fn add_work(&self, work: &Work) {

@@ -3,7 +3,7 @@
 //! event happens, and the inline path's work is added in per code.
 
 use crate::config::{Takes, ZfConfig, OPTIONS};
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use core::cell::Cell;
 use core::fmt::{self, Write};
 
@@ -171,34 +171,34 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
     let _ = writeln!(
         r,
         "  acquires    {:>14}   zombie hits {} ({}%), shared {}, reallocs {}, fresh {}",
-        count(s.acquires),
-        count(s.zombie_hits),
+        Count(s.acquires),
+        Count(s.zombie_hits),
         percent(s.zombie_hits, s.acquires, 2),
-        count(s.shared_hits),
-        count(s.reallocs),
-        count(s.fresh_allocs)
+        Count(s.shared_hits),
+        Count(s.reallocs),
+        Count(s.fresh_allocs)
     );
     let _ = writeln!(
         r,
         "  releases    {:>14}   live now {}, peak {}",
-        count(s.releases),
-        count(s.live_frames),
-        count(s.peak_live_frames)
+        Count(s.releases),
+        Count(s.live_frames),
+        Count(s.peak_live_frames)
     );
     let _ = writeln!(
         r,
         "  frees       {:>14}   aged {}, evicted for the budget {}, sweeps {}",
-        count(s.frees),
-        count(s.aged_frees),
-        count(s.evicted_frees),
-        count(s.sweeps)
+        Count(s.frees),
+        Count(s.aged_frees),
+        Count(s.evicted_frees),
+        Count(s.sweeps)
     );
     let _ = write!(
         r,
         "  cached now  {:>14}   {}, {} of them shared; peak {}",
         bytes(s.cached_bytes),
         counted(s.cached_frames, "frame"),
-        count(s.shared_frames),
+        Count(s.shared_frames),
         bytes(s.peak_cached_bytes),
     );
     // Legacy has no bound to measure the peak against.
@@ -206,7 +206,7 @@ pub fn report(s: &ZfStats, cfg: &ZfConfig, closed: bool, top: &[TopList]) -> Str
         let _ = write!(r, " ({}% of the bound now)", percent(s.peak_cached_bytes, s.bound_bytes, 1));
     }
     r.push('\n');
-    let _ = writeln!(r, "  codes alive {:>14}   made {}", count(s.codes), count(s.codes_created));
+    let _ = writeln!(r, "  codes alive {:>14}   made {}", Count(s.codes), Count(s.codes_created));
     top_lines(&mut r, top);
     r
 }
@@ -235,39 +235,52 @@ fn top_lines(r: &mut String, top: &[TopList]) {
     let _ = writeln!(r, "  codes holding the most zombies:");
     for (id, frame_bytes, n) in top {
         let noun = if *n == 1 { "zombie " } else { "zombies" };
-        let _ = writeln!(r, "    code #{:<8} {:>4} {noun} of {} bytes", id, n, count(*frame_bytes as u64));
+        let _ = writeln!(r, "    code #{:<8} {:>4} {noun} of {} bytes", id, n, Count(*frame_bytes as u64));
     }
 }
 
 /// `n` things, with separators: "1 code", "1,200 codes".
 pub fn counted(n: u64, thing: &str) -> String {
-    format!("{} {thing}{}", count(n), if n == 1 { "" } else { "s" })
+    format!("{} {thing}{}", Count(n), if n == 1 { "" } else { "s" })
 }
 
-/// 1234567 -> "1,234,567". Written digit by digit: going through
-/// `to_string` and `chars` cost the library twice the bytes.
-pub fn count(mut n: u64) -> String {
-    // u64::MAX: 20 digits and 6 commas.
-    let mut buf = [0u8; 26];
-    let mut at = buf.len();
-    let mut digits = 0;
-    loop {
-        if digits > 0 && digits % 3 == 0 {
+/// 1234567 -> "1,234,567".
+pub fn count(n: u64) -> String {
+    format!("{}", Count(n))
+}
+
+/// `count`'s text, for a format string: the report prints a score of
+/// counts, and a String for each (made, then dropped) cost the library
+/// 500 bytes.
+struct Count(u64);
+
+impl fmt::Display for Count {
+    /// Written digit by digit: going through `to_string` and `chars` cost
+    /// the library twice the bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // u64::MAX: 20 digits and 6 commas.
+        let mut buf = [0u8; 26];
+        let (mut n, mut at, mut digits) = (self.0, buf.len(), 0);
+        loop {
+            if digits > 0 && digits % 3 == 0 {
+                at -= 1;
+                buf[at] = b',';
+            }
             at -= 1;
-            buf[at] = b',';
+            buf[at] = b'0' + (n % 10) as u8;
+            digits += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
         }
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        digits += 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        f.pad(core::str::from_utf8(&buf[at..]).unwrap_or_default())
     }
-    core::str::from_utf8(&buf[at..]).unwrap_or_default().to_string()
 }
 
-/// Bytes in the largest binary unit that keeps a whole part.
+/// Bytes in the largest binary unit that keeps a whole part. Out of
+/// line: the report would inline a copy at each of its three uses.
+#[inline(never)]
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let u = (1..UNITS.len()).rev().find(|&u| n >> (10 * u) > 0).unwrap_or(0);

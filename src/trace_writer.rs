@@ -47,13 +47,15 @@ impl Recorder {
         // Paths from C hold no NUL byte (ZfConfig::trace_path is a C string).
         match os::c_string(&r.path).ok_or(OsError::invalid()).and_then(|c| File::create(os::c_str(&c))) {
             Ok(f) => r.out = Some(f),
-            Err(e) => r.fail(e),
+            Err(e) => r.fail(&e),
         }
         r.write(format_args!("zftrace 1\n# recorded by zombie-frames {}\n", crate::VERSION));
         r.out.is_some().then_some(r)
     }
 
-    fn fail(&mut self, e: impl fmt::Display) {
+    /// One copy for every error type (`dyn`), out of line.
+    #[inline(never)]
+    fn fail(&mut self, e: &dyn fmt::Display) {
         // The path may come from C as well as from ZF_TRACE: name both.
         os::eprint(format_args!("zombie-frames: trace_path (ZF_TRACE) {}: {e}; nothing more is recorded\n", self.path));
         self.stop();
@@ -85,7 +87,7 @@ impl Recorder {
             return;
         }
         if let Err(e) = self.frames.reserve() {
-            return self.fail(e);
+            return self.fail(&e);
         }
         let n = self.next_frame;
         self.next_frame += 1;
@@ -122,7 +124,7 @@ impl Recorder {
         let written = out.write_all(self.buf.as_bytes());
         self.buf.clear();
         if let Err(e) = written {
-            self.fail(e);
+            self.fail(&e);
         }
     }
 

@@ -23,6 +23,14 @@ impl Pool {
         Some(block)
     }
 
+    /// `drop_zombie` in one copy, for aging and a debug pool's repairs
+    /// (neither hot), where `free_code` and eviction (which runs at every
+    /// release past a fixed budget) keep theirs inline.
+    #[inline(never)]
+    pub(crate) fn drop_zombie_outlined(&self, code: &Code, coldest_first: bool) -> Option<Block> {
+        self.drop_zombie(code, coldest_first)
+    }
+
     /// Gives back a block of `bytes` (`Heap::bytes`) that is in no list.
     pub(crate) fn free_block(&self, block: Block, bytes: usize) {
         self.forget_if_debug(block);

@@ -180,10 +180,10 @@ impl Pool {
     fn age_idle(&self) -> u64 {
         let mut freed = 0;
         for code in self.ring.iter() {
-            self.sync(code);
+            self.sync_outlined(code);
             if code.count_idle() > IDLE_COLLECTIONS {
                 for _ in 0..code.len() / 2 {
-                    let Some(block) = self.drop_zombie(code, true) else { break };
+                    let Some(block) = self.drop_zombie_outlined(code, true) else { break };
                     code.note_loss(Loss::Aged);
                     freed += self.free_zombie(code, block);
                     self.counters.aged_frees.add(1);
@@ -207,11 +207,11 @@ impl Pool {
         let mut freed = self.drain_reserve(drop);
         self.counters.aged_frees.add(drop as u64);
         for code in self.ring.iter() {
-            self.sync(code);
+            self.sync_outlined(code);
             let low = code.untouched();
             let drop = if low > 1 { low / 2 } else { low };
             for _ in 0..drop {
-                let Some(block) = self.drop_zombie(code, true) else { break };
+                let Some(block) = self.drop_zombie_outlined(code, true) else { break };
                 code.note_loss(Loss::Aged);
                 let bytes = self.heap.bytes(block, code.bytes()) as u64;
                 if !self.retire_aged(code, block) {
