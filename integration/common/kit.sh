@@ -86,10 +86,15 @@ stage_fetch() {
   [ -f "$SRC/Objects/frameobject.c" ]
 }
 
+need_source() {
+  [ -f "$SRC/Objects/frameobject.c" ] || { echo "$0: no $KIT source in $SRC: run the fetch stage first" >&2; exit 1; }
+}
+
 # The patch comes back byte for byte from the trees it touches
 # (patch_trees.sh): an edit made in its b/ tree is then the next patch,
 # with nothing else changed.
 stage_patch_check() {
+  need_source
   step "the patch comes back byte for byte from its trees (patch_trees.sh)"
   local work
   work=$(mktemp -d)
@@ -113,6 +118,7 @@ build_tree() {
 }
 
 fresh_copy() {
+  need_source
   rm -rf "$1"
   cp -a "$SRC" "$1"
 }
@@ -134,8 +140,7 @@ stage_build_patched() {
   for g in "${GLUE[@]}"; do
     cp "${g%%:*}" "$PATCHED/${g#*:}"
   done
-  build_tree "$PATCHED" CPPFLAGS="-I$repo/include" \
-    LIBS="$W/libzombie_frames.a -lpthread -ldl -lm"
+  build_tree "$PATCHED" LIBS="$W/libzombie_frames.a -lpthread -ldl -lm"
   # The pool is there: a debug pool's report, from a run that starts.
   local out
   out=$(ZF_DEBUG=1 "$PATCHED/python" -c 'import sys; sys._debugmallocstats()' 2>&1) || true
@@ -499,6 +504,12 @@ kit_main() {
     fi
   done
   mkdir -p "$W"
+  # One kit's work directory: another kit's stages would replace its trees.
+  if [ -f "$W/.kit" ] && [ "$(cat "$W/.kit")" != "$KIT" ]; then
+    echo "$0: $W holds $(cat "$W/.kit")'s work, not $KIT's: give each kit its own directory (ZF_CPY_WORK39, ZF_CPY_WORK27)" >&2
+    exit 2
+  fi
+  echo "$KIT" > "$W/.kit"
   for s in "${stages[@]}"; do
     "stage_${s//-/_}"
   done

@@ -322,7 +322,12 @@ main() {
   "${NORAND[@]}" true 2> /dev/null ||
     { NORAND=(); echo "record_traces.sh: warning: setarch -R fails here; recording with address randomisation" >&2; }
   mkdir -p "$OUT"
-  local want=" $* " line name args found=0 fetched=0 warm=0
+  local want=" $* " line name args found=0 fetched=0 warm=0 n
+  # Every name asked for is one of the line's, before anything is recorded.
+  for n in "$@"; do
+    programs | awk -F'|' -v l="$LINE" -v n="$n" '$1 == l && $2 == n { f = 1 } END { exit !f }' ||
+      die "no trace of line $LINE named: $n"
+  done
   while IFS='|' read -r line name args; do
     [ "$line" = "$LINE" ] || continue
     [ $# = 0 ] || [[ $want == *" $name "* ]] || continue
@@ -343,7 +348,7 @@ main() {
     [ $warm = 1 ] || { warm_pycs; warm=1; }
     record "$name" "$args" "$(what_of "$name")"
   done < <(programs)
-  [ $found -gt 0 ] || die "no trace of line $LINE named: $*"
+  [ $found -gt 0 ] || die "no trace of line $LINE to record"
 }
 
 main "$@"

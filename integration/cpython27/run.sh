@@ -8,6 +8,8 @@
 #   bench trace own-counts summary (build-counted, own-counts: 2.7's own scheme
 #   counted, below)
 #   (bench = bench-time, then bench-once: pool stats, peak RSS, callgrind)
+#   (bench-deps: the pinned pyperf and pyperformance into $ZF_CPY_WORK/pylib;
+#   bench and trace run it first, record_traces.sh needs it run)
 # The stages are integration/common/kit.sh's, shared with the 3.9 kit; this
 # file says what is 2.7's.
 #
@@ -35,7 +37,8 @@ SRC_PKG="python2.7=2.7.18-8+deb11u1"
 PATCH="$here/python-2.7.18-zombie-frames.patch"
 GLUE=("$here/zf_frames.c:Objects/zf_frames.c" "$here/zf_frames.h:Include/zf_frames.h"
       "$here/../common/zf_pool_glue.h:Objects/zf_pool_glue.h"
-      "$here/../common/zf_glue.h:Include/zf_glue.h")
+      "$here/../common/zf_glue.h:Include/zf_glue.h"
+      "$here/../../include/zombie_frames.h:Include/zombie_frames.h")
 TRACE_BENCH="fib two_recursions generator_pipeline richards deltablue"
 # The whole suite: stock, then the patched build under each policy.
 SUITE_CONFIGS=(stock per-code legacy)

@@ -2,8 +2,9 @@
  *
  * The interpreter's frames come from one zombie-frames pool: each code
  * object holds a ZfCode * (co_zf, where co_zombieframe was; NULL until it
- * gets one), with its inline state beside it (co_zf_hot), and the pool
- * decides which released frames to keep.
+ * gets one), and its inline state last (co_zf_hot, after every stock
+ * field, whose offsets stay stock's), and the pool decides which released
+ * frames to keep.
  * A frame's memory is laid out as 2.7's GC allocation lays it out (the
  * PyGC_Head union, then the object): the pool's frames carry that head as
  * their prefix (ZF_FLAG_FRAME_PREFIX, prefix_bytes), so the pointer it

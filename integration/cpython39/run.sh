@@ -8,6 +8,8 @@
 #   (bench = bench-time, then bench-once: pool stats, peak RSS, callgrind)
 #   (footprint, not in the default run: text added to python, peak RSS of
 #   `python -c pass` and of one benchmark, stock against patched)
+#   (bench-deps: the pinned pyperf and pyperformance into $ZF_CPY_WORK/pylib;
+#   bench and trace run it first, record_traces.sh needs it run)
 # The stages are integration/common/kit.sh's, shared with the 2.7 kit; this
 # file says what is 3.9's.
 #
@@ -39,7 +41,8 @@ PATCH="$here/cpython-3.9.2-zombie-frames.patch"
 GLUE=("$here/zf_frames.c:Objects/zf_frames.c"
       "$here/pycore_zf_frames.h:Include/internal/pycore_zf_frames.h"
       "$here/../common/zf_pool_glue.h:Objects/zf_pool_glue.h"
-      "$here/../common/zf_glue.h:Include/internal/zf_glue.h")
+      "$here/../common/zf_glue.h:Include/internal/zf_glue.h"
+      "$here/../../include/zombie_frames.h:Include/zombie_frames.h")
 TRACE_BENCH="fib richards"
 SUITE_CONFIGS=(stock patched)
 
