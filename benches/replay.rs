@@ -1,6 +1,6 @@
 //! Group 5: replay of the real CPython 3.9 traces (the seed set, from a
 //! `shared/traces` directory beside the clone, or the repository's
-//! `traces/` when that is absent; `ZF_TRACES=dir`
+//! `traces/` when that is absent; `ZF_BENCH_TRACES=dir`
 //! overrides). Each criterion iteration replays one whole trace from a
 //! fresh cache through the C loop of `benches/c/patterns.h` (codes made
 //! and destroyed, frames acquired and released, collections), and frees
@@ -24,7 +24,7 @@ struct Trace {
 }
 
 fn trace_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("ZF_TRACES") {
+    if let Some(dir) = std::env::var_os("ZF_BENCH_TRACES") {
         return dir.into();
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -298,6 +298,40 @@ static void check_env_refused(const char *var, const char *value)
     unset_all();
 }
 
+/* A variable whose name is one slip from a setting's is refused, the
+ * message naming both, nothing changed; another ZF_ name is left alone. */
+static void check_env_slips(void)
+{
+    static const char *const slips[][2] = {
+        {"ZF_BUGDET", "ZF_BUDGET"},   {"ZF_BUDGETS", "ZF_BUDGET"},         {"zf_debug", "ZF_DEBUG"},
+        {"ZF_TRACR", "ZF_TRACE"},     {"ZF_PER_COD_MAX", "ZF_PER_CODE_MAX"}, {"ZF_POLICYY", "ZF_POLICY"},
+        {"ZF_RESERVEMAX", "ZF_RESERVE_MAX"},
+    };
+    ZfConfig cfg, before;
+    size_t i;
+    for (i = 0; i < sizeof slips / sizeof slips[0]; i++) {
+        zf_config_default(&cfg);
+        cfg.budget_bytes = 12345;
+        before = cfg;
+        setenv("ZF_PER_CODE_MAX", "5", 1);
+        setenv(slips[i][0], "1", 1);
+        CHECK_EQ(zf_config_from_env(&cfg), -1);
+        CHECK(contains(zf_last_error(), slips[i][0]) && contains(zf_last_error(), slips[i][1]));
+        CHECK(same_config(&cfg, &before));
+        unsetenv(slips[i][0]);
+        unset_all();
+    }
+    setenv("ZF_CPY_EAGER", "1", 1);
+    setenv("ZF_BUDGET_NOTE", "mine", 1); /* two slips from ZF_BUDGET: not the library's */
+    setenv("ZF_PER_CODE_MAX", "5", 1);
+    zf_config_default(&cfg);
+    CHECK_EQ(zf_config_from_env(&cfg), 0);
+    CHECK_EQ(cfg.per_code_max, 5);
+    unsetenv("ZF_CPY_EAGER");
+    unsetenv("ZF_BUDGET_NOTE");
+    unset_all();
+}
+
 static void test_env(void)
 {
     ZfConfig cfg, before;
@@ -341,6 +375,7 @@ static void test_env(void)
     check_env_refused("ZF_SWEEP_EVERY", "often");
     check_env_refused("ZF_DEBUG", "maybe");
     check_env_refused("ZF_POLICY", "fast");
+    check_env_slips();
 
     /* ZF_POLICY=legacy makes a legacy pool. */
     setenv("ZF_POLICY", "legacy", 1);

@@ -457,7 +457,9 @@ void zf_config_default(struct ZfConfig *out);
  * Applies ZF_POLICY, ZF_PER_CODE_MAX, ZF_BUDGET (512K, 4M, auto, ...),
  * ZF_SWEEP_EVERY, ZF_RESERVE_MAX, ZF_SWEEP_GENERATION, ZF_TRACE and
  * ZF_DEBUG from the environment. Returns 0, or -1 with
- * zf_last_error() naming the variable and its value; then `cfg` is unchanged.
+ * zf_last_error() naming the variable and its value, or a variable set
+ * whose name is one slip from one of these (ZF_BUGDET, zf_budget); then
+ * `cfg` is unchanged.
  */
 int zf_config_from_env(struct ZfConfig *cfg);
 

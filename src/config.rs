@@ -366,14 +366,51 @@ impl ZfConfig {
     }
 }
 
+impl ZfConfig {
+    /// The error for a variable named `name` (from the environment) one
+    /// slip (`one_slip`) from one `apply_env` reads: set, it would be
+    /// ignored, and the value it was meant to change kept.
+    #[inline(never)]
+    pub fn slipped_name(name: &[u8]) -> Option<Error> {
+        let mut settings = ["ZF_POLICY", "ZF_TRACE", "ZF_DEBUG"].into_iter().chain(OPTIONS.iter().map(|o| o.var));
+        let meant = settings.find(|s| one_slip(name, s.as_bytes()))?;
+        Some(Error::EnvName { name: lossy(name), meant })
+    }
+}
+
 /// Whether `text` is one of `words` (one string, split at spaces: an
 /// array of strings costs a shared library a relocation each), in any case.
-/// Every case-blind comparison here goes through it, out of line: core's
+fn one_of(text: &[u8], words: &str) -> bool {
+    words.as_bytes().split(|&b| b == b' ').any(|w| same(w, text))
+}
+
+/// `a` and `b` are the same ASCII text in any case. Every case-blind
+/// comparison here goes through it, out of line: core's
 /// `eq_ignore_ascii_case` is inlined, vectorized, wherever it is called.
 #[inline(never)]
-fn one_of(text: &[u8], words: &str) -> bool {
-    let same = |w: &[u8]| w.len() == text.len() && w.iter().zip(text).all(|(a, b)| a.eq_ignore_ascii_case(b));
-    words.as_bytes().split(|&b| b == b' ').any(same)
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+}
+
+/// Whether `name` is `setting` but for one slip: its case, or one letter
+/// wrong, missing, extra, or swapped with the next (never `setting` itself):
+/// between their common start and end, ignoring case, at most one letter
+/// is left of each, or two swapped.
+#[inline(never)]
+fn one_slip(name: &[u8], setting: &[u8]) -> bool {
+    let (n, s) = (name.len(), setting.len());
+    let eq = |i: usize, j: usize| name[i].eq_ignore_ascii_case(&setting[j]);
+    let mut start = 0;
+    while start < n.min(s) && eq(start, start) {
+        start += 1;
+    }
+    let mut end = 0;
+    while end < n.min(s) - start && eq(n - 1 - end, s - 1 - end) {
+        end += 1;
+    }
+    let (a, b) = (n - start - end, s - start - end);
+    let swapped = a == 2 && b == 2 && eq(start, start + 1) && eq(start + 1, start);
+    name != setting && (a <= 1 && b <= 1 || swapped)
 }
 
 /// `bytes` as text, each invalid sequence as U+FFFD (as
@@ -494,6 +531,80 @@ mod tests {
         // A control character inside the value shows as `?`: one line.
         let err = c.apply_env(env(&[("ZF_POLICY", "leg\nacy")])).unwrap_err();
         assert_eq!(err.to_string(), "invalid ZF_POLICY=\"leg?acy\": expected per-code (or 0) or legacy (or 1)");
+    }
+
+    /// Whether `a` and `b`, in any case, are at most one edit apart
+    /// (substitution, insertion, deletion, or a swap of neighbours), by
+    /// the textbook table: what `one_slip` says, itself aside.
+    fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
+        let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+        let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+        for i in 0..=a.len() {
+            for j in 0..=b.len() {
+                d[i][j] = match (i, j) {
+                    (0, _) => j,
+                    (_, 0) => i,
+                    _ => {
+                        let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+                        v = v.min(d[i - 1][j - 1] + (a[i - 1] != b[j - 1]) as usize);
+                        if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                            v = v.min(d[i - 2][j - 2] + 1);
+                        }
+                        v
+                    }
+                };
+            }
+        }
+        d[a.len()][b.len()] <= 1
+    }
+
+    #[test]
+    fn a_slip_is_one_edit_from_a_setting_and_nothing_else() {
+        let setting = b"ZF_BUDGET";
+        let mut names: Vec<Vec<u8>> = vec![b"".to_vec(), b"Z".to_vec(), b"ZF_".to_vec(), b"zf_budget".to_vec()];
+        // Every one edit of the name, and a sample of two.
+        for i in 0..=setting.len() {
+            for c in [b'X', b'_', b'b', b'\n'] {
+                let mut s = setting.to_vec();
+                s.insert(i, c);
+                names.push(s.clone());
+                if i < setting.len() {
+                    s.remove(i + 1);
+                    names.push(s.clone());
+                    s.remove(i);
+                    names.push(s.clone());
+                    s.insert(0, b'Q'); // and a second edit
+                    names.push(s);
+                }
+            }
+            if i + 1 < setting.len() {
+                let mut s = setting.to_vec();
+                s.swap(i, i + 1);
+                names.push(s.clone());
+                s.swap(0, setting.len() - 1);
+                names.push(s);
+            }
+        }
+        for name in &names {
+            let want = name.as_slice() != setting && within_one_edit(name, setting);
+            assert_eq!(one_slip(name, setting), want, "{:?}", String::from_utf8_lossy(name));
+        }
+        assert!(
+            one_slip(b"ZF_BUGDET", setting) && !one_slip(setting, setting) && !one_slip(b"ZF_BUDGET_NOTE", setting)
+        );
+    }
+
+    #[test]
+    fn a_slipped_name_is_refused_naming_the_setting() {
+        let e = ZfConfig::slipped_name(b"ZF_SWEEP_GENRATION").unwrap();
+        assert_eq!(e.to_string(), "unknown variable ZF_SWEEP_GENRATION: not a setting; ZF_SWEEP_GENERATION is");
+        assert_eq!(
+            ZfConfig::slipped_name(b"zf_polic\n").unwrap().to_string(),
+            "unknown variable zf_polic?: not a setting; ZF_POLICY is"
+        );
+        for other in [&b"ZF_CPY_EAGER"[..], b"ZF_BENCH_TRACES", b"PATH", b"ZF_DEBUG", b"ZF_TRACE"] {
+            assert!(ZfConfig::slipped_name(other).is_none(), "{other:?}");
+        }
     }
 
     #[test]

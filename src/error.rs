@@ -12,6 +12,8 @@ pub enum Error {
     Config { function: &'static str, field: &'static str, why: String },
     /// A `ZF_*` environment variable holds something it cannot mean.
     Env { var: &'static str, value: String, expected: &'static str },
+    /// A variable is set whose name is one slip from a setting's (`meant`).
+    EnvName { name: String, meant: &'static str },
     /// `function` (`zf_code_new` or `zf_code_new_with_hot`) was asked for
     /// a frame size it refuses.
     FrameBytes { function: &'static str, asked: usize, min: usize, max: usize },
@@ -54,11 +56,14 @@ impl fmt::Display for Error {
         match self {
             Error::Config { function, field, why } => write!(f, "{function}: invalid ZfConfig: field {field} {why}"),
             Error::Env { var, value, expected } => {
-                // Quoted as text, a control character (a newline in the
-                // environment) as `?`: the message stays one line.
                 write!(f, "invalid {var}=\"")?;
-                value.chars().try_for_each(|c| f.write_char(if c.is_control() { '?' } else { c }))?;
+                one_line(f, value)?;
                 write!(f, "\": expected {expected}")
+            }
+            Error::EnvName { name, meant } => {
+                f.write_str("unknown variable ")?;
+                one_line(f, name)?;
+                write!(f, ": not a setting; {meant} is")
             }
             Error::FrameBytes { function, asked, min, max } => {
                 let why = if *min > 1 { " (a frame holds its ZF_FLAG_FRAME_PREFIX prefix)" } else { "" };
@@ -78,6 +83,12 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+/// Text from the environment, each control character (a newline in it) as
+/// `?`: the message stays one line.
+fn one_line(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    text.chars().try_for_each(|c| f.write_char(if c.is_control() { '?' } else { c }))
+}
 
 const ERROR_CAPACITY: usize = 512;
 

@@ -113,7 +113,9 @@ pub unsafe extern "C" fn zf_config_default(out: *mut ZfConfig) {
 /// Applies ZF_POLICY, ZF_PER_CODE_MAX, ZF_BUDGET (512K, 4M, auto, ...),
 /// ZF_SWEEP_EVERY, ZF_RESERVE_MAX, ZF_SWEEP_GENERATION, ZF_TRACE and
 /// ZF_DEBUG from the environment. Returns 0, or -1 with
-/// zf_last_error() naming the variable and its value; then `cfg` is unchanged.
+/// zf_last_error() naming the variable and its value, or a variable set
+/// whose name is one slip from one of these (ZF_BUGDET, zf_budget); then
+/// `cfg` is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
     let cfg = non_null!("zf_config_from_env", cfg, -1);
@@ -123,6 +125,9 @@ pub unsafe extern "C" fn zf_config_from_env(cfg: *mut ZfConfig) -> c_int {
         Ok(cfg) => unsafe { &mut *cfg.as_ptr() },
         Err(e) => return fail(e, -1),
     };
+    if let Some(e) = os::find_env_name(ZfConfig::slipped_name) {
+        return fail(e, -1);
+    }
     match cfg.apply_env(os::getenv) {
         Ok(()) => 0,
         Err(e) => fail(e, -1),

@@ -40,6 +40,33 @@ pub fn getenv(name: &str) -> Option<Vec<u8>> {
     NonNull::new(value).map(|v| unsafe { CStr::from_ptr(v.as_ptr()) }.to_bytes().to_vec())
 }
 
+extern "C" {
+    /// POSIX's `char **environ`.
+    static environ: *const *const c_char;
+}
+
+/// What `f` finds first among the names (each before its `=`) of the
+/// environment's variables.
+#[inline(never)]
+pub fn find_env_name<T>(mut f: impl FnMut(&[u8]) -> Option<T>) -> Option<T> {
+    // SAFETY: a read of the variable (the C rule, as for getenv: nobody
+    // calls setenv while another thread reads the environment).
+    let mut at = unsafe { environ };
+    while !at.is_null() {
+        // SAFETY: environ is NULL or an array of pointers ended by a NULL,
+        // and `at` has not passed that NULL.
+        let entry = NonNull::new(unsafe { at.read() }.cast_mut())?;
+        // SAFETY: each entry before the NULL is a NUL-terminated string.
+        let entry = unsafe { CStr::from_ptr(entry.as_ptr()) }.to_bytes();
+        if let Some(found) = f(entry.split(|&b| b == b'=').next().unwrap_or_default()) {
+            return Some(found);
+        }
+        // SAFETY: at most one past this entry, the NULL at the latest.
+        at = unsafe { at.add(1) };
+    }
+    None
+}
+
 pub fn pid() -> u32 {
     // SAFETY: getpid has no preconditions.
     unsafe { libc::getpid() as u32 }
