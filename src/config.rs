@@ -372,6 +372,12 @@ impl ZfConfig {
     /// ignored, and the value it was meant to change kept.
     #[inline(never)]
     pub fn slipped_name(name: &[u8]) -> Option<Error> {
+        // Every setting starts `ZF_`, so one slip leaves a Z or an F first
+        // or second: the rest of the environment goes at this test.
+        let zf = |i: usize| name.get(i).is_some_and(|c| matches!(c.to_ascii_uppercase(), b'Z' | b'F'));
+        if !(zf(0) || zf(1)) {
+            return None;
+        }
         let mut settings = ["ZF_POLICY", "ZF_TRACE", "ZF_DEBUG"].into_iter().chain(OPTIONS.iter().map(|o| o.var));
         let meant = settings.find(|s| one_slip(name, s.as_bytes()))?;
         Some(Error::EnvName { name: lossy(name), meant })
@@ -399,6 +405,10 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 #[inline(never)]
 fn one_slip(name: &[u8], setting: &[u8]) -> bool {
     let (n, s) = (name.len(), setting.len());
+    // Most of the environment is rejected here, or at the first letters.
+    if n.abs_diff(s) > 1 {
+        return false;
+    }
     let eq = |i: usize, j: usize| name[i].eq_ignore_ascii_case(&setting[j]);
     let mut start = 0;
     while start < n.min(s) && eq(start, start) {
@@ -560,38 +570,45 @@ mod tests {
 
     #[test]
     fn a_slip_is_one_edit_from_a_setting_and_nothing_else() {
-        let setting = b"ZF_BUDGET";
-        let mut names: Vec<Vec<u8>> = vec![b"".to_vec(), b"Z".to_vec(), b"ZF_".to_vec(), b"zf_budget".to_vec()];
-        // Every one edit of the name, and a sample of two.
-        for i in 0..=setting.len() {
-            for c in [b'X', b'_', b'b', b'\n'] {
-                let mut s = setting.to_vec();
-                s.insert(i, c);
-                names.push(s.clone());
-                if i < setting.len() {
-                    s.remove(i + 1);
+        let settings: Vec<&str> =
+            ["ZF_POLICY", "ZF_TRACE", "ZF_DEBUG"].into_iter().chain(OPTIONS.iter().map(|o| o.var)).collect();
+        let mut names: Vec<Vec<u8>> = vec![b"".to_vec(), b"Z".to_vec(), b"ZF_".to_vec(), b"PATH".to_vec()];
+        // Every one edit of each setting's name, and some of two.
+        for setting in &settings {
+            let setting = setting.as_bytes();
+            assert!(setting.starts_with(b"ZF_"), "slipped_name's first test");
+            names.push(setting.to_ascii_lowercase());
+            for i in 0..=setting.len() {
+                for c in [b'X', b'_', b'z', b'f', b'\n'] {
+                    let mut s = setting.to_vec();
+                    s.insert(i, c);
                     names.push(s.clone());
-                    s.remove(i);
+                    if i < setting.len() {
+                        s.remove(i + 1);
+                        names.push(s.clone());
+                        s.remove(i);
+                        names.push(s.clone());
+                        s.insert(0, b'Q'); // and a second edit
+                        names.push(s);
+                    }
+                }
+                if i + 1 < setting.len() {
+                    let mut s = setting.to_vec();
+                    s.swap(i, i + 1);
                     names.push(s.clone());
-                    s.insert(0, b'Q'); // and a second edit
+                    s.swap(0, setting.len() - 1);
                     names.push(s);
                 }
             }
-            if i + 1 < setting.len() {
-                let mut s = setting.to_vec();
-                s.swap(i, i + 1);
-                names.push(s.clone());
-                s.swap(0, setting.len() - 1);
-                names.push(s);
-            }
         }
         for name in &names {
-            let want = name.as_slice() != setting && within_one_edit(name, setting);
-            assert_eq!(one_slip(name, setting), want, "{:?}", String::from_utf8_lossy(name));
+            for setting in &settings {
+                let want = name.as_slice() != setting.as_bytes() && within_one_edit(name, setting.as_bytes());
+                assert_eq!(one_slip(name, setting.as_bytes()), want, "{:?} {setting}", String::from_utf8_lossy(name));
+            }
+            let want = settings.iter().any(|s| name.as_slice() != s.as_bytes() && within_one_edit(name, s.as_bytes()));
+            assert_eq!(ZfConfig::slipped_name(name).is_some(), want, "{:?}", String::from_utf8_lossy(name));
         }
-        assert!(
-            one_slip(b"ZF_BUGDET", setting) && !one_slip(setting, setting) && !one_slip(b"ZF_BUDGET_NOTE", setting)
-        );
     }
 
     #[test]
