@@ -364,9 +364,7 @@ impl ZfConfig {
         *self = cfg;
         Ok(())
     }
-}
 
-impl ZfConfig {
     /// The error for a variable named `name` (from the environment) one
     /// slip (`one_slip`) from one `apply_env` reads: set, it would be
     /// ignored, and the value it was meant to change kept.
