@@ -322,7 +322,7 @@ static void check_env_slips(void)
         unset_all();
     }
     setenv("ZF_CPY_EAGER", "1", 1);
-    setenv("ZF_BUDGET_NOTE", "mine", 1); /* two slips from ZF_BUDGET: not the library's */
+    setenv("ZF_BUDGET_NOTE", "mine", 1); /* five letters past ZF_BUDGET: not the library's */
     setenv("ZF_PER_CODE_MAX", "5", 1);
     zf_config_default(&cfg);
     CHECK_EQ(zf_config_from_env(&cfg), 0);

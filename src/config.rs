@@ -376,10 +376,14 @@ impl ZfConfig {
         if !(zf(0) || zf(1)) {
             return None;
         }
-        let mut settings = ["ZF_POLICY", "ZF_TRACE", "ZF_DEBUG"].into_iter().chain(OPTIONS.iter().map(|o| o.var));
-        let meant = settings.find(|s| one_slip(name, s.as_bytes()))?;
+        let meant = env_vars().find(|s| one_slip(name, s.as_bytes()))?;
         Some(Error::EnvName { name: lossy(name), meant })
     }
+}
+
+/// Every variable `apply_env` reads.
+fn env_vars() -> impl Iterator<Item = &'static str> {
+    ["ZF_POLICY", "ZF_TRACE", "ZF_DEBUG"].into_iter().chain(OPTIONS.iter().map(|o| o.var))
 }
 
 /// Whether `text` is one of `words` (one string, split at spaces: an
@@ -568,8 +572,7 @@ mod tests {
 
     #[test]
     fn a_slip_is_one_edit_from_a_setting_and_nothing_else() {
-        let settings: Vec<&str> =
-            ["ZF_POLICY", "ZF_TRACE", "ZF_DEBUG"].into_iter().chain(OPTIONS.iter().map(|o| o.var)).collect();
+        let settings: Vec<&str> = env_vars().collect();
         let mut names: Vec<Vec<u8>> = vec![b"".to_vec(), b"Z".to_vec(), b"ZF_".to_vec(), b"PATH".to_vec()];
         // Every one edit of each setting's name, and some of two.
         for setting in &settings {
