@@ -73,6 +73,13 @@ impl Ring {
         self.head.get().map(|head| unsafe { member(head) })
     }
 
+    /// Takes the first member out.
+    pub fn pop_front(&self) -> Option<&Code> {
+        let code = self.front()?;
+        self.unlink(code);
+        Some(code)
+    }
+
     /// The members, in order; unlinking the yielded code is allowed.
     pub fn iter(&self) -> impl Iterator<Item = &Code> + '_ {
         let mut at = self.head.get();

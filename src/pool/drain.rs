@@ -85,6 +85,33 @@ impl Pool {
         freed
     }
 
+    /// `clear` for `close`: the same blocks go back, and the totals that
+    /// `clear` takes down code by code (the frames and bytes cached, the
+    /// room promised, the codes with two slots), which a pool that no
+    /// longer caches keeps at zero, are set to zero once at the end. Each
+    /// code is left as `clear` leaves it: synced, no slot, out of the ring.
+    pub(crate) fn clear_to_close(&self) {
+        self.drain_reserve(u32::MAX);
+        let (mut frames, mut freed) = (0, 0);
+        while let Some(code) = self.ring.pop_front() {
+            self.sync(code);
+            self.vet_walk(code);
+            while let Some(block) = code.remove(false) {
+                self.vet_size(block);
+                let bytes = self.heap.bytes(block, code.bytes());
+                self.free_block(block, bytes);
+                (frames, freed) = (frames + 1, freed + bytes as u64);
+            }
+            code.revoke_room(u32::MAX);
+        }
+        let n = &self.counters;
+        debug_assert_eq!((n.cached_frames.get(), n.cached_bytes.get()), (frames, freed));
+        n.cached_frames.set(0);
+        n.cached_bytes.set(0);
+        n.allowance_bytes.set(0);
+        self.multi_slot.set(0);
+    }
+
     /// Every zombie of `code` goes, its bytes counted once for all
     /// (`drop_zombie` counts each), then its room (`revoke_room`, which takes it out of
     /// the ring). Returns the bytes freed.

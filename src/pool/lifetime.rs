@@ -97,7 +97,7 @@ impl Pool {
     /// (they may still acquire and release: uncached).
     pub fn close(&self) {
         self.traced(|t| t.finish());
-        self.clear();
+        self.clear_to_close();
         self.free_spare_codes();
         self.closed.set(true);
         self.bound.close();
