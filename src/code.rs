@@ -25,6 +25,7 @@
 //! the pool's ring, and a pool is used by one thread at a time.
 
 use crate::block::{Block, Link, Stack};
+use crate::config::ZF_MAX_FRAME_BYTES;
 use crate::hot::{Work, ZfCodeHot};
 use core::cell::Cell;
 use core::ptr::NonNull;
@@ -57,6 +58,40 @@ pub struct Code {
     inline_at: Cell<NonNull<ZfCodeHot>>,
     /// Where its zombies' links sit (its pool's `Layout::link`).
     link: Link,
+    /// Zombies no acquire touched since the last sweep, under the hot ones.
+    cold: Cell<*mut u8>,
+    /// Frames acquired and not yet released, as of the last `sync`.
+    live: Cell<u64>,
+    /// The pool that made this code (`Pool::of` follows it).
+    pub(crate) pool: PoolLink,
+    /// The block size of every frame this code owns (its size class's),
+    /// and `weight()`, worked out once: the bound's updates read them.
+    bytes: usize,
+    weight: u64,
+    /// The order in which the pool made this code, from 1.
+    pub(crate) id: u64,
+    /// The ring's links; a dead code on a debug pool's list
+    /// (`Record::keep_dead`) is out of the ring, and that list uses `next`.
+    pub(crate) prev: Cell<Option<NonNull<Code>>>,
+    pub(crate) next: Cell<Option<NonNull<Code>>>,
+    // Then the narrower fields (`narrow` says why sizes fit 32 bits): no
+    // padding between words.
+    cold_len: Cell<u32>,
+    /// The allowance, charged to the budget: zombies plus room.
+    slots: Cell<u32>,
+    /// The free units as of the last `sync`.
+    free_seen: Cell<u32>,
+    /// Most slots: `per_code_max`, or 0 once the code is freed.
+    limit: Cell<u32>,
+    /// The frame capacity of its blocks (their size class's).
+    capacity: u32,
+    /// The frame bytes the code asked for (plus a debug pool's guard).
+    frame_bytes: u32,
+    /// Its class's list in the reserve (`reserve::CLASSES` < 256).
+    class: u8,
+    /// Full collections in a row through which no acquire touched its list
+    /// (saturating: aging asks only whether there were more than a few).
+    idle: Cell<u16>,
     watched: bool,
     /// Counted in the bound yet, or freed (`Life`).
     life: Cell<Life>,
@@ -65,39 +100,14 @@ pub struct Code {
     used: Cell<bool>,
     /// In the pool's ring: the codes with an allowance (`slots` > 0).
     pub(crate) in_ring: Cell<bool>,
-    /// Zombies no acquire touched since the last sweep, under the hot ones.
-    cold: Cell<*mut u8>,
-    cold_len: Cell<u32>,
-    /// The allowance, charged to the budget: zombies plus room.
-    slots: Cell<u32>,
-    /// The free units as of the last `sync`.
-    free_seen: Cell<u32>,
-    /// Most slots: `per_code_max`, or 0 once the code is freed.
-    limit: Cell<u32>,
-    /// The frame capacity (its size class) and block size of every frame
-    /// this code owns, and its class's list in the reserve.
-    capacity: usize,
-    bytes: usize,
-    pub(crate) class: usize,
-    /// `weight()`, worked out once: the bound's updates read it.
-    weight: u64,
-    /// Frames acquired and not yet released, as of the last `sync`.
-    live: Cell<u64>,
-    /// The pool that made this code (`Pool::of` follows it).
-    pub(crate) pool: PoolLink,
-    /// The frame bytes the code asked for (plus a debug pool's guard).
-    pub(crate) frame_bytes: usize,
-    /// The order in which the pool made this code, from 1.
-    pub(crate) id: u64,
-    /// The ring's links; a dead code on a debug pool's list
-    /// (`Record::keep_dead`) is out of the ring, and that list uses `next`.
-    pub(crate) prev: Cell<Option<NonNull<Code>>>,
-    pub(crate) next: Cell<Option<NonNull<Code>>>,
     /// Why its misses happened (`charge_miss`).
     causes: Causes,
-    /// Full collections in a row through which no acquire touched its list.
-    idle: Cell<u32>,
 }
+
+// The C library's struct, three cache lines (a `std` build's `Causes`
+// adds 24 bytes): no padding to lose.
+#[cfg(not(feature = "std"))]
+const _: () = assert!(core::mem::size_of::<Code>() == 192);
 
 /// Where a code is in its life, as the bound sees it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -155,6 +165,15 @@ pub struct Shape {
     pub class: usize,
 }
 
+/// A code's size in the 32 bits its struct keeps: a frame is at most
+/// `ZF_MAX_FRAME_BYTES`, and its block, rounded up to a class (an eighth
+/// more at most) with its header and a debug pool's guard, stays under 2^31.
+fn narrow(bytes: usize) -> u32 {
+    const { assert!(ZF_MAX_FRAME_BYTES <= 1 << 30) };
+    debug_assert!(bytes < 1 << 31);
+    bytes as u32
+}
+
 impl Code {
     pub fn new(pool: PoolLink, id: u64, shape: Shape, limit: u32, watched: bool, link: Link) -> Code {
         let Shape { frame_bytes, capacity, bytes, weight, class } = shape;
@@ -172,22 +191,25 @@ impl Code {
             used: Cell::new(false),
             in_ring: Cell::new(false),
             cold: Cell::new(core::ptr::null_mut()),
+            live: Cell::new(0),
+            pool,
+            id,
+            prev: Cell::new(None),
+            next: Cell::new(None),
             cold_len: Cell::new(0),
             slots: Cell::new(0),
             free_seen: Cell::new(0),
             limit: Cell::new(limit),
-            capacity,
             bytes,
-            class,
             weight,
-            live: Cell::new(0),
-            pool,
-            frame_bytes,
-            id,
-            prev: Cell::new(None),
-            next: Cell::new(None),
-            causes: Causes::default(),
+            capacity: narrow(capacity),
+            frame_bytes: narrow(frame_bytes),
+            class: {
+                const { assert!(crate::reserve::CLASSES <= 256) };
+                class as u8
+            },
             idle: Cell::new(0),
+            causes: Causes::default(),
         }
     }
 
@@ -361,7 +383,17 @@ impl Code {
     }
 
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.capacity as usize
+    }
+
+    /// Its class's list in the reserve.
+    pub fn class(&self) -> usize {
+        self.class as usize
+    }
+
+    /// The frame bytes it asked for (plus a debug pool's guard).
+    pub fn frame_bytes(&self) -> usize {
+        self.frame_bytes as usize
     }
 
     /// What one frame of this code weighs in the automatic bound: its
@@ -532,11 +564,11 @@ impl Code {
     /// through (no acquire touched any zombie since the last one).
     pub fn count_idle(&self) -> u32 {
         let idle = match self.len() > 0 && self.untouched() == self.len() {
-            true => self.idle.get() + 1,
+            true => self.idle.get().saturating_add(1),
             false => 0,
         };
         self.idle.set(idle);
-        idle
+        idle.into()
     }
 
     /// Where its zombies' links sit.

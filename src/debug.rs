@@ -130,7 +130,7 @@ pub fn block_frame_bytes(frame_bytes: usize, debug: bool) -> usize {
 
 /// The bytes the caller may use in a frame of `code`.
 pub(crate) fn user_bytes(code: &Code) -> usize {
-    code.frame_bytes - GUARD_BYTES
+    code.frame_bytes() - GUARD_BYTES
 }
 
 /// What the record knows of one frame.

@@ -250,7 +250,7 @@ impl Pool {
             let at = top.partition_point(|t| (t.0, t.1) >= (c.cached_bytes(), u64::MAX - c.id));
             if at < most {
                 // The size the code asked for, a debug pool's guard left out.
-                let asked = if self.cfg.debug() { crate::debug::user_bytes(c) } else { c.frame_bytes };
+                let asked = if self.cfg.debug() { crate::debug::user_bytes(c) } else { c.frame_bytes() };
                 top.insert(at, (c.cached_bytes(), u64::MAX - c.id, asked, c.len()));
                 top.truncate(most);
             }

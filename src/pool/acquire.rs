@@ -37,7 +37,7 @@ impl Pool {
     /// they turn away pays them and a jump.
     #[inline(always)]
     pub(crate) fn miss_lane(&self, code: &Code) -> Lane {
-        if self.watched || !code.has_run() || code.has_cold() || self.reserve.holds(code.class) {
+        if self.watched || !code.has_run() || code.has_cold() || self.reserve.holds(code.class()) {
             return Lane::Full;
         }
         match code.synced() {
@@ -253,7 +253,7 @@ impl Pool {
             return Ok(block);
         };
         // Per-code: the reserve's blocks of the code's class hold its frames.
-        if self.heap.capacity(shared, code.capacity()) >= code.frame_bytes {
+        if self.heap.capacity(shared, code.capacity()) >= code.frame_bytes() {
             self.counters.shared_hits.add(1);
             return Ok(shared);
         }
@@ -291,8 +291,8 @@ impl Pool {
     #[cold]
     fn vetted_reserve(&self, code: &Code) -> Option<Block> {
         loop {
-            self.vet_reserve(code.class);
-            let block = self.reserve.take(code.class)?;
+            self.vet_reserve(code.class());
+            let block = self.reserve.take(code.class())?;
             // (Its size words put back, if changed, before they are counted.)
             let corrupt = self.corrupt_zombie(block, false);
             self.count_reserve_take(code, block);
@@ -305,7 +305,7 @@ impl Pool {
 
     #[inline(always)]
     fn take_reserve_block(&self, code: &Code) -> Option<Block> {
-        let block = self.reserve.take(code.class)?;
+        let block = self.reserve.take(code.class())?;
         self.count_reserve_take(code, block);
         Some(block)
     }

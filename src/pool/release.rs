@@ -212,9 +212,9 @@ impl Pool {
     #[inline(always)]
     fn keep_or_free(&self, code: &Code, block: Block, bytes: usize, kept: bool) -> bool {
         if kept {
-            self.reserve.push(code.class, block);
+            self.reserve.push(code.class(), block);
             if self.cfg.debug() {
-                self.mark_retired(block, code.class);
+                self.mark_retired(block, code.class());
             }
             self.counters.cached_frames.add(1);
             self.counters.cached_bytes.add(bytes as u64);
