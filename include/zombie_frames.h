@@ -217,7 +217,8 @@ typedef void (*ZfDeallocFn)(void *ctx, void *ptr, size_t size);
  */
 typedef struct ZfConfig {
   /**
-   * sizeof(ZfConfig): lets later versions add fields.
+   * sizeof(ZfConfig), exactly the library's: a struct of another
+   * version's size is refused, not read in part.
    */
   uint32_t struct_size;
   /**

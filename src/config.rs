@@ -181,7 +181,8 @@ pub type ZfDeallocFn = Option<unsafe extern "C" fn(ctx: *mut c_void, ptr: *mut c
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ZfConfig {
-    /// sizeof(ZfConfig): lets later versions add fields.
+    /// sizeof(ZfConfig), exactly the library's: a struct of another
+    /// version's size is refused, not read in part.
     pub struct_size: u32,
     /// ZF_POLICY_PER_CODE (default) or ZF_POLICY_LEGACY.
     pub policy: u32,
