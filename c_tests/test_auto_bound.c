@@ -1,10 +1,11 @@
 /*
  * The default bound follows the program, seen from C through
- * ZfStats.bound_bytes: it starts at ZF_AUTO_BOUND_FLOOR, grows by one frame
- * (at the size asked, header included) for each live code whose frame has
- * come back once,
- * shrinks back as those codes are freed, and what is cached never exceeds
- * it. A budget the caller sets stays a hard cap, whatever runs.
+ * ZfStats.bound_bytes: it starts at ZF_AUTO_BOUND_FLOOR, grows by one block
+ * (zf_frame_block_bytes: its size class's, header included) for each live
+ * code whose frame has come back once, shrinks back as those codes are
+ * freed, and what is cached never exceeds it; so a loop that calls more
+ * codes than the floor holds keeps every one's zombie, as CPython does. A
+ * budget the caller sets stays a hard cap, whatever runs.
  */
 #include "check.h"
 
@@ -37,7 +38,7 @@ static void the_default_bound_follows_the_program(void)
     ZfPool *pool;
     ZfCode *codes[CODES];
     const uint64_t floor = ZF_AUTO_BOUND_FLOOR;
-    const uint64_t weight = ZF_HEADER_BYTES + (FRAME + 15) / 16 * 16;
+    const uint64_t weight = zf_frame_block_bytes(FRAME);
     int i;
 
     zf_config_default(&cfg);
@@ -191,11 +192,57 @@ static void the_frames_reentries_leave_are_room(void)
     zf_pool_free(pool);
 }
 
+/* A main frame stays live while it calls many functions in turn, each of
+ * its own frame size (none a whole size class), through the header's
+ * inline pair: CPython keeps one zombie per function, so every call after
+ * the first round hits. A bound of one frame per code at the size asked
+ * held fewer blocks than the codes, and the clock evicted, at each
+ * release, the zombie called next: no call hit. */
+static void a_loop_over_many_codes_keeps_each_ones_zombie(void)
+{
+    enum { N = 150, ROUNDS = 40 };
+    static const ZfCodeHot inert = ZF_CODE_HOT_INERT;
+    static HotCode codes[N];
+    ZfPool *pool = zf_pool_new(NULL);
+    HotCode main_code = {ZF_CODE_HOT_INERT, NULL};
+    uint64_t asked = 0;
+    void *main_frame;
+    ZfStats s;
+    int i, round;
+
+    main_code.zf = zf_code_new_with_hot(pool, 480, &main_code.hot);
+    CHECK(main_code.zf != NULL);
+    main_frame = hot_enter(&main_code);
+    for (i = 0; i < N; i++) {
+        size_t frame = 400 + 8 * (size_t)(i % 26);
+        codes[i].hot = inert;
+        codes[i].zf = zf_code_new_with_hot(pool, frame, &codes[i].hot);
+        CHECK(codes[i].zf != NULL);
+        asked += ZF_HEADER_BYTES + (frame + 15) / 16 * 16;
+    }
+    CHECK(asked > ZF_AUTO_BOUND_FLOOR); /* past the floor's slack */
+    for (round = 0; round < ROUNDS; round++)
+        for (i = 0; i < N; i++)
+            hot_leave(&codes[i], hot_enter(&codes[i]));
+    s = within_bound(pool);
+    CHECK(s.bound_bytes > asked); /* the blocks, rounded up to their classes */
+    CHECK_EQ(s.fresh_allocs, N + 1);
+    CHECK_EQ(s.zombie_hits, (uint64_t)N * (ROUNDS - 1));
+    CHECK_EQ(s.evicted_frees, 0);
+    CHECK_EQ(s.cached_frames, N);
+    hot_leave(&main_code, main_frame);
+    for (i = 0; i < N; i++)
+        zf_code_free(codes[i].zf);
+    zf_code_free(main_code.zf);
+    zf_pool_free(pool);
+}
+
 int main(void)
 {
     the_default_bound_follows_the_program();
     a_budget_set_by_the_caller_is_a_hard_cap();
     a_full_collection_reports_the_frames_it_trims();
     the_frames_reentries_leave_are_room();
+    a_loop_over_many_codes_keeps_each_ones_zombie();
     return check_done();
 }

@@ -396,9 +396,9 @@ impl Code {
         self.frame_bytes as usize
     }
 
-    /// What one frame of this code weighs in the automatic bound: its
-    /// block at the size asked (not its class), as CPython 3.9 would hold
-    /// it as the code's one zombie.
+    /// What one frame of this code weighs in the automatic bound's room
+    /// for CPython's free list: its block at the size asked (not its
+    /// class), as CPython's list would hold it.
     pub fn weight(&self) -> u64 {
         self.weight
     }

@@ -426,8 +426,10 @@ fn the_automatic_bound_grows_with_the_codes_that_run_and_shrinks_when_they_die()
         let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
         let floor = ZF_AUTO_BOUND_FLOOR as u64;
         assert_eq!(stats(pool).bound_bytes, floor);
-        // One frame of 4000 bytes, at the size asked: what CPython keeps per code.
-        let weight = (ZF_HEADER_BYTES + 4000usize.next_multiple_of(16)) as u64;
+        // One frame of 4000 bytes, what CPython keeps per code, in the block
+        // the pool holds it in (its size class's: 4096 bytes, not 4016).
+        let weight = zf_frame_block_bytes(4000) as u64;
+        assert!(weight > (ZF_HEADER_BYTES + 4000usize.next_multiple_of(16)) as u64);
         let codes: Vec<_> = (0..100).map(|_| zf_code_new(pool, 4000)).collect();
         assert_eq!(stats(pool).bound_bytes, floor, "codes that never ran weigh nothing");
         for (i, &code) in codes.iter().enumerate() {
@@ -459,7 +461,7 @@ fn a_code_counts_in_the_bound_once_a_frame_of_it_comes_back() {
     unsafe {
         let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
         let floor = ZF_AUTO_BOUND_FLOOR as u64;
-        let weight = (ZF_HEADER_BYTES + 4000usize.next_multiple_of(16)) as u64;
+        let weight = zf_frame_block_bytes(4000) as u64;
         // A module body or a main loop: called, not yet returned. CPython
         // holds no zombie of theirs, so neither does the bound.
         let codes: Vec<_> = (0..20).map(|_| zf_code_new(pool, 4000)).collect();
@@ -703,6 +705,8 @@ fn recursions_in_turn_make_room_at_their_mean_frame_not_the_largest() {
         let pool = zf_pool_new(ptr::null()); // the defaults: budget_bytes ZF_BUDGET_AUTO
         let (small, large) = (zf_code_new(pool, 400), zf_code_new(pool, 800));
         let (ws, wl) = ((ZF_HEADER_BYTES + 400) as u64, (ZF_HEADER_BYTES + 800) as u64);
+        // Both codes' zombies, in their classes' blocks.
+        let zombies = (zf_frame_block_bytes(400) + zf_frame_block_bytes(800)) as u64;
         let in_turn = |each: usize| -> Vec<_> {
             (0..2 * each).map(|i| [small, large][i % 2]).map(|c| (c, acquire(c).0)).collect()
         };
@@ -726,10 +730,10 @@ fn recursions_in_turn_make_room_at_their_mean_frame_not_the_largest() {
         // the mean leaves the pipeline's (1/32 a miss, up to 200 deep).
         zf_pool_collect(pool, 2);
         recurse(large, 400);
-        let room = assert_within_bound(pool, "alone").bound_bytes - (ws + wl); // less both zombies
+        let room = assert_within_bound(pool, "alone").bound_bytes - zombies;
         assert!(room < 200 * wl && room > 200 * (ws + wl) / 2, "on its way: {room}");
         (0..3).for_each(|_| _ = recurse(large, 400));
-        let room = assert_within_bound(pool, "alone, again").bound_bytes - (ws + wl);
+        let room = assert_within_bound(pool, "alone, again").bound_bytes - zombies;
         assert_eq!(room, 200 * wl, "the larger code's own size");
         zf_code_free(small);
         zf_code_free(large);

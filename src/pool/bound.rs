@@ -1,10 +1,11 @@
 //! The bound in force: what zombies, the reserve and every allowance may
 //! hold together (`Pool::charged_bytes`). The caller's `budget_bytes`, or
-//! under `ZF_BUDGET_AUTO` a bound that follows the program: one frame of
+//! under `ZF_BUDGET_AUTO` a bound that follows the program: one block of
 //! every live code whose frame has come back once (the zombie CPython keeps
-//! of it), plus room for what CPython's free list would hold: the deepest
-//! recursion since the last full collection, less the first frames of
-//! codes counted since, or if more, the frames re-entries left there.
+//! of it, in the block the pool holds it in), plus room for what CPython's
+//! free list would hold: the deepest recursion since the last full
+//! collection, less the first frames of codes counted since, or if more,
+//! the frames re-entries left there.
 //!
 //! `Bound` alone writes its fields. Its methods say when the bound shrank;
 //! the pool then trims what it holds into it (`Pool::trim`).
@@ -23,8 +24,8 @@ pub(super) struct Bound {
     /// `budget_bytes` was `ZF_BUDGET_AUTO` and the pool is not freed: the
     /// bound follows `zombie_bytes`, `deep_bytes` and `reentry_bytes`.
     auto: Cell<bool>,
-    /// Block bytes of one frame of every live code whose frame has come
-    /// back once: CPython's zombies.
+    /// One block (`Code::bytes`, its size class's) of every live code whose
+    /// frame has come back once: CPython's zombies, as the pool holds them.
     zombie_bytes: Cell<u64>,
     /// Bytes of the deepest recursion past a code's list since the last
     /// full collection, up to CPython's 200 frames, less the first frames
@@ -81,10 +82,17 @@ impl Bound {
     }
 
     /// A frame of `code` came back for the first time: CPython keeps it
-    /// as the code's zombie from now on, so one frame of it
-    /// (`code.weight()`) joins what the bound follows. Not at its first
+    /// as the code's zombie from now on, so one block of it joins what the
+    /// bound follows. Not at its first
     /// call: a module's body, a main loop, a generator's first frame can
     /// stay live for long, and CPython holds no zombie of theirs meanwhile.
+    ///
+    /// The block as the pool holds it, its size class's, though CPython's
+    /// zombie is the size asked: at that size, a program calling more codes
+    /// in turn than the floor holds had fewer blocks of room than codes,
+    /// and the clock evicted, at each release, the zombie called next (not
+    /// one call hit; CPython's scheme: all but the first). So the peak can
+    /// pass CPython's by the classes' rounding (BENCHMARKS.md).
     ///
     /// The room for recursion gives up as much (no byte counts twice),
     /// as CPython took that first frame from its free list; but not when
@@ -95,7 +103,7 @@ impl Bound {
     /// a block more than this bound: kept so, since counting it raised
     /// the peaks of two recursion traces past CPython's (BENCHMARKS.md).
     pub fn code_returned(&self, code: &Code) {
-        let bytes = code.weight();
+        let bytes = code.bytes() as u64;
         self.zombie_bytes.add(bytes);
         if self.deep_code.get() != code.id {
             self.deep_bytes.set(self.deep_bytes.get().saturating_sub(bytes));
@@ -103,10 +111,10 @@ impl Bound {
         self.follow_program();
     }
 
-    /// A code counted was freed: its frame (`bytes`) leaves what the
-    /// automatic bound follows. True when the bound shrank.
-    pub fn code_gone(&self, bytes: u64) -> bool {
-        self.zombie_bytes.sub(bytes);
+    /// A code counted was freed: its block leaves what the automatic
+    /// bound follows. True when the bound shrank.
+    pub fn code_gone(&self, code: &Code) -> bool {
+        self.zombie_bytes.sub(code.bytes() as u64);
         self.follow_program()
     }
 
@@ -247,8 +255,8 @@ const RECURSION_CEILING: u64 = 192 * 1024;
 const MIX_MISSES: u64 = 32;
 
 /// The automatic bound, within the floor and the ceiling: CPython's
-/// zombies (`zombie_bytes`: one frame of each live code whose frame has
-/// come back, at the size asked), plus room for what CPython's free list
+/// zombies (`zombie_bytes`: one block of each live code whose frame has
+/// come back), plus room for what CPython's free list
 /// would hold (`free_list`: after the deepest recursion seen, or what
 /// re-entries left) as long as the sum stays within `RECURSION_CEILING`.
 fn auto_bound(zombie_bytes: u64, free_list: u64) -> usize {

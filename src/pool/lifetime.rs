@@ -274,7 +274,7 @@ impl Pool {
         if c.free_units() > 0 {
             self.revoke_room(c, u32::MAX);
         }
-        let shrunk = c.counted() && self.bound.code_gone(c.weight());
+        let shrunk = c.counted() && self.bound.code_gone(c);
         // With its room gone, every slot it has left holds a zombie.
         for _ in 0..c.slots() {
             let Some(block) = self.drop_zombie(c, false) else { break };

@@ -231,7 +231,8 @@ pub struct Model {
 }
 
 impl Model {
-    /// A frame's block at the size asked, as the automatic bound counts it.
+    /// A frame's block at the size asked, as the automatic bound counts the
+    /// room for CPython's free list.
     fn asked_bytes(&self, frame_bytes: usize) -> u64 {
         self.header + frame_bytes.next_multiple_of(16) as u64
     }
@@ -324,8 +325,8 @@ impl Model {
         self.s.codes_created += 1;
     }
 
-    /// The bound in force: the budget, or with budget 0 one block (at the
-    /// size asked) of every live code whose frame has come back once
+    /// The bound in force: the budget, or with budget 0 one block (its
+    /// size class's) of every live code whose frame has come back once
     /// (`counted`), within floor and ceiling; and, while it stays within
     /// `RECURSION_CEILING`, that sum plus the room for CPython's free list
     /// (`deep`, or `reentry_bytes` if more).
@@ -336,8 +337,8 @@ impl Model {
         if self.budget != 0 {
             return self.budget;
         }
-        let zombies: u64 =
-            self.codes.iter().filter(|c| c.counted && !c.freed).map(|c| self.asked_bytes(c.frame_bytes)).sum();
+        // One block of each code counted, as the pool holds it (its class's).
+        let zombies: u64 = self.codes.iter().filter(|c| c.counted && !c.freed).map(|c| c.bytes).sum();
         let clamp = |b: u64| b.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64);
         let free_list = self.deep.max(self.reentry_bytes);
         clamp(zombies).max(clamp((zombies + free_list).min(RECURSION_CEILING)))
@@ -645,7 +646,7 @@ impl Model {
             // is this code's own recursion's.
             self.codes[ci].counted = true;
             if self.deep_code != Some(ci) {
-                self.deep = self.deep.saturating_sub(self.asked_bytes(self.codes[ci].frame_bytes));
+                self.deep = self.deep.saturating_sub(self.codes[ci].bytes);
             }
         }
         let limit = if self.codes[ci].freed { 0 } else { self.per_code_max };
