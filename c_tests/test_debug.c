@@ -355,6 +355,20 @@ static void test_overrun(void)
     }
     check_usable(code, 100, &rep);
     finish(pool, &code, 1, &heap, &rep);
+
+    /* With a prefix, the byte is counted from the pointer the report
+     * names, as the caller indexes it: a frame of 200 bytes with a
+     * 16-byte prefix ends 184 bytes past its pointer. */
+    pool = debug_pool_of(&heap, &rep, 16, 0);
+    code = zf_code_new(pool, 200);
+    f = zf_frame_acquire(code, NULL);
+    memset(f - 16, 1, 200);
+    f[184] = 0;
+    zf_frame_release(code, f);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_OVERRUN);
+    CHECK(contains(rep.message, "byte 184 (past its end)"));
+    finish(pool, &code, 1, &heap, &rep);
 }
 
 /* The 16 bytes before a frame are the pool's header, which sizes its

@@ -567,7 +567,9 @@ impl Pool {
         }
         if let Some(at) = over {
             let beyond = if beyond { ", up to its block's end: the heap past it may be damaged" } else { "" };
-            let what = format_args!("byte {} (past its end) was written{beyond}", user_bytes(owner) + at);
+            // Counted from the pointer the report names (past a prefix).
+            let byte = user_bytes(owner) + at - self.heap.layout.prefix();
+            let what = format_args!("byte {byte} (past its end) was written{beyond}");
             self.report_frame(ZF_ERR_OVERRUN, Some(function), frame, &describe(owner), what);
         }
         Some(entry.code)
