@@ -1343,6 +1343,43 @@ static void test_handler_frees_after_pool_free(void)
     }
 }
 
+/* zf_pool_free frees a zombie written after its release and tells the
+ * handler, which releases a live frame of another code: the pool, still
+ * open, caches it (its code's slot, or the reserve), and it goes too, with
+ * every block back. (Once it went to the reserve, already emptied: a
+ * block lost, and in a build with debug assertions an abort.) */
+static void test_handler_releases_as_pool_closes(void)
+{
+    Heap heap;
+    Releasing r;
+    ZfPool *pool;
+    ZfCode *a, *b;
+    unsigned char *fa;
+    void *b2;
+
+    puts("a handler that releases a frame as zf_pool_free clears");
+    memset(&r, 0, sizeof r);
+    pool = debug_pool(&heap, &r.fr.rep);
+    a = zf_code_new(pool, 200);
+    b = zf_code_new(pool, 200);
+    fa = zf_frame_acquire(a, NULL);
+    zf_frame_release(a, fa); /* a's zombie */
+    r.frame = zf_frame_acquire(b, NULL);
+    b2 = zf_frame_acquire(b, NULL);
+    zf_frame_release(b, b2); /* b's zombie; r.frame stays live */
+    r.fr.code = b;
+    r.when = ZF_ERR_WRITE_AFTER_RELEASE;
+    zf_set_error_handler(pool, release_when_told, &r);
+    fa[8] ^= 0xff; /* written after its release */
+    zf_pool_free(pool);
+    CHECK_EQ(r.fr.rep.calls, 1); /* no leak to report: the release went through */
+    CHECK_EQ(r.fr.rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+    zf_code_free(a);
+    zf_code_free(b);
+    CHECK_EQ(heap.blocks, 0);
+    CHECK_EQ(heap.bytes, 0);
+}
+
 /* A handler told of leaks at zf_pool_free may release those frames and
  * free their codes (the last ones): the pool's memory goes when
  * zf_pool_free returns, not under it. (Once, releasing the last frame
@@ -1688,6 +1725,7 @@ int main(void)
     test_freed_from_inside();
     test_hook_frees_after_pool_free();
     test_handler_frees_after_pool_free();
+    test_handler_releases_as_pool_closes();
     test_hook_calls_back();
     test_hook_inside_handler_call();
     test_code_hot_written();

@@ -91,9 +91,16 @@ impl Pool {
     /// longer caches keeps at zero, are set to zero once at the end. Each
     /// code is left as `clear` leaves it: synced, no slot, out of the ring.
     pub(crate) fn clear_to_close(&self) {
-        self.drain_reserve(u32::MAX);
         let (mut frames, mut freed) = (0, 0);
-        while let Some(code) = self.ring.pop_front() {
+        // Until the reserve and the ring are both empty: in a debug pool,
+        // freeing a zombie written after its release tells the handler,
+        // which may release a frame into either.
+        loop {
+            if self.reserve.len() > 0 {
+                self.drain_reserve(u32::MAX);
+                continue;
+            }
+            let Some(code) = self.ring.pop_front() else { break };
             self.sync(code);
             self.vet_walk(code);
             while let Some(block) = code.remove(false) {
