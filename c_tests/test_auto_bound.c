@@ -1,7 +1,8 @@
 /*
  * The default bound follows the program, seen from C through
  * ZfStats.bound_bytes: it starts at ZF_AUTO_BOUND_FLOOR, grows by one block
- * (zf_frame_block_bytes: its size class's, header included) for each live
+ * (its size class's, header included: zf_frame_block_bytes in this plain
+ * pool) for each live
  * code whose frame has come back once, shrinks back as those codes are
  * freed, and what is cached never exceeds it; so a loop that calls more
  * codes than the floor holds keeps every one's zombie, as CPython does. A

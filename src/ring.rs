@@ -23,7 +23,7 @@ pub struct Ring {
 /// A member of the ring.
 ///
 /// # Safety
-/// `code` is linked in a ring, and `'a` ends before it is unlinked and freed
+/// `code` is linked in a ring, and `'a` ends before it is freed
 /// (members are alive: see Ring).
 unsafe fn member<'a>(code: NonNull<Code>) -> &'a Code {
     // SAFETY: the caller's promise.
@@ -73,7 +73,8 @@ impl Ring {
         self.head.get().map(|head| unsafe { member(head) })
     }
 
-    /// Takes the first member out.
+    /// Takes the first member out (alive still: codes leave the ring before
+    /// they are freed, and the caller keeps it no longer than that).
     pub fn pop_front(&self) -> Option<&Code> {
         let code = self.front()?;
         self.unlink(code);

@@ -94,8 +94,10 @@ impl Bound {
     /// one call hit; CPython's scheme: all but the first). So the peak can
     /// pass CPython's by the classes' rounding (BENCHMARKS.md).
     ///
-    /// The room for recursion gives up as much (no byte counts twice),
-    /// as CPython took that first frame from its free list; but not when
+    /// The room for recursion gives up that block (no byte counts twice;
+    /// the room was counted at the size asked, so the rounding comes out
+    /// of it rather than on top), as CPython took that first frame from its
+    /// free list; but not when
     /// the room is the code's own recursion's, made after that frame was
     /// taken, which CPython's list keeps beside the zombie. Where the list
     /// was empty at the first call (a body that runs since before the
