@@ -103,12 +103,8 @@ impl Pool {
             let Some(code) = self.ring.pop_front() else { break };
             self.sync(code);
             self.vet_walk(code);
-            while let Some(block) = code.remove(false) {
-                self.vet_size(block);
-                let bytes = self.heap.bytes(block, code.bytes());
-                self.free_block(block, bytes);
-                (frames, freed) = (frames + 1, freed + bytes as u64);
-            }
+            let (f, b) = self.free_zombies(code);
+            (frames, freed) = (frames + f, freed + b);
             code.revoke_room(u32::MAX);
         }
         let n = &self.counters;
@@ -128,6 +124,19 @@ impl Pool {
         // fails): then nothing moves the slots but the pops.
         self.vet_walk(code);
         let before = code.slots();
+        let (frames, freed) = self.free_zombies(code);
+        self.note_slots(code, before);
+        self.counters.cached_frames.sub(frames);
+        self.counters.cached_bytes.sub(freed);
+        self.revoke_room(code, u32::MAX);
+        debug_assert!(code.slots() == 0 && !code.in_ring.get());
+        freed
+    }
+
+    /// Gives back every zombie `code` holds, each slot with it; returns the
+    /// frames and bytes freed, which the caller takes off the counts.
+    #[inline(always)]
+    fn free_zombies(&self, code: &Code) -> (u64, u64) {
         let (mut frames, mut freed) = (0, 0);
         while let Some(block) = code.remove(false) {
             self.vet_size(block);
@@ -135,11 +144,6 @@ impl Pool {
             self.free_block(block, bytes);
             (frames, freed) = (frames + 1, freed + bytes as u64);
         }
-        self.note_slots(code, before);
-        self.counters.cached_frames.sub(frames);
-        self.counters.cached_bytes.sub(freed);
-        self.revoke_room(code, u32::MAX);
-        debug_assert!(code.slots() == 0 && !code.in_ring.get());
-        freed
+        (frames, freed)
     }
 }
