@@ -54,14 +54,14 @@ static inline int contains(const char *text, const char *part)
 /* The block a frame of `frame_bytes` occupies in a per-code pool, by the
  * library's rule, worked out here independently: the frame rounded up to
  * ZF_FRAME_ALIGN, plus ZF_HEADER_BYTES, then rounded up to its size class,
- * a multiple of an eighth of its power of two (at least ZF_FRAME_ALIGN). */
+ * a multiple of a sixteenth of its power of two (at least ZF_FRAME_ALIGN). */
 static inline uint64_t block_bytes_of(uint64_t frame_bytes)
 {
     uint64_t block = (frame_bytes + ZF_FRAME_ALIGN - 1) / ZF_FRAME_ALIGN * ZF_FRAME_ALIGN + ZF_HEADER_BYTES;
     uint64_t power = 1, step;
     while (power * 2 <= block)
         power *= 2;
-    step = power / 8 < ZF_FRAME_ALIGN ? ZF_FRAME_ALIGN : power / 8;
+    step = power / 16 < ZF_FRAME_ALIGN ? ZF_FRAME_ALIGN : power / 16;
     return (block + step - 1) / step * step;
 }
 #define BLOCK_BYTES(frame_bytes) block_bytes_of((uint64_t)(frame_bytes))

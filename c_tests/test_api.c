@@ -509,11 +509,12 @@ static void test_block_bytes(void)
         CHECK_EQ(zf_frame_block_bytes(n), BLOCK_BYTES(n));
     /* Blocks fall on the classes' steps: one that fits 512 bytes stays
      * within 512 (CPython's small-object limit). */
-    CHECK_EQ(zf_frame_block_bytes(448), 480);
+    CHECK_EQ(zf_frame_block_bytes(448), 464);
     CHECK_EQ(zf_frame_block_bytes(464), 480);
-    CHECK_EQ(zf_frame_block_bytes(465), 512);
+    CHECK_EQ(zf_frame_block_bytes(465), 496);
     CHECK_EQ(zf_frame_block_bytes(496), 512);
-    CHECK_EQ(zf_frame_block_bytes(497), 576);
+    CHECK_EQ(zf_frame_block_bytes(497), 544);
+    CHECK_EQ(zf_frame_block_bytes(1009), 1088);
     CHECK_EQ(zf_frame_block_bytes(1), 32);
     CHECK_EQ(zf_frame_block_bytes(0), 0);
     CHECK_EQ(zf_frame_block_bytes((size_t)ZF_MAX_FRAME_BYTES + 1), 0);

@@ -139,7 +139,7 @@ static void test_per_code_blocks_are_the_frames_own(void)
     for (int i = 0; i < 3; i++)
         zf_frame_release(code, again[i]);
     zf_code_free(code);
-    code = zf_code_new(pool, FRAME - 8);
+    code = zf_code_new(pool, FRAME + 8);
     f[0] = zf_frame_acquire(code, &zombie);
     CHECK(f[0] != NULL);
     CHECK_EQ(zombie, 0);

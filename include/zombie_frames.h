@@ -588,7 +588,7 @@ int zf_pool_print_stats(const struct ZfPool *pool, int fd);
 /**
  * Bytes one frame of `frame_bytes` takes in a per-code pool's cache and
  * budget: the frame rounded up to 16, plus the library's header, rounded
- * up to its size class (by at most an eighth). 0 when `frame_bytes` is
+ * up to its size class (by at most a sixteenth). 0 when `frame_bytes` is
  * out of range. Legacy and debug pools size blocks otherwise, and so
  * does a pool with ZF_FLAG_FRAME_PREFIX that is neither debug nor traced:
  * its block is the class of `frame_bytes` alone, with no header.

@@ -52,7 +52,7 @@ pub fn block_bytes(frame_bytes: usize) -> Option<usize> {
 /// The most a block's frame holds: the size class of the largest frame a
 /// code may ask for, with a debug guard after it. Its block's bytes fit
 /// the header's u32.
-pub(crate) const BLOCK_FRAME_MAX: usize = ZF_MAX_FRAME_BYTES + (ZF_MAX_FRAME_BYTES >> 3) - HEADER_BYTES;
+pub(crate) const BLOCK_FRAME_MAX: usize = ZF_MAX_FRAME_BYTES + (ZF_MAX_FRAME_BYTES >> 4) - HEADER_BYTES;
 const _: () = assert!(BLOCK_FRAME_MAX + HEADER_BYTES <= u32::MAX as usize);
 
 /// The size class of a frame of `frame_bytes` in the default layout: what
@@ -61,12 +61,12 @@ pub fn size_class(frame_bytes: usize) -> usize {
     Layout::DEFAULT.size_class(frame_bytes)
 }
 
-/// `block` (a block's bytes) rounded up to an eighth of its power of two,
+/// `block` (a block's bytes) rounded up to a sixteenth of its power of two,
 /// at least 16 bytes, and to at least 32 bytes.
 fn block_class(block: usize) -> Option<usize> {
     let block = block.max(2 * ALIGN);
     let power = 1usize << (usize::BITS - 1 - block.leading_zeros());
-    block.checked_next_multiple_of((power / 8).max(ALIGN))
+    block.checked_next_multiple_of((power / 16).max(ALIGN))
 }
 
 /// Where a pool's frames sit in their blocks, fixed when it is made.
@@ -134,8 +134,8 @@ impl Layout {
     }
 
     /// The size class of a frame of `frame_bytes`: what a block of its
-    /// class holds. The block (`block_bytes`) is rounded up to an eighth
-    /// of its power of two (at least 16 bytes), so at most 12.5% is
+    /// class holds. The block (`block_bytes`) is rounded up to a sixteenth
+    /// of its power of two (at least 16 bytes), so at most 6.25% is
     /// wasted, frames of a class are interchangeable, and blocks fall on
     /// an allocator's size steps: a frame whose block fits 512 bytes gets
     /// a block of at most 512, which CPython's small-object allocator
@@ -552,19 +552,20 @@ mod tests {
     }
 
     #[test]
-    fn classes_round_blocks_to_an_eighth_of_their_power_of_two() {
+    fn classes_round_blocks_to_a_sixteenth_of_their_power_of_two() {
         let class_block = |f| block_bytes(size_class(f)).unwrap();
-        assert_eq!([1, 16, 17, 112, 113].map(class_block), [32, 32, 48, 128, 144]);
-        // 256 to 511 in steps of 32: a frame whose block fits 512 keeps it.
-        assert_eq!([448, 464, 465, 496, 497].map(class_block), [480, 480, 512, 512, 576]);
-        assert_eq!(size_class(ZF_MAX_FRAME_BYTES), ZF_MAX_FRAME_BYTES + (1 << 27) - HEADER_BYTES);
+        assert_eq!([1, 16, 17, 224, 225].map(class_block), [32, 32, 48, 240, 256]);
+        // 256 to 511 in steps of 16: a frame whose block fits 512 keeps it.
+        assert_eq!([448, 464, 465, 496, 497].map(class_block), [464, 480, 496, 512, 544]);
+        assert_eq!([1009, 1024].map(class_block), [1088, 1088]);
+        assert_eq!(size_class(ZF_MAX_FRAME_BYTES), ZF_MAX_FRAME_BYTES + (1 << 26) - HEADER_BYTES);
         let guarded = crate::debug::block_frame_bytes(ZF_MAX_FRAME_BYTES, true);
         assert_eq!(size_class(guarded), BLOCK_FRAME_MAX);
         assert_eq!(size_class(usize::MAX - 8), usize::MAX - 8, "overflow is left to block_bytes");
         // Without a header a frame's block is its own bytes, rounded the
         // same way: CPython 2.7's 504-byte frames stay within 512.
         let prefixed = |f| PREFIXED.block_bytes(PREFIXED.size_class(f)).unwrap();
-        assert_eq!([1, 16, 17, 33, 504, 512, 513].map(prefixed), [32, 32, 32, 48, 512, 512, 576]);
+        assert_eq!([1, 16, 17, 33, 504, 512, 513].map(prefixed), [32, 32, 32, 48, 512, 512, 544]);
         assert_eq!(PREFIXED.size_class(504), 512);
     }
 

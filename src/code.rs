@@ -87,8 +87,8 @@ pub struct Code {
     capacity: u32,
     /// The frame bytes the code asked for (plus a debug pool's guard).
     frame_bytes: u32,
-    /// Its class's list in the reserve (`reserve::CLASSES` < 256).
-    class: u8,
+    /// Its class's list in the reserve (`reserve::CLASSES` < 2^16).
+    class: u16,
     /// Full collections in a row through which no acquire touched its list
     /// (saturating: aging asks only whether there were more than a few).
     idle: Cell<u16>,
@@ -166,7 +166,7 @@ pub struct Shape {
 }
 
 /// A code's size in the 32 bits its struct keeps: a frame is at most
-/// `ZF_MAX_FRAME_BYTES`, and its block, rounded up to a class (an eighth
+/// `ZF_MAX_FRAME_BYTES`, and its block, rounded up to a class (a sixteenth
 /// more at most) with its header and a debug pool's guard, stays under 2^31.
 fn narrow(bytes: usize) -> u32 {
     const { assert!(ZF_MAX_FRAME_BYTES <= 1 << 30) };
@@ -205,8 +205,8 @@ impl Code {
             capacity: narrow(capacity),
             frame_bytes: narrow(frame_bytes),
             class: {
-                const { assert!(crate::reserve::CLASSES <= 256) };
-                class as u8
+                const { assert!(crate::reserve::CLASSES <= 1 << 16) };
+                class as u16
             },
             idle: Cell::new(0),
             causes: Causes::default(),

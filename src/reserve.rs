@@ -3,7 +3,7 @@
 //! none, in O(1) whatever the reserve holds.
 //!
 //! One LIFO list per class (`block::size_class`: a block rounded up to an
-//! eighth of its power of two), and a bitmap of the classes that hold
+//! sixteenth of its power of two), and a bitmap of the classes that hold
 //! frames, so the smallest frame held is found in O(1) too (aging and
 //! trimming give those back first). Under the legacy policy every block goes to
 //! one list, CPython's global free list, whatever its size.
@@ -13,33 +13,33 @@ use core::cell::Cell;
 use core::ptr::NonNull;
 
 /// Classes of blocks from 32 bytes to those of `ZF_MAX_FRAME_BYTES` plus a
-/// debug guard (the largest, 2^30 + 2^27, is class 191): 6 below 128,
-/// then 8 per power of two.
-pub(crate) const CLASSES: usize = 6 + 24 * 8;
+/// debug guard (the largest, 2^30 + 2^26, is class 367): 14 below 256,
+/// then 16 per power of two.
+pub(crate) const CLASSES: usize = 14 + 23 * 16;
 const WORDS: usize = CLASSES.div_ceil(64);
 
 /// The index of the size class of blocks of `block` bytes (a class's:
-/// a multiple of 16 of at most eight steps per power of two, from 32;
-/// see `Layout::size_class`): blocks of 32 to 112 bytes are 0 to 5, then
-/// eight per power of two from 128.
+/// a multiple of 16 of at most sixteen steps per power of two, from 32;
+/// see `Layout::size_class`): blocks of 32 to 240 bytes are 0 to 13, then
+/// sixteen per power of two from 256.
 pub(crate) fn class_index(block: usize) -> usize {
-    if block < 128 {
+    if block < 256 {
         return (block / ALIGN).max(2) - 2;
     }
     let log = (usize::BITS - 1 - block.leading_zeros()) as usize;
     let power = 1usize << log;
-    let index = 6 + (log - 7) * 8 + (block - power) / (power / 8);
-    debug_assert!(index < CLASSES && block % (power / 8) == 0, "not a size class: {block}");
+    let index = 14 + (log - 8) * 16 + (block - power) / (power / 16);
+    debug_assert!(index < CLASSES && block % (power / 16) == 0, "not a size class: {block}");
     index.min(CLASSES - 1)
 }
 
 /// The bytes of every block of class `i` (`class_index`'s inverse).
 pub(crate) fn class_bytes(i: usize) -> usize {
-    if i < 6 {
+    if i < 14 {
         return (i + 2) * ALIGN;
     }
-    let power = 128usize << ((i - 6) / 8);
-    power + (i - 6) % 8 * (power / 8)
+    let power = 256usize << ((i - 14) / 16);
+    power + (i - 14) % 16 * (power / 16)
 }
 
 pub struct Reserve {
@@ -178,7 +178,7 @@ mod tests {
             bytes = class + 1;
         }
         assert_eq!(seen + 1, class_of(ZF_MAX_FRAME_BYTES + 32) + 1);
-        assert_eq!([16, 96, 112, 224, 240, 432, 496].map(class_of), [0, 5, 6, 13, 14, 20, 22]);
+        assert_eq!([16, 96, 112, 224, 240, 432, 496].map(class_of), [0, 5, 6, 13, 14, 26, 30]);
     }
 
     /// Blocks of the given frame sizes, and the heap to free them.

@@ -218,7 +218,7 @@ fn a_new_code_takes_a_retired_frame_of_its_size_class() {
         recurse(deep, 12); // 4 zombies stay, 5 retire to the reserve, 3 are freed
         let s = stats(pool);
         assert_eq!((s.cached_frames, s.frees), (9, 3));
-        let close = zf_code_new(pool, FRAME - 24); // rounds up to FRAME: the same class
+        let close = zf_code_new(pool, FRAME - 8); // rounds up to FRAME's class
         let (f, zombie) = acquire(close);
         assert!(!zombie, "another code's frame is not a zombie");
         assert_eq!((stats(pool).shared_hits, stats(pool).fresh_allocs), (1, 12));
@@ -797,7 +797,7 @@ fn a_miss_takes_a_reserve_frame_of_its_own_class_among_many() {
     unsafe {
         let pool = pool_with_reserve(0, 1 << 30, 0, 1000);
         // 60 size classes, 3 frames each, retired by codes that keep none.
-        let sizes: Vec<usize> = (0..60).map(|i| (128 << (i / 8)) + (i % 8) * (16 << (i / 8))).collect();
+        let sizes: Vec<usize> = (0..60).map(|i| (256 << (i / 16)) + (i % 16) * (16 << (i / 16))).collect();
         let mut frames = vec![];
         for &size in &sizes {
             let code = zf_code_new(pool, size);

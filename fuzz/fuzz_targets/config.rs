@@ -457,9 +457,9 @@ impl Usage {
                     assert_eq!(block, 0, "out of range: {bytes}");
                 } else {
                     // The frame and the header, rounded up to a class: by
-                    // less than an eighth, to 32 bytes at least.
+                    // less than a sixteenth, to 32 bytes at least.
                     let least = (bytes.next_multiple_of(16) + ZF_HEADER_BYTES).max(32);
-                    assert!(block >= least && block <= least + least / 8, "block of {bytes}: {block}");
+                    assert!(block >= least && block <= least + least / 16, "block of {bytes}: {block}");
                 }
             }
             _ => assert_eq!(zf_pool_print_stats(pool, null_fd()), 0, "a report: {}", last_error()),

@@ -239,7 +239,7 @@ impl Model {
 
     /// The block of a frame's size class, worked out independently of the
     /// library: the block at the size asked (at least 32 bytes), rounded
-    /// up to an eighth of its power of two, at least 16.
+    /// up to a sixteenth of its power of two, at least 16.
     fn class_bytes(&self, frame_bytes: usize) -> u64 {
         if self.legacy {
             // Legacy blocks keep the size asked, as CPython's do.
@@ -247,7 +247,7 @@ impl Model {
         }
         let block = self.asked_bytes(frame_bytes).max(32);
         let power = 1u64 << (u64::BITS - 1 - block.leading_zeros());
-        block.next_multiple_of((power / 8).max(16))
+        block.next_multiple_of((power / 16).max(16))
     }
 
     pub fn new(cfg: &ZfConfig) -> Model {
