@@ -194,7 +194,7 @@ static void the_frames_reentries_leave_are_room(void)
 }
 
 /* A main frame stays live while it calls many functions in turn, each of
- * its own frame size (none a whole size class), through the header's
+ * its own frame size (those past 496 bytes round up to their class), through the header's
  * inline pair: CPython keeps one zombie per function, so every call after
  * the first round hits. A bound of one frame per code at the size asked
  * held fewer blocks than the codes, and the clock evicted, at each

@@ -87,7 +87,7 @@ pub struct Code {
     capacity: u32,
     /// The frame bytes the code asked for (plus a debug pool's guard).
     frame_bytes: u32,
-    /// Its class's list in the reserve (`reserve::CLASSES` < 2^16).
+    /// Its class's list in the reserve (`reserve::CLASSES` <= 2^16).
     class: u16,
     /// Full collections in a row through which no acquire touched its list
     /// (saturating: aging asks only whether there were more than a few).

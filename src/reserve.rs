@@ -2,7 +2,7 @@
 //! size class so that a miss finds a frame of its class, or knows there is
 //! none, in O(1) whatever the reserve holds.
 //!
-//! One LIFO list per class (`block::size_class`: a block rounded up to an
+//! One LIFO list per class (`block::size_class`: a block rounded up to a
 //! sixteenth of its power of two), and a bitmap of the classes that hold
 //! frames, so the smallest frame held is found in O(1) too (aging and
 //! trimming give those back first). Under the legacy policy every block goes to
@@ -178,6 +178,7 @@ mod tests {
             bytes = class + 1;
         }
         assert_eq!(seen + 1, class_of(ZF_MAX_FRAME_BYTES + 32) + 1);
+        assert_eq!(class_of(ZF_MAX_FRAME_BYTES + 32), 367, "the largest block's class, as CLASSES says");
         assert_eq!([16, 96, 112, 224, 240, 432, 496].map(class_of), [0, 5, 6, 13, 14, 26, 30]);
     }
 

@@ -213,19 +213,22 @@ fn aging_empties_idle_lists_and_spares_used_ones() {
 fn a_new_code_takes_a_retired_frame_of_its_size_class() {
     // SAFETY: every handle and frame below is used as the header says.
     unsafe {
+        // Frames of 1,000 bytes: a block of 1,024, a size class of its own
+        // (from 512 bytes up, classes are 32 bytes apart or more).
+        const BIG: usize = 1000;
         let pool = pool_with_reserve(4, 1 << 20, 0, 5);
-        let deep = zf_code_new(pool, FRAME);
+        let deep = zf_code_new(pool, BIG);
         recurse(deep, 12); // 4 zombies stay, 5 retire to the reserve, 3 are freed
         let s = stats(pool);
         assert_eq!((s.cached_frames, s.frees), (9, 3));
-        let close = zf_code_new(pool, FRAME - 8); // rounds up to FRAME's class
+        let close = zf_code_new(pool, BIG - 16); // a block of 1,008, rounded up to BIG's class
         let (f, zombie) = acquire(close);
         assert!(!zombie, "another code's frame is not a zombie");
         assert_eq!((stats(pool).shared_hits, stats(pool).fresh_allocs), (1, 12));
-        for bytes in [FRAME + 16, FRAME / 2] {
+        for bytes in [BIG + 24, BIG / 2] {
             let far = zf_code_new(pool, bytes); // another class: too big for the frame, or too small to waste it on
             let (g, _) = acquire(far);
-            assert_eq!((stats(pool).shared_hits, stats(pool).fresh_allocs), (1, 13 + (bytes < FRAME) as u64));
+            assert_eq!((stats(pool).shared_hits, stats(pool).fresh_allocs), (1, 13 + (bytes < BIG) as u64));
             zf_frame_release(far, g);
             zf_code_free(far);
         }

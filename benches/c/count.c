@@ -34,8 +34,8 @@ int main(int argc, char **argv)
     void *bench = bench_new(&cfg);
     /* Frames whose block is a whole size class (480 and 512 bytes): the
      * automatic bound's room for recursion, counted at the size asked,
-     * then holds the whole recursion, as it would not a 448-byte frame's
-     * (a block of 480: a few frames short at 100 deep). */
+     * then holds the whole recursion, as it may not for a frame whose
+     * block rounds up to its class (504 bytes: a block of 544). */
     void *code = bench_code_new(bench, 464);
     void *other = bench_code_new(bench, 496);
     uint64_t sum = 0, r;
