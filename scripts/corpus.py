@@ -11,7 +11,8 @@ rule on its name.
     python3 scripts/corpus.py --markdown         # traces/README.md's table
 
 Shapes: a = thousands of frames of one code live at once (generators,
-async generators, asyncio), b = deep recursion, c = compile-heavy (many code
+async generators, asyncio), b = recursion (deep, or re-entries through
+many codes), c = compile-heavy (many code
 objects made and freed), d = a test suite, e = long mixed or phased
 programs, bench = a benchmark (pyperformance or the shared set's workloads).
 

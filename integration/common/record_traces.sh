@@ -96,6 +96,7 @@ TABLE
 39|py39-gather|$WL/wl_async.py gather 1100
 39|py39-genpipe|$WL/wl_corpus.py genpipe 3000
 39|py39-recursion|$WL/wl_corpus.py recursion 12
+39|py39-methods|$WL/wl_corpus.py methods 20000
 39|py39-dataclasses|$WL/wl_corpus.py dataclasses 250
 39|py39-exec|$WL/wl_corpus.py exec 2500
 39|py39-lambdas|$WL/wl_corpus.py lambdas 8000
@@ -126,6 +127,7 @@ TABLE
 27|py27-genexps|$WL/wl_corpus.py genexps 3000
 27|py27-recursion|$WL/wl_corpus.py recursion 12
 27|py27-nested-eval|$WL/wl_corpus.py nested_eval 20
+27|py27-methods|$WL/wl_corpus.py methods 20000
 27|py27-exec|$WL/wl_corpus.py exec 2500
 27|py27-lambdas|$WL/wl_corpus.py lambdas 6000
 27|py27-imports|$WL/wl_corpus.py imports 150

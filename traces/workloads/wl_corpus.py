@@ -9,6 +9,8 @@ genpipe     (a) waves of generator pipelines, SIZE pipelines of 5 stages live at
 genexps     (a) waves of SIZE three-deep generator-expression chains live at once
 recursion   (b) recursion 200 to 2,000 deep through 6 functions of different frame sizes
 nested_eval (b) a recursive-descent parser and evaluator of arithmetic nested 100 to 1,300 deep
+methods     (b) SIZE calls into 60 classes of 8 methods of 21 frame sizes, each calling
+            a peer's method up to 8 deep, so a method is now and then already running
 exec        (c) SIZE generated modules compiled, exec'd, called and dropped
 lambdas     (c) lambda and closure factories: SIZE eval'd lambdas, each called a few times
 imports     (c) imports of SIZE stdlib modules, then they are dropped and imported again, once
@@ -229,6 +231,50 @@ def nested_eval(size):
         src = nested_source(100 + (r * 211) % 1200, r)
         tree, _ = parse_expr(src, 0)
         total += evaluate(tree) + len("".join(render(tree, [])))
+    return total
+
+
+# ---- (b) methods calling peers: shallow stacks through many codes -----------
+METHOD = """
+    def m{m}(self, x, depth):
+        {body}
+        r = {total}
+        if depth > 0:
+            p = self.peers[(x + {m}) % len(self.peers)]
+            r += getattr(p, "m%d" % ((x + depth) % 8))(x + 1, depth - 1)
+        return r & 0xFFFF
+"""
+
+
+def methods(size):
+    """Classes whose methods hold 0 to 20 locals call a peer object's
+    method, up to 8 deep: a method called while it runs is a re-entry,
+    whose second frame CPython's free list serves whatever its size
+    (found by a newcomer's program; traces/corpus.tsv)."""
+    src = []
+    for c in range(60):
+        src.append("class C%d(object):" % c)
+        src.append("    def __init__(self, i):\n        self.i = i\n        self.peers = None")
+        for m in range(8):
+            n = (c * 7 + m * 3) % 21
+            body = "; ".join("v%d = x + %d" % (k, k) for k in range(n)) or "pass"
+            total = " + ".join("v%d" % k for k in range(n)) or "0"
+            src.append(METHOD.format(m=m, body=body, total=total))
+    space = {}
+    exec("\n".join(src), space)
+    x = [12345]
+
+    def rand(n):
+        x[0] = (x[0] * 1103515245 + 12345) & 0x7FFFFFFF
+        return (x[0] >> 8) % n
+
+    objs = [space["C%d" % c](c) for c in range(60)]
+    for o in objs:
+        o.peers = [objs[rand(60)] for _ in range(7)]
+    total = 0
+    for it in range(size):
+        o = objs[rand(60)]
+        total += getattr(o, "m%d" % (it % 8))(it, (0, 1, 2, 3, 5, 8)[rand(6)])
     return total
 
 
@@ -566,7 +612,8 @@ def pickle_(size):
     return total
 
 
-MODES = {"genpipe": genpipe, "genexps": genexps, "dataclasses": dataclasses_, "recursion": recursion, "nested_eval": nested_eval, "exec": exec_, "lambdas": lambdas,
+MODES = {"genpipe": genpipe, "genexps": genexps, "dataclasses": dataclasses_, "recursion": recursion, "nested_eval": nested_eval, "methods": methods,
+         "exec": exec_, "lambdas": lambdas,
          "imports": imports, "compiler": compiler_, "phases": phases, "minidom": minidom,
          "difflib": difflib_, "email": email_, "argparse": argparse_, "textwrap": textwrap_,
          "re": re_, "decimal": decimal_, "fractions": fractions_, "statistics": statistics_,
