@@ -151,10 +151,13 @@ static void hot_leave(HotCode *c, void *f)
  * CPython's free list: two codes re-entered at once (a, b, a, b on the
  * stack) leave two frames, which the reserve keeps, and each such stack
  * after takes both; a full collection empties CPython's list, and the
- * reserve gives them back. */
-static void the_frames_reentries_leave_are_room(void)
+ * reserve gives them back. So with `n` codes whose zombies fill the
+ * bound, whether their share is within the room a recursion may add to
+ * (10 codes, 40 KiB) or past it (60, 240 KiB: there was no room, and
+ * each such frame went back to the system). */
+static void the_frames_reentries_leave_are_room(int n)
 {
-    enum { N = 10, BLOCK = 4096 }; /* a whole size class: a block weighs what the bound counts */
+    enum { N = 60, BLOCK = 4096 }; /* a whole size class: a block weighs what the bound counts */
     static const ZfCodeHot inert = ZF_CODE_HOT_INERT;
     HotCode codes[N];
     ZfPool *pool = zf_pool_new(NULL);
@@ -162,15 +165,16 @@ static void the_frames_reentries_leave_are_room(void)
     ZfStats s;
     int i, round;
 
-    for (i = 0; i < N; i++) {
+    CHECK(n <= N);
+    for (i = 0; i < n; i++) {
         codes[i].hot = inert;
         codes[i].zf = zf_code_new_with_hot(pool, BLOCK - ZF_HEADER_BYTES, &codes[i].hot);
         CHECK(codes[i].zf != NULL);
         hot_leave(&codes[i], hot_enter(&codes[i]));
     }
     s = within_bound(pool);
-    CHECK_EQ(s.bound_bytes, N * BLOCK);
-    CHECK_EQ(s.cached_bytes, N * BLOCK); /* one zombie a code fills it */
+    CHECK_EQ(s.bound_bytes, n * BLOCK);
+    CHECK_EQ(s.cached_bytes, n * BLOCK); /* one zombie a code fills it */
     for (round = 0; round < 4; round++) {
         void *a1 = hot_enter(a), *b1 = hot_enter(b), *a2 = hot_enter(a), *b2 = hot_enter(b);
         hot_leave(b, b2);
@@ -178,17 +182,17 @@ static void the_frames_reentries_leave_are_room(void)
         hot_leave(b, b1);
         hot_leave(a, a1);
         s = within_bound(pool);
-        CHECK_EQ(s.fresh_allocs, N + 2);
+        CHECK_EQ(s.fresh_allocs, n + 2);
         CHECK_EQ(s.shared_hits, 2 * round);
         CHECK_EQ(s.frees, 0);
         CHECK_EQ(s.shared_frames, 2);
     }
     zf_pool_collect(pool, 2);
     s = within_bound(pool);
-    CHECK_EQ(s.bound_bytes, N * BLOCK);
+    CHECK_EQ(s.bound_bytes, n * BLOCK);
     CHECK_EQ(s.shared_frames, 0);
-    CHECK_EQ(s.cached_frames, N);
-    for (i = 0; i < N; i++)
+    CHECK_EQ(s.cached_frames, n);
+    for (i = 0; i < n; i++)
         zf_code_free(codes[i].zf);
     zf_pool_free(pool);
 }
@@ -243,7 +247,8 @@ int main(void)
     the_default_bound_follows_the_program();
     a_budget_set_by_the_caller_is_a_hard_cap();
     a_full_collection_reports_the_frames_it_trims();
-    the_frames_reentries_leave_are_room();
+    the_frames_reentries_leave_are_room(10);
+    the_frames_reentries_leave_are_room(60);
     a_loop_over_many_codes_keeps_each_ones_zombie();
     return check_done();
 }

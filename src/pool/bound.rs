@@ -53,7 +53,7 @@ impl Bound {
         let bytes = if legacy {
             usize::MAX
         } else if auto {
-            auto_bound(0, 0)
+            auto_bound(0, 0, 0)
         } else {
             cfg.budget_bytes
         };
@@ -128,9 +128,7 @@ impl Bound {
         if !self.auto.get() {
             return false;
         }
-        // One list holds both: the larger, not the sum.
-        let free_list = self.deep_bytes.get().max(self.reentry_bytes.get());
-        let bound = auto_bound(self.zombie_bytes.get(), free_list);
+        let bound = auto_bound(self.zombie_bytes.get(), self.deep_bytes.get(), self.reentry_bytes.get());
         self.bytes.replace(bound) > bound
     }
 
@@ -241,14 +239,18 @@ impl Bound {
     }
 }
 
-/// How high the room for CPython's free list (recursion, re-entries) may
-/// lift the automatic bound: 192 KiB. CPython holds one zombie per code
-/// plus its free list;
+/// How high the room for a recursion may lift the automatic bound: 192
+/// KiB. CPython holds one zombie per code plus its free list;
 /// a small program's deep recursion fills that list (legacy's peak on the
 /// tuning half's recursion traces: 172 to 202 KiB). In a program with
 /// thousands of codes and frames live at once (asyncio), the codes' share
 /// alone is already near CPython's peak, and adding a full free list on
-/// top went past it (1.04x to 1.06x).
+/// top went past it (1.04x to 1.06x). The frames re-entries left are not
+/// held to it: they are counted one by one as CPython's list takes and
+/// gives them, and where the codes' share passed the ceiling (a program
+/// of hundreds of methods, some now and then running twice at once) that
+/// room was none, and every such second frame asked the system
+/// (BENCHMARKS.md, "Why the defaults").
 const RECURSION_CEILING: u64 = 192 * 1024;
 
 /// How many misses the mean in `Bound::mixed_weight` mostly weighs (a
@@ -258,11 +260,13 @@ const MIX_MISSES: u64 = 32;
 
 /// The automatic bound, within the floor and the ceiling: CPython's
 /// zombies (`zombie_bytes`: one block of each live code whose frame has
-/// come back), plus room for what CPython's free list
-/// would hold (`free_list`: after the deepest recursion seen, or what
-/// re-entries left) as long as the sum stays within `RECURSION_CEILING`.
-fn auto_bound(zombie_bytes: u64, free_list: u64) -> usize {
+/// come back), plus room for what CPython's free list would hold, one
+/// list for both, so the larger, not the sum: the frames re-entries
+/// left (`reentries`), and the deepest recursion seen (`deep`) as long
+/// as the sum stays within `RECURSION_CEILING`.
+fn auto_bound(zombie_bytes: u64, deep: u64, reentries: u64) -> usize {
     let floor = ZF_AUTO_BOUND_FLOOR as u64;
     let ceiling = ZF_AUTO_BOUND_CEILING as u64;
-    zombie_bytes.max((zombie_bytes + free_list).min(RECURSION_CEILING)).clamp(floor, ceiling) as usize
+    let recursion = (zombie_bytes + deep.max(reentries)).min(RECURSION_CEILING);
+    (zombie_bytes + reentries).max(recursion).clamp(floor, ceiling) as usize
 }

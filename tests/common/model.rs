@@ -327,8 +327,9 @@ impl Model {
 
     /// The bound in force: the budget, or with budget 0 one block (its
     /// size class's) of every live code whose frame has come back once
-    /// (`counted`), within floor and ceiling; and, while it stays within
-    /// `RECURSION_CEILING`, that sum plus the room for CPython's free list
+    /// (`counted`), within floor and ceiling, plus the frames re-entries
+    /// left in CPython's free list (`reentry_bytes`); and, while it stays
+    /// within `RECURSION_CEILING`, that sum plus the room for that list
     /// (`deep`, or `reentry_bytes` if more).
     pub fn bound(&self) -> u64 {
         if self.legacy {
@@ -341,7 +342,7 @@ impl Model {
         let zombies: u64 = self.codes.iter().filter(|c| c.counted && !c.freed).map(|c| c.bytes).sum();
         let clamp = |b: u64| b.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64);
         let free_list = self.deep.max(self.reentry_bytes);
-        clamp(zombies).max(clamp((zombies + free_list).min(RECURSION_CEILING)))
+        clamp(zombies + self.reentry_bytes).max(clamp((zombies + free_list).min(RECURSION_CEILING)))
     }
 
     pub fn allowance(&self) -> u64 {
