@@ -151,30 +151,33 @@ static void hot_leave(HotCode *c, void *f)
  * CPython's free list: two codes re-entered at once (a, b, a, b on the
  * stack) leave two frames, which the reserve keeps, and each such stack
  * after takes both; a full collection empties CPython's list, and the
- * reserve gives them back. So with `n` codes whose zombies fill the
- * bound, whether their share is within the room a recursion may add to
- * (10 codes, 40 KiB) or past it (60, 240 KiB: there was no room, and
- * each such frame went back to the system). */
-static void the_frames_reentries_leave_are_room(int n)
+ * reserve gives them back. So with `n` codes of `frame` bytes whose
+ * zombies fill the bound: their share within the room a recursion may
+ * add to (10 codes of 4 KiB blocks, 40 KiB) or past it (60, 240 KiB:
+ * there was no room, and each such frame went back to the system), and
+ * frames whose block rounds up to its class (2,100 bytes, a block of
+ * 2,176: counted at the size asked, two such frames had room for one). */
+static void the_frames_reentries_leave_are_room(int n, size_t frame)
 {
-    enum { N = 60, BLOCK = 4096 }; /* a whole size class: a block weighs what the bound counts */
+    enum { N = 100 };
     static const ZfCodeHot inert = ZF_CODE_HOT_INERT;
-    HotCode codes[N];
+    static HotCode codes[N];
     ZfPool *pool = zf_pool_new(NULL);
     HotCode *a = &codes[0], *b = &codes[1];
+    uint64_t block = zf_frame_block_bytes(frame);
     ZfStats s;
     int i, round;
 
     CHECK(n <= N);
     for (i = 0; i < n; i++) {
         codes[i].hot = inert;
-        codes[i].zf = zf_code_new_with_hot(pool, BLOCK - ZF_HEADER_BYTES, &codes[i].hot);
+        codes[i].zf = zf_code_new_with_hot(pool, frame, &codes[i].hot);
         CHECK(codes[i].zf != NULL);
         hot_leave(&codes[i], hot_enter(&codes[i]));
     }
     s = within_bound(pool);
-    CHECK_EQ(s.bound_bytes, n * BLOCK);
-    CHECK_EQ(s.cached_bytes, n * BLOCK); /* one zombie a code fills it */
+    CHECK_EQ(s.bound_bytes, n * block);
+    CHECK_EQ(s.cached_bytes, n * block); /* one zombie a code fills it */
     for (round = 0; round < 4; round++) {
         void *a1 = hot_enter(a), *b1 = hot_enter(b), *a2 = hot_enter(a), *b2 = hot_enter(b);
         hot_leave(b, b2);
@@ -182,6 +185,7 @@ static void the_frames_reentries_leave_are_room(int n)
         hot_leave(b, b1);
         hot_leave(a, a1);
         s = within_bound(pool);
+        CHECK_EQ(s.bound_bytes, (n + 2) * block);
         CHECK_EQ(s.fresh_allocs, n + 2);
         CHECK_EQ(s.shared_hits, 2 * round);
         CHECK_EQ(s.frees, 0);
@@ -189,7 +193,7 @@ static void the_frames_reentries_leave_are_room(int n)
     }
     zf_pool_collect(pool, 2);
     s = within_bound(pool);
-    CHECK_EQ(s.bound_bytes, n * BLOCK);
+    CHECK_EQ(s.bound_bytes, n * block);
     CHECK_EQ(s.shared_frames, 0);
     CHECK_EQ(s.cached_frames, n);
     for (i = 0; i < n; i++)
@@ -247,8 +251,9 @@ int main(void)
     the_default_bound_follows_the_program();
     a_budget_set_by_the_caller_is_a_hard_cap();
     a_full_collection_reports_the_frames_it_trims();
-    the_frames_reentries_leave_are_room(10);
-    the_frames_reentries_leave_are_room(60);
+    the_frames_reentries_leave_are_room(10, 4096 - ZF_HEADER_BYTES);
+    the_frames_reentries_leave_are_room(60, 4096 - ZF_HEADER_BYTES);
+    the_frames_reentries_leave_are_room(100, 2100);
     a_loop_over_many_codes_keeps_each_ones_zombie();
     return check_done();
 }

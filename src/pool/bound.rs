@@ -4,8 +4,9 @@
 //! every live code whose frame has come back once (the zombie CPython keeps
 //! of it, in the block the pool holds it in), plus room for what CPython's
 //! free list would hold: the deepest recursion since the last full
-//! collection, less the first frames of codes counted since, or if more,
-//! the frames re-entries left there.
+//! collection, less the first frames of codes counted since (up to
+//! `RECURSION_CEILING` with the zombies), or if more, the frames
+//! re-entries left there.
 //!
 //! `Bound` alone writes its fields. Its methods say when the bound shrank;
 //! the pool then trims what it holds into it (`Pool::trim`).
@@ -195,7 +196,10 @@ impl Bound {
             return;
         }
         self.reentry_frames.set(frames + 1);
-        self.reentry_bytes.add(code.weight());
+        // At the block the reserve will hold it in, its class's: at the
+        // size asked, two frames of a code whose block rounds up had room
+        // for one, once the zombies filled the bound to the byte.
+        self.reentry_bytes.add(code.bytes() as u64);
         self.follow_program();
     }
 
@@ -262,11 +266,11 @@ const MIX_MISSES: u64 = 32;
 /// zombies (`zombie_bytes`: one block of each live code whose frame has
 /// come back), plus room for what CPython's free list would hold, one
 /// list for both, so the larger, not the sum: the frames re-entries
-/// left (`reentries`), and the deepest recursion seen (`deep`) as long
-/// as the sum stays within `RECURSION_CEILING`.
+/// left (`reentries`), or the deepest recursion seen (`deep`), which may
+/// lift the sum up to `RECURSION_CEILING` only.
 fn auto_bound(zombie_bytes: u64, deep: u64, reentries: u64) -> usize {
     let floor = ZF_AUTO_BOUND_FLOOR as u64;
     let ceiling = ZF_AUTO_BOUND_CEILING as u64;
-    let recursion = (zombie_bytes + deep.max(reentries)).min(RECURSION_CEILING);
+    let recursion = (zombie_bytes + deep).min(RECURSION_CEILING);
     (zombie_bytes + reentries).max(recursion).clamp(floor, ceiling) as usize
 }

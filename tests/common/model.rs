@@ -327,10 +327,10 @@ impl Model {
 
     /// The bound in force: the budget, or with budget 0 one block (its
     /// size class's) of every live code whose frame has come back once
-    /// (`counted`), within floor and ceiling, plus the frames re-entries
-    /// left in CPython's free list (`reentry_bytes`); and, while it stays
-    /// within `RECURSION_CEILING`, that sum plus the room for that list
-    /// (`deep`, or `reentry_bytes` if more).
+    /// (`counted`), plus the room for CPython's free list: the frames
+    /// re-entries left there (`reentry_bytes`), or the deepest recursion
+    /// (`deep`) if that is more, which may lift the sum up to
+    /// `RECURSION_CEILING` only; within floor and ceiling.
     pub fn bound(&self) -> u64 {
         if self.legacy {
             return u64::MAX; // CPython's own rules bound it
@@ -341,8 +341,7 @@ impl Model {
         // One block of each code counted, as the pool holds it (its class's).
         let zombies: u64 = self.codes.iter().filter(|c| c.counted && !c.freed).map(|c| c.bytes).sum();
         let clamp = |b: u64| b.clamp(ZF_AUTO_BOUND_FLOOR as u64, ZF_AUTO_BOUND_CEILING as u64);
-        let free_list = self.deep.max(self.reentry_bytes);
-        clamp(zombies + self.reentry_bytes).max(clamp((zombies + free_list).min(RECURSION_CEILING)))
+        clamp(zombies + self.reentry_bytes).max(clamp((zombies + self.deep).min(RECURSION_CEILING)))
     }
 
     pub fn allowance(&self) -> u64 {
@@ -661,7 +660,7 @@ impl Model {
         let auto = self.budget == 0 && !self.legacy;
         if auto && slots == 1 && self.codes[ci].live == 0 && self.reentry_frames < 200 {
             self.reentry_frames += 1;
-            self.reentry_bytes += self.asked_bytes(self.codes[ci].frame_bytes);
+            self.reentry_bytes += self.codes[ci].bytes;
         }
         let granted = slots < limit
             && (slots != 1 || self.codes[ci].live > 0)
