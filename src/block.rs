@@ -49,10 +49,19 @@ pub fn block_bytes(frame_bytes: usize) -> Option<usize> {
     Layout::DEFAULT.block_bytes(frame_bytes)
 }
 
+/// Size classes per power of two: a block rounds up to a sixteenth of its
+/// power (`block_class`), so at most 6.25% of it is rounding. The bound
+/// counts a zombie at its class's block, so the rounding is bytes CPython
+/// does not hold: finer steps cost more reserve lists instead.
+pub(crate) const CLASS_STEPS: usize = 16;
+/// The smallest power of two whose step passes `ALIGN`: below it, classes
+/// are every multiple of `ALIGN`.
+pub(crate) const FINE_FROM: usize = ALIGN * CLASS_STEPS;
+
 /// The most a block's frame holds: the size class of the largest frame a
 /// code may ask for, with a debug guard after it. Its block's bytes fit
 /// the header's u32.
-pub(crate) const BLOCK_FRAME_MAX: usize = ZF_MAX_FRAME_BYTES + (ZF_MAX_FRAME_BYTES >> 4) - HEADER_BYTES;
+pub(crate) const BLOCK_FRAME_MAX: usize = ZF_MAX_FRAME_BYTES + ZF_MAX_FRAME_BYTES / CLASS_STEPS - HEADER_BYTES;
 const _: () = assert!(BLOCK_FRAME_MAX + HEADER_BYTES <= u32::MAX as usize);
 
 /// The size class of a frame of `frame_bytes` in the default layout: what
@@ -61,12 +70,12 @@ pub fn size_class(frame_bytes: usize) -> usize {
     Layout::DEFAULT.size_class(frame_bytes)
 }
 
-/// `block` (a block's bytes) rounded up to a sixteenth of its power of two,
-/// at least 16 bytes, and to at least 32 bytes.
+/// `block` (a block's bytes) rounded up to a step of its power of two
+/// (`CLASS_STEPS`), at least `ALIGN`, and to at least 32 bytes.
 fn block_class(block: usize) -> Option<usize> {
     let block = block.max(2 * ALIGN);
     let power = 1usize << (usize::BITS - 1 - block.leading_zeros());
-    block.checked_next_multiple_of((power / 16).max(ALIGN))
+    block.checked_next_multiple_of((power / CLASS_STEPS).max(ALIGN))
 }
 
 /// Where a pool's frames sit in their blocks, fixed when it is made.

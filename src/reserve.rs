@@ -8,38 +8,43 @@
 //! trimming give those back first). Under the legacy policy every block goes to
 //! one list, CPython's global free list, whatever its size.
 
-use crate::block::{Block, Link, List, ALIGN};
+use crate::block::{Block, Link, List, ALIGN, BLOCK_FRAME_MAX, CLASS_STEPS, FINE_FROM, HEADER_BYTES};
 use core::cell::Cell;
 use core::ptr::NonNull;
 
-/// Classes of blocks from 32 bytes to those of `ZF_MAX_FRAME_BYTES` plus a
-/// debug guard (the largest, 2^30 + 2^26, is class 367): 14 below 256,
-/// then 16 per power of two.
-pub(crate) const CLASSES: usize = 14 + 23 * 16;
+/// Classes below `FINE_FROM`: every multiple of `ALIGN` from 32 bytes.
+const SMALL: usize = FINE_FROM / ALIGN - 2;
+/// Classes of blocks from 32 bytes to the largest a code may ask for
+/// (`BLOCK_FRAME_MAX`'s block: 2^30 + 2^26 bytes, class 367).
+pub(crate) const CLASSES: usize = index_of(BLOCK_FRAME_MAX + HEADER_BYTES) + 1;
 const WORDS: usize = CLASSES.div_ceil(64);
 
 /// The index of the size class of blocks of `block` bytes (a class's:
-/// a multiple of 16 of at most sixteen steps per power of two, from 32;
-/// see `Layout::size_class`): blocks of 32 to 240 bytes are 0 to 13, then
-/// sixteen per power of two from 256.
+/// see `Layout::size_class`): blocks of 32 to 240 bytes are 0 to 13,
+/// then `CLASS_STEPS` per power of two from `FINE_FROM`.
 pub(crate) fn class_index(block: usize) -> usize {
-    if block < 256 {
-        return (block / ALIGN).max(2) - 2;
+    let index = index_of(block);
+    debug_assert!(index < CLASSES && class_bytes(index) == block, "not a size class: {block}");
+    index.min(CLASSES - 1)
+}
+
+/// `class_index`'s arithmetic, unchecked (it also sizes `CLASSES`).
+const fn index_of(block: usize) -> usize {
+    if block < FINE_FROM {
+        return if block < 2 * ALIGN { 0 } else { block / ALIGN - 2 };
     }
     let log = (usize::BITS - 1 - block.leading_zeros()) as usize;
     let power = 1usize << log;
-    let index = 14 + (log - 8) * 16 + (block - power) / (power / 16);
-    debug_assert!(index < CLASSES && block % (power / 16) == 0, "not a size class: {block}");
-    index.min(CLASSES - 1)
+    SMALL + (log - FINE_FROM.trailing_zeros() as usize) * CLASS_STEPS + (block - power) / (power / CLASS_STEPS)
 }
 
 /// The bytes of every block of class `i` (`class_index`'s inverse).
 pub(crate) fn class_bytes(i: usize) -> usize {
-    if i < 14 {
+    if i < SMALL {
         return (i + 2) * ALIGN;
     }
-    let power = 256usize << ((i - 14) / 16);
-    power + (i - 14) % 16 * (power / 16)
+    let power = FINE_FROM << ((i - SMALL) / CLASS_STEPS);
+    power + (i - SMALL) % CLASS_STEPS * (power / CLASS_STEPS)
 }
 
 pub struct Reserve {
@@ -178,7 +183,8 @@ mod tests {
             bytes = class + 1;
         }
         assert_eq!(seen + 1, class_of(ZF_MAX_FRAME_BYTES + 32) + 1);
-        assert_eq!(class_of(ZF_MAX_FRAME_BYTES + 32), 367, "the largest block's class, as CLASSES says");
+        assert_eq!(class_of(ZF_MAX_FRAME_BYTES + 32), 367, "the largest block's class");
+        assert_eq!(CLASSES, 368, "a list for each class, none more");
         assert_eq!([16, 96, 112, 224, 240, 432, 496].map(class_of), [0, 5, 6, 13, 14, 26, 30]);
     }
 
