@@ -135,7 +135,59 @@ pub(crate) fn set_error(e: &Error) {
     buf[end] = 0;
 }
 
+/// Puts `function: ` before this thread's last error, which work that
+/// did not know its entry set just now (out of memory, a misaligned
+/// hook), unless it names an entry already.
+#[cold]
+#[inline(never)]
+pub(crate) fn name_last(function: &str) {
+    let Some(buf) = LAST_ERROR.get(false) else { return };
+    // SAFETY: as in `set_error`.
+    let buf = unsafe { &mut *buf.as_ptr() };
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(0);
+    let lead = function.len() + 2;
+    if buf.starts_with(b"zf_") || lead >= buf.len() {
+        return;
+    }
+    // What does not fit goes, cut at a character boundary.
+    let mut kept = len.min(buf.len() - 1 - lead);
+    while kept > 0 && kept < len && (buf[kept] & 0xC0) == 0x80 {
+        kept -= 1;
+    }
+    buf.copy_within(..kept, lead);
+    buf[..lead - 2].copy_from_slice(function.as_bytes());
+    buf[lead - 2..lead].copy_from_slice(b": ");
+    buf[lead + kept] = 0;
+}
+
 /// This thread's last error message, or NULL if none yet.
 pub(crate) fn last() -> *const c_char {
     LAST_ERROR.get(false).map_or(core::ptr::null(), |b| b.as_ptr().cast::<c_char>().cast_const())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::ffi::CStr;
+
+    fn last_text() -> String {
+        // SAFETY: set on this thread just before, NUL-terminated.
+        unsafe { CStr::from_ptr(last()) }.to_str().expect("UTF-8").into()
+    }
+
+    #[test]
+    fn naming_the_entry_keeps_the_message_whole_or_cut_at_a_character() {
+        set_error(&Error::OutOfMemory { what: "a frame", bytes: 64 });
+        name_last("zf_frame_acquire");
+        assert_eq!(last_text(), "zf_frame_acquire: out of memory: could not allocate 64 bytes for a frame");
+        // Named already: as it was.
+        name_last("zf_code_new");
+        assert!(last_text().starts_with("zf_frame_acquire: out"));
+        // A full buffer loses its end, never half a character.
+        set_error(&Error::OutOfMemory { what: "\u{e9}".repeat(300).leak(), bytes: 1 });
+        name_last("zf_pool_new");
+        let text = last_text();
+        assert!(text.starts_with("zf_pool_new: out of memory") && text.ends_with('\u{e9}'), "{text}");
+        assert!(text.len() < ERROR_CAPACITY && text.len() > ERROR_CAPACITY - 3, "{}", text.len());
+    }
 }

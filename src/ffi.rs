@@ -46,6 +46,15 @@ fn fail<T>(e: Error, value: T) -> T {
     value
 }
 
+/// The boundary's rule for a failure whose error the core set without
+/// knowing the entry (`Pool::fail`, the allocator's refusals): the message
+/// names `function` too.
+#[cold]
+fn named<T>(function: &'static str, value: T) -> T {
+    error::name_last(function);
+    value
+}
+
 /// The boundary's rule for a pointer argument that must not be NULL:
 /// `non_null!(function, arg, failed)` is `arg` as a `NonNull`, or returns
 /// `failed` from the function with a message naming `arg`.
@@ -149,7 +158,7 @@ pub unsafe extern "C" fn zf_pool_new(cfg: *const ZfConfig) -> *mut ZfPool {
     };
     match Pool::create(&cfg) {
         Ok(pool) => pool.as_ptr().cast(),
-        Err(e) => fail(e, ptr::null_mut()),
+        Err(e) => named("zf_pool_new", fail(e, ptr::null_mut())),
     }
 }
 
@@ -200,7 +209,7 @@ fn new_code(p: &Pool, frame_bytes: usize, function: &'static str) -> Option<NonN
     p.unclaim();
     match made {
         Ok(code) => Some(code),
-        Err(e) => fail(e.called_from(function), None),
+        Err(e) => named(function, fail(e.called_from(function), None)),
     }
 }
 
@@ -328,8 +337,9 @@ unsafe fn acquire_past_hot(c: &Code, is_zombie: *mut c_int, function: &'static s
 /// `is_zombie` is NULL or points to a writable int.
 #[inline(never)]
 unsafe fn plain_miss(c: &Code, is_zombie: *mut c_int) -> *mut c_void {
-    // A failure has left its message already (`Pool::fail`).
-    let Ok(frame) = Pool::of(c).plain_miss(c) else { return ptr::null_mut() };
+    // A failure has left its message already (`Pool::fail`). The lane's
+    // one entry is zf_frame_acquire_slow (`acquire_past_hot`).
+    let Ok(frame) = Pool::of(c).plain_miss(c) else { return named("zf_frame_acquire_slow", ptr::null_mut()) };
     // SAFETY: by the contract, a non-null `is_zombie` is writable.
     if let Some(out) = unsafe { is_zombie.as_mut() } {
         *out = 0;
@@ -358,7 +368,7 @@ unsafe fn pending_miss(c: &Code, is_zombie: *mut c_int) -> *mut c_void {
 #[inline(never)]
 unsafe fn acquire_slow(c: &Code, is_zombie: *mut c_int, function: &'static str) -> *mut c_void {
     // A failure has left its message already (`Pool::fail`).
-    let Ok((frame, hit)) = Pool::of(c).acquire(c, function) else { return ptr::null_mut() };
+    let Ok((frame, hit)) = Pool::of(c).acquire(c, function) else { return named(function, ptr::null_mut()) };
     // SAFETY: by the contract, a non-null `is_zombie` is writable.
     if let Some(out) = unsafe { is_zombie.as_mut() } {
         *out = hit as c_int;

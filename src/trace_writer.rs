@@ -47,17 +47,23 @@ impl Recorder {
         // Paths from C hold no NUL byte (ZfConfig::trace_path is a C string).
         match os::c_string(&r.path).ok_or(OsError::invalid()).and_then(|c| File::create(os::c_str(&c))) {
             Ok(f) => r.out = Some(f),
-            Err(e) => r.fail(&e),
+            Err(e) => r.report(&e, "no trace is recorded"),
         }
         r.write(format_args!("zftrace 1\n# recorded by zombie-frames {}\n", crate::VERSION));
         r.out.is_some().then_some(r)
     }
 
+    /// The trace failed part way: what it holds stays, nothing more is
+    /// written.
+    fn fail(&mut self, e: &dyn fmt::Display) {
+        self.report(e, "nothing more is recorded");
+    }
+
     /// One copy for every error type (`dyn`), out of line.
     #[inline(never)]
-    fn fail(&mut self, e: &dyn fmt::Display) {
+    fn report(&mut self, e: &dyn fmt::Display, outcome: &str) {
         // The path may come from C as well as from ZF_TRACE: name both.
-        os::eprint(format_args!("zombie-frames: trace_path (ZF_TRACE) {}: {e}; nothing more is recorded\n", self.path));
+        os::eprint(format_args!("zombie-frames: trace_path (ZF_TRACE) {}: {e}; {outcome}\n", self.path));
         self.stop();
     }
 

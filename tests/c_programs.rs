@@ -229,11 +229,13 @@ fn a_trace_recorded_from_c_replays_to_identical_stats() {
 }
 
 /// A trace file that cannot be made, or that fails on write (/dev/full),
-/// is reported once on stderr; the program runs on and exits cleanly.
+/// is reported once on stderr, saying whether any of it was written; the
+/// program runs on and exits cleanly.
 #[test]
 fn a_trace_that_cannot_be_written_is_reported_once_and_harms_nothing() {
     let exe = trace_roundtrip();
-    for path in ["/nonexistent-dir/t.zft", "/dev/full"] {
+    let outcomes = [("/nonexistent-dir/t.zft", "no trace is recorded"), ("/dev/full", "nothing more is recorded")];
+    for (path, outcome) in outcomes {
         let mut cmd = Command::new(exe);
         cmd.env("ZF_TRACE", path);
         let out = cmd.output().expect("run trace_roundtrip");
@@ -241,6 +243,7 @@ fn a_trace_that_cannot_be_written_is_reported_once_and_harms_nothing() {
         assert!(out.status.success(), "{path}: {}", describe(&cmd, &out));
         assert_eq!(stderr.matches("ZF_TRACE").count(), 1, "{path}: one report: {stderr}");
         assert!(stderr.contains(path), "{path}: the report names the file: {stderr}");
+        assert!(stderr.contains(outcome), "{path}: the report says what was kept: {stderr}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("stats "), "{path}: the workload ran");
     }
 }

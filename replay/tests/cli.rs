@@ -763,5 +763,5 @@ fn a_replay_that_fails_names_the_line_of_its_event() {
     let out = Command::new("sh").args(["-c", &script]).output().expect("runs sh");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("oom.zft: per-code: line 8 (event 4): out of memory"), "{stderr}");
+    assert!(stderr.contains("oom.zft: per-code: line 8 (event 4): zf_frame_acquire: out of memory"), "{stderr}");
 }
