@@ -41,17 +41,16 @@ pub struct Code {
     /// code whose caller keeps the inline state (`attach_hot`).
     hot: ZfCodeHot,
     /// The hot state the pool works on (`state`): `hot`, the caller's
-    /// (`attach_hot`, until `detach_hot`), or in a watched pool `shadow`.
+    /// (`attach_hot`, until `detach_hot`), or in a watched pool its shadow
+    /// (`WithShadow`).
     /// A pointer, not a choice made at every use: the slow path reads it
-    /// often. Dangling until `settle`, as is `fast_at`.
+    /// often. Dangling until `place`, as is `fast_at`.
     state_at: Cell<NonNull<ZfCodeHot>>,
     /// The hot state the exported functions try first (`fast`), the one
     /// the inline pair works on in a plain pool: `hot`, or the caller's
     /// once attached. A watched pool keeps it at `hot`, inert, never at
     /// the caller's.
     fast_at: Cell<NonNull<ZfCodeHot>>,
-    /// A watched pool's hot state, out of the fast path's sight.
-    shadow: ZfCodeHot,
     /// The hot state the caller's inline functions use: `hot`, or the
     /// caller's from `attach_hot` until `detach_hot`. A watched pool keeps
     /// it inert, and a debug pool checks that it stays so (`Pool::vet_hot`).
@@ -104,10 +103,19 @@ pub struct Code {
     causes: Causes,
 }
 
-// The C library's struct, three cache lines (a `std` build's `Causes`
-// adds 24 bytes): no padding to lose.
+// The C library's struct, two and a half cache lines (a `std` build's
+// `Causes` adds 24 bytes): no padding to lose.
 #[cfg(not(feature = "std"))]
-const _: () = assert!(core::mem::size_of::<Code>() == 192);
+const _: () = assert!(core::mem::size_of::<Code>() == 160);
+
+/// A watched pool's code: its hot state, out of the fast path's sight,
+/// right after the struct. Only such pools pay its 32 bytes; a plain
+/// pool's codes are a bare `Code`, of the same layout up to there.
+#[repr(C)]
+pub struct WithShadow {
+    code: Code,
+    shadow: ZfCodeHot,
+}
 
 /// Where a code is in its life, as the bound sees it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -183,7 +191,6 @@ impl Code {
             hot: ZfCodeHot::inert(),
             state_at: Cell::new(NonNull::dangling()),
             fast_at: Cell::new(NonNull::dangling()),
-            shadow: ZfCodeHot::inert(),
             inline_at: Cell::new(NonNull::dangling()),
             link,
             watched,
@@ -213,10 +220,50 @@ impl Code {
         }
     }
 
-    /// Points `state_at` and `fast_at` into this struct, where it now
-    /// stays (a pool's new code, before any other use).
+    /// The bytes of a code's memory: a watched pool's carry its shadow
+    /// state (`WithShadow`).
+    pub fn memory_bytes(watched: bool) -> usize {
+        match watched {
+            true => size_of::<WithShadow>(),
+            false => size_of::<Code>(),
+        }
+    }
+
+    /// Makes a code in `memory`, of `memory_bytes(code.watched)`, and
+    /// points its states into it, where it now stays.
+    ///
+    /// # Safety
+    /// `memory` is that many bytes, aligned for a `WithShadow`, and
+    /// nothing else uses them.
+    pub unsafe fn place(memory: NonNull<u8>, code: Code) -> NonNull<Code> {
+        let at = memory.cast::<WithShadow>().as_ptr();
+        let watched = code.watched;
+        // SAFETY: the contract: ours, large and aligned enough (the shadow
+        // written only where it was allocated for).
+        let shadow = unsafe {
+            (&raw mut (*at).code).write(code);
+            let shadow = &raw mut (*at).shadow;
+            if watched {
+                shadow.write(ZfCodeHot::inert());
+            }
+            NonNull::new_unchecked(shadow)
+        };
+        let code = memory.cast::<Code>();
+        // SAFETY: in place now.
+        let c = unsafe { code.as_ref() };
+        c.settle();
+        if watched {
+            c.state_at.set(shadow);
+        }
+        code
+    }
+
+    /// Points the states at `hot` (but a watched code's `state_at`, set
+    /// once by `place` to its shadow), where it now stays.
     pub fn settle(&self) {
-        self.state_at.set(NonNull::from(if self.watched { &self.shadow } else { &self.hot }));
+        if !self.watched {
+            self.state_at.set(NonNull::from(&self.hot));
+        }
         self.fast_at.set(NonNull::from(&self.hot));
         self.inline_at.set(NonNull::from(&self.hot));
     }
@@ -225,9 +272,10 @@ impl Code {
     #[inline(always)]
     pub fn state(&self) -> &ZfCodeHot {
         debug_assert!(self.state_at.get() != NonNull::dangling(), "settled first");
-        // SAFETY: set by `settle` to this struct's own field, which does
-        // not move, or by `attach_hot` to the caller's, valid until
-        // `detach_hot` sets it back.
+        // SAFETY: set by `settle` to this struct's own field, or by
+        // `place` to the shadow after it, neither of which moves, or by
+        // `attach_hot` to the caller's, valid until `detach_hot` sets it
+        // back.
         unsafe { self.state_at.get().as_ref() }
     }
 

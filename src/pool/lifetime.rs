@@ -176,17 +176,15 @@ impl Pool {
         let id = self.counters.codes_created.get() + 1;
         let (pool, limit) = (PoolLink(NonNull::from(self).cast()), self.cfg.per_code_max);
         let code = Code::new(pool, id, shape, limit, self.watched, self.heap.layout.link());
-        let code = match self.take_spare_code() {
-            Some(spare) => {
-                // SAFETY: a dead code's struct, which nothing refers to
-                // (`keep_spare_code`); a Code has nothing to drop.
-                unsafe { spare.as_ptr().write(code) };
-                spare
-            }
-            None => self.heap.boxed(code, "a code's free list")?,
+        let memory = match self.take_spare_code() {
+            // A dead code's memory, which nothing refers to
+            // (`keep_spare_code`), of this pool's size; a Code has nothing
+            // to drop.
+            Some(spare) => spare.cast(),
+            None => self.heap.alloc(Code::memory_bytes(self.watched), "a code's free list")?,
         };
-        // SAFETY: in place now, until it is freed.
-        unsafe { code.as_ref() }.settle();
+        // SAFETY: as large as this pool's codes, 16-aligned, and unused.
+        let code = unsafe { Code::place(memory, code) };
         self.counters.codes_created.set(id);
         self.counters.codes.add(1);
         self.traced(|t| t.create_code(id, frame_bytes));
@@ -319,9 +317,8 @@ impl Pool {
             return;
         }
         let pool = NonNull::from(p);
-        let heap = p.heap;
         // SAFETY: freed by the caller, no live frames, out of the ring.
-        unsafe { heap.unbox(code) };
+        unsafe { p.free_code_memory(code) };
         // SAFETY: no reference to the pool is held any more.
         unsafe { Pool::free_if_unused(pool) };
     }
@@ -353,14 +350,23 @@ impl Pool {
     fn free_spare_codes(&self) {
         while let Some(code) = self.take_spare_code() {
             // SAFETY: a spare struct, referred to by nothing else.
-            unsafe { self.heap.unbox(code) };
+            unsafe { self.free_code_memory(code) };
         }
         while let Some(code) = self.record.take_dead() {
             // SAFETY: a dead code's struct (`keep_dead_code`), which only
             // stale handles refer to: past zf_pool_free, using one is
             // undefined.
-            unsafe { self.heap.unbox(code) };
+            unsafe { self.free_code_memory(code) };
         }
+    }
+
+    /// Gives back a code's memory (`Code::place`'s).
+    ///
+    /// # Safety
+    /// `code` is one of this pool's, dead, and nothing uses it after.
+    unsafe fn free_code_memory(&self, code: NonNull<Code>) {
+        // SAFETY: by the contract; of this pool's size (`new_code`).
+        unsafe { self.heap.free(code.cast(), Code::memory_bytes(self.watched)) };
     }
 
     /// A debug pool keeps a dead code's struct while it is open
@@ -376,7 +382,7 @@ impl Pool {
     }
 }
 
-/// Dead codes' structs a pool keeps (`Pool::spare_codes`): 32 of about 200
+/// Dead codes' structs a pool keeps (`Pool::spare_codes`): 32 of 160 (192 watched)
 /// bytes.
 pub(super) const SPARE_CODES_MAX: usize = 32;
 
