@@ -28,6 +28,7 @@ use crate::block::{Block, Link, Stack};
 use crate::config::ZF_MAX_FRAME_BYTES;
 use crate::hot::{Work, ZfCodeHot};
 use core::cell::Cell;
+use core::mem::offset_of;
 use core::ptr::NonNull;
 
 /// A code's link to the pool that made it, as an address: this module sits
@@ -236,18 +237,18 @@ impl Code {
     /// `memory` is that many bytes, aligned for a `WithShadow`, and
     /// nothing else uses them.
     pub unsafe fn place(memory: NonNull<u8>, code: Code) -> NonNull<Code> {
-        let at = memory.cast::<WithShadow>().as_ptr();
         let watched = code.watched;
-        // SAFETY: the contract: ours, large and aligned enough (the shadow
-        // written only where it was allocated for).
-        let shadow = unsafe {
-            (&raw mut (*at).code).write(code);
-            let shadow = &raw mut (*at).shadow;
-            if watched {
-                shadow.write(ZfCodeHot::inert());
-            }
-            NonNull::new_unchecked(shadow)
-        };
+        // The code at the start (repr(C)), the shadow after it: a place
+        // allocated only for a watched code.
+        let place = memory.cast::<Code>().as_ptr();
+        let shadow = memory.as_ptr().wrapping_add(offset_of!(WithShadow, shadow)).cast::<ZfCodeHot>();
+        // SAFETY: ours, large and aligned enough for a Code (the contract).
+        unsafe { place.write(code) };
+        if watched {
+            // SAFETY: a watched code's memory holds the shadow too.
+            unsafe { shadow.write(ZfCodeHot::inert()) };
+        }
+        let shadow = NonNull::new(shadow).expect("within memory, which is not null");
         let code = memory.cast::<Code>();
         // SAFETY: in place now.
         let c = unsafe { code.as_ref() };
