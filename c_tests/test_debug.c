@@ -799,6 +799,40 @@ static void test_freed_code(void)
     finish(pool, NULL, 0, &heap, &rep);
 }
 
+/* The kits' order: the pool freed first, then the codes. A code freed
+ * twice there is reported too, while another code keeps the pool's memory:
+ * its struct stays with that memory, so the second free neither reads
+ * freed memory nor frees the code a new pool made in its place. */
+static void test_freed_code_after_pool_free(void)
+{
+    Heap heap, heap2;
+    Reports rep, rep2;
+    ZfPool *pool = debug_pool(&heap, &rep), *other;
+    ZfCode *a = zf_code_new(pool, 64), *b = zf_code_new(pool, 64), *x;
+    void *f;
+
+    puts("a code freed twice after zf_pool_free");
+    zf_pool_free(pool);
+    zf_code_free(a);
+    CHECK_EQ(rep.calls, 0);
+    CHECK(heap.blocks > 0); /* the pool's memory, and a's struct with it */
+    other = debug_pool(&heap2, &rep2);
+    x = zf_code_new(other, 64);
+    CHECK(x != NULL && x != a);
+    zf_code_free(a);
+    CHECK_EQ(rep.calls, 1);
+    CHECK_EQ(rep.kind, ZF_ERR_FREED_CODE);
+    CHECK(contains(rep.message, "zf_code_free(code #1 (64 bytes)): the code was freed already"));
+    f = zf_frame_acquire(x, NULL); /* the other pool's code is untouched */
+    CHECK(f != NULL);
+    zf_frame_release(x, f);
+    CHECK_EQ(rep2.calls, 0);
+    zf_code_free(b); /* the last: the pool's memory goes, a's struct with it */
+    CHECK_EQ(heap.blocks, 0);
+    CHECK_EQ(heap.bytes, 0);
+    finish(other, &x, 1, &heap2, &rep2);
+}
+
 /* zf_pool_free on a pool freed already: reported and refused. */
 static void check_freed_again(ZfPool *pool, Reports *rep)
 {
@@ -1715,6 +1749,7 @@ int main(void)
     test_concurrent_after_pool_free();
     test_many_threads_refused();
     test_freed_code();
+    test_freed_code_after_pool_free();
     test_freed_pool();
     test_pool_freed_twice();
     test_handler_repeats_refused_call();

@@ -189,10 +189,10 @@ impl Entry {
 /// thread inside the pool now.
 pub(crate) struct Record {
     pub(crate) frames: FrameTable<Entry>,
-    /// Structs of freed codes with no live frame left, kept while the pool
-    /// is open: their handles stay readable, so a second `zf_code_free`
-    /// or an acquire on one is reported, not a use after free. A list
-    /// through their `next` (`keep_dead`, `take_dead`).
+    /// Structs of freed codes with no live frame left, kept while the
+    /// pool's memory lives: their handles stay readable, so a second
+    /// `zf_code_free` or an acquire on one is reported, not a use after
+    /// free. A list through their `next` (`keep_dead`, `take_dead`).
     dead_codes: Cell<Option<NonNull<Code>>>,
     /// The thread inside the pool (its pthread_self), or 0.
     owner: AtomicUsize,

@@ -139,8 +139,25 @@ impl Pool {
         if p.cfg.debug() && p.cfg.alloc.is_none() {
             return Pool::keep_dead_pool(pool);
         }
-        let heap = p.heap;
         // SAFETY: closed by the caller and no code points to it any more.
+        unsafe { Pool::free_memory(pool) };
+    }
+
+    /// The pool's memory goes, with the dead codes' structs a debug pool
+    /// kept (`keep_dead_code`), which only stale handles refer to: past
+    /// this, using one is undefined.
+    ///
+    /// # Safety
+    /// `pool` is closed, unused, and nothing uses it after.
+    unsafe fn free_memory(pool: NonNull<Pool>) {
+        // SAFETY: alive by the contract.
+        let p = unsafe { pool.as_ref() };
+        while let Some(code) = p.record.take_dead() {
+            // SAFETY: a dead code's struct, kept by `keep_dead_code`.
+            unsafe { p.free_code_memory(code) };
+        }
+        let heap = p.heap;
+        // SAFETY: by the contract.
         unsafe { heap.unbox(pool) };
     }
 
@@ -163,10 +180,9 @@ impl Pool {
         KEPT.lock.store(false, Ordering::Release);
         if let Some(old) = oldest {
             // SAFETY: kept since it was unused, and no handle to it is
-            // valid: only a misuse could still be inside it.
-            let heap = unsafe { old.as_ref() }.heap;
-            // SAFETY: as above; `KEPT` no longer holds it.
-            unsafe { heap.unbox(old) };
+            // valid: only a misuse could still be inside it; `KEPT` no
+            // longer holds it.
+            unsafe { Pool::free_memory(old) };
         }
     }
 
@@ -346,16 +362,11 @@ impl Pool {
         self.spare_codes.get(len)?.take()
     }
 
-    /// `zf_pool_free`: the spare structs go with the zombies.
+    /// `zf_pool_free`: the spare structs go with the zombies (a debug
+    /// pool's dead codes stay: `keep_dead_code`).
     fn free_spare_codes(&self) {
         while let Some(code) = self.take_spare_code() {
             // SAFETY: a spare struct, referred to by nothing else.
-            unsafe { self.free_code_memory(code) };
-        }
-        while let Some(code) = self.record.take_dead() {
-            // SAFETY: a dead code's struct (`keep_dead_code`), which only
-            // stale handles refer to: past zf_pool_free, using one is
-            // undefined.
             unsafe { self.free_code_memory(code) };
         }
     }
@@ -369,13 +380,16 @@ impl Pool {
         unsafe { self.heap.free(code.cast(), Code::memory_bytes(self.watched)) };
     }
 
-    /// A debug pool keeps a dead code's struct while it is open
+    /// A debug pool keeps a dead code's struct while the pool's memory
+    /// lives, after `zf_pool_free` too, while other codes keep it (the
+    /// kits free their codes after the pool): a second `zf_code_free` of
+    /// it is reported, not a use of freed memory, or of another code's
     /// (`Record::keep_dead`). False when it is not kept.
     fn keep_dead_code(&self, code: NonNull<Code>) -> bool {
-        let keep = self.cfg.debug() && !self.closed.get();
+        let keep = self.cfg.debug();
         if keep {
             // SAFETY: dead (freed, no live frame, out of the ring), and
-            // only `free_spare_codes` frees it, after `take_dead`.
+            // only `free_memory` frees it, after `take_dead`.
             unsafe { self.record.keep_dead(code) };
         }
         keep
