@@ -109,6 +109,20 @@ impl Candidate {
     fn peak_sum(&self) -> u64 {
         self.outcomes.iter().map(|o| o.stats.peak_cached_bytes).sum()
     }
+
+    /// Whether `other` is these settings (the search's candidates differ
+    /// only in the fields it varies).
+    pub fn is(&self, other: &Candidate) -> bool {
+        varied(&self.cfg) == varied(&other.cfg)
+    }
+}
+
+/// The fields the search varies (sweep_generation, per_code_max,
+/// reserve_max, budget_bytes); all others are its `base`'s.
+type Varied = (u32, u32, u32, usize);
+
+fn varied(cfg: &ZfConfig) -> Varied {
+    (cfg.sweep_generation, cfg.per_code_max, cfg.reserve_max, cfg.budget_bytes)
 }
 
 /// What the search found.
@@ -118,12 +132,14 @@ pub struct Advice {
     /// The best that was tried, when none dominates everywhere: most
     /// traces dominated, then the fewest targets missed.
     pub best: Candidate,
+    /// The search's `base`: the defaults (with `--set` and `--prefix`).
+    pub defaults: Candidate,
     pub replays: u64,
 }
 
 struct Search<'a, 'b> {
     targets: &'a [Target<'b>],
-    cache: HashMap<(u32, u32, u32, usize, usize), Outcome>,
+    cache: HashMap<(Varied, usize), Outcome>,
     replays: u64,
     /// The index of the trace that failed last: tried first next time.
     hard: usize,
@@ -131,7 +147,7 @@ struct Search<'a, 'b> {
 
 impl Search<'_, '_> {
     fn outcome(&mut self, cfg: &ZfConfig, i: usize) -> Result<Outcome, String> {
-        let key = (cfg.sweep_generation, cfg.per_code_max, cfg.reserve_max, cfg.budget_bytes, i);
+        let key = (varied(cfg), i);
         if let Some(o) = self.cache.get(&key) {
             return Ok(*o);
         }
@@ -163,12 +179,14 @@ impl Search<'_, '_> {
     }
 }
 
-/// Searches the grid around `base` (its sweep settings are kept).
+/// Searches the grid around `base`, the defaults with `--set` and
+/// `--prefix` (its sweep settings and flags are kept).
 pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
     // No budget above the largest legacy peak can pass the peak target on
     // the trace of that peak, and below it every budget is a candidate.
     let top_kib = targets.iter().map(|t| t.legacy.stats.peak_cached_bytes as usize).max().unwrap_or(0).div_ceil(KIB);
     let mut s = Search { targets, cache: HashMap::new(), replays: 0, hard: 0 };
+    let defaults = s.candidate(*base)?;
     let mut found: Option<Candidate> = None;
     let mut best: Option<Candidate> = None;
     let generations = [base.sweep_generation, other_sweep_generation(base.sweep_generation)];
@@ -216,7 +234,7 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
         }
     }
     let best = best.expect("the grid is not empty");
-    Ok(Advice { found, best, replays: s.replays })
+    Ok(Advice { found, best, defaults, replays: s.replays })
 }
 
 /// Keeps `tried` as `found` if it dominates everywhere and ranks before
@@ -272,28 +290,16 @@ pub fn env_lines(cfg: &ZfConfig) -> String {
     out
 }
 
-/// The per-trace table of `c` against legacy.
-pub fn table(c: &Candidate, targets: &[Target]) -> String {
+/// The per-trace table of `c` against legacy, with the figures of
+/// `defaults` (unless they are `c`) on a row below each trace's.
+pub fn table(c: &Candidate, defaults: &Candidate, targets: &[Target]) -> String {
     let header = ["trace", "warm hits", "legacy", "system allocs", "legacy", "peak cached", "legacy", "reallocs", ""];
     let mut rows = vec![header.map(String::from).to_vec()];
-    for (o, t) in c.outcomes.iter().zip(targets) {
-        let missed = t.misses(o);
-        let verdict = match missed.is_empty() {
-            true => "dominates".to_string(),
-            false => format!("misses: {}", missed.join(", ")),
-        };
-        let warm = |x: &Outcome| format!("{:.2}%", percent(x.stats.zombie_hits, x.stats.acquires));
-        rows.push(vec![
-            t.name.clone(),
-            warm(o),
-            warm(&t.legacy),
-            count(o.system_allocs()),
-            count(t.legacy.system_allocs()),
-            count(o.stats.peak_cached_bytes),
-            count(t.legacy.stats.peak_cached_bytes),
-            count(o.stats.reallocs),
-            verdict,
-        ]);
+    for (i, t) in targets.iter().enumerate() {
+        rows.push(row(&t.name, &c.outcomes[i], t, true));
+        if !defaults.is(c) {
+            rows.push(row("  defaults", &defaults.outcomes[i], t, false));
+        }
     }
     let widths: Vec<usize> = (0..header.len()).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
     let mut out = String::new();
@@ -309,6 +315,29 @@ pub fn table(c: &Candidate, targets: &[Target]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A row of `table`: `o` on trace `t`, and legacy's figures if `legacy`.
+fn row(name: &str, o: &Outcome, t: &Target, legacy: bool) -> Vec<String> {
+    let missed = t.misses(o);
+    let verdict = match missed.is_empty() {
+        true => "dominates".to_string(),
+        false => format!("misses: {}", missed.join(", ")),
+    };
+    let warm = |x: &Outcome| format!("{:.2}%", percent(x.stats.zombie_hits, x.stats.acquires));
+    let l = |cell: String| if legacy { cell } else { String::new() };
+    let ls = &t.legacy;
+    vec![
+        name.to_string(),
+        warm(o),
+        l(warm(ls)),
+        count(o.system_allocs()),
+        l(count(ls.system_allocs())),
+        count(o.stats.peak_cached_bytes),
+        l(count(ls.stats.peak_cached_bytes)),
+        count(o.stats.reallocs),
+        verdict,
+    ]
 }
 
 #[cfg(test)]
