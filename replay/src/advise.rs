@@ -19,7 +19,10 @@
 //! every release. Replays are deterministic, so each (settings, trace) is
 //! replayed at most once. When nothing dominates everywhere, each grid point
 //! is also tried at the smallest legacy peak (where no peak target can
-//! fail), and the closest of all tried is reported.
+//! fail), and the closest of all tried is reported, unless the defaults
+//! dominate on as many traces: the count of targets missed, which ranks
+//! the closest, says nothing of by how much, and a change of settings must
+//! earn its place by dominating on more traces than the defaults do.
 
 use crate::input::Trace;
 use crate::report::{percent, size};
@@ -130,7 +133,8 @@ pub struct Advice {
     /// Dominates on every trace, if any setting does.
     pub found: Option<Candidate>,
     /// The best that was tried, when none dominates everywhere: most
-    /// traces dominated, then the fewest targets missed.
+    /// traces dominated, then the fewest targets missed; the defaults
+    /// when none dominates on more traces than they do.
     pub best: Candidate,
     /// The search's `base`: the defaults (with `--set` and `--prefix`).
     pub defaults: Candidate,
@@ -233,7 +237,7 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
             }
         }
     }
-    let best = best.expect("the grid is not empty");
+    let best = best.filter(|b| b.wins(targets) > defaults.wins(targets)).unwrap_or_else(|| defaults.clone());
     Ok(Advice { found, best, defaults, replays: s.replays })
 }
 

@@ -304,6 +304,10 @@ fn heading<'a>(advice: &'a advise::Advice, targets: &[advise::Target]) -> (&'a a
             let which = if c.is(d) { ": the defaults" } else { "" };
             (c, format!("# The smallest settings found that dominate legacy on {on}{which}"))
         }
+        None if advice.best.is(d) => {
+            let nor = format!("nor on more than the defaults ({} of {n}): keep them", d.wins(targets));
+            (d, format!("# NO setting tried dominates legacy on every trace, {nor}"))
+        }
         None => {
             let b = &advice.best;
             let closest = format!("The closest, dominating on {} of {n}:", b.wins(targets));

@@ -786,6 +786,26 @@ fn defaults_settings() -> Vec<(String, String)> {
         .to_vec()
 }
 
+/// When no setting dominates on more traces than the defaults, the closest
+/// is the defaults: a setting that misses fewer targets may miss them by
+/// far more.
+#[test]
+fn advise_keeps_the_defaults_when_nothing_dominates_on_more_traces() {
+    let (turns, deep) = (turns_trace("advise-turns-2.zft"), recursion_trace("advise-deep.zft", 20, 10));
+    assert!(dominates(&deep, &[]) && !dominates(&turns, &[]), "the defaults dominate on 1 of 2");
+    let out = zf_replay(&["--advise", turns.to_str().unwrap(), deep.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "no setting dominates: exit status 1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let heading =
+        "# NO setting tried dominates legacy on every trace, nor on more than the defaults (1 of 2): keep them\n";
+    assert!(text.starts_with(heading), "{text}");
+    assert_eq!(advised_settings(&text), defaults_settings(), "{text}");
+    assert!(!text.contains("#   defaults"), "no second row of the same figures: {text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("fails on advise-turns-2 ("), "the failing trace and target: {stderr}");
+    assert!(!stderr.contains("advise-deep"), "{stderr}");
+}
+
 #[test]
 fn advise_counts_a_tie_at_the_oracles_warm_hits_as_met() {
     // One code called again and again, one frame at a time: legacy's one
