@@ -24,7 +24,7 @@
 //! the closest, says nothing of by how much, and a change of settings must
 //! earn its place by dominating on more traces than the defaults do.
 
-use crate::input::Trace;
+use crate::input::{Progress, Trace};
 use crate::report::{percent, size};
 use std::collections::HashMap;
 use zombie_frames::replay::{Contender, Outcome};
@@ -185,7 +185,7 @@ impl Search<'_, '_> {
 
 /// Searches the grid around `base`, the defaults with `--set` and
 /// `--prefix` (its sweep settings and flags are kept).
-pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
+pub fn advise(targets: &[Target], base: &ZfConfig, progress: &Progress) -> Result<Advice, String> {
     // No budget above the largest legacy peak can pass the peak target on
     // the trace of that peak, and below it every budget is a candidate.
     let top_kib = targets.iter().map(|t| t.legacy.stats.peak_cached_bytes as usize).max().unwrap_or(0).div_ceil(KIB);
@@ -198,7 +198,9 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
         .iter()
         .flat_map(|&g| PER_CODE_MAX.iter().flat_map(move |&p| RESERVE_MAX.map(|r| (g, p, r))))
         .collect();
+    progress.phase(&format!("searching {} settings", grid.len()), grid.len() as u64);
     for &(sweep_generation, per_code_max, reserve_max) in &grid {
+        progress.inc(1);
         let at =
             |kib: usize| ZfConfig { per_code_max, reserve_max, sweep_generation, budget_bytes: kib * KIB, ..*base };
         let auto = s.candidate(ZfConfig { budget_bytes: ZF_BUDGET_AUTO, ..at(1) })?;
@@ -229,7 +231,9 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
         // the smallest legacy peak, every peak target holds, so only the
         // allocation targets can fail there.
         let floor_kib = targets.iter().map(|t| t.legacy.stats.peak_cached_bytes as usize).min().unwrap_or(0) / KIB;
+        progress.phase(&format!("none dominates: {} settings at {floor_kib} KiB", grid.len()), grid.len() as u64);
         for &(sweep_generation, per_code_max, reserve_max) in &grid {
+            progress.inc(1);
             let cfg = ZfConfig { per_code_max, reserve_max, sweep_generation, budget_bytes: floor_kib * KIB, ..*base };
             let tried = s.candidate(cfg)?;
             if best.as_ref().is_none_or(|b| closer(&tried, b, targets)) {

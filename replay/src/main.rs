@@ -193,9 +193,11 @@ fn plot_sweep(r: &mut Replayer, cfg: &ZfConfig, legacy: &Outcome, file: &Path, t
 /// on each, searches, and prints the `ZF_*` lines and the per-trace table,
 /// the defaults' figures below the advice's. Every line but the settings
 /// starts with `#`, so the output can be sourced by a shell. Exit status 1
-/// when no setting dominates everywhere.
+/// when no setting dominates everywhere. Progress goes to stderr.
 fn run_advise(args: &Args) -> ExitCode {
-    match advise_text(args) {
+    // The progress, a temporary, is cleared before the advice is printed.
+    let advice = advise_text(args, &Progress::phases("zf-replay --advise"));
+    match advice {
         Ok((text, found)) => match print(text.trim_end()).is_ok() && found {
             true => ExitCode::SUCCESS,
             false => ExitCode::FAILURE,
@@ -208,22 +210,28 @@ fn run_advise(args: &Args) -> ExitCode {
 }
 
 /// The advice's text, and whether a setting dominates everywhere.
-fn advise_text(args: &Args) -> Result<(String, bool), String> {
+fn advise_text(args: &Args, progress: &Progress) -> Result<(String, bool), String> {
+    // Each trace has a bar of its own while it is read.
+    progress.note(&format!("reading {}", counted(args.traces.len() as u64, "trace")));
     let traces = args
         .traces
         .iter()
         .map(|p| input::load(p, &Progress::new(p)).map(|t| (p, t)).map_err(|e| format!("{}: {e}", p.display())))
         .collect::<Result<Vec<_>, _>>()?;
     let base = args.per_code_config();
-    let targets = targets(&traces, &base)?;
-    let advice = advise::advise(&targets, &base)?;
+    let targets = targets(&traces, &base, progress)?;
+    let advice = advise::advise(&targets, &base, progress)?;
     match &advice.found {
-        Some(c) => check_budget(c, &targets)?,
-        None => eprintln!(
-            "zf-replay: no setting tried dominates legacy on every trace; fails on {}",
-            failing(&advice.best, &targets)
-        ),
+        Some(c) => check_budget(c, &targets, progress)?,
+        None => {
+            let why = format!(
+                "no setting tried dominates legacy on every trace; fails on {}",
+                failing(&advice.best, &targets)
+            );
+            progress.suspend(|| eprintln!("zf-replay: {why}"));
+        }
     }
+    progress.note("done");
     Ok((advice_lines(&advice, &targets, &base), advice.found.is_some()))
 }
 
@@ -236,9 +244,15 @@ fn failing(c: &advise::Candidate, targets: &[advise::Target]) -> String {
 }
 
 /// Each trace with legacy's outcome and the oracle's warm hits: the bars.
-fn targets<'a>(traces: &'a [(&PathBuf, Trace)], base: &ZfConfig) -> Result<Vec<advise::Target<'a>>, String> {
+fn targets<'a>(
+    traces: &'a [(&PathBuf, Trace)],
+    base: &ZfConfig,
+    progress: &Progress,
+) -> Result<Vec<advise::Target<'a>>, String> {
+    progress.phase("replaying legacy and the oracle", traces.len() as u64);
     let legacy = ZfConfig { policy: ZF_POLICY_LEGACY, ..ZfConfig::default() };
     let target = |(path, trace): &'a (&PathBuf, Trace)| {
+        progress.inc(1);
         let l = trace.replay(Contender::Pool(legacy), false).and_then(|l| cpython_peak(l, trace, base));
         let oracle = trace.replay(Contender::Oracle, false);
         let bars = l.and_then(|l| Ok((l, oracle?.stats.zombie_hits))).map_err(|e| format!("{}: {e}", path.display()));
@@ -249,8 +263,10 @@ fn targets<'a>(traces: &'a [(&PathBuf, Trace)], base: &ZfConfig) -> Result<Vec<a
 
 /// The advice once more, with the budget checked after every release: it
 /// must count as the search's replays did.
-fn check_budget(c: &advise::Candidate, targets: &[advise::Target]) -> Result<(), String> {
+fn check_budget(c: &advise::Candidate, targets: &[advise::Target], progress: &Progress) -> Result<(), String> {
+    progress.phase("checking the advice's budget", targets.len() as u64);
     for (t, searched) in targets.iter().zip(&c.outcomes) {
+        progress.inc(1);
         let checked = t.trace.replay(Contender::Pool(c.cfg), true).map_err(|e| format!("{}: {e}", t.name))?;
         if checked.stats != searched.stats {
             return Err(format!("{}: the checked replay counted differently", t.name));

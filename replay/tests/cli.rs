@@ -751,7 +751,8 @@ fn check_defaults_rows(text: &str, traces: &[&Path]) -> usize {
 const DEFAULTS: &str = "ZF_BUDGET=auto ZF_PER_CODE_MAX=128 ZF_RESERVE_MAX=200";
 
 /// Two small real traces: the advice, then on a row below each trace's,
-/// what the defaults do there, as a plain replay of them counts it.
+/// what the defaults do there, as a plain replay of them counts it. On a
+/// pipe, the progress is a few plain lines on stderr.
 #[test]
 fn advise_shows_the_defaults_beside_the_advice() {
     let traces = ["py39-textwrap", "py27-test-idna"].map(|n| sample().with_file_name(format!("{n}.zft.gz")));
@@ -761,6 +762,12 @@ fn advise_shows_the_defaults_beside_the_advice() {
     let wins = check_defaults_rows(&text, &traces.each_ref().map(|t| t.as_path()));
     let line = format!("# The defaults ({DEFAULTS}) dominate legacy on {wins} of 2 traces.\n");
     assert!(text.contains(&line), "{line:?} in:\n{text}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let phases: Vec<&str> = stderr.lines().map(|l| l.split_once(" s: ").expect("a phase").1).collect();
+    let want = ["reading 2 traces", "replaying legacy and the oracle", "searching 84 settings"];
+    assert_eq!(phases[..3], want, "{stderr}");
+    assert_eq!(phases[3..], ["checking the advice's budget", "done"], "{stderr}");
+    assert!(stderr.lines().all(|l| l.starts_with("zf-replay --advise, ")) && !stderr.contains('\r'), "{stderr}");
 }
 
 #[test]
