@@ -19,9 +19,12 @@
 //! every release. Replays are deterministic, so each (settings, trace) is
 //! replayed at most once. When nothing dominates everywhere, each grid point
 //! is also tried at the smallest legacy peak (where no peak target can
-//! fail), and the closest of all tried is reported.
+//! fail), and the closest of all tried is reported, unless the defaults
+//! dominate on as many traces: the count of targets missed, which ranks
+//! the closest, says nothing of by how much, and a change of settings must
+//! earn its place by dominating on more traces than the defaults do.
 
-use crate::input::Trace;
+use crate::input::{Progress, Trace};
 use crate::report::{percent, size};
 use std::collections::HashMap;
 use zombie_frames::replay::{Contender, Outcome};
@@ -109,6 +112,20 @@ impl Candidate {
     fn peak_sum(&self) -> u64 {
         self.outcomes.iter().map(|o| o.stats.peak_cached_bytes).sum()
     }
+
+    /// Whether `other` is these settings (the search's candidates differ
+    /// only in the fields it varies).
+    pub fn is(&self, other: &Candidate) -> bool {
+        varied(&self.cfg) == varied(&other.cfg)
+    }
+}
+
+/// The fields the search varies (sweep_generation, per_code_max,
+/// reserve_max, budget_bytes); all others are its `base`'s.
+type Varied = (u32, u32, u32, usize);
+
+fn varied(cfg: &ZfConfig) -> Varied {
+    (cfg.sweep_generation, cfg.per_code_max, cfg.reserve_max, cfg.budget_bytes)
 }
 
 /// What the search found.
@@ -116,14 +133,17 @@ pub struct Advice {
     /// Dominates on every trace, if any setting does.
     pub found: Option<Candidate>,
     /// The best that was tried, when none dominates everywhere: most
-    /// traces dominated, then the fewest targets missed.
+    /// traces dominated, then the fewest targets missed; the defaults
+    /// when none dominates on more traces than they do.
     pub best: Candidate,
+    /// The search's `base`: the defaults (with `--set` and `--prefix`).
+    pub defaults: Candidate,
     pub replays: u64,
 }
 
 struct Search<'a, 'b> {
     targets: &'a [Target<'b>],
-    cache: HashMap<(u32, u32, u32, usize, usize), Outcome>,
+    cache: HashMap<(Varied, usize), Outcome>,
     replays: u64,
     /// The index of the trace that failed last: tried first next time.
     hard: usize,
@@ -131,7 +151,7 @@ struct Search<'a, 'b> {
 
 impl Search<'_, '_> {
     fn outcome(&mut self, cfg: &ZfConfig, i: usize) -> Result<Outcome, String> {
-        let key = (cfg.sweep_generation, cfg.per_code_max, cfg.reserve_max, cfg.budget_bytes, i);
+        let key = (varied(cfg), i);
         if let Some(o) = self.cache.get(&key) {
             return Ok(*o);
         }
@@ -163,12 +183,14 @@ impl Search<'_, '_> {
     }
 }
 
-/// Searches the grid around `base` (its sweep settings are kept).
-pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
+/// Searches the grid around `base`, the defaults with `--set` and
+/// `--prefix` (its sweep settings and flags are kept).
+pub fn advise(targets: &[Target], base: &ZfConfig, progress: &Progress) -> Result<Advice, String> {
     // No budget above the largest legacy peak can pass the peak target on
     // the trace of that peak, and below it every budget is a candidate.
     let top_kib = targets.iter().map(|t| t.legacy.stats.peak_cached_bytes as usize).max().unwrap_or(0).div_ceil(KIB);
     let mut s = Search { targets, cache: HashMap::new(), replays: 0, hard: 0 };
+    let defaults = s.candidate(*base)?;
     let mut found: Option<Candidate> = None;
     let mut best: Option<Candidate> = None;
     let generations = [base.sweep_generation, other_sweep_generation(base.sweep_generation)];
@@ -176,7 +198,9 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
         .iter()
         .flat_map(|&g| PER_CODE_MAX.iter().flat_map(move |&p| RESERVE_MAX.map(|r| (g, p, r))))
         .collect();
+    progress.phase(&format!("searching {} settings", grid.len()), grid.len() as u64);
     for &(sweep_generation, per_code_max, reserve_max) in &grid {
+        progress.inc(1);
         let at =
             |kib: usize| ZfConfig { per_code_max, reserve_max, sweep_generation, budget_bytes: kib * KIB, ..*base };
         let auto = s.candidate(ZfConfig { budget_bytes: ZF_BUDGET_AUTO, ..at(1) })?;
@@ -207,7 +231,9 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
         // the smallest legacy peak, every peak target holds, so only the
         // allocation targets can fail there.
         let floor_kib = targets.iter().map(|t| t.legacy.stats.peak_cached_bytes as usize).min().unwrap_or(0) / KIB;
+        progress.phase(&format!("none dominates: {} settings at {floor_kib} KiB", grid.len()), grid.len() as u64);
         for &(sweep_generation, per_code_max, reserve_max) in &grid {
+            progress.inc(1);
             let cfg = ZfConfig { per_code_max, reserve_max, sweep_generation, budget_bytes: floor_kib * KIB, ..*base };
             let tried = s.candidate(cfg)?;
             if best.as_ref().is_none_or(|b| closer(&tried, b, targets)) {
@@ -215,8 +241,8 @@ pub fn advise(targets: &[Target], base: &ZfConfig) -> Result<Advice, String> {
             }
         }
     }
-    let best = best.expect("the grid is not empty");
-    Ok(Advice { found, best, replays: s.replays })
+    let best = best.filter(|b| b.wins(targets) > defaults.wins(targets)).unwrap_or_else(|| defaults.clone());
+    Ok(Advice { found, best, defaults, replays: s.replays })
 }
 
 /// Keeps `tried` as `found` if it dominates everywhere and ranks before
@@ -272,28 +298,16 @@ pub fn env_lines(cfg: &ZfConfig) -> String {
     out
 }
 
-/// The per-trace table of `c` against legacy.
-pub fn table(c: &Candidate, targets: &[Target]) -> String {
+/// The per-trace table of `c` against legacy, with the figures of
+/// `defaults` (unless they are `c`) on a row below each trace's.
+pub fn table(c: &Candidate, defaults: &Candidate, targets: &[Target]) -> String {
     let header = ["trace", "warm hits", "legacy", "system allocs", "legacy", "peak cached", "legacy", "reallocs", ""];
     let mut rows = vec![header.map(String::from).to_vec()];
-    for (o, t) in c.outcomes.iter().zip(targets) {
-        let missed = t.misses(o);
-        let verdict = match missed.is_empty() {
-            true => "dominates".to_string(),
-            false => format!("misses: {}", missed.join(", ")),
-        };
-        let warm = |x: &Outcome| format!("{:.2}%", percent(x.stats.zombie_hits, x.stats.acquires));
-        rows.push(vec![
-            t.name.clone(),
-            warm(o),
-            warm(&t.legacy),
-            count(o.system_allocs()),
-            count(t.legacy.system_allocs()),
-            count(o.stats.peak_cached_bytes),
-            count(t.legacy.stats.peak_cached_bytes),
-            count(o.stats.reallocs),
-            verdict,
-        ]);
+    for (i, t) in targets.iter().enumerate() {
+        rows.push(row(&t.name, &c.outcomes[i], t, true));
+        if !defaults.is(c) {
+            rows.push(row("  defaults", &defaults.outcomes[i], t, false));
+        }
     }
     let widths: Vec<usize> = (0..header.len()).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
     let mut out = String::new();
@@ -309,6 +323,29 @@ pub fn table(c: &Candidate, targets: &[Target]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A row of `table`: `o` on trace `t`, and legacy's figures if `legacy`.
+fn row(name: &str, o: &Outcome, t: &Target, legacy: bool) -> Vec<String> {
+    let missed = t.misses(o);
+    let verdict = match missed.is_empty() {
+        true => "dominates".to_string(),
+        false => format!("misses: {}", missed.join(", ")),
+    };
+    let warm = |x: &Outcome| format!("{:.2}%", percent(x.stats.zombie_hits, x.stats.acquires));
+    let l = |cell: String| if legacy { cell } else { String::new() };
+    let ls = &t.legacy;
+    vec![
+        name.to_string(),
+        warm(o),
+        l(warm(ls)),
+        count(o.system_allocs()),
+        l(count(ls.system_allocs())),
+        count(o.stats.peak_cached_bytes),
+        l(count(ls.stats.peak_cached_bytes)),
+        count(o.stats.reallocs),
+        verdict,
+    ]
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use flate2::read::MultiGzDecoder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read};
 use std::path::Path;
 use std::time::Duration;
 use zombie_frames::replay::{lockstep, replay, Contender, Lockstep, Outcome, ReplayError};
@@ -103,13 +103,51 @@ impl Read for Counted<'_> {
 pub struct Progress {
     bar: ProgressBar,
     shown: Cell<bool>,
+    /// `phases` on a stderr that is not a terminal: a plain line per phase.
+    plain: bool,
 }
 
 impl Progress {
     pub fn new(name: &Path) -> Progress {
+        Progress::titled(&name.display().to_string(), false)
+    }
+
+    /// The progress of a run of phases (`--advise`, minutes long): a
+    /// counter redrawn in place on a terminal; elsewhere, as in a CI log,
+    /// one plain line as each phase begins, a few lines in all.
+    pub fn phases(title: &str) -> Progress {
+        let p = Progress::titled(title, !io::stderr().is_terminal());
+        let style = "{prefix}: {msg} {pos}/{len} ({elapsed})";
+        p.bar.set_style(ProgressStyle::with_template(style).expect("a valid template"));
+        p
+    }
+
+    fn titled(title: &str, plain: bool) -> Progress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        bar.set_prefix(name.display().to_string());
-        Progress { bar, shown: Cell::new(false) }
+        bar.set_prefix(title.to_string());
+        Progress { bar, shown: Cell::new(false), plain }
+    }
+
+    /// A phase of `steps` steps (`inc`) begins.
+    pub fn phase(&self, what: &str, steps: u64) {
+        self.note(what);
+        self.bar.set_message(what.to_string());
+        self.bar.set_length(steps);
+        self.bar.set_position(0);
+        self.reveal();
+    }
+
+    /// `what`, with the time so far, on a line of its own where there is
+    /// no bar (stderr is not a terminal); nothing where there is one.
+    pub fn note(&self, what: &str) {
+        if self.plain {
+            eprintln!("{}, {} s: {what}", self.bar.prefix(), self.bar.elapsed().as_secs());
+        }
+    }
+
+    /// Runs `f` (which writes to stderr) with the bar out of its way.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
     }
 
     fn reading(&self, len: Option<u64>) {

@@ -13,10 +13,10 @@ use clap::Parser;
 use input::{Progress, Trace};
 use report::{LockstepReport, Row, Settings, TraceReport};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use zombie_frames::replay::{Contender, Outcome};
-use zombie_frames::stats::count;
+use zombie_frames::stats::{count, counted};
 use zombie_frames::{ZfConfig, ZF_FLAG_FRAME_PREFIX, ZF_POLICY_LEGACY};
 
 fn main() -> ExitCode {
@@ -190,45 +190,95 @@ fn plot_sweep(r: &mut Replayer, cfg: &ZfConfig, legacy: &Outcome, file: &Path, t
 }
 
 /// `--advise`: loads every trace (any bad one is an error), replays legacy
-/// on each, searches, and prints the `ZF_*` lines and the per-trace table.
-/// Every line but the settings starts with `#`, so the output can be
-/// sourced by a shell. Exit status 1 when no setting dominates everywhere.
+/// on each, searches, and prints the `ZF_*` lines and the per-trace table,
+/// the defaults' figures below the advice's. Every line but the settings
+/// starts with `#`, so the output can be sourced by a shell. Exit status 1
+/// when no setting dominates everywhere. Progress goes to stderr.
 fn run_advise(args: &Args) -> ExitCode {
-    let mut traces = Vec::new();
-    for path in &args.traces {
-        let progress = Progress::new(path);
-        match input::load(path, &progress) {
-            Ok(t) => traces.push((path, t)),
-            Err(e) => {
-                eprintln!("{}: {e}", path.display());
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    let base = args.per_code_config();
-    let legacy = ZfConfig { policy: ZF_POLICY_LEGACY, ..ZfConfig::default() };
-    let mut targets = Vec::new();
-    for (path, trace) in &traces {
-        let bars = trace
-            .replay(Contender::Pool(legacy), false)
-            .and_then(|l| Ok((cpython_peak(l, trace, &base)?, trace.replay(Contender::Oracle, false)?)));
-        match bars {
-            Ok((l, oracle)) => {
-                targets.push(advise::Target { name: stem(path), trace, legacy: l, most_hits: oracle.stats.zombie_hits })
-            }
-            Err(e) => {
-                eprintln!("{}: {e}", path.display());
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    let advice = match advise::advise(&targets, &base) {
-        Ok(a) => a,
+    // The progress, a temporary, is cleared before the advice is printed.
+    let advice = advise_text(args, &Progress::phases("zf-replay --advise"));
+    match advice {
+        Ok((text, found)) => match print(text.trim_end()).is_ok() && found {
+            true => ExitCode::SUCCESS,
+            false => ExitCode::FAILURE,
+        },
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
+    }
+}
+
+/// The advice's text, and whether a setting dominates everywhere.
+fn advise_text(args: &Args, progress: &Progress) -> Result<(String, bool), String> {
+    // Each trace has a bar of its own while it is read.
+    progress.note(&format!("reading {}", counted(args.traces.len() as u64, "trace")));
+    let traces = args
+        .traces
+        .iter()
+        .map(|p| input::load(p, &Progress::new(p)).map(|t| (p, t)).map_err(|e| format!("{}: {e}", p.display())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let base = args.per_code_config();
+    let targets = targets(&traces, &base, progress)?;
+    let advice = advise::advise(&targets, &base, progress)?;
+    match &advice.found {
+        Some(c) => check_budget(c, &targets, progress)?,
+        None => {
+            let why = format!(
+                "no setting tried dominates legacy on every trace; fails on {}",
+                failing(&advice.best, &targets)
+            );
+            progress.suspend(|| eprintln!("zf-replay: {why}"));
+        }
+    }
+    progress.note("done");
+    Ok((advice_lines(&advice, &targets, &base), advice.found.is_some()))
+}
+
+/// "trace (target, ...); ..." for each trace on which `c` misses a target.
+fn failing(c: &advise::Candidate, targets: &[advise::Target]) -> String {
+    let missed = c.outcomes.iter().zip(targets).map(|(o, t)| (t, t.misses(o)));
+    let named: Vec<String> =
+        missed.filter(|(_, m)| !m.is_empty()).map(|(t, m)| format!("{} ({})", t.name, m.join(", "))).collect();
+    named.join("; ")
+}
+
+/// Each trace with legacy's outcome and the oracle's warm hits: the bars.
+fn targets<'a>(
+    traces: &'a [(&PathBuf, Trace)],
+    base: &ZfConfig,
+    progress: &Progress,
+) -> Result<Vec<advise::Target<'a>>, String> {
+    progress.phase("replaying legacy and the oracle", traces.len() as u64);
+    let legacy = ZfConfig { policy: ZF_POLICY_LEGACY, ..ZfConfig::default() };
+    let target = |(path, trace): &'a (&PathBuf, Trace)| {
+        progress.inc(1);
+        let l = trace.replay(Contender::Pool(legacy), false).and_then(|l| cpython_peak(l, trace, base));
+        let oracle = trace.replay(Contender::Oracle, false);
+        let bars = l.and_then(|l| Ok((l, oracle?.stats.zombie_hits))).map_err(|e| format!("{}: {e}", path.display()));
+        bars.map(|(legacy, most_hits)| advise::Target { name: stem(path), trace, legacy, most_hits })
     };
+    traces.iter().map(target).collect()
+}
+
+/// The advice once more, with the budget checked after every release: it
+/// must count as the search's replays did.
+fn check_budget(c: &advise::Candidate, targets: &[advise::Target], progress: &Progress) -> Result<(), String> {
+    progress.phase("checking the advice's budget", targets.len() as u64);
+    for (t, searched) in targets.iter().zip(&c.outcomes) {
+        progress.inc(1);
+        let checked = t.trace.replay(Contender::Pool(c.cfg), true).map_err(|e| format!("{}: {e}", t.name))?;
+        if checked.stats != searched.stats {
+            return Err(format!("{}: the checked replay counted differently", t.name));
+        }
+    }
+    Ok(())
+}
+
+/// The output of `--advise`: a heading, the `ZF_*` lines, what the
+/// defaults do, and the per-trace table.
+fn advice_lines(advice: &advise::Advice, targets: &[advise::Target], base: &ZfConfig) -> String {
+    let (chosen, heading) = heading(advice, targets);
     let searched = format!(
         "sweep_generation {} and {}, per_code_max {:?}, reserve_max {:?}, the smallest budget_bytes (whole KiB) for each; {} replays",
         base.sweep_generation,
@@ -237,61 +287,48 @@ fn run_advise(args: &Args) -> ExitCode {
         advise::RESERVE_MAX,
         count(advice.replays)
     );
-    let (chosen, heading) = match &advice.found {
-        Some(c) => {
-            // The winner once more, with the budget checked after every release.
-            for (i, t) in targets.iter().enumerate() {
-                let checked = t.trace.replay(Contender::Pool(c.cfg), true);
-                match checked {
-                    Ok(o) if o.stats == c.outcomes[i].stats => {}
-                    Ok(_) => {
-                        eprintln!("{}: the checked replay counted differently", t.name);
-                        return ExitCode::FAILURE;
-                    }
-                    Err(e) => {
-                        eprintln!("{}: {e}", t.name);
-                        return ExitCode::FAILURE;
-                    }
-                }
-            }
-            let on = match targets.len() {
-                1 => "the trace".to_string(),
-                n => format!("all {n} traces"),
-            };
-            (c, format!("# The smallest settings found that dominate legacy on {on}"))
-        }
-        None => {
-            let b = &advice.best;
-            let failing: Vec<String> = b
-                .outcomes
-                .iter()
-                .zip(&targets)
-                .filter_map(|(o, t)| {
-                    let m = t.misses(o);
-                    (!m.is_empty()).then(|| format!("{} ({})", t.name, m.join(", ")))
-                })
-                .collect();
-            eprintln!("zf-replay: no setting tried dominates legacy on every trace; fails on {}", failing.join("; "));
-            let heading = format!(
-                "# NO setting tried dominates legacy on every trace. The closest, dominating on {} of {}:",
-                b.wins(&targets),
-                targets.len()
-            );
-            (b, heading)
-        }
-    };
-    let table: String = advise::table(chosen, &targets).lines().map(|l| format!("# {l}\n")).collect();
     let layout = match base.flags & ZF_FLAG_FRAME_PREFIX {
         0 => "",
         _ => ", frames with a prefix (per-code's blocks and legacy's peak without headers: CPython's own bytes)",
     };
-    let text = format!(
-        "{heading}\n# (searched {searched}{layout}):\n{}#\n# Against legacy (CPython's own scheme) on each trace:\n{table}",
-        advise::env_lines(&chosen.cfg)
-    );
-    match (print(text.trim_end()).is_ok(), advice.found.is_some()) {
-        (true, true) => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
+    let d = &advice.defaults;
+    let against = match chosen.is(d) {
+        true => "# Against legacy (CPython's own scheme) on each trace:\n".to_string(),
+        false => format!(
+            "{}# Against legacy (CPython's own scheme) on each trace, the defaults' figures below the advice's:\n",
+            defaults_line(d, targets)
+        ),
+    };
+    let table: String = advise::table(chosen, d, targets).lines().map(|l| format!("# {l}\n")).collect();
+    format!("{heading}\n# (searched {searched}{layout}):\n{}#\n{against}{table}", advise::env_lines(&chosen.cfg))
+}
+
+/// "# The defaults (ZF_BUDGET=auto ...) dominate legacy on 3 of 4 traces."
+fn defaults_line(d: &advise::Candidate, targets: &[advise::Target]) -> String {
+    let lines = advise::env_lines(&d.cfg);
+    let vars: Vec<&str> = lines.lines().filter(|l| !l.starts_with("ZF_POLICY=")).collect();
+    let of = counted(targets.len() as u64, "trace");
+    format!("# The defaults ({}) dominate legacy on {} of {of}.\n", vars.join(" "), d.wins(targets))
+}
+
+/// The settings the advice prints, and its first line.
+fn heading<'a>(advice: &'a advise::Advice, targets: &[advise::Target]) -> (&'a advise::Candidate, String) {
+    let (d, n) = (&advice.defaults, targets.len());
+    match &advice.found {
+        Some(c) => {
+            let on = if n == 1 { "the trace".to_string() } else { format!("all {n} traces") };
+            let which = if c.is(d) { ": the defaults" } else { "" };
+            (c, format!("# The smallest settings found that dominate legacy on {on}{which}"))
+        }
+        None if advice.best.is(d) => {
+            let nor = format!("nor on more than the defaults ({} of {n}): keep them", d.wins(targets));
+            (d, format!("# NO setting tried dominates legacy on every trace, {nor}"))
+        }
+        None => {
+            let b = &advice.best;
+            let closest = format!("The closest, dominating on {} of {n}:", b.wins(targets));
+            (b, format!("# NO setting tried dominates legacy on every trace. {closest}"))
+        }
     }
 }
 

@@ -614,15 +614,23 @@ fn advised_settings(text: &str) -> Vec<(String, String)> {
     set
 }
 
+/// The rows of per-code (the defaults with `set`), legacy and the oracle
+/// replayed on `trace`.
+fn replayed(trace: &Path, set: &[(String, String)]) -> [Value; 3] {
+    let set = set.iter().map(|(k, v)| format!("--set={k}={v}"));
+    let mut args = vec!["--json".to_string(), "--policy=per-code,legacy,oracle".into()];
+    args.extend(set.chain([trace.to_str().unwrap().to_string()]));
+    let v = json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let rows = [0, 1, 2].map(|i| v["traces"][0]["contenders"][i].clone());
+    assert_eq!(rows.each_ref().map(|r| r["policy"].as_str()), [Some("per-code"), Some("legacy"), Some("oracle")]);
+    rows
+}
+
 /// Replays `trace` under per-code with `set` and under legacy; whether
 /// per-code dominates: no realloc, more warm hits (or all the oracle's),
 /// no more system allocations, no higher peak.
 fn dominates(trace: &Path, set: &[(String, String)]) -> bool {
-    let set = set.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
-    let v = json(&["--json", "--policy", "per-code,legacy,oracle", "--set", &set, trace.to_str().unwrap()]);
-    let [p, l, o] = [0, 1, 2].map(|i| &v["traces"][0]["contenders"][i]);
-    let policies = [p, l, o].map(|r| r["policy"].as_str());
-    assert_eq!(policies, [Some("per-code"), Some("legacy"), Some("oracle")]);
+    let [p, l, o] = &replayed(trace, set);
     let n = |r: &Value, k: &str| r[k].as_u64().unwrap();
     // More warm hits than legacy, or all the oracle's when legacy has them all.
     let hits = n(p, "zombie_hits");
@@ -684,12 +692,11 @@ fn advise_prints_settings_that_really_dominate_legacy() {
     assert!(!dominates(Path::new(a), &less) || !dominates(Path::new(b), &less), "{budget} is not the smallest");
 }
 
-#[test]
-fn advise_says_so_when_nothing_dominates() {
-    // Two codes of two sizes take turns recursing three deep. CPython's
-    // shared free list serves both from 3.2 KiB, resizing now and then;
-    // per-code lists need 3.7 KiB to serve as many, and with less they ask
-    // the system more often.
+/// Two codes of two sizes take turns recursing three deep. CPython's
+/// shared free list serves both from 3.2 KiB, resizing now and then;
+/// per-code lists need 3.7 KiB to serve as many, and with less they ask
+/// the system more often: no setting dominates.
+fn turns_trace(name: &str) -> PathBuf {
     let mut t = String::from("zftrace 1\nc 0 400\nc 1 800\n");
     let mut frame = 0;
     for _ in 0..50 {
@@ -704,18 +711,106 @@ fn advise_says_so_when_nothing_dominates() {
             }
         }
     }
-    let turns = tmp("advise-turns.zft");
-    std::fs::write(&turns, t).unwrap();
-    let deep = recursion_trace("advise-deep.zft", 20, 10);
+    let path = tmp(name);
+    std::fs::write(&path, t).unwrap();
+    path
+}
+
+/// The `#   defaults` row below `trace`'s in --advise's table, if any: its
+/// warm hits, system allocations, peak and reallocs without commas, then
+/// its verdict.
+fn defaults_row(text: &str, trace: &str) -> Option<Vec<String>> {
+    let mut rows = text.lines().skip_while(|l| !l.starts_with(&format!("# {trace} ")));
+    rows.next().unwrap_or_else(|| panic!("no row of {trace}:\n{text}"));
+    let words: Vec<String> = rows.next()?.strip_prefix("#   defaults ")?.split_whitespace().map(String::from).collect();
+    let mut cells: Vec<String> = words[..4].iter().map(|w| w.replace(',', "")).collect();
+    cells.push(words[4..].join(" "));
+    Some(cells)
+}
+
+/// Asserts that each trace's defaults row holds what a plain replay of the
+/// defaults counts (its verdict, whether they dominate), and returns on how
+/// many traces they dominate.
+fn check_defaults_rows(text: &str, traces: &[&Path]) -> usize {
+    let mut wins = 0;
+    for t in traces {
+        let name = t.file_name().unwrap().to_str().unwrap().split('.').next().unwrap();
+        let row = defaults_row(text, name).unwrap_or_else(|| panic!("no defaults row below {name}:\n{text}"));
+        let p = &replayed(t, &[])[0];
+        let percent = format!("{:.2}%", p["zombie_hit_percent"].as_f64().unwrap());
+        let n = |k: &str| p[k].to_string();
+        assert_eq!(row[..4], [percent, n("system_allocs"), n("peak_cached_bytes"), n("reallocs")], "{name}:\n{text}");
+        let dominated = dominates(t, &[]);
+        assert_eq!(row[4] == "dominates", dominated, "{name}: {}\n{text}", row[4]);
+        assert!(dominated || row[4].starts_with("misses: "), "{}", row[4]);
+        wins += dominated as usize;
+    }
+    wins
+}
+
+const DEFAULTS: &str = "ZF_BUDGET=auto ZF_PER_CODE_MAX=128 ZF_RESERVE_MAX=200";
+
+/// Two small real traces: the advice, then on a row below each trace's,
+/// what the defaults do there, as a plain replay of them counts it. On a
+/// pipe, the progress is a few plain lines on stderr.
+#[test]
+fn advise_shows_the_defaults_beside_the_advice() {
+    let traces = ["py39-textwrap", "py27-test-idna"].map(|n| sample().with_file_name(format!("{n}.zft.gz")));
+    let out = zf_replay(&["--advise", traces[0].to_str().unwrap(), traces[1].to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(text.contains("dominate legacy on all 2 traces\n"), "{text}");
+    let wins = check_defaults_rows(&text, &traces.each_ref().map(|t| t.as_path()));
+    let line = format!("# The defaults ({DEFAULTS}) dominate legacy on {wins} of 2 traces.\n");
+    assert!(text.contains(&line), "{line:?} in:\n{text}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let phases: Vec<&str> = stderr.lines().map(|l| l.split_once(" s: ").expect("a phase").1).collect();
+    let want = ["reading 2 traces", "replaying legacy and the oracle", "searching 84 settings"];
+    assert_eq!(phases[..3], want, "{stderr}");
+    assert_eq!(phases[3..], ["checking the advice's budget", "done"], "{stderr}");
+    assert!(stderr.lines().all(|l| l.starts_with("zf-replay --advise, ")) && !stderr.contains('\r'), "{stderr}");
+}
+
+#[test]
+fn advise_says_so_when_nothing_dominates() {
+    // The closest dominates on a trace where the defaults do not.
+    let (turns, deep) = (turns_trace("advise-turns.zft"), recursion_trace("advise-500.zft", 500, 20));
     let out = zf_replay(&["--advise", turns.to_str().unwrap(), deep.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "no setting dominates: exit status 1");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("NO setting tried dominates legacy on every trace"), "{text}");
-    assert!(text.contains("dominating on 1 of 2"), "{text}");
+    assert!(text.contains("# NO setting tried dominates legacy on every trace. The closest, dominating on 1 of 2:\n"));
+    assert_ne!(advised_settings(&text)[..3], defaults_settings(), "{text}");
+    assert_eq!(check_defaults_rows(&text, &[&turns, &deep]), 0, "{text}");
+    assert!(text.contains(&format!("# The defaults ({DEFAULTS}) dominate legacy on 0 of 2 traces.\n")), "{text}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("advise-turns ("), "the failing trace and target: {stderr}");
+    assert!(stderr.contains("fails on advise-turns ("), "the failing trace and target: {stderr}");
+    assert!(!stderr.contains("advise-500"), "{stderr}");
+}
+
+/// The settings of `DEFAULTS`, as `advised_settings` reads them.
+fn defaults_settings() -> Vec<(String, String)> {
+    [("budget_bytes", "auto"), ("per_code_max", "128"), ("reserve_max", "200")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec()
+}
+
+/// When no setting dominates on more traces than the defaults, the closest
+/// is the defaults: a setting that misses fewer targets may miss them by
+/// far more.
+#[test]
+fn advise_keeps_the_defaults_when_nothing_dominates_on_more_traces() {
+    let (turns, deep) = (turns_trace("advise-turns-2.zft"), recursion_trace("advise-deep.zft", 20, 10));
+    assert!(dominates(&deep, &[]) && !dominates(&turns, &[]), "the defaults dominate on 1 of 2");
+    let out = zf_replay(&["--advise", turns.to_str().unwrap(), deep.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "no setting dominates: exit status 1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let heading =
+        "# NO setting tried dominates legacy on every trace, nor on more than the defaults (1 of 2): keep them\n";
+    assert!(text.starts_with(heading), "{text}");
+    assert_eq!(advised_settings(&text), defaults_settings(), "{text}");
+    assert!(!text.contains("#   defaults"), "no second row of the same figures: {text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("fails on advise-turns-2 ("), "the failing trace and target: {stderr}");
     assert!(!stderr.contains("advise-deep"), "{stderr}");
-    advised_settings(&text);
 }
 
 #[test]
