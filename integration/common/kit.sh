@@ -235,7 +235,7 @@ smoke_final_stats() {
 # under -E, and a value the library refuses ends start-up with status 1 and
 # a message naming the variable (not Py_FatalError's abort and core).
 smoke_environment() {
-  step "smoke: ZF_* ignored under -E; a bad value exits 1 and names itself, the kit's own switches' too"
+  step "smoke: ZF_* ignored under -E; a bad value or a slipped name exits 1 and names itself, the kit's own switches' too"
   local out status=0
   out=$(ZF_BUDGET=lots "$PATCHED/python" -c pass 2>&1) || status=$?
   if [ $status != 1 ] || [[ $out != *'ZF_BUDGET="lots"'* ]]; then
@@ -248,6 +248,14 @@ smoke_environment() {
     echo "ZF_CPY_EAGER=maybe: exit $status, want 1 and the variable named: $out"; return 1
   fi
   echo "ZF_CPY_EAGER=maybe: exit 1, $out"
+  # A name one slip from a switch's would leave the switch off unseen.
+  status=0
+  out=$(ZF_CPY_EAGR=1 "$PATCHED/python" -c pass 2>&1) || status=$?
+  if [ $status != 1 ] || [[ $out != *'ZF_CPY_EAGR: not a setting; ZF_CPY_EAGER is'* ]]; then
+    echo "ZF_CPY_EAGR=1: exit $status, want 1 and both names: $out"; return 1
+  fi
+  echo "ZF_CPY_EAGR=1: exit 1, $out"
+  ZF_CPY_EAGR=1 "$PATCHED/python" -E -c pass || { echo "ZF_CPY_EAGR=1 was read under -E"; return 1; }
   # The library's trim_ascii's spaces, a carriage return among them.
   out=$(ZF_CPY_FINAL_STATS=$' Yes\r' "$PATCHED/python" -c pass 2>&1 | grep -c "^  policy")
   [ "$out" = 1 ] || { echo "ZF_CPY_FINAL_STATS=' Yes\\r' gave $out reports, want 1"; return 1; }

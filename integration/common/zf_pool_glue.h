@@ -116,6 +116,59 @@ env_switch(const char *name)
     return 0;
 }
 
+/* Whether `name` (len bytes) is `setting` but for one slip, as the
+ * library reads its own ZF_* names: its case, or one letter wrong,
+ * missing, extra, or swapped with the next; never `setting` itself. */
+static int
+one_slip(const char *name, size_t n, const char *setting)
+{
+    size_t s = strlen(setting), start = 0, end = 0, a, b;
+    if ((n > s ? n - s : s - n) > 1 || (n == s && strncmp(name, setting, n) == 0)) {
+        return 0;
+    }
+#define SAME(i, j) (toupper((unsigned char)name[i]) == toupper((unsigned char)setting[j]))
+    while (start < n && start < s && SAME(start, start)) {
+        start++;
+    }
+    while (end < (n < s ? n : s) - start && SAME(n - 1 - end, s - 1 - end)) {
+        end++;
+    }
+    a = n - start - end;
+    b = s - start - end;
+    return (a <= 1 && b <= 1) || (a == 2 && b == 2 && SAME(start, start + 1) && SAME(start + 1, start));
+#undef SAME
+}
+
+/* A variable one slip from one of the kit's switches would be ignored,
+ * and the switch left off: refused, as the library refuses a ZF_* name one
+ * slip from its settings (config_error, naming both). */
+static void
+refuse_slipped_switches(void)
+{
+    static const char *const switches[] = {"ZF_CPY_EAGER", "ZF_CPY_FINAL_STATS"};
+    extern char **environ;
+    char **e, shown[41], message[160];
+    size_t i, j, n;
+    if (Py_IgnoreEnvironmentFlag) {
+        return;
+    }
+    for (e = environ; *e != NULL; e++) {
+        n = strcspn(*e, "=");
+        for (i = 0; i < sizeof(switches) / sizeof(switches[0]); i++) {
+            if (!one_slip(*e, n, switches[i])) {
+                continue;
+            }
+            /* One line, as env_switch quotes a value (n is at most 19). */
+            for (j = 0; j < n && j < sizeof(shown) - 1; j++) {
+                shown[j] = iscntrl((unsigned char)(*e)[j]) ? '?' : (*e)[j];
+            }
+            shown[j] = '\0';
+            snprintf(message, sizeof(message), "unknown variable %s: not a setting; %s is", shown, switches[i]);
+            config_error(message);
+        }
+    }
+}
+
 /* ZF_CPY_FINAL_STATS=1 asks for the pool's report on stderr as the pool
  * closes, from the process it was set for and from no other: a diagnostic
  * must not change what a program sees, and a child whose stderr a test
@@ -132,6 +185,7 @@ read_process_switches(void)
     const char *trace;
     size_t len;
     if (final_stats < 0) {
+        refuse_slipped_switches();
         final_stats = env_switch("ZF_CPY_FINAL_STATS");
         if (final_stats) {
             final_stats_pid = getpid();

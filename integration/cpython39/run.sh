@@ -29,7 +29,8 @@
 # report on stderr as it closes at exit, from that process only: the glue
 # takes the variable out of the environment, so children stay silent).
 # The two switches take what ZF_DEBUG takes (1, yes, true, on; 0, no,
-# false, off); any other value exits with status 1, naming it.
+# false, off); any other value exits with status 1, naming it, as does
+# a name one slip from theirs (ZF_CPY_EAGR).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
