@@ -833,6 +833,52 @@ static void test_freed_code_after_pool_free(void)
     finish(other, &x, 1, &heap2, &rep2);
 }
 
+/* A handler that clears the pool at its first report: what the clear finds
+ * deep in its work is named as the clear's, not left unnamed. */
+typedef struct Clearer {
+    ZfPool *pool;
+    Reports rep;
+    char first[512];
+} Clearer;
+
+static void clear_on_first(void *ctx, int kind, const char *message)
+{
+    Clearer *c = ctx;
+    if (c->rep.calls == 0) {
+        snprintf(c->first, sizeof c->first, "%s", message);
+        record(&c->rep, kind, message);
+        zf_pool_clear(c->pool);
+        return;
+    }
+    record(&c->rep, kind, message);
+}
+
+static void test_handler_call_names_its_finds(void)
+{
+    Heap heap;
+    Reports unused;
+    Clearer c;
+    ZfPool *pool = debug_pool(&heap, &unused);
+    ZfCode *a = zf_code_new(pool, 100), *b = zf_code_new(pool, 64);
+    unsigned char *f = zf_frame_acquire(a, NULL), *g = zf_frame_acquire(a, NULL);
+
+    puts("a handler's call names what its work finds");
+    zf_frame_release(a, g);
+    zf_frame_release(a, f);
+    f[10] = 0x77; /* written after its release: the clear will find it */
+    memset(&c, 0, sizeof c);
+    c.pool = pool;
+    zf_set_error_handler(pool, clear_on_first, &c);
+    zf_frame_release(b, g); /* g is a zombie: a double release, first */
+    CHECK_EQ(c.rep.calls, 2);
+    CHECK(contains(c.first, "zf_frame_release: frame"));
+    CHECK_EQ(c.rep.kind, ZF_ERR_WRITE_AFTER_RELEASE);
+    CHECK(contains(c.rep.message, "zf_pool_clear: frame"));
+    zf_set_error_handler(pool, record, &unused);
+    check_usable(a, 100, &unused);
+    finish(pool, (ZfCode *[]){a, b}, 2, &heap, &unused);
+}
+
 /* zf_pool_free on a pool freed already: reported and refused. */
 static void check_freed_again(ZfPool *pool, Reports *rep)
 {
@@ -1750,6 +1796,7 @@ int main(void)
     test_many_threads_refused();
     test_freed_code();
     test_freed_code_after_pool_free();
+    test_handler_call_names_its_finds();
     test_freed_pool();
     test_pool_freed_twice();
     test_handler_repeats_refused_call();

@@ -185,6 +185,9 @@ impl Entry {
     }
 }
 
+/// The calls inside a debug pool whose names a report can give.
+const CALLS_NAMED: usize = 4;
+
 /// Every frame of a debug pool, live or zombie, by address, and the
 /// thread inside the pool now.
 pub(crate) struct Record {
@@ -200,9 +203,11 @@ pub(crate) struct Record {
     /// only the owner writes it. While it is not 0 the pool stays
     /// (`Pool::free_if_unused`).
     depth: Cell<u32>,
-    /// The owner's outermost call (`enter`): what a report made deep in
-    /// its work (an eviction, a sweep) names.
-    outer: Cell<&'static str>,
+    /// The owner's calls inside, outermost first, by depth (`enter`): a
+    /// report made deep in the innermost's work (an eviction, a sweep)
+    /// names it. A handler's call and a hook's inside it make three;
+    /// deeper ones are refused, and go unnamed.
+    calls: [Cell<&'static str>; CALLS_NAMED],
     /// The depth of the call whose report the handler is running, or 0
     /// (`Pool::report`).
     pub(crate) reporting: Cell<u32>,
@@ -221,7 +226,7 @@ impl Record {
             dead_codes: Cell::new(None),
             owner: AtomicUsize::new(0),
             depth: Cell::new(0),
-            outer: Cell::new(""),
+            calls: [const { Cell::new("") }; CALLS_NAMED],
             reporting: Cell::new(0),
             closing: Cell::new(false),
             told: Cell::new(0),
@@ -262,16 +267,16 @@ impl Record {
             Err(owner) if owner != me => return false,
             _ => self.depth.set(self.depth.get() + 1),
         }
-        if self.depth.get() == 1 {
-            self.outer.set(function);
+        if let Some(name) = self.calls.get(self.depth.get() as usize - 1) {
+            name.set(function);
         }
         true
     }
 
-    /// The call whose work is running now, if it is the outermost (a call
-    /// a handler or hook made names itself).
-    pub(crate) fn outer_call(&self) -> Option<&'static str> {
-        (self.depth.get() == 1).then(|| self.outer.get())
+    /// The call whose work is running now: the innermost inside.
+    pub(crate) fn current_call(&self) -> Option<&'static str> {
+        let depth = self.depth.get().checked_sub(1)?;
+        self.calls.get(depth as usize).map(Cell::get)
     }
 
     /// How many calls of the owner are inside (`enter`, less `leave`).

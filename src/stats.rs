@@ -282,7 +282,7 @@ impl fmt::Display for Count {
 /// line: the report would inline a copy at each of its three uses.
 #[inline(never)]
 pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let u = (1..UNITS.len()).rev().find(|&u| n >> (10 * u) > 0).unwrap_or(0);
     if u == 0 {
         return format!("{n} B");
@@ -347,7 +347,8 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(4 << 20), "4.0 MiB");
-        assert_eq!(bytes(u64::MAX), "17179869184.0 GiB");
+        assert_eq!(bytes(u64::MAX), "16.0 EiB"); // an unbounded budget
+        assert_eq!(bytes(3 << 40), "3.0 TiB");
         let pct = |n, of, places| percent(n, of, places).to_string();
         assert_eq!([pct(1, 3, 2), pct(2, 3, 1), pct(5, 0, 2), pct(3, 2, 1)], ["33.33", "66.7", "0.00", "150.0"]);
         // Past u64 the whole part is clamped to u64's largest.

@@ -286,7 +286,7 @@ impl Pool {
         // `{:#x}` of the address prints what `{:p}` would, without core's
         // pointer formatting (260 bytes of the library).
         let at = frame.as_ptr().addr();
-        let msg = match function.or(self.record.outer_call()) {
+        let msg = match function.or(self.record.current_call()) {
             Some(f) => format!("{f}: frame {at:#x} of {who}: {what}"),
             None => format!("frame {at:#x} of {who}: {what}"),
         };
@@ -531,7 +531,7 @@ impl Pool {
         };
         let Some(owner) = entry.live_code() else {
             let msg = format!(
-                "{function}: frame {addr:#x} of {} was released again (it is a zombie already); ignored",
+                "{function}: frame {addr:#x} of {} was released again (the pool holds it already: a zombie, or in the reserve); ignored",
                 entry.who()
             );
             self.report(ZF_ERR_DOUBLE_RELEASE, &msg);
