@@ -485,8 +485,8 @@ void zf_pool_free(struct ZfPool *pool);
 /**
  * A code object was made whose frames need `frame_bytes` bytes (1, or
  * with ZF_FLAG_FRAME_PREFIX the prefix's bytes, to ZF_MAX_FRAME_BYTES). NULL
- * on a bad size or no memory (or, in a debug pool, another thread inside
- * it).
+ * on a bad size or no memory (or, in a debug pool, a call it refuses:
+ * another thread inside it, or the pool freed).
  */
 struct ZfCode *zf_code_new(struct ZfPool *pool, size_t frame_bytes);
 

@@ -188,8 +188,8 @@ pub unsafe extern "C" fn zf_pool_free(pool: *mut ZfPool) {
 
 /// A code object was made whose frames need `frame_bytes` bytes (1, or
 /// with ZF_FLAG_FRAME_PREFIX the prefix's bytes, to ZF_MAX_FRAME_BYTES). NULL
-/// on a bad size or no memory (or, in a debug pool, another thread inside
-/// it).
+/// on a bad size or no memory (or, in a debug pool, a call it refuses:
+/// another thread inside it, or the pool freed).
 #[no_mangle]
 pub unsafe extern "C" fn zf_code_new(pool: *mut ZfPool, frame_bytes: usize) -> *mut ZfCode {
     let pool = non_null!("zf_code_new", pool, ptr::null_mut());
