@@ -741,8 +741,8 @@ static void test_alloc_hooks(void)
     CHECK(zf_frame_acquire(b, &z) == NULL);
     CHECK(contains(zf_last_error(), "zf_frame_acquire: the alloc hook returned"));
 
-    /* The inline pair's slow half names itself, on its lane too (a code
-     * that has run, nothing else due). */
+    /* The inline pair's slow half names itself (a code that has run,
+     * nothing else due: the plain lane's miss, which a debugger shows). */
     c->fail_next = 1;
     CHECK(zf_frame_acquire_slow(a, &z) == NULL);
     CHECK(contains(zf_last_error(), "zf_frame_acquire_slow: out of memory"));

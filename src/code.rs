@@ -237,6 +237,8 @@ impl Code {
     /// `memory` is that many bytes, aligned for a `WithShadow`, and
     /// nothing else uses them.
     pub unsafe fn place(memory: NonNull<u8>, code: Code) -> NonNull<Code> {
+        // The pool's memory comes aligned to ALIGN.
+        const { assert!(align_of::<WithShadow>() <= crate::block::ALIGN) };
         let watched = code.watched;
         // The code at the start (repr(C)), the shadow after it: a place
         // allocated only for a watched code.

@@ -205,8 +205,8 @@ pub(crate) struct Record {
     depth: Cell<u32>,
     /// The owner's calls inside, outermost first, by depth (`enter`): a
     /// report made deep in the innermost's work (an eviction, a sweep)
-    /// names it. A handler's call and a hook's inside it make three;
-    /// deeper ones are refused, and go unnamed.
+    /// names it. Two handler calls, one inside the other's, and a hook's
+    /// inside that make four; deeper ones are refused, and go unnamed.
     calls: [Cell<&'static str>; CALLS_NAMED],
     /// The depth of the call whose report the handler is running, or 0
     /// (`Pool::report`).

@@ -254,8 +254,8 @@ fn targets<'a>(
     let target = |(path, trace): &'a (&PathBuf, Trace)| {
         progress.inc(1);
         let l = trace.replay(Contender::Pool(legacy), false).and_then(|l| cpython_peak(l, trace, base));
-        let oracle = trace.replay(Contender::Oracle, false);
-        let bars = l.and_then(|l| Ok((l, oracle?.stats.zombie_hits))).map_err(|e| format!("{}: {e}", path.display()));
+        let oracle = |l| Ok((l, trace.replay(Contender::Oracle, false)?.stats.zombie_hits));
+        let bars = l.and_then(oracle).map_err(|e| format!("{}: {e}", path.display()));
         bars.map(|(legacy, most_hits)| advise::Target { name: stem(path), trace, legacy, most_hits })
     };
     traces.iter().map(target).collect()

@@ -507,10 +507,11 @@ impl Pool {
         unsafe { Pool::free_if_unused(pool) };
     }
 
-    /// Whether releasing `frame` frees its code's struct, as `zf_code_free`
-    /// may: the last live frame of a freed code, once the pool is freed
-    /// (an open debug pool keeps dead codes' structs); and if it was the
-    /// last code, the pool.
+    /// Whether releasing `frame` may leave the pool unused, as
+    /// `zf_code_free` may: the last live frame of a freed code, once the
+    /// pool is freed. Only a call outside the handler's can free the pool
+    /// then (`free_if_unused` waits for depth 0, and the call a handler
+    /// interrupts does not look again).
     fn frees_code(&self, frame: NonNull<u8>) -> bool {
         let last = |e: Entry| e.live_code().is_some_and(|c| c.is_freed() && c.live() == 1);
         self.closed.get() && self.record.frames.get(frame.as_ptr() as usize).is_some_and(last)
