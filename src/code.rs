@@ -240,25 +240,21 @@ impl Code {
         // The pool's memory comes aligned to ALIGN.
         const { assert!(align_of::<WithShadow>() <= crate::block::ALIGN) };
         let watched = code.watched;
-        // The code at the start (repr(C)), the shadow after it: a place
-        // allocated only for a watched code.
-        let place = memory.cast::<Code>().as_ptr();
-        let shadow = memory.as_ptr().wrapping_add(offset_of!(WithShadow, shadow)).cast::<ZfCodeHot>();
+        let place = memory.cast::<Code>();
         // SAFETY: ours, large and aligned enough for a Code (the contract).
         unsafe { place.write(code) };
-        if watched {
-            // SAFETY: a watched code's memory holds the shadow too.
-            unsafe { shadow.write(ZfCodeHot::inert()) };
-        }
-        let shadow = NonNull::new(shadow).expect("within memory, which is not null");
-        let code = memory.cast::<Code>();
         // SAFETY: in place now.
-        let c = unsafe { code.as_ref() };
+        let c = unsafe { place.as_ref() };
         c.settle();
         if watched {
+            // SAFETY: a watched code's memory is a WithShadow's (the
+            // contract), its shadow field within it, after the code.
+            let shadow = unsafe { memory.byte_add(offset_of!(WithShadow, shadow)) }.cast::<ZfCodeHot>();
+            // SAFETY: that field's place, aligned (repr(C)) and unused.
+            unsafe { shadow.write(ZfCodeHot::inert()) };
             c.state_at.set(shadow);
         }
-        code
+        place
     }
 
     /// Points the states at `hot` (but a watched code's `state_at`, set
